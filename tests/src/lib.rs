@@ -1,1 +1,514 @@
+//! Test harness: the perp program running natively inside solana-program-test's bank, with the
+//! real SPL Token program, real-layout Pyth accounts, a settable clock, and the conservation check.
 
+use anchor_lang::prelude::{AccountInfo, Pubkey};
+use anchor_lang::solana_program::instruction::Instruction;
+use perp::instructions::{ExchangeParams, OrderParams, OrderSide};
+use perp::state::{Exchange, MarginAccount, Market, MarketParams, OracleParams, TierParams};
+use perp_client::{decode::decode, ix, oracle_data, pda};
+use perp_core::Price;
+use solana_account::Account;
+use solana_keypair::Keypair;
+use solana_program_pack::Pack;
+use solana_program_test::{processor, BanksClientError, ProgramTest, ProgramTestContext};
+use solana_signer::Signer;
+use solana_transaction::Transaction;
+
+pub use solana_keypair::Keypair as Kp;
+pub use solana_program_test;
+
+pub const USDC: u64 = 1_000_000;
+pub const BTC: i64 = 1_000_000_000;
+/// Price raw units for a whole-dollar price.
+pub const fn usd(p: u64) -> Price {
+    Price(p * 1_000_000)
+}
+
+/// Genesis time of the test bank's clock (2023-03-10T00:00:00Z, the replay window's start).
+pub const T0: i64 = 1_678_406_400;
+
+fn process_instruction(
+    program_id: &Pubkey,
+    accounts: &[AccountInfo],
+    data: &[u8],
+) -> anchor_lang::solana_program::entrypoint::ProgramResult {
+    // Anchor's entry wants one lifetime for the slice and its elements; the runtime gives us two.
+    let accounts: &[AccountInfo] =
+        unsafe { core::mem::transmute::<&[AccountInfo], &[AccountInfo]>(accounts) };
+    perp::entry(program_id, accounts, data)
+}
+
+/// The program under test, registered as a native processor.
+pub fn program_test() -> ProgramTest {
+    let mut pt = ProgramTest::new("perp", perp::ID, processor!(process_instruction));
+    pt.prefer_bpf(false);
+    pt
+}
+
+pub struct User {
+    pub kp: Keypair,
+    pub token: Pubkey,
+    pub account: Pubkey,
+}
+
+impl User {
+    pub fn key(&self) -> Pubkey {
+        self.kp.pubkey()
+    }
+}
+
+pub struct Env {
+    pub ctx: ProgramTestContext,
+    pub admin: Keypair,
+    pub mint: Pubkey,
+    pub now: i64,
+    /// Every margin account created through the harness (for the conservation check).
+    pub accounts: Vec<Pubkey>,
+    pub markets: Vec<u16>,
+    slot: u64,
+}
+
+/// The shape of a market most tests use: BTC-like, 1-hour funding, seed-document tiers.
+pub fn default_market_params(oracles: Vec<OracleParams>) -> MarketParams {
+    let mut name = [0u8; 16];
+    name[..8].copy_from_slice(b"BTC-PERP");
+    MarketParams {
+        name,
+        min_sources: 1,
+        oracles,
+        max_age: 60,
+        max_conf: 20_000_000,      // 2%
+        max_deviation: 50_000_000, // 5%
+        index_method: 0,
+        allow_partial_verification: false,
+        fallback_max_age: 600,
+        funding_interval: 3600,
+        sample_period: 60,
+        interest: 12_500,       // 0.00125% per hour (~0.01% per 8 h)
+        funding_clamp: 500_000, // 0.05%
+        funding_cap: 0,
+        mark_method: 0,
+        tiers: vec![
+            TierParams {
+                cap: 50_000 * USDC as i64,
+                imr: 20_000_000,
+                mmr: 10_000_000,
+            },
+            TierParams {
+                cap: 250_000 * USDC as i64,
+                imr: 40_000_000,
+                mmr: 20_000_000,
+            },
+            TierParams {
+                cap: 1_000_000 * USDC as i64,
+                imr: 100_000_000,
+                mmr: 50_000_000,
+            },
+            TierParams {
+                cap: 10_000_000 * USDC as i64,
+                imr: 200_000_000,
+                mmr: 100_000_000,
+            },
+        ],
+        impact_notional: 10_000 * USDC as i64,
+        max_leverage: 50,
+        taker_fee: 500_000,         // 0.05%
+        liquidation_fee: 5_000_000, // 0.5%
+        liquidator_share: 500_000_000,
+        liquidation_buffer: 100_000_000, // 10%
+        min_position: 1_000_000,         // 0.001 base
+    }
+}
+
+pub fn legacy_oracle(key: Pubkey) -> OracleParams {
+    OracleParams {
+        kind: perp::state::oracle_kind::PYTH_LEGACY,
+        key,
+        feed_id: [0; 32],
+        weight: 1,
+    }
+}
+
+pub fn pull_oracle(key: Pubkey, feed_id: [u8; 32]) -> OracleParams {
+    OracleParams {
+        kind: perp::state::oracle_kind::PYTH_PULL,
+        key,
+        feed_id,
+        weight: 1,
+    }
+}
+
+pub fn order(side: OrderSide, size: i64) -> OrderParams {
+    OrderParams {
+        side,
+        size: size as u64,
+        limit_price: 0,
+        reduce_only: false,
+        isolated: false,
+        isolated_collateral: 0,
+    }
+}
+
+impl Env {
+    /// Starts a bank with the program and SPL Token, creates a 6-decimal mint and the exchange.
+    pub async fn new() -> Env {
+        let ctx = program_test().start_with_context().await;
+        let admin = Keypair::new();
+        let payer = ctx.payer.insecure_clone();
+        // fund the admin
+        let fund = solana_system_interface::instruction::transfer(
+            &payer.pubkey(),
+            &admin.pubkey(),
+            100_000_000_000,
+        );
+        let bh = ctx.banks_client.get_latest_blockhash().await.unwrap();
+        let tx = Transaction::new_signed_with_payer(&[fund], Some(&payer.pubkey()), &[&payer], bh);
+        ctx.banks_client.process_transaction(tx).await.unwrap();
+        let slot = ctx.banks_client.get_root_slot().await.unwrap();
+        let mut env = Env {
+            ctx,
+            admin,
+            mint: Pubkey::default(),
+            now: T0,
+            accounts: vec![],
+            markets: vec![],
+            slot,
+        };
+        env.set_clock(T0).await;
+        env.mint = env.create_mint().await;
+        let params = ExchangeParams {
+            fee_insurance_share: 200_000_000, // 20% of taker fees to insurance
+            pyth_legacy_program: oracle_data::PYTH_LEGACY_PROGRAM,
+            pyth_receiver_program: oracle_data::PYTH_RECEIVER_PROGRAM,
+        };
+        let admin = env.admin.insecure_clone();
+        env.send(
+            &[ix::initialize_exchange(admin.pubkey(), env.mint, params)],
+            &[&admin],
+        )
+        .await
+        .unwrap();
+        env
+    }
+
+    pub fn payer(&self) -> Keypair {
+        self.ctx.payer.insecure_clone()
+    }
+
+    /// Sets the bank clock's unix time (and keeps it there for later transactions).
+    pub async fn set_clock(&mut self, unix_timestamp: i64) {
+        self.now = unix_timestamp;
+        let mut clock: anchor_lang::prelude::Clock =
+            self.ctx.banks_client.get_sysvar().await.unwrap();
+        clock.unix_timestamp = unix_timestamp;
+        self.ctx.set_sysvar(&clock);
+    }
+
+    /// Advances the clock by `secs`.
+    pub async fn advance(&mut self, secs: i64) {
+        let t = self.now + secs;
+        self.set_clock(t).await;
+    }
+
+    /// Sends one transaction on a fresh slot (so identical transactions are never deduplicated),
+    /// paid by the test payer, at the harness clock.
+    pub async fn send(
+        &mut self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+    ) -> Result<(), BanksClientError> {
+        self.slot += 1;
+        self.ctx.warp_to_slot(self.slot).unwrap();
+        let t = self.now;
+        self.set_clock(t).await;
+        let payer = self.payer();
+        let bh = self.ctx.banks_client.get_latest_blockhash().await?;
+        let mut all: Vec<&Keypair> = vec![&payer];
+        all.extend_from_slice(signers);
+        let tx = Transaction::new_signed_with_payer(ixs, Some(&payer.pubkey()), &all, bh);
+        self.ctx.banks_client.process_transaction(tx).await
+    }
+
+    pub async fn account_data(&mut self, key: &Pubkey) -> Option<Vec<u8>> {
+        self.ctx
+            .banks_client
+            .get_account(*key)
+            .await
+            .unwrap()
+            .map(|a| a.data)
+    }
+
+    pub async fn exchange(&mut self) -> Exchange {
+        decode(&self.account_data(&pda::exchange()).await.expect("exchange")).unwrap()
+    }
+
+    pub async fn market(&mut self, i: u16) -> Market {
+        decode(&self.account_data(&pda::market(i)).await.expect("market")).unwrap()
+    }
+
+    pub async fn margin(&mut self, key: &Pubkey) -> MarginAccount {
+        decode(&self.account_data(key).await.expect("margin account")).unwrap()
+    }
+
+    pub async fn token_balance(&mut self, key: &Pubkey) -> u64 {
+        let d = self.account_data(key).await.expect("token account");
+        spl_token_interface::state::Account::unpack(&d)
+            .unwrap()
+            .amount
+    }
+
+    async fn create_mint(&mut self) -> Pubkey {
+        let mint = Keypair::new();
+        let rent = self.ctx.banks_client.get_rent().await.unwrap();
+        let payer = self.payer();
+        let create = solana_system_interface::instruction::create_account(
+            &payer.pubkey(),
+            &mint.pubkey(),
+            rent.minimum_balance(spl_token_interface::state::Mint::LEN),
+            spl_token_interface::state::Mint::LEN as u64,
+            &spl_token_interface::ID,
+        );
+        let init = spl_token_interface::instruction::initialize_mint2(
+            &spl_token_interface::ID,
+            &mint.pubkey(),
+            &self.admin.pubkey(),
+            None,
+            6,
+        )
+        .unwrap();
+        self.send(&[create, init], &[&mint]).await.unwrap();
+        mint.pubkey()
+    }
+
+    /// A token account of `owner` for the collateral mint, with `amount` minted into it.
+    pub async fn token_account(&mut self, owner: &Pubkey, amount: u64) -> Pubkey {
+        let acc = Keypair::new();
+        let rent = self.ctx.banks_client.get_rent().await.unwrap();
+        let payer = self.payer();
+        let create = solana_system_interface::instruction::create_account(
+            &payer.pubkey(),
+            &acc.pubkey(),
+            rent.minimum_balance(spl_token_interface::state::Account::LEN),
+            spl_token_interface::state::Account::LEN as u64,
+            &spl_token_interface::ID,
+        );
+        let init = spl_token_interface::instruction::initialize_account3(
+            &spl_token_interface::ID,
+            &acc.pubkey(),
+            &self.mint,
+            owner,
+        )
+        .unwrap();
+        let mut ixs = vec![create, init];
+        if amount > 0 {
+            ixs.push(
+                spl_token_interface::instruction::mint_to(
+                    &spl_token_interface::ID,
+                    &self.mint,
+                    &acc.pubkey(),
+                    &self.admin.pubkey(),
+                    &[],
+                    amount,
+                )
+                .unwrap(),
+            );
+        }
+        let admin = self.admin.insecure_clone();
+        self.send(&ixs, &[&acc, &admin]).await.unwrap();
+        acc.pubkey()
+    }
+
+    /// A funded user with a margin account (id 0) and `deposit` collateral in it.
+    pub async fn user(&mut self, wallet: u64, deposit: u64) -> User {
+        let kp = Keypair::new();
+        let fund = solana_system_interface::instruction::transfer(
+            &self.payer().pubkey(),
+            &kp.pubkey(),
+            1_000_000_000,
+        );
+        self.send(&[fund], &[]).await.unwrap();
+        let token = self.token_account(&kp.pubkey(), wallet).await;
+        let account = pda::margin_account(&kp.pubkey(), 0);
+        self.send(&[ix::create_margin_account(kp.pubkey(), 0)], &[&kp])
+            .await
+            .unwrap();
+        self.accounts.push(account);
+        if deposit > 0 {
+            self.send(&[ix::deposit(kp.pubkey(), account, token, deposit)], &[&kp])
+                .await
+                .unwrap();
+        }
+        User { kp, token, account }
+    }
+
+    /// Creates market `i` with `params`, a vAMM of `depth` base units pegged at `peg`.
+    pub async fn create_market(&mut self, i: u16, params: MarketParams, depth: u64, peg: Price) {
+        let admin = self.admin.insecure_clone();
+        let reserve = depth as u128 * BTC as u128;
+        self.send(
+            &[ix::create_market(admin.pubkey(), i, params, reserve, peg.0)],
+            &[&admin],
+        )
+        .await
+        .unwrap();
+        self.markets.push(i);
+    }
+
+    /// Writes a legacy Pyth price account owned by the Pyth oracle program.
+    pub fn set_legacy_oracle(&mut self, key: Pubkey, price: Price, conf: Price, publish_time: i64) {
+        let data =
+            oracle_data::legacy_account(oracle_data::LEGACY_TEMPLATE, price, conf, publish_time);
+        self.set_raw_account(key, data, oracle_data::PYTH_LEGACY_PROGRAM);
+    }
+
+    /// Writes a `PriceUpdateV2` account owned by the Pyth receiver program.
+    pub fn set_pull_oracle(
+        &mut self,
+        key: Pubkey,
+        feed_id: [u8; 32],
+        price: Price,
+        conf: Price,
+        publish_time: i64,
+        full: bool,
+    ) {
+        let data = oracle_data::pull_account(feed_id, price, conf, publish_time, full);
+        self.set_raw_account(key, data, oracle_data::PYTH_RECEIVER_PROGRAM);
+    }
+
+    pub fn set_raw_account(&mut self, key: Pubkey, data: Vec<u8>, owner: Pubkey) {
+        let acc = Account {
+            lamports: 10_000_000_000,
+            data,
+            owner,
+            executable: false,
+            rent_epoch: 0,
+        };
+        self.ctx.set_account(&key, &acc.into());
+    }
+
+    /// Market order helper: the market's oracles and the account's other markets are looked up.
+    pub async fn order_ix(&mut self, user: &User, market: u16, params: OrderParams) -> Instruction {
+        let m = self.market(market).await;
+        let a = self.margin(&user.account).await;
+        ix::place_market_order(
+            user.key(),
+            user.account,
+            market,
+            &ix::market_oracles(&m),
+            &ix::position_markets(&a, Some(market)),
+            params,
+        )
+    }
+
+    pub async fn trade(
+        &mut self,
+        user: &User,
+        market: u16,
+        params: OrderParams,
+    ) -> Result<(), BanksClientError> {
+        let i = self.order_ix(user, market, params).await;
+        let kp = user.kp.insecure_clone();
+        self.send(&[i], &[&kp]).await
+    }
+
+    pub async fn close(&mut self, user: &User, market: u16) -> Result<(), BanksClientError> {
+        let m = self.market(market).await;
+        let a = self.margin(&user.account).await;
+        let i = ix::close_position(
+            user.key(),
+            user.account,
+            market,
+            &ix::market_oracles(&m),
+            &ix::position_markets(&a, Some(market)),
+            0,
+        );
+        let kp = user.kp.insecure_clone();
+        self.send(&[i], &[&kp]).await
+    }
+
+    pub async fn crank_funding(&mut self, market: u16) -> Result<(), BanksClientError> {
+        let m = self.market(market).await;
+        self.send(&[ix::update_funding(market, &ix::market_oracles(&m))], &[])
+            .await
+    }
+
+    /// Conservation: the collateral vault holds exactly the sum of every account's collateral
+    /// (cross and isolated) plus every market's PnL pool and fee pool; the insurance vault holds
+    /// exactly the insurance ledger. Panics with the numbers otherwise.
+    pub async fn assert_conservation(&mut self) {
+        let mut owed: i128 = 0;
+        for key in self.accounts.clone() {
+            if let Some(d) = self.account_data(&key).await {
+                if d.is_empty() {
+                    continue;
+                }
+                let a: MarginAccount = decode(&d).unwrap();
+                owed += a.total_collateral();
+            }
+        }
+        let mut pools: i128 = 0;
+        for i in self.markets.clone() {
+            let m = self.market(i).await;
+            pools += m.pnl_pool as i128 + m.fee_pool as i128;
+        }
+        let vault = self.token_balance(&pda::collateral_vault()).await as i128;
+        assert_eq!(
+            vault,
+            owed + pools,
+            "collateral vault {} != accounts {} + pools {}",
+            vault,
+            owed,
+            pools
+        );
+        let ex = self.exchange().await;
+        let ins = self.token_balance(&pda::insurance_vault()).await;
+        assert_eq!(ins, ex.insurance_balance, "insurance vault != ledger");
+    }
+}
+
+/// The program error code inside a failed transaction, if it is a custom program error.
+pub fn error_code(e: &BanksClientError) -> Option<u32> {
+    use solana_instruction::error::InstructionError;
+    use solana_transaction_error::TransactionError;
+    if let BanksClientError::TransactionError(TransactionError::InstructionError(_, ie))
+    | BanksClientError::SimulationError {
+        err: TransactionError::InstructionError(_, ie),
+        ..
+    } = e
+    {
+        if let InstructionError::Custom(c) = ie {
+            return Some(*c);
+        }
+    }
+    None
+}
+
+/// Asserts a transaction failed with the given program error.
+#[track_caller]
+pub fn assert_error(r: Result<(), BanksClientError>, expected: perp::error::PerpError) {
+    let want = 6000 + expected as u32;
+    match r {
+        Ok(()) => panic!("expected {:?}, transaction succeeded", expected),
+        Err(e) => assert_eq!(
+            error_code(&e),
+            Some(want),
+            "expected {:?} ({}), got {:?}",
+            expected,
+            want,
+            e
+        ),
+    }
+}
+
+/// Asserts a transaction failed with an Anchor framework error code (e.g. 2006 ConstraintSeeds).
+#[track_caller]
+pub fn assert_anchor_error(r: Result<(), BanksClientError>, code: u32) {
+    match r {
+        Ok(()) => panic!("expected anchor error {code}, transaction succeeded"),
+        Err(e) => assert_eq!(
+            error_code(&e),
+            Some(code),
+            "expected anchor error {code}, got {e:?}"
+        ),
+    }
+}

@@ -1,2 +1,95 @@
+//! The perp program: dispatch only. Each instruction lives in `instructions/<name>.rs`, its
+//! money math in perp-core.
+#![allow(unexpected_cfgs)]
+
 use anchor_lang::prelude::*;
-declare_id!("11111111111111111111111111111111");
+
+pub mod engine;
+pub mod error;
+pub mod events;
+pub mod instructions;
+pub mod oracle;
+pub mod state;
+
+use instructions::*;
+use state::MarketParams;
+
+declare_id!("PerpXv1111111111111111111111111111111111111");
+
+#[program]
+pub mod perp {
+    use super::*;
+
+    // ---- admin
+    pub fn initialize_exchange(
+        ctx: Context<InitializeExchange>,
+        params: ExchangeParams,
+    ) -> Result<()> {
+        instructions::initialize_exchange::handler(ctx, params)
+    }
+    pub fn create_market(
+        ctx: Context<CreateMarket>,
+        market_index: u16,
+        params: MarketParams,
+        base_reserve: u128,
+        peg: u64,
+    ) -> Result<()> {
+        instructions::create_market::handler(ctx, market_index, params, base_reserve, peg)
+    }
+    pub fn update_market(ctx: Context<UpdateMarket>, params: MarketParams) -> Result<()> {
+        instructions::update_market::handler(ctx, params)
+    }
+    pub fn set_pause(ctx: Context<SetPause>, pause_flags: u16) -> Result<()> {
+        instructions::set_pause::handler(ctx, pause_flags)
+    }
+    pub fn set_market_status(ctx: Context<SetMarketStatus>, status: u8) -> Result<()> {
+        instructions::set_market_status::handler(ctx, status)
+    }
+
+    // ---- users
+    pub fn create_margin_account(ctx: Context<CreateMarginAccount>, account_id: u16) -> Result<()> {
+        instructions::create_margin_account::handler(ctx, account_id)
+    }
+    pub fn deposit(ctx: Context<Deposit>, amount: u64) -> Result<()> {
+        instructions::deposit::handler(ctx, amount)
+    }
+    pub fn withdraw<'info>(ctx: Context<'info, Withdraw<'info>>, amount: u64) -> Result<()> {
+        instructions::withdraw::handler(ctx, amount)
+    }
+    pub fn place_market_order<'info>(
+        ctx: Context<'info, PlaceMarketOrder<'info>>,
+        params: OrderParams,
+    ) -> Result<()> {
+        instructions::place_market_order::handler(ctx, params)
+    }
+    pub fn close_position<'info>(
+        ctx: Context<'info, PlaceMarketOrder<'info>>,
+        limit_price: u64,
+    ) -> Result<()> {
+        instructions::close_position::handler(ctx, limit_price)
+    }
+    pub fn move_isolated_collateral<'info>(
+        ctx: Context<'info, MoveIsolatedCollateral<'info>>,
+        market_index: u16,
+        amount: i64,
+    ) -> Result<()> {
+        instructions::move_isolated_collateral::handler(ctx, market_index, amount)
+    }
+    pub fn set_delegate(ctx: Context<SetDelegate>, delegate: Pubkey) -> Result<()> {
+        instructions::set_delegate::handler(ctx, delegate)
+    }
+    pub fn close_margin_account(ctx: Context<CloseMarginAccount>) -> Result<()> {
+        instructions::close_margin_account::handler(ctx)
+    }
+
+    // ---- keepers (permissionless)
+    pub fn update_funding<'info>(ctx: Context<'info, UpdateFunding<'info>>) -> Result<()> {
+        instructions::update_funding::handler(ctx)
+    }
+    pub fn settle_funding<'info>(ctx: Context<'info, SettleFunding<'info>>) -> Result<()> {
+        instructions::settle_funding::handler(ctx)
+    }
+    pub fn deposit_insurance(ctx: Context<DepositInsurance>, amount: u64) -> Result<()> {
+        instructions::deposit_insurance::handler(ctx, amount)
+    }
+}

@@ -1,0 +1,321 @@
+//! Instruction builders for every program instruction, PDAs included.
+//!
+//! Remaining-account conventions (the program checks every one):
+//! - instructions that price the primary market take its oracle accounts first, in the market's
+//!   configured order (read-only);
+//! - instructions that touch a margin account take the market account of every other open
+//!   position after that (writable: funding is settled on each).
+
+use crate::pda;
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
+use anchor_lang::{InstructionData, ToAccountMetas};
+use perp::instructions::{ExchangeParams, OrderParams};
+use perp::state::MarketParams;
+
+fn build(
+    accounts: impl ToAccountMetas,
+    data: impl InstructionData,
+    remaining: Vec<AccountMeta>,
+) -> Instruction {
+    let mut metas = accounts.to_account_metas(None);
+    metas.extend(remaining);
+    Instruction {
+        program_id: perp::ID,
+        accounts: metas,
+        data: data.data(),
+    }
+}
+
+/// Read-only metas for oracle accounts.
+pub fn oracle_metas(oracles: &[Pubkey]) -> Vec<AccountMeta> {
+    oracles
+        .iter()
+        .map(|k| AccountMeta::new_readonly(*k, false))
+        .collect()
+}
+
+/// Writable metas for market accounts.
+pub fn market_metas(markets: &[u16]) -> Vec<AccountMeta> {
+    markets
+        .iter()
+        .map(|m| AccountMeta::new(pda::market(*m), false))
+        .collect()
+}
+
+pub fn initialize_exchange(
+    admin: Pubkey,
+    collateral_mint: Pubkey,
+    params: ExchangeParams,
+) -> Instruction {
+    build(
+        perp::accounts::InitializeExchange {
+            admin,
+            exchange: pda::exchange(),
+            collateral_mint,
+            collateral_vault: pda::collateral_vault(),
+            insurance_vault: pda::insurance_vault(),
+            token_program: anchor_spl::token::ID,
+            system_program: anchor_lang::system_program::ID,
+        },
+        perp::instruction::InitializeExchange { params },
+        vec![],
+    )
+}
+
+pub fn create_market(
+    admin: Pubkey,
+    market_index: u16,
+    params: MarketParams,
+    base_reserve: u128,
+    peg: u64,
+) -> Instruction {
+    build(
+        perp::accounts::CreateMarket {
+            admin,
+            exchange: pda::exchange(),
+            market: pda::market(market_index),
+            system_program: anchor_lang::system_program::ID,
+        },
+        perp::instruction::CreateMarket {
+            market_index,
+            params,
+            base_reserve,
+            peg,
+        },
+        vec![],
+    )
+}
+
+pub fn update_market(admin: Pubkey, market_index: u16, params: MarketParams) -> Instruction {
+    build(
+        perp::accounts::UpdateMarket {
+            admin,
+            exchange: pda::exchange(),
+            market: pda::market(market_index),
+        },
+        perp::instruction::UpdateMarket { params },
+        vec![],
+    )
+}
+
+pub fn set_pause(admin: Pubkey, pause_flags: u16) -> Instruction {
+    build(
+        perp::accounts::SetPause {
+            admin,
+            exchange: pda::exchange(),
+        },
+        perp::instruction::SetPause { pause_flags },
+        vec![],
+    )
+}
+
+pub fn set_market_status(admin: Pubkey, market_index: u16, status: u8) -> Instruction {
+    build(
+        perp::accounts::SetMarketStatus {
+            admin,
+            exchange: pda::exchange(),
+            market: pda::market(market_index),
+        },
+        perp::instruction::SetMarketStatus { status },
+        vec![],
+    )
+}
+
+pub fn create_margin_account(owner: Pubkey, account_id: u16) -> Instruction {
+    build(
+        perp::accounts::CreateMarginAccount {
+            owner,
+            margin_account: pda::margin_account(&owner, account_id),
+            system_program: anchor_lang::system_program::ID,
+        },
+        perp::instruction::CreateMarginAccount { account_id },
+        vec![],
+    )
+}
+
+pub fn deposit(
+    authority: Pubkey,
+    margin_account: Pubkey,
+    user_token: Pubkey,
+    amount: u64,
+) -> Instruction {
+    build(
+        perp::accounts::Deposit {
+            authority,
+            exchange: pda::exchange(),
+            margin_account,
+            user_token,
+            collateral_vault: pda::collateral_vault(),
+            token_program: anchor_spl::token::ID,
+        },
+        perp::instruction::Deposit { amount },
+        vec![],
+    )
+}
+
+/// `position_markets`: the market of every open position of the account.
+pub fn withdraw(
+    owner: Pubkey,
+    margin_account: Pubkey,
+    user_token: Pubkey,
+    amount: u64,
+    position_markets: &[u16],
+) -> Instruction {
+    build(
+        perp::accounts::Withdraw {
+            owner,
+            exchange: pda::exchange(),
+            margin_account,
+            user_token,
+            collateral_vault: pda::collateral_vault(),
+            token_program: anchor_spl::token::ID,
+        },
+        perp::instruction::Withdraw { amount },
+        market_metas(position_markets),
+    )
+}
+
+fn order_accounts(
+    authority: Pubkey,
+    margin_account: Pubkey,
+    market_index: u16,
+) -> perp::accounts::PlaceMarketOrder {
+    perp::accounts::PlaceMarketOrder {
+        authority,
+        exchange: pda::exchange(),
+        market: pda::market(market_index),
+        margin_account,
+        collateral_vault: pda::collateral_vault(),
+        insurance_vault: pda::insurance_vault(),
+        token_program: anchor_spl::token::ID,
+    }
+}
+
+/// `oracles`: the market's oracle accounts in order; `other_markets`: the markets of the
+/// account's other open positions.
+pub fn place_market_order(
+    authority: Pubkey,
+    margin_account: Pubkey,
+    market_index: u16,
+    oracles: &[Pubkey],
+    other_markets: &[u16],
+    params: OrderParams,
+) -> Instruction {
+    let mut rem = oracle_metas(oracles);
+    rem.extend(market_metas(other_markets));
+    build(
+        order_accounts(authority, margin_account, market_index),
+        perp::instruction::PlaceMarketOrder { params },
+        rem,
+    )
+}
+
+pub fn close_position(
+    authority: Pubkey,
+    margin_account: Pubkey,
+    market_index: u16,
+    oracles: &[Pubkey],
+    other_markets: &[u16],
+    limit_price: u64,
+) -> Instruction {
+    let mut rem = oracle_metas(oracles);
+    rem.extend(market_metas(other_markets));
+    build(
+        order_accounts(authority, margin_account, market_index),
+        perp::instruction::ClosePosition { limit_price },
+        rem,
+    )
+}
+
+pub fn move_isolated_collateral(
+    authority: Pubkey,
+    margin_account: Pubkey,
+    market_index: u16,
+    amount: i64,
+    position_markets: &[u16],
+) -> Instruction {
+    build(
+        perp::accounts::MoveIsolatedCollateral {
+            authority,
+            margin_account,
+        },
+        perp::instruction::MoveIsolatedCollateral {
+            market_index,
+            amount,
+        },
+        market_metas(position_markets),
+    )
+}
+
+pub fn set_delegate(owner: Pubkey, margin_account: Pubkey, delegate: Pubkey) -> Instruction {
+    build(
+        perp::accounts::SetDelegate {
+            owner,
+            margin_account,
+        },
+        perp::instruction::SetDelegate { delegate },
+        vec![],
+    )
+}
+
+pub fn close_margin_account(owner: Pubkey, margin_account: Pubkey) -> Instruction {
+    build(
+        perp::accounts::CloseMarginAccount {
+            owner,
+            margin_account,
+        },
+        perp::instruction::CloseMarginAccount {},
+        vec![],
+    )
+}
+
+pub fn update_funding(market_index: u16, oracles: &[Pubkey]) -> Instruction {
+    build(
+        perp::accounts::UpdateFunding {
+            exchange: pda::exchange(),
+            market: pda::market(market_index),
+        },
+        perp::instruction::UpdateFunding {},
+        oracle_metas(oracles),
+    )
+}
+
+pub fn settle_funding(margin_account: Pubkey, position_markets: &[u16]) -> Instruction {
+    build(
+        perp::accounts::SettleFunding { margin_account },
+        perp::instruction::SettleFunding {},
+        market_metas(position_markets),
+    )
+}
+
+pub fn deposit_insurance(depositor: Pubkey, depositor_token: Pubkey, amount: u64) -> Instruction {
+    build(
+        perp::accounts::DepositInsurance {
+            depositor,
+            exchange: pda::exchange(),
+            depositor_token,
+            insurance_vault: pda::insurance_vault(),
+            token_program: anchor_spl::token::ID,
+        },
+        perp::instruction::DepositInsurance { amount },
+        vec![],
+    )
+}
+
+/// Oracle keys of a decoded market, in order.
+pub fn market_oracles(m: &perp::state::Market) -> Vec<Pubkey> {
+    m.oracles[..m.num_oracles as usize]
+        .iter()
+        .map(|o| o.key)
+        .collect()
+}
+
+/// Markets of a decoded account's open positions, excluding `primary`.
+pub fn position_markets(a: &perp::state::MarginAccount, primary: Option<u16>) -> Vec<u16> {
+    a.positions
+        .iter()
+        .filter(|p| p.in_use() && Some(p.market_index) != primary)
+        .map(|p| p.market_index)
+        .collect()
+}

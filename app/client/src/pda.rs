@@ -1,0 +1,34 @@
+//! Program-derived addresses.
+
+use anchor_lang::prelude::Pubkey;
+use perp::state::{
+    COLLATERAL_VAULT_SEED, EXCHANGE_SEED, INSURANCE_VAULT_SEED, MARGIN_ACCOUNT_SEED, MARKET_SEED,
+};
+
+pub fn exchange() -> Pubkey {
+    Pubkey::find_program_address(&[EXCHANGE_SEED], &perp::ID).0
+}
+
+pub fn collateral_vault() -> Pubkey {
+    Pubkey::find_program_address(&[COLLATERAL_VAULT_SEED], &perp::ID).0
+}
+
+pub fn insurance_vault() -> Pubkey {
+    Pubkey::find_program_address(&[INSURANCE_VAULT_SEED], &perp::ID).0
+}
+
+pub fn market(market_index: u16) -> Pubkey {
+    Pubkey::find_program_address(&[MARKET_SEED, &market_index.to_le_bytes()], &perp::ID).0
+}
+
+pub fn margin_account(owner: &Pubkey, account_id: u16) -> Pubkey {
+    Pubkey::find_program_address(
+        &[
+            MARGIN_ACCOUNT_SEED,
+            owner.as_ref(),
+            &account_id.to_le_bytes(),
+        ],
+        &perp::ID,
+    )
+    .0
+}

@@ -1,0 +1,82 @@
+//! Executing a fill against the vAMM on one position: curve, position, realized PnL, fee, open
+//! interest. The caller moves the insurance share of the fee into the insurance vault.
+
+use super::funding::start_snapshot;
+use crate::error::{CoreResultExt, PerpError};
+use crate::state::{MarginAccount, Market};
+use anchor_lang::prelude::*;
+use perp_core::margin::PositionState;
+use perp_core::position::apply_fill;
+use perp_core::vamm::{Fill, Side};
+use perp_core::{Base, Quote, Rate, Round};
+
+#[derive(Clone, Copy, Debug)]
+pub struct FillResult {
+    pub fill: Fill,
+    pub old: PositionState,
+    pub new: PositionState,
+    pub realized: Quote,
+    pub fee: Quote,
+    pub insurance_fee: Quote,
+}
+
+/// Trades `size` in `side` on the market's vAMM for the position in `slot` (funding must already
+/// be settled). Realized PnL moves between the position's collateral and the market's PnL pool;
+/// the fee (`fee_rate` of the fill's quote, rounded up) leaves the collateral, the
+/// `insurance_share` of it (rounded down) is returned for the insurance vault and the rest goes
+/// to the fee pool.
+pub fn execute_fill(
+    acct: &mut MarginAccount,
+    slot: usize,
+    market: &mut Market,
+    side: Side,
+    size: Base,
+    fee_rate: Rate,
+    insurance_share: Rate,
+) -> Result<FillResult> {
+    let mut v = market.vamm();
+    let fill = v.quote_trade(side, size).or_core()?;
+    v.apply(&fill);
+    market.set_vamm(&v);
+
+    let old = acct.positions[slot].state();
+    let out = apply_fill(old, fill.base, fill.quote).or_core()?;
+    acct.positions[slot].set_state(&out.position);
+    if out.position.base.0 != 0
+        && (old.base.0 == 0 || old.base.signum() != out.position.base.signum())
+    {
+        start_snapshot(acct, slot, market, out.position.base);
+    }
+
+    acct.add_collateral(Some(slot), out.realized)?;
+    market.pnl_pool_add(out.realized.checked_neg().or_core()?)?;
+
+    let notional = fill.quote.abs().or_core()?;
+    let fee = notional.mul_rate(fee_rate, Round::Up).or_core()?;
+    let insurance_fee = fee.mul_rate(insurance_share, Round::Down).or_core()?;
+    acct.add_collateral(Some(slot), Quote(-fee.0))?;
+    let ovf = || error!(PerpError::MathOverflow);
+    market.fee_pool = market
+        .fee_pool
+        .checked_add(fee.0 - insurance_fee.0)
+        .ok_or_else(ovf)?;
+    market.total_fees = market.total_fees.checked_add(fee.0).ok_or_else(ovf)?;
+    market
+        .total_volume
+        .set(market.total_volume.get().saturating_add(notional.0 as u128));
+    market.update_open_interest(old.base, out.position.base)?;
+
+    acct.realized_pnl = acct
+        .realized_pnl
+        .checked_add(out.realized.0)
+        .ok_or_else(ovf)?;
+    acct.fees_paid = acct.fees_paid.checked_add(fee.0).ok_or_else(ovf)?;
+    Ok(FillResult {
+        fill,
+        old,
+        new: out.position,
+        realized: out.realized,
+        fee,
+        insurance_fee,
+    })
+}

@@ -1,0 +1,14 @@
+//! What handlers share: price views, funding settlement, health, fills and vault transfers.
+//! Every number comes from perp-core; this layer only moves it between accounts.
+
+pub mod fill;
+pub mod funding;
+pub mod health;
+pub mod markets;
+pub mod prices;
+pub mod token;
+
+pub fn now() -> anchor_lang::Result<i64> {
+    use anchor_lang::prelude::*;
+    Ok(Clock::get()?.unix_timestamp)
+}

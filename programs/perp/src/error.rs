@@ -1,0 +1,124 @@
+//! The program's one error enum. Every variant's message says what to do about it; where a
+//! number matters (ages, amounts), the instruction also logs it with `msg!` before failing.
+
+use anchor_lang::prelude::*;
+use perp_core::CoreError;
+
+#[error_code]
+pub enum PerpError {
+    #[msg("arithmetic overflow: an amount is out of the supported range")]
+    MathOverflow,
+    #[msg("signer is not the margin account's owner or delegate")]
+    Unauthorized,
+    #[msg("only the margin account's owner may do this (a delegate may trade but never withdraw)")]
+    OwnerOnly,
+    #[msg("only the exchange admin may do this")]
+    AdminOnly,
+    #[msg("this operation is paused by the exchange admin")]
+    OperationPaused,
+    #[msg("market is paused: no trading until the admin reactivates it")]
+    MarketPaused,
+    #[msg("market is reduce-only: only orders that shrink a position are accepted")]
+    MarketReduceOnly,
+    #[msg("new risk is paused on this market until its bankrupt accounts are auto-deleveraged")]
+    MarketHasBankruptcy,
+    #[msg("oracle accounts missing: pass the market's oracle accounts, in its configured order, first in remaining accounts")]
+    OracleAccountsMissing,
+    #[msg("oracle account key does not match the market's configured oracle at this position")]
+    OracleKeyMismatch,
+    #[msg("oracle account is not owned by the Pyth program configured for its kind")]
+    OracleOwnerMismatch,
+    #[msg("too few valid index sources; the log names each dropped source and why (stale, low confidence, outlier, invalid)")]
+    TooFewSources,
+    #[msg("index unavailable and the last valid index is older than the market's fallback limit")]
+    IndexFallbackTooOld,
+    #[msg("a market's cached index is too old; run update_funding on that market first")]
+    StaleCachedIndex,
+    #[msg("fill price is worse than the order's limit price (slippage bound)")]
+    SlippageExceeded,
+    #[msg(
+        "insufficient margin: equity after the trade would be below the initial margin requirement"
+    )]
+    InsufficientMargin,
+    #[msg("position notional would exceed the market's largest tier cap")]
+    MaxPositionExceeded,
+    #[msg("withdrawal exceeds free collateral (equity without unrealized profit, minus initial margin)")]
+    WithdrawExceedsFree,
+    #[msg("the account already has the maximum of 8 positions")]
+    TooManyPositions,
+    #[msg("position margin mode differs: close the position before switching between cross and isolated")]
+    PositionModeMismatch,
+    #[msg("reduce-only order would increase or flip the position")]
+    ReduceOnlyViolation,
+    #[msg("no open position in this market")]
+    NoPosition,
+    #[msg("account still has positions or collateral: close positions and withdraw first")]
+    AccountNotEmpty,
+    #[msg("the account is underwater (equity below zero): it can only be liquidated")]
+    AccountUnderwater,
+    #[msg("the account is bankrupt and awaits auto-deleveraging")]
+    AccountBankrupt,
+    #[msg("a market account for one of the margin account's positions is missing from remaining accounts")]
+    MissingMarketAccount,
+    #[msg("a market account in remaining accounts is not one the margin account has a position in, or is repeated")]
+    UnexpectedMarketAccount,
+    #[msg("invalid market parameters; the log says which")]
+    InvalidMarketParams,
+    #[msg("token account has the wrong mint or owner")]
+    WrongTokenAccount,
+    #[msg("amount must be greater than zero")]
+    ZeroAmount,
+    #[msg("order size must be positive and no larger than the vAMM can fill")]
+    InvalidOrderSize,
+    #[msg("the vAMM cannot fill this size")]
+    InsufficientLiquidity,
+    #[msg("isolated collateral cannot be moved: the position would fall below its initial margin")]
+    IsolatedMarginTooLow,
+    #[msg("account is not liquidatable: equity is at or above maintenance margin")]
+    NotLiquidatable,
+    #[msg("a liquidator cannot liquidate an account with the same owner")]
+    SelfLiquidation,
+    #[msg("partial liquidation leaves the remainder below maintenance plus the buffer: liquidate more")]
+    PartialLiquidationTooSmall,
+    #[msg("the account is not bankrupt in this market")]
+    NotBankrupt,
+    #[msg(
+        "ADL candidates are not in descending score order, or a higher-ranked candidate keeps size"
+    )]
+    AdlOrderViolation,
+    #[msg("ADL candidate is not eligible: it must be a profitable position on the opposite side")]
+    AdlCandidateIneligible,
+    #[msg("the ADL ranking is incomplete: scan every opposite-side position of the market first")]
+    AdlRankingIncomplete,
+    #[msg("a candidate ranked above the ones given was left out of this ADL step")]
+    AdlCandidateSkipped,
+    #[msg("the ADL round account does not match this market's open round")]
+    AdlRoundMismatch,
+    #[msg("the insurance vault can still cover the deficit: liquidate instead")]
+    InsuranceCanCover,
+}
+
+/// Maps a risk-engine error to the program's error, logging its full text first.
+pub fn core_error(e: CoreError) -> Error {
+    msg!("risk engine: {}", e);
+    match e {
+        CoreError::TooFewSources { .. } => error!(PerpError::TooFewSources),
+        CoreError::InsufficientLiquidity => error!(PerpError::InsufficientLiquidity),
+        CoreError::ZeroSize => error!(PerpError::InvalidOrderSize),
+        CoreError::InvalidTiers(_) | CoreError::InvalidParameter(_) | CoreError::TooManySources => {
+            error!(PerpError::InvalidMarketParams)
+        }
+        _ => error!(PerpError::MathOverflow),
+    }
+}
+
+/// `?`-friendly conversion for perp-core results.
+pub trait CoreResultExt<T> {
+    fn or_core(self) -> Result<T>;
+}
+
+impl<T> CoreResultExt<T> for core::result::Result<T, CoreError> {
+    fn or_core(self) -> Result<T> {
+        self.map_err(core_error)
+    }
+}

@@ -1,0 +1,36 @@
+//! One file per instruction: its accounts struct and its handler.
+// Every module exports a `handler`; they are always called by full path.
+#![allow(ambiguous_glob_reexports)]
+
+pub mod close_margin_account;
+pub mod close_position;
+pub mod create_margin_account;
+pub mod create_market;
+pub mod deposit;
+pub mod deposit_insurance;
+pub mod initialize_exchange;
+pub mod move_isolated_collateral;
+pub mod place_market_order;
+pub mod set_delegate;
+pub mod set_market_status;
+pub mod set_pause;
+pub mod settle_funding;
+pub mod update_funding;
+pub mod update_market;
+pub mod withdraw;
+
+pub use close_margin_account::*;
+pub use create_margin_account::*;
+pub use create_market::*;
+pub use deposit::*;
+pub use deposit_insurance::*;
+pub use initialize_exchange::*;
+pub use move_isolated_collateral::*;
+pub use place_market_order::*;
+pub use set_delegate::*;
+pub use set_market_status::*;
+pub use set_pause::*;
+pub use settle_funding::*;
+pub use update_funding::*;
+pub use update_market::*;
+pub use withdraw::*;

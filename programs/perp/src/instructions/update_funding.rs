@@ -1,0 +1,105 @@
+use crate::engine::prices::{impact_prices, mark_price};
+use crate::error::{CoreResultExt, PerpError};
+use crate::events::{FundingSampled, FundingUpdated};
+use crate::oracle::{read_index, resolve_index};
+use crate::state::*;
+use anchor_lang::prelude::*;
+use perp_core::funding::{funding_event, funding_rate, premium_sample, PremiumAccumulator};
+use perp_core::{Base, Quote};
+
+#[derive(Accounts)]
+pub struct UpdateFunding<'info> {
+    #[account(seeds = [EXCHANGE_SEED], bump = exchange.load()?.bump)]
+    pub exchange: AccountLoader<'info, Exchange>,
+    #[account(mut, seeds = [MARKET_SEED, &market.load()?.market_index.to_le_bytes()], bump = market.load()?.bump)]
+    pub market: AccountLoader<'info, Market>,
+}
+
+/// Permissionless funding crank. Remaining accounts: the market's oracle accounts.
+/// - always refreshes the market's cached index;
+/// - once per sample period, adds a premium sample (from the vAMM's impact prices and the index)
+///   weighted by the time since the previous sample;
+/// - at or after the funding time, sets the rate from the time-weighted premium, advances both
+///   cumulative indices and moves the vAMM's share to or from the fee pool.
+///
+/// Calling it again within a sample period changes no funding state.
+pub fn handler<'info>(ctx: Context<'info, UpdateFunding<'info>>) -> Result<()> {
+    let now = crate::engine::now()?;
+    let ex = ctx.accounts.exchange.load()?;
+    require!(!ex.is_paused(pause::FUNDING), PerpError::OperationPaused);
+    let mut m = ctx.accounts.market.load_mut()?;
+    let report = read_index(&m, &ex, ctx.remaining_accounts, now)?;
+    let (index, _) = resolve_index(&mut m, &report, now, false)?;
+
+    let elapsed = now.saturating_sub(m.last_sample_time);
+    if elapsed >= m.sample_period {
+        let (bid, ask) = impact_prices(&m)?;
+        let premium = premium_sample(index, bid, ask).or_core()?;
+        let seconds = elapsed.min(m.funding_interval);
+        let mut acc = PremiumAccumulator {
+            weighted_sum: m.premium_sum.get(),
+            seconds: m.premium_seconds,
+        };
+        acc.add(premium, seconds).or_core()?;
+        m.premium_sum.set(acc.weighted_sum);
+        m.premium_seconds = acc.seconds;
+        m.last_sample_time = now;
+        emit!(FundingSampled {
+            market_index: m.market_index,
+            index_price: index.0,
+            impact_bid: bid.0,
+            impact_ask: ask.0,
+            premium: premium.0,
+            seconds,
+        });
+    }
+
+    if now >= m.next_funding_time {
+        let acc = PremiumAccumulator {
+            weighted_sum: m.premium_sum.get(),
+            seconds: m.premium_seconds,
+        };
+        let p = acc.twap().or_core()?;
+        let rate = funding_rate(p, &m.funding_params()).or_core()?;
+        // the mark at the funding time (the funding basis has decayed to zero)
+        let mark = mark_price(&m, index, m.next_funding_time.max(now))?;
+        let e = funding_event(
+            rate,
+            mark,
+            Base(m.oi_long),
+            Base(m.oi_short),
+            Quote(m.fee_pool),
+        )
+        .or_core()?;
+        let mut idx = m.funding_indices();
+        idx.apply(&e).or_core()?;
+        m.set_funding_indices(&idx);
+        m.fee_pool = m
+            .fee_pool
+            .checked_add(e.amm_share.0)
+            .ok_or(PerpError::MathOverflow)?;
+        m.pnl_pool_add(Quote(-e.amm_share.0))?;
+        m.last_funding_rate = rate.0;
+        m.last_funding_time = now;
+        m.premium_sum.set(0);
+        m.premium_seconds = 0;
+        let interval = m.funding_interval;
+        let missed = (now - m.next_funding_time) / interval;
+        m.next_funding_time += (missed + 1) * interval;
+        emit!(FundingUpdated {
+            market_index: m.market_index,
+            time: now,
+            premium_index: p.0,
+            rate: rate.0,
+            mark_price: mark.0,
+            delta_long: e.delta_long.0,
+            delta_short: e.delta_short.0,
+            amm_share: e.amm_share.0,
+            receiver_capped: e.receiver_capped,
+            oi_long: m.oi_long,
+            oi_short: m.oi_short,
+            next_funding_time: m.next_funding_time,
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,170 @@
+//! Reads a market's oracle accounts into perp-core source readings and resolves the index.
+//!
+//! Hard errors (the caller passed the wrong accounts): a missing account, a key that is not the
+//! market's configured oracle at that position, an owner that is not the Pyth program for the
+//! oracle's kind. Soft drops (the feed is unusable right now, the index may still stand on the
+//! others): unreadable data, a product account, a non-trading status, a pull update for another
+//! feed or below the required verification level. Staleness, confidence and deviation are
+//! perp-core's filters.
+
+pub mod legacy;
+pub mod pull;
+
+use crate::error::{CoreResultExt, PerpError};
+use crate::events::IndexFallbackUsed;
+use crate::state::{oracle_kind, Exchange, Market};
+use anchor_lang::prelude::*;
+use perp_core::index::{compute_index, IndexReport, SourceReading};
+use perp_core::units::{price_from_mantissa, scale_mantissa};
+use perp_core::{Price, Round};
+
+fn reading(mantissa: i64, conf: u64, expo: i32, publish_time: i64, weight: u64) -> SourceReading {
+    match (
+        price_from_mantissa(mantissa, expo, Round::Down),
+        scale_mantissa(conf, expo, Round::Up),
+    ) {
+        (Ok(p), Ok(c)) => SourceReading {
+            price: p,
+            conf: Price(c),
+            publish_time,
+            weight,
+        },
+        _ => SourceReading::default(),
+    }
+}
+
+/// Decodes one oracle account of a known kind; `SourceReading::default()` (no price) when the
+/// data is unusable, with the reason logged.
+pub fn decode(
+    kind: u8,
+    data: &[u8],
+    feed_id: &[u8; 32],
+    allow_partial: bool,
+    weight: u64,
+) -> SourceReading {
+    match kind {
+        oracle_kind::PYTH_LEGACY => match legacy::parse(data) {
+            Ok(p) if p.status == legacy::STATUS_TRADING => {
+                reading(p.price, p.conf, p.expo, p.publish_time, weight)
+            }
+            Ok(p) => {
+                msg!("legacy oracle not trading (status {})", p.status);
+                SourceReading::default()
+            }
+            Err(e) => {
+                msg!("legacy oracle unreadable: {}", e);
+                SourceReading::default()
+            }
+        },
+        oracle_kind::PYTH_PULL => match pull::parse(data) {
+            Some(p) if &p.feed_id != feed_id => {
+                msg!("pull oracle holds another feed");
+                SourceReading::default()
+            }
+            Some(p) if !p.full && !allow_partial => {
+                msg!("pull oracle only partially verified ({} signatures); the market requires full verification", p.signatures);
+                SourceReading::default()
+            }
+            Some(p) => reading(p.price, p.conf, p.expo, p.publish_time, weight),
+            None => {
+                msg!("pull oracle unreadable (not a PriceUpdateV2 account)");
+                SourceReading::default()
+            }
+        },
+        _ => SourceReading::default(),
+    }
+}
+
+/// Reads the market's oracles from the front of `accounts` and computes the index report.
+pub fn read_index(
+    market: &Market,
+    exchange: &Exchange,
+    accounts: &[AccountInfo],
+    now: i64,
+) -> Result<IndexReport> {
+    let n = market.num_oracles as usize;
+    require!(accounts.len() >= n, PerpError::OracleAccountsMissing);
+    let mut readings = [SourceReading::default(); crate::state::MAX_ORACLES];
+    for i in 0..n {
+        let cfg = &market.oracles[i];
+        let acc = &accounts[i];
+        if acc.key() != cfg.key {
+            msg!("oracle {}: expected {}, got {}", i, cfg.key, acc.key());
+            return err!(PerpError::OracleKeyMismatch);
+        }
+        let owner = match cfg.kind {
+            oracle_kind::PYTH_LEGACY => exchange.pyth_legacy_program,
+            oracle_kind::PYTH_PULL => exchange.pyth_receiver_program,
+            _ => return err!(PerpError::InvalidMarketParams),
+        };
+        if *acc.owner != owner {
+            msg!(
+                "oracle {} {}: owner {} is not the Pyth program {}",
+                i,
+                cfg.key,
+                acc.owner,
+                owner
+            );
+            return err!(PerpError::OracleOwnerMismatch);
+        }
+        let data = acc.try_borrow_data()?;
+        readings[i] = decode(
+            cfg.kind,
+            &data,
+            &cfg.feed_id,
+            market.allow_partial_verification != 0,
+            cfg.weight,
+        );
+    }
+    let report = compute_index(&readings[..n], now, &market.index_config()).or_core()?;
+    for i in 0..n {
+        if let Some(reason) = report.dropped[i] {
+            msg!("oracle {} {} dropped: {}", i, market.oracles[i].key, reason);
+        }
+    }
+    Ok(report)
+}
+
+/// The index to use: the live one (cached on the market), or, for instructions that only reduce
+/// risk, the last valid index if it is younger than the market's fallback limit.
+pub fn resolve_index(
+    market: &mut Market,
+    report: &IndexReport,
+    now: i64,
+    risk_reducing: bool,
+) -> Result<(Price, bool)> {
+    match report.price() {
+        Ok(p) => {
+            market.last_index = p.0;
+            market.last_index_time = now;
+            Ok((p, false))
+        }
+        Err(e) => {
+            let age = now.saturating_sub(market.last_index_time);
+            if risk_reducing && market.last_index > 0 && age <= market.fallback_max_age {
+                msg!(
+                    "index unavailable ({}); using the last valid index {} from {} s ago",
+                    e,
+                    market.last_index,
+                    age
+                );
+                emit!(IndexFallbackUsed {
+                    market_index: market.market_index,
+                    last_index: market.last_index,
+                    age
+                });
+                Ok((Price(market.last_index), true))
+            } else if risk_reducing {
+                msg!(
+                    "index unavailable ({}) and the last valid index is {} s old (limit {} s)",
+                    e,
+                    age,
+                    market.fallback_max_age
+                );
+                err!(PerpError::IndexFallbackTooOld)
+            } else {
+                Err(crate::error::core_error(e))
+            }
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! A trader's margin account: cross collateral and up to 8 positions, each cross or isolated.
+
+use super::wide::WideI128;
+use crate::error::PerpError;
+use anchor_lang::prelude::*;
+use core::mem::size_of;
+use perp_core::margin::PositionState;
+use perp_core::{Base, FundingIndex, Quote};
+
+pub const MARGIN_ACCOUNT_SEED: &[u8] = b"margin";
+pub const MAX_POSITIONS: usize = 8;
+
+pub mod position_flags {
+    pub const IN_USE: u8 = 1 << 0;
+    pub const ISOLATED: u8 = 1 << 1;
+}
+
+pub mod account_flags {
+    /// The account went bankrupt and awaits auto-deleveraging.
+    pub const BANKRUPT: u8 = 1 << 0;
+}
+
+#[zero_copy]
+#[derive(Default, Debug, PartialEq, Eq)]
+pub struct Position {
+    /// Signed base size (long > 0), 10^-9.
+    pub base: i64,
+    /// Signed quote flow at entry (`-cost` long, `+proceeds` short), 10^-6.
+    pub quote_entry: i64,
+    /// Collateral held by this position alone (isolated positions only), 10^-6.
+    pub isolated_collateral: i64,
+    /// The side's cumulative funding index when funding was last settled.
+    pub funding_snapshot: WideI128,
+    /// Last ADL scan round that counted this position.
+    pub adl_round: u32,
+    pub market_index: u16,
+    pub flags: u8,
+    pub _pad: u8,
+}
+
+#[account(zero_copy)]
+#[derive(Debug)]
+pub struct MarginAccount {
+    pub owner: Pubkey,
+    /// May trade and move collateral between positions; may never withdraw.
+    pub delegate: Pubkey,
+    /// Collateral shared by all cross positions (signed: funding or a liquidation can push it
+    /// below zero, which the liquidation waterfall resolves).
+    pub cross_collateral: i64,
+    pub total_deposits: u64,
+    pub total_withdrawals: u64,
+    pub realized_pnl: i64,
+    pub funding_paid: i64,
+    pub fees_paid: i64,
+    pub account_id: u16,
+    pub bump: u8,
+    pub flags: u8,
+    pub _pad: [u8; 4],
+    pub positions: [Position; MAX_POSITIONS],
+    pub _reserved: [u8; 32],
+}
+
+pub const POSITION_SIZE: usize = 48;
+pub const MARGIN_ACCOUNT_SIZE: usize = 536;
+const _: () = assert!(size_of::<Position>() == POSITION_SIZE);
+const _: () = assert!(size_of::<MarginAccount>() == MARGIN_ACCOUNT_SIZE);
+
+impl Position {
+    pub fn in_use(&self) -> bool {
+        self.flags & position_flags::IN_USE != 0
+    }
+    pub fn is_isolated(&self) -> bool {
+        self.flags & position_flags::ISOLATED != 0
+    }
+    pub fn state(&self) -> PositionState {
+        PositionState {
+            base: Base(self.base),
+            quote_entry: Quote(self.quote_entry),
+        }
+    }
+    pub fn set_state(&mut self, s: &PositionState) {
+        self.base = s.base.0;
+        self.quote_entry = s.quote_entry.0;
+    }
+    pub fn snapshot(&self) -> FundingIndex {
+        FundingIndex(self.funding_snapshot.get())
+    }
+}
+
+impl MarginAccount {
+    /// The owner, or the delegate when one is set, may trade.
+    pub fn authorize_trader(&self, signer: &Pubkey) -> Result<()> {
+        let ok = self.owner == *signer
+            || (self.delegate != Pubkey::default() && self.delegate == *signer);
+        require!(ok, PerpError::Unauthorized);
+        Ok(())
+    }
+
+    /// Only the owner may withdraw, delegate or close.
+    pub fn authorize_owner(&self, signer: &Pubkey) -> Result<()> {
+        if self.owner != *signer {
+            return if self.delegate == *signer {
+                err!(PerpError::OwnerOnly)
+            } else {
+                err!(PerpError::Unauthorized)
+            };
+        }
+        Ok(())
+    }
+
+    /// Slot of the position in `market_index`, if any.
+    pub fn find(&self, market_index: u16) -> Option<usize> {
+        self.positions
+            .iter()
+            .position(|p| p.in_use() && p.market_index == market_index)
+    }
+
+    /// Slot for `market_index`, opening an empty one if needed.
+    pub fn find_or_open(&mut self, market_index: u16, isolated: bool) -> Result<usize> {
+        if let Some(i) = self.find(market_index) {
+            return Ok(i);
+        }
+        let i = self
+            .positions
+            .iter()
+            .position(|p| !p.in_use())
+            .ok_or(PerpError::TooManyPositions)?;
+        self.positions[i] = Position {
+            market_index,
+            flags: position_flags::IN_USE
+                | if isolated {
+                    position_flags::ISOLATED
+                } else {
+                    0
+                },
+            ..Position::default()
+        };
+        Ok(i)
+    }
+
+    /// Frees a slot whose position is closed, returning isolated collateral to cross.
+    pub fn release_if_empty(&mut self, i: usize) -> Result<()> {
+        let p = self.positions[i];
+        if p.in_use() && p.base == 0 {
+            self.cross_collateral = self
+                .cross_collateral
+                .checked_add(p.isolated_collateral)
+                .ok_or(PerpError::MathOverflow)?;
+            self.positions[i] = Position::default();
+        }
+        Ok(())
+    }
+
+    pub fn add_collateral(&mut self, slot: Option<usize>, q: Quote) -> Result<()> {
+        let target = match slot {
+            Some(i) if self.positions[i].is_isolated() => {
+                &mut self.positions[i].isolated_collateral
+            }
+            _ => &mut self.cross_collateral,
+        };
+        *target = target.checked_add(q.0).ok_or(PerpError::MathOverflow)?;
+        Ok(())
+    }
+
+    pub fn has_positions(&self) -> bool {
+        self.positions.iter().any(|p| p.in_use())
+    }
+
+    pub fn is_bankrupt(&self) -> bool {
+        self.flags & account_flags::BANKRUPT != 0
+    }
+
+    /// Total collateral held by the account (cross plus every isolated position), for the
+    /// conservation check.
+    pub fn total_collateral(&self) -> i128 {
+        self.cross_collateral as i128
+            + self
+                .positions
+                .iter()
+                .filter(|p| p.in_use())
+                .map(|p| p.isolated_collateral as i128)
+                .sum::<i128>()
+    }
+}

@@ -1,0 +1,277 @@
+//! A perpetual market: oracle set and index filters, vAMM, funding state, margin tiers, fees,
+//! open interest and the market's PnL and fee pools.
+
+use super::wide::{WideI128, WideU128};
+use crate::error::PerpError;
+use anchor_lang::prelude::*;
+use core::mem::size_of;
+use perp_core::funding::{FundingIndices, FundingParams};
+use perp_core::index::{IndexConfig, IndexMethod};
+use perp_core::liquidation::LiquidationFees;
+use perp_core::margin::{Tier, MAX_TIERS};
+use perp_core::mark::MarkMethod;
+use perp_core::vamm::Vamm;
+use perp_core::{Base, FundingIndex, Price, Quote, Rate};
+
+pub const MARKET_SEED: &[u8] = b"market";
+pub const MAX_ORACLES: usize = 8;
+
+/// Oracle account kinds.
+pub mod oracle_kind {
+    pub const NONE: u8 = 0;
+    /// Legacy Pyth v2 push price account (owner: the Pyth oracle program).
+    pub const PYTH_LEGACY: u8 = 1;
+    /// Pyth pull-oracle `PriceUpdateV2` account (owner: the Pyth receiver program).
+    pub const PYTH_PULL: u8 = 2;
+}
+
+/// Market status.
+pub mod market_status {
+    pub const ACTIVE: u8 = 0;
+    /// Only trades that reduce a position.
+    pub const REDUCE_ONLY: u8 = 1;
+    /// No trading; funding, settlement, deposits and withdrawals still work.
+    pub const PAUSED: u8 = 2;
+}
+
+#[zero_copy]
+#[derive(Default, Debug, PartialEq, Eq)]
+pub struct OracleSource {
+    pub key: Pubkey,
+    /// Pyth feed id (pull accounts); ignored for legacy accounts.
+    pub feed_id: [u8; 32],
+    /// Weight for the volume-weighted index method.
+    pub weight: u64,
+    pub kind: u8,
+    pub _pad: [u8; 7],
+}
+
+#[zero_copy]
+#[derive(Default, Debug, PartialEq, Eq)]
+pub struct TierData {
+    /// Notional cap in quote raw units (`i64::MAX` = unbounded).
+    pub cap: i64,
+    pub imr: i64,
+    pub mmr: i64,
+}
+
+#[account(zero_copy)]
+#[derive(Debug)]
+pub struct Market {
+    pub name: [u8; 16],
+    pub oracles: [OracleSource; MAX_ORACLES],
+    pub tiers: [TierData; MAX_TIERS],
+
+    // vAMM
+    pub base_reserve: WideU128,
+    pub k: WideU128,
+    pub peg: u64,
+
+    // index
+    pub max_age: i64,
+    pub max_conf: i64,
+    pub max_deviation: i64,
+    /// How old the last valid index may be for risk-reducing instructions when too few sources
+    /// survive (seconds).
+    pub fallback_max_age: i64,
+    pub last_index: u64,
+    pub last_index_time: i64,
+
+    // funding
+    pub funding_interval: i64,
+    pub sample_period: i64,
+    pub interest: i64,
+    pub funding_clamp: i64,
+    /// Absolute cap on |F| (0 = none).
+    pub funding_cap: i64,
+    pub premium_sum: WideI128,
+    pub premium_seconds: i64,
+    pub last_sample_time: i64,
+    pub next_funding_time: i64,
+    pub last_funding_rate: i64,
+    pub last_funding_time: i64,
+    pub cum_funding_long: WideI128,
+    pub cum_funding_short: WideI128,
+
+    // risk parameters
+    pub impact_notional: i64,
+    pub taker_fee: i64,
+    pub liquidation_fee: i64,
+    pub liquidator_share: i64,
+    /// Partial liquidation must leave equity >= maintenance x (1 + buffer).
+    pub liquidation_buffer: i64,
+    /// Positions (and remainders) smaller than this base size are closed in full.
+    pub min_position: i64,
+
+    // open interest and pools (quote raw)
+    pub oi_long: i64,
+    pub oi_short: i64,
+    /// Realized PnL and funding settle against this pool (signed: negative means traders have
+    /// realized more than they have paid in so far; backed by open positions' unrealized losses).
+    pub pnl_pool: i64,
+    /// Trading fees (after the insurance share) and the vAMM's funding share; never negative.
+    pub fee_pool: i64,
+    pub total_fees: i64,
+    pub total_volume: WideU128,
+    pub socialized_loss: i64,
+
+    pub open_positions_long: u32,
+    pub open_positions_short: u32,
+    /// Accounts with a bankrupt position in this market (new risk pauses while > 0).
+    pub bankrupt_accounts: u32,
+    pub market_index: u16,
+    pub max_leverage: u16,
+    pub num_oracles: u8,
+    pub num_tiers: u8,
+    pub min_sources: u8,
+    pub index_method: u8,
+    pub mark_method: u8,
+    pub status: u8,
+    /// Accept partially verified pull updates (otherwise `Full` is required).
+    pub allow_partial_verification: u8,
+    pub bump: u8,
+    pub _reserved: [u8; 256],
+}
+
+pub const MARKET_SIZE: usize = 1456;
+const _: () = assert!(size_of::<Market>() == MARKET_SIZE);
+
+impl Market {
+    pub fn index_config(&self) -> IndexConfig {
+        IndexConfig {
+            max_age: self.max_age,
+            max_conf: Rate(self.max_conf),
+            max_deviation: Rate(self.max_deviation),
+            min_sources: self.min_sources,
+            method: if self.index_method == 1 {
+                IndexMethod::VolumeWeighted
+            } else {
+                IndexMethod::Median
+            },
+        }
+    }
+
+    pub fn mark_method(&self) -> MarkMethod {
+        if self.mark_method == 1 {
+            MarkMethod::ImpactMedian
+        } else {
+            MarkMethod::FundingBasis
+        }
+    }
+
+    pub fn funding_params(&self) -> FundingParams {
+        FundingParams {
+            interest: Rate(self.interest),
+            clamp: Rate(self.funding_clamp),
+            cap: if self.funding_cap == 0 {
+                None
+            } else {
+                Some(Rate(self.funding_cap))
+            },
+        }
+    }
+
+    pub fn liquidation_fees(&self) -> LiquidationFees {
+        LiquidationFees {
+            fee_rate: Rate(self.liquidation_fee),
+            liquidator_share: Rate(self.liquidator_share),
+        }
+    }
+
+    /// The tiers as perp-core sees them (only the first `num_tiers` are meaningful).
+    pub fn tiers(&self) -> [Tier; MAX_TIERS] {
+        let mut t = [Tier::default(); MAX_TIERS];
+        for (i, d) in self.tiers.iter().enumerate().take(self.num_tiers as usize) {
+            t[i] = Tier {
+                cap: Quote(d.cap),
+                imr: Rate(d.imr),
+                mmr: Rate(d.mmr),
+            };
+        }
+        t
+    }
+
+    pub fn vamm(&self) -> Vamm {
+        Vamm {
+            base_reserve: self.base_reserve.get(),
+            k: self.k.get(),
+            peg: Price(self.peg),
+        }
+    }
+
+    pub fn set_vamm(&mut self, v: &Vamm) {
+        self.base_reserve.set(v.base_reserve);
+        self.k.set(v.k);
+        self.peg = v.peg.0;
+    }
+
+    pub fn funding_indices(&self) -> FundingIndices {
+        FundingIndices {
+            long: FundingIndex(self.cum_funding_long.get()),
+            short: FundingIndex(self.cum_funding_short.get()),
+        }
+    }
+
+    pub fn set_funding_indices(&mut self, f: &FundingIndices) {
+        self.cum_funding_long.set(f.long.0);
+        self.cum_funding_short.set(f.short.0);
+    }
+
+    pub fn name_str(&self) -> &str {
+        let end = self
+            .name
+            .iter()
+            .position(|b| *b == 0)
+            .unwrap_or(self.name.len());
+        core::str::from_utf8(&self.name[..end]).unwrap_or("?")
+    }
+
+    /// Adds a signed amount to the PnL pool (positive = the pool receives).
+    pub fn pnl_pool_add(&mut self, q: Quote) -> Result<()> {
+        self.pnl_pool = self
+            .pnl_pool
+            .checked_add(q.0)
+            .ok_or(PerpError::MathOverflow)?;
+        Ok(())
+    }
+
+    /// Updates open interest and position counts for a position going from `old` to `new` size.
+    pub fn update_open_interest(&mut self, old: Base, new: Base) -> Result<()> {
+        let ovf = || error!(PerpError::MathOverflow);
+        let (ol, os) = (old.0.max(0), (-old.0).max(0));
+        let (nl, ns) = (new.0.max(0), (-new.0).max(0));
+        self.oi_long = self
+            .oi_long
+            .checked_sub(ol)
+            .and_then(|v| v.checked_add(nl))
+            .ok_or_else(ovf)?;
+        self.oi_short = self
+            .oi_short
+            .checked_sub(os)
+            .and_then(|v| v.checked_add(ns))
+            .ok_or_else(ovf)?;
+        let count = |was: i64, now: i64, c: &mut u32| {
+            if was == 0 && now != 0 {
+                *c += 1;
+            } else if was != 0 && now == 0 {
+                *c = c.saturating_sub(1);
+            }
+        };
+        count(ol, nl, &mut self.open_positions_long);
+        count(os, ns, &mut self.open_positions_short);
+        require!(
+            self.oi_long >= 0 && self.oi_short >= 0,
+            PerpError::MathOverflow
+        );
+        Ok(())
+    }
+
+    /// Largest notional a position may reach with new risk: the last finite tier cap.
+    pub fn max_notional(&self) -> Quote {
+        let n = self.num_tiers as usize;
+        if n == 0 {
+            return Quote(i64::MAX);
+        }
+        Quote(self.tiers[n - 1].cap)
+    }
+}

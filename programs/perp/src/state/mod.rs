@@ -1,0 +1,11 @@
+pub mod exchange;
+pub mod margin_account;
+pub mod market;
+pub mod params;
+pub mod wide;
+
+pub use exchange::*;
+pub use margin_account::*;
+pub use market::*;
+pub use params::*;
+pub use wide::*;

@@ -1,0 +1,198 @@
+//! Market parameters as the admin supplies them, validated with perp-core's rules.
+
+use crate::error::PerpError;
+use crate::state::{oracle_kind, Market, MAX_ORACLES};
+use anchor_lang::prelude::*;
+use perp_core::funding::FundingParams;
+use perp_core::index::IndexConfig;
+use perp_core::liquidation::LiquidationFees;
+use perp_core::margin::{validate_tiers, Tier, MAX_TIERS};
+use perp_core::units::RATE_PRECISION;
+use perp_core::{Quote, Rate};
+
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OracleParams {
+    pub kind: u8,
+    pub key: Pubkey,
+    pub feed_id: [u8; 32],
+    pub weight: u64,
+}
+
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TierParams {
+    /// Notional cap, quote raw (`i64::MAX` for unbounded).
+    pub cap: i64,
+    pub imr: i64,
+    pub mmr: i64,
+}
+
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
+pub struct MarketParams {
+    pub name: [u8; 16],
+    pub oracles: Vec<OracleParams>,
+    pub max_age: i64,
+    pub max_conf: i64,
+    pub max_deviation: i64,
+    pub min_sources: u8,
+    /// 0 = median, 1 = volume-weighted.
+    pub index_method: u8,
+    pub allow_partial_verification: bool,
+    pub fallback_max_age: i64,
+    pub funding_interval: i64,
+    pub sample_period: i64,
+    pub interest: i64,
+    pub funding_clamp: i64,
+    /// 0 = no absolute cap.
+    pub funding_cap: i64,
+    /// 0 = funding basis, 1 = median(index, impact bid, impact ask).
+    pub mark_method: u8,
+    pub tiers: Vec<TierParams>,
+    pub impact_notional: i64,
+    pub max_leverage: u16,
+    pub taker_fee: i64,
+    pub liquidation_fee: i64,
+    pub liquidator_share: i64,
+    pub liquidation_buffer: i64,
+    pub min_position: i64,
+}
+
+fn bad(what: &str) -> Error {
+    msg!("invalid market parameter: {}", what);
+    error!(PerpError::InvalidMarketParams)
+}
+
+impl MarketParams {
+    pub fn validate(&self) -> Result<()> {
+        let n = self.oracles.len();
+        if n == 0 || n > MAX_ORACLES {
+            return Err(bad("between 1 and 8 oracles"));
+        }
+        for (i, o) in self.oracles.iter().enumerate() {
+            if o.kind != oracle_kind::PYTH_LEGACY && o.kind != oracle_kind::PYTH_PULL {
+                return Err(bad("oracle kind must be 1 (Pyth legacy) or 2 (Pyth pull)"));
+            }
+            if self.oracles[..i].iter().any(|p| p.key == o.key) {
+                return Err(bad("oracle keys must be distinct"));
+            }
+        }
+        if self.min_sources as usize > n {
+            return Err(bad("min_sources exceeds the number of oracles"));
+        }
+        if self.index_method > 1 || self.mark_method > 1 {
+            return Err(bad("index_method and mark_method must be 0 or 1"));
+        }
+        IndexConfig {
+            max_age: self.max_age,
+            max_conf: Rate(self.max_conf),
+            max_deviation: Rate(self.max_deviation),
+            min_sources: self.min_sources,
+            method: perp_core::index::IndexMethod::Median,
+        }
+        .validate()
+        .map_err(|e| bad(&format!("{e}")))?;
+        if self.fallback_max_age < 0 {
+            return Err(bad("fallback_max_age must be >= 0"));
+        }
+        if self.funding_interval <= 0 || self.funding_interval > 7 * 86_400 {
+            return Err(bad("funding_interval must be in 1 s ..= 7 days"));
+        }
+        if self.sample_period <= 0 || self.sample_period > self.funding_interval {
+            return Err(bad("sample_period must be in 1 s ..= funding_interval"));
+        }
+        FundingParams {
+            interest: Rate(self.interest),
+            clamp: Rate(self.funding_clamp),
+            cap: if self.funding_cap == 0 {
+                None
+            } else {
+                Some(Rate(self.funding_cap))
+            },
+        }
+        .validate()
+        .map_err(|e| bad(&format!("{e}")))?;
+        if self.tiers.len() > MAX_TIERS {
+            return Err(bad("at most 8 tiers"));
+        }
+        let tiers: Vec<Tier> = self
+            .tiers
+            .iter()
+            .map(|t| Tier {
+                cap: Quote(t.cap),
+                imr: Rate(t.imr),
+                mmr: Rate(t.mmr),
+            })
+            .collect();
+        validate_tiers(&tiers).map_err(|e| bad(&format!("{e}")))?;
+        if self.max_leverage == 0 {
+            return Err(bad("max_leverage must be >= 1"));
+        }
+        if tiers
+            .iter()
+            .any(|t| (t.imr.0 as i128) * (self.max_leverage as i128) < RATE_PRECISION as i128)
+        {
+            return Err(bad("every tier's IMR must be at least 1 / max_leverage"));
+        }
+        if self.impact_notional <= 0 {
+            return Err(bad("impact_notional must be > 0"));
+        }
+        if self.taker_fee < 0 || self.taker_fee > RATE_PRECISION / 10 {
+            return Err(bad("taker_fee must be in [0, 0.1]"));
+        }
+        LiquidationFees {
+            fee_rate: Rate(self.liquidation_fee),
+            liquidator_share: Rate(self.liquidator_share),
+        }
+        .validate()
+        .map_err(|e| bad(&format!("{e}")))?;
+        if self.liquidation_fee >= tiers[0].mmr.0 {
+            return Err(bad("liquidation_fee must be below the first tier's MMR"));
+        }
+        if self.liquidation_buffer < 0 || self.liquidation_buffer > RATE_PRECISION {
+            return Err(bad("liquidation_buffer must be in [0, 1]"));
+        }
+        if self.min_position < 0 {
+            return Err(bad("min_position must be >= 0"));
+        }
+        Ok(())
+    }
+
+    /// Writes the parameters into the market (vAMM, funding state, pools are left alone).
+    pub fn apply(&self, m: &mut Market) {
+        m.name = self.name;
+        m.oracles = Default::default();
+        for (i, o) in self.oracles.iter().enumerate() {
+            m.oracles[i].key = o.key;
+            m.oracles[i].feed_id = o.feed_id;
+            m.oracles[i].weight = o.weight;
+            m.oracles[i].kind = o.kind;
+        }
+        m.num_oracles = self.oracles.len() as u8;
+        m.max_age = self.max_age;
+        m.max_conf = self.max_conf;
+        m.max_deviation = self.max_deviation;
+        m.min_sources = self.min_sources;
+        m.index_method = self.index_method;
+        m.allow_partial_verification = self.allow_partial_verification as u8;
+        m.fallback_max_age = self.fallback_max_age;
+        m.funding_interval = self.funding_interval;
+        m.sample_period = self.sample_period;
+        m.interest = self.interest;
+        m.funding_clamp = self.funding_clamp;
+        m.funding_cap = self.funding_cap;
+        m.mark_method = self.mark_method;
+        m.tiers = Default::default();
+        for (i, t) in self.tiers.iter().enumerate() {
+            m.tiers[i].cap = t.cap;
+            m.tiers[i].imr = t.imr;
+            m.tiers[i].mmr = t.mmr;
+        }
+        m.num_tiers = self.tiers.len() as u8;
+        m.impact_notional = self.impact_notional;
+        m.max_leverage = self.max_leverage;
+        m.taker_fee = self.taker_fee;
+        m.liquidation_fee = self.liquidation_fee;
+        m.liquidator_share = self.liquidator_share;
+        m.liquidation_buffer = self.liquidation_buffer;
+        m.min_position = self.min_position;
+    }
+}
