@@ -1,6 +1,7 @@
 //! Client SDK for the perp program: one way to derive addresses, build instructions and read
 //! accounts, shared by the keeper, the CLI, the simulator and the tests.
 
+pub mod data;
 pub mod decode;
 pub mod ix;
 pub mod oracle_data;
