@@ -75,6 +75,7 @@ pub fn create_market(
             admin,
             exchange: pda::exchange(),
             market: pda::market(market_index),
+            adl_round: pda::adl_round(market_index),
             system_program: anchor_lang::system_program::ID,
         },
         perp::instruction::CreateMarket {
@@ -299,6 +300,98 @@ pub fn deposit_insurance(depositor: Pubkey, depositor_token: Pubkey, amount: u64
             token_program: anchor_spl::token::ID,
         },
         perp::instruction::DepositInsurance { amount },
+        vec![],
+    )
+}
+
+/// Liquidates the account's position in `market_index`; `max_base` 0 closes it all.
+/// `oracles`: the market's oracles; `other_markets`: the liquidated account's other positions.
+#[allow(clippy::too_many_arguments)]
+pub fn liquidate(
+    liquidator: Pubkey,
+    liquidator_account: Pubkey,
+    margin_account: Pubkey,
+    market_index: u16,
+    oracles: &[Pubkey],
+    other_markets: &[u16],
+    max_base: u64,
+) -> Instruction {
+    let mut rem = oracle_metas(oracles);
+    rem.extend(market_metas(other_markets));
+    build(
+        perp::accounts::Liquidate {
+            liquidator,
+            exchange: pda::exchange(),
+            market: pda::market(market_index),
+            margin_account,
+            liquidator_account,
+            collateral_vault: pda::collateral_vault(),
+            insurance_vault: pda::insurance_vault(),
+            token_program: anchor_spl::token::ID,
+        },
+        perp::instruction::Liquidate { max_base },
+        rem,
+    )
+}
+
+/// Opens an ADL round for counterparties on `side` (1 = longs, 2 = shorts).
+pub fn begin_adl_round(market_index: u16, oracles: &[Pubkey], side: u8) -> Instruction {
+    build(
+        perp::accounts::BeginAdlRound {
+            exchange: pda::exchange(),
+            market: pda::market(market_index),
+            adl_round: pda::adl_round(market_index),
+        },
+        perp::instruction::BeginAdlRound { side },
+        oracle_metas(oracles),
+    )
+}
+
+/// Counts margin accounts into the open round.
+pub fn adl_scan(market_index: u16, accounts: &[Pubkey]) -> Instruction {
+    build(
+        perp::accounts::AdlScan {
+            market: pda::market(market_index),
+            adl_round: pda::adl_round(market_index),
+        },
+        perp::instruction::AdlScan {},
+        accounts
+            .iter()
+            .map(|k| AccountMeta::new(*k, false))
+            .collect(),
+    )
+}
+
+/// Deleverages the bankrupt account against `candidates`, which must be the round's next ranked
+/// entries in order.
+pub fn auto_deleverage(
+    market_index: u16,
+    bankrupt_account: Pubkey,
+    candidates: &[Pubkey],
+) -> Instruction {
+    build(
+        perp::accounts::AutoDeleverage {
+            market: pda::market(market_index),
+            adl_round: pda::adl_round(market_index),
+            bankrupt_account,
+        },
+        perp::instruction::AutoDeleverage {},
+        candidates
+            .iter()
+            .map(|k| AccountMeta::new(*k, false))
+            .collect(),
+    )
+}
+
+/// The last resort once no ranked candidate is left.
+pub fn resolve_bankruptcy(market_index: u16, bankrupt_account: Pubkey) -> Instruction {
+    build(
+        perp::accounts::ResolveBankruptcy {
+            market: pda::market(market_index),
+            adl_round: pda::adl_round(market_index),
+            bankrupt_account,
+        },
+        perp::instruction::ResolveBankruptcy {},
         vec![],
     )
 }

@@ -2,7 +2,8 @@
 
 use anchor_lang::prelude::Pubkey;
 use perp::state::{
-    COLLATERAL_VAULT_SEED, EXCHANGE_SEED, INSURANCE_VAULT_SEED, MARGIN_ACCOUNT_SEED, MARKET_SEED,
+    ADL_ROUND_SEED, COLLATERAL_VAULT_SEED, EXCHANGE_SEED, INSURANCE_VAULT_SEED,
+    MARGIN_ACCOUNT_SEED, MARKET_SEED,
 };
 
 pub fn exchange() -> Pubkey {
@@ -31,4 +32,8 @@ pub fn margin_account(owner: &Pubkey, account_id: u16) -> Pubkey {
         &perp::ID,
     )
     .0
+}
+
+pub fn adl_round(market_index: u16) -> Pubkey {
+    Pubkey::find_program_address(&[ADL_ROUND_SEED, &market_index.to_le_bytes()], &perp::ID).0
 }

@@ -94,8 +94,10 @@ pub enum PerpError {
     AdlCandidateSkipped,
     #[msg("the ADL round account does not match this market's open round")]
     AdlRoundMismatch,
-    #[msg("the insurance vault can still cover the deficit: liquidate instead")]
-    InsuranceCanCover,
+    #[msg("ADL candidates remain in the ranking (or the ranking does not hold every profitable position): run auto_deleverage or a new round")]
+    AdlCandidatesRemain,
+    #[msg("an ADL round is already open on this market and is neither finished nor expired")]
+    AdlRoundOpen,
 }
 
 /// Maps a risk-engine error to the program's error, logging its full text first.

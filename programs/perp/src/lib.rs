@@ -92,4 +92,22 @@ pub mod perp {
     pub fn deposit_insurance(ctx: Context<DepositInsurance>, amount: u64) -> Result<()> {
         instructions::deposit_insurance::handler(ctx, amount)
     }
+    pub fn liquidate<'info>(ctx: Context<'info, Liquidate<'info>>, max_base: u64) -> Result<()> {
+        instructions::liquidate::handler(ctx, max_base)
+    }
+    pub fn begin_adl_round<'info>(
+        ctx: Context<'info, BeginAdlRound<'info>>,
+        side: u8,
+    ) -> Result<()> {
+        instructions::begin_adl_round::handler(ctx, side)
+    }
+    pub fn adl_scan<'info>(ctx: Context<'info, AdlScan<'info>>) -> Result<()> {
+        instructions::adl_scan::handler(ctx)
+    }
+    pub fn auto_deleverage<'info>(ctx: Context<'info, AutoDeleverage<'info>>) -> Result<()> {
+        instructions::auto_deleverage::handler(ctx)
+    }
+    pub fn resolve_bankruptcy<'info>(ctx: Context<'info, ResolveBankruptcy<'info>>) -> Result<()> {
+        instructions::resolve_bankruptcy::handler(ctx)
+    }
 }

@@ -20,6 +20,25 @@ pub struct FillResult {
     pub insurance_fee: Quote,
 }
 
+/// Writes a position's new state with its bookkeeping: funding snapshot for a new side, ADL
+/// stamp reset on a flip, the open ADL round's count, open interest.
+pub fn set_position(
+    acct: &mut MarginAccount,
+    slot: usize,
+    market: &mut Market,
+    old: Base,
+    new: &PositionState,
+) -> Result<()> {
+    let stamp = acct.positions[slot].adl_round;
+    market.on_position_change(stamp, old, new.base);
+    acct.positions[slot].set_state(new);
+    if new.base.0 != 0 && (old.0 == 0 || old.signum() != new.base.signum()) {
+        start_snapshot(acct, slot, market, new.base);
+        acct.positions[slot].adl_round = 0;
+    }
+    market.update_open_interest(old, new.base)
+}
+
 /// Trades `size` in `side` on the market's vAMM for the position in `slot` (funding must already
 /// be settled). Realized PnL moves between the position's collateral and the market's PnL pool;
 /// the fee (`fee_rate` of the fill's quote, rounded up) leaves the collateral, the
@@ -41,12 +60,7 @@ pub fn execute_fill(
 
     let old = acct.positions[slot].state();
     let out = apply_fill(old, fill.base, fill.quote).or_core()?;
-    acct.positions[slot].set_state(&out.position);
-    if out.position.base.0 != 0
-        && (old.base.0 == 0 || old.base.signum() != out.position.base.signum())
-    {
-        start_snapshot(acct, slot, market, out.position.base);
-    }
+    set_position(acct, slot, market, old.base, &out.position)?;
 
     acct.add_collateral(Some(slot), out.realized)?;
     market.pnl_pool_add(out.realized.checked_neg().or_core()?)?;
@@ -64,7 +78,6 @@ pub fn execute_fill(
     market
         .total_volume
         .set(market.total_volume.get().saturating_add(notional.0 as u128));
-    market.update_open_interest(old.base, out.position.base)?;
 
     acct.realized_pnl = acct
         .realized_pnl

@@ -1,6 +1,7 @@
 //! What handlers share: price views, funding settlement, health, fills and vault transfers.
 //! Every number comes from perp-core; this layer only moves it between accounts.
 
+pub mod adl;
 pub mod fill;
 pub mod funding;
 pub mod health;

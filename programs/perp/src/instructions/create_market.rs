@@ -14,6 +14,9 @@ pub struct CreateMarket<'info> {
     pub exchange: AccountLoader<'info, Exchange>,
     #[account(init, payer = admin, space = 8 + MARKET_SIZE, seeds = [MARKET_SEED, &market_index.to_le_bytes()], bump)]
     pub market: AccountLoader<'info, Market>,
+    /// The market's ADL ranking account, created with it.
+    #[account(init, payer = admin, space = 8 + ADL_ROUND_SIZE, seeds = [ADL_ROUND_SEED, &market_index.to_le_bytes()], bump)]
+    pub adl_round: AccountLoader<'info, AdlRound>,
     pub system_program: Program<'info, System>,
 }
 
@@ -45,6 +48,9 @@ pub fn handler(
     m.next_funding_time = (now / params.funding_interval + 1) * params.funding_interval;
     m.last_funding_time = now;
     ex.market_count += 1;
+    let mut r = ctx.accounts.adl_round.load_init()?;
+    r.market_index = market_index;
+    r.bump = ctx.bumps.adl_round;
     emit!(MarketCreated {
         market_index,
         name: params.name,

@@ -2,6 +2,9 @@
 // Every module exports a `handler`; they are always called by full path.
 #![allow(ambiguous_glob_reexports)]
 
+pub mod adl_scan;
+pub mod auto_deleverage;
+pub mod begin_adl_round;
 pub mod close_margin_account;
 pub mod close_position;
 pub mod create_margin_account;
@@ -9,8 +12,10 @@ pub mod create_market;
 pub mod deposit;
 pub mod deposit_insurance;
 pub mod initialize_exchange;
+pub mod liquidate;
 pub mod move_isolated_collateral;
 pub mod place_market_order;
+pub mod resolve_bankruptcy;
 pub mod set_delegate;
 pub mod set_market_status;
 pub mod set_pause;
@@ -19,14 +24,19 @@ pub mod update_funding;
 pub mod update_market;
 pub mod withdraw;
 
+pub use adl_scan::*;
+pub use auto_deleverage::*;
+pub use begin_adl_round::*;
 pub use close_margin_account::*;
 pub use create_margin_account::*;
 pub use create_market::*;
 pub use deposit::*;
 pub use deposit_insurance::*;
 pub use initialize_exchange::*;
+pub use liquidate::*;
 pub use move_isolated_collateral::*;
 pub use place_market_order::*;
+pub use resolve_bankruptcy::*;
 pub use set_delegate::*;
 pub use set_market_status::*;
 pub use set_pause::*;

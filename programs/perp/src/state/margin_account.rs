@@ -13,11 +13,9 @@ pub const MAX_POSITIONS: usize = 8;
 pub mod position_flags {
     pub const IN_USE: u8 = 1 << 0;
     pub const ISOLATED: u8 = 1 << 1;
-}
-
-pub mod account_flags {
-    /// The account went bankrupt and awaits auto-deleveraging.
-    pub const BANKRUPT: u8 = 1 << 0;
+    /// Liquidation found the position's group bankrupt beyond what the insurance vault could
+    /// cover: it awaits auto-deleveraging at its bankruptcy price.
+    pub const BANKRUPT: u8 = 1 << 2;
 }
 
 #[zero_copy]
@@ -71,6 +69,9 @@ impl Position {
     }
     pub fn is_isolated(&self) -> bool {
         self.flags & position_flags::ISOLATED != 0
+    }
+    pub fn is_bankrupt(&self) -> bool {
+        self.flags & position_flags::BANKRUPT != 0
     }
     pub fn state(&self) -> PositionState {
         PositionState {
@@ -166,8 +167,10 @@ impl MarginAccount {
         self.positions.iter().any(|p| p.in_use())
     }
 
+    /// True while any position awaits auto-deleveraging; the account can then only deposit,
+    /// settle and be deleveraged.
     pub fn is_bankrupt(&self) -> bool {
-        self.flags & account_flags::BANKRUPT != 0
+        self.positions.iter().any(|p| p.in_use() && p.is_bankrupt())
     }
 
     /// Total collateral held by the account (cross plus every isolated position), for the

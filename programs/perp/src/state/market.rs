@@ -130,7 +130,15 @@ pub struct Market {
     /// Accept partially verified pull updates (otherwise `Full` is required).
     pub allow_partial_verification: u8,
     pub bump: u8,
-    pub _reserved: [u8; 256],
+    /// The ADL round open on this market (0 = none).
+    pub adl_round: u64,
+    /// Distinct counterparty-side positions counted by the open round's scans (kept equal to the
+    /// number of those positions still open: a counted position that closes is uncounted).
+    pub adl_scanned: u32,
+    /// Counterparty side of the open round: 1 = longs, 2 = shorts.
+    pub adl_side: u8,
+    pub _pad1: [u8; 3],
+    pub _reserved: [u8; 240],
 }
 
 pub const MARKET_SIZE: usize = 1456;
@@ -264,6 +272,35 @@ impl Market {
             PerpError::MathOverflow
         );
         Ok(())
+    }
+
+    /// Open positions on a side (1 = long, 2 = short).
+    pub fn open_positions(&self, side: u8) -> u32 {
+        if side == 1 {
+            self.open_positions_long
+        } else {
+            self.open_positions_short
+        }
+    }
+
+    /// Keeps the open ADL round's count right when a position changes: a counted position that
+    /// closes or flips is no longer counted.
+    pub fn on_position_change(&mut self, stamp: u32, old: Base, new: Base) {
+        if self.adl_round == 0 || stamp != self.adl_round as u32 {
+            return;
+        }
+        let side_of = |b: Base| {
+            if b.0 > 0 {
+                1
+            } else if b.0 < 0 {
+                2
+            } else {
+                0
+            }
+        };
+        if side_of(old) == self.adl_side && side_of(new) != self.adl_side {
+            self.adl_scanned = self.adl_scanned.saturating_sub(1);
+        }
     }
 
     /// Largest notional a position may reach with new risk: the last finite tier cap.

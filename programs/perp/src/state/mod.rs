@@ -1,9 +1,11 @@
+pub mod adl_round;
 pub mod exchange;
 pub mod margin_account;
 pub mod market;
 pub mod params;
 pub mod wide;
 
+pub use adl_round::*;
 pub use exchange::*;
 pub use margin_account::*;
 pub use market::*;

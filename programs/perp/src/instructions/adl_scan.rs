@@ -1,0 +1,72 @@
+use crate::error::{CoreResultExt, PerpError};
+use crate::state::*;
+use anchor_lang::prelude::*;
+use perp_core::adl::{adl_score, AdlCandidate};
+use perp_core::margin::{requirement, MarginKind};
+use perp_core::Price;
+
+#[derive(Accounts)]
+pub struct AdlScan<'info> {
+    #[account(mut, seeds = [MARKET_SEED, &market.load()?.market_index.to_le_bytes()], bump = market.load()?.bump)]
+    pub market: AccountLoader<'info, Market>,
+    #[account(mut, seeds = [ADL_ROUND_SEED, &market.load()?.market_index.to_le_bytes()], bump = adl_round.load()?.bump)]
+    pub adl_round: AccountLoader<'info, AdlRound>,
+}
+
+/// Permissionless: counts margin accounts (remaining accounts, writable) into the open ADL round.
+/// Each counterparty-side position of the market is counted once per round (it is stamped with
+/// the round); the program computes its ADL score at the round's mark and keeps the top entries.
+/// Accounts without such a position, or already counted, are skipped.
+pub fn handler<'info>(ctx: Context<'info, AdlScan<'info>>) -> Result<()> {
+    let mut m = ctx.accounts.market.load_mut()?;
+    let mut r = ctx.accounts.adl_round.load_mut()?;
+    require!(
+        m.adl_round != 0 && m.adl_round == r.round,
+        PerpError::AdlRoundMismatch
+    );
+    let mark = Price(r.mark);
+    let tiers = m.tiers();
+    let tiers = &tiers[..m.num_tiers as usize];
+    for info in ctx.remaining_accounts {
+        let loader = AccountLoader::<MarginAccount>::try_from(info)?;
+        let mut a = loader.load_mut()?;
+        let Some(slot) = a.find(m.market_index) else {
+            continue;
+        };
+        let p = a.positions[slot];
+        let side = if p.base > 0 {
+            1
+        } else if p.base < 0 {
+            2
+        } else {
+            0
+        };
+        if side != r.side || p.adl_round == r.round as u32 {
+            continue;
+        }
+        a.positions[slot].adl_round = r.round as u32;
+        m.adl_scanned += 1;
+        if p.is_bankrupt() {
+            continue;
+        }
+        let st = p.state();
+        let value = st.notional(mark).or_core()?;
+        let mm = requirement(tiers, value, MarginKind::Maintenance).or_core()?;
+        if let Some(score) = adl_score(
+            st.upnl(mark).or_core()?,
+            st.entry_value().or_core()?,
+            mm,
+            value,
+        )
+        .or_core()?
+        {
+            r.profitable_seen += 1;
+            r.insert(&AdlCandidate {
+                key: info.key().to_bytes(),
+                size: st.base.abs().or_core()?,
+                score,
+            });
+        }
+    }
+    Ok(())
+}

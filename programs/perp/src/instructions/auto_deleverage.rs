@@ -1,0 +1,139 @@
+use crate::engine::adl::{close_off_curve, finish_bankruptcy, group_collateral};
+use crate::engine::funding::settle_position;
+use crate::error::{CoreResultExt, PerpError};
+use crate::events::AdlStep;
+use crate::state::*;
+use anchor_lang::prelude::*;
+use perp_core::adl::{adl_score, AdlScore};
+use perp_core::liquidation::bankruptcy_price;
+use perp_core::margin::{requirement, MarginKind};
+use perp_core::{Base, Price, Quote, Round};
+
+#[derive(Accounts)]
+pub struct AutoDeleverage<'info> {
+    #[account(mut, seeds = [MARKET_SEED, &market.load()?.market_index.to_le_bytes()], bump = market.load()?.bump)]
+    pub market: AccountLoader<'info, Market>,
+    #[account(mut, seeds = [ADL_ROUND_SEED, &market.load()?.market_index.to_le_bytes()], bump = adl_round.load()?.bump)]
+    pub adl_round: AccountLoader<'info, AdlRound>,
+    #[account(mut, seeds = [MARGIN_ACCOUNT_SEED, bankrupt_account.load()?.owner.as_ref(), &bankrupt_account.load()?.account_id.to_le_bytes()],
+              bump = bankrupt_account.load()?.bump)]
+    pub bankrupt_account: AccountLoader<'info, MarginAccount>,
+}
+
+/// Permissionless: closes the bankrupt position against the round's ranked counterparties at
+/// its bankruptcy price, highest score first, each in full before the next. The program checks:
+/// the round has counted every counterparty-side position of the market; the candidates given
+/// (remaining accounts, writable) are exactly the next entries of its ranking, in order, with no
+/// higher-ranked entry left out; each one's score, recomputed now at the round's mark, is eligible
+/// and not above the previous one's.
+pub fn handler<'info>(ctx: Context<'info, AutoDeleverage<'info>>) -> Result<()> {
+    let bkey = ctx.accounts.bankrupt_account.key();
+    let mut m = ctx.accounts.market.load_mut()?;
+    let mut r = ctx.accounts.adl_round.load_mut()?;
+    let mut b = ctx.accounts.bankrupt_account.load_mut()?;
+    require!(
+        m.adl_round != 0 && m.adl_round == r.round,
+        PerpError::AdlRoundMismatch
+    );
+    if m.adl_scanned != m.open_positions(r.side) {
+        msg!(
+            "round counted {} of {} positions",
+            m.adl_scanned,
+            m.open_positions(r.side)
+        );
+        return err!(PerpError::AdlRankingIncomplete);
+    }
+    let bslot = b.find(m.market_index).ok_or(PerpError::NotBankrupt)?;
+    require!(b.positions[bslot].is_bankrupt(), PerpError::NotBankrupt);
+    let bsign = b.positions[bslot].base.signum();
+    require!(
+        (bsign > 0 && r.side == 2) || (bsign < 0 && r.side == 1),
+        PerpError::AdlRoundMismatch
+    );
+    settle_position(&mut b, &bkey, bslot, &mut m)?;
+    let pb =
+        bankruptcy_price(&b.positions[bslot].state(), group_collateral(&b, bslot)).or_core()?;
+    let mark = Price(r.mark);
+    let tiers = m.tiers();
+    let n_tiers = m.num_tiers as usize;
+
+    let cursor = r.cursor();
+    let n = r.num_entries as usize;
+    let mut remaining = b.positions[bslot].base.abs();
+    let mut prev: Option<AdlScore> = None;
+    let mut steps = 0;
+    for (i, info) in ctx.remaining_accounts.iter().enumerate() {
+        if remaining == 0 {
+            break;
+        }
+        let idx = cursor + i;
+        if idx >= n || info.key() != r.entries[idx].key {
+            let later = r.entries[idx.min(n)..n].iter().any(|e| e.key == info.key());
+            msg!("candidate {} is not the next ranked entry", info.key());
+            return if later {
+                err!(PerpError::AdlCandidateSkipped)
+            } else {
+                err!(PerpError::AdlOrderViolation)
+            };
+        }
+        require!(info.key() != bkey, PerpError::AdlCandidateIneligible);
+        let loader = AccountLoader::<MarginAccount>::try_from(info)?;
+        let mut c = loader.load_mut()?;
+        let cslot = c
+            .find(m.market_index)
+            .ok_or(PerpError::AdlCandidateIneligible)?;
+        let cp = c.positions[cslot];
+        require!(
+            cp.base.signum() == -bsign && !cp.is_bankrupt(),
+            PerpError::AdlCandidateIneligible
+        );
+        settle_position(&mut c, &info.key(), cslot, &mut m)?;
+        let st = c.positions[cslot].state();
+        let value = st.notional(mark).or_core()?;
+        let mm = requirement(&tiers[..n_tiers], value, MarginKind::Maintenance).or_core()?;
+        let score = adl_score(
+            st.upnl(mark).or_core()?,
+            st.entry_value().or_core()?,
+            mm,
+            value,
+        )
+        .or_core()?
+        .ok_or(PerpError::AdlCandidateIneligible)?;
+        if prev.is_some_and(|p| score > p) {
+            msg!(
+                "candidate {} scores {} above the previous {}",
+                info.key(),
+                score,
+                prev.unwrap()
+            );
+            return err!(PerpError::AdlOrderViolation);
+        }
+        prev = Some(score);
+
+        let q = remaining.min(cp.base.abs()).min(r.entries[idx].size);
+        let x = Base(q).value_at(pb, Round::Down).or_core()?;
+        close_off_curve(&mut b, bslot, &mut m, Base(-bsign * q), Quote(bsign * x.0))?;
+        let out = close_off_curve(&mut c, cslot, &mut m, Base(bsign * q), Quote(-bsign * x.0))?;
+        c.release_if_empty(cslot)?;
+        r.entries[idx].size -= q;
+        remaining -= q;
+        steps += 1;
+        emit!(AdlStep {
+            market_index: m.market_index,
+            bankrupt_account: bkey,
+            counterparty: info.key(),
+            base_closed: -bsign * q,
+            price: pb.0,
+            counterparty_realized: out.realized.0,
+            score: score.0,
+        });
+    }
+    if steps == 0 {
+        msg!("no candidate given; the next ranked entry is #{}", cursor);
+        return err!(PerpError::AdlCandidateSkipped);
+    }
+    if remaining == 0 {
+        finish_bankruptcy(&mut b, &bkey, bslot, &mut m)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,58 @@
+use crate::engine::prices::mark_price;
+use crate::error::PerpError;
+use crate::events::AdlRoundStarted;
+use crate::oracle::{read_index, resolve_index};
+use crate::state::*;
+use anchor_lang::prelude::*;
+
+#[derive(Accounts)]
+pub struct BeginAdlRound<'info> {
+    #[account(mut, seeds = [EXCHANGE_SEED], bump = exchange.load()?.bump)]
+    pub exchange: AccountLoader<'info, Exchange>,
+    #[account(mut, seeds = [MARKET_SEED, &market.load()?.market_index.to_le_bytes()], bump = market.load()?.bump)]
+    pub market: AccountLoader<'info, Market>,
+    #[account(mut, seeds = [ADL_ROUND_SEED, &market.load()?.market_index.to_le_bytes()], bump = adl_round.load()?.bump)]
+    pub adl_round: AccountLoader<'info, AdlRound>,
+}
+
+/// Permissionless: opens an ADL round on a market with a bankrupt position, for counterparties on
+/// `side` (1 = longs, 2 = shorts), freezing the mark price the scores use. Allowed when no round
+/// is open, when the open round has deleveraged every entry it ranked, or when it has been open
+/// longer than `ADL_ROUND_TTL` seconds. Remaining accounts: the market's oracles.
+pub fn handler<'info>(ctx: Context<'info, BeginAdlRound<'info>>, side: u8) -> Result<()> {
+    require!(side == 1 || side == 2, PerpError::InvalidMarketParams);
+    let now = crate::engine::now()?;
+    let mut ex = ctx.accounts.exchange.load_mut()?;
+    let mut m = ctx.accounts.market.load_mut()?;
+    let mut r = ctx.accounts.adl_round.load_mut()?;
+    require!(m.bankrupt_accounts > 0, PerpError::NotBankrupt);
+    if m.adl_round != 0 {
+        let finished =
+            r.cursor() >= r.num_entries as usize && m.adl_scanned == m.open_positions(m.adl_side);
+        let expired = now - r.started_at > ADL_ROUND_TTL;
+        if !finished && !expired {
+            return err!(PerpError::AdlRoundOpen);
+        }
+    }
+    let report = read_index(&m, &ex, ctx.remaining_accounts, now)?;
+    let (index, _) = resolve_index(&mut m, &report, now, false)?;
+    let mark = mark_price(&m, index, now)?;
+    ex.adl_round += 1;
+    m.adl_round = ex.adl_round;
+    m.adl_scanned = 0;
+    m.adl_side = side;
+    r.round = ex.adl_round;
+    r.started_at = now;
+    r.mark = mark.0;
+    r.side = side;
+    r.num_entries = 0;
+    r.profitable_seen = 0;
+    r.entries = Default::default();
+    emit!(AdlRoundStarted {
+        market_index: m.market_index,
+        round: r.round,
+        mark_price: mark.0,
+        expected_positions: m.open_positions(side)
+    });
+    Ok(())
+}
