@@ -314,7 +314,11 @@ impl Env {
             );
         }
         let admin = self.admin.insecure_clone();
-        self.send(&ixs, &[&acc, &admin]).await.unwrap();
+        if amount > 0 {
+            self.send(&ixs, &[&acc, &admin]).await.unwrap();
+        } else {
+            self.send(&ixs, &[&acc]).await.unwrap();
+        }
         acc.pubkey()
     }
 
