@@ -713,7 +713,7 @@ async fn liquidation_with_eight_oracles_fits_one_transaction() {
     let payer = env.payer();
     let bh = env.ctx.banks_client.get_latest_blockhash().await.unwrap();
     let tx = solana_transaction::Transaction::new_signed_with_payer(
-        &[i.clone()],
+        std::slice::from_ref(&i),
         Some(&payer.pubkey()),
         &[&payer, &larry.kp],
         bh,
