@@ -1,7 +1,6 @@
 //! `perp`: the command traders, keepers and integrators run.
 
-mod math;
-mod output;
+use perp_cli::math;
 
 use clap::{Parser, Subcommand};
 

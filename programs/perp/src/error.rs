@@ -100,6 +100,60 @@ pub enum PerpError {
     AdlRoundOpen,
 }
 
+/// Every error, in code order (code = 6000 + index): lets clients turn a code into a name.
+pub const ALL_ERRORS: [PerpError; 44] = [
+    PerpError::MathOverflow,
+    PerpError::Unauthorized,
+    PerpError::OwnerOnly,
+    PerpError::AdminOnly,
+    PerpError::OperationPaused,
+    PerpError::MarketPaused,
+    PerpError::MarketReduceOnly,
+    PerpError::MarketHasBankruptcy,
+    PerpError::OracleAccountsMissing,
+    PerpError::OracleKeyMismatch,
+    PerpError::OracleOwnerMismatch,
+    PerpError::TooFewSources,
+    PerpError::IndexFallbackTooOld,
+    PerpError::StaleCachedIndex,
+    PerpError::SlippageExceeded,
+    PerpError::InsufficientMargin,
+    PerpError::MaxPositionExceeded,
+    PerpError::WithdrawExceedsFree,
+    PerpError::TooManyPositions,
+    PerpError::PositionModeMismatch,
+    PerpError::ReduceOnlyViolation,
+    PerpError::NoPosition,
+    PerpError::AccountNotEmpty,
+    PerpError::AccountUnderwater,
+    PerpError::AccountBankrupt,
+    PerpError::MissingMarketAccount,
+    PerpError::UnexpectedMarketAccount,
+    PerpError::InvalidMarketParams,
+    PerpError::WrongTokenAccount,
+    PerpError::ZeroAmount,
+    PerpError::InvalidOrderSize,
+    PerpError::InsufficientLiquidity,
+    PerpError::IsolatedMarginTooLow,
+    PerpError::NotLiquidatable,
+    PerpError::SelfLiquidation,
+    PerpError::PartialLiquidationTooSmall,
+    PerpError::NotBankrupt,
+    PerpError::AdlOrderViolation,
+    PerpError::AdlCandidateIneligible,
+    PerpError::AdlRankingIncomplete,
+    PerpError::AdlCandidateSkipped,
+    PerpError::AdlRoundMismatch,
+    PerpError::AdlCandidatesRemain,
+    PerpError::AdlRoundOpen,
+];
+
+/// The error with this custom program error code, if it is one of ours.
+pub fn from_code(code: u32) -> Option<PerpError> {
+    code.checked_sub(6000)
+        .and_then(|i| ALL_ERRORS.get(i as usize).copied())
+}
+
 /// Maps a risk-engine error to the program's error, logging its full text first.
 pub fn core_error(e: CoreError) -> Error {
     msg!("risk engine: {}", e);
@@ -122,5 +176,20 @@ pub trait CoreResultExt<T> {
 impl<T> CoreResultExt<T> for core::result::Result<T, CoreError> {
     fn or_core(self) -> Result<T> {
         self.map_err(core_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_table_is_in_code_order() {
+        for (i, e) in ALL_ERRORS.iter().enumerate() {
+            assert_eq!(*e as u32, i as u32, "{}", e.name());
+            assert_eq!(from_code(6000 + i as u32).map(|x| x as u32), Some(i as u32));
+        }
+        assert!(from_code(6000 + ALL_ERRORS.len() as u32).is_none());
+        assert!(from_code(3007).is_none());
     }
 }

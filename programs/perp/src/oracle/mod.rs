@@ -33,6 +33,71 @@ fn reading(mantissa: i64, conf: u64, expo: i32, publish_time: i64, weight: u64) 
     }
 }
 
+/// Why an oracle account's data was not usable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OracleIssue {
+    Legacy(legacy::LegacyError),
+    NotTrading(u32),
+    PullUnreadable,
+    OtherFeed,
+    PartialVerification(u8),
+    UnknownKind,
+    BadValue,
+}
+
+impl core::fmt::Display for OracleIssue {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            OracleIssue::Legacy(e) => write!(f, "legacy oracle unreadable: {e}"),
+            OracleIssue::NotTrading(s) => write!(f, "legacy oracle not trading (status {s})"),
+            OracleIssue::PullUnreadable => {
+                write!(f, "pull oracle unreadable (not a PriceUpdateV2 account)")
+            }
+            OracleIssue::OtherFeed => write!(f, "pull oracle holds another feed"),
+            OracleIssue::PartialVerification(n) => {
+                write!(f, "pull oracle only partially verified ({n} signatures); the market requires full verification")
+            }
+            OracleIssue::UnknownKind => write!(f, "unknown oracle kind"),
+            OracleIssue::BadValue => write!(f, "oracle price is zero, negative or out of range"),
+        }
+    }
+}
+
+/// Decodes one oracle account of a known kind into a reading (pure: no logging), or says why the
+/// data is unusable. The program and every client use this same function.
+pub fn decode_reading(
+    kind: u8,
+    data: &[u8],
+    feed_id: &[u8; 32],
+    allow_partial: bool,
+    weight: u64,
+) -> core::result::Result<SourceReading, OracleIssue> {
+    let r = match kind {
+        oracle_kind::PYTH_LEGACY => {
+            let p = legacy::parse(data).map_err(OracleIssue::Legacy)?;
+            if p.status != legacy::STATUS_TRADING {
+                return Err(OracleIssue::NotTrading(p.status));
+            }
+            reading(p.price, p.conf, p.expo, p.publish_time, weight)
+        }
+        oracle_kind::PYTH_PULL => {
+            let p = pull::parse(data).ok_or(OracleIssue::PullUnreadable)?;
+            if &p.feed_id != feed_id {
+                return Err(OracleIssue::OtherFeed);
+            }
+            if !p.full && !allow_partial {
+                return Err(OracleIssue::PartialVerification(p.signatures));
+            }
+            reading(p.price, p.conf, p.expo, p.publish_time, weight)
+        }
+        _ => return Err(OracleIssue::UnknownKind),
+    };
+    if r.price.is_zero() {
+        return Err(OracleIssue::BadValue);
+    }
+    Ok(r)
+}
+
 /// Decodes one oracle account of a known kind; `SourceReading::default()` (no price) when the
 /// data is unusable, with the reason logged.
 pub fn decode(
@@ -42,37 +107,10 @@ pub fn decode(
     allow_partial: bool,
     weight: u64,
 ) -> SourceReading {
-    match kind {
-        oracle_kind::PYTH_LEGACY => match legacy::parse(data) {
-            Ok(p) if p.status == legacy::STATUS_TRADING => {
-                reading(p.price, p.conf, p.expo, p.publish_time, weight)
-            }
-            Ok(p) => {
-                msg!("legacy oracle not trading (status {})", p.status);
-                SourceReading::default()
-            }
-            Err(e) => {
-                msg!("legacy oracle unreadable: {}", e);
-                SourceReading::default()
-            }
-        },
-        oracle_kind::PYTH_PULL => match pull::parse(data) {
-            Some(p) if &p.feed_id != feed_id => {
-                msg!("pull oracle holds another feed");
-                SourceReading::default()
-            }
-            Some(p) if !p.full && !allow_partial => {
-                msg!("pull oracle only partially verified ({} signatures); the market requires full verification", p.signatures);
-                SourceReading::default()
-            }
-            Some(p) => reading(p.price, p.conf, p.expo, p.publish_time, weight),
-            None => {
-                msg!("pull oracle unreadable (not a PriceUpdateV2 account)");
-                SourceReading::default()
-            }
-        },
-        _ => SourceReading::default(),
-    }
+    decode_reading(kind, data, feed_id, allow_partial, weight).unwrap_or_else(|issue| {
+        msg!("{}", issue);
+        SourceReading::default()
+    })
 }
 
 /// Reads the market's oracles from the front of `accounts` and computes the index report.

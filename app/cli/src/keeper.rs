@@ -1,0 +1,547 @@
+//! The keeper: funding crank on schedule, liquidation scanner, ADL executor, bankruptcy
+//! resolution. Generic over the chain, so the same code runs against a cluster (`perp keeper`)
+//! and against the in-process bank (tests, `perp simulate`).
+//!
+//! Robustness: every failed transaction is logged with the program error's name; an account that
+//! keeps failing is skipped for a while; transport errors are retried by the chain backend;
+//! compute-unit limit and priority fee are settable; counters are kept and logged.
+
+use anchor_lang::prelude::Pubkey;
+use perp::engine::fill::execute_fill;
+use perp::engine::health::{group_health, Group};
+use perp::engine::prices::view;
+use perp::state::{AdlRound, MarginAccount, Market, ADL_ROUND_TTL};
+use perp_client::chain::{
+    fetch_all_margin_accounts, fetch_exchange, fetch_markets, fetch_oracles, Chain, ChainError,
+    ChainResult, SendOptions,
+};
+use perp_client::preview::{account_health, index_view, market_state, settled, MarketState};
+use perp_client::{decode::decode, ix, pda};
+use perp_core::liquidation::{liquidation_outcome, min_close_size};
+use perp_core::vamm::Side;
+use perp_core::{Base, Quote, Rate, Round};
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+use std::collections::{BTreeMap, HashMap};
+
+#[derive(Clone, Debug)]
+pub struct KeeperConfig {
+    /// Markets to keep (None = all).
+    pub markets: Option<Vec<u16>>,
+    pub send: SendOptions,
+    /// Consecutive failures after which an account is skipped.
+    pub max_failures: u32,
+    /// How long a failing account is skipped (seconds of chain time).
+    pub skip_seconds: i64,
+    /// Margin accounts per `adl_scan` transaction.
+    pub scan_batch: usize,
+    /// Candidates per `auto_deleverage` transaction.
+    pub adl_batch: usize,
+}
+
+impl Default for KeeperConfig {
+    fn default() -> Self {
+        KeeperConfig {
+            markets: None,
+            send: SendOptions::default(),
+            max_failures: 3,
+            skip_seconds: 300,
+            scan_batch: 20,
+            adl_batch: 8,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub funding_cranks: u64,
+    pub liquidations: u64,
+    pub partial_liquidations: u64,
+    pub bankruptcies_marked: u64,
+    pub adl_rounds: u64,
+    pub adl_scans: u64,
+    pub adl_steps: u64,
+    pub bankruptcies_resolved: u64,
+    pub tx_failures: u64,
+    pub skipped: u64,
+    pub failures_by_error: BTreeMap<String, u64>,
+}
+
+/// What one pass did.
+#[derive(Clone, Debug, Default)]
+pub struct TickReport {
+    pub funding_cranked: Vec<u16>,
+    /// `(account, market, closed base (signed), was it partial)`.
+    pub liquidated: Vec<(Pubkey, u16, i64, bool)>,
+    pub bankrupt_marked: Vec<(Pubkey, u16)>,
+    pub adl_steps: u64,
+    pub resolved: Vec<(Pubkey, u16)>,
+}
+
+pub struct Keeper<C: Chain> {
+    pub chain: C,
+    pub keypair: Keypair,
+    /// The keeper's own margin account (receives liquidation rewards).
+    pub account: Pubkey,
+    pub cfg: KeeperConfig,
+    pub counters: Counters,
+    failing: HashMap<Pubkey, (u32, i64)>,
+}
+
+fn short_name(e: &ChainError) -> String {
+    e.program_error_name()
+        .map(str::to_string)
+        .unwrap_or_else(|| match e {
+            ChainError::Transport(_) => "Transport".into(),
+            ChainError::Account(_) => "Account".into(),
+            ChainError::Failed { .. } => "TransactionFailed".into(),
+        })
+}
+
+impl<C: Chain> Keeper<C> {
+    /// A keeper signing with `keypair`; creates its margin account (id 0) if missing.
+    pub async fn new(chain: C, keypair: Keypair, cfg: KeeperConfig) -> ChainResult<Keeper<C>> {
+        let account = pda::margin_account(&keypair.pubkey(), 0);
+        if chain.account(&account).await?.is_none() {
+            chain
+                .send(
+                    &[ix::create_margin_account(keypair.pubkey(), 0)],
+                    &[&keypair],
+                    &cfg.send,
+                )
+                .await?;
+            tracing::info!(target: "keeper", account = %account, "created the keeper's margin account");
+        }
+        Ok(Keeper {
+            chain,
+            keypair,
+            account,
+            cfg,
+            counters: Counters::default(),
+            failing: HashMap::new(),
+        })
+    }
+
+    async fn send(
+        &mut self,
+        ixs: &[perp_client::Instruction],
+        what: &str,
+        key: Option<Pubkey>,
+        now: i64,
+    ) -> Result<(), ChainError> {
+        match self.chain.send(ixs, &[&self.keypair], &self.cfg.send).await {
+            Ok(sig) => {
+                if let Some(k) = key {
+                    self.failing.remove(&k);
+                }
+                tracing::debug!(target: "keeper", what, sig, "sent");
+                Ok(())
+            }
+            Err(e) => {
+                let name = short_name(&e);
+                self.counters.tx_failures += 1;
+                *self
+                    .counters
+                    .failures_by_error
+                    .entry(name.clone())
+                    .or_default() += 1;
+                if let Some(k) = key {
+                    let entry = self.failing.entry(k).or_insert((0, 0));
+                    entry.0 += 1;
+                    if entry.0 >= self.cfg.max_failures {
+                        entry.1 = now + self.cfg.skip_seconds;
+                    }
+                }
+                tracing::warn!(target: "keeper", what, error = %name, detail = %e, account = ?key, "transaction failed");
+                Err(e)
+            }
+        }
+    }
+
+    fn skipping(&mut self, k: &Pubkey, now: i64) -> bool {
+        match self.failing.get(k) {
+            Some((n, until)) if *n >= self.cfg.max_failures && now < *until => {
+                self.counters.skipped += 1;
+                true
+            }
+            Some((n, until)) if *n >= self.cfg.max_failures && now >= *until => {
+                self.failing.remove(k);
+                false
+            }
+            _ => false,
+        }
+    }
+
+    fn wanted(&self, m: &Market) -> bool {
+        self.cfg
+            .markets
+            .as_ref()
+            .is_none_or(|v| v.contains(&m.market_index))
+    }
+
+    /// Markets with their prices as the program would see them now.
+    pub async fn market_states(&self, now: i64) -> ChainResult<BTreeMap<u16, MarketState>> {
+        let ex = fetch_exchange(&self.chain).await?;
+        let mut out = BTreeMap::new();
+        for m in fetch_markets(&self.chain).await? {
+            let oracles = fetch_oracles(&self.chain, &m).await?;
+            let iv = index_view(&m, &ex, &oracles, now);
+            if let Some(s) = market_state(&m, &iv, now) {
+                out.insert(m.market_index, s);
+            }
+        }
+        Ok(out)
+    }
+
+    /// One pass of every job.
+    pub async fn tick(&mut self) -> ChainResult<TickReport> {
+        let mut report = TickReport::default();
+        let now = self.chain.unix_time().await?;
+        self.crank_funding(now, &mut report).await?;
+        let states = self.market_states(now).await?;
+        let accounts = fetch_all_margin_accounts(&self.chain).await?;
+        self.liquidate_all(now, &states, &accounts, &mut report)
+            .await?;
+        // bankruptcies may have just been marked by this pass
+        if fetch_markets(&self.chain)
+            .await?
+            .iter()
+            .any(|m| m.bankrupt_accounts > 0)
+        {
+            let accounts = fetch_all_margin_accounts(&self.chain).await?;
+            self.deleverage_all(now, &accounts, &mut report).await?;
+        }
+        Ok(report)
+    }
+
+    /// Funding crank: each market once per sample period, and at its funding time.
+    pub async fn crank_funding(&mut self, now: i64, report: &mut TickReport) -> ChainResult<()> {
+        for m in fetch_markets(&self.chain).await? {
+            if !self.wanted(&m) {
+                continue;
+            }
+            let due = now >= m.next_funding_time || now - m.last_sample_time >= m.sample_period;
+            if !due {
+                continue;
+            }
+            let i = ix::update_funding(m.market_index, &ix::market_oracles(&m));
+            if self.send(&[i], "update_funding", None, now).await.is_ok() {
+                self.counters.funding_cranks += 1;
+                report.funding_cranked.push(m.market_index);
+                if now >= m.next_funding_time {
+                    tracing::info!(target: "keeper", market = m.market_index, "funding interval closed");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Liquidation scanner: every account below maintenance, most underwater first.
+    pub async fn liquidate_all(
+        &mut self,
+        now: i64,
+        states: &BTreeMap<u16, MarketState>,
+        accounts: &[(Pubkey, MarginAccount)],
+        report: &mut TickReport,
+    ) -> ChainResult<()> {
+        let mut targets: Vec<(Quote, Pubkey, MarginAccount)> = Vec::new();
+        for (k, a) in accounts {
+            if *k == self.account || !a.has_positions() {
+                continue;
+            }
+            let h = account_health(a, states);
+            if h.liquidatable() && !h.liquidatable_positions().is_empty() {
+                targets.push((h.shortfall(), *k, *a));
+            }
+        }
+        targets.sort_by(|x, y| y.0.cmp(&x.0));
+        for (shortfall, k, a) in targets {
+            if self.skipping(&k, now) {
+                continue;
+            }
+            let h = account_health(&a, states);
+            // the position carrying the most maintenance in a liquidatable group
+            let Some(p) = h
+                .liquidatable_positions()
+                .into_iter()
+                .max_by_key(|p| p.maintenance)
+                .cloned()
+            else {
+                continue;
+            };
+            if !self.wanted(&states[&p.market_index].market) {
+                continue;
+            }
+            let size = self
+                .liquidation_size(&a, p.slot, states, now)
+                .unwrap_or(p.base.abs().unwrap_or(p.base));
+            let partial = size.0 < p.base.0.abs();
+            let others = ix::position_markets(&a, Some(p.market_index));
+            let ms = &states[&p.market_index];
+            let (me, my_account, oracles) = (
+                self.keypair.pubkey(),
+                self.account,
+                ix::market_oracles(&ms.market),
+            );
+            let mk =
+                |max: u64| ix::liquidate(me, my_account, k, p.market_index, &oracles, &others, max);
+            tracing::info!(target: "keeper", account = %k, market = p.market_index, shortfall = %shortfall, size = %size, "liquidating");
+            let mut r = self
+                .send(
+                    &[mk(if partial { size.0 as u64 } else { 0 })],
+                    "liquidate",
+                    Some(k),
+                    now,
+                )
+                .await;
+            if partial
+                && matches!(
+                    r.as_ref().err().and_then(|e| e.program_error_name()),
+                    Some("PartialLiquidationTooSmall")
+                )
+            {
+                r = self.send(&[mk(0)], "liquidate", Some(k), now).await;
+            }
+            if r.is_ok() {
+                // the program either closed (part of) it or marked it bankrupt
+                let after = perp_client::chain::fetch_margin(&self.chain, &k).await?;
+                let slot = after.find(p.market_index);
+                if slot.is_some_and(|s| after.positions[s].is_bankrupt()) {
+                    self.counters.bankruptcies_marked += 1;
+                    report.bankrupt_marked.push((k, p.market_index));
+                    tracing::warn!(target: "keeper", account = %k, market = p.market_index, "bankrupt: the insurance vault cannot cover it");
+                } else {
+                    let left = slot.map(|s| after.positions[s].base).unwrap_or(0);
+                    self.counters.liquidations += 1;
+                    if left != 0 {
+                        self.counters.partial_liquidations += 1;
+                    }
+                    report
+                        .liquidated
+                        .push((k, p.market_index, p.base.0 - left, left != 0));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The smallest close the program accepts as a partial liquidation (same predicate: the
+    /// program's fill and waterfall on copies, then maintenance x (1 + buffer)).
+    pub fn liquidation_size(
+        &self,
+        a: &MarginAccount,
+        slot: usize,
+        states: &BTreeMap<u16, MarketState>,
+        now: i64,
+    ) -> Option<Base> {
+        let a0 = settled(a, states);
+        let p = a0.positions[slot];
+        let ms = states.get(&p.market_index)?;
+        let group = if p.is_isolated() {
+            Group::Isolated(slot)
+        } else {
+            Group::Cross
+        };
+        let side = if p.base > 0 { Side::Short } else { Side::Long };
+        let mut views: perp::engine::health::Views = Default::default();
+        for (i, q) in a0.positions.iter().enumerate() {
+            if q.in_use() {
+                views[i] = states.get(&q.market_index).map(|s| s.view);
+            }
+        }
+        let buffer = Rate(perp_core::units::RATE_PRECISION + ms.market.liquidation_buffer);
+        let fees = ms.market.liquidation_fees();
+        let healthy = |x: Base| -> perp_core::CoreResult<bool> {
+            if x.0 >= p.base.abs() || p.base.abs() - x.0 < ms.market.min_position {
+                return Ok(true);
+            }
+            let mut a = a0;
+            let mut m = ms.market;
+            let c = Quote(if p.is_isolated() {
+                p.isolated_collateral
+            } else {
+                a.cross_collateral
+            });
+            let Ok(r) = execute_fill(&mut a, slot, &mut m, side, x, Rate::ZERO, Rate::ZERO) else {
+                return Ok(false);
+            };
+            let o = liquidation_outcome(c, r.realized, r.fill.quote.abs()?, &fees, Quote::ZERO)?;
+            let _ = a.add_collateral(
+                Some(slot),
+                Quote(o.collateral_after.0 - (c.0 + r.realized.0)),
+            );
+            let mut v = views;
+            v[slot] = view(&m, ms.index, now).ok();
+            let Ok(h) = group_health(&a, group, &v) else {
+                return Ok(false);
+            };
+            Ok(h.equity >= h.maintenance.mul_rate(buffer, Round::Up)?)
+        };
+        min_close_size(Base(p.base), Base(ms.market.min_position), &healthy).ok()
+    }
+
+    /// ADL executor: for every bankrupt position, open a round, count the counterparties, and
+    /// deleverage them in the order the program verifies; resolve when nobody is left.
+    pub async fn deleverage_all(
+        &mut self,
+        now: i64,
+        accounts: &[(Pubkey, MarginAccount)],
+        report: &mut TickReport,
+    ) -> ChainResult<()> {
+        let bankrupt: Vec<(Pubkey, u16, i64)> = accounts
+            .iter()
+            .flat_map(|(k, a)| {
+                a.positions
+                    .iter()
+                    .filter(|p| p.in_use() && p.is_bankrupt())
+                    .map(move |p| (*k, p.market_index, p.base))
+            })
+            .collect();
+        for (bk, idx, base) in bankrupt {
+            let side = if base > 0 { 2u8 } else { 1u8 };
+            // bounded: each step either progresses or stops on an error
+            for _ in 0..16 {
+                let m = perp_client::chain::fetch_market(&self.chain, idx).await?;
+                if !self.wanted(&m) {
+                    break;
+                }
+                let still = perp_client::chain::fetch_margin(&self.chain, &bk).await?;
+                let Some(bslot) = still
+                    .find(idx)
+                    .filter(|s| still.positions[*s].is_bankrupt())
+                else {
+                    break;
+                };
+                let round: AdlRound = decode(
+                    &self
+                        .chain
+                        .account(&pda::adl_round(idx))
+                        .await?
+                        .map(|a| a.data)
+                        .unwrap_or_default(),
+                )
+                .map_err(|e| ChainError::Account(e.to_string()))?;
+                let open = m.adl_round != 0 && m.adl_side == side && round.round == m.adl_round;
+                let complete = open && m.adl_scanned == m.open_positions(side);
+                let exhausted = round.cursor() >= round.num_entries as usize;
+                let expired = now - round.started_at > ADL_ROUND_TTL;
+                if !open
+                    || (complete && exhausted && !round.holds_all_profitable())
+                    || (!complete && expired)
+                {
+                    let i = ix::begin_adl_round(idx, &ix::market_oracles(&m), side);
+                    if self.send(&[i], "begin_adl_round", None, now).await.is_err() {
+                        break;
+                    }
+                    self.counters.adl_rounds += 1;
+                    continue;
+                }
+                if !complete {
+                    let all = fetch_all_margin_accounts(&self.chain).await?;
+                    let stamp = m.adl_round as u32;
+                    let todo: Vec<Pubkey> = all
+                        .iter()
+                        .filter(|(_, a)| {
+                            a.find(idx).is_some_and(|s| {
+                                let p = a.positions[s];
+                                (if side == 1 { p.base > 0 } else { p.base < 0 })
+                                    && p.adl_round != stamp
+                            })
+                        })
+                        .map(|(k, _)| *k)
+                        .collect();
+                    if todo.is_empty() {
+                        break;
+                    }
+                    for chunk in todo.chunks(self.cfg.scan_batch.max(1)) {
+                        if self
+                            .send(&[ix::adl_scan(idx, chunk)], "adl_scan", None, now)
+                            .await
+                            .is_ok()
+                        {
+                            self.counters.adl_scans += 1;
+                        }
+                    }
+                    continue;
+                }
+                if !exhausted {
+                    let need = still.positions[bslot].base.abs();
+                    let mut take = Vec::new();
+                    let mut sum = 0i64;
+                    for e in &round.entries[round.cursor()..round.num_entries as usize] {
+                        if sum >= need || take.len() >= self.cfg.adl_batch {
+                            break;
+                        }
+                        take.push(e.key);
+                        sum += e.size;
+                    }
+                    let i = ix::auto_deleverage(idx, bk, &take);
+                    if self
+                        .send(&[i], "auto_deleverage", Some(bk), now)
+                        .await
+                        .is_err()
+                    {
+                        break;
+                    }
+                    self.counters.adl_steps += take.len() as u64;
+                    report.adl_steps += take.len() as u64;
+                    tracing::info!(target: "keeper", account = %bk, market = idx, candidates = take.len(), "auto-deleveraged");
+                } else {
+                    // every profitable counterparty was ranked and used: the last resort
+                    if self
+                        .send(
+                            &[ix::resolve_bankruptcy(idx, bk)],
+                            "resolve_bankruptcy",
+                            Some(bk),
+                            now,
+                        )
+                        .await
+                        .is_err()
+                    {
+                        break;
+                    }
+                    tracing::warn!(target: "keeper", account = %bk, market = idx, "loss socialized over the opposite side");
+                }
+                let after = perp_client::chain::fetch_margin(&self.chain, &bk).await?;
+                if !after
+                    .find(idx)
+                    .is_some_and(|s| after.positions[s].is_bankrupt())
+                {
+                    self.counters.bankruptcies_resolved += 1;
+                    report.resolved.push((bk, idx));
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs forever (until Ctrl-C): one pass every `interval`, counters logged every 10 passes.
+    pub async fn run(&mut self, interval: std::time::Duration) {
+        let mut passes = 0u64;
+        loop {
+            match self.tick().await {
+                Ok(r) => {
+                    if !r.liquidated.is_empty() || !r.bankrupt_marked.is_empty() || r.adl_steps > 0
+                    {
+                        tracing::info!(target: "keeper", liquidated = r.liquidated.len(), bankrupt = r.bankrupt_marked.len(), adl_steps = r.adl_steps, "pass");
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(target: "keeper", error = %e, "pass failed; retrying next interval")
+                }
+            }
+            passes += 1;
+            if passes.is_multiple_of(10) {
+                tracing::info!(target: "keeper", counters = ?self.counters, "counters");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = tokio::signal::ctrl_c() => {
+                    tracing::info!(target: "keeper", counters = ?self.counters, "stopping");
+                    return;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,332 @@
+//! The keeper against the in-process bank: it discovers accounts by itself (getProgramAccounts
+//! through the backend's index), liquidates, cranks funding on time, runs ADL, and backs off from
+//! accounts that keep failing.
+
+use perp::instructions::{OrderParams, OrderSide};
+use perp::state::{pause, MarketParams, OracleParams, TierParams};
+use perp_cli::keeper::{Keeper, KeeperConfig};
+use perp_client::bank::{BankUser, Bootstrap};
+use perp_client::chain::{fetch_margin, fetch_market, Chain, SendOptions};
+use perp_client::{ix, oracle_data, Pubkey};
+use perp_core::Price;
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+
+const T0: i64 = 1_678_406_400;
+const USDC: u64 = 1_000_000;
+const BTC: i64 = 1_000_000_000;
+
+fn usd(p: u64) -> Price {
+    Price(p * 1_000_000)
+}
+
+fn params(oracle: Pubkey) -> MarketParams {
+    let mut name = [0u8; 16];
+    name[..8].copy_from_slice(b"BTC-PERP");
+    MarketParams {
+        name,
+        oracles: vec![OracleParams {
+            kind: 1,
+            key: oracle,
+            feed_id: [0; 32],
+            weight: 1,
+        }],
+        max_age: 60,
+        max_conf: 20_000_000,
+        max_deviation: 50_000_000,
+        min_sources: 1,
+        index_method: 0,
+        allow_partial_verification: false,
+        fallback_max_age: 600,
+        funding_interval: 3600,
+        sample_period: 60,
+        interest: 12_500,
+        funding_clamp: 500_000,
+        funding_cap: 0,
+        mark_method: 0,
+        tiers: vec![
+            TierParams {
+                cap: 50_000 * USDC as i64,
+                imr: 20_000_000,
+                mmr: 10_000_000,
+            },
+            TierParams {
+                cap: 250_000 * USDC as i64,
+                imr: 40_000_000,
+                mmr: 20_000_000,
+            },
+            TierParams {
+                cap: 10_000_000 * USDC as i64,
+                imr: 100_000_000,
+                mmr: 50_000_000,
+            },
+        ],
+        impact_notional: 10_000 * USDC as i64,
+        max_leverage: 50,
+        taker_fee: 500_000,
+        liquidation_fee: 5_000_000,
+        liquidator_share: 500_000_000,
+        liquidation_buffer: 100_000_000,
+        min_position: 1_000_000,
+    }
+}
+
+struct World {
+    boot: Bootstrap,
+    oracle: Pubkey,
+}
+
+impl World {
+    async fn new(insurance: u64) -> World {
+        let boot = Bootstrap::new(T0, 200_000_000).await.unwrap();
+        let oracle = Keypair::new().pubkey();
+        let w = World { boot, oracle };
+        w.price(usd(20_000));
+        w.boot
+            .create_market(0, params(oracle), 1_000 * BTC as u128, usd(20_000))
+            .await
+            .unwrap();
+        if insurance > 0 {
+            let funder = w.boot.user(insurance, 0).await.unwrap();
+            w.boot
+                .chain
+                .send(
+                    &[ix::deposit_insurance(funder.key(), funder.token, insurance)],
+                    &[&funder.kp],
+                    &SendOptions::default(),
+                )
+                .await
+                .unwrap();
+        }
+        w
+    }
+
+    fn price(&self, p: Price) {
+        let data = oracle_data::legacy_account(
+            oracle_data::LEGACY_TEMPLATE,
+            p,
+            Price(p.0 / 10_000),
+            self.boot.chain.now(),
+        );
+        self.boot
+            .chain
+            .set_account(self.oracle, oracle_data::PYTH_LEGACY_PROGRAM, data);
+    }
+
+    async fn trade(
+        &self,
+        u: &BankUser,
+        side: OrderSide,
+        size: i64,
+    ) -> Result<String, perp_client::ChainError> {
+        let m = fetch_market(&self.boot.chain, 0).await.unwrap();
+        let a = fetch_margin(&self.boot.chain, &u.account).await.unwrap();
+        let p = OrderParams {
+            side,
+            size: size as u64,
+            limit_price: 0,
+            reduce_only: false,
+            isolated: false,
+            isolated_collateral: 0,
+        };
+        let i = ix::place_market_order(
+            u.key(),
+            u.account,
+            0,
+            &ix::market_oracles(&m),
+            &ix::position_markets(&a, Some(0)),
+            p,
+        );
+        self.boot
+            .chain
+            .send(&[i], &[&u.kp], &SendOptions::default())
+            .await
+    }
+
+    /// Moves the index and has an arbitrageur trade the vAMM to it.
+    async fn move_to(&self, arb: &BankUser, p: Price) {
+        self.price(p);
+        let v = fetch_market(&self.boot.chain, 0).await.unwrap().vamm();
+        let d = v.size_to_price(p).unwrap();
+        if d.0 != 0 {
+            let side = if d.0 > 0 {
+                OrderSide::Long
+            } else {
+                OrderSide::Short
+            };
+            self.trade(arb, side, d.0.abs()).await.unwrap();
+        }
+    }
+
+    async fn keeper(&self) -> Keeper<perp_client::bank::BankChain> {
+        let kp = Keypair::new();
+        self.boot
+            .chain
+            .fund(&kp.pubkey(), 10_000_000_000)
+            .await
+            .unwrap();
+        Keeper::new(self.boot.chain.clone(), kp, KeeperConfig::default())
+            .await
+            .unwrap()
+    }
+
+    async fn assert_conservation(&self) {
+        let c = self.boot.conservation().await.unwrap();
+        assert!(c.holds(), "{c:?}");
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn finds_and_liquidates_an_account_it_was_not_told_about() {
+    let w = World::new(0).await;
+    let alice = w.boot.user(100_000 * USDC, 10_000 * USDC).await.unwrap();
+    let arb = w
+        .boot
+        .user(5_000_000 * USDC, 1_000_000 * USDC)
+        .await
+        .unwrap();
+    w.trade(&alice, OrderSide::Long, 5 * BTC).await.unwrap();
+    // the keeper starts knowing nothing of Alice
+    let mut k = w.keeper().await;
+    let r = k.tick().await.unwrap();
+    assert!(r.liquidated.is_empty(), "healthy accounts are left alone");
+    // BTC falls 8.75%: equity ~1,200 < maintenance ~1,330
+    w.boot.chain.set_time(T0 + 30).await;
+    w.move_to(&arb, usd(18_250)).await;
+    let r = k.tick().await.unwrap();
+    assert_eq!(r.liquidated.len(), 1, "{r:?}");
+    assert_eq!(r.liquidated[0].0, alice.account);
+    let a = fetch_margin(&w.boot.chain, &alice.account).await.unwrap();
+    let left = a.find(0).map(|s| a.positions[s].base).unwrap_or(0);
+    assert!(left < 5 * BTC);
+    assert!(k.counters.liquidations >= 1);
+    // the keeper earned its reward
+    let mine = fetch_margin(&w.boot.chain, &k.account).await.unwrap();
+    assert!(mine.cross_collateral > 0);
+    w.assert_conservation().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn cranks_funding_on_time() {
+    let w = World::new(0).await;
+    let alice = w.boot.user(100_000 * USDC, 10_000 * USDC).await.unwrap();
+    w.trade(&alice, OrderSide::Long, 2 * BTC).await.unwrap();
+    let mut k = w.keeper().await;
+    let first = fetch_market(&w.boot.chain, 0)
+        .await
+        .unwrap()
+        .next_funding_time;
+    assert_eq!(first, T0 + 3600);
+    // a pass a minute for 2 hours and 5 minutes
+    for minute in 1..=125 {
+        w.boot.chain.set_time(T0 + 60 * minute).await;
+        w.price(usd(20_000));
+        k.tick().await.unwrap();
+        let m = fetch_market(&w.boot.chain, 0).await.unwrap();
+        assert_eq!(m.last_sample_time, T0 + 60 * minute, "sampled every minute");
+        if minute == 60 || minute == 120 {
+            assert_eq!(
+                m.last_funding_time,
+                T0 + 60 * minute,
+                "funding applied at the boundary"
+            );
+            assert_ne!(m.last_funding_rate, 0);
+        }
+    }
+    let m = fetch_market(&w.boot.chain, 0).await.unwrap();
+    assert_eq!(m.next_funding_time, T0 + 3 * 3600);
+    assert_eq!(k.counters.funding_cranks, 125);
+    w.assert_conservation().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn runs_adl_to_the_end_in_the_verified_order() {
+    let w = World::new(0).await;
+    let carol = w.boot.user(100_000 * USDC, 10_000 * USDC).await.unwrap();
+    let dan = w.boot.user(100_000 * USDC, 5_000 * USDC).await.unwrap();
+    let erin = w.boot.user(100_000 * USDC, 30_000 * USDC).await.unwrap();
+    let arb = w
+        .boot
+        .user(5_000_000 * USDC, 1_000_000 * USDC)
+        .await
+        .unwrap();
+    w.trade(&carol, OrderSide::Long, 5 * BTC).await.unwrap();
+    w.trade(&dan, OrderSide::Short, 2 * BTC).await.unwrap();
+    w.trade(&erin, OrderSide::Short, 3 * BTC).await.unwrap();
+    w.move_to(&arb, usd(18_000)).await;
+    let mut k = w.keeper().await;
+    let r = k.tick().await.unwrap();
+    assert_eq!(r.bankrupt_marked, vec![(carol.account, 0)]);
+    assert_eq!(
+        r.resolved,
+        vec![(carol.account, 0)],
+        "the same pass ran the round to the end"
+    );
+    assert!(r.adl_steps >= 2);
+    let c = fetch_margin(&w.boot.chain, &carol.account).await.unwrap();
+    assert!(c.find(0).is_none());
+    let d = fetch_margin(&w.boot.chain, &dan.account).await.unwrap();
+    assert!(d.find(0).is_none(), "Dan, ranked first, was closed in full");
+    assert_eq!(
+        fetch_market(&w.boot.chain, 0)
+            .await
+            .unwrap()
+            .bankrupt_accounts,
+        0
+    );
+    assert_eq!(k.counters.adl_rounds, 1);
+    w.assert_conservation().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn failing_accounts_are_skipped_for_a_while() {
+    let w = World::new(0).await;
+    let alice = w.boot.user(100_000 * USDC, 10_000 * USDC).await.unwrap();
+    let arb = w
+        .boot
+        .user(5_000_000 * USDC, 1_000_000 * USDC)
+        .await
+        .unwrap();
+    w.trade(&alice, OrderSide::Long, 5 * BTC).await.unwrap();
+    w.move_to(&arb, usd(18_250)).await;
+    let admin = w.boot.admin.insecure_clone();
+    w.boot
+        .chain
+        .send(
+            &[ix::set_pause(admin.pubkey(), pause::LIQUIDATE)],
+            &[&admin],
+            &SendOptions::default(),
+        )
+        .await
+        .unwrap();
+    let mut k = w.keeper().await;
+    for _ in 0..5 {
+        let r = k.tick().await.unwrap();
+        assert!(r.liquidated.is_empty());
+    }
+    assert_eq!(
+        k.counters.failures_by_error.get("OperationPaused"),
+        Some(&3),
+        "{:?}",
+        k.counters
+    );
+    assert_eq!(
+        k.counters.skipped, 2,
+        "after 3 failures the account is skipped"
+    );
+    // once the skip expires and liquidations resume, it is liquidated
+    w.boot
+        .chain
+        .send(
+            &[ix::set_pause(admin.pubkey(), 0)],
+            &[&admin],
+            &SendOptions::default(),
+        )
+        .await
+        .unwrap();
+    w.boot.chain.set_time(T0 + 301).await;
+    w.price(usd(18_250));
+    let r = k.tick().await.unwrap();
+    assert_eq!(r.liquidated.len(), 1);
+    w.assert_conservation().await;
+}

@@ -1,0 +1,485 @@
+//! The in-process bank of solana-program-test as a [`Chain`], with the perp program registered as
+//! a native processor and the real SPL Token program. Used by the tests, the keeper's tests and
+//! the simulator.
+//!
+//! A bank has no `getProgramAccounts`; this backend keeps its own account index instead, the way
+//! an RPC node indexes accounts: every account written by a transaction it processes (and every
+//! account set directly) is recorded, and [`Chain::program_accounts`] filters that set by owner,
+//! size and discriminator. Share one `BankChain` (it is `Clone`) between all actors, as they would
+//! share one RPC node.
+
+use crate::chain::{
+    decode_transaction_error, with_budget, AccountData, Chain, ChainError, ChainResult, SendOptions,
+};
+use anchor_lang::prelude::{AccountInfo, Pubkey};
+use anchor_lang::solana_program::instruction::Instruction;
+use solana_account::Account;
+use solana_keypair::Keypair;
+use solana_program_pack::Pack;
+use solana_program_test::{
+    processor, BanksClient, BanksClientError, ProgramTest, ProgramTestContext,
+};
+use solana_signer::Signer;
+use solana_transaction::Transaction;
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+fn process_instruction(
+    program_id: &Pubkey,
+    accounts: &[AccountInfo],
+    data: &[u8],
+) -> anchor_lang::solana_program::entrypoint::ProgramResult {
+    // Anchor's entry wants one lifetime for the slice and its elements; the runtime gives two.
+    let accounts: &[AccountInfo] =
+        unsafe { core::mem::transmute::<&[AccountInfo], &[AccountInfo]>(accounts) };
+    perp::entry(program_id, accounts, data)
+}
+
+/// The perp program registered as a native processor (SPL Token runs as its real BPF program).
+pub fn program_test() -> ProgramTest {
+    let mut pt = ProgramTest::new("perp", perp::ID, processor!(process_instruction));
+    pt.prefer_bpf(false);
+    pt
+}
+
+struct State {
+    slot: u64,
+    now: i64,
+    index: BTreeSet<Pubkey>,
+    /// Indexed keys last seen owned by another program (skipped by scans until written again).
+    foreign: BTreeSet<Pubkey>,
+    /// Warp to a new slot before every transaction (so identical transactions never collide).
+    slot_per_send: bool,
+}
+
+#[derive(Clone)]
+pub struct BankChain {
+    ctx: Arc<Mutex<ProgramTestContext>>,
+    client: BanksClient,
+    payer: Arc<Keypair>,
+    state: Arc<Mutex<State>>,
+}
+
+fn transport(e: impl std::fmt::Display) -> ChainError {
+    ChainError::Transport(e.to_string())
+}
+
+fn from_banks(e: BanksClientError) -> ChainError {
+    match e {
+        BanksClientError::TransactionError(t) => decode_transaction_error(&t),
+        BanksClientError::SimulationError { err, .. } => decode_transaction_error(&err),
+        other => transport(other),
+    }
+}
+
+impl BankChain {
+    /// Starts a bank at unix time `now`.
+    pub async fn start(now: i64) -> BankChain {
+        Self::from_program_test(program_test(), now).await
+    }
+
+    pub async fn from_program_test(pt: ProgramTest, now: i64) -> BankChain {
+        let ctx = pt.start_with_context().await;
+        let client = ctx.banks_client.clone();
+        let payer = Arc::new(ctx.payer.insecure_clone());
+        let slot = client.clone().get_root_slot().await.unwrap_or(0);
+        let chain = BankChain {
+            ctx: Arc::new(Mutex::new(ctx)),
+            client,
+            payer,
+            state: Arc::new(Mutex::new(State {
+                slot,
+                now,
+                index: BTreeSet::new(),
+                foreign: BTreeSet::new(),
+                slot_per_send: true,
+            })),
+        };
+        chain.set_time(now).await;
+        chain
+    }
+
+    /// The bank's funded payer.
+    pub fn payer(&self) -> Keypair {
+        self.payer.insecure_clone()
+    }
+
+    /// When false, transactions share the current slot until [`BankChain::next_slot`] (faster
+    /// for simulations that advance time themselves).
+    pub fn set_slot_per_send(&self, on: bool) {
+        self.state.lock().unwrap().slot_per_send = on;
+    }
+
+    pub fn now(&self) -> i64 {
+        self.state.lock().unwrap().now
+    }
+
+    /// Sets the bank clock's unix time (kept across slots).
+    pub async fn set_time(&self, now: i64) {
+        self.state.lock().unwrap().now = now;
+        let mut clock: anchor_lang::prelude::Clock = self
+            .client
+            .clone()
+            .get_sysvar()
+            .await
+            .expect("clock sysvar");
+        clock.unix_timestamp = now;
+        self.ctx.lock().unwrap().set_sysvar(&clock);
+    }
+
+    /// Moves to the next slot (new blockhash), keeping the clock.
+    pub async fn next_slot(&self) {
+        let (slot, now) = {
+            let mut s = self.state.lock().unwrap();
+            s.slot += 1;
+            (s.slot, s.now)
+        };
+        self.ctx.lock().unwrap().warp_to_slot(slot).expect("warp");
+        self.set_time(now).await;
+    }
+
+    /// Writes an account directly (oracle feeds, fixtures) and indexes it.
+    pub fn set_account(&self, key: Pubkey, owner: Pubkey, data: Vec<u8>) {
+        let acc = Account {
+            lamports: 10_000_000_000,
+            data,
+            owner,
+            executable: false,
+            rent_epoch: 0,
+        };
+        self.ctx.lock().unwrap().set_account(&key, &acc.into());
+        let mut s = self.state.lock().unwrap();
+        s.index.insert(key);
+        s.foreign.remove(&key);
+    }
+
+    /// SOL from the payer to `to`.
+    pub async fn fund(&self, to: &Pubkey, lamports: u64) -> ChainResult<()> {
+        let payer = self.payer();
+        let ix = solana_system_interface::instruction::transfer(&payer.pubkey(), to, lamports);
+        self.send(&[ix], &[&payer], &SendOptions::default())
+            .await
+            .map(|_| ())
+    }
+
+    /// A new SPL mint with `decimals`, `authority` as mint authority.
+    pub async fn create_mint(&self, authority: &Pubkey, decimals: u8) -> ChainResult<Pubkey> {
+        let mint = Keypair::new();
+        let payer = self.payer();
+        let rent = self.client.clone().get_rent().await.map_err(transport)?;
+        let len = spl_token_interface::state::Mint::LEN;
+        let create = solana_system_interface::instruction::create_account(
+            &payer.pubkey(),
+            &mint.pubkey(),
+            rent.minimum_balance(len),
+            len as u64,
+            &spl_token_interface::ID,
+        );
+        let init = spl_token_interface::instruction::initialize_mint2(
+            &spl_token_interface::ID,
+            &mint.pubkey(),
+            authority,
+            None,
+            decimals,
+        )
+        .map_err(transport)?;
+        self.send(&[create, init], &[&payer, &mint], &SendOptions::default())
+            .await?;
+        Ok(mint.pubkey())
+    }
+
+    /// A token account of `owner` for `mint`, with `amount` minted by `mint_authority`.
+    pub async fn token_account(
+        &self,
+        mint: &Pubkey,
+        owner: &Pubkey,
+        amount: u64,
+        mint_authority: &Keypair,
+    ) -> ChainResult<Pubkey> {
+        let acc = Keypair::new();
+        let payer = self.payer();
+        let rent = self.client.clone().get_rent().await.map_err(transport)?;
+        let len = spl_token_interface::state::Account::LEN;
+        let mut ixs = vec![
+            solana_system_interface::instruction::create_account(
+                &payer.pubkey(),
+                &acc.pubkey(),
+                rent.minimum_balance(len),
+                len as u64,
+                &spl_token_interface::ID,
+            ),
+            spl_token_interface::instruction::initialize_account3(
+                &spl_token_interface::ID,
+                &acc.pubkey(),
+                mint,
+                owner,
+            )
+            .map_err(transport)?,
+        ];
+        if amount > 0 {
+            ixs.push(
+                spl_token_interface::instruction::mint_to(
+                    &spl_token_interface::ID,
+                    mint,
+                    &acc.pubkey(),
+                    &mint_authority.pubkey(),
+                    &[],
+                    amount,
+                )
+                .map_err(transport)?,
+            );
+            self.send(
+                &ixs,
+                &[&payer, &acc, mint_authority],
+                &SendOptions::default(),
+            )
+            .await?;
+        } else {
+            self.send(&ixs, &[&payer, &acc], &SendOptions::default())
+                .await?;
+        }
+        Ok(acc.pubkey())
+    }
+
+    /// Token balance of an SPL token account.
+    pub async fn token_balance(&self, key: &Pubkey) -> ChainResult<u64> {
+        let a = self
+            .account(key)
+            .await?
+            .ok_or_else(|| ChainError::Account(format!("token account {key} not found")))?;
+        spl_token_interface::state::Account::unpack(&a.data)
+            .map(|t| t.amount)
+            .map_err(|e| ChainError::Account(e.to_string()))
+    }
+
+    pub async fn balance(&self, key: &Pubkey) -> ChainResult<u64> {
+        self.client
+            .clone()
+            .get_balance(*key)
+            .await
+            .map_err(transport)
+    }
+}
+
+impl Chain for BankChain {
+    async fn account(&self, key: &Pubkey) -> ChainResult<Option<AccountData>> {
+        let a = self
+            .client
+            .clone()
+            .get_account(*key)
+            .await
+            .map_err(transport)?;
+        Ok(a.map(|a| AccountData {
+            owner: a.owner,
+            lamports: a.lamports,
+            data: a.data,
+        }))
+    }
+
+    async fn accounts(&self, keys: &[Pubkey]) -> ChainResult<Vec<Option<AccountData>>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for k in keys {
+            out.push(self.account(k).await?);
+        }
+        Ok(out)
+    }
+
+    async fn program_accounts(
+        &self,
+        discriminator: &[u8],
+        data_len: usize,
+    ) -> ChainResult<Vec<(Pubkey, Vec<u8>)>> {
+        let keys: Vec<Pubkey> = {
+            let s = self.state.lock().unwrap();
+            s.index.difference(&s.foreign).copied().collect()
+        };
+        let mut out = Vec::new();
+        let mut foreign = Vec::new();
+        for k in keys {
+            match self.account(&k).await? {
+                Some(a) if a.owner == perp::ID => {
+                    if a.data.len() == data_len && a.data.starts_with(discriminator) {
+                        out.push((k, a.data));
+                    }
+                }
+                Some(_) => foreign.push(k),
+                None => {}
+            }
+        }
+        self.state.lock().unwrap().foreign.extend(foreign);
+        Ok(out)
+    }
+
+    async fn send(
+        &self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+        opts: &SendOptions,
+    ) -> ChainResult<String> {
+        if self.state.lock().unwrap().slot_per_send {
+            self.next_slot().await;
+        }
+        let payer = signers
+            .first()
+            .ok_or_else(|| transport("no signer to pay the fee"))?;
+        let ixs = with_budget(ixs, opts);
+        let bh = self
+            .client
+            .clone()
+            .get_latest_blockhash()
+            .await
+            .map_err(transport)?;
+        let tx = Transaction::new_signed_with_payer(&ixs, Some(&payer.pubkey()), signers, bh);
+        let sig = tx.signatures[0].to_string();
+        let written: Vec<Pubkey> = tx
+            .message
+            .account_keys
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| tx.message.is_maybe_writable(*i, None))
+            .map(|(_, k)| *k)
+            .collect();
+        self.client
+            .clone()
+            .process_transaction(tx)
+            .await
+            .map_err(from_banks)?;
+        let mut s = self.state.lock().unwrap();
+        for k in written {
+            s.foreign.remove(&k);
+            s.index.insert(k);
+        }
+        Ok(sig)
+    }
+
+    async fn unix_time(&self) -> ChainResult<i64> {
+        Ok(self.now())
+    }
+}
+
+/// A ready exchange on a fresh bank: 6-decimal collateral mint, exchange and vaults, the Pyth
+/// program ids of mainnet. Markets and funded users are added with its methods.
+pub struct Bootstrap {
+    pub chain: BankChain,
+    pub admin: Keypair,
+    pub mint: Pubkey,
+}
+
+/// A funded user with a margin account (id 0).
+pub struct BankUser {
+    pub kp: Keypair,
+    pub token: Pubkey,
+    pub account: Pubkey,
+}
+
+impl BankUser {
+    pub fn key(&self) -> Pubkey {
+        self.kp.pubkey()
+    }
+}
+
+impl Bootstrap {
+    pub async fn new(now: i64, fee_insurance_share: i64) -> ChainResult<Bootstrap> {
+        let chain = BankChain::start(now).await;
+        let admin = Keypair::new();
+        chain.fund(&admin.pubkey(), 100_000_000_000).await?;
+        let mint = chain.create_mint(&admin.pubkey(), 6).await?;
+        let params = perp::instructions::ExchangeParams {
+            fee_insurance_share,
+            pyth_legacy_program: crate::oracle_data::PYTH_LEGACY_PROGRAM,
+            pyth_receiver_program: crate::oracle_data::PYTH_RECEIVER_PROGRAM,
+        };
+        chain
+            .send(
+                &[crate::ix::initialize_exchange(admin.pubkey(), mint, params)],
+                &[&admin],
+                &SendOptions::default(),
+            )
+            .await?;
+        Ok(Bootstrap { chain, admin, mint })
+    }
+
+    pub async fn create_market(
+        &self,
+        index: u16,
+        params: perp::state::MarketParams,
+        base_reserve: u128,
+        peg: perp_core::Price,
+    ) -> ChainResult<()> {
+        let ix = crate::ix::create_market(self.admin.pubkey(), index, params, base_reserve, peg.0);
+        self.chain
+            .send(&[ix], &[&self.admin], &SendOptions::default())
+            .await
+            .map(|_| ())
+    }
+
+    /// A user with `wallet` collateral tokens, `deposit` of which go into a new margin account.
+    pub async fn user(&self, wallet: u64, deposit: u64) -> ChainResult<BankUser> {
+        let kp = Keypair::new();
+        self.chain.fund(&kp.pubkey(), 1_000_000_000).await?;
+        let token = self
+            .chain
+            .token_account(&self.mint, &kp.pubkey(), wallet, &self.admin)
+            .await?;
+        let account = crate::pda::margin_account(&kp.pubkey(), 0);
+        self.chain
+            .send(
+                &[crate::ix::create_margin_account(kp.pubkey(), 0)],
+                &[&kp],
+                &SendOptions::default(),
+            )
+            .await?;
+        if deposit > 0 {
+            self.chain
+                .send(
+                    &[crate::ix::deposit(kp.pubkey(), account, token, deposit)],
+                    &[&kp],
+                    &SendOptions::default(),
+                )
+                .await?;
+        }
+        Ok(BankUser { kp, token, account })
+    }
+
+    /// Conservation: `(collateral vault, accounts + pools, insurance vault, insurance ledger)`.
+    pub async fn conservation(&self) -> ChainResult<Conservation> {
+        let accounts = crate::chain::fetch_all_margin_accounts(&self.chain).await?;
+        let markets = crate::chain::fetch_markets(&self.chain).await?;
+        let ex = crate::chain::fetch_exchange(&self.chain).await?;
+        let owed: i128 = accounts
+            .iter()
+            .map(|(_, a)| a.total_collateral())
+            .sum::<i128>()
+            + markets
+                .iter()
+                .map(|m| m.pnl_pool as i128 + m.fee_pool as i128)
+                .sum::<i128>();
+        Ok(Conservation {
+            collateral_vault: self
+                .chain
+                .token_balance(&crate::pda::collateral_vault())
+                .await? as i128,
+            ledgers: owed,
+            insurance_vault: self
+                .chain
+                .token_balance(&crate::pda::insurance_vault())
+                .await?,
+            insurance_ledger: ex.insurance_balance,
+        })
+    }
+}
+
+/// The two conservation equalities, with both sides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conservation {
+    pub collateral_vault: i128,
+    pub ledgers: i128,
+    pub insurance_vault: u64,
+    pub insurance_ledger: u64,
+}
+
+impl Conservation {
+    pub fn holds(&self) -> bool {
+        self.collateral_vault == self.ledgers && self.insurance_vault == self.insurance_ledger
+    }
+}

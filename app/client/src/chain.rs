@@ -1,0 +1,211 @@
+//! The small chain interface everything above the program talks to, with two backends: a real
+//! cluster over JSON-RPC ([`crate::rpc::RpcChain`], feature `rpc`) and the in-process bank of
+//! solana-program-test ([`crate::bank::BankChain`], feature `bank`).
+
+use crate::decode::decode;
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::Instruction;
+use anchor_lang::Discriminator;
+use perp::state::{Exchange, MarginAccount, Market};
+use solana_keypair::Keypair;
+use solana_transaction_error::TransactionError;
+use std::fmt;
+
+/// An account as the chain returns it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountData {
+    pub owner: Pubkey,
+    pub lamports: u64,
+    pub data: Vec<u8>,
+}
+
+/// Transaction options a keeper sets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SendOptions {
+    /// Compute-unit limit (a `SetComputeUnitLimit` instruction is prepended when set).
+    pub compute_unit_limit: Option<u32>,
+    /// Priority fee in micro-lamports per compute unit (`SetComputeUnitPrice`).
+    pub priority_fee_micro_lamports: Option<u64>,
+}
+
+/// A decoded program error: `PerpError` name and message, or an Anchor framework code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProgramError {
+    pub code: u32,
+    pub name: String,
+    pub message: String,
+}
+
+#[derive(Clone, Debug)]
+pub enum ChainError {
+    /// The node could not be reached or answered badly; retrying may help.
+    Transport(String),
+    /// The transaction was processed and failed.
+    Failed {
+        error: String,
+        program_error: Option<ProgramError>,
+    },
+    /// An account is missing or not of the expected type.
+    Account(String),
+}
+
+impl ChainError {
+    /// The program error's name, if the failure was one.
+    pub fn program_error_name(&self) -> Option<&str> {
+        match self {
+            ChainError::Failed {
+                program_error: Some(p),
+                ..
+            } => Some(&p.name),
+            _ => None,
+        }
+    }
+    pub fn is_transport(&self) -> bool {
+        matches!(self, ChainError::Transport(_))
+    }
+}
+
+impl fmt::Display for ChainError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ChainError::Transport(e) => write!(f, "transport: {e}"),
+            ChainError::Failed {
+                program_error: Some(p),
+                ..
+            } => write!(f, "{} ({}): {}", p.name, p.code, p.message),
+            ChainError::Failed { error, .. } => write!(f, "transaction failed: {error}"),
+            ChainError::Account(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for ChainError {}
+
+/// Turns a transaction error into a [`ChainError`] with the program error decoded.
+pub fn decode_transaction_error(e: &TransactionError) -> ChainError {
+    let program_error = match e {
+        TransactionError::InstructionError(
+            _,
+            solana_instruction::error::InstructionError::Custom(code),
+        ) => Some(match perp::error::from_code(*code) {
+            Some(pe) => ProgramError {
+                code: *code,
+                name: pe.name(),
+                message: pe.to_string(),
+            },
+            None => ProgramError {
+                code: *code,
+                name: anchor_name(*code),
+                message: format!("custom program error {code}"),
+            },
+        }),
+        _ => None,
+    };
+    ChainError::Failed {
+        error: e.to_string(),
+        program_error,
+    }
+}
+
+fn anchor_name(code: u32) -> String {
+    match code {
+        2000..=2999 => format!("AnchorConstraint{code}"),
+        3000..=3999 => format!("AnchorAccount{code}"),
+        _ => format!("Custom{code}"),
+    }
+}
+
+pub type ChainResult<T> = Result<T, ChainError>;
+
+/// What the keeper, CLI and simulator need from a chain.
+#[allow(async_fn_in_trait)]
+pub trait Chain {
+    async fn account(&self, key: &Pubkey) -> ChainResult<Option<AccountData>>;
+    async fn accounts(&self, keys: &[Pubkey]) -> ChainResult<Vec<Option<AccountData>>>;
+    /// The program's accounts of one type: `getProgramAccounts` with a data-size filter and a
+    /// memcmp filter on the 8-byte discriminator.
+    async fn program_accounts(
+        &self,
+        discriminator: &[u8],
+        data_len: usize,
+    ) -> ChainResult<Vec<(Pubkey, Vec<u8>)>>;
+    /// Signs (the first signer pays the fee) and sends one transaction, waiting for it to land.
+    async fn send(
+        &self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+        opts: &SendOptions,
+    ) -> ChainResult<String>;
+    /// The cluster's clock (unix seconds).
+    async fn unix_time(&self) -> ChainResult<i64>;
+}
+
+/// Prepends the compute-budget instructions the options ask for.
+pub fn with_budget(ixs: &[Instruction], opts: &SendOptions) -> Vec<Instruction> {
+    use solana_compute_budget_interface::ComputeBudgetInstruction;
+    let mut out = Vec::with_capacity(ixs.len() + 2);
+    if let Some(units) = opts.compute_unit_limit {
+        out.push(ComputeBudgetInstruction::set_compute_unit_limit(units));
+    }
+    if let Some(price) = opts.priority_fee_micro_lamports {
+        out.push(ComputeBudgetInstruction::set_compute_unit_price(price));
+    }
+    out.extend_from_slice(ixs);
+    out
+}
+
+fn typed<T: bytemuck::Pod + Discriminator>(key: &Pubkey, a: Option<AccountData>) -> ChainResult<T> {
+    let a = a.ok_or_else(|| ChainError::Account(format!("account {key} not found")))?;
+    if a.owner != perp::ID {
+        return Err(ChainError::Account(format!(
+            "account {key} is not owned by the perp program"
+        )));
+    }
+    decode(&a.data).map_err(|e| ChainError::Account(format!("account {key}: {e}")))
+}
+
+pub async fn fetch_exchange<C: Chain>(c: &C) -> ChainResult<Exchange> {
+    let k = crate::pda::exchange();
+    typed(&k, c.account(&k).await?)
+}
+
+pub async fn fetch_market<C: Chain>(c: &C, index: u16) -> ChainResult<Market> {
+    let k = crate::pda::market(index);
+    typed(&k, c.account(&k).await?)
+}
+
+/// Every market, in index order.
+pub async fn fetch_markets<C: Chain>(c: &C) -> ChainResult<Vec<Market>> {
+    let ex = fetch_exchange(c).await?;
+    let keys: Vec<Pubkey> = (0..ex.market_count).map(crate::pda::market).collect();
+    let accs = c.accounts(&keys).await?;
+    keys.iter().zip(accs).map(|(k, a)| typed(k, a)).collect()
+}
+
+pub async fn fetch_margin<C: Chain>(c: &C, key: &Pubkey) -> ChainResult<MarginAccount> {
+    typed(key, c.account(key).await?)
+}
+
+/// Every margin account of the program (`getProgramAccounts` with filters).
+pub async fn fetch_all_margin_accounts<C: Chain>(
+    c: &C,
+) -> ChainResult<Vec<(Pubkey, MarginAccount)>> {
+    let raw = c
+        .program_accounts(
+            MarginAccount::DISCRIMINATOR,
+            8 + perp::state::MARGIN_ACCOUNT_SIZE,
+        )
+        .await?;
+    raw.into_iter()
+        .map(|(k, d)| {
+            decode(&d)
+                .map(|a| (k, a))
+                .map_err(|e| ChainError::Account(format!("margin account {k}: {e}")))
+        })
+        .collect()
+}
+
+/// Reads the oracle accounts of a market (for off-chain index and mark computation).
+pub async fn fetch_oracles<C: Chain>(c: &C, m: &Market) -> ChainResult<Vec<Option<AccountData>>> {
+    c.accounts(&crate::ix::market_oracles(m)).await
+}

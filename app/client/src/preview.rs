@@ -1,0 +1,431 @@
+//! Off-chain views built on the program's own code: the index from the same oracle decoder and
+//! perp-core filters, marks and health from the program's engine functions, trade previews by
+//! running the program's fill on copies of the accounts. What a trader is shown is what the
+//! program enforces.
+
+use crate::chain::AccountData;
+use anchor_lang::prelude::Pubkey;
+use perp::engine::fill::execute_fill;
+use perp::engine::health::{group_health, Group, Views};
+use perp::engine::prices::{view, MarketView};
+use perp::state::{Exchange, MarginAccount, Market, MAX_POSITIONS};
+use perp_core::adl::{adl_score, AdlScore};
+use perp_core::funding::position_payment;
+use perp_core::index::{compute_index, IndexReport, SourceReading};
+use perp_core::liquidation::{bankruptcy_price, liquidation_price};
+use perp_core::margin::{requirement, Health, MarginKind, PositionState, Tier};
+use perp_core::vamm::{Fill, Side};
+use perp_core::{Base, Price, Quote, Rate};
+use std::collections::BTreeMap;
+
+/// A market's index as the program would compute it now, with the reason for every dropped source.
+#[derive(Clone, Debug)]
+pub struct IndexView {
+    pub report: Option<IndexReport>,
+    pub readings: Vec<SourceReading>,
+    /// Per source: why its account could not be used at all (before perp-core's filters).
+    pub issues: Vec<Option<String>>,
+}
+
+impl IndexView {
+    pub fn price(&self) -> Option<Price> {
+        self.report.as_ref().and_then(|r| r.price)
+    }
+}
+
+pub fn index_view(
+    m: &Market,
+    ex: &Exchange,
+    oracles: &[Option<AccountData>],
+    now: i64,
+) -> IndexView {
+    let n = m.num_oracles as usize;
+    let mut readings = Vec::with_capacity(n);
+    let mut issues = Vec::with_capacity(n);
+    for i in 0..n {
+        let cfg = &m.oracles[i];
+        let owner = if cfg.kind == perp::state::oracle_kind::PYTH_LEGACY {
+            ex.pyth_legacy_program
+        } else {
+            ex.pyth_receiver_program
+        };
+        let r = match oracles.get(i).and_then(|o| o.as_ref()) {
+            None => Err("account not found".to_string()),
+            Some(a) if a.owner != owner => Err(format!(
+                "owner {} is not the Pyth program {}",
+                a.owner, owner
+            )),
+            Some(a) => perp::oracle::decode_reading(
+                cfg.kind,
+                &a.data,
+                &cfg.feed_id,
+                m.allow_partial_verification != 0,
+                cfg.weight,
+            )
+            .map_err(|e| e.to_string()),
+        };
+        match r {
+            Ok(x) => {
+                readings.push(x);
+                issues.push(None);
+            }
+            Err(e) => {
+                readings.push(SourceReading::default());
+                issues.push(Some(e));
+            }
+        }
+    }
+    let report = compute_index(&readings, now, &m.index_config()).ok();
+    IndexView {
+        report,
+        readings,
+        issues,
+    }
+}
+
+/// A market with the price the client uses for it: the live index when enough sources survive,
+/// else the market's cached index (flagged).
+#[derive(Clone, Debug)]
+pub struct MarketState {
+    pub market: Market,
+    pub index: Price,
+    pub live: bool,
+    pub view: MarketView,
+}
+
+pub fn market_state(m: &Market, index: &IndexView, now: i64) -> Option<MarketState> {
+    let (idx, live) = match index.price() {
+        Some(p) => (p, true),
+        None if m.last_index > 0 => (Price(m.last_index), false),
+        None => return None,
+    };
+    let v = view(m, idx, now).ok()?;
+    Some(MarketState {
+        market: *m,
+        index: idx,
+        live,
+        view: v,
+    })
+}
+
+/// Funding a position owes since its last settlement (positive = owes).
+pub fn funding_owed(m: &Market, base: i64, snapshot: i128) -> Quote {
+    if base == 0 {
+        return Quote::ZERO;
+    }
+    let idx = m.funding_indices().for_base(Base(base));
+    position_payment(Base(base), idx, perp_core::FundingIndex(snapshot)).unwrap_or(Quote::ZERO)
+}
+
+/// The account as it would be after settling funding now (what the program computes first).
+pub fn settled(acct: &MarginAccount, markets: &BTreeMap<u16, MarketState>) -> MarginAccount {
+    let mut a = *acct;
+    for i in 0..MAX_POSITIONS {
+        let p = a.positions[i];
+        if !p.in_use() {
+            continue;
+        }
+        if let Some(ms) = markets.get(&p.market_index) {
+            let owed = funding_owed(&ms.market, p.base, p.funding_snapshot.get());
+            let _ = a.add_collateral(Some(i), Quote(-owed.0));
+        }
+    }
+    a
+}
+
+fn views_for(acct: &MarginAccount, markets: &BTreeMap<u16, MarketState>) -> Views {
+    let mut v: Views = Default::default();
+    for (i, p) in acct.positions.iter().enumerate() {
+        if p.in_use() {
+            v[i] = markets.get(&p.market_index).map(|m| m.view);
+        }
+    }
+    v
+}
+
+#[derive(Clone, Debug)]
+pub struct PositionView {
+    pub slot: usize,
+    pub market_index: u16,
+    pub base: Base,
+    pub entry_price: Option<Price>,
+    pub mark: Price,
+    pub notional: Quote,
+    pub upnl: Quote,
+    pub funding_owed: Quote,
+    pub isolated: bool,
+    pub isolated_collateral: Quote,
+    pub bankrupt: bool,
+    pub liquidation_price: Option<Price>,
+    pub bankruptcy_price: Option<Price>,
+    pub maintenance: Quote,
+}
+
+#[derive(Clone, Debug)]
+pub struct AccountHealth {
+    pub cross: Health,
+    pub isolated: Vec<(usize, Health)>,
+    pub positions: Vec<PositionView>,
+}
+
+impl AccountHealth {
+    /// Any group below maintenance.
+    pub fn liquidatable(&self) -> bool {
+        self.cross.is_liquidatable() || self.isolated.iter().any(|(_, h)| h.is_liquidatable())
+    }
+    /// How far below maintenance the worst group is (positive = that much short).
+    pub fn shortfall(&self) -> Quote {
+        let mut worst = Quote(self.cross.maintenance.0 - self.cross.equity.0);
+        for (_, h) in &self.isolated {
+            worst = worst.max(Quote(h.maintenance.0 - h.equity.0));
+        }
+        worst
+    }
+    /// The groups that are liquidatable: slots of positions a liquidator may close.
+    pub fn liquidatable_positions(&self) -> Vec<&PositionView> {
+        self.positions
+            .iter()
+            .filter(|p| {
+                !p.bankrupt
+                    && p.base.0 != 0
+                    && if p.isolated {
+                        self.isolated
+                            .iter()
+                            .any(|(s, h)| *s == p.slot && h.is_liquidatable())
+                    } else {
+                        self.cross.is_liquidatable()
+                    }
+            })
+            .collect()
+    }
+}
+
+/// Health of every group of the account, funding owed included, at the given markets' marks.
+/// Positions whose market is missing from `markets` are left out.
+pub fn account_health(acct: &MarginAccount, markets: &BTreeMap<u16, MarketState>) -> AccountHealth {
+    let a = settled(acct, markets);
+    let views = views_for(&a, markets);
+    let cross = group_health(&a, Group::Cross, &views).unwrap_or_default();
+    let mut isolated = Vec::new();
+    let mut positions = Vec::new();
+    for (i, p) in a.positions.iter().enumerate() {
+        if !p.in_use() {
+            continue;
+        }
+        let Some(ms) = markets.get(&p.market_index) else {
+            continue;
+        };
+        let st = p.state();
+        let mark = ms.view.mark;
+        let tiers = ms.view.tiers();
+        let upnl = st.upnl(mark).unwrap_or_default();
+        let notional = st.notional(mark).unwrap_or_default();
+        let mm = requirement(tiers, notional, MarginKind::Maintenance).unwrap_or_default();
+        let effective = if p.is_isolated() {
+            let h = group_health(&a, Group::Isolated(i), &views).unwrap_or_default();
+            isolated.push((i, h));
+            Quote(p.isolated_collateral)
+        } else {
+            // the rest of the cross group folded into the collateral
+            Quote(cross.equity.0 - upnl.0 - (cross.maintenance.0 - mm.0))
+        };
+        let (lp, bp) = if st.base.0 == 0 {
+            (None, None)
+        } else {
+            let bank_c = if p.is_isolated() {
+                effective
+            } else {
+                Quote(cross.equity.0 - upnl.0)
+            };
+            (
+                liquidation_price(&st, effective, tiers)
+                    .ok()
+                    .flatten()
+                    .map(|l| l.price),
+                bankruptcy_price(&st, bank_c).ok(),
+            )
+        };
+        positions.push(PositionView {
+            slot: i,
+            market_index: p.market_index,
+            base: st.base,
+            entry_price: st.entry_price().ok(),
+            mark,
+            notional,
+            upnl,
+            funding_owed: funding_owed(
+                &ms.market,
+                acct.positions[i].base,
+                acct.positions[i].funding_snapshot.get(),
+            ),
+            isolated: p.is_isolated(),
+            isolated_collateral: Quote(p.isolated_collateral),
+            bankrupt: p.is_bankrupt(),
+            liquidation_price: lp,
+            bankruptcy_price: bp,
+            maintenance: mm,
+        });
+    }
+    AccountHealth {
+        cross,
+        isolated,
+        positions,
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct TradePreview {
+    pub fill: Fill,
+    pub fee: Quote,
+    pub realized: Quote,
+    pub new_position: PositionState,
+    /// Health of the position's group after the trade.
+    pub health_after: Health,
+    pub margin_ratio_after: Option<Rate>,
+    pub liquidation_price_after: Option<Price>,
+    /// Whether the program would accept it on margin (initial requirement for new risk).
+    pub accepted: Result<(), String>,
+}
+
+/// What `place_market_order` would do now: the program's fill on copies of the accounts.
+#[allow(clippy::too_many_arguments)]
+pub fn preview_trade(
+    acct: &MarginAccount,
+    market: &MarketState,
+    others: &BTreeMap<u16, MarketState>,
+    fee_insurance_share: i64,
+    side: Side,
+    size: Base,
+    isolated: bool,
+    isolated_collateral: Quote,
+    now: i64,
+) -> Result<TradePreview, String> {
+    let mut all = others.clone();
+    all.insert(market.market.market_index, market.clone());
+    let mut a = settled(acct, &all);
+    let mut m = market.market;
+    let idx = m.market_index;
+    let old_base = a.find(idx).map(|i| a.positions[i].base).unwrap_or(0);
+    if let Some(i) = a.find(idx) {
+        if a.positions[i].is_isolated() != isolated {
+            return Err("the position's margin mode differs (close it to switch)".into());
+        }
+    }
+    let slot = a.find_or_open(idx, isolated).map_err(|e| e.to_string())?;
+    if isolated && isolated_collateral.0 > 0 {
+        a.cross_collateral -= isolated_collateral.0;
+        a.positions[slot].isolated_collateral += isolated_collateral.0;
+    }
+    let fee_rate = Rate(m.taker_fee);
+    let r = execute_fill(
+        &mut a,
+        slot,
+        &mut m,
+        side,
+        size,
+        fee_rate,
+        Rate(fee_insurance_share),
+    )
+    .map_err(|e| e.to_string())?;
+    let mut views = views_for(&a, &all);
+    let v = view(&m, market.index, now).map_err(|e| e.to_string())?;
+    views[slot] = Some(v);
+    let group = if a.positions[slot].is_isolated() {
+        Group::Isolated(slot)
+    } else {
+        Group::Cross
+    };
+    let h = group_health(&a, group, &views).map_err(|e| e.to_string())?;
+    let reducing =
+        old_base != 0 && (old_base > 0) != (side == Side::Long) && size.0 <= old_base.abs();
+    let accepted = if reducing {
+        if h.equity.is_negative() {
+            Err("the account would be underwater".into())
+        } else {
+            Ok(())
+        }
+    } else if r.new.notional(v.mark).unwrap_or_default() > m.max_notional() {
+        Err("notional above the market's largest tier cap".into())
+    } else if h.equity < h.initial {
+        Err(format!(
+            "insufficient margin: equity {} < initial margin {}",
+            h.equity, h.initial
+        ))
+    } else {
+        Ok(())
+    };
+    let acc_after = AccountHealth::from_preview(&a, &all, &m, v);
+    let liq = acc_after
+        .positions
+        .iter()
+        .find(|p| p.market_index == idx)
+        .and_then(|p| p.liquidation_price);
+    Ok(TradePreview {
+        fill: r.fill,
+        fee: r.fee,
+        realized: r.realized,
+        new_position: r.new,
+        health_after: h,
+        margin_ratio_after: h.margin_ratio().ok().flatten(),
+        liquidation_price_after: liq,
+        accepted,
+    })
+}
+
+impl AccountHealth {
+    fn from_preview(
+        a: &MarginAccount,
+        all: &BTreeMap<u16, MarketState>,
+        m: &Market,
+        v: MarketView,
+    ) -> AccountHealth {
+        let mut all = all.clone();
+        if let Some(ms) = all.get_mut(&m.market_index) {
+            ms.market = *m;
+            ms.view = v;
+        }
+        // funding is already settled in `a`: clear the owed amounts by using its snapshots
+        account_health(a, &all)
+    }
+}
+
+/// ADL score of a position at `mark` (None: not a candidate, i.e. not profitable).
+pub fn adl_score_of(pos: &PositionState, mark: Price, tiers: &[Tier]) -> Option<AdlScore> {
+    let value = pos.notional(mark).ok()?;
+    let mm = requirement(tiers, value, MarginKind::Maintenance).ok()?;
+    adl_score(pos.upnl(mark).ok()?, pos.entry_value().ok()?, mm, value)
+        .ok()
+        .flatten()
+}
+
+/// A position's place in its side's ADL queue: `(rank, candidates)`, rank 1 = deleveraged first.
+pub fn adl_rank(
+    target: &Pubkey,
+    market: &MarketState,
+    accounts: &[(Pubkey, MarginAccount)],
+) -> Option<(usize, usize)> {
+    let idx = market.market.market_index;
+    let tiers = market.view.tiers();
+    let (_, t) = accounts.iter().find(|(k, _)| k == target)?;
+    let tslot = t.find(idx)?;
+    let side = t.positions[tslot].base.signum();
+    let mut c: Vec<perp_core::adl::AdlCandidate> = accounts
+        .iter()
+        .filter_map(|(k, a)| {
+            let s = a.find(idx)?;
+            let p = a.positions[s];
+            if p.base.signum() != side || p.is_bankrupt() {
+                return None;
+            }
+            let score = adl_score_of(&p.state(), market.view.mark, tiers)?;
+            Some(perp_core::adl::AdlCandidate {
+                key: k.to_bytes(),
+                size: Base(p.base.abs()),
+                score,
+            })
+        })
+        .collect();
+    perp_core::adl::rank(&mut c);
+    let pos = c.iter().position(|x| x.key == target.to_bytes())?;
+    Some((pos + 1, c.len()))
+}
