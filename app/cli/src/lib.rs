@@ -1,6 +1,9 @@
 //! The `perp` command's library: the risk calculator, the keeper, the trader CLI and the replay
 //! simulator. `main.rs` only parses arguments and dispatches.
 
+pub mod charts;
 pub mod keeper;
 pub mod math;
 pub mod output;
+pub mod sim;
+pub mod trader;

@@ -1,28 +1,190 @@
 //! `perp`: the command traders, keepers and integrators run.
 
-use perp_cli::math;
-
 use clap::{Parser, Subcommand};
+use perp_cli::output::{CliError, Output};
+use perp_cli::{keeper, math, trader};
+use perp_client::rpc::{commitment, Retry, RpcChain};
+use perp_client::SendOptions;
+use solana_keypair::Keypair;
+use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
 #[command(
     name = "perp",
     version,
-    about = "Perpetual swaps on Solana: calculator, trader CLI, keeper and simulator"
+    about = "Perpetual swaps on Solana: calculator, trader CLI, keeper and replay simulator"
 )]
 struct Cli {
     /// Print one JSON object (numbers as decimal strings) instead of text.
     #[arg(long, global = true)]
     json: bool,
+    /// JSON-RPC endpoint of the cluster.
+    #[arg(long, global = true, default_value = "http://127.0.0.1:8899")]
+    rpc: String,
+    /// Keypair file in the Solana CLI JSON format (default: ~/.config/solana/id.json).
+    #[arg(long, global = true)]
+    keypair: Option<PathBuf>,
+    /// processed, confirmed or finalized.
+    #[arg(long, global = true, default_value = "confirmed")]
+    commitment: String,
+    /// Compute-unit limit for transactions.
+    #[arg(long, global = true)]
+    cu_limit: Option<u32>,
+    /// Priority fee, micro-lamports per compute unit.
+    #[arg(long, global = true)]
+    priority_fee: Option<u64>,
     #[command(subcommand)]
     cmd: Cmd,
 }
 
 #[derive(Subcommand, Debug)]
 enum Cmd {
+    /// Replay real market data through the real program in an in-process bank (the main job).
+    Simulate(perp_cli::sim::SimArgs),
     /// Risk calculator: index, premium, funding, mark, margin, liquidation price, ADL score, vAMM.
     #[command(subcommand)]
     Math(math::MathCmd),
+    /// Margin accounts: create, deposit, withdraw, show.
+    #[command(subcommand)]
+    Account(trader::AccountCmd),
+    /// Market orders against the vAMM (with a preview of fill, fee, margin ratio, liquidation price).
+    #[command(subcommand)]
+    Trade(trader::TradeCmd),
+    /// Positions: close.
+    #[command(subcommand)]
+    Position(trader::PositionCmd),
+    /// Markets: list, show.
+    #[command(subcommand)]
+    Market(trader::MarketCmd),
+    /// Run the keeper: funding crank, liquidations, ADL, bankruptcies.
+    Keeper(KeeperArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct KeeperArgs {
+    /// Markets to keep (default: all).
+    #[arg(long, value_delimiter = ',')]
+    markets: Option<Vec<u16>>,
+    /// Seconds between passes.
+    #[arg(long, default_value_t = 5)]
+    interval: u64,
+    /// Log as JSON lines.
+    #[arg(long)]
+    log_json: bool,
+}
+
+fn load_keypair(path: &Option<PathBuf>, required: bool) -> Result<Option<Keypair>, CliError> {
+    let p = match path {
+        Some(p) => p.clone(),
+        None => match std::env::var_os("HOME") {
+            Some(h) => PathBuf::from(h).join(".config/solana/id.json"),
+            None => {
+                return if required {
+                    Err(CliError::input("no --keypair and no HOME".into()))
+                } else {
+                    Ok(None)
+                }
+            }
+        },
+    };
+    if !p.exists() {
+        return if required || path.is_some() {
+            Err(CliError::input(format!(
+                "keypair file {} not found",
+                p.display()
+            )))
+        } else {
+            Ok(None)
+        };
+    }
+    solana_keypair::read_keypair_file(&p)
+        .map(Some)
+        .map_err(|e| CliError::input(format!("keypair file {}: {e}", p.display())))
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+fn run(cli: &Cli) -> Result<Option<Output>, CliError> {
+    let opts = SendOptions {
+        compute_unit_limit: cli.cu_limit,
+        priority_fee_micro_lamports: cli.priority_fee,
+    };
+    let chain = || -> Result<RpcChain, CliError> {
+        let c = commitment(&cli.commitment).ok_or_else(|| {
+            CliError::input(format!(
+                "--commitment '{}': use processed, confirmed or finalized",
+                cli.commitment
+            ))
+        })?;
+        Ok(RpcChain::new(&cli.rpc, c, Retry::default()))
+    };
+    match &cli.cmd {
+        Cmd::Math(m) => math::run(m).map(Some),
+        Cmd::Simulate(a) => perp_cli::sim::run_cli(a).map(Some),
+        Cmd::Account(a) => {
+            let needs_key = !matches!(a, trader::AccountCmd::Show(s) if s.owner.is_some());
+            let kp = load_keypair(&cli.keypair, needs_key)?;
+            let c = chain()?;
+            runtime()
+                .block_on(trader::account(&c, kp.as_ref(), a, &opts))
+                .map(Some)
+        }
+        Cmd::Trade(t) => {
+            let kp = load_keypair(&cli.keypair, true)?;
+            let c = chain()?;
+            runtime()
+                .block_on(trader::trade(&c, kp.as_ref(), t, &opts))
+                .map(Some)
+        }
+        Cmd::Position(p) => {
+            let kp = load_keypair(&cli.keypair, true)?;
+            let c = chain()?;
+            runtime()
+                .block_on(trader::position(&c, kp.as_ref(), p, &opts))
+                .map(Some)
+        }
+        Cmd::Market(m) => {
+            let c = chain()?;
+            runtime().block_on(trader::market(&c, m)).map(Some)
+        }
+        Cmd::Keeper(k) => {
+            let kp = load_keypair(&cli.keypair, true)?.expect("required");
+            let c = chain()?;
+            init_tracing(k.log_json);
+            let cfg = keeper::KeeperConfig {
+                markets: k.markets.clone(),
+                send: opts,
+                ..Default::default()
+            };
+            let interval = std::time::Duration::from_secs(k.interval.max(1));
+            runtime().block_on(async {
+                let mut keeper = keeper::Keeper::new(c, kp, cfg)
+                    .await
+                    .map_err(|e| CliError::Failed { message: format!("keeper start: {e}"), details: None })?;
+                tracing::info!(target: "keeper", rpc = %cli.rpc, keeper = %keeper.account, "keeper running");
+                keeper.run(interval).await;
+                Ok::<_, CliError>(None)
+            })
+        }
+    }
+}
+
+fn init_tracing(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    if json {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .json()
+            .init();
+    } else {
+        tracing_subscriber::fmt().with_env_filter(filter).init();
+    }
 }
 
 fn main() {
@@ -52,11 +214,9 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let result = match &cli.cmd {
-        Cmd::Math(m) => math::run(m),
-    };
-    match result {
-        Ok(out) => out.print(cli.json),
+    match run(&cli) {
+        Ok(Some(out)) => out.print(cli.json),
+        Ok(None) => {}
         Err(e) => {
             e.report(cli.json);
             std::process::exit(e.exit_code());

@@ -29,6 +29,12 @@ impl Output {
                     continue;
                 }
                 match v {
+                    Value::Array(items)
+                        if items.iter().all(|i| i.is_object()) && !items.is_empty() =>
+                    {
+                        println!("{k}:");
+                        print!("{}", table(items));
+                    }
                     Value::Array(items) => {
                         println!("{k}:");
                         for (i, item) in items.iter().enumerate() {
@@ -40,6 +46,46 @@ impl Output {
             }
         }
     }
+}
+
+/// An aligned text table of objects (columns from the first object's keys).
+pub fn table(items: &[Value]) -> String {
+    let cols: Vec<String> = items[0]
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    let rows: Vec<Vec<String>> = items
+        .iter()
+        .map(|it| {
+            cols.iter()
+                .map(|c| it.get(c).map(plain).unwrap_or_default())
+                .collect()
+        })
+        .collect();
+    let widths: Vec<usize> = cols
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(c.len())
+        })
+        .collect();
+    let mut out = String::new();
+    let line = |cells: &[String]| -> String {
+        let mut l = String::from("  ");
+        for (i, c) in cells.iter().enumerate() {
+            l.push_str(&format!("{:<w$}  ", c, w = widths[i]));
+        }
+        l.trim_end().to_string() + "\n"
+    };
+    out.push_str(&line(&cols));
+    for r in &rows {
+        out.push_str(&line(r));
+    }
+    out
 }
 
 fn plain(v: &Value) -> String {

@@ -1,0 +1,514 @@
+//! Trader commands: accounts, trades, positions, markets. Generic over the chain so the same
+//! code is exercised against the in-process bank in tests and against a cluster from the shell.
+
+use crate::output::{CliError, Output};
+use clap::{Args, Subcommand};
+use perp::instructions::{OrderParams, OrderSide};
+use perp_client::chain::{
+    fetch_all_margin_accounts, fetch_exchange, fetch_margin, fetch_markets, fetch_oracles, Chain,
+    ChainError, SendOptions,
+};
+use perp_client::preview::{
+    account_health, adl_rank, index_view, market_state, preview_trade, MarketState,
+};
+use perp_client::{ix, pda, Pubkey};
+use perp_core::units::Decimal;
+use perp_core::vamm::Side;
+use perp_core::{Base, Price, Quote};
+use serde_json::{json, Value};
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+use std::collections::BTreeMap;
+
+#[derive(Subcommand, Debug)]
+pub enum AccountCmd {
+    /// Create a margin account.
+    Create(IdArg),
+    /// Deposit collateral (from your token account for the collateral mint).
+    Deposit(MoveArgs),
+    /// Withdraw collateral (up to the withdrawable amount).
+    Withdraw(MoveArgs),
+    /// Show collateral, health and positions.
+    Show(ShowArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct IdArg {
+    /// Margin account number.
+    #[arg(long, default_value_t = 0)]
+    pub id: u16,
+}
+
+#[derive(Args, Debug)]
+pub struct MoveArgs {
+    /// Amount of collateral (USDC).
+    #[arg(long)]
+    pub amount: String,
+    #[arg(long, default_value_t = 0)]
+    pub id: u16,
+    /// Token account to move from/to (default: your associated token account).
+    #[arg(long)]
+    pub token: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ShowArgs {
+    #[arg(long, default_value_t = 0)]
+    pub id: u16,
+    /// Owner of the account (default: your keypair).
+    #[arg(long)]
+    pub owner: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TradeCmd {
+    /// Buy (go long / reduce a short).
+    Buy(TradeArgs),
+    /// Sell (go short / reduce a long).
+    Sell(TradeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct TradeArgs {
+    /// Market index or name (e.g. 0 or BTC-PERP).
+    #[arg(long)]
+    pub market: String,
+    /// Size in base units.
+    #[arg(long)]
+    pub size: String,
+    /// Worst acceptable average price.
+    #[arg(long)]
+    pub limit: Option<String>,
+    /// Trade in isolated margin, moving this much collateral into the position.
+    #[arg(long)]
+    pub isolated: Option<String>,
+    #[arg(long)]
+    pub reduce_only: bool,
+    /// Only show the preview.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[arg(long, default_value_t = 0)]
+    pub id: u16,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PositionCmd {
+    /// Close a position in full.
+    Close(CloseArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CloseArgs {
+    #[arg(long)]
+    pub market: String,
+    #[arg(long)]
+    pub limit: Option<String>,
+    #[arg(long, default_value_t = 0)]
+    pub id: u16,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MarketCmd {
+    /// Every market with its index, mark and funding.
+    List,
+    /// One market: each index source and why any was dropped, mark, funding, open interest, insurance.
+    Show(MarketArg),
+}
+
+#[derive(Args, Debug)]
+pub struct MarketArg {
+    #[arg(long)]
+    pub market: String,
+}
+
+fn chain_err(e: ChainError) -> CliError {
+    CliError::Failed {
+        message: e.to_string(),
+        details: None,
+    }
+}
+
+fn s<T: std::fmt::Display>(v: T) -> Value {
+    Value::String(v.to_string())
+}
+
+fn parse_quote(name: &str, v: &str) -> Result<Quote, CliError> {
+    let q = Quote::parse(v).map_err(|e| CliError::input(format!("--{name} '{v}': {e}")))?;
+    if q.0 <= 0 {
+        return Err(CliError::input(format!("--{name} '{v}': must be positive")));
+    }
+    Ok(q)
+}
+
+fn parse_key(name: &str, v: &str) -> Result<Pubkey, CliError> {
+    v.parse()
+        .map_err(|_| CliError::input(format!("--{name} '{v}': not a base58 public key")))
+}
+
+/// The associated token account of `owner` for `mint` (SPL associated-token-account program).
+pub fn associated_token_account(owner: &Pubkey, mint: &Pubkey) -> Pubkey {
+    let ata_program: Pubkey = anchor_lang::pubkey!("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL");
+    Pubkey::find_program_address(
+        &[
+            owner.as_ref(),
+            anchor_spl::token::ID.as_ref(),
+            mint.as_ref(),
+        ],
+        &ata_program,
+    )
+    .0
+}
+
+fn market_name(m: &perp::state::Market) -> String {
+    m.name_str().to_string()
+}
+
+/// Prices of every market as the program sees them now.
+pub async fn market_states<C: Chain>(
+    c: &C,
+    now: i64,
+) -> Result<(BTreeMap<u16, MarketState>, Vec<Value>), CliError> {
+    let ex = fetch_exchange(c).await.map_err(chain_err)?;
+    let mut states = BTreeMap::new();
+    let mut details = Vec::new();
+    for m in fetch_markets(c).await.map_err(chain_err)? {
+        let oracles = fetch_oracles(c, &m).await.map_err(chain_err)?;
+        let iv = index_view(&m, &ex, &oracles, now);
+        let sources: Vec<Value> = (0..m.num_oracles as usize)
+            .map(|i| {
+                let r = &iv.readings[i];
+                let kind = if m.oracles[i].kind == 1 { "pyth-legacy" } else { "pyth-pull" };
+                let status = match (&iv.issues[i], iv.report.as_ref().and_then(|rep| rep.dropped[i])) {
+                    (Some(issue), _) => format!("dropped: {issue}"),
+                    (None, Some(d)) => format!("dropped: {d}"),
+                    (None, None) if iv.report.is_some() => "used".to_string(),
+                    _ => "unknown".to_string(),
+                };
+                json!({
+                    "oracle": m.oracles[i].key.to_string(),
+                    "kind": kind,
+                    "price": if r.price.is_zero() { Value::Null } else { s(r.price) },
+                    "conf": s(r.conf),
+                    "age_s": if r.publish_time == 0 { Value::Null } else { json!(now - r.publish_time) },
+                    "status": status,
+                })
+            })
+            .collect();
+        let st = market_state(&m, &iv, now);
+        details.push(json!({
+            "market": m.market_index,
+            "name": market_name(&m),
+            "index": st.as_ref().map(|x| s(x.index)).unwrap_or(Value::Null),
+            "index_live": st.as_ref().map(|x| x.live).unwrap_or(false),
+            "sources": sources,
+        }));
+        if let Some(st) = st {
+            states.insert(m.market_index, st);
+        }
+    }
+    Ok((states, details))
+}
+
+async fn resolve_market<C: Chain>(c: &C, key: &str) -> Result<perp::state::Market, CliError> {
+    let markets = fetch_markets(c).await.map_err(chain_err)?;
+    if let Ok(i) = key.parse::<u16>() {
+        return markets
+            .into_iter()
+            .find(|m| m.market_index == i)
+            .ok_or_else(|| CliError::input(format!("--market {key}: no such market")));
+    }
+    markets
+        .into_iter()
+        .find(|m| m.name_str().eq_ignore_ascii_case(key))
+        .ok_or_else(|| CliError::input(format!("--market {key}: no market with that name")))
+}
+
+fn need<'a>(signer: Option<&'a Keypair>) -> Result<&'a Keypair, CliError> {
+    signer.ok_or_else(|| CliError::input("this command needs --keypair".into()))
+}
+
+pub async fn account<C: Chain>(
+    c: &C,
+    signer: Option<&Keypair>,
+    cmd: &AccountCmd,
+    opts: &SendOptions,
+) -> Result<Output, CliError> {
+    match cmd {
+        AccountCmd::Create(a) => {
+            let kp = need(signer)?;
+            let key = pda::margin_account(&kp.pubkey(), a.id);
+            let sig = c
+                .send(&[ix::create_margin_account(kp.pubkey(), a.id)], &[kp], opts)
+                .await
+                .map_err(chain_err)?;
+            Ok(Output::new(
+                "margin_account",
+                json!({ "margin_account": key.to_string(), "signature": sig }),
+            ))
+        }
+        AccountCmd::Deposit(a) | AccountCmd::Withdraw(a) => {
+            let kp = need(signer)?;
+            let amount = parse_quote("amount", &a.amount)?;
+            let ex = fetch_exchange(c).await.map_err(chain_err)?;
+            let token = match &a.token {
+                Some(t) => parse_key("token", t)?,
+                None => associated_token_account(&kp.pubkey(), &ex.collateral_mint),
+            };
+            let key = pda::margin_account(&kp.pubkey(), a.id);
+            let i = if matches!(cmd, AccountCmd::Deposit(_)) {
+                ix::deposit(kp.pubkey(), key, token, amount.0 as u64)
+            } else {
+                let acct = fetch_margin(c, &key).await.map_err(chain_err)?;
+                ix::withdraw(
+                    kp.pubkey(),
+                    key,
+                    token,
+                    amount.0 as u64,
+                    &ix::position_markets(&acct, None),
+                )
+            };
+            let sig = c.send(&[i], &[kp], opts).await.map_err(chain_err)?;
+            let acct = fetch_margin(c, &key).await.map_err(chain_err)?;
+            Ok(Output::new(
+                "cross_collateral",
+                json!({ "cross_collateral": s(Quote(acct.cross_collateral)), "signature": sig }),
+            ))
+        }
+        AccountCmd::Show(a) => {
+            let owner = match &a.owner {
+                Some(o) => parse_key("owner", o)?,
+                None => need(signer)?.pubkey(),
+            };
+            show_account(c, &pda::margin_account(&owner, a.id)).await
+        }
+    }
+}
+
+pub async fn show_account<C: Chain>(c: &C, key: &Pubkey) -> Result<Output, CliError> {
+    let now = c.unix_time().await.map_err(chain_err)?;
+    let acct = fetch_margin(c, key).await.map_err(chain_err)?;
+    let (states, _) = market_states(c, now).await?;
+    let h = account_health(&acct, &states);
+    let all = if acct.has_positions() {
+        fetch_all_margin_accounts(c).await.map_err(chain_err)?
+    } else {
+        vec![]
+    };
+    let positions: Vec<Value> = h
+        .positions
+        .iter()
+        .map(|p| {
+            let name = states.get(&p.market_index).map(|m| market_name(&m.market)).unwrap_or_default();
+            let rank = states.get(&p.market_index).and_then(|m| adl_rank(key, m, &all));
+            json!({
+                "market": name,
+                "size": s(p.base),
+                "entry": p.entry_price.map(s).unwrap_or(Value::Null),
+                "mark": s(p.mark),
+                "upnl": s(p.upnl),
+                "funding_owed": s(p.funding_owed),
+                "margin": if p.isolated { s(format!("isolated {}", p.isolated_collateral)) } else { s("cross") },
+                "liquidation_price": p.liquidation_price.map(s).unwrap_or(Value::Null),
+                "bankruptcy_price": p.bankruptcy_price.map(s).unwrap_or(Value::Null),
+                "adl_rank": rank.map(|(r, n)| s(format!("{r}/{n}"))).unwrap_or(Value::Null),
+                "bankrupt": p.bankrupt,
+            })
+        })
+        .collect();
+    let ratio = h.cross.margin_ratio().ok().flatten();
+    Ok(Output::new(
+        "equity",
+        json!({
+            "equity": s(h.cross.equity),
+            "account": key.to_string(),
+            "owner": acct.owner.to_string(),
+            "cross_collateral": s(Quote(acct.cross_collateral)),
+            "maintenance_margin": s(h.cross.maintenance),
+            "initial_margin": s(h.cross.initial),
+            "free_collateral": s(h.cross.free_collateral().unwrap_or_default()),
+            "withdrawable": s(h.cross.withdrawable(Quote(acct.cross_collateral)).unwrap_or_default()),
+            "margin_ratio": ratio.map(s).unwrap_or(Value::Null),
+            "liquidatable": h.liquidatable(),
+            "realized_pnl": s(Quote(acct.realized_pnl)),
+            "funding_paid": s(Quote(acct.funding_paid)),
+            "fees_paid": s(Quote(acct.fees_paid)),
+            "positions": positions,
+        }),
+    ))
+}
+
+pub async fn trade<C: Chain>(
+    c: &C,
+    signer: Option<&Keypair>,
+    cmd: &TradeCmd,
+    opts: &SendOptions,
+) -> Result<Output, CliError> {
+    let (side, a) = match cmd {
+        TradeCmd::Buy(a) => (Side::Long, a),
+        TradeCmd::Sell(a) => (Side::Short, a),
+    };
+    let kp = need(signer)?;
+    let size =
+        Base::parse(&a.size).map_err(|e| CliError::input(format!("--size '{}': {e}", a.size)))?;
+    if size.0 <= 0 {
+        return Err(CliError::input(format!(
+            "--size '{}': must be positive",
+            a.size
+        )));
+    }
+    let limit = match &a.limit {
+        Some(l) => Price::parse(l).map_err(|e| CliError::input(format!("--limit '{l}': {e}")))?,
+        None => Price(0),
+    };
+    let iso = match &a.isolated {
+        Some(q) => {
+            Some(Quote::parse(q).map_err(|e| CliError::input(format!("--isolated '{q}': {e}")))?)
+        }
+        None => None,
+    };
+    let m = resolve_market(c, &a.market).await?;
+    let key = pda::margin_account(&kp.pubkey(), a.id);
+    let acct = fetch_margin(c, &key).await.map_err(chain_err)?;
+    let now = c.unix_time().await.map_err(chain_err)?;
+    let (states, _) = market_states(c, now).await?;
+    let ms = states
+        .get(&m.market_index)
+        .ok_or_else(|| CliError::Failed {
+            message: "market has no price".into(),
+            details: None,
+        })?;
+    let ex = fetch_exchange(c).await.map_err(chain_err)?;
+    let p = preview_trade(
+        &acct,
+        ms,
+        &states,
+        ex.fee_insurance_share,
+        side,
+        size,
+        iso.is_some(),
+        iso.unwrap_or_default(),
+        now,
+    )
+    .map_err(|e| CliError::Failed {
+        message: e,
+        details: None,
+    })?;
+    let mut out = json!({
+        "estimated_fill": s(p.fill.avg_price),
+        "vamm_price_after": s(p.fill.final_price),
+        "fee": s(p.fee),
+        "realized_pnl": s(p.realized),
+        "new_size": s(p.new_position.base),
+        "new_margin_ratio": p.margin_ratio_after.map(s).unwrap_or(Value::Null),
+        "new_liquidation_price": p.liquidation_price_after.map(s).unwrap_or(Value::Null),
+        "accepted": p.accepted.is_ok(),
+    });
+    if let Err(why) = &p.accepted {
+        out["rejection"] = s(why);
+        return Err(CliError::Failed {
+            message: format!("the program would reject this order: {why}"),
+            details: Some(out),
+        });
+    }
+    if a.dry_run {
+        return Ok(Output::new("estimated_fill", out));
+    }
+    let params = OrderParams {
+        side: if side == Side::Long {
+            OrderSide::Long
+        } else {
+            OrderSide::Short
+        },
+        size: size.0 as u64,
+        limit_price: limit.0,
+        reduce_only: a.reduce_only,
+        isolated: iso.is_some(),
+        isolated_collateral: iso.map(|q| q.0 as u64).unwrap_or(0),
+    };
+    let i = ix::place_market_order(
+        kp.pubkey(),
+        key,
+        m.market_index,
+        &ix::market_oracles(&m),
+        &ix::position_markets(&acct, Some(m.market_index)),
+        params,
+    );
+    let sig = c.send(&[i], &[kp], opts).await.map_err(chain_err)?;
+    out["signature"] = s(sig);
+    Ok(Output::new("estimated_fill", out))
+}
+
+pub async fn position<C: Chain>(
+    c: &C,
+    signer: Option<&Keypair>,
+    cmd: &PositionCmd,
+    opts: &SendOptions,
+) -> Result<Output, CliError> {
+    let PositionCmd::Close(a) = cmd;
+    let kp = need(signer)?;
+    let m = resolve_market(c, &a.market).await?;
+    let key = pda::margin_account(&kp.pubkey(), a.id);
+    let acct = fetch_margin(c, &key).await.map_err(chain_err)?;
+    let limit = match &a.limit {
+        Some(l) => Price::parse(l).map_err(|e| CliError::input(format!("--limit '{l}': {e}")))?,
+        None => Price(0),
+    };
+    let before = acct.realized_pnl;
+    let i = ix::close_position(
+        kp.pubkey(),
+        key,
+        m.market_index,
+        &ix::market_oracles(&m),
+        &ix::position_markets(&acct, Some(m.market_index)),
+        limit.0,
+    );
+    let sig = c.send(&[i], &[kp], opts).await.map_err(chain_err)?;
+    let after = fetch_margin(c, &key).await.map_err(chain_err)?;
+    Ok(Output::new(
+        "realized_pnl",
+        json!({ "realized_pnl": s(Quote(after.realized_pnl - before)), "signature": sig }),
+    ))
+}
+
+pub async fn market<C: Chain>(c: &C, cmd: &MarketCmd) -> Result<Output, CliError> {
+    let now = c.unix_time().await.map_err(chain_err)?;
+    let (states, details) = market_states(c, now).await?;
+    let ex = fetch_exchange(c).await.map_err(chain_err)?;
+    let summary = |m: &perp::state::Market| -> Value {
+        let st = states.get(&m.market_index);
+        json!({
+            "market": m.market_index,
+            "name": market_name(m),
+            "index": st.map(|x| s(x.index)).unwrap_or(Value::Null),
+            "mark": st.map(|x| s(x.view.mark)).unwrap_or(Value::Null),
+            "vamm_price": m.vamm().price().map(s).unwrap_or(Value::Null),
+            "funding_rate": s(Decimal::new(m.last_funding_rate as i128, 9)),
+            "next_funding_in_s": m.next_funding_time - now,
+            "open_interest_long": s(Base(m.oi_long)),
+            "open_interest_short": s(Base(m.oi_short)),
+            "status": match m.status { 0 => "active", 1 => "reduce-only", _ => "paused" },
+        })
+    };
+    match cmd {
+        MarketCmd::List => {
+            let markets = fetch_markets(c).await.map_err(chain_err)?;
+            Ok(Output::new(
+                "markets",
+                json!({ "markets": markets.iter().map(summary).collect::<Vec<_>>() }),
+            ))
+        }
+        MarketCmd::Show(a) => {
+            let m = resolve_market(c, &a.market).await?;
+            let mut v = summary(&m);
+            let d = &details[m.market_index as usize];
+            v["index_live"] = d["index_live"].clone();
+            v["sources"] = d["sources"].clone();
+            v["pnl_pool"] = s(Quote(m.pnl_pool));
+            v["fee_pool"] = s(Quote(m.fee_pool));
+            v["insurance_vault"] = s(Quote(ex.insurance_balance as i64));
+            v["bankrupt_accounts"] = json!(m.bankrupt_accounts);
+            v["socialized_loss"] = s(Quote(m.socialized_loss));
+            Ok(Output::new("index", v))
+        }
+    }
+}
