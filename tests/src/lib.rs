@@ -33,8 +33,7 @@ fn process_instruction(
     data: &[u8],
 ) -> anchor_lang::solana_program::entrypoint::ProgramResult {
     // Anchor's entry wants one lifetime for the slice and its elements; the runtime gives us two.
-    let accounts: &[AccountInfo] =
-        unsafe { core::mem::transmute::<&[AccountInfo], &[AccountInfo]>(accounts) };
+    let accounts: &[AccountInfo] = unsafe { core::mem::transmute::<&[AccountInfo], &[AccountInfo]>(accounts) };
     perp::entry(program_id, accounts, data)
 }
 
@@ -89,26 +88,10 @@ pub fn default_market_params(oracles: Vec<OracleParams>) -> MarketParams {
         funding_cap: 0,
         mark_method: 0,
         tiers: vec![
-            TierParams {
-                cap: 50_000 * USDC as i64,
-                imr: 20_000_000,
-                mmr: 10_000_000,
-            },
-            TierParams {
-                cap: 250_000 * USDC as i64,
-                imr: 40_000_000,
-                mmr: 20_000_000,
-            },
-            TierParams {
-                cap: 1_000_000 * USDC as i64,
-                imr: 100_000_000,
-                mmr: 50_000_000,
-            },
-            TierParams {
-                cap: 10_000_000 * USDC as i64,
-                imr: 200_000_000,
-                mmr: 100_000_000,
-            },
+            TierParams { cap: 50_000 * USDC as i64, imr: 20_000_000, mmr: 10_000_000 },
+            TierParams { cap: 250_000 * USDC as i64, imr: 40_000_000, mmr: 20_000_000 },
+            TierParams { cap: 1_000_000 * USDC as i64, imr: 100_000_000, mmr: 50_000_000 },
+            TierParams { cap: 10_000_000 * USDC as i64, imr: 200_000_000, mmr: 100_000_000 },
         ],
         impact_notional: 10_000 * USDC as i64,
         max_leverage: 50,
@@ -121,32 +104,15 @@ pub fn default_market_params(oracles: Vec<OracleParams>) -> MarketParams {
 }
 
 pub fn legacy_oracle(key: Pubkey) -> OracleParams {
-    OracleParams {
-        kind: perp::state::oracle_kind::PYTH_LEGACY,
-        key,
-        feed_id: [0; 32],
-        weight: 1,
-    }
+    OracleParams { kind: perp::state::oracle_kind::PYTH_LEGACY, key, feed_id: [0; 32], weight: 1 }
 }
 
 pub fn pull_oracle(key: Pubkey, feed_id: [u8; 32]) -> OracleParams {
-    OracleParams {
-        kind: perp::state::oracle_kind::PYTH_PULL,
-        key,
-        feed_id,
-        weight: 1,
-    }
+    OracleParams { kind: perp::state::oracle_kind::PYTH_PULL, key, feed_id, weight: 1 }
 }
 
 pub fn order(side: OrderSide, size: i64) -> OrderParams {
-    OrderParams {
-        side,
-        size: size as u64,
-        limit_price: 0,
-        reduce_only: false,
-        isolated: false,
-        isolated_collateral: 0,
-    }
+    OrderParams { side, size: size as u64, limit_price: 0, reduce_only: false, isolated: false, isolated_collateral: 0 }
 }
 
 impl Env {
@@ -156,24 +122,12 @@ impl Env {
         let admin = Keypair::new();
         let payer = ctx.payer.insecure_clone();
         // fund the admin
-        let fund = solana_system_interface::instruction::transfer(
-            &payer.pubkey(),
-            &admin.pubkey(),
-            100_000_000_000,
-        );
+        let fund = solana_system_interface::instruction::transfer(&payer.pubkey(), &admin.pubkey(), 100_000_000_000);
         let bh = ctx.banks_client.get_latest_blockhash().await.unwrap();
         let tx = Transaction::new_signed_with_payer(&[fund], Some(&payer.pubkey()), &[&payer], bh);
         ctx.banks_client.process_transaction(tx).await.unwrap();
         let slot = ctx.banks_client.get_root_slot().await.unwrap();
-        let mut env = Env {
-            ctx,
-            admin,
-            mint: Pubkey::default(),
-            now: T0,
-            accounts: vec![],
-            markets: vec![],
-            slot,
-        };
+        let mut env = Env { ctx, admin, mint: Pubkey::default(), now: T0, accounts: vec![], markets: vec![], slot };
         env.set_clock(T0).await;
         env.mint = env.create_mint().await;
         let params = ExchangeParams {
@@ -182,12 +136,7 @@ impl Env {
             pyth_receiver_program: oracle_data::PYTH_RECEIVER_PROGRAM,
         };
         let admin = env.admin.insecure_clone();
-        env.send(
-            &[ix::initialize_exchange(admin.pubkey(), env.mint, params)],
-            &[&admin],
-        )
-        .await
-        .unwrap();
+        env.send(&[ix::initialize_exchange(admin.pubkey(), env.mint, params)], &[&admin]).await.unwrap();
         env
     }
 
@@ -198,8 +147,7 @@ impl Env {
     /// Sets the bank clock's unix time (and keeps it there for later transactions).
     pub async fn set_clock(&mut self, unix_timestamp: i64) {
         self.now = unix_timestamp;
-        let mut clock: anchor_lang::prelude::Clock =
-            self.ctx.banks_client.get_sysvar().await.unwrap();
+        let mut clock: anchor_lang::prelude::Clock = self.ctx.banks_client.get_sysvar().await.unwrap();
         clock.unix_timestamp = unix_timestamp;
         self.ctx.set_sysvar(&clock);
     }
@@ -212,11 +160,7 @@ impl Env {
 
     /// Sends one transaction on a fresh slot (so identical transactions are never deduplicated),
     /// paid by the test payer, at the harness clock.
-    pub async fn send(
-        &mut self,
-        ixs: &[Instruction],
-        signers: &[&Keypair],
-    ) -> Result<(), BanksClientError> {
+    pub async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<(), BanksClientError> {
         self.slot += 1;
         self.ctx.warp_to_slot(self.slot).unwrap();
         let t = self.now;
@@ -230,12 +174,7 @@ impl Env {
     }
 
     pub async fn account_data(&mut self, key: &Pubkey) -> Option<Vec<u8>> {
-        self.ctx
-            .banks_client
-            .get_account(*key)
-            .await
-            .unwrap()
-            .map(|a| a.data)
+        self.ctx.banks_client.get_account(*key).await.unwrap().map(|a| a.data)
     }
 
     pub async fn exchange(&mut self) -> Exchange {
@@ -252,9 +191,7 @@ impl Env {
 
     pub async fn token_balance(&mut self, key: &Pubkey) -> u64 {
         let d = self.account_data(key).await.expect("token account");
-        spl_token_interface::state::Account::unpack(&d)
-            .unwrap()
-            .amount
+        spl_token_interface::state::Account::unpack(&d).unwrap().amount
     }
 
     async fn create_mint(&mut self) -> Pubkey {
@@ -325,22 +262,14 @@ impl Env {
     /// A funded user with a margin account (id 0) and `deposit` collateral in it.
     pub async fn user(&mut self, wallet: u64, deposit: u64) -> User {
         let kp = Keypair::new();
-        let fund = solana_system_interface::instruction::transfer(
-            &self.payer().pubkey(),
-            &kp.pubkey(),
-            1_000_000_000,
-        );
+        let fund = solana_system_interface::instruction::transfer(&self.payer().pubkey(), &kp.pubkey(), 1_000_000_000);
         self.send(&[fund], &[]).await.unwrap();
         let token = self.token_account(&kp.pubkey(), wallet).await;
         let account = pda::margin_account(&kp.pubkey(), 0);
-        self.send(&[ix::create_margin_account(kp.pubkey(), 0)], &[&kp])
-            .await
-            .unwrap();
+        self.send(&[ix::create_margin_account(kp.pubkey(), 0)], &[&kp]).await.unwrap();
         self.accounts.push(account);
         if deposit > 0 {
-            self.send(&[ix::deposit(kp.pubkey(), account, token, deposit)], &[&kp])
-                .await
-                .unwrap();
+            self.send(&[ix::deposit(kp.pubkey(), account, token, deposit)], &[&kp]).await.unwrap();
         }
         User { kp, token, account }
     }
@@ -349,19 +278,13 @@ impl Env {
     pub async fn create_market(&mut self, i: u16, params: MarketParams, depth: u64, peg: Price) {
         let admin = self.admin.insecure_clone();
         let reserve = depth as u128 * BTC as u128;
-        self.send(
-            &[ix::create_market(admin.pubkey(), i, params, reserve, peg.0)],
-            &[&admin],
-        )
-        .await
-        .unwrap();
+        self.send(&[ix::create_market(admin.pubkey(), i, params, reserve, peg.0)], &[&admin]).await.unwrap();
         self.markets.push(i);
     }
 
     /// Writes a legacy Pyth price account owned by the Pyth oracle program.
     pub fn set_legacy_oracle(&mut self, key: Pubkey, price: Price, conf: Price, publish_time: i64) {
-        let data =
-            oracle_data::legacy_account(oracle_data::LEGACY_TEMPLATE, price, conf, publish_time);
+        let data = oracle_data::legacy_account(oracle_data::LEGACY_TEMPLATE, price, conf, publish_time);
         self.set_raw_account(key, data, oracle_data::PYTH_LEGACY_PROGRAM);
     }
 
@@ -380,13 +303,7 @@ impl Env {
     }
 
     pub fn set_raw_account(&mut self, key: Pubkey, data: Vec<u8>, owner: Pubkey) {
-        let acc = Account {
-            lamports: 10_000_000_000,
-            data,
-            owner,
-            executable: false,
-            rent_epoch: 0,
-        };
+        let acc = Account { lamports: 10_000_000_000, data, owner, executable: false, rent_epoch: 0 };
         self.ctx.set_account(&key, &acc.into());
     }
 
@@ -404,12 +321,7 @@ impl Env {
         )
     }
 
-    pub async fn trade(
-        &mut self,
-        user: &User,
-        market: u16,
-        params: OrderParams,
-    ) -> Result<(), BanksClientError> {
+    pub async fn trade(&mut self, user: &User, market: u16, params: OrderParams) -> Result<(), BanksClientError> {
         let i = self.order_ix(user, market, params).await;
         let kp = user.kp.insecure_clone();
         self.send(&[i], &[&kp]).await
@@ -432,8 +344,7 @@ impl Env {
 
     pub async fn crank_funding(&mut self, market: u16) -> Result<(), BanksClientError> {
         let m = self.market(market).await;
-        self.send(&[ix::update_funding(market, &ix::market_oracles(&m))], &[])
-            .await
+        self.send(&[ix::update_funding(market, &ix::market_oracles(&m))], &[]).await
     }
 
     /// Conservation: the collateral vault holds exactly the sum of every account's collateral
@@ -456,14 +367,7 @@ impl Env {
             pools += m.pnl_pool as i128 + m.fee_pool as i128;
         }
         let vault = self.token_balance(&pda::collateral_vault()).await as i128;
-        assert_eq!(
-            vault,
-            owed + pools,
-            "collateral vault {} != accounts {} + pools {}",
-            vault,
-            owed,
-            pools
-        );
+        assert_eq!(vault, owed + pools, "collateral vault {} != accounts {} + pools {}", vault, owed, pools);
         let ex = self.exchange().await;
         let ins = self.token_balance(&pda::insurance_vault()).await;
         assert_eq!(ins, ex.insurance_balance, "insurance vault != ledger");
@@ -475,10 +379,7 @@ pub fn error_code(e: &BanksClientError) -> Option<u32> {
     use solana_instruction::error::InstructionError;
     use solana_transaction_error::TransactionError;
     if let BanksClientError::TransactionError(TransactionError::InstructionError(_, ie))
-    | BanksClientError::SimulationError {
-        err: TransactionError::InstructionError(_, ie),
-        ..
-    } = e
+    | BanksClientError::SimulationError { err: TransactionError::InstructionError(_, ie), .. } = e
     {
         if let InstructionError::Custom(c) = ie {
             return Some(*c);
@@ -493,14 +394,7 @@ pub fn assert_error(r: Result<(), BanksClientError>, expected: perp::error::Perp
     let want = 6000 + expected as u32;
     match r {
         Ok(()) => panic!("expected {:?}, transaction succeeded", expected),
-        Err(e) => assert_eq!(
-            error_code(&e),
-            Some(want),
-            "expected {:?} ({}), got {:?}",
-            expected,
-            want,
-            e
-        ),
+        Err(e) => assert_eq!(error_code(&e), Some(want), "expected {:?} ({}), got {:?}", expected, want, e),
     }
 }
 
@@ -509,10 +403,6 @@ pub fn assert_error(r: Result<(), BanksClientError>, expected: perp::error::Perp
 pub fn assert_anchor_error(r: Result<(), BanksClientError>, code: u32) {
     match r {
         Ok(()) => panic!("expected anchor error {code}, transaction succeeded"),
-        Err(e) => assert_eq!(
-            error_code(&e),
-            Some(code),
-            "expected anchor error {code}, got {e:?}"
-        ),
+        Err(e) => assert_eq!(error_code(&e), Some(code), "expected anchor error {code}, got {e:?}"),
     }
 }

@@ -6,9 +6,7 @@ use perp::error::PerpError;
 use perp::instructions::OrderSide;
 use perp_client::{ix, pda};
 use perp_core::adl::{adl_score, rank, AdlCandidate};
-use perp_core::liquidation::{
-    bankruptcy_price, liquidation_outcome, liquidation_price, min_close_size,
-};
+use perp_core::liquidation::{bankruptcy_price, liquidation_outcome, liquidation_price, min_close_size};
 use perp_core::margin::{requirement, Health, MarginKind};
 use perp_core::position::apply_fill;
 use perp_core::vamm::Side;
@@ -29,29 +27,13 @@ async fn world(insurance: u64) -> World {
     let mut env = Env::new().await;
     let oracle = Keypair::new().pubkey();
     env.set_legacy_oracle(oracle, usd(20_000), usd(2), T0);
-    env.create_market(
-        0,
-        default_market_params(vec![legacy_oracle(oracle)]),
-        1_000,
-        usd(20_000),
-    )
-    .await;
+    env.create_market(0, default_market_params(vec![legacy_oracle(oracle)]), 1_000, usd(20_000)).await;
     let larry = env.user(10_000 * USDC, 1_000 * USDC).await;
     let arb = env.user(10_000_000 * USDC, 2_000_000 * USDC).await;
     if insurance > 0 {
-        env.send(
-            &[ix::deposit_insurance(arb.key(), arb.token, insurance)],
-            &[&arb.kp],
-        )
-        .await
-        .unwrap();
+        env.send(&[ix::deposit_insurance(arb.key(), arb.token, insurance)], &[&arb.kp]).await.unwrap();
     }
-    World {
-        env,
-        oracle,
-        larry,
-        arb,
-    }
+    World { env, oracle, larry, arb }
 }
 
 /// Moves the index to `price` and has the arbitrageur trade the vAMM to it.
@@ -61,25 +43,13 @@ async fn move_price(w: &mut World, price: Price) {
     let v = w.env.market(0).await.vamm();
     let d = v.size_to_price(price).unwrap();
     if d.0 != 0 {
-        let side = if d.0 > 0 {
-            OrderSide::Long
-        } else {
-            OrderSide::Short
-        };
-        let arb = User {
-            kp: w.arb.kp.insecure_clone(),
-            token: w.arb.token,
-            account: w.arb.account,
-        };
+        let side = if d.0 > 0 { OrderSide::Long } else { OrderSide::Short };
+        let arb = User { kp: w.arb.kp.insecure_clone(), token: w.arb.token, account: w.arb.account };
         w.env.trade(&arb, 0, order(side, d.0.abs())).await.unwrap();
     }
 }
 
-async fn liquidate(
-    w: &mut World,
-    victim: &User,
-    max_base: u64,
-) -> Result<(), solana_program_test::BanksClientError> {
+async fn liquidate(w: &mut World, victim: &User, max_base: u64) -> Result<(), solana_program_test::BanksClientError> {
     let m = w.env.market(0).await;
     let a = w.env.margin(&victim.account).await;
     let i = ix::liquidate(
@@ -103,60 +73,28 @@ fn tiers(m: &perp::state::Market) -> Vec<perp_core::margin::Tier> {
 async fn partial_then_full_liquidation_of_a_long() {
     let mut w = world(0).await;
     let alice = w.env.user(100_000 * USDC, 10_000 * USDC).await;
-    w.env
-        .trade(&alice, 0, order(OrderSide::Long, 5 * BTC))
-        .await
-        .unwrap();
+    w.env.trade(&alice, 0, order(OrderSide::Long, 5 * BTC)).await.unwrap();
     w.env.assert_conservation().await;
 
     // healthy: cannot be liquidated
-    assert_error(
-        liquidate(&mut w, &alice, 0).await,
-        PerpError::NotLiquidatable,
-    );
+    assert_error(liquidate(&mut w, &alice, 0).await, PerpError::NotLiquidatable);
     // nor by an account of the same owner
     let second = perp_client::pda::margin_account(&alice.key(), 1);
-    w.env
-        .send(&[ix::create_margin_account(alice.key(), 1)], &[&alice.kp])
-        .await
-        .unwrap();
+    w.env.send(&[ix::create_margin_account(alice.key(), 1)], &[&alice.kp]).await.unwrap();
     w.env.accounts.push(second);
     let m = w.env.market(0).await;
-    let i = ix::liquidate(
-        alice.key(),
-        second,
-        alice.account,
-        0,
-        &ix::market_oracles(&m),
-        &[],
-        0,
-    );
-    assert_error(
-        w.env.send(&[i], &[&alice.kp]).await,
-        PerpError::SelfLiquidation,
-    );
+    let i = ix::liquidate(alice.key(), second, alice.account, 0, &ix::market_oracles(&m), &[], 0);
+    assert_error(w.env.send(&[i], &[&alice.kp]).await, PerpError::SelfLiquidation);
 
     // the liquidation price perp-core shows is where the program starts to liquidate
     let a = w.env.margin(&alice.account).await;
-    let lp = liquidation_price(
-        &a.positions[0].state(),
-        Quote(a.cross_collateral),
-        &tiers(&m),
-    )
-    .unwrap()
-    .unwrap();
+    let lp = liquidation_price(&a.positions[0].state(), Quote(a.cross_collateral), &tiers(&m)).unwrap().unwrap();
     move_price(&mut w, Price(lp.price.0 + 2_000_000)).await;
-    assert_error(
-        liquidate(&mut w, &alice, 0).await,
-        PerpError::NotLiquidatable,
-    );
+    assert_error(liquidate(&mut w, &alice, 0).await, PerpError::NotLiquidatable);
     move_price(&mut w, lp.price).await;
 
     // a tiny partial close does not restore the buffer
-    assert_error(
-        liquidate(&mut w, &alice, (BTC / 100) as u64).await,
-        PerpError::PartialLiquidationTooSmall,
-    );
+    assert_error(liquidate(&mut w, &alice, (BTC / 100) as u64).await, PerpError::PartialLiquidationTooSmall);
 
     // the keeper's smallest sufficient close (perp-core, same predicate as the program)
     let m = w.env.market(0).await;
@@ -168,71 +106,39 @@ async fn partial_then_full_liquidation_of_a_long() {
     let healthy = |x: Base| -> perp_core::CoreResult<bool> {
         let fill = m.vamm().quote_trade(Side::Short, x)?;
         let out = apply_fill(pos, fill.base, fill.quote)?;
-        let o = liquidation_outcome(
-            Quote(a.cross_collateral),
-            out.realized,
-            fill.quote.abs()?,
-            &fees,
-            Quote(0),
-        )?;
+        let o = liquidation_outcome(Quote(a.cross_collateral), out.realized, fill.quote.abs()?, &fees, Quote(0))?;
         let mut h = Health::new(o.collateral_after);
         h.add_position(&out.position, mark, Quote(0), &t)?;
-        let need = h
-            .maintenance
-            .mul_rate(perp_core::Rate(1_100_000_000), Round::Up)?;
+        let need = h.maintenance.mul_rate(perp_core::Rate(1_100_000_000), Round::Up)?;
         Ok(h.equity >= need)
     };
     let x = min_close_size(pos.base, Base(m.min_position), &healthy).unwrap();
     assert!(x.0 > 0 && x.0 < 5 * BTC, "a partial close suffices: {x:?}");
     let fill = m.vamm().quote_trade(Side::Short, x).unwrap();
     let out = apply_fill(pos, fill.base, fill.quote).unwrap();
-    let o = liquidation_outcome(
-        Quote(a.cross_collateral),
-        out.realized,
-        fill.quote.abs().unwrap(),
-        &fees,
-        Quote(0),
-    )
-    .unwrap();
+    let o = liquidation_outcome(Quote(a.cross_collateral), out.realized, fill.quote.abs().unwrap(), &fees, Quote(0))
+        .unwrap();
     let larry_before = w.env.margin(&w.larry.account).await.cross_collateral;
     let ins_before = w.env.exchange().await.insurance_balance;
     liquidate(&mut w, &alice, x.0 as u64).await.unwrap();
     let a2 = w.env.margin(&alice.account).await;
     assert_eq!(a2.positions[0].base, 5 * BTC - x.0);
     assert_eq!(a2.cross_collateral, o.collateral_after.0);
-    assert_eq!(
-        w.env.margin(&w.larry.account).await.cross_collateral,
-        larry_before + o.liquidator_reward.0
-    );
-    assert_eq!(
-        w.env.exchange().await.insurance_balance,
-        ins_before + o.insurance_fee.0 as u64
-    );
+    assert_eq!(w.env.margin(&w.larry.account).await.cross_collateral, larry_before + o.liquidator_reward.0);
+    assert_eq!(w.env.exchange().await.insurance_balance, ins_before + o.insurance_fee.0 as u64);
     assert!(o.liquidator_reward.0 > 0 && o.insurance_fee.0 > 0 && o.insurance_draw.0 == 0);
     w.env.assert_conservation().await;
     // after the partial close the account is healthy again
-    assert_error(
-        liquidate(&mut w, &alice, 0).await,
-        PerpError::NotLiquidatable,
-    );
+    assert_error(liquidate(&mut w, &alice, 0).await, PerpError::NotLiquidatable);
 
     // a further drop: liquidated in full
     let a = w.env.margin(&alice.account).await;
-    let lp2 = liquidation_price(
-        &a.positions[0].state(),
-        Quote(a.cross_collateral),
-        &tiers(&m),
-    )
-    .unwrap()
-    .unwrap();
+    let lp2 = liquidation_price(&a.positions[0].state(), Quote(a.cross_collateral), &tiers(&m)).unwrap().unwrap();
     move_price(&mut w, Price(lp2.price.0 - 20_000_000)).await;
     liquidate(&mut w, &alice, 0).await.unwrap();
     let a = w.env.margin(&alice.account).await;
     assert!(!a.positions[0].in_use());
-    assert!(
-        a.cross_collateral >= 0,
-        "no deficit: margin covered the loss"
-    );
+    assert!(a.cross_collateral >= 0, "no deficit: margin covered the loss");
     w.env.assert_conservation().await;
 }
 
@@ -240,10 +146,7 @@ async fn partial_then_full_liquidation_of_a_long() {
 async fn gap_past_bankruptcy_draws_the_insurance_vault() {
     let mut w = world(50_000 * USDC).await;
     let bob = w.env.user(100_000 * USDC, 10_000 * USDC).await;
-    w.env
-        .trade(&bob, 0, order(OrderSide::Long, 5 * BTC))
-        .await
-        .unwrap();
+    w.env.trade(&bob, 0, order(OrderSide::Long, 5 * BTC)).await.unwrap();
     let a = w.env.margin(&bob.account).await;
     let bp = bankruptcy_price(&a.positions[0].state(), Quote(a.cross_collateral)).unwrap();
     // gap 1,500 below the bankruptcy price
@@ -267,14 +170,8 @@ async fn gap_past_bankruptcy_draws_the_insurance_vault() {
     let a = w.env.margin(&bob.account).await;
     assert!(!a.positions[0].in_use());
     assert_eq!(a.cross_collateral, 0);
-    assert_eq!(
-        w.env.token_balance(&pda::insurance_vault()).await,
-        vault_before - o.insurance_draw.0 as u64
-    );
-    assert_eq!(
-        w.env.exchange().await.insurance_total_out,
-        o.insurance_draw.0 as u64
-    );
+    assert_eq!(w.env.token_balance(&pda::insurance_vault()).await, vault_before - o.insurance_draw.0 as u64);
+    assert_eq!(w.env.exchange().await.insurance_total_out, o.insurance_draw.0 as u64);
     w.env.assert_conservation().await;
 }
 
@@ -284,18 +181,9 @@ async fn bankruptcy_and_ranked_adl() {
     let carol = w.env.user(100_000 * USDC, 10_000 * USDC).await;
     let dan = w.env.user(100_000 * USDC, 5_000 * USDC).await;
     let erin = w.env.user(100_000 * USDC, 30_000 * USDC).await;
-    w.env
-        .trade(&carol, 0, order(OrderSide::Long, 5 * BTC))
-        .await
-        .unwrap();
-    w.env
-        .trade(&dan, 0, order(OrderSide::Short, 2 * BTC))
-        .await
-        .unwrap();
-    w.env
-        .trade(&erin, 0, order(OrderSide::Short, 3 * BTC))
-        .await
-        .unwrap();
+    w.env.trade(&carol, 0, order(OrderSide::Long, 5 * BTC)).await.unwrap();
+    w.env.trade(&dan, 0, order(OrderSide::Short, 2 * BTC)).await.unwrap();
+    w.env.trade(&erin, 0, order(OrderSide::Short, 3 * BTC)).await.unwrap();
     move_price(&mut w, usd(18_000)).await;
     w.env.assert_conservation().await;
 
@@ -312,63 +200,24 @@ async fn bankruptcy_and_ranked_adl() {
     assert_eq!(m.base_reserve.get(), vamm_before);
     assert_eq!(w.env.exchange().await.insurance_balance, insurance);
     // new risk pauses on the market; reducing still works; the bankrupt account cannot trade
-    assert_error(
-        w.env
-            .trade(&dan, 0, order(OrderSide::Short, BTC / 10))
-            .await,
-        PerpError::MarketHasBankruptcy,
-    );
-    assert_error(
-        w.env.trade(&carol, 0, order(OrderSide::Short, BTC)).await,
-        PerpError::AccountBankrupt,
-    );
-    assert_error(
-        liquidate(&mut w, &carol, 0).await,
-        PerpError::AccountBankrupt,
-    );
+    assert_error(w.env.trade(&dan, 0, order(OrderSide::Short, BTC / 10)).await, PerpError::MarketHasBankruptcy);
+    assert_error(w.env.trade(&carol, 0, order(OrderSide::Short, BTC)).await, PerpError::AccountBankrupt);
+    assert_error(liquidate(&mut w, &carol, 0).await, PerpError::AccountBankrupt);
     w.env.assert_conservation().await;
 
     // round: shorts are the counterparties
     let m = w.env.market(0).await;
-    w.env
-        .send(&[ix::begin_adl_round(0, &ix::market_oracles(&m), 2)], &[])
-        .await
-        .unwrap();
-    assert_error(
-        w.env
-            .send(&[ix::begin_adl_round(0, &ix::market_oracles(&m), 2)], &[])
-            .await,
-        PerpError::AdlRoundOpen,
-    );
+    w.env.send(&[ix::begin_adl_round(0, &ix::market_oracles(&m), 2)], &[]).await.unwrap();
+    assert_error(w.env.send(&[ix::begin_adl_round(0, &ix::market_oracles(&m), 2)], &[]).await, PerpError::AdlRoundOpen);
     // ADL before the ranking is complete is refused
-    w.env
-        .send(&[ix::adl_scan(0, &[dan.account])], &[])
-        .await
-        .unwrap();
+    w.env.send(&[ix::adl_scan(0, &[dan.account])], &[]).await.unwrap();
     assert_error(
-        w.env
-            .send(
-                &[ix::auto_deleverage(0, carol.account, &[dan.account])],
-                &[],
-            )
-            .await,
+        w.env.send(&[ix::auto_deleverage(0, carol.account, &[dan.account])], &[]).await,
         PerpError::AdlRankingIncomplete,
     );
     // scanning the same account twice counts it once; accounts without a short are skipped
     w.env
-        .send(
-            &[ix::adl_scan(
-                0,
-                &[
-                    dan.account,
-                    erin.account,
-                    w.arb.account,
-                    carol.account,
-                    w.larry.account,
-                ],
-            )],
-            &[],
-        )
+        .send(&[ix::adl_scan(0, &[dan.account, erin.account, w.arb.account, carol.account, w.larry.account])], &[])
         .await
         .unwrap();
     let m = w.env.market(0).await;
@@ -377,8 +226,7 @@ async fn bankruptcy_and_ranked_adl() {
 
     // the expected ranking, by perp-core at the round's mark
     let round: perp::state::AdlRound =
-        perp_client::decode::decode(&w.env.account_data(&pda::adl_round(0)).await.unwrap())
-            .unwrap();
+        perp_client::decode::decode(&w.env.account_data(&pda::adl_round(0)).await.unwrap()).unwrap();
     let mark = Price(round.mark);
     let t = tiers(&m);
     let mut expect = Vec::new();
@@ -386,14 +234,8 @@ async fn bankruptcy_and_ranked_adl() {
         let st = w.env.margin(&u.account).await.positions[0].state();
         let value = st.notional(mark).unwrap();
         let mm = requirement(&t, value, MarginKind::Maintenance).unwrap();
-        if let Some(score) =
-            adl_score(st.upnl(mark).unwrap(), st.entry_value().unwrap(), mm, value).unwrap()
-        {
-            expect.push(AdlCandidate {
-                key: u.account.to_bytes(),
-                size: st.base.abs().unwrap(),
-                score,
-            });
+        if let Some(score) = adl_score(st.upnl(mark).unwrap(), st.entry_value().unwrap(), mm, value).unwrap() {
+            expect.push(AdlCandidate { key: u.account.to_bytes(), size: st.base.abs().unwrap(), score });
         }
     }
     rank(&mut expect);
@@ -408,38 +250,15 @@ async fn bankruptcy_and_ranked_adl() {
 
     // out of order, or skipping a higher-ranked entry, is refused
     assert_error(
-        w.env
-            .send(
-                &[ix::auto_deleverage(
-                    0,
-                    carol.account,
-                    &[erin.account, dan.account],
-                )],
-                &[],
-            )
-            .await,
+        w.env.send(&[ix::auto_deleverage(0, carol.account, &[erin.account, dan.account])], &[]).await,
         PerpError::AdlCandidateSkipped,
     );
     assert_error(
-        w.env
-            .send(
-                &[ix::auto_deleverage(
-                    0,
-                    carol.account,
-                    &[dan.account, w.arb.account],
-                )],
-                &[],
-            )
-            .await,
+        w.env.send(&[ix::auto_deleverage(0, carol.account, &[dan.account, w.arb.account])], &[]).await,
         PerpError::AdlCandidateSkipped,
     );
     assert_error(
-        w.env
-            .send(
-                &[ix::auto_deleverage(0, carol.account, &[w.larry.account])],
-                &[],
-            )
-            .await,
+        w.env.send(&[ix::auto_deleverage(0, carol.account, &[w.larry.account])], &[]).await,
         PerpError::AdlOrderViolation,
     );
 
@@ -449,25 +268,11 @@ async fn bankruptcy_and_ranked_adl() {
     let d0 = w.env.margin(&dan.account).await;
     let e0 = w.env.margin(&erin.account).await;
     let pool0 = w.env.market(0).await.pnl_pool;
-    w.env
-        .send(
-            &[ix::auto_deleverage(
-                0,
-                carol.account,
-                &[dan.account, erin.account],
-            )],
-            &[],
-        )
-        .await
-        .unwrap();
+    w.env.send(&[ix::auto_deleverage(0, carol.account, &[dan.account, erin.account])], &[]).await.unwrap();
     let x_dan = Base(2 * BTC).value_at(bp, Round::Down).unwrap();
     let x_erin = Base(3 * BTC).value_at(bp, Round::Down).unwrap();
-    let dan_realized = apply_fill(d0.positions[0].state(), Base(2 * BTC), Quote(-x_dan.0))
-        .unwrap()
-        .realized;
-    let erin_realized = apply_fill(e0.positions[0].state(), Base(3 * BTC), Quote(-x_erin.0))
-        .unwrap()
-        .realized;
+    let dan_realized = apply_fill(d0.positions[0].state(), Base(2 * BTC), Quote(-x_dan.0)).unwrap().realized;
+    let erin_realized = apply_fill(e0.positions[0].state(), Base(3 * BTC), Quote(-x_erin.0)).unwrap().realized;
     let d1 = w.env.margin(&dan.account).await;
     let e1 = w.env.margin(&erin.account).await;
     assert!(!d1.positions[0].in_use() && !e1.positions[0].in_use());
@@ -494,54 +299,32 @@ async fn bankruptcy_and_ranked_adl() {
     assert_eq!(w.env.exchange().await.insurance_balance, insurance);
     w.env.assert_conservation().await;
     // trading resumes
-    w.env
-        .trade(&dan, 0, order(OrderSide::Short, BTC / 10))
-        .await
-        .unwrap();
+    w.env.trade(&dan, 0, order(OrderSide::Short, BTC / 10)).await.unwrap();
 }
 
 #[tokio::test(flavor = "current_thread")]
 async fn no_candidate_left_socializes_the_loss() {
     let mut w = world(10 * USDC).await;
     let carol = w.env.user(100_000 * USDC, 10_000 * USDC).await;
-    w.env
-        .trade(&carol, 0, order(OrderSide::Long, 5 * BTC))
-        .await
-        .unwrap();
+    w.env.trade(&carol, 0, order(OrderSide::Long, 5 * BTC)).await.unwrap();
     move_price(&mut w, usd(18_000)).await;
     liquidate(&mut w, &carol, 0).await.unwrap();
     assert!(w.env.margin(&carol.account).await.positions[0].is_bankrupt());
     // the index recovers before the round: the arbitrageur's short (sold on the way down, entry
     // ~19,100) is not profitable at 19,500, so nobody can be deleveraged
-    w.env
-        .set_legacy_oracle(w.oracle, usd(19_500), usd(2), w.env.now);
+    w.env.set_legacy_oracle(w.oracle, usd(19_500), usd(2), w.env.now);
     let m = w.env.market(0).await;
-    w.env
-        .send(&[ix::begin_adl_round(0, &ix::market_oracles(&m), 2)], &[])
-        .await
-        .unwrap();
+    w.env.send(&[ix::begin_adl_round(0, &ix::market_oracles(&m), 2)], &[]).await.unwrap();
     // resolving before the ranking is complete is refused
-    assert_error(
-        w.env
-            .send(&[ix::resolve_bankruptcy(0, carol.account)], &[])
-            .await,
-        PerpError::AdlRankingIncomplete,
-    );
-    w.env
-        .send(&[ix::adl_scan(0, &[w.arb.account])], &[])
-        .await
-        .unwrap();
+    assert_error(w.env.send(&[ix::resolve_bankruptcy(0, carol.account)], &[]).await, PerpError::AdlRankingIncomplete);
+    w.env.send(&[ix::adl_scan(0, &[w.arb.account])], &[]).await.unwrap();
     let round: perp::state::AdlRound =
-        perp_client::decode::decode(&w.env.account_data(&pda::adl_round(0)).await.unwrap())
-            .unwrap();
+        perp_client::decode::decode(&w.env.account_data(&pda::adl_round(0)).await.unwrap()).unwrap();
     assert_eq!(round.num_entries, 0);
 
     let m0 = w.env.market(0).await;
     let arb0 = w.env.margin(&w.arb.account).await;
-    w.env
-        .send(&[ix::resolve_bankruptcy(0, carol.account)], &[])
-        .await
-        .unwrap();
+    w.env.send(&[ix::resolve_bankruptcy(0, carol.account)], &[]).await.unwrap();
     let m1 = w.env.market(0).await;
     let c = w.env.margin(&carol.account).await;
     assert!(!c.positions[0].in_use());
@@ -551,23 +334,12 @@ async fn no_candidate_left_socializes_the_loss() {
     assert!(loss > 0);
     // the shorts (only the arbitrageur) are charged through their funding index
     let charged = m1.cum_funding_short.get() - m0.cum_funding_short.get();
-    assert_eq!(
-        charged,
-        perp_core::funding::socialize_loss_delta(Quote(loss), Base(m0.oi_short), false)
-            .unwrap()
-            .0
-    );
+    assert_eq!(charged, perp_core::funding::socialize_loss_delta(Quote(loss), Base(m0.oi_short), false).unwrap().0);
     w.env.assert_conservation().await;
-    w.env
-        .send(&[ix::settle_funding(w.arb.account, &[0])], &[])
-        .await
-        .unwrap();
+    w.env.send(&[ix::settle_funding(w.arb.account, &[0])], &[]).await.unwrap();
     let arb1 = w.env.margin(&w.arb.account).await;
     let paid = arb1.funding_paid - arb0.funding_paid;
-    assert!(
-        paid >= loss && paid <= loss + 1,
-        "the arbitrageur pays the socialized loss: {paid} vs {loss}"
-    );
+    assert!(paid >= loss && paid <= loss + 1, "the arbitrageur pays the socialized loss: {paid} vs {loss}");
     w.env.assert_conservation().await;
 }
 
@@ -584,19 +356,13 @@ async fn isolated_liquidation_leaves_the_rest_untouched() {
     iso.isolated = true;
     iso.isolated_collateral = 2_000 * USDC;
     w.env.trade(&fred, 0, iso).await.unwrap();
-    w.env
-        .trade(&fred, 1, order(OrderSide::Long, 10 * BTC))
-        .await
-        .unwrap();
+    w.env.trade(&fred, 1, order(OrderSide::Long, 10 * BTC)).await.unwrap();
     let before = w.env.margin(&fred.account).await;
     move_price(&mut w, usd(19_000)).await;
     w.env.crank_funding(1).await.unwrap();
     liquidate(&mut w, &fred, 0).await.unwrap();
     let after = w.env.margin(&fred.account).await;
-    assert!(
-        !after.positions[0].in_use(),
-        "the isolated position is closed"
-    );
+    assert!(!after.positions[0].in_use(), "the isolated position is closed");
     // the cross part is untouched except for what came back from the isolated margin
     assert_eq!(after.positions[1], before.positions[1]);
     let returned = after.cross_collateral - before.cross_collateral;
@@ -613,61 +379,30 @@ async fn cross_liquidation_with_several_positions() {
     p.name = *b"ETH-PERP\0\0\0\0\0\0\0\0";
     w.env.create_market(1, p, 10_000, usd(1_500)).await;
     let gina = w.env.user(200_000 * USDC, 12_000 * USDC).await;
-    w.env
-        .trade(&gina, 0, order(OrderSide::Long, 4 * BTC))
-        .await
-        .unwrap();
-    w.env
-        .trade(&gina, 1, order(OrderSide::Long, 30 * BTC))
-        .await
-        .unwrap();
+    w.env.trade(&gina, 0, order(OrderSide::Long, 4 * BTC)).await.unwrap();
+    w.env.trade(&gina, 1, order(OrderSide::Long, 30 * BTC)).await.unwrap();
     // the BTC price at which the cross group goes under maintenance, with the ETH position's
     // PnL and maintenance folded into the effective collateral (perp-core's cross formula)
     let a = w.env.margin(&gina.account).await;
     let m0 = w.env.market(0).await;
     let m1 = w.env.market(1).await;
     let eth = a.positions[1].state();
-    let eth_mm = requirement(
-        &tiers(&m1),
-        eth.notional(usd(1_500)).unwrap(),
-        MarginKind::Maintenance,
-    )
-    .unwrap();
+    let eth_mm = requirement(&tiers(&m1), eth.notional(usd(1_500)).unwrap(), MarginKind::Maintenance).unwrap();
     let effective = Quote(a.cross_collateral + eth.upnl(usd(1_500)).unwrap().0 - eth_mm.0);
-    let lp = liquidation_price(&a.positions[0].state(), effective, &tiers(&m0))
-        .unwrap()
-        .unwrap();
+    let lp = liquidation_price(&a.positions[0].state(), effective, &tiers(&m0)).unwrap().unwrap();
     move_price(&mut w, Price(lp.price.0 + 1_000_000)).await;
     w.env.crank_funding(1).await.unwrap();
-    assert_error(
-        liquidate(&mut w, &gina, 0).await,
-        PerpError::NotLiquidatable,
-    );
+    assert_error(liquidate(&mut w, &gina, 0).await, PerpError::NotLiquidatable);
     move_price(&mut w, Price(lp.price.0 - 20_000_000)).await;
     // the liquidation needs the account's other market
     let m = w.env.market(0).await;
-    let i = ix::liquidate(
-        w.larry.key(),
-        w.larry.account,
-        gina.account,
-        0,
-        &ix::market_oracles(&m),
-        &[],
-        0,
-    );
+    let i = ix::liquidate(w.larry.key(), w.larry.account, gina.account, 0, &ix::market_oracles(&m), &[], 0);
     let kp = w.larry.kp.insecure_clone();
-    assert_error(
-        w.env.send(&[i], &[&kp]).await,
-        PerpError::MissingMarketAccount,
-    );
+    assert_error(w.env.send(&[i], &[&kp]).await, PerpError::MissingMarketAccount);
     liquidate(&mut w, &gina, 0).await.unwrap();
     let a = w.env.margin(&gina.account).await;
     assert!(!a.positions[0].in_use());
-    assert_eq!(
-        a.positions[1].base,
-        30 * BTC,
-        "the ETH position stays while the group is healthy again"
-    );
+    assert_eq!(a.positions[1].base, 30 * BTC, "the ETH position stays while the group is healthy again");
     w.env.assert_conservation().await;
 }
 
@@ -685,22 +420,14 @@ async fn liquidation_with_eight_oracles_fits_one_transaction() {
     let oracles = keys
         .iter()
         .enumerate()
-        .map(|(i, k)| {
-            if i % 2 == 0 {
-                legacy_oracle(*k)
-            } else {
-                pull_oracle(*k, [i as u8; 32])
-            }
-        })
+        .map(|(i, k)| if i % 2 == 0 { legacy_oracle(*k) } else { pull_oracle(*k, [i as u8; 32]) })
         .collect();
     let mut p = default_market_params(oracles);
     p.min_sources = 5;
     env.create_market(0, p, 1_000, usd(20_000)).await;
     let larry = env.user(10_000 * USDC, 1_000 * USDC).await;
     let vic = env.user(100_000 * USDC, 4_000 * USDC).await;
-    env.trade(&vic, 0, order(OrderSide::Long, 5 * BTC))
-        .await
-        .unwrap();
+    env.trade(&vic, 0, order(OrderSide::Long, 5 * BTC)).await.unwrap();
     for (i, k) in keys.iter().enumerate() {
         if i % 2 == 0 {
             env.set_legacy_oracle(*k, usd(19_500), usd(2), T0);
@@ -748,8 +475,7 @@ fn bincode_len(tx: &solana_transaction::Transaction) -> usize {
     len += 3 + cu16(m.account_keys.len()) + 32 * m.account_keys.len() + 32;
     len += cu16(m.instructions.len());
     for ci in &m.instructions {
-        len +=
-            1 + cu16(ci.accounts.len()) + ci.accounts.len() + cu16(ci.data.len()) + ci.data.len();
+        len += 1 + cu16(ci.accounts.len()) + ci.accounts.len() + cu16(ci.data.len()) + ci.data.len();
     }
     len
 }

@@ -11,12 +11,7 @@ use solana_keypair::Keypair;
 use solana_signer::Signer;
 
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fixtures/pyth")
-            .join(name),
-    )
-    .unwrap()
+    std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/pyth").join(name)).unwrap()
 }
 
 const AAPL: &str = "pythnet_AAPL_USD_price_account_12576.bin";
@@ -26,25 +21,21 @@ const PRODUCT: &str = "legacy_v2_3Mnn2fX6rQyUsyELYms1sBJyChWofzSNRoqYzvgMVz5E.bi
 const PULL_PARTIAL: &str = "drift_PYTH_ORACLE_ONE_DATA.priceupdatev2.bin";
 const PULL_FULL: &str = "drift_PYTH_ORACLE_TWO_DATA.priceupdatev2.bin";
 const SOL_FEED: [u8; 32] = [
-    0xef, 0x0d, 0x8b, 0x6f, 0xda, 0x2c, 0xeb, 0xa4, 0x1d, 0xa1, 0x5d, 0x40, 0x95, 0xd1, 0xda, 0x39,
-    0x2a, 0x0d, 0x2f, 0x8e, 0xd0, 0xc6, 0xc7, 0xbc, 0x0f, 0x4c, 0xfa, 0xc8, 0xc2, 0x80, 0xb5, 0x6d,
+    0xef, 0x0d, 0x8b, 0x6f, 0xda, 0x2c, 0xeb, 0xa4, 0x1d, 0xa1, 0x5d, 0x40, 0x95, 0xd1, 0xda, 0x39, 0x2a, 0x0d, 0x2f,
+    0x8e, 0xd0, 0xc6, 0xc7, 0xbc, 0x0f, 0x4c, 0xfa, 0xc8, 0xc2, 0x80, 0xb5, 0x6d,
 ];
 
 #[test]
 fn legacy_reader_matches_the_published_values_and_the_pyth_sdk() {
     let d = fixture(AAPL);
     let p = legacy::parse(&d).unwrap();
-    assert_eq!(
-        (p.price, p.conf, p.expo, p.publish_time, p.status),
-        (23623373, 14454, -5, 1739388661, 1)
-    );
+    assert_eq!((p.price, p.conf, p.expo, p.publish_time, p.status), (23623373, 14454, -5, 1739388661, 1));
     // cross-check against Pyth's own SDK decoder (copy into an aligned buffer first)
     let mut aligned = vec![0u64; d.len().div_ceil(8)];
     bytemuck::cast_slice_mut::<u64, u8>(&mut aligned)[..d.len()].copy_from_slice(&d);
-    let sdk = pyth_sdk_solana::state::load_price_account::<32, ()>(
-        &bytemuck::cast_slice::<u64, u8>(&aligned)[..d.len()],
-    )
-    .unwrap();
+    let sdk =
+        pyth_sdk_solana::state::load_price_account::<32, ()>(&bytemuck::cast_slice::<u64, u8>(&aligned)[..d.len()])
+            .unwrap();
     assert_eq!(sdk.agg.price, p.price);
     assert_eq!(sdk.agg.conf, p.conf);
     assert_eq!(sdk.expo, p.expo);
@@ -54,36 +45,20 @@ fn legacy_reader_matches_the_published_values_and_the_pyth_sdk() {
     assert_eq!((p.price, p.conf, p.expo), (70712500000, 36630500, -8));
     let p = legacy::parse(&fixture(DEVNET_OLD)).unwrap();
     assert_eq!((p.price, p.expo, p.publish_time), (39838750000, -9, 0));
-    assert_eq!(
-        legacy::parse(&fixture(PRODUCT)),
-        Err(legacy::LegacyError::NotAPriceAccount)
-    );
-    assert_eq!(
-        legacy::parse(&fixture(PULL_FULL)),
-        Err(legacy::LegacyError::TooShort)
-    );
+    assert_eq!(legacy::parse(&fixture(PRODUCT)), Err(legacy::LegacyError::NotAPriceAccount));
+    assert_eq!(legacy::parse(&fixture(PULL_FULL)), Err(legacy::LegacyError::TooShort));
 }
 
 #[test]
 fn pull_reader_matches_the_published_values() {
     let one = pull::parse(&fixture(PULL_PARTIAL)).unwrap();
     assert_eq!(
-        (
-            one.price,
-            one.conf,
-            one.expo,
-            one.publish_time,
-            one.full,
-            one.signatures
-        ),
+        (one.price, one.conf, one.expo, one.publish_time, one.full, one.signatures),
         (14856315152, 9859015, -8, 1718136300, false, 5)
     );
     assert_eq!(one.feed_id, SOL_FEED);
     let two = pull::parse(&fixture(PULL_FULL)).unwrap();
-    assert_eq!(
-        (two.price, two.conf, two.publish_time, two.full),
-        (13467731930, 13012302, 1718727936, true)
-    );
+    assert_eq!((two.price, two.conf, two.publish_time, two.full), (13467731930, 13012302, 1718727936, true));
     assert!(pull::parse(&fixture(AAPL)).is_none());
 }
 
@@ -114,20 +89,8 @@ async fn program_reads_real_accounts() {
     assert_error(env.crank_funding(0).await, PerpError::TooFewSources);
 
     // market 1: the fully verified pull update is read; the partially verified one is refused
-    env.create_market(
-        1,
-        default_market_params(vec![pull_oracle(full, SOL_FEED)]),
-        1_000,
-        usd(134),
-    )
-    .await;
-    env.create_market(
-        2,
-        default_market_params(vec![pull_oracle(partial, SOL_FEED)]),
-        1_000,
-        usd(148),
-    )
-    .await;
+    env.create_market(1, default_market_params(vec![pull_oracle(full, SOL_FEED)]), 1_000, usd(134)).await;
+    env.create_market(2, default_market_params(vec![pull_oracle(partial, SOL_FEED)]), 1_000, usd(148)).await;
     env.set_clock(1718727936 + 5).await;
     env.crank_funding(1).await.unwrap();
     assert_eq!(env.market(1).await.last_index, 134_677_319);
@@ -137,23 +100,13 @@ async fn program_reads_real_accounts() {
     let mut p = default_market_params(vec![pull_oracle(partial, SOL_FEED)]);
     p.allow_partial_verification = true;
     let admin = env.admin.insecure_clone();
-    env.send(
-        &[perp_client::ix::update_market(admin.pubkey(), 2, p)],
-        &[&admin],
-    )
-    .await
-    .unwrap();
+    env.send(&[perp_client::ix::update_market(admin.pubkey(), 2, p)], &[&admin]).await.unwrap();
     env.crank_funding(2).await.unwrap();
     assert_eq!(env.market(2).await.last_index, 148_563_151);
     // a pull account for another feed is dropped
     let mut p = default_market_params(vec![pull_oracle(full, [1; 32])]);
     p.max_age = 10;
-    env.send(
-        &[perp_client::ix::update_market(admin.pubkey(), 1, p)],
-        &[&admin],
-    )
-    .await
-    .unwrap();
+    env.send(&[perp_client::ix::update_market(admin.pubkey(), 1, p)], &[&admin]).await.unwrap();
     env.set_clock(1718727936 + 5).await;
     assert_error(env.crank_funding(1).await, PerpError::TooFewSources);
 
@@ -174,48 +127,21 @@ async fn program_reads_real_accounts() {
 async fn real_prices_index_filters_the_usdc_dislocation() {
     let root = repo_root();
     let files = [
-        (
-            "data/prices/binanceus_BTCUSD_1m_2023-03-10_to_2023-03-13.csv",
-            false,
-        ),
-        (
-            "data/prices/binanceus_BTCUSDT_1m_2023-03-10_to_2023-03-13.csv",
-            true,
-        ),
-        (
-            "data/prices/kraken_XBTUSD_5m_2023-03-10_to_2023-03-13.csv",
-            false,
-        ),
-        (
-            "data/prices/kraken_XBTUSDT_5m_2023-03-10_to_2023-03-13.csv",
-            true,
-        ),
-        (
-            "data/prices/binanceus_BTCUSDC_1m_2023-03-10_to_2023-03-13.csv",
-            false,
-        ),
-        (
-            "data/prices/kraken_XBTUSDC_1m_2023-03-10_to_2023-03-13.csv",
-            true,
-        ),
+        ("data/prices/binanceus_BTCUSD_1m_2023-03-10_to_2023-03-13.csv", false),
+        ("data/prices/binanceus_BTCUSDT_1m_2023-03-10_to_2023-03-13.csv", true),
+        ("data/prices/kraken_XBTUSD_5m_2023-03-10_to_2023-03-13.csv", false),
+        ("data/prices/kraken_XBTUSDT_5m_2023-03-10_to_2023-03-13.csv", true),
+        ("data/prices/binanceus_BTCUSDC_1m_2023-03-10_to_2023-03-13.csv", false),
+        ("data/prices/kraken_XBTUSDC_1m_2023-03-10_to_2023-03-13.csv", true),
     ];
-    let series: Vec<Series> = files
-        .iter()
-        .map(|(f, _)| Series::load(&root.join(f)).unwrap())
-        .collect();
+    let series: Vec<Series> = files.iter().map(|(f, _)| Series::load(&root.join(f)).unwrap()).collect();
     let mut env = Env::new().await;
     let keys: Vec<_> = files.iter().map(|_| Keypair::new().pubkey()).collect();
     let feed = [9u8; 32];
     let oracles = files
         .iter()
         .zip(&keys)
-        .map(|((_, is_pull), k)| {
-            if *is_pull {
-                pull_oracle(*k, feed)
-            } else {
-                legacy_oracle(*k)
-            }
-        })
+        .map(|((_, is_pull), k)| if *is_pull { pull_oracle(*k, feed) } else { legacy_oracle(*k) })
         .collect();
     let mut params = default_market_params(oracles);
     params.min_sources = 3;
@@ -252,12 +178,7 @@ async fn real_prices_index_filters_the_usdc_dislocation() {
             } else {
                 env.set_legacy_oracle(keys[i], price, conf, published);
             }
-            readings.push(SourceReading {
-                price,
-                conf,
-                publish_time: published,
-                weight: 1,
-            });
+            readings.push(SourceReading { price, conf, publish_time: published, weight: 1 });
         }
         let expected = compute_index(&readings, t, &cfg).unwrap();
         env.crank_funding(0).await.unwrap();
@@ -268,21 +189,10 @@ async fn real_prices_index_filters_the_usdc_dislocation() {
         // both USDC venues are dropped as outliers whenever they are more than 3% away
         let usd = series[0].latest(t).unwrap().close;
         let dev = (m.last_index as i64 - usd.0 as i64).abs() as f64 / usd.0 as f64;
-        assert!(
-            dev < 0.01,
-            "index {} vs BTC/USD {} at {t}",
-            m.last_index,
-            usd.0
-        );
+        assert!(dev < 0.01, "index {} vs BTC/USD {} at {t}", m.last_index, usd.0);
         if t == spike_minute + 60 {
-            assert!(matches!(
-                expected.dropped[5],
-                Some(perp_core::DropReason::Outlier { .. })
-            ));
-            assert!(matches!(
-                expected.dropped[4],
-                Some(perp_core::DropReason::Outlier { .. })
-            ));
+            assert!(matches!(expected.dropped[5], Some(perp_core::DropReason::Outlier { .. })));
+            assert!(matches!(expected.dropped[4], Some(perp_core::DropReason::Outlier { .. })));
             // hand-computed at 07:18: anchor median of all six is (20283.49 + 20350) / 2 =
             // 20316.745; Binance USDC 21651.28 (+6.6%) and the 26127.17 print are outliers.
             // Survivors: 20283.49 (Binance USD 07:17 close), 20184.48 (Binance USDT), 20350.0

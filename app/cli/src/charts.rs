@@ -16,14 +16,7 @@ pub struct Line {
 
 impl Line {
     pub fn new(name: &str, color: &'static str, points: Vec<(i64, f64)>) -> Line {
-        Line {
-            name: name.into(),
-            color,
-            width: 1.5,
-            opacity: 1.0,
-            points,
-            step: false,
-        }
+        Line { name: name.into(), color, width: 1.5, opacity: 1.0, points, step: false }
     }
     pub fn thin(mut self) -> Line {
         self.width = 0.8;
@@ -84,31 +77,16 @@ fn fmt_time(t: i64) -> String {
     let mp = (5 * doy + 2) / 153;
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    format!(
-        "{:02}-{:02} {:02}:{:02}",
-        m,
-        d,
-        secs / 3600,
-        (secs % 3600) / 60
-    )
+    format!("{:02}-{:02} {:02}:{:02}", m, d, secs / 3600, (secs % 3600) / 60)
 }
 
 /// Renders a chart. `zero_line` draws y = 0 when it is in range.
-pub fn line_chart(
-    title: &str,
-    y_label: &str,
-    lines: &[Line],
-    markers: &[Marker],
-    zero_line: bool,
-) -> String {
+pub fn line_chart(title: &str, y_label: &str, lines: &[Line], markers: &[Marker], zero_line: bool) -> String {
     let (w, h) = (1200.0, 520.0);
     let (l, r, t, b) = (80.0, 200.0, 40.0, 50.0);
     let pw = w - l - r;
     let ph = h - t - b;
-    let all = lines
-        .iter()
-        .flat_map(|x| x.points.iter())
-        .chain(std::iter::empty());
+    let all = lines.iter().flat_map(|x| x.points.iter()).chain(std::iter::empty());
     let (mut t0, mut t1, mut v0, mut v1) = (i64::MAX, i64::MIN, f64::MAX, f64::MIN);
     for (tt, vv) in all {
         if !vv.is_finite() {
@@ -145,36 +123,21 @@ pub fn line_chart(
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif" font-size="12">"#
     );
     let _ = write!(s, r#"<rect width="{w}" height="{h}" fill="white"/>"#);
-    let _ = write!(
-        s,
-        r#"<text x="{l}" y="24" font-size="16" font-weight="bold">{title}</text>"#
-    );
+    let _ = write!(s, r#"<text x="{l}" y="24" font-size="16" font-weight="bold">{title}</text>"#);
     // grid and y ticks
     let step = nice_step(v1 - v0, 8);
-    let mut v = (v0 / step).ceil() * step;
-    while v <= v1 {
+    let first = (v0 / step).ceil() as i64;
+    let last = (v1 / step).floor() as i64;
+    for k in first..=last {
+        // from an integer multiple, so zero is exactly zero
+        let v = k as f64 * step;
         let yy = y(v);
-        let _ = write!(
-            s,
-            r##"<line x1="{l}" x2="{}" y1="{yy:.1}" y2="{yy:.1}" stroke="#e5e5e5"/>"##,
-            l + pw
-        );
-        let _ = write!(
-            s,
-            r#"<text x="{}" y="{:.1}" text-anchor="end">{}</text>"#,
-            l - 6.0,
-            yy + 4.0,
-            fmt_value(v)
-        );
-        v += step;
+        let _ = write!(s, r##"<line x1="{l}" x2="{}" y1="{yy:.1}" y2="{yy:.1}" stroke="#e5e5e5"/>"##, l + pw);
+        let _ = write!(s, r#"<text x="{}" y="{:.1}" text-anchor="end">{}</text>"#, l - 6.0, yy + 4.0, fmt_value(v));
     }
     if zero_line && v0 < 0.0 && v1 > 0.0 {
         let yy = y(0.0);
-        let _ = write!(
-            s,
-            r##"<line x1="{l}" x2="{}" y1="{yy:.1}" y2="{yy:.1}" stroke="#999"/>"##,
-            l + pw
-        );
+        let _ = write!(s, r##"<line x1="{l}" x2="{}" y1="{yy:.1}" y2="{yy:.1}" stroke="#999"/>"##, l + pw);
     }
     // x ticks every 6 or 12 hours
     let span = t1 - t0;
@@ -188,23 +151,11 @@ pub fn line_chart(
     let mut tt = (t0 / tick + 1) * tick;
     while tt < t1 {
         let xx = x(tt);
-        let _ = write!(
-            s,
-            r##"<line x1="{xx:.1}" x2="{xx:.1}" y1="{t}" y2="{}" stroke="#f0f0f0"/>"##,
-            t + ph
-        );
-        let _ = write!(
-            s,
-            r#"<text x="{xx:.1}" y="{}" text-anchor="middle">{}</text>"#,
-            t + ph + 18.0,
-            fmt_time(tt)
-        );
+        let _ = write!(s, r##"<line x1="{xx:.1}" x2="{xx:.1}" y1="{t}" y2="{}" stroke="#f0f0f0"/>"##, t + ph);
+        let _ = write!(s, r#"<text x="{xx:.1}" y="{}" text-anchor="middle">{}</text>"#, t + ph + 18.0, fmt_time(tt));
         tt += tick;
     }
-    let _ = write!(
-        s,
-        r##"<rect x="{l}" y="{t}" width="{pw}" height="{ph}" fill="none" stroke="#888"/>"##
-    );
+    let _ = write!(s, r##"<rect x="{l}" y="{t}" width="{pw}" height="{ph}" fill="none" stroke="#888"/>"##);
     let _ = write!(
         s,
         r#"<text transform="translate(18,{}) rotate(-90)" text-anchor="middle">{y_label}</text>"#,
@@ -279,10 +230,7 @@ pub fn line_chart(
             }
         }
         let kind = m.label.split(':').next().unwrap_or("").to_string();
-        if !kinds
-            .iter()
-            .any(|(c, sh, k)| *c == m.color && *sh == m.shape && *k == kind)
-        {
+        if !kinds.iter().any(|(c, sh, k)| *c == m.color && *sh == m.shape && *k == kind) {
             kinds.push((m.color, m.shape, kind));
         }
     }
@@ -302,12 +250,7 @@ pub fn line_chart(
         } else {
             let _ = write!(s, r#"<circle cx="{cx}" cy="{ly}" r="4" fill="{color}"/>"#);
         }
-        let _ = write!(
-            s,
-            r#"<text x="{}" y="{}">{kind}</text>"#,
-            l + pw + 40.0,
-            ly + 4.0
-        );
+        let _ = write!(s, r#"<text x="{}" y="{}">{kind}</text>"#, l + pw + 40.0, ly + 4.0);
     }
     s.push_str("</svg>\n");
     s
@@ -326,13 +269,7 @@ mod tests {
                 Line::new("a", "#000", vec![(0, 1.0), (3600, 2.0)]),
                 Line::new("b", "#f00", vec![(0, 2.0), (7200, 0.5)]).steps(),
             ],
-            &[Marker {
-                t: 3600,
-                v: 1.5,
-                color: "red",
-                shape: "circle",
-                label: "liquidation: x".into(),
-            }],
+            &[Marker { t: 3600, v: 1.5, color: "red", shape: "circle", label: "liquidation: x".into() }],
             true,
         );
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n"));

@@ -12,8 +12,8 @@ use perp::engine::health::{group_health, Group};
 use perp::engine::prices::view;
 use perp::state::{AdlRound, MarginAccount, Market, ADL_ROUND_TTL};
 use perp_client::chain::{
-    fetch_all_margin_accounts, fetch_exchange, fetch_markets, fetch_oracles, Chain, ChainError,
-    ChainResult, SendOptions,
+    fetch_all_margin_accounts, fetch_exchange, fetch_markets, fetch_oracles, Chain, ChainError, ChainResult,
+    SendOptions,
 };
 use perp_client::preview::{account_health, index_view, market_state, settled, MarketState};
 use perp_client::{decode::decode, ix, pda};
@@ -89,13 +89,11 @@ pub struct Keeper<C: Chain> {
 }
 
 fn short_name(e: &ChainError) -> String {
-    e.program_error_name()
-        .map(str::to_string)
-        .unwrap_or_else(|| match e {
-            ChainError::Transport(_) => "Transport".into(),
-            ChainError::Account(_) => "Account".into(),
-            ChainError::Failed { .. } => "TransactionFailed".into(),
-        })
+    e.program_error_name().map(str::to_string).unwrap_or_else(|| match e {
+        ChainError::Transport(_) => "Transport".into(),
+        ChainError::Account(_) => "Account".into(),
+        ChainError::Failed { .. } => "TransactionFailed".into(),
+    })
 }
 
 impl<C: Chain> Keeper<C> {
@@ -103,23 +101,10 @@ impl<C: Chain> Keeper<C> {
     pub async fn new(chain: C, keypair: Keypair, cfg: KeeperConfig) -> ChainResult<Keeper<C>> {
         let account = pda::margin_account(&keypair.pubkey(), 0);
         if chain.account(&account).await?.is_none() {
-            chain
-                .send(
-                    &[ix::create_margin_account(keypair.pubkey(), 0)],
-                    &[&keypair],
-                    &cfg.send,
-                )
-                .await?;
+            chain.send(&[ix::create_margin_account(keypair.pubkey(), 0)], &[&keypair], &cfg.send).await?;
             tracing::info!(target: "keeper", account = %account, "created the keeper's margin account");
         }
-        Ok(Keeper {
-            chain,
-            keypair,
-            account,
-            cfg,
-            counters: Counters::default(),
-            failing: HashMap::new(),
-        })
+        Ok(Keeper { chain, keypair, account, cfg, counters: Counters::default(), failing: HashMap::new() })
     }
 
     async fn send(
@@ -140,11 +125,7 @@ impl<C: Chain> Keeper<C> {
             Err(e) => {
                 let name = short_name(&e);
                 self.counters.tx_failures += 1;
-                *self
-                    .counters
-                    .failures_by_error
-                    .entry(name.clone())
-                    .or_default() += 1;
+                *self.counters.failures_by_error.entry(name.clone()).or_default() += 1;
                 if let Some(k) = key {
                     let entry = self.failing.entry(k).or_insert((0, 0));
                     entry.0 += 1;
@@ -173,10 +154,7 @@ impl<C: Chain> Keeper<C> {
     }
 
     fn wanted(&self, m: &Market) -> bool {
-        self.cfg
-            .markets
-            .as_ref()
-            .is_none_or(|v| v.contains(&m.market_index))
+        self.cfg.markets.as_ref().is_none_or(|v| v.contains(&m.market_index))
     }
 
     /// Markets with their prices as the program would see them now.
@@ -200,14 +178,9 @@ impl<C: Chain> Keeper<C> {
         self.crank_funding(now, &mut report).await?;
         let states = self.market_states(now).await?;
         let accounts = fetch_all_margin_accounts(&self.chain).await?;
-        self.liquidate_all(now, &states, &accounts, &mut report)
-            .await?;
+        self.liquidate_all(now, &states, &accounts, &mut report).await?;
         // bankruptcies may have just been marked by this pass
-        if fetch_markets(&self.chain)
-            .await?
-            .iter()
-            .any(|m| m.bankrupt_accounts > 0)
-        {
+        if fetch_markets(&self.chain).await?.iter().any(|m| m.bankrupt_accounts > 0) {
             let accounts = fetch_all_margin_accounts(&self.chain).await?;
             self.deleverage_all(now, &accounts, &mut report).await?;
         }
@@ -261,44 +234,27 @@ impl<C: Chain> Keeper<C> {
             }
             let h = account_health(&a, states);
             // the position carrying the most maintenance in a liquidatable group
-            let Some(p) = h
-                .liquidatable_positions()
-                .into_iter()
-                .max_by_key(|p| p.maintenance)
-                .cloned()
-            else {
+            let Some(p) = h.liquidatable_positions().into_iter().max_by_key(|p| p.maintenance).cloned() else {
                 continue;
             };
             if !self.wanted(&states[&p.market_index].market) {
                 continue;
             }
-            let size = self
-                .liquidation_size(&a, p.slot, states, now)
-                .unwrap_or(p.base.abs().unwrap_or(p.base));
+            // an earlier liquidation in this pass may have moved the vAMM: size against fresh state
+            let mut fresh = states.clone();
+            if let Some(ms) = fresh.get_mut(&p.market_index) {
+                ms.market = perp_client::chain::fetch_market(&self.chain, p.market_index).await?;
+            }
+            let size = self.liquidation_size(&a, p.slot, &fresh, now).unwrap_or(p.base.abs().unwrap_or(p.base));
             let partial = size.0 < p.base.0.abs();
             let others = ix::position_markets(&a, Some(p.market_index));
             let ms = &states[&p.market_index];
-            let (me, my_account, oracles) = (
-                self.keypair.pubkey(),
-                self.account,
-                ix::market_oracles(&ms.market),
-            );
-            let mk =
-                |max: u64| ix::liquidate(me, my_account, k, p.market_index, &oracles, &others, max);
+            let (me, my_account, oracles) = (self.keypair.pubkey(), self.account, ix::market_oracles(&ms.market));
+            let mk = |max: u64| ix::liquidate(me, my_account, k, p.market_index, &oracles, &others, max);
             tracing::info!(target: "keeper", account = %k, market = p.market_index, shortfall = %shortfall, size = %size, "liquidating");
-            let mut r = self
-                .send(
-                    &[mk(if partial { size.0 as u64 } else { 0 })],
-                    "liquidate",
-                    Some(k),
-                    now,
-                )
-                .await;
+            let mut r = self.send(&[mk(if partial { size.0 as u64 } else { 0 })], "liquidate", Some(k), now).await;
             if partial
-                && matches!(
-                    r.as_ref().err().and_then(|e| e.program_error_name()),
-                    Some("PartialLiquidationTooSmall")
-                )
+                && matches!(r.as_ref().err().and_then(|e| e.program_error_name()), Some("PartialLiquidationTooSmall"))
             {
                 r = self.send(&[mk(0)], "liquidate", Some(k), now).await;
             }
@@ -316,9 +272,7 @@ impl<C: Chain> Keeper<C> {
                     if left != 0 {
                         self.counters.partial_liquidations += 1;
                     }
-                    report
-                        .liquidated
-                        .push((k, p.market_index, p.base.0 - left, left != 0));
+                    report.liquidated.push((k, p.market_index, p.base.0 - left, left != 0));
                 }
             }
         }
@@ -337,11 +291,7 @@ impl<C: Chain> Keeper<C> {
         let a0 = settled(a, states);
         let p = a0.positions[slot];
         let ms = states.get(&p.market_index)?;
-        let group = if p.is_isolated() {
-            Group::Isolated(slot)
-        } else {
-            Group::Cross
-        };
+        let group = if p.is_isolated() { Group::Isolated(slot) } else { Group::Cross };
         let side = if p.base > 0 { Side::Short } else { Side::Long };
         let mut views: perp::engine::health::Views = Default::default();
         for (i, q) in a0.positions.iter().enumerate() {
@@ -357,19 +307,12 @@ impl<C: Chain> Keeper<C> {
             }
             let mut a = a0;
             let mut m = ms.market;
-            let c = Quote(if p.is_isolated() {
-                p.isolated_collateral
-            } else {
-                a.cross_collateral
-            });
+            let c = Quote(if p.is_isolated() { p.isolated_collateral } else { a.cross_collateral });
             let Ok(r) = execute_fill(&mut a, slot, &mut m, side, x, Rate::ZERO, Rate::ZERO) else {
                 return Ok(false);
             };
             let o = liquidation_outcome(c, r.realized, r.fill.quote.abs()?, &fees, Quote::ZERO)?;
-            let _ = a.add_collateral(
-                Some(slot),
-                Quote(o.collateral_after.0 - (c.0 + r.realized.0)),
-            );
+            let _ = a.add_collateral(Some(slot), Quote(o.collateral_after.0 - (c.0 + r.realized.0)));
             let mut v = views;
             v[slot] = view(&m, ms.index, now).ok();
             let Ok(h) = group_health(&a, group, &v) else {
@@ -391,10 +334,7 @@ impl<C: Chain> Keeper<C> {
         let bankrupt: Vec<(Pubkey, u16, i64)> = accounts
             .iter()
             .flat_map(|(k, a)| {
-                a.positions
-                    .iter()
-                    .filter(|p| p.in_use() && p.is_bankrupt())
-                    .map(move |p| (*k, p.market_index, p.base))
+                a.positions.iter().filter(|p| p.in_use() && p.is_bankrupt()).map(move |p| (*k, p.market_index, p.base))
             })
             .collect();
         for (bk, idx, base) in bankrupt {
@@ -406,29 +346,17 @@ impl<C: Chain> Keeper<C> {
                     break;
                 }
                 let still = perp_client::chain::fetch_margin(&self.chain, &bk).await?;
-                let Some(bslot) = still
-                    .find(idx)
-                    .filter(|s| still.positions[*s].is_bankrupt())
-                else {
+                let Some(bslot) = still.find(idx).filter(|s| still.positions[*s].is_bankrupt()) else {
                     break;
                 };
-                let round: AdlRound = decode(
-                    &self
-                        .chain
-                        .account(&pda::adl_round(idx))
-                        .await?
-                        .map(|a| a.data)
-                        .unwrap_or_default(),
-                )
-                .map_err(|e| ChainError::Account(e.to_string()))?;
+                let round: AdlRound =
+                    decode(&self.chain.account(&pda::adl_round(idx)).await?.map(|a| a.data).unwrap_or_default())
+                        .map_err(|e| ChainError::Account(e.to_string()))?;
                 let open = m.adl_round != 0 && m.adl_side == side && round.round == m.adl_round;
                 let complete = open && m.adl_scanned == m.open_positions(side);
                 let exhausted = round.cursor() >= round.num_entries as usize;
                 let expired = now - round.started_at > ADL_ROUND_TTL;
-                if !open
-                    || (complete && exhausted && !round.holds_all_profitable())
-                    || (!complete && expired)
-                {
+                if !open || (complete && exhausted && !round.holds_all_profitable()) || (!complete && expired) {
                     let i = ix::begin_adl_round(idx, &ix::market_oracles(&m), side);
                     if self.send(&[i], "begin_adl_round", None, now).await.is_err() {
                         break;
@@ -444,8 +372,7 @@ impl<C: Chain> Keeper<C> {
                         .filter(|(_, a)| {
                             a.find(idx).is_some_and(|s| {
                                 let p = a.positions[s];
-                                (if side == 1 { p.base > 0 } else { p.base < 0 })
-                                    && p.adl_round != stamp
+                                (if side == 1 { p.base > 0 } else { p.base < 0 }) && p.adl_round != stamp
                             })
                         })
                         .map(|(k, _)| *k)
@@ -454,11 +381,7 @@ impl<C: Chain> Keeper<C> {
                         break;
                     }
                     for chunk in todo.chunks(self.cfg.scan_batch.max(1)) {
-                        if self
-                            .send(&[ix::adl_scan(idx, chunk)], "adl_scan", None, now)
-                            .await
-                            .is_ok()
-                        {
+                        if self.send(&[ix::adl_scan(idx, chunk)], "adl_scan", None, now).await.is_ok() {
                             self.counters.adl_scans += 1;
                         }
                     }
@@ -476,11 +399,7 @@ impl<C: Chain> Keeper<C> {
                         sum += e.size;
                     }
                     let i = ix::auto_deleverage(idx, bk, &take);
-                    if self
-                        .send(&[i], "auto_deleverage", Some(bk), now)
-                        .await
-                        .is_err()
-                    {
+                    if self.send(&[i], "auto_deleverage", Some(bk), now).await.is_err() {
                         break;
                     }
                     self.counters.adl_steps += take.len() as u64;
@@ -488,25 +407,14 @@ impl<C: Chain> Keeper<C> {
                     tracing::info!(target: "keeper", account = %bk, market = idx, candidates = take.len(), "auto-deleveraged");
                 } else {
                     // every profitable counterparty was ranked and used: the last resort
-                    if self
-                        .send(
-                            &[ix::resolve_bankruptcy(idx, bk)],
-                            "resolve_bankruptcy",
-                            Some(bk),
-                            now,
-                        )
-                        .await
-                        .is_err()
+                    if self.send(&[ix::resolve_bankruptcy(idx, bk)], "resolve_bankruptcy", Some(bk), now).await.is_err()
                     {
                         break;
                     }
                     tracing::warn!(target: "keeper", account = %bk, market = idx, "loss socialized over the opposite side");
                 }
                 let after = perp_client::chain::fetch_margin(&self.chain, &bk).await?;
-                if !after
-                    .find(idx)
-                    .is_some_and(|s| after.positions[s].is_bankrupt())
-                {
+                if !after.find(idx).is_some_and(|s| after.positions[s].is_bankrupt()) {
                     self.counters.bankruptcies_resolved += 1;
                     report.resolved.push((bk, idx));
                     break;
@@ -522,8 +430,7 @@ impl<C: Chain> Keeper<C> {
         loop {
             match self.tick().await {
                 Ok(r) => {
-                    if !r.liquidated.is_empty() || !r.bankrupt_marked.is_empty() || r.adl_steps > 0
-                    {
+                    if !r.liquidated.is_empty() || !r.bankrupt_marked.is_empty() || r.adl_steps > 0 {
                         tracing::info!(target: "keeper", liquidated = r.liquidated.len(), bankrupt = r.bankrupt_marked.len(), adl_steps = r.adl_steps, "pass");
                     }
                 }

@@ -78,21 +78,12 @@ fn load_keypair(path: &Option<PathBuf>, required: bool) -> Result<Option<Keypair
         Some(p) => p.clone(),
         None => match std::env::var_os("HOME") {
             Some(h) => PathBuf::from(h).join(".config/solana/id.json"),
-            None => {
-                return if required {
-                    Err(CliError::input("no --keypair and no HOME".into()))
-                } else {
-                    Ok(None)
-                }
-            }
+            None => return if required { Err(CliError::input("no --keypair and no HOME".into())) } else { Ok(None) },
         },
     };
     if !p.exists() {
         return if required || path.is_some() {
-            Err(CliError::input(format!(
-                "keypair file {} not found",
-                p.display()
-            )))
+            Err(CliError::input(format!("keypair file {} not found", p.display())))
         } else {
             Ok(None)
         };
@@ -103,23 +94,14 @@ fn load_keypair(path: &Option<PathBuf>, required: bool) -> Result<Option<Keypair
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime")
 }
 
 fn run(cli: &Cli) -> Result<Option<Output>, CliError> {
-    let opts = SendOptions {
-        compute_unit_limit: cli.cu_limit,
-        priority_fee_micro_lamports: cli.priority_fee,
-    };
+    let opts = SendOptions { compute_unit_limit: cli.cu_limit, priority_fee_micro_lamports: cli.priority_fee };
     let chain = || -> Result<RpcChain, CliError> {
         let c = commitment(&cli.commitment).ok_or_else(|| {
-            CliError::input(format!(
-                "--commitment '{}': use processed, confirmed or finalized",
-                cli.commitment
-            ))
+            CliError::input(format!("--commitment '{}': use processed, confirmed or finalized", cli.commitment))
         })?;
         Ok(RpcChain::new(&cli.rpc, c, Retry::default()))
     };
@@ -130,23 +112,17 @@ fn run(cli: &Cli) -> Result<Option<Output>, CliError> {
             let needs_key = !matches!(a, trader::AccountCmd::Show(s) if s.owner.is_some());
             let kp = load_keypair(&cli.keypair, needs_key)?;
             let c = chain()?;
-            runtime()
-                .block_on(trader::account(&c, kp.as_ref(), a, &opts))
-                .map(Some)
+            runtime().block_on(trader::account(&c, kp.as_ref(), a, &opts)).map(Some)
         }
         Cmd::Trade(t) => {
             let kp = load_keypair(&cli.keypair, true)?;
             let c = chain()?;
-            runtime()
-                .block_on(trader::trade(&c, kp.as_ref(), t, &opts))
-                .map(Some)
+            runtime().block_on(trader::trade(&c, kp.as_ref(), t, &opts)).map(Some)
         }
         Cmd::Position(p) => {
             let kp = load_keypair(&cli.keypair, true)?;
             let c = chain()?;
-            runtime()
-                .block_on(trader::position(&c, kp.as_ref(), p, &opts))
-                .map(Some)
+            runtime().block_on(trader::position(&c, kp.as_ref(), p, &opts)).map(Some)
         }
         Cmd::Market(m) => {
             let c = chain()?;
@@ -156,11 +132,7 @@ fn run(cli: &Cli) -> Result<Option<Output>, CliError> {
             let kp = load_keypair(&cli.keypair, true)?.expect("required");
             let c = chain()?;
             init_tracing(k.log_json);
-            let cfg = keeper::KeeperConfig {
-                markets: k.markets.clone(),
-                send: opts,
-                ..Default::default()
-            };
+            let cfg = keeper::KeeperConfig { markets: k.markets.clone(), send: opts, ..Default::default() };
             let interval = std::time::Duration::from_secs(k.interval.max(1));
             runtime().block_on(async {
                 let mut keeper = keeper::Keeper::new(c, kp, cfg)
@@ -178,10 +150,7 @@ fn init_tracing(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     if json {
-        tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .json()
-            .init();
+        tracing_subscriber::fmt().with_env_filter(filter).json().init();
     } else {
         tracing_subscriber::fmt().with_env_filter(filter).init();
     }
@@ -199,13 +168,7 @@ fn main() {
                     | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
             ) {
                 let _ = e.print();
-                std::process::exit(
-                    if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
-                        2
-                    } else {
-                        0
-                    },
-                );
+                std::process::exit(if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand { 2 } else { 0 });
             }
             // one line: clap's first line without its "error: " prefix
             let text = e.to_string();

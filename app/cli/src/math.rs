@@ -3,14 +3,11 @@
 
 use clap::{Args, Subcommand, ValueEnum};
 use perp_core::adl::adl_score;
-use perp_core::funding::{
-    funding_rate, interest_per_interval, premium_sample, FundingParams, PremiumAccumulator,
-};
+use perp_core::funding::{funding_rate, interest_per_interval, premium_sample, FundingParams, PremiumAccumulator};
 use perp_core::index::{compute_index, IndexConfig, IndexMethod, SourceReading, MAX_SOURCES};
 use perp_core::liquidation::{bankruptcy_price, liquidation_price};
 use perp_core::margin::{
-    requirement, tier_amount, tier_index, validate_tiers, MarginKind, PositionState, Tier,
-    UNBOUNDED,
+    requirement, tier_amount, tier_index, validate_tiers, MarginKind, PositionState, Tier, UNBOUNDED,
 };
 use perp_core::mark::{mark_funding_basis, mark_impact_median};
 use perp_core::units::{parse_decimal, Decimal, RATE_PRECISION};
@@ -194,20 +191,14 @@ pub struct VammArgs {
     impact_notional: Option<String>,
 }
 
-fn num<T>(
-    name: &str,
-    s: &str,
-    f: impl Fn(&str) -> perp_core::CoreResult<T>,
-) -> Result<T, CliError> {
+fn num<T>(name: &str, s: &str, f: impl Fn(&str) -> perp_core::CoreResult<T>) -> Result<T, CliError> {
     f(s).map_err(|e| CliError::input(format!("--{name} '{s}': {e}")))
 }
 
 fn price(name: &str, s: &str) -> Result<Price, CliError> {
     let p = num(name, s, Price::parse)?;
     if p.is_zero() {
-        return Err(CliError::input(format!(
-            "--{name} '{s}': price must be positive"
-        )));
+        return Err(CliError::input(format!("--{name} '{s}': price must be positive")));
     }
     Ok(p)
 }
@@ -225,10 +216,8 @@ fn fraction(name: &str, s: &str, lo: i64, hi: i64) -> Result<Rate, CliError> {
 }
 
 fn seconds(name: &str, s: &str, min: i64) -> Result<i64, CliError> {
-    let v: i64 = s
-        .trim()
-        .parse()
-        .map_err(|_| CliError::input(format!("--{name} '{s}': not a whole number of seconds")))?;
+    let v: i64 =
+        s.trim().parse().map_err(|_| CliError::input(format!("--{name} '{s}': not a whole number of seconds")))?;
     if v < min {
         return Err(CliError::input(format!("--{name} '{s}': must be >= {min}")));
     }
@@ -238,9 +227,7 @@ fn seconds(name: &str, s: &str, min: i64) -> Result<i64, CliError> {
 fn positive_quote(name: &str, s: &str) -> Result<Quote, CliError> {
     let q = num(name, s, Quote::parse)?;
     if q.is_negative() {
-        return Err(CliError::input(format!(
-            "--{name} '{s}': must not be negative"
-        )));
+        return Err(CliError::input(format!("--{name} '{s}': must not be negative")));
     }
     Ok(q)
 }
@@ -251,20 +238,10 @@ pub fn parse_tiers(specs: &[String]) -> Result<Vec<Tier>, CliError> {
     for spec in specs {
         let parts: Vec<&str> = spec.split(':').collect();
         if parts.len() != 3 {
-            return Err(CliError::input(format!(
-                "--tier '{spec}': expected CAP:IMR:MMR"
-            )));
+            return Err(CliError::input(format!("--tier '{spec}': expected CAP:IMR:MMR")));
         }
-        let cap = if parts[0].eq_ignore_ascii_case("inf") {
-            UNBOUNDED
-        } else {
-            positive_quote("tier", parts[0])?
-        };
-        tiers.push(Tier {
-            cap,
-            imr: num("tier", parts[1], Rate::parse)?,
-            mmr: num("tier", parts[2], Rate::parse)?,
-        });
+        let cap = if parts[0].eq_ignore_ascii_case("inf") { UNBOUNDED } else { positive_quote("tier", parts[0])? };
+        tiers.push(Tier { cap, imr: num("tier", parts[1], Rate::parse)?, mmr: num("tier", parts[2], Rate::parse)? });
     }
     validate_tiers(&tiers).map_err(|e| CliError::input(e.to_string()))?;
     Ok(tiers)
@@ -282,9 +259,7 @@ pub fn run(cmd: &MathCmd) -> Result<Output, CliError> {
             let bid = price("impact-bid", &a.impact_bid)?;
             let ask = price("impact-ask", &a.impact_ask)?;
             if bid > ask {
-                return Err(CliError::input(
-                    "--impact-bid must not be above --impact-ask".into(),
-                ));
+                return Err(CliError::input("--impact-bid must not be above --impact-ask".into()));
             }
             let p = premium_sample(idx, bid, ask).map_err(fail)?;
             Ok(Output::new("premium", json!({ "premium": s(p) })))
@@ -317,9 +292,7 @@ pub fn run(cmd: &MathCmd) -> Result<Output, CliError> {
             let mm = positive_quote("maint-margin", &a.maint_margin)?;
             let pv = positive_quote("position-value", &a.position_value)?;
             if mm.is_zero() || pv.is_zero() {
-                return Err(CliError::input(
-                    "--maint-margin and --position-value must be > 0".into(),
-                ));
+                return Err(CliError::input("--maint-margin and --position-value must be > 0".into()));
             }
             let score = adl_score(upnl, ev, mm, pv).map_err(fail)?;
             Ok(Output::new(
@@ -346,9 +319,7 @@ fn index(a: &IndexArgs) -> Result<Output, CliError> {
         min_sources: {
             let n = seconds("min-sources", &a.min_sources, 1)?;
             if n as usize > MAX_SOURCES {
-                return Err(CliError::input(format!(
-                    "--min-sources: at most {MAX_SOURCES}"
-                )));
+                return Err(CliError::input(format!("--min-sources: at most {MAX_SOURCES}")));
             }
             n as u8
         },
@@ -363,9 +334,7 @@ fn index(a: &IndexArgs) -> Result<Output, CliError> {
     for spec in &a.sources {
         let parts: Vec<&str> = spec.split(':').collect();
         if parts.is_empty() || parts.len() > 4 {
-            return Err(CliError::input(format!(
-                "--source '{spec}': expected PRICE[:CONF[:AGE_S[:VOLUME]]]"
-            )));
+            return Err(CliError::input(format!("--source '{spec}': expected PRICE[:CONF[:AGE_S[:VOLUME]]]")));
         }
         let p = price("source", parts[0])?;
         let conf = match parts.get(1) {
@@ -380,21 +349,13 @@ fn index(a: &IndexArgs) -> Result<Output, CliError> {
             Some(v) => {
                 let w = num("source", v, |x| parse_decimal(x, 9))?;
                 if w < 0 {
-                    return Err(CliError::input(format!(
-                        "--source '{spec}': volume must not be negative"
-                    )));
+                    return Err(CliError::input(format!("--source '{spec}': volume must not be negative")));
                 }
-                u64::try_from(w)
-                    .map_err(|_| CliError::input(format!("--source '{spec}': volume too large")))?
+                u64::try_from(w).map_err(|_| CliError::input(format!("--source '{spec}': volume too large")))?
             }
             None => 1_000_000_000,
         };
-        readings.push(SourceReading {
-            price: p,
-            conf,
-            publish_time: now - age,
-            weight,
-        });
+        readings.push(SourceReading { price: p, conf, publish_time: now - age, weight });
         echo.push((p, conf, age, weight));
     }
     let r = compute_index(&readings, now, &cfg).map_err(|e| CliError::input(e.to_string()))?;
@@ -424,10 +385,7 @@ fn index(a: &IndexArgs) -> Result<Output, CliError> {
             out["index"] = s(p);
             Ok(Output::new("index", out))
         }
-        Err(e) => Err(CliError::Failed {
-            message: e.to_string(),
-            details: Some(out),
-        }),
+        Err(e) => Err(CliError::Failed { message: e.to_string(), details: Some(out) }),
     }
 }
 
@@ -438,31 +396,20 @@ fn read_samples(path: &std::path::Path) -> Result<PremiumAccumulator, CliError> 
     let mut n = 0;
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();
-        if line.is_empty()
-            || line.starts_with('#')
-            || (i == 0 && line.chars().any(|c| c.is_ascii_alphabetic()))
-        {
+        if line.is_empty() || line.starts_with('#') || (i == 0 && line.chars().any(|c| c.is_ascii_alphabetic())) {
             continue;
         }
-        let (d, p) = line.split_once(',').ok_or_else(|| {
-            CliError::input(format!(
-                "{}:{}: expected duration_s,premium",
-                path.display(),
-                i + 1
-            ))
-        })?;
-        let d: i64 = d.trim().parse().map_err(|_| {
-            CliError::input(format!("{}:{}: bad duration '{d}'", path.display(), i + 1))
-        })?;
+        let (d, p) = line
+            .split_once(',')
+            .ok_or_else(|| CliError::input(format!("{}:{}: expected duration_s,premium", path.display(), i + 1)))?;
+        let d: i64 = d
+            .trim()
+            .parse()
+            .map_err(|_| CliError::input(format!("{}:{}: bad duration '{d}'", path.display(), i + 1)))?;
         if d < 0 {
-            return Err(CliError::input(format!(
-                "{}:{}: negative duration",
-                path.display(),
-                i + 1
-            )));
+            return Err(CliError::input(format!("{}:{}: negative duration", path.display(), i + 1)));
         }
-        let p = Rate::parse(p)
-            .map_err(|e| CliError::input(format!("{}:{}: premium: {e}", path.display(), i + 1)))?;
+        let p = Rate::parse(p).map_err(|e| CliError::input(format!("{}:{}: premium: {e}", path.display(), i + 1)))?;
         acc.add(p, d).map_err(fail)?;
         n += 1;
     }
@@ -474,26 +421,14 @@ fn read_samples(path: &std::path::Path) -> Result<PremiumAccumulator, CliError> 
 
 fn funding(a: &FundingArgs) -> Result<Output, CliError> {
     let (premium, samples) = match (&a.premium, &a.premium_samples) {
-        (Some(p), None) => (
-            fraction("premium", p, -RATE_PRECISION, RATE_PRECISION)?,
-            None,
-        ),
+        (Some(p), None) => (fraction("premium", p, -RATE_PRECISION, RATE_PRECISION)?, None),
         (None, Some(path)) => {
             let acc = read_samples(path)?;
             (acc.twap().map_err(fail)?, Some(acc.seconds))
         }
-        _ => {
-            return Err(CliError::input(
-                "give --premium or --premium-samples".into(),
-            ))
-        }
+        _ => return Err(CliError::input("give --premium or --premium-samples".into())),
     };
-    let interest = match (
-        &a.interest,
-        &a.annual_quote_rate,
-        &a.annual_base_rate,
-        &a.interval,
-    ) {
+    let interest = match (&a.interest, &a.annual_quote_rate, &a.annual_base_rate, &a.interval) {
         (Some(i), None, None, _) => fraction("interest", i, -RATE_PRECISION, RATE_PRECISION)?,
         (None, Some(q), Some(b), Some(iv)) => interest_per_interval(
             fraction("annual-quote-rate", q, -RATE_PRECISION, RATE_PRECISION)?,
@@ -532,18 +467,11 @@ fn funding(a: &FundingArgs) -> Result<Output, CliError> {
 
 fn mark(a: &MarkArgs) -> Result<Output, CliError> {
     let idx = price("index", &a.index)?;
-    let rate = fraction(
-        "funding-rate",
-        &a.funding_rate,
-        -RATE_PRECISION,
-        RATE_PRECISION,
-    )?;
+    let rate = fraction("funding-rate", &a.funding_rate, -RATE_PRECISION, RATE_PRECISION)?;
     let ttf = seconds("time-to-funding", &a.time_to_funding, 0)?;
     let interval = seconds("interval", &a.interval, 1)?;
     if ttf > interval {
-        return Err(CliError::input(
-            "--time-to-funding must not exceed --interval".into(),
-        ));
+        return Err(CliError::input("--time-to-funding must not exceed --interval".into()));
     }
     let basis_mark = mark_funding_basis(idx, rate, ttf, interval).map_err(fail)?;
     let mut out = json!({ "funding_basis_mark": s(basis_mark) });
@@ -555,21 +483,13 @@ fn mark(a: &MarkArgs) -> Result<Output, CliError> {
             Some(m)
         }
         (None, None) => None,
-        _ => {
-            return Err(CliError::input(
-                "give both --impact-bid and --impact-ask".into(),
-            ))
-        }
+        _ => return Err(CliError::input("give both --impact-bid and --impact-ask".into())),
     };
     out["mark_price"] = match a.method {
         MarkMethodArg::FundingBasis => s(basis_mark),
         MarkMethodArg::ImpactMedian => match impact {
             Some(m) => s(m),
-            None => {
-                return Err(CliError::input(
-                    "--method impact-median needs --impact-bid and --impact-ask".into(),
-                ))
-            }
+            None => return Err(CliError::input("--method impact-median needs --impact-bid and --impact-ask".into())),
         },
     };
     Ok(Output::new("mark_price", out))
@@ -578,10 +498,7 @@ fn mark(a: &MarkArgs) -> Result<Output, CliError> {
 fn liq(a: &LiqArgs) -> Result<Output, CliError> {
     let size = num("size", &a.size, Base::parse)?;
     if size.0 <= 0 {
-        return Err(CliError::input(format!(
-            "--size '{}': must be positive (use --side for direction)",
-            a.size
-        )));
+        return Err(CliError::input(format!("--size '{}': must be positive (use --side for direction)", a.size)));
     }
     let entry = price("entry", &a.entry)?;
     let collateral = num("collateral", &a.collateral, Quote::parse)?;
@@ -589,16 +506,8 @@ fn liq(a: &LiqArgs) -> Result<Output, CliError> {
     let long = a.side == SideArg::Long;
     let value = size.value_at(entry, Round::Down).map_err(fail)?;
     let pos = PositionState {
-        base: if long {
-            size
-        } else {
-            size.checked_neg().map_err(fail)?
-        },
-        quote_entry: if long {
-            value.checked_neg().map_err(fail)?
-        } else {
-            value
-        },
+        base: if long { size } else { size.checked_neg().map_err(fail)? },
+        quote_entry: if long { value.checked_neg().map_err(fail)? } else { value },
     };
     let lp = liquidation_price(&pos, collateral, &tiers).map_err(fail)?;
     let bp = bankruptcy_price(&pos, collateral).map_err(fail)?;
@@ -612,8 +521,7 @@ fn liq(a: &LiqArgs) -> Result<Output, CliError> {
             out["tier"] = json!(l.tier + 1);
             let n = pos.notional(l.price).map_err(fail)?;
             out["notional_at_liquidation"] = s(n);
-            out["maintenance_at_liquidation"] =
-                s(requirement(&tiers, n, MarginKind::Maintenance).map_err(fail)?);
+            out["maintenance_at_liquidation"] = s(requirement(&tiers, n, MarginKind::Maintenance).map_err(fail)?);
         }
         None => {
             out["liquidation_price"] = Value::Null;
@@ -642,11 +550,7 @@ fn vamm(a: &VammArgs) -> Result<Output, CliError> {
             if size.0 <= 0 {
                 return Err(CliError::input("--size must be positive".into()));
             }
-            let side = if *side == SideArg::Long {
-                Side::Long
-            } else {
-                Side::Short
-            };
+            let side = if *side == SideArg::Long { Side::Long } else { Side::Short };
             let f = v.quote_trade(side, size).map_err(fail)?;
             out["avg_price"] = s(f.avg_price);
             out["final_price"] = s(f.final_price);

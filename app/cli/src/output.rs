@@ -29,9 +29,7 @@ impl Output {
                     continue;
                 }
                 match v {
-                    Value::Array(items)
-                        if items.iter().all(|i| i.is_object()) && !items.is_empty() =>
-                    {
+                    Value::Array(items) if items.iter().all(|i| i.is_object()) && !items.is_empty() => {
                         println!("{k}:");
                         print!("{}", table(items));
                     }
@@ -50,28 +48,13 @@ impl Output {
 
 /// An aligned text table of objects (columns from the first object's keys).
 pub fn table(items: &[Value]) -> String {
-    let cols: Vec<String> = items[0]
-        .as_object()
-        .map(|m| m.keys().cloned().collect())
-        .unwrap_or_default();
-    let rows: Vec<Vec<String>> = items
-        .iter()
-        .map(|it| {
-            cols.iter()
-                .map(|c| it.get(c).map(plain).unwrap_or_default())
-                .collect()
-        })
-        .collect();
+    let cols: Vec<String> = items[0].as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default();
+    let rows: Vec<Vec<String>> =
+        items.iter().map(|it| cols.iter().map(|c| it.get(c).map(plain).unwrap_or_default()).collect()).collect();
     let widths: Vec<usize> = cols
         .iter()
         .enumerate()
-        .map(|(i, c)| {
-            rows.iter()
-                .map(|r| r[i].chars().count())
-                .max()
-                .unwrap_or(0)
-                .max(c.len())
-        })
+        .map(|(i, c)| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0).max(c.len()))
         .collect();
     let mut out = String::new();
     let line = |cells: &[String]| -> String {
@@ -92,11 +75,7 @@ fn plain(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Null => "none".into(),
-        Value::Object(m) => m
-            .iter()
-            .map(|(k, v)| format!("{k}={}", plain(v)))
-            .collect::<Vec<_>>()
-            .join(" "),
+        Value::Object(m) => m.iter().map(|(k, v)| format!("{k}={}", plain(v))).collect::<Vec<_>>().join(" "),
         other => other.to_string(),
     }
 }
@@ -106,10 +85,7 @@ pub enum CliError {
     /// The input cannot be used (exit code 2).
     Input(String),
     /// The operation ran and failed (exit code 1), with optional context for `--json`.
-    Failed {
-        message: String,
-        details: Option<Value>,
-    },
+    Failed { message: String, details: Option<Value> },
 }
 
 impl CliError {
@@ -133,9 +109,7 @@ impl CliError {
         eprintln!("error: {}", self.message().replace('\n', " "));
         if json {
             let mut v = match self {
-                CliError::Failed {
-                    details: Some(d), ..
-                } => d.clone(),
+                CliError::Failed { details: Some(d), .. } => d.clone(),
                 _ => serde_json::json!({}),
             };
             v["error"] = Value::String(self.message().to_string());
@@ -146,8 +120,5 @@ impl CliError {
 
 /// Maps a risk-engine error to a failed operation.
 pub fn fail(e: perp_core::CoreError) -> CliError {
-    CliError::Failed {
-        message: e.to_string(),
-        details: None,
-    }
+    CliError::Failed { message: e.to_string(), details: None }
 }

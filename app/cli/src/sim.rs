@@ -12,9 +12,7 @@ use crate::output::{CliError, Output};
 use perp::instructions::{OrderParams, OrderSide};
 use perp::state::{MarginAccount, MarketParams, OracleParams, TierParams};
 use perp_client::bank::{BankChain, BankUser, Bootstrap, Conservation};
-use perp_client::chain::{
-    fetch_all_margin_accounts, fetch_exchange, fetch_market, Chain, SendOptions,
-};
+use perp_client::chain::{fetch_all_margin_accounts, fetch_exchange, fetch_market, Chain, SendOptions};
 use perp_client::data::{repo_root, Series, DEFAULT_FILES};
 use perp_client::preview::{account_health, index_view, market_state, MarketState};
 use perp_client::{ix, oracle_data, Pubkey};
@@ -77,32 +75,21 @@ pub struct SimConfig {
 impl SimConfig {
     pub fn from_args(a: &SimArgs) -> Result<SimConfig, CliError> {
         let files = if a.data.is_empty() {
-            let root = if std::path::Path::new(DEFAULT_FILES[0]).exists() {
-                PathBuf::from(".")
-            } else {
-                repo_root()
-            };
+            let root = if std::path::Path::new(DEFAULT_FILES[0]).exists() { PathBuf::from(".") } else { repo_root() };
             DEFAULT_FILES.iter().map(|f| root.join(f)).collect()
         } else {
             a.data.clone()
         };
         if files.len() > 8 {
-            return Err(CliError::input(
-                "at most 8 price files (a market has at most 8 oracles)".into(),
-            ));
+            return Err(CliError::input("at most 8 price files (a market has at most 8 oracles)".into()));
         }
-        let insurance =
-            Quote::parse(&a.insurance).map_err(|e| CliError::input(format!("--insurance: {e}")))?;
+        let insurance = Quote::parse(&a.insurance).map_err(|e| CliError::input(format!("--insurance: {e}")))?;
         let depth = Base::parse(&a.depth).map_err(|e| CliError::input(format!("--depth: {e}")))?;
         if insurance.is_negative() || depth.0 < 100 * BTC {
-            return Err(CliError::input(
-                "--insurance must be >= 0 and --depth >= 100".into(),
-            ));
+            return Err(CliError::input("--insurance must be >= 0 and --depth >= 100".into()));
         }
         if a.funding_interval < 60 || a.funding_interval > 7 * 86_400 {
-            return Err(CliError::input(
-                "--funding-interval must be between 60 s and 7 days".into(),
-            ));
+            return Err(CliError::input("--funding-interval must be between 60 s and 7 days".into()));
         }
         if a.traders > 500 {
             return Err(CliError::input("--traders: at most 500".into()));
@@ -138,29 +125,15 @@ pub fn sim_market_params(oracles: Vec<OracleParams>, funding_interval: i64) -> M
         sample_period: 60,
         interest: (100_000i64 * funding_interval / 28_800).max(1), // 0.01% per 8 h
         funding_clamp: 500_000,
-        funding_cap: 0,
+        // Binance-style cap on |F|: 0.75% per 8 h, pro rata
+        funding_cap: (7_500_000i64 * funding_interval / 28_800).max(1),
         mark_method: 0,
         tiers: vec![
-            TierParams {
-                cap: 50_000 * USDC,
-                imr: 20_000_000,
-                mmr: 10_000_000,
-            },
-            TierParams {
-                cap: 250_000 * USDC,
-                imr: 40_000_000,
-                mmr: 20_000_000,
-            },
-            TierParams {
-                cap: 1_000_000 * USDC,
-                imr: 100_000_000,
-                mmr: 50_000_000,
-            },
-            TierParams {
-                cap: 10_000_000 * USDC,
-                imr: 200_000_000,
-                mmr: 100_000_000,
-            },
+            TierParams { cap: 50_000 * USDC, imr: 20_000_000, mmr: 10_000_000 },
+            TierParams { cap: 250_000 * USDC, imr: 40_000_000, mmr: 20_000_000 },
+            TierParams { cap: 1_000_000 * USDC, imr: 100_000_000, mmr: 50_000_000 },
+            TierParams { cap: 10_000_000 * USDC, imr: 200_000_000, mmr: 100_000_000 },
+            TierParams { cap: 50_000_000 * USDC, imr: 250_000_000, mmr: 125_000_000 },
         ],
         impact_notional: 20_000 * USDC,
         max_leverage: 50,
@@ -175,19 +148,14 @@ pub fn sim_market_params(oracles: Vec<OracleParams>, funding_interval: i64) -> M
 #[derive(Clone, Debug)]
 enum Strategy {
     /// Long when the fast moving average is above the slow one, short below.
-    Trend {
-        fast: usize,
-        slow: usize,
-        leverage: i64,
-    },
+    Trend { fast: usize, slow: usize, leverage: i64 },
     /// Fades moves away from a moving average.
-    MeanRevert {
-        window: usize,
-        threshold_bp: i64,
-        leverage: i64,
-    },
+    MeanRevert { window: usize, threshold_bp: i64, leverage: i64 },
     /// Opens and closes small random positions.
     Noise { leverage: i64 },
+    /// Takes a random side at the maximum leverage allowed and holds it (until liquidated or
+    /// a take-profit of `take_profit_bp`).
+    Degen { take_profit_bp: i64 },
     /// Trades the vAMM toward the index when they differ by more than 0.1%.
     Arb,
 }
@@ -203,6 +171,8 @@ pub struct SimSummary {
     pub minutes: i64,
     pub trades: u64,
     pub rejected_orders: u64,
+    /// Why orders were rejected, by program error name.
+    pub rejections: BTreeMap<String, u64>,
     pub volume: Quote,
     pub fees: Quote,
     pub funding_events: u64,
@@ -216,6 +186,7 @@ pub struct SimSummary {
     pub adl_events: u64,
     pub bad_debt: Quote,
     pub keeper_failures: u64,
+    pub keeper_failures_by_error: BTreeMap<String, u64>,
     pub wall_seconds: f64,
     pub conservation: Option<Conservation>,
 }
@@ -255,10 +226,7 @@ fn max_notional(tiers: &[Tier], budget: Quote) -> Quote {
     let (mut lo, mut hi) = (0i64, 100_000_000 * USDC);
     while hi - lo > USDC {
         let mid = lo + (hi - lo) / 2;
-        if requirement(tiers, Quote(mid), MarginKind::Initial)
-            .map(|r| r <= budget)
-            .unwrap_or(false)
-        {
+        if requirement(tiers, Quote(mid), MarginKind::Initial).map(|r| r <= budget).unwrap_or(false) {
             lo = mid;
         } else {
             hi = mid;
@@ -282,19 +250,13 @@ struct Sim {
 
 impl Sim {
     async fn new(cfg: &SimConfig) -> Result<(Sim, i64, i64), String> {
-        let series: Vec<Series> = cfg
-            .files
-            .iter()
-            .map(|p| Series::load(p))
-            .collect::<Result<_, _>>()?;
+        let series: Vec<Series> = cfg.files.iter().map(|p| Series::load(p)).collect::<Result<_, _>>()?;
         if series.is_empty() {
             return Err("no price files".into());
         }
         let start = series.iter().map(|s| s.start()).min().unwrap_or(0);
         let end = series.iter().map(|s| s.end()).max().unwrap_or(0);
-        let boot = Bootstrap::new(start, 200_000_000)
-            .await
-            .map_err(|e| e.to_string())?;
+        let boot = Bootstrap::new(start, 200_000_000).await.map_err(|e| e.to_string())?;
         boot.chain.set_slot_per_send(false);
         let oracles: Vec<Pubkey> = series.iter().map(|_| Keypair::new().pubkey()).collect();
         let mut sim_oracles = Vec::new();
@@ -303,19 +265,9 @@ impl Sim {
             let pull = i % 2 == 1;
             let feed = [i as u8 + 1; 32];
             sim_oracles.push(if pull {
-                OracleParams {
-                    kind: 2,
-                    key: oracles[i],
-                    feed_id: feed,
-                    weight: 1,
-                }
+                OracleParams { kind: 2, key: oracles[i], feed_id: feed, weight: 1 }
             } else {
-                OracleParams {
-                    kind: 1,
-                    key: oracles[i],
-                    feed_id: [0; 32],
-                    weight: 1,
-                }
+                OracleParams { kind: 1, key: oracles[i], feed_id: [0; 32], weight: 1 }
             });
             let b = &s.bars[0];
             write_oracle(&boot.chain, oracles[i], pull, feed, b.close, start);
@@ -325,41 +277,28 @@ impl Sim {
         sorted.sort_unstable();
         let peg = Price(sorted[sorted.len() / 2]);
         let params = sim_market_params(sim_oracles, cfg.funding_interval);
-        boot.create_market(0, params, cfg.depth.0 as u128, peg)
-            .await
-            .map_err(|e| e.to_string())?;
+        boot.create_market(0, params, cfg.depth.0 as u128, peg).await.map_err(|e| e.to_string())?;
 
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
         if cfg.insurance.0 > 0 {
-            let funder = boot
-                .user(cfg.insurance.0 as u64, 0)
-                .await
-                .map_err(|e| e.to_string())?;
+            let funder = boot.user(cfg.insurance.0 as u64, 0).await.map_err(|e| e.to_string())?;
             boot.chain
                 .send(
-                    &[ix::deposit_insurance(
-                        funder.key(),
-                        funder.token,
-                        cfg.insurance.0 as u64,
-                    )],
+                    &[ix::deposit_insurance(funder.key(), funder.token, cfg.insurance.0 as u64)],
                     &[&funder.kp],
                     &SendOptions::default(),
                 )
                 .await
                 .map_err(|e| e.to_string())?;
         }
-        let arb_user = boot
-            .user(20_000_000 * USDC as u64, 5_000_000 * USDC as u64)
-            .await
-            .map_err(|e| e.to_string())?;
-        let arb = Trader {
-            user: arb_user,
-            strategy: Strategy::Arb,
-        };
+        let arb_user =
+            boot.user(40_000_000 * USDC as u64, 20_000_000 * USDC as u64).await.map_err(|e| e.to_string())?;
+        let arb = Trader { user: arb_user, strategy: Strategy::Arb };
         let mut traders = Vec::new();
         for i in 0..cfg.traders {
             let deposit = rng.gen_range(2_000..=20_000) * USDC;
-            let strategy = match i % 4 {
+            let strategy = match i % 6 {
+                5 => Strategy::Degen { take_profit_bp: rng.gen_range(100..=400) },
                 0 | 1 => {
                     let fast = rng.gen_range(10..=60);
                     Strategy::Trend {
@@ -373,24 +312,14 @@ impl Sim {
                     threshold_bp: rng.gen_range(30..=150),
                     leverage: rng.gen_range(2..=10),
                 },
-                _ => Strategy::Noise {
-                    leverage: rng.gen_range(1..=5),
-                },
+                _ => Strategy::Noise { leverage: rng.gen_range(1..=5) },
             };
-            let user = boot
-                .user(deposit as u64 * 2, deposit as u64)
-                .await
-                .map_err(|e| e.to_string())?;
+            let user = boot.user(deposit as u64 * 2, deposit as u64).await.map_err(|e| e.to_string())?;
             traders.push(Trader { user, strategy });
         }
         let kp = Keypair::new();
-        boot.chain
-            .fund(&kp.pubkey(), 100_000_000_000)
-            .await
-            .map_err(|e| e.to_string())?;
-        let keeper = Keeper::new(boot.chain.clone(), kp, KeeperConfig::default())
-            .await
-            .map_err(|e| e.to_string())?;
+        boot.chain.fund(&kp.pubkey(), 100_000_000_000).await.map_err(|e| e.to_string())?;
+        let keeper = Keeper::new(boot.chain.clone(), kp, KeeperConfig::default()).await.map_err(|e| e.to_string())?;
         let n = series.len();
         let sim = Sim {
             boot,
@@ -444,11 +373,7 @@ impl Sim {
         if size < 1_000_000 {
             return false;
         }
-        let t = if who == usize::MAX {
-            &self.arb
-        } else {
-            &self.traders[who]
-        };
+        let t = if who == usize::MAX { &self.arb } else { &self.traders[who] };
         let p = OrderParams {
             side,
             size: size as u64,
@@ -465,28 +390,21 @@ impl Sim {
             &ix::position_markets(acct, Some(0)),
             p,
         );
-        match self
-            .boot
-            .chain
-            .send(&[i], &[&t.user.kp], &SendOptions::default())
-            .await
-        {
+        match self.boot.chain.send(&[i], &[&t.user.kp], &SendOptions::default()).await {
             Ok(_) => {
                 self.summary.trades += 1;
                 true
             }
-            Err(_) => {
+            Err(e) => {
                 self.summary.rejected_orders += 1;
+                let name = e.program_error_name().unwrap_or("other").to_string();
+                *self.summary.rejections.entry(name).or_default() += 1;
                 false
             }
         }
     }
 
-    async fn traders_act(
-        &mut self,
-        state: &MarketState,
-        accounts: &BTreeMap<Pubkey, MarginAccount>,
-    ) {
+    async fn traders_act(&mut self, state: &MarketState, accounts: &BTreeMap<Pubkey, MarginAccount>) {
         let m = state.market;
         let index = f(state.index);
         let tiers: Vec<Tier> = state.view.tiers().to_vec();
@@ -496,14 +414,9 @@ impl Sim {
             let vp = m.vamm().price().map(f).unwrap_or(index);
             if (vp - index).abs() / index > 0.001 {
                 if let Ok(d) = m.vamm().size_to_price(state.index) {
-                    let side = if d.0 > 0 {
-                        OrderSide::Long
-                    } else {
-                        OrderSide::Short
-                    };
+                    let side = if d.0 > 0 { OrderSide::Long } else { OrderSide::Short };
                     let acct = *acct;
-                    self.order(usize::MAX, side, d.0.abs(), false, &m, &acct)
-                        .await;
+                    self.order(usize::MAX, side, d.0.abs(), false, &m, &acct).await;
                 }
             }
         }
@@ -526,15 +439,9 @@ impl Sim {
                 want.min(max_notional(&tiers, Quote(equity.0 * 9 / 10)))
             };
             // size for a notional: base = notional / price
-            let base_for = |q: Quote| -> i64 {
-                ((q.0 as i128 * BTC as i128) / state.index.0.max(1) as i128) as i64
-            };
+            let base_for = |q: Quote| -> i64 { ((q.0 as i128 * BTC as i128) / state.index.0.max(1) as i128) as i64 };
             let target: Option<i64> = match self.traders[i].strategy.clone() {
-                Strategy::Trend {
-                    fast,
-                    slow,
-                    leverage,
-                } => match (ma(&self.history, fast), ma(&self.history, slow)) {
+                Strategy::Trend { fast, slow, leverage } => match (ma(&self.history, fast), ma(&self.history, slow)) {
                     (Some(a), Some(b)) => {
                         let dir = if a > b { 1 } else { -1 };
                         if pos.signum() == dir {
@@ -545,11 +452,7 @@ impl Sim {
                     }
                     _ => None,
                 },
-                Strategy::MeanRevert {
-                    window,
-                    threshold_bp,
-                    leverage,
-                } => ma(&self.history, window).and_then(|avg| {
+                Strategy::MeanRevert { window, threshold_bp, leverage } => ma(&self.history, window).and_then(|avg| {
                     let dev_bp = ((index - avg) / avg * 10_000.0) as i64;
                     if dev_bp > threshold_bp && pos >= 0 {
                         Some(-base_for(target_notional(leverage)))
@@ -572,6 +475,21 @@ impl Sim {
                         None
                     }
                 }
+                Strategy::Degen { take_profit_bp } => {
+                    if pos == 0 {
+                        (self.rng.gen::<f64>() < 0.02).then(|| {
+                            let dir = if self.rng.gen_bool(0.5) { 1 } else { -1 };
+                            dir * base_for(target_notional(50))
+                        })
+                    } else {
+                        let p = acct.positions[acct.find(0).unwrap_or(0)].state();
+                        let gain_bp = p
+                            .upnl(state.view.mark)
+                            .map(|u| u.0 as i128 * 10_000 / p.entry_value().map(|e| e.0.max(1)).unwrap_or(1) as i128)
+                            .unwrap_or(0);
+                        (gain_bp as i64 > take_profit_bp).then_some(0)
+                    }
+                }
                 Strategy::Arb => None,
             };
             let Some(target) = target else { continue };
@@ -579,56 +497,27 @@ impl Sim {
             if delta == 0 {
                 continue;
             }
-            let side = if delta > 0 {
-                OrderSide::Long
-            } else {
-                OrderSide::Short
-            };
+            let side = if delta > 0 { OrderSide::Long } else { OrderSide::Short };
             // close first when flipping, so the reduce never needs margin
             if pos != 0 && target.signum() != pos.signum() {
-                let close_side = if pos > 0 {
-                    OrderSide::Short
-                } else {
-                    OrderSide::Long
-                };
-                if !self
-                    .order(i, close_side, pos.abs(), true, &fresh, &acct)
-                    .await
-                {
+                let close_side = if pos > 0 { OrderSide::Short } else { OrderSide::Long };
+                if !self.order(i, close_side, pos.abs(), true, &fresh, &acct).await {
                     continue;
                 }
                 if target != 0 {
-                    let a2 = perp_client::chain::fetch_margin(
-                        &self.boot.chain,
-                        &self.traders[i].user.account,
-                    )
-                    .await
-                    .unwrap_or(acct);
+                    let a2 = perp_client::chain::fetch_margin(&self.boot.chain, &self.traders[i].user.account)
+                        .await
+                        .unwrap_or(acct);
                     self.order(i, side, target.abs(), false, &fresh, &a2).await;
                 }
             } else {
-                self.order(
-                    i,
-                    side,
-                    delta.abs(),
-                    delta.signum() != target.signum(),
-                    &fresh,
-                    &acct,
-                )
-                .await;
+                self.order(i, side, delta.abs(), delta.signum() != target.signum(), &fresh, &acct).await;
             }
         }
     }
 }
 
-fn write_oracle(
-    chain: &BankChain,
-    key: Pubkey,
-    pull: bool,
-    feed: [u8; 32],
-    price: Price,
-    publish: i64,
-) {
+fn write_oracle(chain: &BankChain, key: Pubkey, pull: bool, feed: [u8; 32], price: Price, publish: i64) {
     let conf = Price(price.0 / 2_000); // 0.05%
     if pull {
         chain.set_account(
@@ -646,10 +535,7 @@ fn write_oracle(
 }
 
 /// Runs the replay. `progress` is called with (minutes done, minutes total).
-pub async fn simulate(
-    cfg: &SimConfig,
-    mut progress: impl FnMut(i64, i64),
-) -> Result<SimResult, String> {
+pub async fn simulate(cfg: &SimConfig, mut progress: impl FnMut(i64, i64)) -> Result<SimResult, String> {
     let wall = Instant::now();
     let (mut sim, start, end) = Sim::new(cfg).await?;
     let mut t = start + 60;
@@ -663,9 +549,7 @@ pub async fn simulate(
     let mut adl_marks = Vec::new();
     let mut last_funding_time = 0i64;
     let mut funding_paid_before = 0i64;
-    let ex0 = fetch_exchange(&sim.boot.chain)
-        .await
-        .map_err(|e| e.to_string())?;
+    let ex0 = fetch_exchange(&sim.boot.chain).await.map_err(|e| e.to_string())?;
     let insurance_in0 = ex0.insurance_total_in;
     while t <= last {
         sim.boot.chain.set_time(t).await;
@@ -676,15 +560,9 @@ pub async fn simulate(
             Err(e) => return Err(format!("keeper at {t}: {e}")),
         };
         // market state after the crank
-        let m = fetch_market(&sim.boot.chain, 0)
-            .await
-            .map_err(|e| e.to_string())?;
-        let ex = fetch_exchange(&sim.boot.chain)
-            .await
-            .map_err(|e| e.to_string())?;
-        let oracles = perp_client::chain::fetch_oracles(&sim.boot.chain, &m)
-            .await
-            .map_err(|e| e.to_string())?;
+        let m = fetch_market(&sim.boot.chain, 0).await.map_err(|e| e.to_string())?;
+        let ex = fetch_exchange(&sim.boot.chain).await.map_err(|e| e.to_string())?;
+        let oracles = perp_client::chain::fetch_oracles(&sim.boot.chain, &m).await.map_err(|e| e.to_string())?;
         let iv = index_view(&m, &ex, &oracles, t);
         let state = market_state(&m, &iv, t);
         if let Some(st) = &state {
@@ -695,12 +573,7 @@ pub async fn simulate(
             liq_marks.push((
                 t,
                 px,
-                format!(
-                    "liquidation: {} {} BTC{}",
-                    k,
-                    *base as f64 / 1e9,
-                    if *partial { " (partial)" } else { "" }
-                ),
+                format!("liquidation: {} {} BTC{}", k, *base as f64 / 1e9, if *partial { " (partial)" } else { "" }),
             ));
         }
         for (k, _) in &report.bankrupt_marked {
@@ -714,17 +587,11 @@ pub async fn simulate(
         if let Some(st) = &state {
             if st.live {
                 let accounts: BTreeMap<Pubkey, MarginAccount> =
-                    fetch_all_margin_accounts(&sim.boot.chain)
-                        .await
-                        .map_err(|e| e.to_string())?
-                        .into_iter()
-                        .collect();
+                    fetch_all_margin_accounts(&sim.boot.chain).await.map_err(|e| e.to_string())?.into_iter().collect();
                 sim.traders_act(st, &accounts).await;
             }
         }
-        let m2 = fetch_market(&sim.boot.chain, 0)
-            .await
-            .map_err(|e| e.to_string())?;
+        let m2 = fetch_market(&sim.boot.chain, 0).await.map_err(|e| e.to_string())?;
         samples.push(Sample {
             t,
             index: state.as_ref().filter(|s| s.live).map(|s| f(s.index)),
@@ -740,15 +607,9 @@ pub async fn simulate(
         t += 60;
     }
     // totals
-    let m = fetch_market(&sim.boot.chain, 0)
-        .await
-        .map_err(|e| e.to_string())?;
-    let ex = fetch_exchange(&sim.boot.chain)
-        .await
-        .map_err(|e| e.to_string())?;
-    let accounts = fetch_all_margin_accounts(&sim.boot.chain)
-        .await
-        .map_err(|e| e.to_string())?;
+    let m = fetch_market(&sim.boot.chain, 0).await.map_err(|e| e.to_string())?;
+    let ex = fetch_exchange(&sim.boot.chain).await.map_err(|e| e.to_string())?;
+    let accounts = fetch_all_margin_accounts(&sim.boot.chain).await.map_err(|e| e.to_string())?;
     for (_, a) in &accounts {
         funding_paid_before += a.funding_paid.max(0);
     }
@@ -766,25 +627,14 @@ pub async fn simulate(
     s.adl_events = sim.keeper.counters.adl_steps;
     s.bad_debt = Quote(m.socialized_loss);
     s.keeper_failures = sim.keeper.counters.tx_failures;
+    s.keeper_failures_by_error = sim.keeper.counters.failures_by_error.clone();
     s.conservation = Some(sim.boot.conservation().await.map_err(|e| e.to_string())?);
     s.wall_seconds = wall.elapsed().as_secs_f64();
-    let feed_names = sim
-        .series
-        .iter()
-        .map(|x| x.name.split("_20").next().unwrap_or(&x.name).to_string())
-        .collect();
-    Ok(SimResult {
-        summary: sim.summary,
-        samples,
-        liquidations: liq_marks,
-        adl: adl_marks,
-        feed_names,
-    })
+    let feed_names = sim.series.iter().map(|x| x.name.split("_20").next().unwrap_or(&x.name).to_string()).collect();
+    Ok(SimResult { summary: sim.summary, samples, liquidations: liq_marks, adl: adl_marks, feed_names })
 }
 
-const COLORS: [&str; 8] = [
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
-];
+const COLORS: [&str; 8] = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"];
 
 impl SimResult {
     pub fn summary_json(&self) -> Value {
@@ -800,6 +650,7 @@ impl SimResult {
             "minutes": s.minutes,
             "trades": s.trades,
             "rejected_orders": s.rejected_orders,
+            "rejected_by_reason": s.rejections.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", "),
             "volume": s.volume.to_string(),
             "fees": s.fees.to_string(),
             "funding_events": s.funding_events,
@@ -813,6 +664,7 @@ impl SimResult {
             "adl_events": s.adl_events,
             "bad_debt": s.bad_debt.to_string(),
             "keeper_failed_transactions": s.keeper_failures,
+            "keeper_failed_by_reason": s.keeper_failures_by_error.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", "),
             "collateral_vault": Quote(c.collateral_vault as i64).to_string(),
             "ledgers": Quote(c.ledgers as i64).to_string(),
             "insurance_vault": Quote(c.insurance_vault as i64).to_string(),
@@ -825,37 +677,20 @@ impl SimResult {
     pub fn write(&self, dir: &std::path::Path) -> std::io::Result<Vec<PathBuf>> {
         std::fs::create_dir_all(dir)?;
         let mut written = Vec::new();
-        let pts = |g: &dyn Fn(&Sample) -> f64| -> Vec<(i64, f64)> {
-            self.samples.iter().map(|s| (s.t, g(s))).collect()
-        };
+        let pts =
+            |g: &dyn Fn(&Sample) -> f64| -> Vec<(i64, f64)> { self.samples.iter().map(|s| (s.t, g(s))).collect() };
         let mut price_lines = Vec::new();
         for (i, name) in self.feed_names.iter().enumerate() {
-            price_lines.push(
-                Line::new(
-                    name,
-                    COLORS[i % COLORS.len()],
-                    pts(&|s| s.feeds[i].unwrap_or(f64::NAN)),
-                )
-                .thin(),
-            );
+            price_lines
+                .push(Line::new(name, COLORS[i % COLORS.len()], pts(&|s| s.feeds[i].unwrap_or(f64::NAN))).thin());
         }
-        price_lines.push(Line::new(
-            "index",
-            "#000000",
-            pts(&|s| s.index.unwrap_or(f64::NAN)),
-        ));
+        price_lines.push(Line::new("index", "#000000", pts(&|s| s.index.unwrap_or(f64::NAN))));
         price_lines.push(Line::new("mark", "#d62728", pts(&|s| s.mark)));
         price_lines.push(Line::new("vAMM", "#7f7f7f", pts(&|s| s.vamm)).thin());
         let mut markers: Vec<Marker> = self
             .liquidations
             .iter()
-            .map(|(t, v, l)| Marker {
-                t: *t,
-                v: *v,
-                color: "#d62728",
-                shape: "circle",
-                label: l.clone(),
-            })
+            .map(|(t, v, l)| Marker { t: *t, v: *v, color: "#d62728", shape: "circle", label: l.clone() })
             .collect();
         markers.extend(self.adl.iter().map(|(t, v, l)| Marker {
             t: *t,
@@ -903,11 +738,7 @@ impl SimResult {
                 line_chart(
                     "Insurance vault (liquidations, ADL)",
                     "USDC",
-                    &[Line::new(
-                        "insurance vault",
-                        "#9467bd",
-                        pts(&|s| s.insurance),
-                    )],
+                    &[Line::new("insurance vault", "#9467bd", pts(&|s| s.insurance))],
                     &self
                         .liquidations
                         .iter()
@@ -941,10 +772,7 @@ impl SimResult {
         }
         let summary = self.summary_json();
         let p = dir.join("summary.json");
-        std::fs::write(
-            &p,
-            serde_json::to_string_pretty(&summary).unwrap_or_default() + "\n",
-        )?;
+        std::fs::write(&p, serde_json::to_string_pretty(&summary).unwrap_or_default() + "\n")?;
         written.push(p);
         let table = summary_table(&summary);
         let p = dir.join("summary.txt");
@@ -954,9 +782,7 @@ impl SimResult {
         html.push_str(&table);
         html.push_str("</pre>");
         for (name, _) in &charts {
-            html.push_str(&format!(
-                "<p><img src=\"{name}\" style=\"max-width:100%\"></p>"
-            ));
+            html.push_str(&format!("<p><img src=\"{name}\" style=\"max-width:100%\"></p>"));
         }
         let p = dir.join("index.html");
         std::fs::write(&p, html)?;
@@ -981,15 +807,61 @@ pub fn summary_table(v: &Value) -> String {
     out
 }
 
+/// While alive, the process's standard output goes to /dev/null: the program runs in this
+/// process and its `msg!` logs are `println!` off-chain, which would corrupt the summary (and
+/// `--json`). Restored on drop.
+struct MuteStdout {
+    #[cfg(unix)]
+    saved: i32,
+}
+
+impl MuteStdout {
+    fn new() -> MuteStdout {
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        #[cfg(unix)]
+        {
+            // SAFETY: plain POSIX descriptor calls on fd 1 and a descriptor we open and own
+            unsafe {
+                let saved = libc::dup(1);
+                let null = libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY);
+                if saved >= 0 && null >= 0 {
+                    libc::dup2(null, 1);
+                    libc::close(null);
+                }
+                MuteStdout { saved }
+            }
+        }
+        #[cfg(not(unix))]
+        MuteStdout {}
+    }
+}
+
+impl Drop for MuteStdout {
+    fn drop(&mut self) {
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        #[cfg(unix)]
+        // SAFETY: restores the descriptor saved in `new`
+        unsafe {
+            if self.saved >= 0 {
+                libc::dup2(self.saved, 1);
+                libc::close(self.saved);
+            }
+        }
+    }
+}
+
 /// `perp simulate`: runs, prints the summary, writes the files; fails (exit 1) if conservation fails.
 pub fn run_cli(a: &SimArgs) -> Result<Output, CliError> {
+    // solana-program-test logs every instruction at debug level unless told otherwise
+    if std::env::var_os("RUST_LOG").is_none() {
+        std::env::set_var("RUST_LOG", "error");
+    }
     let cfg = SimConfig::from_args(a)?;
     for p in &cfg.files {
         if !p.exists() {
-            return Err(CliError::input(format!(
-                "price file {} not found",
-                p.display()
-            )));
+            return Err(CliError::input(format!("price file {} not found", p.display())));
         }
     }
     let bar = if a.quiet {
@@ -1008,10 +880,8 @@ pub fn run_cli(a: &SimArgs) -> Result<Output, CliError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| CliError::Failed {
-            message: e.to_string(),
-            details: None,
-        })?;
+        .map_err(|e| CliError::Failed { message: e.to_string(), details: None })?;
+    let mute = MuteStdout::new();
     let result = rt
         .block_on(simulate(&cfg, |done, total| {
             if let Some(b) = &bar {
@@ -1019,27 +889,17 @@ pub fn run_cli(a: &SimArgs) -> Result<Output, CliError> {
                 b.set_position(done as u64);
             }
         }))
-        .map_err(|e| CliError::Failed {
-            message: format!("simulation failed: {e}"),
-            details: None,
-        })?;
+        .map_err(|e| CliError::Failed { message: format!("simulation failed: {e}"), details: None })?;
+    drop(mute);
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let files = result.write(&a.out).map_err(|e| CliError::Failed {
-        message: format!("writing {}: {e}", a.out.display()),
-        details: None,
-    })?;
+    let files = result
+        .write(&a.out)
+        .map_err(|e| CliError::Failed { message: format!("writing {}: {e}", a.out.display()), details: None })?;
     let mut summary = result.summary_json();
-    summary["files"] = json!(files
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect::<Vec<_>>());
-    let ok = result
-        .summary
-        .conservation
-        .map(|c| c.holds())
-        .unwrap_or(false);
+    summary["files"] = json!(files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>());
+    let ok = result.summary.conservation.map(|c| c.holds()).unwrap_or(false);
     if !ok {
         return Err(CliError::Failed {
             message: "conservation check FAILED: vault balances differ from the ledgers".into(),

@@ -5,12 +5,10 @@ use crate::output::{CliError, Output};
 use clap::{Args, Subcommand};
 use perp::instructions::{OrderParams, OrderSide};
 use perp_client::chain::{
-    fetch_all_margin_accounts, fetch_exchange, fetch_margin, fetch_markets, fetch_oracles, Chain,
-    ChainError, SendOptions,
+    fetch_all_margin_accounts, fetch_exchange, fetch_margin, fetch_markets, fetch_oracles, Chain, ChainError,
+    SendOptions,
 };
-use perp_client::preview::{
-    account_health, adl_rank, index_view, market_state, preview_trade, MarketState,
-};
+use perp_client::preview::{account_health, adl_rank, index_view, market_state, preview_trade, MarketState};
 use perp_client::{ix, pda, Pubkey};
 use perp_core::units::Decimal;
 use perp_core::vamm::Side;
@@ -122,10 +120,7 @@ pub struct MarketArg {
 }
 
 fn chain_err(e: ChainError) -> CliError {
-    CliError::Failed {
-        message: e.to_string(),
-        details: None,
-    }
+    CliError::Failed { message: e.to_string(), details: None }
 }
 
 fn s<T: std::fmt::Display>(v: T) -> Value {
@@ -141,22 +136,13 @@ fn parse_quote(name: &str, v: &str) -> Result<Quote, CliError> {
 }
 
 fn parse_key(name: &str, v: &str) -> Result<Pubkey, CliError> {
-    v.parse()
-        .map_err(|_| CliError::input(format!("--{name} '{v}': not a base58 public key")))
+    v.parse().map_err(|_| CliError::input(format!("--{name} '{v}': not a base58 public key")))
 }
 
 /// The associated token account of `owner` for `mint` (SPL associated-token-account program).
 pub fn associated_token_account(owner: &Pubkey, mint: &Pubkey) -> Pubkey {
     let ata_program: Pubkey = anchor_lang::pubkey!("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL");
-    Pubkey::find_program_address(
-        &[
-            owner.as_ref(),
-            anchor_spl::token::ID.as_ref(),
-            mint.as_ref(),
-        ],
-        &ata_program,
-    )
-    .0
+    Pubkey::find_program_address(&[owner.as_ref(), anchor_spl::token::ID.as_ref(), mint.as_ref()], &ata_program).0
 }
 
 fn market_name(m: &perp::state::Market) -> String {
@@ -164,10 +150,7 @@ fn market_name(m: &perp::state::Market) -> String {
 }
 
 /// Prices of every market as the program sees them now.
-pub async fn market_states<C: Chain>(
-    c: &C,
-    now: i64,
-) -> Result<(BTreeMap<u16, MarketState>, Vec<Value>), CliError> {
+pub async fn market_states<C: Chain>(c: &C, now: i64) -> Result<(BTreeMap<u16, MarketState>, Vec<Value>), CliError> {
     let ex = fetch_exchange(c).await.map_err(chain_err)?;
     let mut states = BTreeMap::new();
     let mut details = Vec::new();
@@ -237,14 +220,8 @@ pub async fn account<C: Chain>(
         AccountCmd::Create(a) => {
             let kp = need(signer)?;
             let key = pda::margin_account(&kp.pubkey(), a.id);
-            let sig = c
-                .send(&[ix::create_margin_account(kp.pubkey(), a.id)], &[kp], opts)
-                .await
-                .map_err(chain_err)?;
-            Ok(Output::new(
-                "margin_account",
-                json!({ "margin_account": key.to_string(), "signature": sig }),
-            ))
+            let sig = c.send(&[ix::create_margin_account(kp.pubkey(), a.id)], &[kp], opts).await.map_err(chain_err)?;
+            Ok(Output::new("margin_account", json!({ "margin_account": key.to_string(), "signature": sig })))
         }
         AccountCmd::Deposit(a) | AccountCmd::Withdraw(a) => {
             let kp = need(signer)?;
@@ -259,13 +236,7 @@ pub async fn account<C: Chain>(
                 ix::deposit(kp.pubkey(), key, token, amount.0 as u64)
             } else {
                 let acct = fetch_margin(c, &key).await.map_err(chain_err)?;
-                ix::withdraw(
-                    kp.pubkey(),
-                    key,
-                    token,
-                    amount.0 as u64,
-                    &ix::position_markets(&acct, None),
-                )
+                ix::withdraw(kp.pubkey(), key, token, amount.0 as u64, &ix::position_markets(&acct, None))
             };
             let sig = c.send(&[i], &[kp], opts).await.map_err(chain_err)?;
             let acct = fetch_margin(c, &key).await.map_err(chain_err)?;
@@ -289,11 +260,7 @@ pub async fn show_account<C: Chain>(c: &C, key: &Pubkey) -> Result<Output, CliEr
     let acct = fetch_margin(c, key).await.map_err(chain_err)?;
     let (states, _) = market_states(c, now).await?;
     let h = account_health(&acct, &states);
-    let all = if acct.has_positions() {
-        fetch_all_margin_accounts(c).await.map_err(chain_err)?
-    } else {
-        vec![]
-    };
+    let all = if acct.has_positions() { fetch_all_margin_accounts(c).await.map_err(chain_err)? } else { vec![] };
     let positions: Vec<Value> = h
         .positions
         .iter()
@@ -348,22 +315,16 @@ pub async fn trade<C: Chain>(
         TradeCmd::Sell(a) => (Side::Short, a),
     };
     let kp = need(signer)?;
-    let size =
-        Base::parse(&a.size).map_err(|e| CliError::input(format!("--size '{}': {e}", a.size)))?;
+    let size = Base::parse(&a.size).map_err(|e| CliError::input(format!("--size '{}': {e}", a.size)))?;
     if size.0 <= 0 {
-        return Err(CliError::input(format!(
-            "--size '{}': must be positive",
-            a.size
-        )));
+        return Err(CliError::input(format!("--size '{}': must be positive", a.size)));
     }
     let limit = match &a.limit {
         Some(l) => Price::parse(l).map_err(|e| CliError::input(format!("--limit '{l}': {e}")))?,
         None => Price(0),
     };
     let iso = match &a.isolated {
-        Some(q) => {
-            Some(Quote::parse(q).map_err(|e| CliError::input(format!("--isolated '{q}': {e}")))?)
-        }
+        Some(q) => Some(Quote::parse(q).map_err(|e| CliError::input(format!("--isolated '{q}': {e}")))?),
         None => None,
     };
     let m = resolve_market(c, &a.market).await?;
@@ -373,10 +334,7 @@ pub async fn trade<C: Chain>(
     let (states, _) = market_states(c, now).await?;
     let ms = states
         .get(&m.market_index)
-        .ok_or_else(|| CliError::Failed {
-            message: "market has no price".into(),
-            details: None,
-        })?;
+        .ok_or_else(|| CliError::Failed { message: "market has no price".into(), details: None })?;
     let ex = fetch_exchange(c).await.map_err(chain_err)?;
     let p = preview_trade(
         &acct,
@@ -389,10 +347,7 @@ pub async fn trade<C: Chain>(
         iso.unwrap_or_default(),
         now,
     )
-    .map_err(|e| CliError::Failed {
-        message: e,
-        details: None,
-    })?;
+    .map_err(|e| CliError::Failed { message: e, details: None })?;
     let mut out = json!({
         "estimated_fill": s(p.fill.avg_price),
         "vamm_price_after": s(p.fill.final_price),
@@ -414,11 +369,7 @@ pub async fn trade<C: Chain>(
         return Ok(Output::new("estimated_fill", out));
     }
     let params = OrderParams {
-        side: if side == Side::Long {
-            OrderSide::Long
-        } else {
-            OrderSide::Short
-        },
+        side: if side == Side::Long { OrderSide::Long } else { OrderSide::Short },
         size: size.0 as u64,
         limit_price: limit.0,
         reduce_only: a.reduce_only,
@@ -464,10 +415,7 @@ pub async fn position<C: Chain>(
     );
     let sig = c.send(&[i], &[kp], opts).await.map_err(chain_err)?;
     let after = fetch_margin(c, &key).await.map_err(chain_err)?;
-    Ok(Output::new(
-        "realized_pnl",
-        json!({ "realized_pnl": s(Quote(after.realized_pnl - before)), "signature": sig }),
-    ))
+    Ok(Output::new("realized_pnl", json!({ "realized_pnl": s(Quote(after.realized_pnl - before)), "signature": sig })))
 }
 
 pub async fn market<C: Chain>(c: &C, cmd: &MarketCmd) -> Result<Output, CliError> {
@@ -492,10 +440,7 @@ pub async fn market<C: Chain>(c: &C, cmd: &MarketCmd) -> Result<Output, CliError
     match cmd {
         MarketCmd::List => {
             let markets = fetch_markets(c).await.map_err(chain_err)?;
-            Ok(Output::new(
-                "markets",
-                json!({ "markets": markets.iter().map(summary).collect::<Vec<_>>() }),
-            ))
+            Ok(Output::new("markets", json!({ "markets": markets.iter().map(summary).collect::<Vec<_>>() })))
         }
         MarketCmd::Show(a) => {
             let m = resolve_market(c, &a.market).await?;

@@ -25,12 +25,7 @@ fn params(oracle: Pubkey) -> MarketParams {
     name[..8].copy_from_slice(b"BTC-PERP");
     MarketParams {
         name,
-        oracles: vec![OracleParams {
-            kind: 1,
-            key: oracle,
-            feed_id: [0; 32],
-            weight: 1,
-        }],
+        oracles: vec![OracleParams { kind: 1, key: oracle, feed_id: [0; 32], weight: 1 }],
         max_age: 60,
         max_conf: 20_000_000,
         max_deviation: 50_000_000,
@@ -45,21 +40,9 @@ fn params(oracle: Pubkey) -> MarketParams {
         funding_cap: 0,
         mark_method: 0,
         tiers: vec![
-            TierParams {
-                cap: 50_000 * USDC as i64,
-                imr: 20_000_000,
-                mmr: 10_000_000,
-            },
-            TierParams {
-                cap: 250_000 * USDC as i64,
-                imr: 40_000_000,
-                mmr: 20_000_000,
-            },
-            TierParams {
-                cap: 10_000_000 * USDC as i64,
-                imr: 100_000_000,
-                mmr: 50_000_000,
-            },
+            TierParams { cap: 50_000 * USDC as i64, imr: 20_000_000, mmr: 10_000_000 },
+            TierParams { cap: 250_000 * USDC as i64, imr: 40_000_000, mmr: 20_000_000 },
+            TierParams { cap: 10_000_000 * USDC as i64, imr: 100_000_000, mmr: 50_000_000 },
         ],
         impact_notional: 10_000 * USDC as i64,
         max_leverage: 50,
@@ -82,10 +65,7 @@ impl World {
         let oracle = Keypair::new().pubkey();
         let w = World { boot, oracle };
         w.price(usd(20_000));
-        w.boot
-            .create_market(0, params(oracle), 1_000 * BTC as u128, usd(20_000))
-            .await
-            .unwrap();
+        w.boot.create_market(0, params(oracle), 1_000 * BTC as u128, usd(20_000)).await.unwrap();
         if insurance > 0 {
             let funder = w.boot.user(insurance, 0).await.unwrap();
             w.boot
@@ -102,23 +82,12 @@ impl World {
     }
 
     fn price(&self, p: Price) {
-        let data = oracle_data::legacy_account(
-            oracle_data::LEGACY_TEMPLATE,
-            p,
-            Price(p.0 / 10_000),
-            self.boot.chain.now(),
-        );
-        self.boot
-            .chain
-            .set_account(self.oracle, oracle_data::PYTH_LEGACY_PROGRAM, data);
+        let data =
+            oracle_data::legacy_account(oracle_data::LEGACY_TEMPLATE, p, Price(p.0 / 10_000), self.boot.chain.now());
+        self.boot.chain.set_account(self.oracle, oracle_data::PYTH_LEGACY_PROGRAM, data);
     }
 
-    async fn trade(
-        &self,
-        u: &BankUser,
-        side: OrderSide,
-        size: i64,
-    ) -> Result<String, perp_client::ChainError> {
+    async fn trade(&self, u: &BankUser, side: OrderSide, size: i64) -> Result<String, perp_client::ChainError> {
         let m = fetch_market(&self.boot.chain, 0).await.unwrap();
         let a = fetch_margin(&self.boot.chain, &u.account).await.unwrap();
         let p = OrderParams {
@@ -137,10 +106,7 @@ impl World {
             &ix::position_markets(&a, Some(0)),
             p,
         );
-        self.boot
-            .chain
-            .send(&[i], &[&u.kp], &SendOptions::default())
-            .await
+        self.boot.chain.send(&[i], &[&u.kp], &SendOptions::default()).await
     }
 
     /// Moves the index and has an arbitrageur trade the vAMM to it.
@@ -149,25 +115,15 @@ impl World {
         let v = fetch_market(&self.boot.chain, 0).await.unwrap().vamm();
         let d = v.size_to_price(p).unwrap();
         if d.0 != 0 {
-            let side = if d.0 > 0 {
-                OrderSide::Long
-            } else {
-                OrderSide::Short
-            };
+            let side = if d.0 > 0 { OrderSide::Long } else { OrderSide::Short };
             self.trade(arb, side, d.0.abs()).await.unwrap();
         }
     }
 
     async fn keeper(&self) -> Keeper<perp_client::bank::BankChain> {
         let kp = Keypair::new();
-        self.boot
-            .chain
-            .fund(&kp.pubkey(), 10_000_000_000)
-            .await
-            .unwrap();
-        Keeper::new(self.boot.chain.clone(), kp, KeeperConfig::default())
-            .await
-            .unwrap()
+        self.boot.chain.fund(&kp.pubkey(), 10_000_000_000).await.unwrap();
+        Keeper::new(self.boot.chain.clone(), kp, KeeperConfig::default()).await.unwrap()
     }
 
     async fn assert_conservation(&self) {
@@ -180,11 +136,7 @@ impl World {
 async fn finds_and_liquidates_an_account_it_was_not_told_about() {
     let w = World::new(0).await;
     let alice = w.boot.user(100_000 * USDC, 10_000 * USDC).await.unwrap();
-    let arb = w
-        .boot
-        .user(5_000_000 * USDC, 1_000_000 * USDC)
-        .await
-        .unwrap();
+    let arb = w.boot.user(5_000_000 * USDC, 1_000_000 * USDC).await.unwrap();
     w.trade(&alice, OrderSide::Long, 5 * BTC).await.unwrap();
     // the keeper starts knowing nothing of Alice
     let mut k = w.keeper().await;
@@ -212,10 +164,7 @@ async fn cranks_funding_on_time() {
     let alice = w.boot.user(100_000 * USDC, 10_000 * USDC).await.unwrap();
     w.trade(&alice, OrderSide::Long, 2 * BTC).await.unwrap();
     let mut k = w.keeper().await;
-    let first = fetch_market(&w.boot.chain, 0)
-        .await
-        .unwrap()
-        .next_funding_time;
+    let first = fetch_market(&w.boot.chain, 0).await.unwrap().next_funding_time;
     assert_eq!(first, T0 + 3600);
     // a pass a minute for 2 hours and 5 minutes
     for minute in 1..=125 {
@@ -225,11 +174,7 @@ async fn cranks_funding_on_time() {
         let m = fetch_market(&w.boot.chain, 0).await.unwrap();
         assert_eq!(m.last_sample_time, T0 + 60 * minute, "sampled every minute");
         if minute == 60 || minute == 120 {
-            assert_eq!(
-                m.last_funding_time,
-                T0 + 60 * minute,
-                "funding applied at the boundary"
-            );
+            assert_eq!(m.last_funding_time, T0 + 60 * minute, "funding applied at the boundary");
             assert_ne!(m.last_funding_rate, 0);
         }
     }
@@ -245,11 +190,7 @@ async fn runs_adl_to_the_end_in_the_verified_order() {
     let carol = w.boot.user(100_000 * USDC, 10_000 * USDC).await.unwrap();
     let dan = w.boot.user(100_000 * USDC, 5_000 * USDC).await.unwrap();
     let erin = w.boot.user(100_000 * USDC, 30_000 * USDC).await.unwrap();
-    let arb = w
-        .boot
-        .user(5_000_000 * USDC, 1_000_000 * USDC)
-        .await
-        .unwrap();
+    let arb = w.boot.user(5_000_000 * USDC, 1_000_000 * USDC).await.unwrap();
     w.trade(&carol, OrderSide::Long, 5 * BTC).await.unwrap();
     w.trade(&dan, OrderSide::Short, 2 * BTC).await.unwrap();
     w.trade(&erin, OrderSide::Short, 3 * BTC).await.unwrap();
@@ -257,23 +198,13 @@ async fn runs_adl_to_the_end_in_the_verified_order() {
     let mut k = w.keeper().await;
     let r = k.tick().await.unwrap();
     assert_eq!(r.bankrupt_marked, vec![(carol.account, 0)]);
-    assert_eq!(
-        r.resolved,
-        vec![(carol.account, 0)],
-        "the same pass ran the round to the end"
-    );
+    assert_eq!(r.resolved, vec![(carol.account, 0)], "the same pass ran the round to the end");
     assert!(r.adl_steps >= 2);
     let c = fetch_margin(&w.boot.chain, &carol.account).await.unwrap();
     assert!(c.find(0).is_none());
     let d = fetch_margin(&w.boot.chain, &dan.account).await.unwrap();
     assert!(d.find(0).is_none(), "Dan, ranked first, was closed in full");
-    assert_eq!(
-        fetch_market(&w.boot.chain, 0)
-            .await
-            .unwrap()
-            .bankrupt_accounts,
-        0
-    );
+    assert_eq!(fetch_market(&w.boot.chain, 0).await.unwrap().bankrupt_accounts, 0);
     assert_eq!(k.counters.adl_rounds, 1);
     w.assert_conservation().await;
 }
@@ -282,21 +213,13 @@ async fn runs_adl_to_the_end_in_the_verified_order() {
 async fn failing_accounts_are_skipped_for_a_while() {
     let w = World::new(0).await;
     let alice = w.boot.user(100_000 * USDC, 10_000 * USDC).await.unwrap();
-    let arb = w
-        .boot
-        .user(5_000_000 * USDC, 1_000_000 * USDC)
-        .await
-        .unwrap();
+    let arb = w.boot.user(5_000_000 * USDC, 1_000_000 * USDC).await.unwrap();
     w.trade(&alice, OrderSide::Long, 5 * BTC).await.unwrap();
     w.move_to(&arb, usd(18_250)).await;
     let admin = w.boot.admin.insecure_clone();
     w.boot
         .chain
-        .send(
-            &[ix::set_pause(admin.pubkey(), pause::LIQUIDATE)],
-            &[&admin],
-            &SendOptions::default(),
-        )
+        .send(&[ix::set_pause(admin.pubkey(), pause::LIQUIDATE)], &[&admin], &SendOptions::default())
         .await
         .unwrap();
     let mut k = w.keeper().await;
@@ -304,26 +227,10 @@ async fn failing_accounts_are_skipped_for_a_while() {
         let r = k.tick().await.unwrap();
         assert!(r.liquidated.is_empty());
     }
-    assert_eq!(
-        k.counters.failures_by_error.get("OperationPaused"),
-        Some(&3),
-        "{:?}",
-        k.counters
-    );
-    assert_eq!(
-        k.counters.skipped, 2,
-        "after 3 failures the account is skipped"
-    );
+    assert_eq!(k.counters.failures_by_error.get("OperationPaused"), Some(&3), "{:?}", k.counters);
+    assert_eq!(k.counters.skipped, 2, "after 3 failures the account is skipped");
     // once the skip expires and liquidations resume, it is liquidated
-    w.boot
-        .chain
-        .send(
-            &[ix::set_pause(admin.pubkey(), 0)],
-            &[&admin],
-            &SendOptions::default(),
-        )
-        .await
-        .unwrap();
+    w.boot.chain.send(&[ix::set_pause(admin.pubkey(), 0)], &[&admin], &SendOptions::default()).await.unwrap();
     w.boot.chain.set_time(T0 + 301).await;
     w.price(usd(18_250));
     let r = k.tick().await.unwrap();

@@ -4,10 +4,7 @@ use serde_json::Value;
 use std::process::Command;
 
 fn perp(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_perp"))
-        .args(args)
-        .output()
-        .expect("run perp");
+    let out = Command::new(env!("CARGO_BIN_EXE_perp")).args(args).output().expect("run perp");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -25,10 +22,7 @@ fn json(args: &[&str]) -> Value {
 
 fn bad(args: &[&str]) -> String {
     let (code, _, err) = perp(args);
-    assert_eq!(
-        code, 2,
-        "perp {args:?} should be rejected as bad input, stderr: {err}"
-    );
+    assert_eq!(code, 2, "perp {args:?} should be rejected as bad input, stderr: {err}");
     assert_eq!(err.trim().lines().count(), 1, "one-line error, got: {err}");
     err
 }
@@ -83,62 +77,26 @@ fn index_drops_outlier_stale_and_low_confidence() {
     assert_eq!(v["index"], "20510.5");
     let s = v["sources"].as_array().unwrap();
     assert!(s[3]["dropped"].as_str().unwrap().starts_with("outlier"));
-    assert!(s[4]["dropped"]
-        .as_str()
-        .unwrap()
-        .starts_with("stale: age 120 s > max 60 s"));
-    assert!(s[5]["dropped"]
-        .as_str()
-        .unwrap()
-        .starts_with("low confidence"));
+    assert!(s[4]["dropped"].as_str().unwrap().starts_with("stale: age 120 s > max 60 s"));
+    assert!(s[5]["dropped"].as_str().unwrap().starts_with("low confidence"));
     assert_eq!(s[0]["used"], true);
 }
 
 #[test]
 fn index_too_few_sources_fails_with_reasons() {
-    let (code, out, err) = perp(&[
-        "--json",
-        "math",
-        "index",
-        "--source",
-        "100:0:500",
-        "--source",
-        "100",
-        "--min-sources",
-        "2",
-    ]);
+    let (code, out, err) =
+        perp(&["--json", "math", "index", "--source", "100:0:500", "--source", "100", "--min-sources", "2"]);
     assert_eq!(code, 1);
     assert!(err.contains("1 valid < 2 required"), "{err}");
     let v: Value = serde_json::from_str(out.trim()).unwrap();
-    assert!(v["sources"][0]["dropped"]
-        .as_str()
-        .unwrap()
-        .starts_with("stale"));
+    assert!(v["sources"][0]["dropped"].as_str().unwrap().starts_with("stale"));
 }
 
 #[test]
 fn premium_funding_mark() {
-    let v = json(&[
-        "math",
-        "premium",
-        "--index",
-        "20000",
-        "--impact-bid",
-        "20020",
-        "--impact-ask",
-        "20040",
-    ]);
+    let v = json(&["math", "premium", "--index", "20000", "--impact-bid", "20020", "--impact-ask", "20040"]);
     assert_eq!(v["premium"], "0.001");
-    let v = json(&[
-        "math",
-        "funding",
-        "--premium",
-        "0.001",
-        "--interest",
-        "0.0001",
-        "--clamp",
-        "0.0005",
-    ]);
+    let v = json(&["math", "funding", "--premium", "0.001", "--interest", "0.0001", "--clamp", "0.0005"]);
     assert_eq!(v["funding_rate"], "0.0005");
     let v = json(&[
         "math",
@@ -238,18 +196,8 @@ fn margin_and_liquidation_price() {
     ]);
     assert_eq!(v["liquidation_price"], "54271.356783");
     assert_eq!(v["bankruptcy_price"], "54000");
-    let mut a = vec![
-        "math",
-        "liq-price",
-        "--side",
-        "long",
-        "--size",
-        "10",
-        "--entry",
-        "30000",
-        "--collateral",
-        "60000",
-    ];
+    let mut a =
+        vec!["math", "liq-price", "--side", "long", "--size", "10", "--entry", "30000", "--collateral", "60000"];
     a.extend_from_slice(&tiers);
     let v = json(&a);
     assert_eq!(v["liquidation_price"], "24217.171717");
@@ -306,16 +254,7 @@ fn adl_score_and_vamm() {
 
 #[test]
 fn human_output_names_the_result() {
-    let (code, out, _) = perp(&[
-        "math",
-        "premium",
-        "--index",
-        "100",
-        "--impact-bid",
-        "99",
-        "--impact-ask",
-        "101",
-    ]);
+    let (code, out, _) = perp(&["math", "premium", "--index", "100", "--impact-bid", "99", "--impact-ask", "101"]);
     assert_eq!(code, 0);
     assert!(out.starts_with("premium: 0"), "{out}");
 }
@@ -337,37 +276,13 @@ fn bad_input_is_one_line_and_exit_2() {
         "inf:0.01:0.005",
     ]);
     bad(&["math", "maint-margin", "--notional", "1000"]); // no tiers
-    let e = bad(&[
-        "math",
-        "maint-margin",
-        "--notional",
-        "1000",
-        "--tier",
-        "5000:0.02:0.01",
-        "--tier",
-        "4000:0.05:0.02",
-    ]);
+    let e =
+        bad(&["math", "maint-margin", "--notional", "1000", "--tier", "5000:0.02:0.01", "--tier", "4000:0.05:0.02"]);
     assert!(e.contains("not above the previous cap"), "{e}");
-    bad(&[
-        "math",
-        "maint-margin",
-        "--notional",
-        "1000",
-        "--tier",
-        "5000:0.01:0.02",
-    ]);
+    bad(&["math", "maint-margin", "--notional", "1000", "--tier", "5000:0.01:0.02"]);
     let e = bad(&["math", "index", "--source", "100", "--max-deviation", "1.5"]);
     assert!(e.contains("--max-deviation"), "{e}");
-    let e = bad(&[
-        "math",
-        "premium",
-        "--index",
-        "abc",
-        "--impact-bid",
-        "1",
-        "--impact-ask",
-        "2",
-    ]);
+    let e = bad(&["math", "premium", "--index", "abc", "--impact-bid", "1", "--impact-ask", "2"]);
     assert!(e.contains("not a decimal number"), "{e}");
     bad(&["math", "premium", "--index", "100"]);
     bad(&["math", "mark", "--index", "100", "--time-to-funding", "-5"]);

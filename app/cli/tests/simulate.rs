@@ -33,15 +33,9 @@ async fn three_hours_of_the_depeg_weekend() {
     assert!(s.volume.0 > 0 && s.fees.0 > 0);
     let dir = std::env::temp_dir().join(format!("perp-sim-test-{}", std::process::id()));
     let files = r.write(&dir).unwrap();
-    for name in [
-        "prices.svg",
-        "funding.svg",
-        "open_interest.svg",
-        "insurance.svg",
-        "summary.json",
-        "summary.txt",
-        "index.html",
-    ] {
+    for name in
+        ["prices.svg", "funding.svg", "open_interest.svg", "insurance.svg", "summary.json", "summary.txt", "index.html"]
+    {
         let p = dir.join(name);
         assert!(files.contains(&p), "{name}");
         let text = std::fs::read_to_string(&p).unwrap();

@@ -8,17 +8,13 @@
 //! size and discriminator. Share one `BankChain` (it is `Clone`) between all actors, as they would
 //! share one RPC node.
 
-use crate::chain::{
-    decode_transaction_error, with_budget, AccountData, Chain, ChainError, ChainResult, SendOptions,
-};
+use crate::chain::{decode_transaction_error, with_budget, AccountData, Chain, ChainError, ChainResult, SendOptions};
 use anchor_lang::prelude::{AccountInfo, Pubkey};
 use anchor_lang::solana_program::instruction::Instruction;
 use solana_account::Account;
 use solana_keypair::Keypair;
 use solana_program_pack::Pack;
-use solana_program_test::{
-    processor, BanksClient, BanksClientError, ProgramTest, ProgramTestContext,
-};
+use solana_program_test::{processor, BanksClient, BanksClientError, ProgramTest, ProgramTestContext};
 use solana_signer::Signer;
 use solana_transaction::Transaction;
 use std::collections::BTreeSet;
@@ -30,8 +26,7 @@ fn process_instruction(
     data: &[u8],
 ) -> anchor_lang::solana_program::entrypoint::ProgramResult {
     // Anchor's entry wants one lifetime for the slice and its elements; the runtime gives two.
-    let accounts: &[AccountInfo] =
-        unsafe { core::mem::transmute::<&[AccountInfo], &[AccountInfo]>(accounts) };
+    let accounts: &[AccountInfo] = unsafe { core::mem::transmute::<&[AccountInfo], &[AccountInfo]>(accounts) };
     perp::entry(program_id, accounts, data)
 }
 
@@ -117,12 +112,7 @@ impl BankChain {
     /// Sets the bank clock's unix time (kept across slots).
     pub async fn set_time(&self, now: i64) {
         self.state.lock().unwrap().now = now;
-        let mut clock: anchor_lang::prelude::Clock = self
-            .client
-            .clone()
-            .get_sysvar()
-            .await
-            .expect("clock sysvar");
+        let mut clock: anchor_lang::prelude::Clock = self.client.clone().get_sysvar().await.expect("clock sysvar");
         clock.unix_timestamp = now;
         self.ctx.lock().unwrap().set_sysvar(&clock);
     }
@@ -140,13 +130,7 @@ impl BankChain {
 
     /// Writes an account directly (oracle feeds, fixtures) and indexes it.
     pub fn set_account(&self, key: Pubkey, owner: Pubkey, data: Vec<u8>) {
-        let acc = Account {
-            lamports: 10_000_000_000,
-            data,
-            owner,
-            executable: false,
-            rent_epoch: 0,
-        };
+        let acc = Account { lamports: 10_000_000_000, data, owner, executable: false, rent_epoch: 0 };
         self.ctx.lock().unwrap().set_account(&key, &acc.into());
         let mut s = self.state.lock().unwrap();
         s.index.insert(key);
@@ -157,9 +141,7 @@ impl BankChain {
     pub async fn fund(&self, to: &Pubkey, lamports: u64) -> ChainResult<()> {
         let payer = self.payer();
         let ix = solana_system_interface::instruction::transfer(&payer.pubkey(), to, lamports);
-        self.send(&[ix], &[&payer], &SendOptions::default())
-            .await
-            .map(|_| ())
+        self.send(&[ix], &[&payer], &SendOptions::default()).await.map(|_| ())
     }
 
     /// A new SPL mint with `decimals`, `authority` as mint authority.
@@ -183,8 +165,7 @@ impl BankChain {
             decimals,
         )
         .map_err(transport)?;
-        self.send(&[create, init], &[&payer, &mint], &SendOptions::default())
-            .await?;
+        self.send(&[create, init], &[&payer, &mint], &SendOptions::default()).await?;
         Ok(mint.pubkey())
     }
 
@@ -208,13 +189,8 @@ impl BankChain {
                 len as u64,
                 &spl_token_interface::ID,
             ),
-            spl_token_interface::instruction::initialize_account3(
-                &spl_token_interface::ID,
-                &acc.pubkey(),
-                mint,
-                owner,
-            )
-            .map_err(transport)?,
+            spl_token_interface::instruction::initialize_account3(&spl_token_interface::ID, &acc.pubkey(), mint, owner)
+                .map_err(transport)?,
         ];
         if amount > 0 {
             ixs.push(
@@ -228,52 +204,31 @@ impl BankChain {
                 )
                 .map_err(transport)?,
             );
-            self.send(
-                &ixs,
-                &[&payer, &acc, mint_authority],
-                &SendOptions::default(),
-            )
-            .await?;
+            self.send(&ixs, &[&payer, &acc, mint_authority], &SendOptions::default()).await?;
         } else {
-            self.send(&ixs, &[&payer, &acc], &SendOptions::default())
-                .await?;
+            self.send(&ixs, &[&payer, &acc], &SendOptions::default()).await?;
         }
         Ok(acc.pubkey())
     }
 
     /// Token balance of an SPL token account.
     pub async fn token_balance(&self, key: &Pubkey) -> ChainResult<u64> {
-        let a = self
-            .account(key)
-            .await?
-            .ok_or_else(|| ChainError::Account(format!("token account {key} not found")))?;
+        let a =
+            self.account(key).await?.ok_or_else(|| ChainError::Account(format!("token account {key} not found")))?;
         spl_token_interface::state::Account::unpack(&a.data)
             .map(|t| t.amount)
             .map_err(|e| ChainError::Account(e.to_string()))
     }
 
     pub async fn balance(&self, key: &Pubkey) -> ChainResult<u64> {
-        self.client
-            .clone()
-            .get_balance(*key)
-            .await
-            .map_err(transport)
+        self.client.clone().get_balance(*key).await.map_err(transport)
     }
 }
 
 impl Chain for BankChain {
     async fn account(&self, key: &Pubkey) -> ChainResult<Option<AccountData>> {
-        let a = self
-            .client
-            .clone()
-            .get_account(*key)
-            .await
-            .map_err(transport)?;
-        Ok(a.map(|a| AccountData {
-            owner: a.owner,
-            lamports: a.lamports,
-            data: a.data,
-        }))
+        let a = self.client.clone().get_account(*key).await.map_err(transport)?;
+        Ok(a.map(|a| AccountData { owner: a.owner, lamports: a.lamports, data: a.data }))
     }
 
     async fn accounts(&self, keys: &[Pubkey]) -> ChainResult<Vec<Option<AccountData>>> {
@@ -284,11 +239,7 @@ impl Chain for BankChain {
         Ok(out)
     }
 
-    async fn program_accounts(
-        &self,
-        discriminator: &[u8],
-        data_len: usize,
-    ) -> ChainResult<Vec<(Pubkey, Vec<u8>)>> {
+    async fn program_accounts(&self, discriminator: &[u8], data_len: usize) -> ChainResult<Vec<(Pubkey, Vec<u8>)>> {
         let keys: Vec<Pubkey> = {
             let s = self.state.lock().unwrap();
             s.index.difference(&s.foreign).copied().collect()
@@ -310,25 +261,13 @@ impl Chain for BankChain {
         Ok(out)
     }
 
-    async fn send(
-        &self,
-        ixs: &[Instruction],
-        signers: &[&Keypair],
-        opts: &SendOptions,
-    ) -> ChainResult<String> {
+    async fn send(&self, ixs: &[Instruction], signers: &[&Keypair], opts: &SendOptions) -> ChainResult<String> {
         if self.state.lock().unwrap().slot_per_send {
             self.next_slot().await;
         }
-        let payer = signers
-            .first()
-            .ok_or_else(|| transport("no signer to pay the fee"))?;
+        let payer = signers.first().ok_or_else(|| transport("no signer to pay the fee"))?;
         let ixs = with_budget(ixs, opts);
-        let bh = self
-            .client
-            .clone()
-            .get_latest_blockhash()
-            .await
-            .map_err(transport)?;
+        let bh = self.client.clone().get_latest_blockhash().await.map_err(transport)?;
         let tx = Transaction::new_signed_with_payer(&ixs, Some(&payer.pubkey()), signers, bh);
         let sig = tx.signatures[0].to_string();
         let written: Vec<Pubkey> = tx
@@ -339,11 +278,7 @@ impl Chain for BankChain {
             .filter(|(i, _)| tx.message.is_maybe_writable(*i, None))
             .map(|(_, k)| *k)
             .collect();
-        self.client
-            .clone()
-            .process_transaction(tx)
-            .await
-            .map_err(from_banks)?;
+        self.client.clone().process_transaction(tx).await.map_err(from_banks)?;
         let mut s = self.state.lock().unwrap();
         for k in written {
             s.foreign.remove(&k);
@@ -390,11 +325,7 @@ impl Bootstrap {
             pyth_receiver_program: crate::oracle_data::PYTH_RECEIVER_PROGRAM,
         };
         chain
-            .send(
-                &[crate::ix::initialize_exchange(admin.pubkey(), mint, params)],
-                &[&admin],
-                &SendOptions::default(),
-            )
+            .send(&[crate::ix::initialize_exchange(admin.pubkey(), mint, params)], &[&admin], &SendOptions::default())
             .await?;
         Ok(Bootstrap { chain, admin, mint })
     }
@@ -407,35 +338,19 @@ impl Bootstrap {
         peg: perp_core::Price,
     ) -> ChainResult<()> {
         let ix = crate::ix::create_market(self.admin.pubkey(), index, params, base_reserve, peg.0);
-        self.chain
-            .send(&[ix], &[&self.admin], &SendOptions::default())
-            .await
-            .map(|_| ())
+        self.chain.send(&[ix], &[&self.admin], &SendOptions::default()).await.map(|_| ())
     }
 
     /// A user with `wallet` collateral tokens, `deposit` of which go into a new margin account.
     pub async fn user(&self, wallet: u64, deposit: u64) -> ChainResult<BankUser> {
         let kp = Keypair::new();
         self.chain.fund(&kp.pubkey(), 1_000_000_000).await?;
-        let token = self
-            .chain
-            .token_account(&self.mint, &kp.pubkey(), wallet, &self.admin)
-            .await?;
+        let token = self.chain.token_account(&self.mint, &kp.pubkey(), wallet, &self.admin).await?;
         let account = crate::pda::margin_account(&kp.pubkey(), 0);
-        self.chain
-            .send(
-                &[crate::ix::create_margin_account(kp.pubkey(), 0)],
-                &[&kp],
-                &SendOptions::default(),
-            )
-            .await?;
+        self.chain.send(&[crate::ix::create_margin_account(kp.pubkey(), 0)], &[&kp], &SendOptions::default()).await?;
         if deposit > 0 {
             self.chain
-                .send(
-                    &[crate::ix::deposit(kp.pubkey(), account, token, deposit)],
-                    &[&kp],
-                    &SendOptions::default(),
-                )
+                .send(&[crate::ix::deposit(kp.pubkey(), account, token, deposit)], &[&kp], &SendOptions::default())
                 .await?;
         }
         Ok(BankUser { kp, token, account })
@@ -446,24 +361,12 @@ impl Bootstrap {
         let accounts = crate::chain::fetch_all_margin_accounts(&self.chain).await?;
         let markets = crate::chain::fetch_markets(&self.chain).await?;
         let ex = crate::chain::fetch_exchange(&self.chain).await?;
-        let owed: i128 = accounts
-            .iter()
-            .map(|(_, a)| a.total_collateral())
-            .sum::<i128>()
-            + markets
-                .iter()
-                .map(|m| m.pnl_pool as i128 + m.fee_pool as i128)
-                .sum::<i128>();
+        let owed: i128 = accounts.iter().map(|(_, a)| a.total_collateral()).sum::<i128>()
+            + markets.iter().map(|m| m.pnl_pool as i128 + m.fee_pool as i128).sum::<i128>();
         Ok(Conservation {
-            collateral_vault: self
-                .chain
-                .token_balance(&crate::pda::collateral_vault())
-                .await? as i128,
+            collateral_vault: self.chain.token_balance(&crate::pda::collateral_vault()).await? as i128,
             ledgers: owed,
-            insurance_vault: self
-                .chain
-                .token_balance(&crate::pda::insurance_vault())
-                .await?,
+            insurance_vault: self.chain.token_balance(&crate::pda::insurance_vault()).await?,
             insurance_ledger: ex.insurance_balance,
         })
     }

@@ -41,10 +41,7 @@ pub enum ChainError {
     /// The node could not be reached or answered badly; retrying may help.
     Transport(String),
     /// The transaction was processed and failed.
-    Failed {
-        error: String,
-        program_error: Option<ProgramError>,
-    },
+    Failed { error: String, program_error: Option<ProgramError> },
     /// An account is missing or not of the expected type.
     Account(String),
 }
@@ -53,10 +50,7 @@ impl ChainError {
     /// The program error's name, if the failure was one.
     pub fn program_error_name(&self) -> Option<&str> {
         match self {
-            ChainError::Failed {
-                program_error: Some(p),
-                ..
-            } => Some(&p.name),
+            ChainError::Failed { program_error: Some(p), .. } => Some(&p.name),
             _ => None,
         }
     }
@@ -69,10 +63,7 @@ impl fmt::Display for ChainError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ChainError::Transport(e) => write!(f, "transport: {e}"),
-            ChainError::Failed {
-                program_error: Some(p),
-                ..
-            } => write!(f, "{} ({}): {}", p.name, p.code, p.message),
+            ChainError::Failed { program_error: Some(p), .. } => write!(f, "{} ({}): {}", p.name, p.code, p.message),
             ChainError::Failed { error, .. } => write!(f, "transaction failed: {error}"),
             ChainError::Account(e) => write!(f, "{e}"),
         }
@@ -84,27 +75,19 @@ impl std::error::Error for ChainError {}
 /// Turns a transaction error into a [`ChainError`] with the program error decoded.
 pub fn decode_transaction_error(e: &TransactionError) -> ChainError {
     let program_error = match e {
-        TransactionError::InstructionError(
-            _,
-            solana_instruction::error::InstructionError::Custom(code),
-        ) => Some(match perp::error::from_code(*code) {
-            Some(pe) => ProgramError {
-                code: *code,
-                name: pe.name(),
-                message: pe.to_string(),
-            },
-            None => ProgramError {
-                code: *code,
-                name: anchor_name(*code),
-                message: format!("custom program error {code}"),
-            },
-        }),
+        TransactionError::InstructionError(_, solana_instruction::error::InstructionError::Custom(code)) => {
+            Some(match perp::error::from_code(*code) {
+                Some(pe) => ProgramError { code: *code, name: pe.name(), message: pe.to_string() },
+                None => ProgramError {
+                    code: *code,
+                    name: anchor_name(*code),
+                    message: format!("custom program error {code}"),
+                },
+            })
+        }
         _ => None,
     };
-    ChainError::Failed {
-        error: e.to_string(),
-        program_error,
-    }
+    ChainError::Failed { error: e.to_string(), program_error }
 }
 
 fn anchor_name(code: u32) -> String {
@@ -124,18 +107,9 @@ pub trait Chain {
     async fn accounts(&self, keys: &[Pubkey]) -> ChainResult<Vec<Option<AccountData>>>;
     /// The program's accounts of one type: `getProgramAccounts` with a data-size filter and a
     /// memcmp filter on the 8-byte discriminator.
-    async fn program_accounts(
-        &self,
-        discriminator: &[u8],
-        data_len: usize,
-    ) -> ChainResult<Vec<(Pubkey, Vec<u8>)>>;
+    async fn program_accounts(&self, discriminator: &[u8], data_len: usize) -> ChainResult<Vec<(Pubkey, Vec<u8>)>>;
     /// Signs (the first signer pays the fee) and sends one transaction, waiting for it to land.
-    async fn send(
-        &self,
-        ixs: &[Instruction],
-        signers: &[&Keypair],
-        opts: &SendOptions,
-    ) -> ChainResult<String>;
+    async fn send(&self, ixs: &[Instruction], signers: &[&Keypair], opts: &SendOptions) -> ChainResult<String>;
     /// The cluster's clock (unix seconds).
     async fn unix_time(&self) -> ChainResult<i64>;
 }
@@ -157,9 +131,7 @@ pub fn with_budget(ixs: &[Instruction], opts: &SendOptions) -> Vec<Instruction> 
 fn typed<T: bytemuck::Pod + Discriminator>(key: &Pubkey, a: Option<AccountData>) -> ChainResult<T> {
     let a = a.ok_or_else(|| ChainError::Account(format!("account {key} not found")))?;
     if a.owner != perp::ID {
-        return Err(ChainError::Account(format!(
-            "account {key} is not owned by the perp program"
-        )));
+        return Err(ChainError::Account(format!("account {key} is not owned by the perp program")));
     }
     decode(&a.data).map_err(|e| ChainError::Account(format!("account {key}: {e}")))
 }
@@ -187,21 +159,10 @@ pub async fn fetch_margin<C: Chain>(c: &C, key: &Pubkey) -> ChainResult<MarginAc
 }
 
 /// Every margin account of the program (`getProgramAccounts` with filters).
-pub async fn fetch_all_margin_accounts<C: Chain>(
-    c: &C,
-) -> ChainResult<Vec<(Pubkey, MarginAccount)>> {
-    let raw = c
-        .program_accounts(
-            MarginAccount::DISCRIMINATOR,
-            8 + perp::state::MARGIN_ACCOUNT_SIZE,
-        )
-        .await?;
+pub async fn fetch_all_margin_accounts<C: Chain>(c: &C) -> ChainResult<Vec<(Pubkey, MarginAccount)>> {
+    let raw = c.program_accounts(MarginAccount::DISCRIMINATOR, 8 + perp::state::MARGIN_ACCOUNT_SIZE).await?;
     raw.into_iter()
-        .map(|(k, d)| {
-            decode(&d)
-                .map(|a| (k, a))
-                .map_err(|e| ChainError::Account(format!("margin account {k}: {e}")))
-        })
+        .map(|(k, d)| decode(&d).map(|a| (k, a)).map_err(|e| ChainError::Account(format!("margin account {k}: {e}"))))
         .collect()
 }
 

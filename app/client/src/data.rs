@@ -34,18 +34,11 @@ pub struct Series {
 pub fn parse_scaled(s: &str, decimals: i32) -> Result<u64, String> {
     let s = s.trim();
     let (mant, exp) = match s.find(['e', 'E']) {
-        Some(i) => (
-            &s[..i],
-            s[i + 1..]
-                .parse::<i32>()
-                .map_err(|_| format!("bad number '{s}'"))?,
-        ),
+        Some(i) => (&s[..i], s[i + 1..].parse::<i32>().map_err(|_| format!("bad number '{s}'"))?),
         None => (s, 0),
     };
     let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
-    if int.is_empty() && frac.is_empty()
-        || !int.chars().chain(frac.chars()).all(|c| c.is_ascii_digit())
-    {
+    if int.is_empty() && frac.is_empty() || !int.chars().chain(frac.chars()).all(|c| c.is_ascii_digit()) {
         return Err(format!("bad number '{s}'"));
     }
     let digits = format!("{int}{frac}");
@@ -53,9 +46,7 @@ pub fn parse_scaled(s: &str, decimals: i32) -> Result<u64, String> {
     let shift = exp - frac.len() as i32 + decimals;
     let mut v: u128 = digits.parse().map_err(|_| format!("bad number '{s}'"))?;
     if shift >= 0 {
-        v = v
-            .checked_mul(10u128.pow(shift as u32))
-            .ok_or_else(|| format!("number too large '{s}'"))?;
+        v = v.checked_mul(10u128.pow(shift as u32)).ok_or_else(|| format!("number too large '{s}'"))?;
     } else {
         v /= 10u128.pow((-shift).min(38) as u32);
     }
@@ -75,11 +66,7 @@ impl Series {
     /// The bar length is inferred from the file name (`_1m_`, `_5m_`) or the smallest step.
     pub fn load(path: &Path) -> Result<Series, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let name = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or("series")
-            .to_string();
+        let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("series").to_string();
         Series::parse(&name, &text).map_err(|e| format!("{}: {e}", path.display()))
     }
 
@@ -93,10 +80,7 @@ impl Series {
             if f.len() < 7 {
                 return Err(format!("line {}: expected at least 7 columns", i + 1));
             }
-            let open_time: i64 = f[0]
-                .trim()
-                .parse()
-                .map_err(|_| format!("line {}: bad timestamp", i + 1))?;
+            let open_time: i64 = f[0].trim().parse().map_err(|_| format!("line {}: bad timestamp", i + 1))?;
             bars.push(Bar {
                 open_time,
                 seconds: 0,
@@ -115,19 +99,12 @@ impl Series {
         } else if name.contains("_1m") {
             60
         } else {
-            bars.windows(2)
-                .map(|w| w[1].open_time - w[0].open_time)
-                .filter(|d| *d > 0)
-                .min()
-                .unwrap_or(60)
+            bars.windows(2).map(|w| w[1].open_time - w[0].open_time).filter(|d| *d > 0).min().unwrap_or(60)
         };
         for b in &mut bars {
             b.seconds = seconds;
         }
-        Ok(Series {
-            name: name.to_string(),
-            bars,
-        })
+        Ok(Series { name: name.to_string(), bars })
     }
 
     /// The last bar published at or before `t` (its close is the venue's latest price then).
@@ -172,10 +149,7 @@ pub const DEFAULT_FILES: [&str; 7] = [
 
 /// The repository root (where `data/` lives), found from this crate's location at build time.
 pub fn repo_root() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap_or_else(|_| ".".into())
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap_or_else(|_| ".".into())
 }
 
 #[cfg(test)]

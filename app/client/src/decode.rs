@@ -15,10 +15,9 @@ impl fmt::Display for DecodeError {
             DecodeError::TooShort { expected, got } => {
                 write!(f, "account data too short: {got} < {expected} bytes")
             }
-            DecodeError::WrongDiscriminator => write!(
-                f,
-                "account is not of the expected type (discriminator mismatch)"
-            ),
+            DecodeError::WrongDiscriminator => {
+                write!(f, "account is not of the expected type (discriminator mismatch)")
+            }
         }
     }
 }
@@ -29,10 +28,7 @@ impl std::error::Error for DecodeError {}
 pub fn decode<T: bytemuck::Pod + Discriminator>(data: &[u8]) -> Result<T, DecodeError> {
     let need = 8 + core::mem::size_of::<T>();
     if data.len() < need {
-        return Err(DecodeError::TooShort {
-            expected: need,
-            got: data.len(),
-        });
+        return Err(DecodeError::TooShort { expected: need, got: data.len() });
     }
     if &data[..8] != T::DISCRIMINATOR {
         return Err(DecodeError::WrongDiscriminator);

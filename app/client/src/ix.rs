@@ -13,41 +13,23 @@ use anchor_lang::{InstructionData, ToAccountMetas};
 use perp::instructions::{ExchangeParams, OrderParams};
 use perp::state::MarketParams;
 
-fn build(
-    accounts: impl ToAccountMetas,
-    data: impl InstructionData,
-    remaining: Vec<AccountMeta>,
-) -> Instruction {
+fn build(accounts: impl ToAccountMetas, data: impl InstructionData, remaining: Vec<AccountMeta>) -> Instruction {
     let mut metas = accounts.to_account_metas(None);
     metas.extend(remaining);
-    Instruction {
-        program_id: perp::ID,
-        accounts: metas,
-        data: data.data(),
-    }
+    Instruction { program_id: perp::ID, accounts: metas, data: data.data() }
 }
 
 /// Read-only metas for oracle accounts.
 pub fn oracle_metas(oracles: &[Pubkey]) -> Vec<AccountMeta> {
-    oracles
-        .iter()
-        .map(|k| AccountMeta::new_readonly(*k, false))
-        .collect()
+    oracles.iter().map(|k| AccountMeta::new_readonly(*k, false)).collect()
 }
 
 /// Writable metas for market accounts.
 pub fn market_metas(markets: &[u16]) -> Vec<AccountMeta> {
-    markets
-        .iter()
-        .map(|m| AccountMeta::new(pda::market(*m), false))
-        .collect()
+    markets.iter().map(|m| AccountMeta::new(pda::market(*m), false)).collect()
 }
 
-pub fn initialize_exchange(
-    admin: Pubkey,
-    collateral_mint: Pubkey,
-    params: ExchangeParams,
-) -> Instruction {
+pub fn initialize_exchange(admin: Pubkey, collateral_mint: Pubkey, params: ExchangeParams) -> Instruction {
     build(
         perp::accounts::InitializeExchange {
             admin,
@@ -78,23 +60,14 @@ pub fn create_market(
             adl_round: pda::adl_round(market_index),
             system_program: anchor_lang::system_program::ID,
         },
-        perp::instruction::CreateMarket {
-            market_index,
-            params,
-            base_reserve,
-            peg,
-        },
+        perp::instruction::CreateMarket { market_index, params, base_reserve, peg },
         vec![],
     )
 }
 
 pub fn update_market(admin: Pubkey, market_index: u16, params: MarketParams) -> Instruction {
     build(
-        perp::accounts::UpdateMarket {
-            admin,
-            exchange: pda::exchange(),
-            market: pda::market(market_index),
-        },
+        perp::accounts::UpdateMarket { admin, exchange: pda::exchange(), market: pda::market(market_index) },
         perp::instruction::UpdateMarket { params },
         vec![],
     )
@@ -102,10 +75,7 @@ pub fn update_market(admin: Pubkey, market_index: u16, params: MarketParams) -> 
 
 pub fn set_pause(admin: Pubkey, pause_flags: u16) -> Instruction {
     build(
-        perp::accounts::SetPause {
-            admin,
-            exchange: pda::exchange(),
-        },
+        perp::accounts::SetPause { admin, exchange: pda::exchange() },
         perp::instruction::SetPause { pause_flags },
         vec![],
     )
@@ -113,11 +83,7 @@ pub fn set_pause(admin: Pubkey, pause_flags: u16) -> Instruction {
 
 pub fn set_market_status(admin: Pubkey, market_index: u16, status: u8) -> Instruction {
     build(
-        perp::accounts::SetMarketStatus {
-            admin,
-            exchange: pda::exchange(),
-            market: pda::market(market_index),
-        },
+        perp::accounts::SetMarketStatus { admin, exchange: pda::exchange(), market: pda::market(market_index) },
         perp::instruction::SetMarketStatus { status },
         vec![],
     )
@@ -135,12 +101,7 @@ pub fn create_margin_account(owner: Pubkey, account_id: u16) -> Instruction {
     )
 }
 
-pub fn deposit(
-    authority: Pubkey,
-    margin_account: Pubkey,
-    user_token: Pubkey,
-    amount: u64,
-) -> Instruction {
+pub fn deposit(authority: Pubkey, margin_account: Pubkey, user_token: Pubkey, amount: u64) -> Instruction {
     build(
         perp::accounts::Deposit {
             authority,
@@ -177,11 +138,7 @@ pub fn withdraw(
     )
 }
 
-fn order_accounts(
-    authority: Pubkey,
-    margin_account: Pubkey,
-    market_index: u16,
-) -> perp::accounts::PlaceMarketOrder {
+fn order_accounts(authority: Pubkey, margin_account: Pubkey, market_index: u16) -> perp::accounts::PlaceMarketOrder {
     perp::accounts::PlaceMarketOrder {
         authority,
         exchange: pda::exchange(),
@@ -205,11 +162,7 @@ pub fn place_market_order(
 ) -> Instruction {
     let mut rem = oracle_metas(oracles);
     rem.extend(market_metas(other_markets));
-    build(
-        order_accounts(authority, margin_account, market_index),
-        perp::instruction::PlaceMarketOrder { params },
-        rem,
-    )
+    build(order_accounts(authority, margin_account, market_index), perp::instruction::PlaceMarketOrder { params }, rem)
 }
 
 pub fn close_position(
@@ -237,35 +190,19 @@ pub fn move_isolated_collateral(
     position_markets: &[u16],
 ) -> Instruction {
     build(
-        perp::accounts::MoveIsolatedCollateral {
-            authority,
-            margin_account,
-        },
-        perp::instruction::MoveIsolatedCollateral {
-            market_index,
-            amount,
-        },
+        perp::accounts::MoveIsolatedCollateral { authority, margin_account },
+        perp::instruction::MoveIsolatedCollateral { market_index, amount },
         market_metas(position_markets),
     )
 }
 
 pub fn set_delegate(owner: Pubkey, margin_account: Pubkey, delegate: Pubkey) -> Instruction {
-    build(
-        perp::accounts::SetDelegate {
-            owner,
-            margin_account,
-        },
-        perp::instruction::SetDelegate { delegate },
-        vec![],
-    )
+    build(perp::accounts::SetDelegate { owner, margin_account }, perp::instruction::SetDelegate { delegate }, vec![])
 }
 
 pub fn close_margin_account(owner: Pubkey, margin_account: Pubkey) -> Instruction {
     build(
-        perp::accounts::CloseMarginAccount {
-            owner,
-            margin_account,
-        },
+        perp::accounts::CloseMarginAccount { owner, margin_account },
         perp::instruction::CloseMarginAccount {},
         vec![],
     )
@@ -273,10 +210,7 @@ pub fn close_margin_account(owner: Pubkey, margin_account: Pubkey) -> Instructio
 
 pub fn update_funding(market_index: u16, oracles: &[Pubkey]) -> Instruction {
     build(
-        perp::accounts::UpdateFunding {
-            exchange: pda::exchange(),
-            market: pda::market(market_index),
-        },
+        perp::accounts::UpdateFunding { exchange: pda::exchange(), market: pda::market(market_index) },
         perp::instruction::UpdateFunding {},
         oracle_metas(oracles),
     )
@@ -350,25 +284,15 @@ pub fn begin_adl_round(market_index: u16, oracles: &[Pubkey], side: u8) -> Instr
 /// Counts margin accounts into the open round.
 pub fn adl_scan(market_index: u16, accounts: &[Pubkey]) -> Instruction {
     build(
-        perp::accounts::AdlScan {
-            market: pda::market(market_index),
-            adl_round: pda::adl_round(market_index),
-        },
+        perp::accounts::AdlScan { market: pda::market(market_index), adl_round: pda::adl_round(market_index) },
         perp::instruction::AdlScan {},
-        accounts
-            .iter()
-            .map(|k| AccountMeta::new(*k, false))
-            .collect(),
+        accounts.iter().map(|k| AccountMeta::new(*k, false)).collect(),
     )
 }
 
 /// Deleverages the bankrupt account against `candidates`, which must be the round's next ranked
 /// entries in order.
-pub fn auto_deleverage(
-    market_index: u16,
-    bankrupt_account: Pubkey,
-    candidates: &[Pubkey],
-) -> Instruction {
+pub fn auto_deleverage(market_index: u16, bankrupt_account: Pubkey, candidates: &[Pubkey]) -> Instruction {
     build(
         perp::accounts::AutoDeleverage {
             market: pda::market(market_index),
@@ -376,10 +300,7 @@ pub fn auto_deleverage(
             bankrupt_account,
         },
         perp::instruction::AutoDeleverage {},
-        candidates
-            .iter()
-            .map(|k| AccountMeta::new(*k, false))
-            .collect(),
+        candidates.iter().map(|k| AccountMeta::new(*k, false)).collect(),
     )
 }
 
@@ -398,17 +319,10 @@ pub fn resolve_bankruptcy(market_index: u16, bankrupt_account: Pubkey) -> Instru
 
 /// Oracle keys of a decoded market, in order.
 pub fn market_oracles(m: &perp::state::Market) -> Vec<Pubkey> {
-    m.oracles[..m.num_oracles as usize]
-        .iter()
-        .map(|o| o.key)
-        .collect()
+    m.oracles[..m.num_oracles as usize].iter().map(|o| o.key).collect()
 }
 
 /// Markets of a decoded account's open positions, excluding `primary`.
 pub fn position_markets(a: &perp::state::MarginAccount, primary: Option<u16>) -> Vec<u16> {
-    a.positions
-        .iter()
-        .filter(|p| p.in_use() && Some(p.market_index) != primary)
-        .map(|p| p.market_index)
-        .collect()
+    a.positions.iter().filter(|p| p.in_use() && Some(p.market_index) != primary).map(|p| p.market_index).collect()
 }

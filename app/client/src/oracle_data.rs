@@ -9,16 +9,14 @@ use perp_core::Price;
 use pyth_solana_receiver_sdk::price_update::{PriceFeedMessage, PriceUpdateV2, VerificationLevel};
 
 /// Owner of legacy Pyth v2 push price accounts on Solana mainnet and Pythnet.
-pub const PYTH_LEGACY_PROGRAM: Pubkey =
-    anchor_lang::pubkey!("FsJ3A3u2vn5cTVofAjvy6y5kwABJAqYWpe4975bi2epH");
+pub const PYTH_LEGACY_PROGRAM: Pubkey = anchor_lang::pubkey!("FsJ3A3u2vn5cTVofAjvy6y5kwABJAqYWpe4975bi2epH");
 /// Owner of `PriceUpdateV2` accounts (the Pyth Solana receiver program).
 pub const PYTH_RECEIVER_PROGRAM: Pubkey = pyth_solana_receiver_sdk::ID;
 
 /// A real Solana mainnet legacy price account (Nov 2021; expo -8; header rebuilt), used as the
 /// template for simulated legacy feeds.
-pub const LEGACY_TEMPLATE: &[u8] = include_bytes!(
-    "../../../tests/fixtures/pyth/solana_mainnet_2021_price_account_synthheader_padded3312.bin"
-);
+pub const LEGACY_TEMPLATE: &[u8] =
+    include_bytes!("../../../tests/fixtures/pyth/solana_mainnet_2021_price_account_synthheader_padded3312.bin");
 
 /// Mantissa of `p` (price precision 10^-6) at exponent `expo` (<= -6), rounded down.
 fn mantissa(p: u64, expo: i32) -> i64 {
@@ -31,23 +29,12 @@ fn mantissa(p: u64, expo: i32) -> i64 {
 pub fn legacy_account(template: &[u8], price: Price, conf: Price, publish_time: i64) -> Vec<u8> {
     let mut d = template.to_vec();
     let expo = i32::from_le_bytes([d[20], d[21], d[22], d[23]]);
-    legacy::write_price(
-        &mut d,
-        mantissa(price.0, expo),
-        mantissa(conf.0, expo) as u64,
-        publish_time,
-    );
+    legacy::write_price(&mut d, mantissa(price.0, expo), mantissa(conf.0, expo) as u64, publish_time);
     d
 }
 
 /// A `PriceUpdateV2` account at exponent -8.
-pub fn pull_account(
-    feed_id: [u8; 32],
-    price: Price,
-    conf: Price,
-    publish_time: i64,
-    full: bool,
-) -> Vec<u8> {
+pub fn pull_account(feed_id: [u8; 32], price: Price, conf: Price, publish_time: i64, full: bool) -> Vec<u8> {
     let update = PriceUpdateV2 {
         write_authority: Pubkey::new_from_array([7; 32]),
         verification_level: if full {
@@ -68,9 +55,7 @@ pub fn pull_account(
         posted_slot: 0,
     };
     let mut d = Vec::with_capacity(134);
-    update
-        .try_serialize(&mut d)
-        .expect("serialize PriceUpdateV2");
+    update.try_serialize(&mut d).expect("serialize PriceUpdateV2");
     d.resize(134, 0);
     d
 }

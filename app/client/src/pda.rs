@@ -2,8 +2,7 @@
 
 use anchor_lang::prelude::Pubkey;
 use perp::state::{
-    ADL_ROUND_SEED, COLLATERAL_VAULT_SEED, EXCHANGE_SEED, INSURANCE_VAULT_SEED,
-    MARGIN_ACCOUNT_SEED, MARKET_SEED,
+    ADL_ROUND_SEED, COLLATERAL_VAULT_SEED, EXCHANGE_SEED, INSURANCE_VAULT_SEED, MARGIN_ACCOUNT_SEED, MARKET_SEED,
 };
 
 pub fn exchange() -> Pubkey {
@@ -23,15 +22,7 @@ pub fn market(market_index: u16) -> Pubkey {
 }
 
 pub fn margin_account(owner: &Pubkey, account_id: u16) -> Pubkey {
-    Pubkey::find_program_address(
-        &[
-            MARGIN_ACCOUNT_SEED,
-            owner.as_ref(),
-            &account_id.to_le_bytes(),
-        ],
-        &perp::ID,
-    )
-    .0
+    Pubkey::find_program_address(&[MARGIN_ACCOUNT_SEED, owner.as_ref(), &account_id.to_le_bytes()], &perp::ID).0
 }
 
 pub fn adl_round(market_index: u16) -> Pubkey {

@@ -33,12 +33,7 @@ impl IndexView {
     }
 }
 
-pub fn index_view(
-    m: &Market,
-    ex: &Exchange,
-    oracles: &[Option<AccountData>],
-    now: i64,
-) -> IndexView {
+pub fn index_view(m: &Market, ex: &Exchange, oracles: &[Option<AccountData>], now: i64) -> IndexView {
     let n = m.num_oracles as usize;
     let mut readings = Vec::with_capacity(n);
     let mut issues = Vec::with_capacity(n);
@@ -51,10 +46,7 @@ pub fn index_view(
         };
         let r = match oracles.get(i).and_then(|o| o.as_ref()) {
             None => Err("account not found".to_string()),
-            Some(a) if a.owner != owner => Err(format!(
-                "owner {} is not the Pyth program {}",
-                a.owner, owner
-            )),
+            Some(a) if a.owner != owner => Err(format!("owner {} is not the Pyth program {}", a.owner, owner)),
             Some(a) => perp::oracle::decode_reading(
                 cfg.kind,
                 &a.data,
@@ -76,11 +68,7 @@ pub fn index_view(
         }
     }
     let report = compute_index(&readings, now, &m.index_config()).ok();
-    IndexView {
-        report,
-        readings,
-        issues,
-    }
+    IndexView { report, readings, issues }
 }
 
 /// A market with the price the client uses for it: the live index when enough sources survive,
@@ -100,12 +88,7 @@ pub fn market_state(m: &Market, index: &IndexView, now: i64) -> Option<MarketSta
         None => return None,
     };
     let v = view(m, idx, now).ok()?;
-    Some(MarketState {
-        market: *m,
-        index: idx,
-        live,
-        view: v,
-    })
+    Some(MarketState { market: *m, index: idx, live, view: v })
 }
 
 /// Funding a position owes since its last settlement (positive = owes).
@@ -189,9 +172,7 @@ impl AccountHealth {
                 !p.bankrupt
                     && p.base.0 != 0
                     && if p.isolated {
-                        self.isolated
-                            .iter()
-                            .any(|(s, h)| *s == p.slot && h.is_liquidatable())
+                        self.isolated.iter().any(|(s, h)| *s == p.slot && h.is_liquidatable())
                     } else {
                         self.cross.is_liquidatable()
                     }
@@ -232,16 +213,9 @@ pub fn account_health(acct: &MarginAccount, markets: &BTreeMap<u16, MarketState>
         let (lp, bp) = if st.base.0 == 0 {
             (None, None)
         } else {
-            let bank_c = if p.is_isolated() {
-                effective
-            } else {
-                Quote(cross.equity.0 - upnl.0)
-            };
+            let bank_c = if p.is_isolated() { effective } else { Quote(cross.equity.0 - upnl.0) };
             (
-                liquidation_price(&st, effective, tiers)
-                    .ok()
-                    .flatten()
-                    .map(|l| l.price),
+                liquidation_price(&st, effective, tiers).ok().flatten().map(|l| l.price),
                 bankruptcy_price(&st, bank_c).ok(),
             )
         };
@@ -253,11 +227,7 @@ pub fn account_health(acct: &MarginAccount, markets: &BTreeMap<u16, MarketState>
             mark,
             notional,
             upnl,
-            funding_owed: funding_owed(
-                &ms.market,
-                acct.positions[i].base,
-                acct.positions[i].funding_snapshot.get(),
-            ),
+            funding_owed: funding_owed(&ms.market, acct.positions[i].base, acct.positions[i].funding_snapshot.get()),
             isolated: p.is_isolated(),
             isolated_collateral: Quote(p.isolated_collateral),
             bankrupt: p.is_bankrupt(),
@@ -266,11 +236,7 @@ pub fn account_health(acct: &MarginAccount, markets: &BTreeMap<u16, MarketState>
             maintenance: mm,
         });
     }
-    AccountHealth {
-        cross,
-        isolated,
-        positions,
-    }
+    AccountHealth { cross, isolated, positions }
 }
 
 #[derive(Clone, Debug)]
@@ -317,27 +283,14 @@ pub fn preview_trade(
         a.positions[slot].isolated_collateral += isolated_collateral.0;
     }
     let fee_rate = Rate(m.taker_fee);
-    let r = execute_fill(
-        &mut a,
-        slot,
-        &mut m,
-        side,
-        size,
-        fee_rate,
-        Rate(fee_insurance_share),
-    )
-    .map_err(|e| e.to_string())?;
+    let r = execute_fill(&mut a, slot, &mut m, side, size, fee_rate, Rate(fee_insurance_share))
+        .map_err(|e| e.to_string())?;
     let mut views = views_for(&a, &all);
     let v = view(&m, market.index, now).map_err(|e| e.to_string())?;
     views[slot] = Some(v);
-    let group = if a.positions[slot].is_isolated() {
-        Group::Isolated(slot)
-    } else {
-        Group::Cross
-    };
+    let group = if a.positions[slot].is_isolated() { Group::Isolated(slot) } else { Group::Cross };
     let h = group_health(&a, group, &views).map_err(|e| e.to_string())?;
-    let reducing =
-        old_base != 0 && (old_base > 0) != (side == Side::Long) && size.0 <= old_base.abs();
+    let reducing = old_base != 0 && (old_base > 0) != (side == Side::Long) && size.0 <= old_base.abs();
     let accepted = if reducing {
         if h.equity.is_negative() {
             Err("the account would be underwater".into())
@@ -347,19 +300,12 @@ pub fn preview_trade(
     } else if r.new.notional(v.mark).unwrap_or_default() > m.max_notional() {
         Err("notional above the market's largest tier cap".into())
     } else if h.equity < h.initial {
-        Err(format!(
-            "insufficient margin: equity {} < initial margin {}",
-            h.equity, h.initial
-        ))
+        Err(format!("insufficient margin: equity {} < initial margin {}", h.equity, h.initial))
     } else {
         Ok(())
     };
     let acc_after = AccountHealth::from_preview(&a, &all, &m, v);
-    let liq = acc_after
-        .positions
-        .iter()
-        .find(|p| p.market_index == idx)
-        .and_then(|p| p.liquidation_price);
+    let liq = acc_after.positions.iter().find(|p| p.market_index == idx).and_then(|p| p.liquidation_price);
     Ok(TradePreview {
         fill: r.fill,
         fee: r.fee,
@@ -373,12 +319,7 @@ pub fn preview_trade(
 }
 
 impl AccountHealth {
-    fn from_preview(
-        a: &MarginAccount,
-        all: &BTreeMap<u16, MarketState>,
-        m: &Market,
-        v: MarketView,
-    ) -> AccountHealth {
+    fn from_preview(a: &MarginAccount, all: &BTreeMap<u16, MarketState>, m: &Market, v: MarketView) -> AccountHealth {
         let mut all = all.clone();
         if let Some(ms) = all.get_mut(&m.market_index) {
             ms.market = *m;
@@ -393,17 +334,11 @@ impl AccountHealth {
 pub fn adl_score_of(pos: &PositionState, mark: Price, tiers: &[Tier]) -> Option<AdlScore> {
     let value = pos.notional(mark).ok()?;
     let mm = requirement(tiers, value, MarginKind::Maintenance).ok()?;
-    adl_score(pos.upnl(mark).ok()?, pos.entry_value().ok()?, mm, value)
-        .ok()
-        .flatten()
+    adl_score(pos.upnl(mark).ok()?, pos.entry_value().ok()?, mm, value).ok().flatten()
 }
 
 /// A position's place in its side's ADL queue: `(rank, candidates)`, rank 1 = deleveraged first.
-pub fn adl_rank(
-    target: &Pubkey,
-    market: &MarketState,
-    accounts: &[(Pubkey, MarginAccount)],
-) -> Option<(usize, usize)> {
+pub fn adl_rank(target: &Pubkey, market: &MarketState, accounts: &[(Pubkey, MarginAccount)]) -> Option<(usize, usize)> {
     let idx = market.market.market_index;
     let tiers = market.view.tiers();
     let (_, t) = accounts.iter().find(|(k, _)| k == target)?;
@@ -418,11 +353,7 @@ pub fn adl_rank(
                 return None;
             }
             let score = adl_score_of(&p.state(), market.view.mark, tiers)?;
-            Some(perp_core::adl::AdlCandidate {
-                key: k.to_bytes(),
-                size: Base(p.base.abs()),
-                score,
-            })
+            Some(perp_core::adl::AdlCandidate { key: k.to_bytes(), size: Base(p.base.abs()), score })
         })
         .collect();
     perp_core::adl::rank(&mut c);

@@ -36,9 +36,7 @@ pub fn adl_score(
         .checked_mul(position_value.0 as i128)
         .and_then(|v| v.checked_mul(RATE_PRECISION as i128))
         .ok_or(CoreError::Overflow)?;
-    let den = ev
-        .checked_mul(maintenance.0 as i128)
-        .ok_or(CoreError::Overflow)?;
+    let den = ev.checked_mul(maintenance.0 as i128).ok_or(CoreError::Overflow)?;
     Ok(Some(AdlScore(div_round(num, den, Round::Down)?)))
 }
 
@@ -90,18 +88,9 @@ mod tests {
     #[test]
     fn score_by_hand() {
         // upnl 2,000 on 20,000 entry (10%), MM 110 on 22,000 value (0.5%): 0.1 / 0.005 = 20
-        let s = adl_score(
-            Quote(2_000 * USD),
-            Quote(20_000 * USD),
-            Quote(110 * USD),
-            Quote(22_000 * USD),
-        )
-        .unwrap();
+        let s = adl_score(Quote(2_000 * USD), Quote(20_000 * USD), Quote(110 * USD), Quote(22_000 * USD)).unwrap();
         assert_eq!(s, Some(AdlScore(20 * 1_000_000_000)));
-        assert_eq!(
-            adl_score(Quote(-1), Quote(1), Quote(1), Quote(1)).unwrap(),
-            None
-        );
+        assert_eq!(adl_score(Quote(-1), Quote(1), Quote(1), Quote(1)).unwrap(), None);
         // entry value below 1 USDC uses 1
         let s = adl_score(Quote(USD), Quote(1), Quote(USD), Quote(USD)).unwrap();
         assert_eq!(s, Some(AdlScore(1_000_000_000)));
@@ -111,21 +100,9 @@ mod tests {
     fn ranking_and_plan() {
         let k = |b: u8| [b; 32];
         let mut c = [
-            AdlCandidate {
-                key: k(3),
-                size: Base(5),
-                score: AdlScore(10),
-            },
-            AdlCandidate {
-                key: k(1),
-                size: Base(4),
-                score: AdlScore(30),
-            },
-            AdlCandidate {
-                key: k(2),
-                size: Base(7),
-                score: AdlScore(10),
-            },
+            AdlCandidate { key: k(3), size: Base(5), score: AdlScore(10) },
+            AdlCandidate { key: k(1), size: Base(4), score: AdlScore(30) },
+            AdlCandidate { key: k(2), size: Base(7), score: AdlScore(10) },
         ];
         rank(&mut c);
         assert_eq!([c[0].key[0], c[1].key[0], c[2].key[0]], [1, 2, 3]);

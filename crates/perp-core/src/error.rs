@@ -73,19 +73,13 @@ impl fmt::Display for DropReason {
             DropReason::Stale { age, max_age } => {
                 write!(f, "stale: age {} s > max {} s", age, max_age)
             }
-            DropReason::LowConfidence {
-                conf_ratio,
-                max_conf,
-            } => write!(
+            DropReason::LowConfidence { conf_ratio, max_conf } => write!(
                 f,
                 "low confidence: conf/price {} > max {}",
                 Decimal::new(conf_ratio as i128, 9),
                 Decimal::new(max_conf as i128, 9)
             ),
-            DropReason::Outlier {
-                deviation,
-                max_deviation,
-            } => write!(
+            DropReason::Outlier { deviation, max_deviation } => write!(
                 f,
                 "outlier: deviation from median {} > max {}",
                 Decimal::new(deviation as i128, 9),
@@ -131,11 +125,7 @@ impl fmt::Display for TierProblem {
                 write!(f, "tier {} cap is not above the previous cap", tier)
             }
             TierProblem::MaintenanceNotBelowInitial { tier } => {
-                write!(
-                    f,
-                    "tier {} maintenance rate is not below its initial rate",
-                    tier
-                )
+                write!(f, "tier {} maintenance rate is not below its initial rate", tier)
             }
             TierProblem::RateOutOfRange { tier } => {
                 write!(f, "tier {} rate is not in (0, 1]", tier)

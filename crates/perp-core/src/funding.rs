@@ -18,15 +18,14 @@
 
 use crate::error::{CoreError, CoreResult};
 use crate::units::{
-    div_round, mul_div, Base, FundingIndex, Price, Quote, Rate, Round, BASE_PRECISION,
-    FUNDING_INDEX_PRECISION, QUOTE_PRECISION, RATE_PRECISION,
+    div_round, mul_div, Base, FundingIndex, Price, Quote, Rate, Round, BASE_PRECISION, FUNDING_INDEX_PRECISION,
+    QUOTE_PRECISION, RATE_PRECISION,
 };
 
 pub const SECONDS_PER_YEAR: i64 = 365 * 24 * 3600;
 
 /// Quote raw units x this = base raw x funding-index raw.
-const PAYMENT_SCALE: i128 =
-    BASE_PRECISION as i128 * FUNDING_INDEX_PRECISION / QUOTE_PRECISION as i128;
+const PAYMENT_SCALE: i128 = BASE_PRECISION as i128 * FUNDING_INDEX_PRECISION / QUOTE_PRECISION as i128;
 
 fn toward_zero(n: i128, d: i128) -> CoreResult<i128> {
     if d == 0 {
@@ -64,17 +63,9 @@ impl PremiumAccumulator {
         if seconds < 0 {
             return Err(CoreError::InvalidParameter("sample duration must be >= 0"));
         }
-        let w = (premium.0 as i128)
-            .checked_mul(seconds as i128)
-            .ok_or(CoreError::Overflow)?;
-        self.weighted_sum = self
-            .weighted_sum
-            .checked_add(w)
-            .ok_or(CoreError::Overflow)?;
-        self.seconds = self
-            .seconds
-            .checked_add(seconds)
-            .ok_or(CoreError::Overflow)?;
+        let w = (premium.0 as i128).checked_mul(seconds as i128).ok_or(CoreError::Overflow)?;
+        self.weighted_sum = self.weighted_sum.checked_add(w).ok_or(CoreError::Overflow)?;
+        self.seconds = self.seconds.checked_add(seconds).ok_or(CoreError::Overflow)?;
         Ok(())
     }
     /// The time-weighted premium (zero if no time was sampled).
@@ -99,9 +90,7 @@ pub struct FundingParams {
 impl FundingParams {
     pub fn validate(&self) -> CoreResult<()> {
         if self.clamp.0 < 0 || self.clamp.0 > RATE_PRECISION {
-            return Err(CoreError::InvalidParameter(
-                "funding clamp must be in [0, 1]",
-            ));
+            return Err(CoreError::InvalidParameter("funding clamp must be in [0, 1]"));
         }
         if let Some(c) = self.cap {
             if c.0 <= 0 || c.0 > RATE_PRECISION {
@@ -127,28 +116,17 @@ pub fn funding_rate(premium: Rate, p: &FundingParams) -> CoreResult<Rate> {
 }
 
 /// Interest per funding interval from annual quote and base rates, rounded toward zero.
-pub fn interest_per_interval(
-    quote_annual: Rate,
-    base_annual: Rate,
-    interval_s: i64,
-) -> CoreResult<Rate> {
+pub fn interest_per_interval(quote_annual: Rate, base_annual: Rate, interval_s: i64) -> CoreResult<Rate> {
     if interval_s <= 0 {
         return Err(CoreError::InvalidParameter("funding interval must be > 0"));
     }
     let d = quote_annual.0 as i128 - base_annual.0 as i128;
-    rate_i64(toward_zero(
-        d * interval_s as i128,
-        SECONDS_PER_YEAR as i128,
-    )?)
+    rate_i64(toward_zero(d * interval_s as i128, SECONDS_PER_YEAR as i128)?)
 }
 
 /// What a position pays for funding between two index values (positive = pays, negative =
 /// receives); rounded up, i.e. in the protocol's favour either way.
-pub fn position_payment(
-    base: Base,
-    index_now: FundingIndex,
-    index_then: FundingIndex,
-) -> CoreResult<Quote> {
+pub fn position_payment(base: Base, index_now: FundingIndex, index_then: FundingIndex) -> CoreResult<Quote> {
     base.funding_payment(index_now.checked_sub(index_then)?, Round::Up)
 }
 
@@ -188,14 +166,10 @@ pub fn funding_event(
     let mut ds = delta.0;
     // net flow into the protocol, in base raw x index raw: longs pay l*dl, shorts pay -s*ds
     let net = |dl: i128, ds: i128| -> CoreResult<i128> {
-        l.checked_mul(dl)
-            .and_then(|a| s.checked_mul(ds).and_then(|b| a.checked_sub(b)))
-            .ok_or(CoreError::Overflow)
+        l.checked_mul(dl).and_then(|a| s.checked_mul(ds).and_then(|b| a.checked_sub(b))).ok_or(CoreError::Overflow)
     };
     let mut n = net(dl, ds)?;
-    let avail = (fee_pool.0.max(0) as i128)
-        .checked_mul(PAYMENT_SCALE)
-        .ok_or(CoreError::Overflow)?;
+    let avail = (fee_pool.0.max(0) as i128).checked_mul(PAYMENT_SCALE).ok_or(CoreError::Overflow)?;
     let mut capped = false;
     if n < 0 && -n > avail {
         capped = true;
@@ -241,9 +215,7 @@ pub fn socialize_loss_delta(loss: Quote, oi: Base, side_is_long: bool) -> CoreRe
         return Err(CoreError::DivisionByZero);
     }
     let per = div_round(
-        (loss.0.max(0) as i128)
-            .checked_mul(PAYMENT_SCALE)
-            .ok_or(CoreError::Overflow)?,
+        (loss.0.max(0) as i128).checked_mul(PAYMENT_SCALE).ok_or(CoreError::Overflow)?,
         oi.0 as i128,
         Round::Up,
     )?;
@@ -252,12 +224,7 @@ pub fn socialize_loss_delta(loss: Quote, oi: Base, side_is_long: bool) -> CoreRe
 
 /// Scales a per-interval rate to a fraction of the interval (used for previews).
 pub fn prorate(rate: Rate, seconds: i64, interval: i64) -> CoreResult<Rate> {
-    let v = mul_div(
-        rate.0 as i128,
-        seconds as i128,
-        interval as i128,
-        Round::Down,
-    )?;
+    let v = mul_div(rate.0 as i128, seconds as i128, interval as i128, Round::Down)?;
     rate_i64(v)
 }
 
@@ -272,44 +239,25 @@ mod tests {
     fn premium_sample_cases() {
         let i = Price(20_000_000_000);
         // bid above index: premium = (20,020 - 20,000) / 20,000 = 0.1%
-        assert_eq!(
-            premium_sample(i, Price(20_020_000_000), Price(20_040_000_000)).unwrap(),
-            Rate(10 * BP)
-        );
+        assert_eq!(premium_sample(i, Price(20_020_000_000), Price(20_040_000_000)).unwrap(), Rate(10 * BP));
         // ask below index: discount
-        assert_eq!(
-            premium_sample(i, Price(19_960_000_000), Price(19_980_000_000)).unwrap(),
-            Rate(-10 * BP)
-        );
+        assert_eq!(premium_sample(i, Price(19_960_000_000), Price(19_980_000_000)).unwrap(), Rate(-10 * BP));
         // index inside the spread: zero
-        assert_eq!(
-            premium_sample(i, Price(19_990_000_000), Price(20_010_000_000)).unwrap(),
-            Rate(0)
-        );
+        assert_eq!(premium_sample(i, Price(19_990_000_000), Price(20_010_000_000)).unwrap(), Rate(0));
     }
 
     #[test]
     fn funding_rate_clamp_and_cap() {
         // BitMEX-style: I = 0.01%, clamp 0.05%
-        let p = FundingParams {
-            interest: Rate(BP),
-            clamp: Rate(5 * BP),
-            cap: None,
-        };
+        let p = FundingParams { interest: Rate(BP), clamp: Rate(5 * BP), cap: None };
         // P within I +/- clamp -> F = I
         assert_eq!(funding_rate(Rate(3 * BP), &p).unwrap(), Rate(BP));
         // P = 0.1% -> I - P = -0.09% clamped to -0.05% -> F = 0.05%
         assert_eq!(funding_rate(Rate(10 * BP), &p).unwrap(), Rate(5 * BP));
         // P = -0.2% -> I - P = 0.21% -> 0.05% -> F = -0.15%
         assert_eq!(funding_rate(Rate(-20 * BP), &p).unwrap(), Rate(-15 * BP));
-        let capped = FundingParams {
-            cap: Some(Rate(10 * BP)),
-            ..p
-        };
-        assert_eq!(
-            funding_rate(Rate(-20 * BP), &capped).unwrap(),
-            Rate(-10 * BP)
-        );
+        let capped = FundingParams { cap: Some(Rate(10 * BP)), ..p };
+        assert_eq!(funding_rate(Rate(-20 * BP), &capped).unwrap(), Rate(-10 * BP));
     }
 
     #[test]
@@ -332,25 +280,13 @@ mod tests {
     #[test]
     fn balanced_market_funding_is_conserved() {
         // 10 BTC long, 10 BTC short, F = 0.01%, mark 20,000: each side 20 USD
-        let e = funding_event(
-            Rate(BP),
-            Price(20_000_000_000),
-            Base(10_000_000_000),
-            Base(10_000_000_000),
-            Quote(0),
-        )
-        .unwrap();
+        let e = funding_event(Rate(BP), Price(20_000_000_000), Base(10_000_000_000), Base(10_000_000_000), Quote(0))
+            .unwrap();
         assert_eq!(e.amm_share, Quote(0));
         let mut idx = FundingIndices::default();
         idx.apply(&e).unwrap();
-        assert_eq!(
-            position_payment(Base(10_000_000_000), idx.long, FundingIndex(0)).unwrap(),
-            Quote(20_000_000)
-        );
-        assert_eq!(
-            position_payment(Base(-10_000_000_000), idx.short, FundingIndex(0)).unwrap(),
-            Quote(-20_000_000)
-        );
+        assert_eq!(position_payment(Base(10_000_000_000), idx.long, FundingIndex(0)).unwrap(), Quote(20_000_000));
+        assert_eq!(position_payment(Base(-10_000_000_000), idx.short, FundingIndex(0)).unwrap(), Quote(-20_000_000));
     }
 
     #[test]
@@ -367,14 +303,9 @@ mod tests {
         assert_eq!(e.amm_share, Quote(-10_000_000));
         assert!(!e.receiver_capped);
         // fee pool only has 4: shorts receive 10 + 4 = 14 in total -> 1.4 per BTC
-        let e = funding_event(
-            Rate(BP),
-            Price(20_000_000_000),
-            Base(5_000_000_000),
-            Base(10_000_000_000),
-            Quote(4_000_000),
-        )
-        .unwrap();
+        let e =
+            funding_event(Rate(BP), Price(20_000_000_000), Base(5_000_000_000), Base(10_000_000_000), Quote(4_000_000))
+                .unwrap();
         assert!(e.receiver_capped);
         assert_eq!(e.amm_share, Quote(-4_000_000));
         assert_eq!(
@@ -382,33 +313,18 @@ mod tests {
             Quote(-14_000_000)
         );
         // negative rate, more longs than shorts, empty fee pool: longs receive only what shorts pay
-        let e = funding_event(
-            Rate(-BP),
-            Price(20_000_000_000),
-            Base(10_000_000_000),
-            Base(5_000_000_000),
-            Quote(0),
-        )
-        .unwrap();
+        let e = funding_event(Rate(-BP), Price(20_000_000_000), Base(10_000_000_000), Base(5_000_000_000), Quote(0))
+            .unwrap();
         assert_eq!(e.amm_share, Quote(0));
-        assert_eq!(
-            position_payment(Base(10_000_000_000), e.delta_long, FundingIndex(0)).unwrap(),
-            Quote(-10_000_000)
-        );
-        assert_eq!(
-            position_payment(Base(-5_000_000_000), e.delta_short, FundingIndex(0)).unwrap(),
-            Quote(10_000_000)
-        );
+        assert_eq!(position_payment(Base(10_000_000_000), e.delta_long, FundingIndex(0)).unwrap(), Quote(-10_000_000));
+        assert_eq!(position_payment(Base(-5_000_000_000), e.delta_short, FundingIndex(0)).unwrap(), Quote(10_000_000));
     }
 
     #[test]
     fn socialized_loss_charges_at_least_the_loss() {
         let d = socialize_loss_delta(Quote(1_000_000), Base(3_000_000_000), false).unwrap();
         let paid = position_payment(Base(-3_000_000_000), d, FundingIndex(0)).unwrap();
-        assert!(
-            paid >= Quote(1_000_000) && paid <= Quote(1_000_001),
-            "{paid:?}"
-        );
+        assert!(paid >= Quote(1_000_000) && paid <= Quote(1_000_001), "{paid:?}");
     }
 
     proptest! {

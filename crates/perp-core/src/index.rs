@@ -59,9 +59,7 @@ impl IndexConfig {
             return Err(CoreError::InvalidParameter("max_conf must be in (0, 1]"));
         }
         if self.max_deviation.0 <= 0 || self.max_deviation.0 > RATE_PRECISION {
-            return Err(CoreError::InvalidParameter(
-                "max_deviation must be in (0, 1]",
-            ));
+            return Err(CoreError::InvalidParameter("max_deviation must be in (0, 1]"));
         }
         if self.min_sources == 0 || self.min_sources as usize > MAX_SOURCES {
             return Err(CoreError::InvalidParameter("min_sources must be in 1..=16"));
@@ -121,11 +119,7 @@ fn median_sorted(v: &[u64]) -> u64 {
 }
 
 /// Evaluates all sources at time `now` (unix seconds) under `cfg`.
-pub fn compute_index(
-    sources: &[SourceReading],
-    now: i64,
-    cfg: &IndexConfig,
-) -> CoreResult<IndexReport> {
+pub fn compute_index(sources: &[SourceReading], now: i64, cfg: &IndexConfig) -> CoreResult<IndexReport> {
     cfg.validate()?;
     if sources.len() > MAX_SOURCES {
         return Err(CoreError::TooManySources);
@@ -149,10 +143,7 @@ pub fn compute_index(
         }
         let age = now.saturating_sub(s.publish_time).max(0);
         if age > cfg.max_age {
-            report.dropped[i] = Some(DropReason::Stale {
-                age,
-                max_age: cfg.max_age,
-            });
+            report.dropped[i] = Some(DropReason::Stale { age, max_age: cfg.max_age });
             continue;
         }
         // conf/price > max_conf  <=>  conf * 1e9 > max_conf * price (exact)
@@ -197,15 +188,9 @@ pub fn compute_index(
         }
         survivors[m] = s.price.0;
         m += 1;
-        weights_sum = weights_sum
-            .checked_add(s.weight as u128)
-            .ok_or(CoreError::Overflow)?;
+        weights_sum = weights_sum.checked_add(s.weight as u128).ok_or(CoreError::Overflow)?;
         weighted_sum = weighted_sum
-            .checked_add(
-                (s.price.0 as u128)
-                    .checked_mul(s.weight as u128)
-                    .ok_or(CoreError::Overflow)?,
-            )
+            .checked_add((s.price.0 as u128).checked_mul(s.weight as u128).ok_or(CoreError::Overflow)?)
             .ok_or(CoreError::Overflow)?;
     }
     report.valid = m as u8;
@@ -234,12 +219,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn src(p: u64, conf: u64, t: i64, w: u64) -> SourceReading {
-        SourceReading {
-            price: Price(p * 1_000_000),
-            conf: Price(conf * 1_000_000),
-            publish_time: t,
-            weight: w,
-        }
+        SourceReading { price: Price(p * 1_000_000), conf: Price(conf * 1_000_000), publish_time: t, weight: w }
     }
 
     fn cfg(method: IndexMethod) -> IndexConfig {
@@ -255,11 +235,7 @@ mod tests {
     #[test]
     fn seed_document_vwap_example() {
         // Coinbase 60,100 x 20,000; Binance 60,150 x 30,000; Kraken 60,050 x 15,000 -> 60,111.538461
-        let s = [
-            src(60_100, 1, 100, 20_000),
-            src(60_150, 1, 100, 30_000),
-            src(60_050, 1, 100, 15_000),
-        ];
+        let s = [src(60_100, 1, 100, 20_000), src(60_150, 1, 100, 30_000), src(60_050, 1, 100, 15_000)];
         let r = compute_index(&s, 100, &cfg(IndexMethod::VolumeWeighted)).unwrap();
         assert_eq!(r.price().unwrap(), Price(60_111_538_461));
         let r = compute_index(&s, 100, &cfg(IndexMethod::Median)).unwrap();
@@ -278,20 +254,8 @@ mod tests {
             SourceReading::default(),  // no price
         ];
         let r = compute_index(&s, 1000, &cfg(IndexMethod::Median)).unwrap();
-        assert_eq!(
-            r.dropped[3],
-            Some(DropReason::Stale {
-                age: 100,
-                max_age: 60
-            })
-        );
-        assert_eq!(
-            r.dropped[4],
-            Some(DropReason::LowConfidence {
-                conf_ratio: 25_000_000,
-                max_conf: 10_000_000
-            })
-        );
+        assert_eq!(r.dropped[3], Some(DropReason::Stale { age: 100, max_age: 60 }));
+        assert_eq!(r.dropped[4], Some(DropReason::LowConfidence { conf_ratio: 25_000_000, max_conf: 10_000_000 }));
         assert!(matches!(r.dropped[5], Some(DropReason::Outlier { .. })));
         assert_eq!(r.dropped[6], Some(DropReason::Invalid));
         assert_eq!(r.valid, 3);
@@ -301,11 +265,7 @@ mod tests {
 
     #[test]
     fn too_few_sources_counts_reasons() {
-        let s = [
-            src(20_000, 1, 1000, 1),
-            src(20_010, 1, 800, 1),
-            src(20_020, 900, 1000, 1),
-        ];
+        let s = [src(20_000, 1, 1000, 1), src(20_010, 1, 800, 1), src(20_020, 900, 1000, 1)];
         let r = compute_index(&s, 1000, &cfg(IndexMethod::Median)).unwrap();
         assert_eq!(
             r.price(),
@@ -338,10 +298,7 @@ mod tests {
         let mut c = cfg(IndexMethod::Median);
         c.min_sources = 2;
         let s = [src(100, 0, 0, 0), src(101, 0, 0, 0)];
-        assert_eq!(
-            compute_index(&s, 0, &c).unwrap().price().unwrap(),
-            Price(100_500_000)
-        );
+        assert_eq!(compute_index(&s, 0, &c).unwrap().price().unwrap(), Price(100_500_000));
         c.method = IndexMethod::VolumeWeighted;
         assert_eq!(compute_index(&s, 0, &c), Err(CoreError::ZeroTotalWeight));
     }
@@ -355,11 +312,7 @@ mod tests {
         c.min_sources = 0;
         assert!(compute_index(&[], 0, &c).is_err());
         assert_eq!(
-            compute_index(
-                &[SourceReading::default(); 17],
-                0,
-                &cfg(IndexMethod::Median)
-            ),
+            compute_index(&[SourceReading::default(); 17], 0, &cfg(IndexMethod::Median)),
             Err(CoreError::TooManySources)
         );
     }

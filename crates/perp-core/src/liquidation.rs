@@ -26,24 +26,14 @@ use crate::units::{div_round, Base, Price, Quote, Rate, Round, RATE_PRECISION};
 pub const MAX_PRICE: Price = Price(1_000_000_000_000_000_000);
 
 /// The integer health predicate the program enforces: `C + upnl(p) < MM(p)`.
-pub fn liquidatable_at(
-    pos: &PositionState,
-    collateral: Quote,
-    tiers: &[Tier],
-    p: Price,
-) -> CoreResult<bool> {
+pub fn liquidatable_at(pos: &PositionState, collateral: Quote, tiers: &[Tier], p: Price) -> CoreResult<bool> {
     let equity = collateral.checked_add(pos.upnl(p)?)?;
     let mm = requirement(tiers, pos.notional(p)?, MarginKind::Maintenance)?;
     Ok(equity < mm)
 }
 
 /// Equity minus maintenance requirement at `p` (negative = liquidatable).
-pub fn margin_excess_at(
-    pos: &PositionState,
-    collateral: Quote,
-    tiers: &[Tier],
-    p: Price,
-) -> CoreResult<Quote> {
+pub fn margin_excess_at(pos: &PositionState, collateral: Quote, tiers: &[Tier], p: Price) -> CoreResult<Quote> {
     let equity = collateral.checked_add(pos.upnl(p)?)?;
     let mm = requirement(tiers, pos.notional(p)?, MarginKind::Maintenance)?;
     equity.checked_sub(mm)
@@ -80,24 +70,15 @@ pub fn liquidation_price(
         if den == 0 {
             continue;
         }
-        let num =
-            -(cq * RATE_PRECISION as i128 + amount_scaled) * crate::units::BASE_PRECISION as i128;
+        let num = -(cq * RATE_PRECISION as i128 + amount_scaled) * crate::units::BASE_PRECISION as i128;
         let p = div_round(num, den, Round::Down)?;
         if p <= 0 {
             continue;
         }
         // the notional at p must lie in tier k
         let notional = abs_b * p / crate::units::BASE_PRECISION as i128;
-        let lo = if k == 0 {
-            0
-        } else {
-            tiers[k - 1].cap.0 as i128
-        };
-        let hi = if k + 1 == tiers.len() {
-            i128::MAX
-        } else {
-            t.cap.0 as i128
-        };
+        let lo = if k == 0 { 0 } else { tiers[k - 1].cap.0 as i128 };
+        let hi = if k + 1 == tiers.len() { i128::MAX } else { t.cap.0 as i128 };
         if notional >= lo && notional <= hi {
             guess = Some((p, k));
             break;
@@ -105,16 +86,12 @@ pub fn liquidation_price(
     }
 
     // the highest price at which this size's value still fits the quote type
-    let max = (MAX_PRICE.0 as i128)
-        .min(i64::MAX as i128 * crate::units::BASE_PRECISION as i128 / abs_b / 2);
+    let max = (MAX_PRICE.0 as i128).min(i64::MAX as i128 * crate::units::BASE_PRECISION as i128 / abs_b / 2);
     let liq = |p: i128| -> CoreResult<bool> {
         let p = Price(u64::try_from(p.clamp(0, max)).unwrap_or(0));
         liquidatable_at(pos, collateral, tiers, p)
     };
-    let start = guess
-        .map(|g| g.0)
-        .unwrap_or(if long { 0 } else { max })
-        .clamp(1, max);
+    let start = guess.map(|g| g.0).unwrap_or(if long { 0 } else { max }).clamp(1, max);
 
     // snap to the boundary tick with a short walk, falling back to bisection
     let boundary = if long {
@@ -159,20 +136,12 @@ fn find_boundary(
             if here && !pred(p + 1)? {
                 return Ok(p);
             }
-            p = if here {
-                (p + 1).min(hi)
-            } else {
-                (p - 1).max(lo)
-            };
+            p = if here { (p + 1).min(hi) } else { (p - 1).max(lo) };
         } else {
             if here && !pred(p - 1)? {
                 return Ok(p);
             }
-            p = if here {
-                (p - 1).max(lo)
-            } else {
-                (p + 1).min(hi)
-            };
+            p = if here { (p - 1).max(lo) } else { (p + 1).min(hi) };
         }
     }
     // bisection on [lo, hi]
@@ -212,9 +181,7 @@ pub fn bankruptcy_price(pos: &PositionState, collateral: Quote) -> CoreResult<Pr
     let b = pos.base.0 as i128;
     let round = if b > 0 { Round::Up } else { Round::Down };
     let p = div_round(-cq * crate::units::BASE_PRECISION as i128, b, round)?;
-    Ok(Price(
-        u64::try_from(p.max(0)).map_err(|_| CoreError::Overflow)?,
-    ))
+    Ok(Price(u64::try_from(p.max(0)).map_err(|_| CoreError::Overflow)?))
 }
 
 /// Liquidation fee parameters (fractions of the closed notional).
@@ -229,14 +196,10 @@ pub struct LiquidationFees {
 impl LiquidationFees {
     pub fn validate(&self) -> CoreResult<()> {
         if self.fee_rate.0 < 0 || self.fee_rate.0 > RATE_PRECISION / 2 {
-            return Err(CoreError::InvalidParameter(
-                "liquidation fee must be in [0, 0.5]",
-            ));
+            return Err(CoreError::InvalidParameter("liquidation fee must be in [0, 0.5]"));
         }
         if self.liquidator_share.0 < 0 || self.liquidator_share.0 > RATE_PRECISION {
-            return Err(CoreError::InvalidParameter(
-                "liquidator share must be in [0, 1]",
-            ));
+            return Err(CoreError::InvalidParameter("liquidator share must be in [0, 1]"));
         }
         Ok(())
     }
@@ -277,11 +240,7 @@ pub fn liquidation_outcome(
     let insurance_fee_nominal = fee.checked_sub(reward)?;
     let after_pnl = collateral.checked_add(realized)?;
     let after_reward = after_pnl.checked_sub(reward)?;
-    let mut out = LiquidationOutcome {
-        realized,
-        liquidator_reward: reward,
-        ..Default::default()
-    };
+    let mut out = LiquidationOutcome { realized, liquidator_reward: reward, ..Default::default() };
     if after_reward.is_negative() {
         let need = after_reward.checked_neg()?;
         let draw = need.min(insurance.max(Quote::ZERO));
@@ -299,11 +258,7 @@ pub fn liquidation_outcome(
 /// Smallest close size (in `[min_size, |size|]`) whose post-close state satisfies `healthy`,
 /// assuming `healthy` is monotone in the closed size; `|size|` if no smaller size works.
 /// Keepers use it with a predicate that quotes the vAMM and checks the buffer the program checks.
-pub fn min_close_size(
-    size: Base,
-    min_size: Base,
-    healthy: &dyn Fn(Base) -> CoreResult<bool>,
-) -> CoreResult<Base> {
+pub fn min_close_size(size: Base, min_size: Base, healthy: &dyn Fn(Base) -> CoreResult<bool>) -> CoreResult<Base> {
     let full = size.abs()?;
     let lo0 = min_size.0.clamp(1, full.0);
     if healthy(Base(lo0))? {
@@ -331,78 +286,36 @@ mod tests {
     const USD: i64 = 1_000_000;
 
     fn flat(mmr: i64) -> [Tier; 1] {
-        [Tier {
-            cap: UNBOUNDED,
-            imr: Rate(mmr * 2),
-            mmr: Rate(mmr),
-        }]
+        [Tier { cap: UNBOUNDED, imr: Rate(mmr * 2), mmr: Rate(mmr) }]
     }
 
     fn seed_tiers() -> [Tier; 4] {
         [
-            Tier {
-                cap: Quote(50_000 * USD),
-                imr: Rate(10_000_000),
-                mmr: Rate(5_000_000),
-            },
-            Tier {
-                cap: Quote(250_000 * USD),
-                imr: Rate(20_000_000),
-                mmr: Rate(10_000_000),
-            },
-            Tier {
-                cap: Quote(1_000_000 * USD),
-                imr: Rate(50_000_000),
-                mmr: Rate(25_000_000),
-            },
-            Tier {
-                cap: UNBOUNDED,
-                imr: Rate(100_000_000),
-                mmr: Rate(50_000_000),
-            },
+            Tier { cap: Quote(50_000 * USD), imr: Rate(10_000_000), mmr: Rate(5_000_000) },
+            Tier { cap: Quote(250_000 * USD), imr: Rate(20_000_000), mmr: Rate(10_000_000) },
+            Tier { cap: Quote(1_000_000 * USD), imr: Rate(50_000_000), mmr: Rate(25_000_000) },
+            Tier { cap: UNBOUNDED, imr: Rate(100_000_000), mmr: Rate(50_000_000) },
         ]
     }
 
     #[test]
     fn seed_long_example_exact() {
         // 1 BTC long at 60,000 with 6,000 collateral, MMR 0.5%: p = 54,000 / 0.995 = 54,271.356783..
-        let pos = PositionState {
-            base: Base(BTC),
-            quote_entry: Quote(-60_000 * USD),
-        };
-        let lp = liquidation_price(&pos, Quote(6_000 * USD), &flat(5_000_000))
-            .unwrap()
-            .unwrap();
+        let pos = PositionState { base: Base(BTC), quote_entry: Quote(-60_000 * USD) };
+        let lp = liquidation_price(&pos, Quote(6_000 * USD), &flat(5_000_000)).unwrap().unwrap();
         assert_eq!(lp.price, Price(54_271_356_783));
         assert!(liquidatable_at(&pos, Quote(6_000 * USD), &flat(5_000_000), lp.price).unwrap());
-        assert!(!liquidatable_at(
-            &pos,
-            Quote(6_000 * USD),
-            &flat(5_000_000),
-            Price(lp.price.0 + 1)
-        )
-        .unwrap());
-        assert_eq!(
-            bankruptcy_price(&pos, Quote(6_000 * USD)).unwrap(),
-            Price(54_000_000_000)
-        );
+        assert!(!liquidatable_at(&pos, Quote(6_000 * USD), &flat(5_000_000), Price(lp.price.0 + 1)).unwrap());
+        assert_eq!(bankruptcy_price(&pos, Quote(6_000 * USD)).unwrap(), Price(54_000_000_000));
     }
 
     #[test]
     fn short_example_exact() {
         // 1 BTC short at 60,000 with 6,000: p = 66,000 / 1.005 = 65,671.641791..
-        let pos = PositionState {
-            base: Base(-BTC),
-            quote_entry: Quote(60_000 * USD),
-        };
-        let lp = liquidation_price(&pos, Quote(6_000 * USD), &flat(5_000_000))
-            .unwrap()
-            .unwrap();
+        let pos = PositionState { base: Base(-BTC), quote_entry: Quote(60_000 * USD) };
+        let lp = liquidation_price(&pos, Quote(6_000 * USD), &flat(5_000_000)).unwrap().unwrap();
         assert_eq!(lp.price, Price(65_671_641_792));
-        assert_eq!(
-            bankruptcy_price(&pos, Quote(6_000 * USD)).unwrap(),
-            Price(66_000_000_000)
-        );
+        assert_eq!(bankruptcy_price(&pos, Quote(6_000 * USD)).unwrap(), Price(66_000_000_000));
     }
 
     #[test]
@@ -410,55 +323,30 @@ mod tests {
         // 10 BTC long at 30,000 (300k notional, tier 3 at entry) with 30,000 collateral.
         // At the liquidation price the notional (~27.4k x 10 = 274k) is still in tier 3 (250k-1M):
         // p = (300,000 - 30,000 - 4,000) / (10 x 0.975) = 27,282.05..
-        let pos = PositionState {
-            base: Base(10 * BTC),
-            quote_entry: Quote(-300_000 * USD),
-        };
-        let lp = liquidation_price(&pos, Quote(30_000 * USD), &seed_tiers())
-            .unwrap()
-            .unwrap();
+        let pos = PositionState { base: Base(10 * BTC), quote_entry: Quote(-300_000 * USD) };
+        let lp = liquidation_price(&pos, Quote(30_000 * USD), &seed_tiers()).unwrap().unwrap();
         assert_eq!(lp.tier, 2);
         assert_eq!(lp.price, Price(27_282_051_282));
         // with 60,000 collateral the price falls to ~24.2k, notional 242k: tier 2 (50k-250k)
         // p = (300,000 - 60,000 - 250) / (10 x 0.99) = 24,217.17..
-        let lp = liquidation_price(&pos, Quote(60_000 * USD), &seed_tiers())
-            .unwrap()
-            .unwrap();
+        let lp = liquidation_price(&pos, Quote(60_000 * USD), &seed_tiers()).unwrap().unwrap();
         assert_eq!(lp.tier, 1);
         assert_eq!(lp.price, Price(24_217_171_717));
     }
 
     #[test]
     fn fully_collateralised_long_has_none() {
-        let pos = PositionState {
-            base: Base(BTC),
-            quote_entry: Quote(-60_000 * USD),
-        };
-        assert_eq!(
-            liquidation_price(&pos, Quote(61_000 * USD), &flat(5_000_000)).unwrap(),
-            None
-        );
-        assert_eq!(
-            bankruptcy_price(&pos, Quote(61_000 * USD)).unwrap(),
-            Price(0)
-        );
+        let pos = PositionState { base: Base(BTC), quote_entry: Quote(-60_000 * USD) };
+        assert_eq!(liquidation_price(&pos, Quote(61_000 * USD), &flat(5_000_000)).unwrap(), None);
+        assert_eq!(bankruptcy_price(&pos, Quote(61_000 * USD)).unwrap(), Price(0));
     }
 
     #[test]
     fn outcome_waterfall() {
-        let fees = LiquidationFees {
-            fee_rate: Rate(10_000_000),
-            liquidator_share: Rate(500_000_000),
-        };
+        let fees = LiquidationFees { fee_rate: Rate(10_000_000), liquidator_share: Rate(500_000_000) };
         // closing 50,000 notional with 1,000 margin left after a -5,000 loss: fee 500 -> 250 / 250
-        let o = liquidation_outcome(
-            Quote(6_000 * USD),
-            Quote(-5_000 * USD),
-            Quote(50_000 * USD),
-            &fees,
-            Quote(0),
-        )
-        .unwrap();
+        let o =
+            liquidation_outcome(Quote(6_000 * USD), Quote(-5_000 * USD), Quote(50_000 * USD), &fees, Quote(0)).unwrap();
         assert_eq!(o.liquidator_reward, Quote(250 * USD));
         assert_eq!(o.insurance_fee, Quote(250 * USD));
         assert_eq!(o.collateral_after, Quote(500 * USD));
@@ -477,14 +365,9 @@ mod tests {
         assert_eq!(o.collateral_after, Quote(0));
         assert_eq!(o.deficit, Quote(0));
         // insurance too small
-        let o = liquidation_outcome(
-            Quote(6_000 * USD),
-            Quote(-6_100 * USD),
-            Quote(50_000 * USD),
-            &fees,
-            Quote(200 * USD),
-        )
-        .unwrap();
+        let o =
+            liquidation_outcome(Quote(6_000 * USD), Quote(-6_100 * USD), Quote(50_000 * USD), &fees, Quote(200 * USD))
+                .unwrap();
         assert_eq!(o.insurance_draw, Quote(200 * USD));
         assert_eq!(o.deficit, Quote(150 * USD));
     }
@@ -493,14 +376,8 @@ mod tests {
     fn min_close_size_bisects() {
         let s = min_close_size(Base(1_000), Base(10), &|x| Ok(x.0 >= 377)).unwrap();
         assert_eq!(s, Base(377));
-        assert_eq!(
-            min_close_size(Base(1_000), Base(10), &|_| Ok(true)).unwrap(),
-            Base(10)
-        );
-        assert_eq!(
-            min_close_size(Base(1_000), Base(10), &|_| Ok(false)).unwrap(),
-            Base(1_000)
-        );
+        assert_eq!(min_close_size(Base(1_000), Base(10), &|_| Ok(true)).unwrap(), Base(10));
+        assert_eq!(min_close_size(Base(1_000), Base(10), &|_| Ok(false)).unwrap(), Base(1_000));
     }
 
     proptest! {

@@ -58,31 +58,21 @@ pub fn validate_tiers(tiers: &[Tier]) -> CoreResult<()> {
         let tier = i as u8;
         let in_range = |r: Rate| r.0 > 0 && r.0 <= RATE_PRECISION;
         if !in_range(t.imr) || !in_range(t.mmr) {
-            return Err(CoreError::InvalidTiers(TierProblem::RateOutOfRange {
-                tier,
-            }));
+            return Err(CoreError::InvalidTiers(TierProblem::RateOutOfRange { tier }));
         }
         if t.mmr >= t.imr {
-            return Err(CoreError::InvalidTiers(
-                TierProblem::MaintenanceNotBelowInitial { tier },
-            ));
+            return Err(CoreError::InvalidTiers(TierProblem::MaintenanceNotBelowInitial { tier }));
         }
         if t.cap.0 <= 0 {
-            return Err(CoreError::InvalidTiers(TierProblem::CapsNotIncreasing {
-                tier,
-            }));
+            return Err(CoreError::InvalidTiers(TierProblem::CapsNotIncreasing { tier }));
         }
         if i > 0 {
             let p = &tiers[i - 1];
             if t.cap <= p.cap {
-                return Err(CoreError::InvalidTiers(TierProblem::CapsNotIncreasing {
-                    tier,
-                }));
+                return Err(CoreError::InvalidTiers(TierProblem::CapsNotIncreasing { tier }));
             }
             if t.imr < p.imr || t.mmr < p.mmr {
-                return Err(CoreError::InvalidTiers(TierProblem::RatesDecreasing {
-                    tier,
-                }));
+                return Err(CoreError::InvalidTiers(TierProblem::RatesDecreasing { tier }));
             }
         }
     }
@@ -91,10 +81,7 @@ pub fn validate_tiers(tiers: &[Tier]) -> CoreResult<()> {
 
 /// Index of the tier a notional falls in (`cap_{k-1} < notional <= cap_k`; the last tier beyond).
 pub fn tier_index(tiers: &[Tier], notional: Quote) -> usize {
-    tiers
-        .iter()
-        .position(|t| notional <= t.cap)
-        .unwrap_or(tiers.len().saturating_sub(1))
+    tiers.iter().position(|t| notional <= t.cap).unwrap_or(tiers.len().saturating_sub(1))
 }
 
 /// The tier amount `amount_k` at rate precision x quote (exact, not yet divided by 10^9).
@@ -103,11 +90,7 @@ fn tier_amount_scaled(tiers: &[Tier], k: usize, kind: MarginKind) -> CoreResult<
     for i in 1..=k {
         let step = tiers[i].rate(kind) - tiers[i - 1].rate(kind);
         amount = amount
-            .checked_add(
-                (tiers[i - 1].cap.0 as i128)
-                    .checked_mul(step)
-                    .ok_or(CoreError::Overflow)?,
-            )
+            .checked_add((tiers[i - 1].cap.0 as i128).checked_mul(step).ok_or(CoreError::Overflow)?)
             .ok_or(CoreError::Overflow)?;
     }
     Ok(amount)
@@ -115,11 +98,7 @@ fn tier_amount_scaled(tiers: &[Tier], k: usize, kind: MarginKind) -> CoreResult<
 
 /// The published tier amount ("maintenance amount" / "cum"), in quote, rounded down.
 pub fn tier_amount(tiers: &[Tier], k: usize, kind: MarginKind) -> CoreResult<Quote> {
-    let v = div_round(
-        tier_amount_scaled(tiers, k, kind)?,
-        RATE_PRECISION as i128,
-        Round::Down,
-    )?;
+    let v = div_round(tier_amount_scaled(tiers, k, kind)?, RATE_PRECISION as i128, Round::Down)?;
     Ok(Quote(i64::try_from(v).map_err(|_| CoreError::Overflow)?))
 }
 
@@ -143,11 +122,7 @@ pub fn requirement(tiers: &[Tier], notional: Quote, kind: MarginKind) -> CoreRes
 
 /// The same requirement summed slice by slice (each part of the notional at its tier's rate).
 /// Kept as the definition the tier-amount formula is checked against.
-pub fn requirement_incremental(
-    tiers: &[Tier],
-    notional: Quote,
-    kind: MarginKind,
-) -> CoreResult<Quote> {
+pub fn requirement_incremental(tiers: &[Tier], notional: Quote, kind: MarginKind) -> CoreResult<Quote> {
     let mut scaled: i128 = 0;
     let mut floor: i128 = 0;
     let n = notional.0 as i128;
@@ -155,11 +130,7 @@ pub fn requirement_incremental(
         if n <= floor {
             break;
         }
-        let top = if i + 1 == tiers.len() {
-            n
-        } else {
-            n.min(t.cap.0 as i128)
-        };
+        let top = if i + 1 == tiers.len() { n } else { n.min(t.cap.0 as i128) };
         scaled += (top - floor) * t.rate(kind);
         floor = t.cap.0 as i128;
     }
@@ -179,9 +150,7 @@ pub struct PositionState {
 
 impl PositionState {
     pub fn upnl(&self, mark: Price) -> CoreResult<Quote> {
-        self.base
-            .value_at(mark, Round::Down)?
-            .checked_add(self.quote_entry)
+        self.base.value_at(mark, Round::Down)?.checked_add(self.quote_entry)
     }
     /// Notional for requirements (rounded up).
     pub fn notional(&self, mark: Price) -> CoreResult<Quote> {
@@ -215,11 +184,7 @@ pub struct Health {
 
 impl Health {
     pub fn new(collateral: Quote) -> Health {
-        Health {
-            equity: collateral,
-            equity_without_profit: collateral,
-            ..Health::default()
-        }
+        Health { equity: collateral, equity_without_profit: collateral, ..Health::default() }
     }
 
     /// Adds one position at `mark`, with `funding_owed` (positive = the position owes).
@@ -232,17 +197,11 @@ impl Health {
     ) -> CoreResult<()> {
         let upnl = p.upnl(mark)?.checked_sub(funding_owed)?;
         self.equity = self.equity.checked_add(upnl)?;
-        self.equity_without_profit = self
-            .equity_without_profit
-            .checked_add(upnl.min(Quote::ZERO))?;
+        self.equity_without_profit = self.equity_without_profit.checked_add(upnl.min(Quote::ZERO))?;
         let notional = p.notional(mark)?;
         self.notional = self.notional.checked_add(notional)?;
-        self.initial =
-            self.initial
-                .checked_add(requirement(tiers, notional, MarginKind::Initial)?)?;
-        self.maintenance =
-            self.maintenance
-                .checked_add(requirement(tiers, notional, MarginKind::Maintenance)?)?;
+        self.initial = self.initial.checked_add(requirement(tiers, notional, MarginKind::Initial)?)?;
+        self.maintenance = self.maintenance.checked_add(requirement(tiers, notional, MarginKind::Maintenance)?)?;
         Ok(())
     }
 
@@ -264,11 +223,7 @@ impl Health {
     /// What may leave the account: loss-only equity minus the initial requirement, at most the
     /// collateral itself, never negative.
     pub fn withdrawable(&self, collateral: Quote) -> CoreResult<Quote> {
-        Ok(self
-            .equity_without_profit
-            .checked_sub(self.initial)?
-            .min(collateral)
-            .max(Quote::ZERO))
+        Ok(self.equity_without_profit.checked_sub(self.initial)?.min(collateral).max(Quote::ZERO))
     }
 
     /// Margin ratio as Binance defines it: `maintenance / equity` (liquidation at >= 1).
@@ -292,26 +247,10 @@ mod tests {
     /// 250k-1M 5%/2.5%, above 10%/5%.
     pub(crate) fn seed_tiers() -> [Tier; 4] {
         [
-            Tier {
-                cap: Quote(50_000 * USD),
-                imr: Rate(10_000_000),
-                mmr: Rate(5_000_000),
-            },
-            Tier {
-                cap: Quote(250_000 * USD),
-                imr: Rate(20_000_000),
-                mmr: Rate(10_000_000),
-            },
-            Tier {
-                cap: Quote(1_000_000 * USD),
-                imr: Rate(50_000_000),
-                mmr: Rate(25_000_000),
-            },
-            Tier {
-                cap: UNBOUNDED,
-                imr: Rate(100_000_000),
-                mmr: Rate(50_000_000),
-            },
+            Tier { cap: Quote(50_000 * USD), imr: Rate(10_000_000), mmr: Rate(5_000_000) },
+            Tier { cap: Quote(250_000 * USD), imr: Rate(20_000_000), mmr: Rate(10_000_000) },
+            Tier { cap: Quote(1_000_000 * USD), imr: Rate(50_000_000), mmr: Rate(25_000_000) },
+            Tier { cap: UNBOUNDED, imr: Rate(100_000_000), mmr: Rate(50_000_000) },
         ]
     }
 
@@ -319,40 +258,16 @@ mod tests {
     fn tier_amounts_match_hand_computation() {
         let t = seed_tiers();
         // amount_1 = 50k x (1% - 0.5%) = 250; amount_2 = 250 + 250k x 1.5% = 4,000; amount_3 = 4,000 + 1M x 2.5% = 29,000
-        assert_eq!(
-            tier_amount(&t, 0, MarginKind::Maintenance).unwrap(),
-            Quote(0)
-        );
-        assert_eq!(
-            tier_amount(&t, 1, MarginKind::Maintenance).unwrap(),
-            Quote(250 * USD)
-        );
-        assert_eq!(
-            tier_amount(&t, 2, MarginKind::Maintenance).unwrap(),
-            Quote(4_000 * USD)
-        );
-        assert_eq!(
-            tier_amount(&t, 3, MarginKind::Maintenance).unwrap(),
-            Quote(29_000 * USD)
-        );
+        assert_eq!(tier_amount(&t, 0, MarginKind::Maintenance).unwrap(), Quote(0));
+        assert_eq!(tier_amount(&t, 1, MarginKind::Maintenance).unwrap(), Quote(250 * USD));
+        assert_eq!(tier_amount(&t, 2, MarginKind::Maintenance).unwrap(), Quote(4_000 * USD));
+        assert_eq!(tier_amount(&t, 3, MarginKind::Maintenance).unwrap(), Quote(29_000 * USD));
         // 300k notional: 50k x 0.5% + 200k x 1% + 50k x 2.5% = 250 + 2,000 + 1,250 = 3,500 = 300k x 2.5% - 4,000
-        assert_eq!(
-            requirement(&t, Quote(300_000 * USD), MarginKind::Maintenance).unwrap(),
-            Quote(3_500 * USD)
-        );
-        assert_eq!(
-            requirement(&t, Quote(300_000 * USD), MarginKind::Initial).unwrap(),
-            Quote(7_000 * USD)
-        );
+        assert_eq!(requirement(&t, Quote(300_000 * USD), MarginKind::Maintenance).unwrap(), Quote(3_500 * USD));
+        assert_eq!(requirement(&t, Quote(300_000 * USD), MarginKind::Initial).unwrap(), Quote(7_000 * USD));
         // continuous at a boundary: 50k -> 250 either side
-        assert_eq!(
-            requirement(&t, Quote(50_000 * USD), MarginKind::Maintenance).unwrap(),
-            Quote(250 * USD)
-        );
-        assert_eq!(
-            requirement(&t, Quote(50_000 * USD + 1), MarginKind::Maintenance).unwrap(),
-            Quote(250 * USD + 1)
-        );
+        assert_eq!(requirement(&t, Quote(50_000 * USD), MarginKind::Maintenance).unwrap(), Quote(250 * USD));
+        assert_eq!(requirement(&t, Quote(50_000 * USD + 1), MarginKind::Maintenance).unwrap(), Quote(250 * USD + 1));
     }
 
     #[test]
@@ -360,81 +275,36 @@ mod tests {
         // Binance USD-M BTCUSDT brackets as published (2023): 0-50k 0.4%/cum 0, 50k-250k 0.5%/cum 50,
         // 250k-3M 1%/cum 1,300, 3M-15M 2.5%/cum 46,300 (IMR 1/125, 1/100, 1/50, 1/20).
         let t = [
-            Tier {
-                cap: Quote(50_000 * USD),
-                imr: Rate(8_000_000),
-                mmr: Rate(4_000_000),
-            },
-            Tier {
-                cap: Quote(250_000 * USD),
-                imr: Rate(10_000_000),
-                mmr: Rate(5_000_000),
-            },
-            Tier {
-                cap: Quote(3_000_000 * USD),
-                imr: Rate(20_000_000),
-                mmr: Rate(10_000_000),
-            },
-            Tier {
-                cap: Quote(15_000_000 * USD),
-                imr: Rate(50_000_000),
-                mmr: Rate(25_000_000),
-            },
+            Tier { cap: Quote(50_000 * USD), imr: Rate(8_000_000), mmr: Rate(4_000_000) },
+            Tier { cap: Quote(250_000 * USD), imr: Rate(10_000_000), mmr: Rate(5_000_000) },
+            Tier { cap: Quote(3_000_000 * USD), imr: Rate(20_000_000), mmr: Rate(10_000_000) },
+            Tier { cap: Quote(15_000_000 * USD), imr: Rate(50_000_000), mmr: Rate(25_000_000) },
         ];
         validate_tiers(&t).unwrap();
-        assert_eq!(
-            tier_amount(&t, 1, MarginKind::Maintenance).unwrap(),
-            Quote(50 * USD)
-        );
-        assert_eq!(
-            tier_amount(&t, 2, MarginKind::Maintenance).unwrap(),
-            Quote(1_300 * USD)
-        );
-        assert_eq!(
-            tier_amount(&t, 3, MarginKind::Maintenance).unwrap(),
-            Quote(46_300 * USD)
-        );
+        assert_eq!(tier_amount(&t, 1, MarginKind::Maintenance).unwrap(), Quote(50 * USD));
+        assert_eq!(tier_amount(&t, 2, MarginKind::Maintenance).unwrap(), Quote(1_300 * USD));
+        assert_eq!(tier_amount(&t, 3, MarginKind::Maintenance).unwrap(), Quote(46_300 * USD));
     }
 
     #[test]
     fn tier_validation() {
         let mut t = seed_tiers();
         validate_tiers(&t).unwrap();
-        assert_eq!(
-            validate_tiers(&[]),
-            Err(CoreError::InvalidTiers(TierProblem::Empty))
-        );
+        assert_eq!(validate_tiers(&[]), Err(CoreError::InvalidTiers(TierProblem::Empty)));
         t[1].cap = t[0].cap;
-        assert_eq!(
-            validate_tiers(&t),
-            Err(CoreError::InvalidTiers(TierProblem::CapsNotIncreasing {
-                tier: 1
-            }))
-        );
+        assert_eq!(validate_tiers(&t), Err(CoreError::InvalidTiers(TierProblem::CapsNotIncreasing { tier: 1 })));
         let mut t = seed_tiers();
         t[2].mmr = t[2].imr;
         assert_eq!(
             validate_tiers(&t),
-            Err(CoreError::InvalidTiers(
-                TierProblem::MaintenanceNotBelowInitial { tier: 2 }
-            ))
+            Err(CoreError::InvalidTiers(TierProblem::MaintenanceNotBelowInitial { tier: 2 }))
         );
         let mut t = seed_tiers();
         t[3].imr = Rate(2 * RATE_PRECISION);
-        assert_eq!(
-            validate_tiers(&t),
-            Err(CoreError::InvalidTiers(TierProblem::RateOutOfRange {
-                tier: 3
-            }))
-        );
+        assert_eq!(validate_tiers(&t), Err(CoreError::InvalidTiers(TierProblem::RateOutOfRange { tier: 3 })));
         let mut t = seed_tiers();
         t[1].mmr = Rate(1_000_000);
-        assert_eq!(
-            validate_tiers(&t),
-            Err(CoreError::InvalidTiers(TierProblem::RatesDecreasing {
-                tier: 1
-            }))
-        );
+        assert_eq!(validate_tiers(&t), Err(CoreError::InvalidTiers(TierProblem::RatesDecreasing { tier: 1 })));
         assert!(validate_tiers(&[Tier::default(); 9]).is_err());
     }
 
@@ -443,59 +313,42 @@ mod tests {
         let t = seed_tiers();
         // 1 BTC long from 60,000 with 6,000 collateral, mark 55,000: upnl -5,000, equity 1,000;
         // notional 55,000 is in tier 2: MM = 55,000 x 1% - 250 = 300, IM = 55,000 x 2% - 500 = 600
-        let p = PositionState {
-            base: Base(1_000_000_000),
-            quote_entry: Quote(-60_000 * USD),
-        };
+        let p = PositionState { base: Base(1_000_000_000), quote_entry: Quote(-60_000 * USD) };
         let mut h = Health::new(Quote(6_000 * USD));
-        h.add_position(&p, Price(55_000 * 1_000_000), Quote(0), &t)
-            .unwrap();
+        h.add_position(&p, Price(55_000 * 1_000_000), Quote(0), &t).unwrap();
         assert_eq!(h.equity, Quote(1_000 * USD));
         assert_eq!(h.maintenance, Quote(300 * USD));
         assert_eq!(h.initial, Quote(600 * USD));
         assert!(!h.is_liquidatable());
         assert_eq!(h.free_collateral().unwrap(), Quote(400 * USD));
-        assert_eq!(
-            h.withdrawable(Quote(6_000 * USD)).unwrap(),
-            Quote(400 * USD)
-        );
+        assert_eq!(h.withdrawable(Quote(6_000 * USD)).unwrap(), Quote(400 * USD));
         assert_eq!(h.margin_ratio().unwrap(), Some(Rate(300_000_000)));
         // a profit is not withdrawable: at 70,000, IM = 70,000 x 2% - 500 = 900
         let mut h = Health::new(Quote(6_000 * USD));
-        h.add_position(&p, Price(70_000 * 1_000_000), Quote(0), &t)
-            .unwrap();
+        h.add_position(&p, Price(70_000 * 1_000_000), Quote(0), &t).unwrap();
         assert_eq!(h.equity, Quote(16_000 * USD));
-        assert_eq!(
-            h.withdrawable(Quote(6_000 * USD)).unwrap(),
-            Quote(5_100 * USD)
-        );
+        assert_eq!(h.withdrawable(Quote(6_000 * USD)).unwrap(), Quote(5_100 * USD));
     }
 
     fn arb_tiers() -> impl Strategy<Value = std::vec::Vec<Tier>> {
-        proptest::collection::vec(
-            (1i64..1_000_000, 1i64..50_000_000, 1i64..50_000_000),
-            1..=MAX_TIERS,
+        proptest::collection::vec((1i64..1_000_000, 1i64..50_000_000, 1i64..50_000_000), 1..=MAX_TIERS).prop_map(
+            |steps| {
+                let mut cap = 0i64;
+                let mut mmr = 0i64;
+                let mut imr = 0i64;
+                let n = steps.len();
+                steps
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (dc, dm, gap))| {
+                        cap += dc * USD;
+                        mmr = (mmr + dm).min(RATE_PRECISION / 2);
+                        imr = (mmr + gap).max(imr).min(RATE_PRECISION);
+                        Tier { cap: if i + 1 == n { UNBOUNDED } else { Quote(cap) }, imr: Rate(imr), mmr: Rate(mmr) }
+                    })
+                    .collect()
+            },
         )
-        .prop_map(|steps| {
-            let mut cap = 0i64;
-            let mut mmr = 0i64;
-            let mut imr = 0i64;
-            let n = steps.len();
-            steps
-                .iter()
-                .enumerate()
-                .map(|(i, (dc, dm, gap))| {
-                    cap += dc * USD;
-                    mmr = (mmr + dm).min(RATE_PRECISION / 2);
-                    imr = (mmr + gap).max(imr).min(RATE_PRECISION);
-                    Tier {
-                        cap: if i + 1 == n { UNBOUNDED } else { Quote(cap) },
-                        imr: Rate(imr),
-                        mmr: Rate(mmr),
-                    }
-                })
-                .collect()
-        })
     }
 
     proptest! {

@@ -16,24 +16,14 @@ pub enum MarkMethod {
 }
 
 /// `index x (1 + rate x time_to_funding / interval)`, all seconds.
-pub fn mark_funding_basis(
-    index: Price,
-    rate: Rate,
-    time_to_funding: i64,
-    interval: i64,
-) -> CoreResult<Price> {
+pub fn mark_funding_basis(index: Price, rate: Rate, time_to_funding: i64, interval: i64) -> CoreResult<Price> {
     if interval <= 0 {
         return Err(CoreError::InvalidParameter("funding interval must be > 0"));
     }
     let ttf = time_to_funding.clamp(0, interval) as i128;
     let den = RATE_PRECISION as i128 * interval as i128;
-    let num = den
-        .checked_add(
-            (rate.0 as i128)
-                .checked_mul(ttf)
-                .ok_or(CoreError::Overflow)?,
-        )
-        .ok_or(CoreError::Overflow)?;
+    let num =
+        den.checked_add((rate.0 as i128).checked_mul(ttf).ok_or(CoreError::Overflow)?).ok_or(CoreError::Overflow)?;
     if num <= 0 {
         return Err(CoreError::NegativePrice);
     }
@@ -55,14 +45,10 @@ mod tests {
     #[test]
     fn seed_document_example() {
         // index 60,000, F = 0.01% per 8 h, 2 h to funding -> 60,001.50
-        let m =
-            mark_funding_basis(Price(60_000_000_000), Rate(100_000), 2 * 3600, 8 * 3600).unwrap();
+        let m = mark_funding_basis(Price(60_000_000_000), Rate(100_000), 2 * 3600, 8 * 3600).unwrap();
         assert_eq!(m, Price(60_001_500_000));
         // at the funding time the basis is gone
-        assert_eq!(
-            mark_funding_basis(Price(60_000_000_000), Rate(100_000), 0, 28_800).unwrap(),
-            Price(60_000_000_000)
-        );
+        assert_eq!(mark_funding_basis(Price(60_000_000_000), Rate(100_000), 0, 28_800).unwrap(), Price(60_000_000_000));
         // negative basis
         let m = mark_funding_basis(Price(60_000_000_000), Rate(-100_000), 28_800, 28_800).unwrap();
         assert_eq!(m, Price(59_994_000_000));

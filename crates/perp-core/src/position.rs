@@ -42,13 +42,8 @@ pub fn apply_fill(pos: PositionState, base: Base, quote: Quote) -> CoreResult<Fi
     if traded <= held {
         // reduce (or close exactly)
         let released = Quote(
-            i64::try_from(mul_div(
-                pos.quote_entry.0 as i128,
-                traded.0 as i128,
-                held.0 as i128,
-                Round::Down,
-            )?)
-            .map_err(|_| CoreError::Overflow)?,
+            i64::try_from(mul_div(pos.quote_entry.0 as i128, traded.0 as i128, held.0 as i128, Round::Down)?)
+                .map_err(|_| CoreError::Overflow)?,
         );
         return Ok(FillOutcome {
             position: PositionState {
@@ -61,17 +56,10 @@ pub fn apply_fill(pos: PositionState, base: Base, quote: Quote) -> CoreResult<Fi
         });
     }
     // flip: the part of the fill that closes `held` realizes against the whole entry
-    let closing_quote = div_round(
-        quote.0 as i128 * held.0 as i128,
-        traded.0 as i128,
-        Round::Down,
-    )?;
+    let closing_quote = div_round(quote.0 as i128 * held.0 as i128, traded.0 as i128, Round::Down)?;
     let closing_quote = Quote(i64::try_from(closing_quote).map_err(|_| CoreError::Overflow)?);
     Ok(FillOutcome {
-        position: PositionState {
-            base: pos.base.checked_add(base)?,
-            quote_entry: quote.checked_sub(closing_quote)?,
-        },
+        position: PositionState { base: pos.base.checked_add(base)?, quote_entry: quote.checked_sub(closing_quote)? },
         realized: closing_quote.checked_add(pos.quote_entry)?,
         closed: held,
         opened: traded.checked_sub(held)?,
@@ -90,13 +78,7 @@ mod tests {
     fn open_add_reduce_close_flip() {
         let p = PositionState::default();
         let a = apply_fill(p, Base(BTC), Quote(-20_000 * USD)).unwrap();
-        assert_eq!(
-            a.position,
-            PositionState {
-                base: Base(BTC),
-                quote_entry: Quote(-20_000 * USD)
-            }
-        );
+        assert_eq!(a.position, PositionState { base: Base(BTC), quote_entry: Quote(-20_000 * USD) });
         let b = apply_fill(a.position, Base(BTC), Quote(-22_000 * USD)).unwrap();
         assert_eq!(b.position.entry_price().unwrap().0, 21_000 * USD as u64);
         // sell 0.5 at 23,000: releases a quarter of -42,000 -> realized 11,500 - 10,500 = 1,000
@@ -106,13 +88,7 @@ mod tests {
         // sell 3.5 at 20,000: closes 1.5 (realize 30,000 - 31,500 = -1,500), opens 2 short at 20,000
         let d = apply_fill(c.position, Base(-3 * BTC - BTC / 2), Quote(70_000 * USD)).unwrap();
         assert_eq!(d.realized, Quote(-1_500 * USD));
-        assert_eq!(
-            d.position,
-            PositionState {
-                base: Base(-2 * BTC),
-                quote_entry: Quote(40_000 * USD)
-            }
-        );
+        assert_eq!(d.position, PositionState { base: Base(-2 * BTC), quote_entry: Quote(40_000 * USD) });
         assert_eq!(d.closed, Base(3 * BTC / 2));
         assert_eq!(d.opened, Base(2 * BTC));
     }

@@ -76,11 +76,7 @@ pub fn mul_div_u128(a: u128, b: u128, d: u128, round: Round) -> CoreResult<u128>
     }
     let p = a.checked_mul(b).ok_or(CoreError::Overflow)?;
     let q = p / d;
-    Ok(if round == Round::Up && !p.is_multiple_of(d) {
-        q + 1
-    } else {
-        q
-    })
+    Ok(if round == Round::Up && !p.is_multiple_of(d) { q + 1 } else { q })
 }
 
 fn to_i64(v: i128) -> CoreResult<i64> {
@@ -160,27 +156,15 @@ impl Price {
     }
     /// `price * (1 + rate)`, rounded as asked; errors if the result would be negative.
     pub fn scale_by_one_plus(self, rate: Rate, round: Round) -> CoreResult<Price> {
-        let factor = (RATE_PRECISION as i128)
-            .checked_add(rate.0 as i128)
-            .ok_or(CoreError::Overflow)?;
+        let factor = (RATE_PRECISION as i128).checked_add(rate.0 as i128).ok_or(CoreError::Overflow)?;
         if factor < 0 {
             return Err(CoreError::NegativePrice);
         }
-        Ok(Price(to_u64(mul_div(
-            self.0 as i128,
-            factor,
-            RATE_PRECISION as i128,
-            round,
-        )?)?))
+        Ok(Price(to_u64(mul_div(self.0 as i128, factor, RATE_PRECISION as i128, round)?)?))
     }
     /// `price * rate` as a price-precision value (may be negative, so returned as i128 raw).
     pub fn mul_rate_raw(self, rate: Rate, round: Round) -> CoreResult<i128> {
-        mul_div(
-            self.0 as i128,
-            rate.0 as i128,
-            RATE_PRECISION as i128,
-            round,
-        )
+        mul_div(self.0 as i128, rate.0 as i128, RATE_PRECISION as i128, round)
     }
     /// `(self - other) / other` as a rate.
     pub fn relative_diff(self, other: Price, round: Round) -> CoreResult<Rate> {
@@ -188,17 +172,10 @@ impl Price {
             return Err(CoreError::DivisionByZero);
         }
         let diff = self.0 as i128 - other.0 as i128;
-        Ok(Rate(to_i64(mul_div(
-            diff,
-            RATE_PRECISION as i128,
-            other.0 as i128,
-            round,
-        )?)?))
+        Ok(Rate(to_i64(mul_div(diff, RATE_PRECISION as i128, other.0 as i128, round)?)?))
     }
     pub fn checked_add_raw(self, delta: i128) -> CoreResult<Price> {
-        let v = (self.0 as i128)
-            .checked_add(delta)
-            .ok_or(CoreError::Overflow)?;
+        let v = (self.0 as i128).checked_add(delta).ok_or(CoreError::Overflow)?;
         if v < 0 {
             return Err(CoreError::NegativePrice);
         }
@@ -209,12 +186,7 @@ impl Price {
 impl Base {
     /// Signed value of this size at `price`: `base * price`, rounded as asked.
     pub fn value_at(self, price: Price, round: Round) -> CoreResult<Quote> {
-        Ok(Quote(to_i64(mul_div(
-            self.0 as i128,
-            price.0 as i128,
-            BASE_PRECISION as i128,
-            round,
-        )?)?))
+        Ok(Quote(to_i64(mul_div(self.0 as i128, price.0 as i128, BASE_PRECISION as i128, round)?)?))
     }
     /// Unsigned notional `|base| * price`, rounded as asked.
     pub fn notional_at(self, price: Price, round: Round) -> CoreResult<Quote> {
@@ -222,56 +194,31 @@ impl Base {
     }
     /// A fraction `num/den` of this size, rounded toward zero (never more than asked).
     pub fn portion(self, num: Base, den: Base) -> CoreResult<Base> {
-        let v = mul_div(
-            (self.0 as i128).abs(),
-            (num.0 as i128).abs(),
-            (den.0 as i128).abs(),
-            Round::Down,
-        )?;
+        let v = mul_div((self.0 as i128).abs(), (num.0 as i128).abs(), (den.0 as i128).abs(), Round::Down)?;
         Ok(Base(to_i64(v)? * self.signum()))
     }
     /// `base * funding index delta`, in quote, rounded as asked.
     pub fn funding_payment(self, delta: FundingIndex, round: Round) -> CoreResult<Quote> {
         let den = BASE_PRECISION as i128 * FUNDING_INDEX_PRECISION / QUOTE_PRECISION as i128;
-        Ok(Quote(to_i64(mul_div(
-            self.0 as i128,
-            delta.0,
-            den,
-            round,
-        )?)?))
+        Ok(Quote(to_i64(mul_div(self.0 as i128, delta.0, den, round)?)?))
     }
 }
 
 impl Quote {
     /// `quote * rate`, rounded as asked.
     pub fn mul_rate(self, rate: Rate, round: Round) -> CoreResult<Quote> {
-        Ok(Quote(to_i64(mul_div(
-            self.0 as i128,
-            rate.0 as i128,
-            RATE_PRECISION as i128,
-            round,
-        )?)?))
+        Ok(Quote(to_i64(mul_div(self.0 as i128, rate.0 as i128, RATE_PRECISION as i128, round)?)?))
     }
     /// `self / other` as a rate.
     pub fn ratio(self, other: Quote, round: Round) -> CoreResult<Rate> {
-        Ok(Rate(to_i64(mul_div(
-            self.0 as i128,
-            RATE_PRECISION as i128,
-            other.0 as i128,
-            round,
-        )?)?))
+        Ok(Rate(to_i64(mul_div(self.0 as i128, RATE_PRECISION as i128, other.0 as i128, round)?)?))
     }
     /// The price at which `base` units are worth this quote amount: `|quote| / |base|`.
     pub fn per_base(self, base: Base, round: Round) -> CoreResult<Price> {
         if base.0 == 0 {
             return Err(CoreError::DivisionByZero);
         }
-        let v = mul_div(
-            (self.0 as i128).abs(),
-            BASE_PRECISION as i128,
-            (base.0 as i128).abs(),
-            round,
-        )?;
+        let v = mul_div((self.0 as i128).abs(), BASE_PRECISION as i128, (base.0 as i128).abs(), round)?;
         Ok(Price(to_u64(v)?))
     }
     pub fn max(self, o: Quote) -> Quote {
@@ -303,22 +250,14 @@ impl Rate {
     }
     /// `self * num / den` for scaling a rate by a time fraction.
     pub fn scale(self, num: i64, den: i64, round: Round) -> CoreResult<Rate> {
-        Ok(Rate(to_i64(mul_div(
-            self.0 as i128,
-            num as i128,
-            den as i128,
-            round,
-        )?)?))
+        Ok(Rate(to_i64(mul_div(self.0 as i128, num as i128, den as i128, round)?)?))
     }
 }
 
 impl FundingIndex {
     /// The index increment for one funding event: `price * rate` (exact, no rounding).
     pub fn increment(price: Price, rate: Rate) -> CoreResult<FundingIndex> {
-        (price.0 as i128)
-            .checked_mul(rate.0 as i128)
-            .map(FundingIndex)
-            .ok_or(CoreError::Overflow)
+        (price.0 as i128).checked_mul(rate.0 as i128).map(FundingIndex).ok_or(CoreError::Overflow)
     }
 }
 
@@ -398,18 +337,13 @@ pub fn parse_decimal(s: &str, decimals: u32) -> CoreResult<i128> {
     if int_part.is_empty() && frac_part.is_empty() {
         return Err(CoreError::Parse);
     }
-    if !int_part.bytes().all(|b| b.is_ascii_digit())
-        || !frac_part.bytes().all(|b| b.is_ascii_digit())
-    {
+    if !int_part.bytes().all(|b| b.is_ascii_digit()) || !frac_part.bytes().all(|b| b.is_ascii_digit()) {
         return Err(CoreError::Parse);
     }
     let scale = 10i128.checked_pow(decimals).ok_or(CoreError::Overflow)?;
     let mut value: i128 = 0;
     for b in int_part.bytes() {
-        value = value
-            .checked_mul(10)
-            .and_then(|v| v.checked_add((b - b'0') as i128))
-            .ok_or(CoreError::Overflow)?;
+        value = value.checked_mul(10).and_then(|v| v.checked_add((b - b'0') as i128)).ok_or(CoreError::Overflow)?;
     }
     value = value.checked_mul(scale).ok_or(CoreError::Overflow)?;
     let mut place = scale;
@@ -466,14 +400,10 @@ pub fn scale_mantissa(mantissa: u64, expo: i32, round: Round) -> CoreResult<u64>
     let shift = expo + PRICE_DECIMALS as i32;
     let m = mantissa as u128;
     let v = if shift >= 0 {
-        let f = 10u128
-            .checked_pow(shift as u32)
-            .ok_or(CoreError::Overflow)?;
+        let f = 10u128.checked_pow(shift as u32).ok_or(CoreError::Overflow)?;
         m.checked_mul(f).ok_or(CoreError::Overflow)?
     } else {
-        let f = 10u128
-            .checked_pow((-shift) as u32)
-            .ok_or(CoreError::Overflow)?;
+        let f = 10u128.checked_pow((-shift) as u32).ok_or(CoreError::Overflow)?;
         let q = m / f;
         if round == Round::Up && !m.is_multiple_of(f) {
             q + 1
@@ -499,10 +429,7 @@ mod tests {
         assert_eq!(div_round(-7, -2, Round::Up).unwrap(), 4);
         assert_eq!(div_round(6, 3, Round::Up).unwrap(), 2);
         assert_eq!(div_round(1, 0, Round::Up), Err(CoreError::DivisionByZero));
-        assert_eq!(
-            div_round(i128::MIN, -1, Round::Up),
-            Err(CoreError::Overflow)
-        );
+        assert_eq!(div_round(i128::MIN, -1, Round::Up), Err(CoreError::Overflow));
     }
 
     #[test]
@@ -511,23 +438,11 @@ mod tests {
         let b = Base(1_500_000_000);
         let p = Price(20_000_500_000);
         assert_eq!(b.value_at(p, Round::Down).unwrap(), Quote(30_000_750_000));
-        assert_eq!(
-            Base(-1_500_000_000).value_at(p, Round::Down).unwrap(),
-            Quote(-30_000_750_000)
-        );
+        assert_eq!(Base(-1_500_000_000).value_at(p, Round::Down).unwrap(), Quote(-30_000_750_000));
         // 1 raw base unit at 1.5 USD is 1.5e-9 USD: floor 0, ceil 1 raw quote
-        assert_eq!(
-            Base(1).value_at(Price(1_500_000), Round::Down).unwrap(),
-            Quote(0)
-        );
-        assert_eq!(
-            Base(1).value_at(Price(1_500_000), Round::Up).unwrap(),
-            Quote(1)
-        );
-        assert_eq!(
-            Base(-1).value_at(Price(1_500_000), Round::Down).unwrap(),
-            Quote(-1)
-        );
+        assert_eq!(Base(1).value_at(Price(1_500_000), Round::Down).unwrap(), Quote(0));
+        assert_eq!(Base(1).value_at(Price(1_500_000), Round::Up).unwrap(), Quote(1));
+        assert_eq!(Base(-1).value_at(Price(1_500_000), Round::Down).unwrap(), Quote(-1));
     }
 
     #[test]
@@ -535,18 +450,8 @@ mod tests {
         // 2 BTC, index moved by 20,000 USD x 0.0001 = 2 USD per BTC -> 4 USD
         let delta = FundingIndex::increment(Price(20_000_000_000), Rate(100_000)).unwrap();
         assert_eq!(delta.0, 20_000_000_000i128 * 100_000);
-        assert_eq!(
-            Base(2_000_000_000)
-                .funding_payment(delta, Round::Up)
-                .unwrap(),
-            Quote(4_000_000)
-        );
-        assert_eq!(
-            Base(-2_000_000_000)
-                .funding_payment(delta, Round::Down)
-                .unwrap(),
-            Quote(-4_000_000)
-        );
+        assert_eq!(Base(2_000_000_000).funding_payment(delta, Round::Up).unwrap(), Quote(4_000_000));
+        assert_eq!(Base(-2_000_000_000).funding_payment(delta, Round::Down).unwrap(), Quote(-4_000_000));
     }
 
     #[test]
@@ -555,10 +460,7 @@ mod tests {
         assert_eq!(parse_decimal("-0.000001", 6).unwrap(), -1);
         assert_eq!(parse_decimal(".5", 6).unwrap(), 500_000);
         assert_eq!(parse_decimal("1.0000000", 6).unwrap(), 1_000_000);
-        assert_eq!(
-            parse_decimal("1.0000001", 6),
-            Err(CoreError::TooPrecise { decimals: 6 })
-        );
+        assert_eq!(parse_decimal("1.0000001", 6), Err(CoreError::TooPrecise { decimals: 6 }));
         assert_eq!(parse_decimal("abc", 6), Err(CoreError::Parse));
         assert_eq!(parse_decimal("", 6), Err(CoreError::Parse));
         assert_eq!(parse_decimal("-", 6), Err(CoreError::Parse));
@@ -575,19 +477,10 @@ mod tests {
     #[test]
     fn pyth_mantissa_scaling() {
         // 148.56315152 at expo -8 -> 148.563151 (floor) / 148.563152 (ceil)
-        assert_eq!(
-            price_from_mantissa(14856315152, -8, Round::Down).unwrap(),
-            Price(148_563_151)
-        );
-        assert_eq!(
-            price_from_mantissa(14856315152, -8, Round::Up).unwrap(),
-            Price(148_563_152)
-        );
+        assert_eq!(price_from_mantissa(14856315152, -8, Round::Down).unwrap(), Price(148_563_151));
+        assert_eq!(price_from_mantissa(14856315152, -8, Round::Up).unwrap(), Price(148_563_152));
         // expo -5 -> multiply by 10
-        assert_eq!(
-            price_from_mantissa(23623373, -5, Round::Down).unwrap(),
-            Price(236_233_730)
-        );
+        assert_eq!(price_from_mantissa(23623373, -5, Round::Down).unwrap(), Price(236_233_730));
         assert!(price_from_mantissa(-5, -8, Round::Down).is_err());
         assert!(price_from_mantissa(0, -8, Round::Down).is_err());
     }

@@ -100,20 +100,12 @@ impl Vamm {
     /// A curve balanced at `peg`: `B = Q = base_reserve`, so the price starts at the peg.
     pub fn new(base_reserve: u128, peg: Price) -> CoreResult<Vamm> {
         if !(MIN_RESERVE..=MAX_RESERVE).contains(&base_reserve) {
-            return Err(CoreError::InvalidParameter(
-                "vAMM base reserve out of range",
-            ));
+            return Err(CoreError::InvalidParameter("vAMM base reserve out of range"));
         }
         if peg.is_zero() {
             return Err(CoreError::InvalidParameter("vAMM peg must be > 0"));
         }
-        Ok(Vamm {
-            base_reserve,
-            k: base_reserve
-                .checked_mul(base_reserve)
-                .ok_or(CoreError::Overflow)?,
-            peg,
-        })
+        Ok(Vamm { base_reserve, k: base_reserve.checked_mul(base_reserve).ok_or(CoreError::Overflow)?, peg })
     }
 
     pub fn quote_reserve(&self) -> CoreResult<u128> {
@@ -170,11 +162,7 @@ impl Vamm {
                 (nb, self.quote_value(q - nq, Round::Down)?)
             }
         };
-        let avg_round = if side == Side::Long {
-            Round::Up
-        } else {
-            Round::Down
-        };
+        let avg_round = if side == Side::Long { Round::Up } else { Round::Down };
         Ok(Fill {
             base: Base(size.0 * side.sign()),
             quote: Quote(quote),
@@ -194,25 +182,14 @@ impl Vamm {
         if notional.0 <= 0 {
             return Err(CoreError::InvalidParameter("impact notional must be > 0"));
         }
-        let dq = mul_div_u128(
-            notional.0 as u128,
-            BASE_PRECISION as u128,
-            self.peg.0 as u128,
-            Round::Down,
-        )?;
-        let nq = self
-            .quote_reserve()?
-            .checked_add(dq)
-            .ok_or(CoreError::Overflow)?;
+        let dq = mul_div_u128(notional.0 as u128, BASE_PRECISION as u128, self.peg.0 as u128, Round::Down)?;
+        let nq = self.quote_reserve()?.checked_add(dq).ok_or(CoreError::Overflow)?;
         let nb = self.k.div_ceil(nq);
         let db = self.base_reserve.saturating_sub(nb);
         if db == 0 || nb < MIN_RESERVE {
             return Err(CoreError::InsufficientLiquidity);
         }
-        notional.per_base(
-            Base(i64::try_from(db).map_err(|_| CoreError::Overflow)?),
-            Round::Up,
-        )
+        notional.per_base(Base(i64::try_from(db).map_err(|_| CoreError::Overflow)?), Round::Up)
     }
 
     /// Average price to sell for `notional` quote (impact bid), rounded down.
@@ -220,12 +197,7 @@ impl Vamm {
         if notional.0 <= 0 {
             return Err(CoreError::InvalidParameter("impact notional must be > 0"));
         }
-        let dq = mul_div_u128(
-            notional.0 as u128,
-            BASE_PRECISION as u128,
-            self.peg.0 as u128,
-            Round::Up,
-        )?;
+        let dq = mul_div_u128(notional.0 as u128, BASE_PRECISION as u128, self.peg.0 as u128, Round::Up)?;
         let q = self.quote_reserve()?;
         if dq >= q {
             return Err(CoreError::InsufficientLiquidity);
@@ -239,10 +211,7 @@ impl Vamm {
         if db == 0 {
             return Err(CoreError::InsufficientLiquidity);
         }
-        notional.per_base(
-            Base(i64::try_from(db).map_err(|_| CoreError::Overflow)?),
-            Round::Down,
-        )
+        notional.per_base(Base(i64::try_from(db).map_err(|_| CoreError::Overflow)?), Round::Down)
     }
 
     /// The signed base size a trader must trade to move the marginal price to about `target`
@@ -295,23 +264,14 @@ mod tests {
         assert!(bid < mid && mid < ask, "{bid:?} {mid:?} {ask:?}");
         // spending 100k USD = 5 quote-reserve units of 1000: avg = peg x (Q + 5) / Q = 20,100;
         // receiving 100k: avg = peg x (Q - 5) / Q = 19,900 (up to rounding against the trader)
-        assert!(
-            ask.0 >= 20_100_000_000 && ask.0 - 20_100_000_000 <= 10,
-            "{ask:?}"
-        );
-        assert!(
-            bid.0 <= 19_900_000_000 && 19_900_000_000 - bid.0 <= 10,
-            "{bid:?}"
-        );
+        assert!(ask.0 >= 20_100_000_000 && ask.0 - 20_100_000_000 <= 10, "{ask:?}");
+        assert!(bid.0 <= 19_900_000_000 && 19_900_000_000 - bid.0 <= 10, "{bid:?}");
     }
 
     #[test]
     fn liquidity_limits() {
         let v = curve();
-        assert_eq!(
-            v.quote_trade(Side::Long, Base(1_000 * BASE_PRECISION)),
-            Err(CoreError::InsufficientLiquidity)
-        );
+        assert_eq!(v.quote_trade(Side::Long, Base(1_000 * BASE_PRECISION)), Err(CoreError::InsufficientLiquidity));
         assert_eq!(v.quote_trade(Side::Long, Base(0)), Err(CoreError::ZeroSize));
         assert!(Vamm::new(10, Price(1)).is_err());
     }
@@ -323,11 +283,7 @@ mod tests {
         let d = v.size_to_price(target).unwrap();
         assert!(d.0 > 0);
         let f = v.quote_trade(Side::Long, d).unwrap();
-        assert!(
-            (f.final_price.0 as i64 - target.0 as i64).abs() < 1_000,
-            "{:?}",
-            f.final_price
-        );
+        assert!((f.final_price.0 as i64 - target.0 as i64).abs() < 1_000, "{:?}", f.final_price);
         assert_eq!(isqrt(99), 9);
         assert_eq!(isqrt(100), 10);
         assert_eq!(isqrt(u128::MAX), 18446744073709551615);

@@ -36,9 +36,7 @@ pub enum PerpError {
     StaleCachedIndex,
     #[msg("fill price is worse than the order's limit price (slippage bound)")]
     SlippageExceeded,
-    #[msg(
-        "insufficient margin: equity after the trade would be below the initial margin requirement"
-    )]
+    #[msg("insufficient margin: equity after the trade would be below the initial margin requirement")]
     InsufficientMargin,
     #[msg("position notional would exceed the market's largest tier cap")]
     MaxPositionExceeded,
@@ -82,9 +80,7 @@ pub enum PerpError {
     PartialLiquidationTooSmall,
     #[msg("the account is not bankrupt in this market")]
     NotBankrupt,
-    #[msg(
-        "ADL candidates are not in descending score order, or a higher-ranked candidate keeps size"
-    )]
+    #[msg("ADL candidates are not in descending score order, or a higher-ranked candidate keeps size")]
     AdlOrderViolation,
     #[msg("ADL candidate is not eligible: it must be a profitable position on the opposite side")]
     AdlCandidateIneligible,
@@ -150,8 +146,7 @@ pub const ALL_ERRORS: [PerpError; 44] = [
 
 /// The error with this custom program error code, if it is one of ours.
 pub fn from_code(code: u32) -> Option<PerpError> {
-    code.checked_sub(6000)
-        .and_then(|i| ALL_ERRORS.get(i as usize).copied())
+    code.checked_sub(6000).and_then(|i| ALL_ERRORS.get(i as usize).copied())
 }
 
 /// Maps a risk-engine error to the program's error, logging its full text first.

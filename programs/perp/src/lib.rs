@@ -21,10 +21,7 @@ pub mod perp {
     use super::*;
 
     // ---- admin
-    pub fn initialize_exchange(
-        ctx: Context<InitializeExchange>,
-        params: ExchangeParams,
-    ) -> Result<()> {
+    pub fn initialize_exchange(ctx: Context<InitializeExchange>, params: ExchangeParams) -> Result<()> {
         instructions::initialize_exchange::handler(ctx, params)
     }
     pub fn create_market(
@@ -56,16 +53,10 @@ pub mod perp {
     pub fn withdraw<'info>(ctx: Context<'info, Withdraw<'info>>, amount: u64) -> Result<()> {
         instructions::withdraw::handler(ctx, amount)
     }
-    pub fn place_market_order<'info>(
-        ctx: Context<'info, PlaceMarketOrder<'info>>,
-        params: OrderParams,
-    ) -> Result<()> {
+    pub fn place_market_order<'info>(ctx: Context<'info, PlaceMarketOrder<'info>>, params: OrderParams) -> Result<()> {
         instructions::place_market_order::handler(ctx, params)
     }
-    pub fn close_position<'info>(
-        ctx: Context<'info, PlaceMarketOrder<'info>>,
-        limit_price: u64,
-    ) -> Result<()> {
+    pub fn close_position<'info>(ctx: Context<'info, PlaceMarketOrder<'info>>, limit_price: u64) -> Result<()> {
         instructions::close_position::handler(ctx, limit_price)
     }
     pub fn move_isolated_collateral<'info>(
@@ -95,10 +86,7 @@ pub mod perp {
     pub fn liquidate<'info>(ctx: Context<'info, Liquidate<'info>>, max_base: u64) -> Result<()> {
         instructions::liquidate::handler(ctx, max_base)
     }
-    pub fn begin_adl_round<'info>(
-        ctx: Context<'info, BeginAdlRound<'info>>,
-        side: u8,
-    ) -> Result<()> {
+    pub fn begin_adl_round<'info>(ctx: Context<'info, BeginAdlRound<'info>>, side: u8) -> Result<()> {
         instructions::begin_adl_round::handler(ctx, side)
     }
     pub fn adl_scan<'info>(ctx: Context<'info, AdlScan<'info>>) -> Result<()> {

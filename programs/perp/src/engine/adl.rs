@@ -22,32 +22,20 @@ pub fn close_off_curve(
     set_position(acct, slot, market, old.base, &out.position)?;
     acct.add_collateral(Some(slot), out.realized)?;
     market.pnl_pool_add(out.realized.checked_neg().or_core()?)?;
-    acct.realized_pnl = acct
-        .realized_pnl
-        .checked_add(out.realized.0)
-        .ok_or(PerpError::MathOverflow)?;
+    acct.realized_pnl = acct.realized_pnl.checked_add(out.realized.0).ok_or(PerpError::MathOverflow)?;
     Ok(out)
 }
 
 /// The group collateral of the position in `slot`.
 pub fn group_collateral(acct: &MarginAccount, slot: usize) -> Quote {
     let p = &acct.positions[slot];
-    Quote(if p.is_isolated() {
-        p.isolated_collateral
-    } else {
-        acct.cross_collateral
-    })
+    Quote(if p.is_isolated() { p.isolated_collateral } else { acct.cross_collateral })
 }
 
 /// Ends a bankruptcy whose position is fully closed: rounding dust below zero is taken from the
 /// PnL pool, the flag clears, isolated collateral returns to cross, and the round closes when no
 /// bankrupt account is left.
-pub fn finish_bankruptcy(
-    acct: &mut MarginAccount,
-    key: &Pubkey,
-    slot: usize,
-    market: &mut Market,
-) -> Result<()> {
+pub fn finish_bankruptcy(acct: &mut MarginAccount, key: &Pubkey, slot: usize, market: &mut Market) -> Result<()> {
     let c = group_collateral(acct, slot);
     if c.is_negative() {
         acct.add_collateral(Some(slot), Quote(-c.0))?;
@@ -61,9 +49,6 @@ pub fn finish_bankruptcy(
         market.adl_side = 0;
         market.adl_scanned = 0;
     }
-    emit!(BankruptcyResolved {
-        margin_account: *key,
-        market_index: market.market_index
-    });
+    emit!(BankruptcyResolved { margin_account: *key, market_index: market.market_index });
     Ok(())
 }

@@ -70,26 +70,11 @@ pub fn execute_fill(
     let insurance_fee = fee.mul_rate(insurance_share, Round::Down).or_core()?;
     acct.add_collateral(Some(slot), Quote(-fee.0))?;
     let ovf = || error!(PerpError::MathOverflow);
-    market.fee_pool = market
-        .fee_pool
-        .checked_add(fee.0 - insurance_fee.0)
-        .ok_or_else(ovf)?;
+    market.fee_pool = market.fee_pool.checked_add(fee.0 - insurance_fee.0).ok_or_else(ovf)?;
     market.total_fees = market.total_fees.checked_add(fee.0).ok_or_else(ovf)?;
-    market
-        .total_volume
-        .set(market.total_volume.get().saturating_add(notional.0 as u128));
+    market.total_volume.set(market.total_volume.get().saturating_add(notional.0 as u128));
 
-    acct.realized_pnl = acct
-        .realized_pnl
-        .checked_add(out.realized.0)
-        .ok_or_else(ovf)?;
+    acct.realized_pnl = acct.realized_pnl.checked_add(out.realized.0).ok_or_else(ovf)?;
     acct.fees_paid = acct.fees_paid.checked_add(fee.0).ok_or_else(ovf)?;
-    Ok(FillResult {
-        fill,
-        old,
-        new: out.position,
-        realized: out.realized,
-        fee,
-        insurance_fee,
-    })
+    Ok(FillResult { fill, old, new: out.position, realized: out.realized, fee, insurance_fee })
 }

@@ -9,17 +9,9 @@ use perp_core::Quote;
 
 /// Settles the position in `slot`: its collateral (isolated or cross) pays the amount owed since
 /// the last snapshot into the market's PnL pool (or receives it). Returns the payment.
-pub fn settle_position(
-    acct: &mut MarginAccount,
-    key: &Pubkey,
-    slot: usize,
-    market: &mut Market,
-) -> Result<Quote> {
+pub fn settle_position(acct: &mut MarginAccount, key: &Pubkey, slot: usize, market: &mut Market) -> Result<Quote> {
     let pos = acct.positions[slot];
-    require!(
-        pos.in_use() && pos.market_index == market.market_index,
-        PerpError::NoPosition
-    );
+    require!(pos.in_use() && pos.market_index == market.market_index, PerpError::NoPosition);
     let idx = market.funding_indices().for_base(perp_core::Base(pos.base));
     let payment = if pos.base == 0 {
         Quote::ZERO
@@ -32,25 +24,13 @@ pub fn settle_position(
     }
     acct.add_collateral(Some(slot), Quote(-payment.0))?;
     market.pnl_pool_add(payment)?;
-    acct.funding_paid = acct
-        .funding_paid
-        .checked_add(payment.0)
-        .ok_or(PerpError::MathOverflow)?;
-    emit!(FundingSettled {
-        margin_account: *key,
-        market_index: market.market_index,
-        payment: payment.0
-    });
+    acct.funding_paid = acct.funding_paid.checked_add(payment.0).ok_or(PerpError::MathOverflow)?;
+    emit!(FundingSettled { margin_account: *key, market_index: market.market_index, payment: payment.0 });
     Ok(payment)
 }
 
 /// The snapshot a new position starts from.
-pub fn start_snapshot(
-    acct: &mut MarginAccount,
-    slot: usize,
-    market: &Market,
-    base: perp_core::Base,
-) {
+pub fn start_snapshot(acct: &mut MarginAccount, slot: usize, market: &Market, base: perp_core::Base) {
     let idx = market.funding_indices().for_base(base);
     acct.positions[slot].funding_snapshot.set(idx.0);
 }

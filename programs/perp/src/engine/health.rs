@@ -23,8 +23,7 @@ pub fn group_health(acct: &MarginAccount, group: Group, views: &Views) -> Result
             let mut h = Health::new(Quote(p.isolated_collateral));
             if p.base != 0 {
                 let v = views[i].ok_or(PerpError::MissingMarketAccount)?;
-                h.add_position(&p.state(), v.mark, Quote::ZERO, v.tiers())
-                    .or_core()?;
+                h.add_position(&p.state(), v.mark, Quote::ZERO, v.tiers()).or_core()?;
             }
             Ok(h)
         }
@@ -35,8 +34,7 @@ pub fn group_health(acct: &MarginAccount, group: Group, views: &Views) -> Result
                     continue;
                 }
                 let v = views[i].ok_or(PerpError::MissingMarketAccount)?;
-                h.add_position(&p.state(), v.mark, Quote::ZERO, v.tiers())
-                    .or_core()?;
+                h.add_position(&p.state(), v.mark, Quote::ZERO, v.tiers()).or_core()?;
             }
             Ok(h)
         }
@@ -56,12 +54,7 @@ pub fn group_of(acct: &MarginAccount, slot: usize) -> Group {
 pub fn require_initial(acct: &MarginAccount, group: Group, views: &Views) -> Result<()> {
     let h = group_health(acct, group, views)?;
     if h.equity < h.initial {
-        msg!(
-            "{:?}: equity {} < initial margin {}",
-            group,
-            h.equity,
-            h.initial
-        );
+        msg!("{:?}: equity {} < initial margin {}", group, h.equity, h.initial);
         return err!(PerpError::InsufficientMargin);
     }
     Ok(())

@@ -39,9 +39,7 @@ pub fn settle_other_markets<'info>(
         if Some(m.market_index) == primary {
             return err!(PerpError::UnexpectedMarketAccount);
         }
-        let slot = acct
-            .find(m.market_index)
-            .ok_or(PerpError::UnexpectedMarketAccount)?;
+        let slot = acct.find(m.market_index).ok_or(PerpError::UnexpectedMarketAccount)?;
         require!(!seen[slot], PerpError::UnexpectedMarketAccount);
         seen[slot] = true;
         settle_position(acct, key, slot, &mut m)?;
@@ -49,18 +47,9 @@ pub fn settle_other_markets<'info>(
             continue;
         }
         let age = now.saturating_sub(m.last_index_time);
-        let limit = if need == PriceNeed::Reducing {
-            m.fallback_max_age.max(m.max_age)
-        } else {
-            m.max_age
-        };
+        let limit = if need == PriceNeed::Reducing { m.fallback_max_age.max(m.max_age) } else { m.max_age };
         if m.last_index == 0 || age > limit {
-            msg!(
-                "market {} cached index is {} s old (limit {} s)",
-                m.market_index,
-                age,
-                limit
-            );
+            msg!("market {} cached index is {} s old (limit {} s)", m.market_index, age, limit);
             return err!(PerpError::StaleCachedIndex);
         }
         views[slot] = Some(view(&m, Price(m.last_index), now)?);

@@ -20,11 +20,7 @@ pub fn vault_transfer<'info>(
     token::transfer(
         CpiContext::new_with_signer(
             token_program.key(),
-            Transfer {
-                from: from.to_account_info(),
-                to,
-                authority: exchange,
-            },
+            Transfer { from: from.to_account_info(), to, authority: exchange },
             &[seeds],
         ),
         amount,
@@ -42,11 +38,7 @@ pub fn user_transfer<'info>(
     token::transfer(
         CpiContext::new(
             token_program.key(),
-            Transfer {
-                from: from.to_account_info(),
-                to: to.to_account_info(),
-                authority,
-            },
+            Transfer { from: from.to_account_info(), to: to.to_account_info(), authority },
         ),
         amount,
     )

@@ -20,10 +20,7 @@ pub struct AdlScan<'info> {
 pub fn handler<'info>(ctx: Context<'info, AdlScan<'info>>) -> Result<()> {
     let mut m = ctx.accounts.market.load_mut()?;
     let mut r = ctx.accounts.adl_round.load_mut()?;
-    require!(
-        m.adl_round != 0 && m.adl_round == r.round,
-        PerpError::AdlRoundMismatch
-    );
+    require!(m.adl_round != 0 && m.adl_round == r.round, PerpError::AdlRoundMismatch);
     let mark = Price(r.mark);
     let tiers = m.tiers();
     let tiers = &tiers[..m.num_tiers as usize];
@@ -52,20 +49,9 @@ pub fn handler<'info>(ctx: Context<'info, AdlScan<'info>>) -> Result<()> {
         let st = p.state();
         let value = st.notional(mark).or_core()?;
         let mm = requirement(tiers, value, MarginKind::Maintenance).or_core()?;
-        if let Some(score) = adl_score(
-            st.upnl(mark).or_core()?,
-            st.entry_value().or_core()?,
-            mm,
-            value,
-        )
-        .or_core()?
-        {
+        if let Some(score) = adl_score(st.upnl(mark).or_core()?, st.entry_value().or_core()?, mm, value).or_core()? {
             r.profitable_seen += 1;
-            r.insert(&AdlCandidate {
-                key: info.key().to_bytes(),
-                size: st.base.abs().or_core()?,
-                score,
-            });
+            r.insert(&AdlCandidate { key: info.key().to_bytes(), size: st.base.abs().or_core()?, score });
         }
     }
     Ok(())

@@ -31,28 +31,17 @@ pub fn handler<'info>(ctx: Context<'info, AutoDeleverage<'info>>) -> Result<()> 
     let mut m = ctx.accounts.market.load_mut()?;
     let mut r = ctx.accounts.adl_round.load_mut()?;
     let mut b = ctx.accounts.bankrupt_account.load_mut()?;
-    require!(
-        m.adl_round != 0 && m.adl_round == r.round,
-        PerpError::AdlRoundMismatch
-    );
+    require!(m.adl_round != 0 && m.adl_round == r.round, PerpError::AdlRoundMismatch);
     if m.adl_scanned != m.open_positions(r.side) {
-        msg!(
-            "round counted {} of {} positions",
-            m.adl_scanned,
-            m.open_positions(r.side)
-        );
+        msg!("round counted {} of {} positions", m.adl_scanned, m.open_positions(r.side));
         return err!(PerpError::AdlRankingIncomplete);
     }
     let bslot = b.find(m.market_index).ok_or(PerpError::NotBankrupt)?;
     require!(b.positions[bslot].is_bankrupt(), PerpError::NotBankrupt);
     let bsign = b.positions[bslot].base.signum();
-    require!(
-        (bsign > 0 && r.side == 2) || (bsign < 0 && r.side == 1),
-        PerpError::AdlRoundMismatch
-    );
+    require!((bsign > 0 && r.side == 2) || (bsign < 0 && r.side == 1), PerpError::AdlRoundMismatch);
     settle_position(&mut b, &bkey, bslot, &mut m)?;
-    let pb =
-        bankruptcy_price(&b.positions[bslot].state(), group_collateral(&b, bslot)).or_core()?;
+    let pb = bankruptcy_price(&b.positions[bslot].state(), group_collateral(&b, bslot)).or_core()?;
     let mark = Price(r.mark);
     let tiers = m.tiers();
     let n_tiers = m.num_tiers as usize;
@@ -70,42 +59,23 @@ pub fn handler<'info>(ctx: Context<'info, AutoDeleverage<'info>>) -> Result<()> 
         if idx >= n || info.key() != r.entries[idx].key {
             let later = r.entries[idx.min(n)..n].iter().any(|e| e.key == info.key());
             msg!("candidate {} is not the next ranked entry", info.key());
-            return if later {
-                err!(PerpError::AdlCandidateSkipped)
-            } else {
-                err!(PerpError::AdlOrderViolation)
-            };
+            return if later { err!(PerpError::AdlCandidateSkipped) } else { err!(PerpError::AdlOrderViolation) };
         }
         require!(info.key() != bkey, PerpError::AdlCandidateIneligible);
         let loader = AccountLoader::<MarginAccount>::try_from(info)?;
         let mut c = loader.load_mut()?;
-        let cslot = c
-            .find(m.market_index)
-            .ok_or(PerpError::AdlCandidateIneligible)?;
+        let cslot = c.find(m.market_index).ok_or(PerpError::AdlCandidateIneligible)?;
         let cp = c.positions[cslot];
-        require!(
-            cp.base.signum() == -bsign && !cp.is_bankrupt(),
-            PerpError::AdlCandidateIneligible
-        );
+        require!(cp.base.signum() == -bsign && !cp.is_bankrupt(), PerpError::AdlCandidateIneligible);
         settle_position(&mut c, &info.key(), cslot, &mut m)?;
         let st = c.positions[cslot].state();
         let value = st.notional(mark).or_core()?;
         let mm = requirement(&tiers[..n_tiers], value, MarginKind::Maintenance).or_core()?;
-        let score = adl_score(
-            st.upnl(mark).or_core()?,
-            st.entry_value().or_core()?,
-            mm,
-            value,
-        )
-        .or_core()?
-        .ok_or(PerpError::AdlCandidateIneligible)?;
+        let score = adl_score(st.upnl(mark).or_core()?, st.entry_value().or_core()?, mm, value)
+            .or_core()?
+            .ok_or(PerpError::AdlCandidateIneligible)?;
         if prev.is_some_and(|p| score > p) {
-            msg!(
-                "candidate {} scores {} above the previous {}",
-                info.key(),
-                score,
-                prev.unwrap()
-            );
+            msg!("candidate {} scores {} above the previous {}", info.key(), score, prev.unwrap());
             return err!(PerpError::AdlOrderViolation);
         }
         prev = Some(score);

@@ -27,8 +27,7 @@ pub fn handler<'info>(ctx: Context<'info, BeginAdlRound<'info>>, side: u8) -> Re
     let mut r = ctx.accounts.adl_round.load_mut()?;
     require!(m.bankrupt_accounts > 0, PerpError::NotBankrupt);
     if m.adl_round != 0 {
-        let finished =
-            r.cursor() >= r.num_entries as usize && m.adl_scanned == m.open_positions(m.adl_side);
+        let finished = r.cursor() >= r.num_entries as usize && m.adl_scanned == m.open_positions(m.adl_side);
         let expired = now - r.started_at > ADL_ROUND_TTL;
         if !finished && !expired {
             return err!(PerpError::AdlRoundOpen);

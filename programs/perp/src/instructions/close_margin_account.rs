@@ -17,13 +17,7 @@ pub struct CloseMarginAccount<'info> {
 pub fn handler(ctx: Context<CloseMarginAccount>) -> Result<()> {
     let a = ctx.accounts.margin_account.load()?;
     a.authorize_owner(&ctx.accounts.owner.key())?;
-    require!(
-        !a.has_positions() && a.cross_collateral == 0 && !a.is_bankrupt(),
-        PerpError::AccountNotEmpty
-    );
-    emit!(MarginAccountClosed {
-        owner: a.owner,
-        margin_account: ctx.accounts.margin_account.key()
-    });
+    require!(!a.has_positions() && a.cross_collateral == 0 && !a.is_bankrupt(), PerpError::AccountNotEmpty);
+    emit!(MarginAccountClosed { owner: a.owner, margin_account: ctx.accounts.margin_account.key() });
     Ok(())
 }

@@ -4,10 +4,7 @@ use anchor_lang::prelude::*;
 /// Closes the whole position in the order's market (reduce-only), with an optional limit price
 /// (0 = none). Same accounts as `place_market_order`. Works on the last valid index when the
 /// oracles are down, so a stale feed never traps a position.
-pub fn handler<'info>(
-    ctx: Context<'info, PlaceMarketOrder<'info>>,
-    limit_price: u64,
-) -> Result<()> {
+pub fn handler<'info>(ctx: Context<'info, PlaceMarketOrder<'info>>, limit_price: u64) -> Result<()> {
     let params = OrderParams {
         side: OrderSide::Long,
         size: 0,

@@ -19,10 +19,6 @@ pub fn handler(ctx: Context<CreateMarginAccount>, account_id: u16) -> Result<()>
     a.owner = ctx.accounts.owner.key();
     a.account_id = account_id;
     a.bump = ctx.bumps.margin_account;
-    emit!(MarginAccountCreated {
-        owner: a.owner,
-        margin_account: ctx.accounts.margin_account.key(),
-        account_id
-    });
+    emit!(MarginAccountCreated { owner: a.owner, margin_account: ctx.accounts.margin_account.key(), account_id });
     Ok(())
 }

@@ -51,11 +51,6 @@ pub fn handler(
     let mut r = ctx.accounts.adl_round.load_init()?;
     r.market_index = market_index;
     r.bump = ctx.bumps.adl_round;
-    emit!(MarketCreated {
-        market_index,
-        name: params.name,
-        peg,
-        base_reserve
-    });
+    emit!(MarketCreated { market_index, name: params.name, peg, base_reserve });
     Ok(())
 }

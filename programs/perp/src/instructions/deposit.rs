@@ -25,22 +25,13 @@ pub struct Deposit<'info> {
 /// collateral. Deposits only add collateral, so no price or settlement is needed.
 pub fn handler(ctx: Context<Deposit>, amount: u64) -> Result<()> {
     require!(amount > 0, PerpError::ZeroAmount);
-    require!(
-        !ctx.accounts.exchange.load()?.is_paused(pause::DEPOSIT),
-        PerpError::OperationPaused
-    );
+    require!(!ctx.accounts.exchange.load()?.is_paused(pause::DEPOSIT), PerpError::OperationPaused);
     let cross = {
         let mut a = ctx.accounts.margin_account.load_mut()?;
         a.authorize_trader(&ctx.accounts.authority.key())?;
         let amt = i64::try_from(amount).map_err(|_| PerpError::MathOverflow)?;
-        a.cross_collateral = a
-            .cross_collateral
-            .checked_add(amt)
-            .ok_or(PerpError::MathOverflow)?;
-        a.total_deposits = a
-            .total_deposits
-            .checked_add(amount)
-            .ok_or(PerpError::MathOverflow)?;
+        a.cross_collateral = a.cross_collateral.checked_add(amt).ok_or(PerpError::MathOverflow)?;
+        a.total_deposits = a.total_deposits.checked_add(amount).ok_or(PerpError::MathOverflow)?;
         a.cross_collateral
     };
     user_transfer(
@@ -50,10 +41,6 @@ pub fn handler(ctx: Context<Deposit>, amount: u64) -> Result<()> {
         ctx.accounts.authority.to_account_info(),
         amount,
     )?;
-    emit!(CollateralDeposited {
-        margin_account: ctx.accounts.margin_account.key(),
-        amount,
-        cross_collateral: cross
-    });
+    emit!(CollateralDeposited { margin_account: ctx.accounts.margin_account.key(), amount, cross_collateral: cross });
     Ok(())
 }

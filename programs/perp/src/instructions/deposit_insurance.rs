@@ -23,14 +23,8 @@ pub fn handler(ctx: Context<DepositInsurance>, amount: u64) -> Result<()> {
     require!(amount > 0, PerpError::ZeroAmount);
     let balance = {
         let mut ex = ctx.accounts.exchange.load_mut()?;
-        ex.insurance_balance = ex
-            .insurance_balance
-            .checked_add(amount)
-            .ok_or(PerpError::MathOverflow)?;
-        ex.insurance_total_in = ex
-            .insurance_total_in
-            .checked_add(amount)
-            .ok_or(PerpError::MathOverflow)?;
+        ex.insurance_balance = ex.insurance_balance.checked_add(amount).ok_or(PerpError::MathOverflow)?;
+        ex.insurance_total_in = ex.insurance_total_in.checked_add(amount).ok_or(PerpError::MathOverflow)?;
         ex.insurance_balance
     };
     user_transfer(
@@ -40,10 +34,6 @@ pub fn handler(ctx: Context<DepositInsurance>, amount: u64) -> Result<()> {
         ctx.accounts.depositor.to_account_info(),
         amount,
     )?;
-    emit!(InsuranceDeposited {
-        depositor: ctx.accounts.depositor.key(),
-        amount,
-        insurance_balance: balance
-    });
+    emit!(InsuranceDeposited { depositor: ctx.accounts.depositor.key(), amount, insurance_balance: balance });
     Ok(())
 }

@@ -47,9 +47,6 @@ pub fn handler(ctx: Context<InitializeExchange>, params: ExchangeParams) -> Resu
     ex.bump = ctx.bumps.exchange;
     ex.collateral_vault_bump = ctx.bumps.collateral_vault;
     ex.insurance_vault_bump = ctx.bumps.insurance_vault;
-    emit!(ExchangeInitialized {
-        admin: ex.admin,
-        collateral_mint: ex.collateral_mint
-    });
+    emit!(ExchangeInitialized { admin: ex.admin, collateral_mint: ex.collateral_mint });
     Ok(())
 }

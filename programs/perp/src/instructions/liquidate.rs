@@ -95,36 +95,20 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, max_base: u64) -> R
         let group = group_of(&a, slot);
         let h = group_health(&a, group, &views)?;
         if !h.is_liquidatable() {
-            msg!(
-                "{:?}: equity {} >= maintenance {}",
-                group,
-                h.equity,
-                h.maintenance
-            );
+            msg!("{:?}: equity {} >= maintenance {}", group, h.equity, h.maintenance);
             return err!(PerpError::NotLiquidatable);
         }
 
         // size of the close
         let pos = a.positions[slot].state();
         let full = pos.base.abs().or_core()?;
-        let mut size = if max_base == 0 {
-            full
-        } else {
-            Base(full.0.min(i64::try_from(max_base).unwrap_or(i64::MAX)))
-        };
+        let mut size = if max_base == 0 { full } else { Base(full.0.min(i64::try_from(max_base).unwrap_or(i64::MAX))) };
         if full.0 - size.0 < m.min_position {
             size = full;
         }
-        let side = if pos.base.is_positive() {
-            Side::Short
-        } else {
-            Side::Long
-        };
+        let side = if pos.base.is_positive() { Side::Short } else { Side::Long };
         let others_in_group = group == Group::Cross
-            && a.positions
-                .iter()
-                .enumerate()
-                .any(|(i, p)| i != slot && p.in_use() && !p.is_isolated() && p.base != 0);
+            && a.positions.iter().enumerate().any(|(i, p)| i != slot && p.in_use() && !p.is_isolated() && p.base != 0);
         let last_of_group = size == full && !others_in_group;
 
         // preview the close and its money
@@ -135,18 +119,13 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, max_base: u64) -> R
             Group::Cross => a.cross_collateral,
         });
         let notional = fill.quote.abs().or_core()?;
-        let insurance =
-            Quote(i64::try_from(ex.insurance_balance).map_err(|_| PerpError::MathOverflow)?);
+        let insurance = Quote(i64::try_from(ex.insurance_balance).map_err(|_| PerpError::MathOverflow)?);
         let outcome = liquidation_outcome(
             collateral,
             preview.realized,
             notional,
             &m.liquidation_fees(),
-            if last_of_group {
-                insurance
-            } else {
-                Quote::ZERO
-            },
+            if last_of_group { insurance } else { Quote::ZERO },
         )
         .or_core()?;
         // the bankruptcy price of this position with the rest of its group at mark
@@ -157,11 +136,7 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, max_base: u64) -> R
             // the insurance vault cannot cover the loss: no trade; ADL resolves it at `bp`
             a.positions[slot].flags |= position_flags::BANKRUPT;
             m.bankrupt_accounts += 1;
-            msg!(
-                "bankrupt: deficit {} exceeds what insurance ({}) can cover",
-                outcome.deficit,
-                insurance
-            );
+            msg!("bankrupt: deficit {} exceeds what insurance ({}) can cover", outcome.deficit, insurance);
             emit!(AccountBankrupt {
                 margin_account: key,
                 market_index: m.market_index,
@@ -177,10 +152,8 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, max_base: u64) -> R
         // the group's collateral now holds `collateral + realized`; settle the waterfall
         let adjust = outcome.collateral_after.0 - (collateral.0 + r.realized.0);
         a.add_collateral(Some(slot), Quote(adjust))?;
-        l.cross_collateral = l
-            .cross_collateral
-            .checked_add(outcome.liquidator_reward.0)
-            .ok_or(PerpError::MathOverflow)?;
+        l.cross_collateral =
+            l.cross_collateral.checked_add(outcome.liquidator_reward.0).ok_or(PerpError::MathOverflow)?;
         let fee_in = outcome.insurance_fee.0 as u64;
         let draw = outcome.insurance_draw.0 as u64;
         ex.insurance_balance = ex
@@ -195,16 +168,9 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, max_base: u64) -> R
             // a partial close must bring the group back above maintenance plus the buffer
             views[slot] = Some(view(&m, index, now)?);
             let h2 = group_health(&a, group, &views)?;
-            let need = h2
-                .maintenance
-                .mul_rate(Rate(RATE_ONE + m.liquidation_buffer), Round::Up)
-                .or_core()?;
+            let need = h2.maintenance.mul_rate(Rate(RATE_ONE + m.liquidation_buffer), Round::Up).or_core()?;
             if h2.equity < need {
-                msg!(
-                    "after a partial close: equity {} < maintenance x (1 + buffer) {}",
-                    h2.equity,
-                    need
-                );
+                msg!("after a partial close: equity {} < maintenance x (1 + buffer) {}", h2.equity, need);
                 return err!(PerpError::PartialLiquidationTooSmall);
             }
         }
@@ -242,11 +208,7 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, max_base: u64) -> R
                 reason: insurance_reason::LIQUIDATION_DRAW,
             });
         }
-        Transfers {
-            insurance_fee: fee_in,
-            insurance_draw: draw,
-            bump: ex.bump,
-        }
+        Transfers { insurance_fee: fee_in, insurance_draw: draw, bump: ex.bump }
     };
     vault_transfer(
         &ctx.accounts.token_program,

@@ -29,36 +29,19 @@ pub fn handler<'info>(
     a.authorize_trader(&ctx.accounts.authority.key())?;
     require!(!a.is_bankrupt(), PerpError::AccountBankrupt);
     let slot = a.find(market_index).ok_or(PerpError::NoPosition)?;
-    require!(
-        a.positions[slot].is_isolated(),
-        PerpError::PositionModeMismatch
-    );
+    require!(a.positions[slot].is_isolated(), PerpError::PositionModeMismatch);
     let mut views: Views = Default::default();
-    settle_other_markets(
-        &mut a,
-        &key,
-        None,
-        ctx.remaining_accounts,
-        now,
-        PriceNeed::Adding,
-        &mut views,
-    )?;
+    settle_other_markets(&mut a, &key, None, ctx.remaining_accounts, now, PriceNeed::Adding, &mut views)?;
     let ovf = || error!(PerpError::MathOverflow);
     a.cross_collateral = a.cross_collateral.checked_sub(amount).ok_or_else(ovf)?;
-    a.positions[slot].isolated_collateral = a.positions[slot]
-        .isolated_collateral
-        .checked_add(amount)
-        .ok_or_else(ovf)?;
+    a.positions[slot].isolated_collateral =
+        a.positions[slot].isolated_collateral.checked_add(amount).ok_or_else(ovf)?;
     if amount > 0 {
         require!(a.cross_collateral >= 0, PerpError::InsufficientMargin);
         require_initial(&a, Group::Cross, &views)?;
     } else {
-        require!(
-            a.positions[slot].isolated_collateral >= 0,
-            PerpError::IsolatedMarginTooLow
-        );
-        require_initial(&a, Group::Isolated(slot), &views)
-            .map_err(|_| error!(PerpError::IsolatedMarginTooLow))?;
+        require!(a.positions[slot].isolated_collateral >= 0, PerpError::IsolatedMarginTooLow);
+        require_initial(&a, Group::Isolated(slot), &views).map_err(|_| error!(PerpError::IsolatedMarginTooLow))?;
     }
     emit!(IsolatedCollateralMoved {
         margin_account: key,

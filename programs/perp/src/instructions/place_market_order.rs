@@ -52,10 +52,7 @@ pub struct PlaceMarketOrder<'info> {
 
 /// Market order against the vAMM. Remaining accounts: the market's oracle accounts (in its
 /// configured order), then the market account of every other open position of the margin account.
-pub fn handler<'info>(
-    ctx: Context<'info, PlaceMarketOrder<'info>>,
-    params: OrderParams,
-) -> Result<()> {
+pub fn handler<'info>(ctx: Context<'info, PlaceMarketOrder<'info>>, params: OrderParams) -> Result<()> {
     execute_order(ctx, params, false)
 }
 
@@ -81,11 +78,7 @@ pub fn execute_order<'info>(
         let old_base = existing.map(|i| a.positions[i].base).unwrap_or(0);
         if close_all {
             require!(old_base != 0, PerpError::NoPosition);
-            params.side = if old_base > 0 {
-                OrderSide::Short
-            } else {
-                OrderSide::Long
-            };
+            params.side = if old_base > 0 { OrderSide::Short } else { OrderSide::Long };
             params.size = old_base.unsigned_abs();
             params.reduce_only = true;
             params.isolated = a.positions[existing.unwrap()].is_isolated();
@@ -97,16 +90,12 @@ pub fn execute_order<'info>(
             OrderSide::Long => Side::Long,
             OrderSide::Short => Side::Short,
         };
-        let reducing =
-            old_base != 0 && (old_base > 0) != (side == Side::Long) && size.0 <= old_base.abs();
+        let reducing = old_base != 0 && (old_base > 0) != (side == Side::Long) && size.0 <= old_base.abs();
         if params.reduce_only && !reducing {
             return err!(PerpError::ReduceOnlyViolation);
         }
         if !reducing {
-            require!(
-                m.status != market_status::REDUCE_ONLY,
-                PerpError::MarketReduceOnly
-            );
+            require!(m.status != market_status::REDUCE_ONLY, PerpError::MarketReduceOnly);
             require!(m.bankrupt_accounts == 0, PerpError::MarketHasBankruptcy);
         }
 
@@ -129,35 +118,20 @@ pub fn execute_order<'info>(
             Some(m.market_index),
             &ctx.remaining_accounts[n..],
             now,
-            if reducing {
-                PriceNeed::Reducing
-            } else {
-                PriceNeed::Adding
-            },
+            if reducing { PriceNeed::Reducing } else { PriceNeed::Adding },
             &mut views,
         )?;
 
         if params.isolated && params.isolated_collateral > 0 {
-            let amt =
-                i64::try_from(params.isolated_collateral).map_err(|_| PerpError::MathOverflow)?;
+            let amt = i64::try_from(params.isolated_collateral).map_err(|_| PerpError::MathOverflow)?;
             require!(a.cross_collateral >= amt, PerpError::InsufficientMargin);
             a.cross_collateral -= amt;
-            a.positions[slot].isolated_collateral = a.positions[slot]
-                .isolated_collateral
-                .checked_add(amt)
-                .ok_or(PerpError::MathOverflow)?;
+            a.positions[slot].isolated_collateral =
+                a.positions[slot].isolated_collateral.checked_add(amt).ok_or(PerpError::MathOverflow)?;
         }
 
         let fee_rate = Rate(m.taker_fee);
-        let r = execute_fill(
-            &mut a,
-            slot,
-            &mut m,
-            side,
-            size,
-            fee_rate,
-            Rate(ex.fee_insurance_share),
-        )?;
+        let r = execute_fill(&mut a, slot, &mut m, side, size, fee_rate, Rate(ex.fee_insurance_share))?;
 
         if params.limit_price != 0 {
             let limit = Price(params.limit_price);
@@ -166,11 +140,7 @@ pub fn execute_order<'info>(
                 Side::Short => r.fill.avg_price < limit,
             };
             if worse {
-                msg!(
-                    "average fill {} is worse than the limit {}",
-                    r.fill.avg_price,
-                    limit
-                );
+                msg!("average fill {} is worse than the limit {}", r.fill.avg_price, limit);
                 return err!(PerpError::SlippageExceeded);
             }
         }
@@ -196,13 +166,9 @@ pub fn execute_order<'info>(
         let isolated = a.positions[slot].is_isolated();
         a.release_if_empty(slot)?;
 
-        ex.insurance_balance = ex
-            .insurance_balance
-            .checked_add(r.insurance_fee.0 as u64)
-            .ok_or(PerpError::MathOverflow)?;
-        ex.insurance_total_in = ex
-            .insurance_total_in
-            .saturating_add(r.insurance_fee.0 as u64);
+        ex.insurance_balance =
+            ex.insurance_balance.checked_add(r.insurance_fee.0 as u64).ok_or(PerpError::MathOverflow)?;
+        ex.insurance_total_in = ex.insurance_total_in.saturating_add(r.insurance_fee.0 as u64);
         let event = TradeExecuted {
             margin_account: key,
             market_index: m.market_index,

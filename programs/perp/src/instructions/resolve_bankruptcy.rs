@@ -30,35 +30,18 @@ pub fn handler<'info>(ctx: Context<'info, ResolveBankruptcy<'info>>) -> Result<(
     let mut m = ctx.accounts.market.load_mut()?;
     let r = ctx.accounts.adl_round.load()?;
     let mut b = ctx.accounts.bankrupt_account.load_mut()?;
-    require!(
-        m.adl_round != 0 && m.adl_round == r.round,
-        PerpError::AdlRoundMismatch
-    );
-    require!(
-        m.adl_scanned == m.open_positions(r.side),
-        PerpError::AdlRankingIncomplete
-    );
+    require!(m.adl_round != 0 && m.adl_round == r.round, PerpError::AdlRoundMismatch);
+    require!(m.adl_scanned == m.open_positions(r.side), PerpError::AdlRankingIncomplete);
     if !r.holds_all_profitable() || r.cursor() < r.num_entries as usize {
         return err!(PerpError::AdlCandidatesRemain);
     }
     let slot = b.find(m.market_index).ok_or(PerpError::NotBankrupt)?;
     require!(b.positions[slot].is_bankrupt(), PerpError::NotBankrupt);
     let base = b.positions[slot].base;
-    require!(
-        (base > 0 && r.side == 2) || (base < 0 && r.side == 1),
-        PerpError::AdlRoundMismatch
-    );
+    require!((base > 0 && r.side == 2) || (base < 0 && r.side == 1), PerpError::AdlRoundMismatch);
     settle_position(&mut b, &key, slot, &mut m)?;
     let side = if base > 0 { Side::Short } else { Side::Long };
-    execute_fill(
-        &mut b,
-        slot,
-        &mut m,
-        side,
-        Base(base.abs()),
-        Rate::ZERO,
-        Rate::ZERO,
-    )?;
+    execute_fill(&mut b, slot, &mut m, side, Base(base.abs()), Rate::ZERO, Rate::ZERO)?;
 
     let c = group_collateral(&b, slot);
     if c.is_negative() {
@@ -83,10 +66,7 @@ pub fn handler<'info>(ctx: Context<'info, ResolveBankruptcy<'info>>) -> Result<(
             m.pnl_pool_add(Quote(-(loss.0 - from_fees)))?;
         }
         b.add_collateral(Some(slot), loss)?;
-        m.socialized_loss = m
-            .socialized_loss
-            .checked_add(loss.0)
-            .ok_or(PerpError::MathOverflow)?;
+        m.socialized_loss = m.socialized_loss.checked_add(loss.0).ok_or(PerpError::MathOverflow)?;
         emit!(LossSocialized {
             market_index: m.market_index,
             margin_account: key,

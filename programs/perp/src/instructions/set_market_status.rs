@@ -14,15 +14,9 @@ pub struct SetMarketStatus<'info> {
 
 /// Sets a market active, reduce-only or paused (`state::market_status`).
 pub fn handler(ctx: Context<SetMarketStatus>, status: u8) -> Result<()> {
-    require!(
-        status <= market_status::PAUSED,
-        PerpError::InvalidMarketParams
-    );
+    require!(status <= market_status::PAUSED, PerpError::InvalidMarketParams);
     let mut m = ctx.accounts.market.load_mut()?;
     m.status = status;
-    emit!(MarketStatusChanged {
-        market_index: m.market_index,
-        status
-    });
+    emit!(MarketStatusChanged { market_index: m.market_index, status });
     Ok(())
 }

@@ -12,10 +12,7 @@ pub struct SetPause<'info> {
 
 /// Sets the exchange-wide pause switches (bits of `state::pause`).
 pub fn handler(ctx: Context<SetPause>, pause_flags: u16) -> Result<()> {
-    require!(
-        pause_flags & !pause::ALL == 0,
-        PerpError::InvalidMarketParams
-    );
+    require!(pause_flags & !pause::ALL == 0, PerpError::InvalidMarketParams);
     let mut ex = ctx.accounts.exchange.load_mut()?;
     ex.pause_flags = pause_flags;
     emit!(PauseChanged { pause_flags });

@@ -17,13 +17,5 @@ pub fn handler<'info>(ctx: Context<'info, SettleFunding<'info>>) -> Result<()> {
     let key = ctx.accounts.margin_account.key();
     let mut a = ctx.accounts.margin_account.load_mut()?;
     let mut views: Views = Default::default();
-    settle_other_markets(
-        &mut a,
-        &key,
-        None,
-        ctx.remaining_accounts,
-        now,
-        PriceNeed::None,
-        &mut views,
-    )
+    settle_other_markets(&mut a, &key, None, ctx.remaining_accounts, now, PriceNeed::None, &mut views)
 }

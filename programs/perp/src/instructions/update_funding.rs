@@ -36,10 +36,7 @@ pub fn handler<'info>(ctx: Context<'info, UpdateFunding<'info>>) -> Result<()> {
         let (bid, ask) = impact_prices(&m)?;
         let premium = premium_sample(index, bid, ask).or_core()?;
         let seconds = elapsed.min(m.funding_interval);
-        let mut acc = PremiumAccumulator {
-            weighted_sum: m.premium_sum.get(),
-            seconds: m.premium_seconds,
-        };
+        let mut acc = PremiumAccumulator { weighted_sum: m.premium_sum.get(), seconds: m.premium_seconds };
         acc.add(premium, seconds).or_core()?;
         m.premium_sum.set(acc.weighted_sum);
         m.premium_seconds = acc.seconds;
@@ -55,29 +52,16 @@ pub fn handler<'info>(ctx: Context<'info, UpdateFunding<'info>>) -> Result<()> {
     }
 
     if now >= m.next_funding_time {
-        let acc = PremiumAccumulator {
-            weighted_sum: m.premium_sum.get(),
-            seconds: m.premium_seconds,
-        };
+        let acc = PremiumAccumulator { weighted_sum: m.premium_sum.get(), seconds: m.premium_seconds };
         let p = acc.twap().or_core()?;
         let rate = funding_rate(p, &m.funding_params()).or_core()?;
         // the mark at the funding time (the funding basis has decayed to zero)
         let mark = mark_price(&m, index, m.next_funding_time.max(now))?;
-        let e = funding_event(
-            rate,
-            mark,
-            Base(m.oi_long),
-            Base(m.oi_short),
-            Quote(m.fee_pool),
-        )
-        .or_core()?;
+        let e = funding_event(rate, mark, Base(m.oi_long), Base(m.oi_short), Quote(m.fee_pool)).or_core()?;
         let mut idx = m.funding_indices();
         idx.apply(&e).or_core()?;
         m.set_funding_indices(&idx);
-        m.fee_pool = m
-            .fee_pool
-            .checked_add(e.amm_share.0)
-            .ok_or(PerpError::MathOverflow)?;
+        m.fee_pool = m.fee_pool.checked_add(e.amm_share.0).ok_or(PerpError::MathOverflow)?;
         m.pnl_pool_add(Quote(-e.amm_share.0))?;
         m.last_funding_rate = rate.0;
         m.last_funding_time = now;

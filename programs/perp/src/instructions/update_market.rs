@@ -18,8 +18,6 @@ pub fn handler(ctx: Context<UpdateMarket>, params: MarketParams) -> Result<()> {
     params.validate()?;
     let mut m = ctx.accounts.market.load_mut()?;
     params.apply(&mut m);
-    emit!(MarketUpdated {
-        market_index: m.market_index
-    });
+    emit!(MarketUpdated { market_index: m.market_index });
     Ok(())
 }

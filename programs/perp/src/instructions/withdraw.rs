@@ -40,15 +40,7 @@ pub fn handler<'info>(ctx: Context<'info, Withdraw<'info>>, amount: u64) -> Resu
         require!(!a.is_bankrupt(), PerpError::AccountBankrupt);
         let now = crate::engine::now()?;
         let mut views: Views = Default::default();
-        settle_other_markets(
-            &mut a,
-            &key,
-            None,
-            ctx.remaining_accounts,
-            now,
-            PriceNeed::Adding,
-            &mut views,
-        )?;
+        settle_other_markets(&mut a, &key, None, ctx.remaining_accounts, now, PriceNeed::Adding, &mut views)?;
         let h = group_health(&a, Group::Cross, &views)?;
         let free = h.withdrawable(Quote(a.cross_collateral)).or_core()?;
         let amt = i64::try_from(amount).map_err(|_| PerpError::MathOverflow)?;
@@ -57,10 +49,7 @@ pub fn handler<'info>(ctx: Context<'info, Withdraw<'info>>, amount: u64) -> Resu
             return err!(PerpError::WithdrawExceedsFree);
         }
         a.cross_collateral -= amt;
-        a.total_withdrawals = a
-            .total_withdrawals
-            .checked_add(amount)
-            .ok_or(PerpError::MathOverflow)?;
+        a.total_withdrawals = a.total_withdrawals.checked_add(amount).ok_or(PerpError::MathOverflow)?;
         a.cross_collateral
     };
     vault_transfer(
@@ -71,10 +60,6 @@ pub fn handler<'info>(ctx: Context<'info, Withdraw<'info>>, amount: u64) -> Resu
         bump,
         amount,
     )?;
-    emit!(CollateralWithdrawn {
-        margin_account: key,
-        amount,
-        cross_collateral: cross
-    });
+    emit!(CollateralWithdrawn { margin_account: key, amount, cross_collateral: cross });
     Ok(())
 }

@@ -33,9 +33,7 @@ impl core::fmt::Display for LegacyError {
             LegacyError::TooShort => "account data too short for a Pyth price account",
             LegacyError::BadMagic => "not a Pyth account (bad magic)",
             LegacyError::BadVersion => "unsupported Pyth account version",
-            LegacyError::NotAPriceAccount => {
-                "Pyth account is not a price account (e.g. a product account)"
-            }
+            LegacyError::NotAPriceAccount => "Pyth account is not a price account (e.g. a product account)",
         })
     }
 }

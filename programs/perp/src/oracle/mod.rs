@@ -19,16 +19,8 @@ use perp_core::units::{price_from_mantissa, scale_mantissa};
 use perp_core::{Price, Round};
 
 fn reading(mantissa: i64, conf: u64, expo: i32, publish_time: i64, weight: u64) -> SourceReading {
-    match (
-        price_from_mantissa(mantissa, expo, Round::Down),
-        scale_mantissa(conf, expo, Round::Up),
-    ) {
-        (Ok(p), Ok(c)) => SourceReading {
-            price: p,
-            conf: Price(c),
-            publish_time,
-            weight,
-        },
+    match (price_from_mantissa(mantissa, expo, Round::Down), scale_mantissa(conf, expo, Round::Up)) {
+        (Ok(p), Ok(c)) => SourceReading { price: p, conf: Price(c), publish_time, weight },
         _ => SourceReading::default(),
     }
 }
@@ -100,13 +92,7 @@ pub fn decode_reading(
 
 /// Decodes one oracle account of a known kind; `SourceReading::default()` (no price) when the
 /// data is unusable, with the reason logged.
-pub fn decode(
-    kind: u8,
-    data: &[u8],
-    feed_id: &[u8; 32],
-    allow_partial: bool,
-    weight: u64,
-) -> SourceReading {
+pub fn decode(kind: u8, data: &[u8], feed_id: &[u8; 32], allow_partial: bool, weight: u64) -> SourceReading {
     decode_reading(kind, data, feed_id, allow_partial, weight).unwrap_or_else(|issue| {
         msg!("{}", issue);
         SourceReading::default()
@@ -114,12 +100,7 @@ pub fn decode(
 }
 
 /// Reads the market's oracles from the front of `accounts` and computes the index report.
-pub fn read_index(
-    market: &Market,
-    exchange: &Exchange,
-    accounts: &[AccountInfo],
-    now: i64,
-) -> Result<IndexReport> {
+pub fn read_index(market: &Market, exchange: &Exchange, accounts: &[AccountInfo], now: i64) -> Result<IndexReport> {
     let n = market.num_oracles as usize;
     require!(accounts.len() >= n, PerpError::OracleAccountsMissing);
     let mut readings = [SourceReading::default(); crate::state::MAX_ORACLES];
@@ -136,23 +117,11 @@ pub fn read_index(
             _ => return err!(PerpError::InvalidMarketParams),
         };
         if *acc.owner != owner {
-            msg!(
-                "oracle {} {}: owner {} is not the Pyth program {}",
-                i,
-                cfg.key,
-                acc.owner,
-                owner
-            );
+            msg!("oracle {} {}: owner {} is not the Pyth program {}", i, cfg.key, acc.owner, owner);
             return err!(PerpError::OracleOwnerMismatch);
         }
         let data = acc.try_borrow_data()?;
-        readings[i] = decode(
-            cfg.kind,
-            &data,
-            &cfg.feed_id,
-            market.allow_partial_verification != 0,
-            cfg.weight,
-        );
+        readings[i] = decode(cfg.kind, &data, &cfg.feed_id, market.allow_partial_verification != 0, cfg.weight);
     }
     let report = compute_index(&readings[..n], now, &market.index_config()).or_core()?;
     for i in 0..n {
@@ -180,17 +149,8 @@ pub fn resolve_index(
         Err(e) => {
             let age = now.saturating_sub(market.last_index_time);
             if risk_reducing && market.last_index > 0 && age <= market.fallback_max_age {
-                msg!(
-                    "index unavailable ({}); using the last valid index {} from {} s ago",
-                    e,
-                    market.last_index,
-                    age
-                );
-                emit!(IndexFallbackUsed {
-                    market_index: market.market_index,
-                    last_index: market.last_index,
-                    age
-                });
+                msg!("index unavailable ({}); using the last valid index {} from {} s ago", e, market.last_index, age);
+                emit!(IndexFallbackUsed { market_index: market.market_index, last_index: market.last_index, age });
                 Ok((Price(market.last_index), true))
             } else if risk_reducing {
                 msg!(

@@ -48,11 +48,7 @@ const _: () = assert!(size_of::<AdlRound>() == ADL_ROUND_SIZE);
 
 impl AdlEntry {
     pub fn candidate(&self) -> AdlCandidate {
-        AdlCandidate {
-            key: self.key.to_bytes(),
-            size: Base(self.size),
-            score: AdlScore(self.score.get()),
-        }
+        AdlCandidate { key: self.key.to_bytes(), size: Base(self.size), score: AdlScore(self.score.get()) }
     }
 }
 
@@ -61,10 +57,7 @@ impl AdlRound {
     /// falls off when full.
     pub fn insert(&mut self, c: &AdlCandidate) {
         let n = self.num_entries as usize;
-        let pos = self.entries[..n]
-            .iter()
-            .position(|e| perp_core::adl::ranks_before(c, &e.candidate()))
-            .unwrap_or(n);
+        let pos = self.entries[..n].iter().position(|e| perp_core::adl::ranks_before(c, &e.candidate())).unwrap_or(n);
         if pos >= ADL_TOP {
             return;
         }
@@ -74,11 +67,8 @@ impl AdlRound {
             self.entries[i] = self.entries[i - 1];
             i -= 1;
         }
-        self.entries[pos] = AdlEntry {
-            key: Pubkey::new_from_array(c.key),
-            score: WideI128::new(c.score.0),
-            size: c.size.0,
-        };
+        self.entries[pos] =
+            AdlEntry { key: Pubkey::new_from_array(c.key), score: WideI128::new(c.score.0), size: c.size.0 };
         if n < ADL_TOP {
             self.num_entries += 1;
         }
@@ -86,10 +76,7 @@ impl AdlRound {
 
     /// Index of the first entry that still has size (the next candidate to deleverage).
     pub fn cursor(&self) -> usize {
-        self.entries[..self.num_entries as usize]
-            .iter()
-            .position(|e| e.size > 0)
-            .unwrap_or(self.num_entries as usize)
+        self.entries[..self.num_entries as usize].iter().position(|e| e.size > 0).unwrap_or(self.num_entries as usize)
     }
 
     /// True when every profitable counterparty position of the market is among the entries.

@@ -74,10 +74,7 @@ impl Position {
         self.flags & position_flags::BANKRUPT != 0
     }
     pub fn state(&self) -> PositionState {
-        PositionState {
-            base: Base(self.base),
-            quote_entry: Quote(self.quote_entry),
-        }
+        PositionState { base: Base(self.base), quote_entry: Quote(self.quote_entry) }
     }
     pub fn set_state(&mut self, s: &PositionState) {
         self.base = s.base.0;
@@ -91,8 +88,7 @@ impl Position {
 impl MarginAccount {
     /// The owner, or the delegate when one is set, may trade.
     pub fn authorize_trader(&self, signer: &Pubkey) -> Result<()> {
-        let ok = self.owner == *signer
-            || (self.delegate != Pubkey::default() && self.delegate == *signer);
+        let ok = self.owner == *signer || (self.delegate != Pubkey::default() && self.delegate == *signer);
         require!(ok, PerpError::Unauthorized);
         Ok(())
     }
@@ -100,20 +96,14 @@ impl MarginAccount {
     /// Only the owner may withdraw, delegate or close.
     pub fn authorize_owner(&self, signer: &Pubkey) -> Result<()> {
         if self.owner != *signer {
-            return if self.delegate == *signer {
-                err!(PerpError::OwnerOnly)
-            } else {
-                err!(PerpError::Unauthorized)
-            };
+            return if self.delegate == *signer { err!(PerpError::OwnerOnly) } else { err!(PerpError::Unauthorized) };
         }
         Ok(())
     }
 
     /// Slot of the position in `market_index`, if any.
     pub fn find(&self, market_index: u16) -> Option<usize> {
-        self.positions
-            .iter()
-            .position(|p| p.in_use() && p.market_index == market_index)
+        self.positions.iter().position(|p| p.in_use() && p.market_index == market_index)
     }
 
     /// Slot for `market_index`, opening an empty one if needed.
@@ -121,19 +111,10 @@ impl MarginAccount {
         if let Some(i) = self.find(market_index) {
             return Ok(i);
         }
-        let i = self
-            .positions
-            .iter()
-            .position(|p| !p.in_use())
-            .ok_or(PerpError::TooManyPositions)?;
+        let i = self.positions.iter().position(|p| !p.in_use()).ok_or(PerpError::TooManyPositions)?;
         self.positions[i] = Position {
             market_index,
-            flags: position_flags::IN_USE
-                | if isolated {
-                    position_flags::ISOLATED
-                } else {
-                    0
-                },
+            flags: position_flags::IN_USE | if isolated { position_flags::ISOLATED } else { 0 },
             ..Position::default()
         };
         Ok(i)
@@ -143,10 +124,8 @@ impl MarginAccount {
     pub fn release_if_empty(&mut self, i: usize) -> Result<()> {
         let p = self.positions[i];
         if p.in_use() && p.base == 0 {
-            self.cross_collateral = self
-                .cross_collateral
-                .checked_add(p.isolated_collateral)
-                .ok_or(PerpError::MathOverflow)?;
+            self.cross_collateral =
+                self.cross_collateral.checked_add(p.isolated_collateral).ok_or(PerpError::MathOverflow)?;
             self.positions[i] = Position::default();
         }
         Ok(())
@@ -154,9 +133,7 @@ impl MarginAccount {
 
     pub fn add_collateral(&mut self, slot: Option<usize>, q: Quote) -> Result<()> {
         let target = match slot {
-            Some(i) if self.positions[i].is_isolated() => {
-                &mut self.positions[i].isolated_collateral
-            }
+            Some(i) if self.positions[i].is_isolated() => &mut self.positions[i].isolated_collateral,
             _ => &mut self.cross_collateral,
         };
         *target = target.checked_add(q.0).ok_or(PerpError::MathOverflow)?;
@@ -177,11 +154,6 @@ impl MarginAccount {
     /// conservation check.
     pub fn total_collateral(&self) -> i128 {
         self.cross_collateral as i128
-            + self
-                .positions
-                .iter()
-                .filter(|p| p.in_use())
-                .map(|p| p.isolated_collateral as i128)
-                .sum::<i128>()
+            + self.positions.iter().filter(|p| p.in_use()).map(|p| p.isolated_collateral as i128).sum::<i128>()
     }
 }

@@ -151,11 +151,7 @@ impl Market {
             max_conf: Rate(self.max_conf),
             max_deviation: Rate(self.max_deviation),
             min_sources: self.min_sources,
-            method: if self.index_method == 1 {
-                IndexMethod::VolumeWeighted
-            } else {
-                IndexMethod::Median
-            },
+            method: if self.index_method == 1 { IndexMethod::VolumeWeighted } else { IndexMethod::Median },
         }
     }
 
@@ -171,40 +167,25 @@ impl Market {
         FundingParams {
             interest: Rate(self.interest),
             clamp: Rate(self.funding_clamp),
-            cap: if self.funding_cap == 0 {
-                None
-            } else {
-                Some(Rate(self.funding_cap))
-            },
+            cap: if self.funding_cap == 0 { None } else { Some(Rate(self.funding_cap)) },
         }
     }
 
     pub fn liquidation_fees(&self) -> LiquidationFees {
-        LiquidationFees {
-            fee_rate: Rate(self.liquidation_fee),
-            liquidator_share: Rate(self.liquidator_share),
-        }
+        LiquidationFees { fee_rate: Rate(self.liquidation_fee), liquidator_share: Rate(self.liquidator_share) }
     }
 
     /// The tiers as perp-core sees them (only the first `num_tiers` are meaningful).
     pub fn tiers(&self) -> [Tier; MAX_TIERS] {
         let mut t = [Tier::default(); MAX_TIERS];
         for (i, d) in self.tiers.iter().enumerate().take(self.num_tiers as usize) {
-            t[i] = Tier {
-                cap: Quote(d.cap),
-                imr: Rate(d.imr),
-                mmr: Rate(d.mmr),
-            };
+            t[i] = Tier { cap: Quote(d.cap), imr: Rate(d.imr), mmr: Rate(d.mmr) };
         }
         t
     }
 
     pub fn vamm(&self) -> Vamm {
-        Vamm {
-            base_reserve: self.base_reserve.get(),
-            k: self.k.get(),
-            peg: Price(self.peg),
-        }
+        Vamm { base_reserve: self.base_reserve.get(), k: self.k.get(), peg: Price(self.peg) }
     }
 
     pub fn set_vamm(&mut self, v: &Vamm) {
@@ -226,20 +207,13 @@ impl Market {
     }
 
     pub fn name_str(&self) -> &str {
-        let end = self
-            .name
-            .iter()
-            .position(|b| *b == 0)
-            .unwrap_or(self.name.len());
+        let end = self.name.iter().position(|b| *b == 0).unwrap_or(self.name.len());
         core::str::from_utf8(&self.name[..end]).unwrap_or("?")
     }
 
     /// Adds a signed amount to the PnL pool (positive = the pool receives).
     pub fn pnl_pool_add(&mut self, q: Quote) -> Result<()> {
-        self.pnl_pool = self
-            .pnl_pool
-            .checked_add(q.0)
-            .ok_or(PerpError::MathOverflow)?;
+        self.pnl_pool = self.pnl_pool.checked_add(q.0).ok_or(PerpError::MathOverflow)?;
         Ok(())
     }
 
@@ -248,16 +222,8 @@ impl Market {
         let ovf = || error!(PerpError::MathOverflow);
         let (ol, os) = (old.0.max(0), (-old.0).max(0));
         let (nl, ns) = (new.0.max(0), (-new.0).max(0));
-        self.oi_long = self
-            .oi_long
-            .checked_sub(ol)
-            .and_then(|v| v.checked_add(nl))
-            .ok_or_else(ovf)?;
-        self.oi_short = self
-            .oi_short
-            .checked_sub(os)
-            .and_then(|v| v.checked_add(ns))
-            .ok_or_else(ovf)?;
+        self.oi_long = self.oi_long.checked_sub(ol).and_then(|v| v.checked_add(nl)).ok_or_else(ovf)?;
+        self.oi_short = self.oi_short.checked_sub(os).and_then(|v| v.checked_add(ns)).ok_or_else(ovf)?;
         let count = |was: i64, now: i64, c: &mut u32| {
             if was == 0 && now != 0 {
                 *c += 1;
@@ -267,10 +233,7 @@ impl Market {
         };
         count(ol, nl, &mut self.open_positions_long);
         count(os, ns, &mut self.open_positions_short);
-        require!(
-            self.oi_long >= 0 && self.oi_short >= 0,
-            PerpError::MathOverflow
-        );
+        require!(self.oi_long >= 0 && self.oi_short >= 0, PerpError::MathOverflow);
         Ok(())
     }
 

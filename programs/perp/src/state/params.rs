@@ -102,34 +102,20 @@ impl MarketParams {
         FundingParams {
             interest: Rate(self.interest),
             clamp: Rate(self.funding_clamp),
-            cap: if self.funding_cap == 0 {
-                None
-            } else {
-                Some(Rate(self.funding_cap))
-            },
+            cap: if self.funding_cap == 0 { None } else { Some(Rate(self.funding_cap)) },
         }
         .validate()
         .map_err(|e| bad(&format!("{e}")))?;
         if self.tiers.len() > MAX_TIERS {
             return Err(bad("at most 8 tiers"));
         }
-        let tiers: Vec<Tier> = self
-            .tiers
-            .iter()
-            .map(|t| Tier {
-                cap: Quote(t.cap),
-                imr: Rate(t.imr),
-                mmr: Rate(t.mmr),
-            })
-            .collect();
+        let tiers: Vec<Tier> =
+            self.tiers.iter().map(|t| Tier { cap: Quote(t.cap), imr: Rate(t.imr), mmr: Rate(t.mmr) }).collect();
         validate_tiers(&tiers).map_err(|e| bad(&format!("{e}")))?;
         if self.max_leverage == 0 {
             return Err(bad("max_leverage must be >= 1"));
         }
-        if tiers
-            .iter()
-            .any(|t| (t.imr.0 as i128) * (self.max_leverage as i128) < RATE_PRECISION as i128)
-        {
+        if tiers.iter().any(|t| (t.imr.0 as i128) * (self.max_leverage as i128) < RATE_PRECISION as i128) {
             return Err(bad("every tier's IMR must be at least 1 / max_leverage"));
         }
         if self.impact_notional <= 0 {
@@ -138,12 +124,9 @@ impl MarketParams {
         if self.taker_fee < 0 || self.taker_fee > RATE_PRECISION / 10 {
             return Err(bad("taker_fee must be in [0, 0.1]"));
         }
-        LiquidationFees {
-            fee_rate: Rate(self.liquidation_fee),
-            liquidator_share: Rate(self.liquidator_share),
-        }
-        .validate()
-        .map_err(|e| bad(&format!("{e}")))?;
+        LiquidationFees { fee_rate: Rate(self.liquidation_fee), liquidator_share: Rate(self.liquidator_share) }
+            .validate()
+            .map_err(|e| bad(&format!("{e}")))?;
         if self.liquidation_fee >= tiers[0].mmr.0 {
             return Err(bad("liquidation_fee must be below the first tier's MMR"));
         }

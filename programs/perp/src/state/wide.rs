@@ -11,9 +11,7 @@ pub struct WideI128 {
 
 impl WideI128 {
     pub fn new(v: i128) -> Self {
-        Self {
-            bytes: v.to_le_bytes(),
-        }
+        Self { bytes: v.to_le_bytes() }
     }
     pub fn get(&self) -> i128 {
         i128::from_le_bytes(self.bytes)
@@ -31,9 +29,7 @@ pub struct WideU128 {
 
 impl WideU128 {
     pub fn new(v: u128) -> Self {
-        Self {
-            bytes: v.to_le_bytes(),
-        }
+        Self { bytes: v.to_le_bytes() }
     }
     pub fn get(&self) -> u128 {
         u128::from_le_bytes(self.bytes)
