@@ -227,7 +227,7 @@ impl<C: Chain> Keeper<C> {
                 targets.push((h.shortfall(), *k, *a));
             }
         }
-        targets.sort_by(|x, y| y.0.cmp(&x.0));
+        targets.sort_by_key(|t| std::cmp::Reverse(t.0));
         for (shortfall, k, a) in targets {
             if self.skipping(&k, now) {
                 continue;

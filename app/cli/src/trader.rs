@@ -206,7 +206,7 @@ async fn resolve_market<C: Chain>(c: &C, key: &str) -> Result<perp::state::Marke
         .ok_or_else(|| CliError::input(format!("--market {key}: no market with that name")))
 }
 
-fn need<'a>(signer: Option<&'a Keypair>) -> Result<&'a Keypair, CliError> {
+fn need(signer: Option<&Keypair>) -> Result<&Keypair, CliError> {
     signer.ok_or_else(|| CliError::input("this command needs --keypair".into()))
 }
 

@@ -248,11 +248,10 @@ impl Chain for BankChain {
         let mut foreign = Vec::new();
         for k in keys {
             match self.account(&k).await? {
-                Some(a) if a.owner == perp::ID => {
-                    if a.data.len() == data_len && a.data.starts_with(discriminator) {
-                        out.push((k, a.data));
-                    }
+                Some(a) if a.owner == perp::ID && a.data.len() == data_len && a.data.starts_with(discriminator) => {
+                    out.push((k, a.data));
                 }
+                Some(a) if a.owner == perp::ID => {}
                 Some(_) => foreign.push(k),
                 None => {}
             }
