@@ -15,7 +15,7 @@ use perp_client::chain::{
     fetch_all_margin_accounts, fetch_exchange, fetch_markets, fetch_oracles, Chain, ChainError, ChainResult,
     SendOptions,
 };
-use perp_client::preview::{account_health, index_view, market_state, settled, MarketState};
+use perp_client::preview::{account_health, index_view, market_state, scan_accounts, settled, MarketState};
 use perp_client::{decode::decode, ix, pda};
 use perp_core::liquidation::{liquidation_outcome, min_close_size};
 use perp_core::vamm::Side;
@@ -217,16 +217,14 @@ impl<C: Chain> Keeper<C> {
         accounts: &[(Pubkey, MarginAccount)],
         report: &mut TickReport,
     ) -> ChainResult<()> {
-        let mut targets: Vec<(Quote, Pubkey, MarginAccount)> = Vec::new();
-        for (k, a) in accounts {
-            if *k == self.account || !a.has_positions() {
-                continue;
-            }
-            let h = account_health(a, states);
-            if h.liquidatable() && !h.liquidatable_positions().is_empty() {
-                targets.push((h.shortfall(), *k, *a));
-            }
-        }
+        // the cheap scan over every account (2 threads), then details for the few found
+        let by_key: HashMap<Pubkey, MarginAccount> = accounts.iter().copied().collect();
+        let mut targets: Vec<(Quote, Pubkey, MarginAccount)> = scan_accounts(accounts, states, 2)
+            .into_iter()
+            .filter(|(k, _)| *k != self.account)
+            .filter_map(|(k, short)| by_key.get(&k).map(|a| (short, k, *a)))
+            .filter(|(_, _, a)| !account_health(a, states).liquidatable_positions().is_empty())
+            .collect();
         targets.sort_by_key(|t| std::cmp::Reverse(t.0));
         for (shortfall, k, a) in targets {
             if self.skipping(&k, now) {

@@ -239,6 +239,57 @@ pub fn account_health(acct: &MarginAccount, markets: &BTreeMap<u16, MarketState>
     AccountHealth { cross, isolated, positions }
 }
 
+/// The keeper's scan: is any margin group of the account below maintenance, and by how much
+/// (positive shortfall = liquidatable). Funding owed is included; no liquidation prices are
+/// computed, so this is the cheap path run over every account.
+pub fn scan_health(acct: &MarginAccount, markets: &BTreeMap<u16, MarketState>) -> (bool, Quote) {
+    let a = settled(acct, markets);
+    let views = views_for(&a, markets);
+    let mut worst = i64::MIN;
+    let mut any = false;
+    let mut consider = |g: Group| {
+        if let Ok(h) = group_health(&a, g, &views) {
+            worst = worst.max(h.maintenance.0 - h.equity.0);
+            any |= h.is_liquidatable();
+        }
+    };
+    consider(Group::Cross);
+    for (i, p) in a.positions.iter().enumerate() {
+        if p.in_use() && p.is_isolated() {
+            consider(Group::Isolated(i));
+        }
+    }
+    (any, Quote(worst))
+}
+
+/// [`scan_health`] over many accounts on `threads` threads; returns the liquidatable ones with
+/// their shortfall, most underwater first.
+pub fn scan_accounts(
+    accounts: &[(Pubkey, MarginAccount)],
+    markets: &BTreeMap<u16, MarketState>,
+    threads: usize,
+) -> Vec<(Pubkey, Quote)> {
+    let chunk = accounts.len().div_ceil(threads.max(1)).max(1);
+    let mut out: Vec<(Pubkey, Quote)> = std::thread::scope(|s| {
+        let handles: Vec<_> = accounts
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .filter_map(|(k, a)| {
+                            let (liq, short) = scan_health(a, markets);
+                            liq.then_some((*k, short))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+    });
+    out.sort_by_key(|x| std::cmp::Reverse(x.1));
+    out
+}
+
 #[derive(Clone, Debug)]
 pub struct TradePreview {
     pub fill: Fill,
