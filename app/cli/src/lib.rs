@@ -1,6 +1,7 @@
 //! The `perp` command's library: the risk calculator, the keeper, the trader CLI and the replay
 //! simulator. `main.rs` only parses arguments and dispatches.
 
+pub mod admin;
 pub mod charts;
 pub mod keeper;
 pub mod math;

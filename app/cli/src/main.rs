@@ -58,6 +58,9 @@ enum Cmd {
     Market(trader::MarketCmd),
     /// Run the keeper: funding crank, liquidations, ADL, bankruptcies.
     Keeper(KeeperArgs),
+    /// Deployment: initialise the exchange and its markets from a config (see migrations/).
+    #[command(subcommand)]
+    Admin(perp_cli::admin::AdminCmd),
 }
 
 #[derive(clap::Args, Debug)]
@@ -127,6 +130,15 @@ fn run(cli: &Cli) -> Result<Option<Output>, CliError> {
         Cmd::Market(m) => {
             let c = chain()?;
             runtime().block_on(trader::market(&c, m)).map(Some)
+        }
+        Cmd::Admin(perp_cli::admin::AdminCmd::Init { config, dry_run }) => {
+            let text = std::fs::read_to_string(config)
+                .map_err(|e| CliError::input(format!("--config {}: {e}", config.display())))?;
+            let v: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| CliError::input(format!("--config {}: {e}", config.display())))?;
+            let kp = load_keypair(&cli.keypair, true)?.expect("required");
+            let c = chain()?;
+            runtime().block_on(perp_cli::admin::init(&c, &kp, &v, *dry_run, &opts)).map(Some)
         }
         Cmd::Keeper(k) => {
             let kp = load_keypair(&cli.keypair, true)?.expect("required");

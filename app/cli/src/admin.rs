@@ -1,0 +1,198 @@
+//! `perp admin init --config FILE`: initialises the exchange and creates its markets from a JSON
+//! deployment config (see `migrations/`). Idempotent: an existing exchange or market is left as is.
+
+use crate::math::parse_tiers;
+use crate::output::{CliError, Output};
+use perp::instructions::ExchangeParams;
+use perp::state::{oracle_kind, MarketParams, OracleParams, TierParams};
+use perp_client::chain::{fetch_exchange, Chain, SendOptions};
+use perp_client::{ix, pda, Pubkey};
+use perp_core::units::parse_decimal;
+use perp_core::{Base, Price, Quote, Rate};
+use serde_json::{json, Value};
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+
+#[derive(clap::Subcommand, Debug)]
+pub enum AdminCmd {
+    /// Initialise the exchange and create the markets of a deployment config.
+    Init {
+        #[arg(long)]
+        config: std::path::PathBuf,
+        /// Print what would be created without sending.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+fn bad(msg: String) -> CliError {
+    CliError::input(msg)
+}
+
+fn get<'a>(v: &'a Value, k: &str, ctx: &str) -> Result<&'a Value, CliError> {
+    v.get(k).ok_or_else(|| bad(format!("{ctx}: missing \"{k}\"")))
+}
+
+fn string(v: &Value, k: &str, ctx: &str) -> Result<String, CliError> {
+    match get(v, k, ctx)? {
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) => Ok(n.to_string()),
+        _ => Err(bad(format!("{ctx}: \"{k}\" must be a string or number"))),
+    }
+}
+
+fn int(v: &Value, k: &str, ctx: &str) -> Result<i64, CliError> {
+    string(v, k, ctx)?.parse().map_err(|_| bad(format!("{ctx}: \"{k}\" must be an integer")))
+}
+
+fn rate(v: &Value, k: &str, ctx: &str) -> Result<i64, CliError> {
+    Rate::parse(&string(v, k, ctx)?).map(|r| r.0).map_err(|e| bad(format!("{ctx}: \"{k}\": {e}")))
+}
+
+fn key(s: &str, ctx: &str) -> Result<Pubkey, CliError> {
+    s.parse().map_err(|_| bad(format!("{ctx}: '{s}' is not a base58 public key")))
+}
+
+/// The `PriceUpdateV2` account the Pyth push oracle keeps for a feed (shard 0).
+pub fn pyth_push_account(feed_id: &[u8; 32], shard: u16) -> Pubkey {
+    Pubkey::find_program_address(&[&shard.to_le_bytes(), feed_id], &pyth_solana_receiver_sdk::PYTH_PUSH_ORACLE_ID).0
+}
+
+fn feed_id(s: &str, ctx: &str) -> Result<[u8; 32], CliError> {
+    let h = s.trim_start_matches("0x");
+    if h.len() != 64 {
+        return Err(bad(format!("{ctx}: feed id must be 32 bytes of hex")));
+    }
+    let mut out = [0u8; 32];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&h[2 * i..2 * i + 2], 16).map_err(|_| bad(format!("{ctx}: feed id is not hex")))?;
+    }
+    Ok(out)
+}
+
+/// One market of the config: `(params, base reserve, peg)`.
+pub fn market_from_json(v: &Value, ctx: &str) -> Result<(MarketParams, u128, Price), CliError> {
+    let name_s = string(v, "name", ctx)?;
+    if name_s.len() > 16 {
+        return Err(bad(format!("{ctx}: name longer than 16 bytes")));
+    }
+    let mut name = [0u8; 16];
+    name[..name_s.len()].copy_from_slice(name_s.as_bytes());
+    let mut oracles = Vec::new();
+    for (i, o) in get(v, "oracles", ctx)?
+        .as_array()
+        .ok_or_else(|| bad(format!("{ctx}: oracles must be a list")))?
+        .iter()
+        .enumerate()
+    {
+        let octx = format!("{ctx} oracle {i}");
+        let kind = match string(o, "kind", &octx)?.as_str() {
+            "legacy" => oracle_kind::PYTH_LEGACY,
+            "pull" => oracle_kind::PYTH_PULL,
+            k => return Err(bad(format!("{octx}: kind '{k}' (use legacy or pull)"))),
+        };
+        let fid = match o.get("feed_id") {
+            Some(f) => feed_id(f.as_str().unwrap_or(""), &octx)?,
+            None if kind == oracle_kind::PYTH_LEGACY => [0; 32],
+            None => return Err(bad(format!("{octx}: a pull oracle needs feed_id"))),
+        };
+        let k = match o.get("key") {
+            Some(k) => key(k.as_str().unwrap_or(""), &octx)?,
+            None if kind == oracle_kind::PYTH_PULL => pyth_push_account(&fid, 0),
+            None => return Err(bad(format!("{octx}: a legacy oracle needs key"))),
+        };
+        let weight = o.get("weight").map(|w| w.as_u64().unwrap_or(1)).unwrap_or(1);
+        oracles.push(OracleParams { kind, key: k, feed_id: fid, weight });
+    }
+    let tiers: Vec<String> = get(v, "tiers", ctx)?
+        .as_array()
+        .ok_or_else(|| bad(format!("{ctx}: tiers must be a list of CAP:IMR:MMR")))?
+        .iter()
+        .map(|t| t.as_str().unwrap_or("").to_string())
+        .collect();
+    let tiers: Vec<TierParams> =
+        parse_tiers(&tiers)?.iter().map(|t| TierParams { cap: t.cap.0, imr: t.imr.0, mmr: t.mmr.0 }).collect();
+    let p = MarketParams {
+        name,
+        oracles,
+        max_age: int(v, "max_age_s", ctx)?,
+        max_conf: rate(v, "max_conf", ctx)?,
+        max_deviation: rate(v, "max_deviation", ctx)?,
+        min_sources: int(v, "min_sources", ctx)? as u8,
+        index_method: if string(v, "index_method", ctx).unwrap_or_else(|_| "median".into()) == "vwap" { 1 } else { 0 },
+        allow_partial_verification: v.get("allow_partial_verification").and_then(Value::as_bool).unwrap_or(false),
+        fallback_max_age: int(v, "fallback_max_age_s", ctx)?,
+        funding_interval: int(v, "funding_interval_s", ctx)?,
+        sample_period: int(v, "sample_period_s", ctx)?,
+        interest: rate(v, "interest", ctx)?,
+        funding_clamp: rate(v, "funding_clamp", ctx)?,
+        funding_cap: v.get("funding_cap").map(|_| rate(v, "funding_cap", ctx)).transpose()?.unwrap_or(0),
+        mark_method: if string(v, "mark_method", ctx).unwrap_or_else(|_| "funding-basis".into()) == "impact-median" {
+            1
+        } else {
+            0
+        },
+        tiers,
+        impact_notional: Quote::parse(&string(v, "impact_notional", ctx)?)
+            .map_err(|e| bad(format!("{ctx}: impact_notional: {e}")))?
+            .0,
+        max_leverage: int(v, "max_leverage", ctx)? as u16,
+        taker_fee: rate(v, "taker_fee", ctx)?,
+        liquidation_fee: rate(v, "liquidation_fee", ctx)?,
+        liquidator_share: rate(v, "liquidator_share", ctx)?,
+        liquidation_buffer: rate(v, "liquidation_buffer", ctx)?,
+        min_position: Base::parse(&string(v, "min_position", ctx)?)
+            .map_err(|e| bad(format!("{ctx}: min_position: {e}")))?
+            .0,
+    };
+    p.validate().map_err(|e| bad(format!("{ctx}: {e}")))?;
+    let reserve = parse_decimal(&string(v, "vamm_base_reserve", ctx)?, 9)
+        .map_err(|e| bad(format!("{ctx}: vamm_base_reserve: {e}")))?;
+    let peg = Price::parse(&string(v, "vamm_peg", ctx)?).map_err(|e| bad(format!("{ctx}: vamm_peg: {e}")))?;
+    Ok((p, u128::try_from(reserve).map_err(|_| bad(format!("{ctx}: vamm_base_reserve must be positive")))?, peg))
+}
+
+pub async fn init<C: Chain>(
+    c: &C,
+    admin: &Keypair,
+    config: &Value,
+    dry_run: bool,
+    opts: &SendOptions,
+) -> Result<Output, CliError> {
+    let mint = key(&string(config, "collateral_mint", "config")?, "collateral_mint")?;
+    let params = ExchangeParams {
+        fee_insurance_share: rate(config, "fee_insurance_share", "config")?,
+        pyth_legacy_program: key(&string(config, "pyth_legacy_program", "config")?, "pyth_legacy_program")?,
+        pyth_receiver_program: key(&string(config, "pyth_receiver_program", "config")?, "pyth_receiver_program")?,
+    };
+    let markets: Vec<(MarketParams, u128, Price)> = get(config, "markets", "config")?
+        .as_array()
+        .ok_or_else(|| bad("config: markets must be a list".into()))?
+        .iter()
+        .enumerate()
+        .map(|(i, m)| market_from_json(m, &format!("market {i}")))
+        .collect::<Result<_, _>>()?;
+    let err = |e: perp_client::ChainError| CliError::Failed { message: e.to_string(), details: None };
+    let mut done = Vec::new();
+    let existing = c.account(&pda::exchange()).await.map_err(err)?.is_some();
+    if !existing {
+        if !dry_run {
+            c.send(&[ix::initialize_exchange(admin.pubkey(), mint, params)], &[admin], opts).await.map_err(err)?;
+        }
+        done.push(json!({ "created": "exchange", "address": pda::exchange().to_string() }));
+    }
+    let count = if existing { fetch_exchange(c).await.map_err(err)?.market_count } else { 0 };
+    for (i, (p, reserve, peg)) in markets.into_iter().enumerate() {
+        let i = i as u16;
+        if i < count {
+            continue;
+        }
+        let name = String::from_utf8_lossy(&p.name).trim_end_matches('\0').to_string();
+        let oracles: Vec<String> = p.oracles.iter().map(|o| o.key.to_string()).collect();
+        if !dry_run {
+            c.send(&[ix::create_market(admin.pubkey(), i, p, reserve, peg.0)], &[admin], opts).await.map_err(err)?;
+        }
+        done.push(json!({ "created": name, "market": i, "address": pda::market(i).to_string(), "oracles": oracles }));
+    }
+    Ok(Output::new("created", json!({ "created": done.len(), "dry_run": dry_run, "steps": done })))
+}

@@ -1,0 +1,58 @@
+//! `perp admin init` from the repository's deployment config, against the in-process bank.
+
+use perp_cli::admin::{init, pyth_push_account};
+use perp_client::bank::BankChain;
+use perp_client::chain::{fetch_exchange, fetch_market, SendOptions};
+use serde_json::Value;
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+
+#[test]
+fn pull_oracle_accounts_are_pyth_push_oracle_pdas() {
+    let mut f = [0u8; 32];
+    let h = "e62df6c8b4a85fe1a67db44dc12de5db330f7ac66b72dc658afedf0f4a415b43";
+    for (i, b) in f.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&h[2 * i..2 * i + 2], 16).unwrap();
+    }
+    // the published Solana mainnet PriceUpdateV2 account of Crypto.BTC/USD
+    assert_eq!(pyth_push_account(&f, 0).to_string(), "4cSM2e6rvbGQUFiJbqytoVMi5GgghSMr8LwVrT9VPSPo");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn init_from_the_deployment_config_is_idempotent() {
+    let chain = BankChain::start(1_700_000_000).await;
+    let admin = Keypair::new();
+    chain.fund(&admin.pubkey(), 10_000_000_000).await.unwrap();
+    let mint = chain.create_mint(&admin.pubkey(), 6).await.unwrap();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations/mainnet-btc.json");
+    let mut cfg: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    cfg["collateral_mint"] = Value::String(mint.to_string());
+    let o = SendOptions::default();
+
+    let dry = init(&chain, &admin, &cfg, true, &o).await.unwrap();
+    assert_eq!(dry.value["created"], 3);
+    use perp_client::chain::Chain;
+    assert!(chain.account(&perp_client::pda::exchange()).await.unwrap().is_none(), "a dry run sends nothing");
+
+    let out = init(&chain, &admin, &cfg, false, &o).await.unwrap();
+    assert_eq!(out.value["created"], 3, "exchange + 2 markets");
+    let ex = fetch_exchange(&chain).await.unwrap();
+    assert_eq!(ex.market_count, 2);
+    assert_eq!(ex.collateral_mint, mint);
+    assert_eq!(ex.fee_insurance_share, 200_000_000);
+    let btc = fetch_market(&chain, 0).await.unwrap();
+    assert_eq!(btc.name_str(), "BTC-PERP");
+    assert_eq!(btc.oracles[0].key.to_string(), "4cSM2e6rvbGQUFiJbqytoVMi5GgghSMr8LwVrT9VPSPo");
+    assert_eq!(btc.tiers[1].cap, 250_000_000_000);
+    assert_eq!(btc.funding_cap, 940_000);
+    assert_eq!(fetch_market(&chain, 1).await.unwrap().name_str(), "ETH-PERP");
+
+    // a second run creates nothing
+    let again = init(&chain, &admin, &cfg, false, &o).await.unwrap();
+    assert_eq!(again.value["created"], 0);
+
+    // a config with bad tiers is refused before anything is sent
+    let mut bad = cfg.clone();
+    bad["markets"][0]["tiers"] = serde_json::json!(["50000:0.02:0.03"]);
+    assert!(init(&chain, &admin, &bad, false, &o).await.is_err());
+}
