@@ -1,7 +1,7 @@
 //! Test harness: the perp program running natively inside solana-program-test's bank, with the
 //! real SPL Token program, real-layout Pyth accounts, a settable clock, and the conservation check.
 
-use anchor_lang::prelude::{AccountInfo, Pubkey};
+use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
 use perp::instructions::{ExchangeParams, OrderParams, OrderSide};
 use perp::state::{Exchange, MarginAccount, Market, MarketParams, OracleParams, TierParams};
@@ -10,7 +10,7 @@ use perp_core::Price;
 use solana_account::Account;
 use solana_keypair::Keypair;
 use solana_program_pack::Pack;
-use solana_program_test::{processor, BanksClientError, ProgramTest, ProgramTestContext};
+use solana_program_test::{BanksClientError, ProgramTestContext};
 use solana_signer::Signer;
 use solana_transaction::Transaction;
 
@@ -27,22 +27,8 @@ pub const fn usd(p: u64) -> Price {
 /// Genesis time of the test bank's clock (2023-03-10T00:00:00Z, the replay window's start).
 pub const T0: i64 = 1_678_406_400;
 
-fn process_instruction(
-    program_id: &Pubkey,
-    accounts: &[AccountInfo],
-    data: &[u8],
-) -> anchor_lang::solana_program::entrypoint::ProgramResult {
-    // Anchor's entry wants one lifetime for the slice and its elements; the runtime gives us two.
-    let accounts: &[AccountInfo] = unsafe { core::mem::transmute::<&[AccountInfo], &[AccountInfo]>(accounts) };
-    perp::entry(program_id, accounts, data)
-}
-
-/// The program under test, registered as a native processor.
-pub fn program_test() -> ProgramTest {
-    let mut pt = ProgramTest::new("perp", perp::ID, processor!(process_instruction));
-    pt.prefer_bpf(false);
-    pt
-}
+/// The program under test, registered as a native processor (shared with the client's bank).
+pub use perp_client::bank::program_test;
 
 pub struct User {
     pub kp: Keypair,

@@ -49,6 +49,15 @@ async fn move_price(w: &mut World, price: Price) {
     }
 }
 
+/// Market 1: ETH at 1,500 with 10,000 ETH of vAMM depth.
+async fn eth_market(w: &mut World) {
+    let oracle = Keypair::new().pubkey();
+    w.env.set_legacy_oracle(oracle, usd(1_500), usd(1), T0);
+    let mut p = default_market_params(vec![legacy_oracle(oracle)]);
+    p.name = *b"ETH-PERP\0\0\0\0\0\0\0\0";
+    w.env.create_market(1, p, 10_000, usd(1_500)).await;
+}
+
 async fn liquidate(w: &mut World, victim: &User, max_base: u64) -> Result<(), solana_program_test::BanksClientError> {
     let m = w.env.market(0).await;
     let a = w.env.margin(&victim.account).await;
@@ -346,11 +355,7 @@ async fn no_candidate_left_socializes_the_loss() {
 #[tokio::test(flavor = "current_thread")]
 async fn isolated_liquidation_leaves_the_rest_untouched() {
     let mut w = world(100_000 * USDC).await;
-    let oracle2 = Keypair::new().pubkey();
-    w.env.set_legacy_oracle(oracle2, usd(1_500), usd(1), T0);
-    let mut p = default_market_params(vec![legacy_oracle(oracle2)]);
-    p.name = *b"ETH-PERP\0\0\0\0\0\0\0\0";
-    w.env.create_market(1, p, 10_000, usd(1_500)).await;
+    eth_market(&mut w).await;
     let fred = w.env.user(100_000 * USDC, 20_000 * USDC).await;
     let mut iso = order(OrderSide::Long, 2 * BTC);
     iso.isolated = true;
@@ -373,11 +378,7 @@ async fn isolated_liquidation_leaves_the_rest_untouched() {
 #[tokio::test(flavor = "current_thread")]
 async fn cross_liquidation_with_several_positions() {
     let mut w = world(100_000 * USDC).await;
-    let oracle2 = Keypair::new().pubkey();
-    w.env.set_legacy_oracle(oracle2, usd(1_500), usd(1), T0);
-    let mut p = default_market_params(vec![legacy_oracle(oracle2)]);
-    p.name = *b"ETH-PERP\0\0\0\0\0\0\0\0";
-    w.env.create_market(1, p, 10_000, usd(1_500)).await;
+    eth_market(&mut w).await;
     let gina = w.env.user(200_000 * USDC, 12_000 * USDC).await;
     w.env.trade(&gina, 0, order(OrderSide::Long, 4 * BTC)).await.unwrap();
     w.env.trade(&gina, 1, order(OrderSide::Long, 30 * BTC)).await.unwrap();

@@ -3,7 +3,7 @@
 //! accounts that keep failing.
 
 use perp::instructions::{OrderParams, OrderSide};
-use perp::state::{pause, MarketParams, OracleParams, TierParams};
+use perp::state::pause;
 use perp_cli::keeper::{Keeper, KeeperConfig};
 use perp_client::bank::{BankUser, Bootstrap};
 use perp_client::chain::{fetch_margin, fetch_market, Chain, SendOptions};
@@ -12,46 +12,11 @@ use perp_core::Price;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
-const T0: i64 = 1_678_406_400;
-const USDC: u64 = 1_000_000;
-const BTC: i64 = 1_000_000_000;
+mod common;
+use common::{btc_params, BTC, T0, USDC};
 
 fn usd(p: u64) -> Price {
     Price(p * 1_000_000)
-}
-
-fn params(oracle: Pubkey) -> MarketParams {
-    let mut name = [0u8; 16];
-    name[..8].copy_from_slice(b"BTC-PERP");
-    MarketParams {
-        name,
-        oracles: vec![OracleParams { kind: 1, key: oracle, feed_id: [0; 32], weight: 1 }],
-        max_age: 60,
-        max_conf: 20_000_000,
-        max_deviation: 50_000_000,
-        min_sources: 1,
-        index_method: 0,
-        allow_partial_verification: false,
-        fallback_max_age: 600,
-        funding_interval: 3600,
-        sample_period: 60,
-        interest: 12_500,
-        funding_clamp: 500_000,
-        funding_cap: 0,
-        mark_method: 0,
-        tiers: vec![
-            TierParams { cap: 50_000 * USDC as i64, imr: 20_000_000, mmr: 10_000_000 },
-            TierParams { cap: 250_000 * USDC as i64, imr: 40_000_000, mmr: 20_000_000 },
-            TierParams { cap: 10_000_000 * USDC as i64, imr: 100_000_000, mmr: 50_000_000 },
-        ],
-        impact_notional: 10_000 * USDC as i64,
-        max_leverage: 50,
-        taker_fee: 500_000,
-        liquidation_fee: 5_000_000,
-        liquidator_share: 500_000_000,
-        liquidation_buffer: 100_000_000,
-        min_position: 1_000_000,
-    }
 }
 
 struct World {
@@ -65,7 +30,7 @@ impl World {
         let oracle = Keypair::new().pubkey();
         let w = World { boot, oracle };
         w.price(usd(20_000));
-        w.boot.create_market(0, params(oracle), 1_000 * BTC as u128, usd(20_000)).await.unwrap();
+        w.boot.create_market(0, btc_params(&[oracle]), 1_000 * BTC as u128, usd(20_000)).await.unwrap();
         if insurance > 0 {
             let funder = w.boot.user(insurance, 0).await.unwrap();
             w.boot

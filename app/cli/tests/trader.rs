@@ -2,7 +2,6 @@
 //! in-process bank, and the promise behind them: the liquidation price shown is where the program
 //! liquidates.
 
-use perp::state::{MarketParams, OracleParams, TierParams};
 use perp_cli::output::CliError;
 use perp_cli::trader::{
     self, AccountCmd, CloseArgs, IdArg, MarketArg, MarketCmd, MoveArgs, PositionCmd, ShowArgs, TradeArgs, TradeCmd,
@@ -15,41 +14,8 @@ use serde_json::Value;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
-const T0: i64 = 1_678_406_400;
-const USDC: u64 = 1_000_000;
-
-fn params(oracles: &[Pubkey]) -> MarketParams {
-    let mut name = [0u8; 16];
-    name[..8].copy_from_slice(b"BTC-PERP");
-    MarketParams {
-        name,
-        oracles: oracles.iter().map(|k| OracleParams { kind: 1, key: *k, feed_id: [0; 32], weight: 1 }).collect(),
-        max_age: 60,
-        max_conf: 20_000_000,
-        max_deviation: 50_000_000,
-        min_sources: 1,
-        index_method: 0,
-        allow_partial_verification: false,
-        fallback_max_age: 600,
-        funding_interval: 3600,
-        sample_period: 60,
-        interest: 12_500,
-        funding_clamp: 500_000,
-        funding_cap: 0,
-        mark_method: 0,
-        tiers: vec![
-            TierParams { cap: 50_000 * USDC as i64, imr: 20_000_000, mmr: 10_000_000 },
-            TierParams { cap: 10_000_000 * USDC as i64, imr: 40_000_000, mmr: 20_000_000 },
-        ],
-        impact_notional: 10_000 * USDC as i64,
-        max_leverage: 50,
-        taker_fee: 500_000,
-        liquidation_fee: 5_000_000,
-        liquidator_share: 500_000_000,
-        liquidation_buffer: 100_000_000,
-        min_position: 1_000_000,
-    }
-}
+mod common;
+use common::{btc_params, T0, USDC};
 
 fn set_price(b: &Bootstrap, key: Pubkey, p: Price, t: i64) {
     b.chain.set_account(
@@ -85,7 +51,7 @@ async fn trader_commands_end_to_end() {
     for k in &oracles {
         set_price(&b, *k, Price(20_000_000_000), T0);
     }
-    b.create_market(0, params(&oracles), 1_000_000_000_000, Price(20_000_000_000)).await.unwrap();
+    b.create_market(0, btc_params(&oracles), 1_000_000_000_000, Price(20_000_000_000)).await.unwrap();
     let kp = Keypair::new();
     b.chain.fund(&kp.pubkey(), 1_000_000_000).await.unwrap();
     let token = b.chain.token_account(&b.mint, &kp.pubkey(), 50_000 * USDC, &b.admin).await.unwrap();

@@ -1,0 +1,44 @@
+//! Shared by the CLI's integration tests.
+#![allow(dead_code)]
+
+use perp::state::{MarketParams, OracleParams, TierParams};
+use perp_client::Pubkey;
+
+pub const T0: i64 = 1_678_406_400;
+pub const USDC: u64 = 1_000_000;
+pub const BTC: i64 = 1_000_000_000;
+
+/// A BTC market on legacy oracles: 1-hour funding, three tiers (50k 2%/1%, 250k 4%/2%, 10M 10%/5%).
+pub fn btc_params(oracles: &[Pubkey]) -> MarketParams {
+    let mut name = [0u8; 16];
+    name[..8].copy_from_slice(b"BTC-PERP");
+    MarketParams {
+        name,
+        oracles: oracles.iter().map(|k| OracleParams { kind: 1, key: *k, feed_id: [0; 32], weight: 1 }).collect(),
+        max_age: 60,
+        max_conf: 20_000_000,
+        max_deviation: 50_000_000,
+        min_sources: 1,
+        index_method: 0,
+        allow_partial_verification: false,
+        fallback_max_age: 600,
+        funding_interval: 3600,
+        sample_period: 60,
+        interest: 12_500,
+        funding_clamp: 500_000,
+        funding_cap: 0,
+        mark_method: 0,
+        tiers: vec![
+            TierParams { cap: 50_000 * USDC as i64, imr: 20_000_000, mmr: 10_000_000 },
+            TierParams { cap: 250_000 * USDC as i64, imr: 40_000_000, mmr: 20_000_000 },
+            TierParams { cap: 10_000_000 * USDC as i64, imr: 100_000_000, mmr: 50_000_000 },
+        ],
+        impact_notional: 10_000 * USDC as i64,
+        max_leverage: 50,
+        taker_fee: 500_000,
+        liquidation_fee: 5_000_000,
+        liquidator_share: 500_000_000,
+        liquidation_buffer: 100_000_000,
+        min_position: 1_000_000,
+    }
+}
