@@ -480,3 +480,39 @@ fn bincode_len(tx: &solana_transaction::Transaction) -> usize {
     }
     len
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_ranked_candidate_that_closed_is_skipped_not_stalling() {
+    let mut w = world(10 * USDC).await;
+    let carol = w.env.user(100_000 * USDC, 10_000 * USDC).await;
+    let dan = w.env.user(100_000 * USDC, 5_000 * USDC).await;
+    let erin = w.env.user(100_000 * USDC, 30_000 * USDC).await;
+    w.env.trade(&carol, 0, order(OrderSide::Long, 5 * BTC)).await.unwrap();
+    w.env.trade(&dan, 0, order(OrderSide::Short, 2 * BTC)).await.unwrap();
+    w.env.trade(&erin, 0, order(OrderSide::Short, 3 * BTC)).await.unwrap();
+    move_price(&mut w, usd(18_000)).await;
+    liquidate(&mut w, &carol, 0).await.unwrap();
+    assert!(w.env.margin(&carol.account).await.positions[0].is_bankrupt());
+    let m = w.env.market(0).await;
+    w.env.send(&[ix::begin_adl_round(0, &ix::market_oracles(&m), 2)], &[]).await.unwrap();
+    w.env.send(&[ix::adl_scan(0, &[dan.account, erin.account, w.arb.account])], &[]).await.unwrap();
+    // Dan, ranked first, takes his profit before ADL reaches him (reducing is always allowed)
+    w.env.close(&dan, 0).await.unwrap();
+    let m = w.env.market(0).await;
+    assert_eq!(m.adl_scanned, m.open_positions_short, "closing a counted position keeps the count complete");
+    // the keeper still names him first: he is skipped and the next ranked entries absorb Carol's 5 BTC
+    let e0 = w.env.margin(&erin.account).await;
+    let a0 = w.env.margin(&w.arb.account).await;
+    w.env
+        .send(&[ix::auto_deleverage(0, carol.account, &[dan.account, erin.account, w.arb.account])], &[])
+        .await
+        .unwrap();
+    let e1 = w.env.margin(&erin.account).await;
+    let a1 = w.env.margin(&w.arb.account).await;
+    assert!(e1.find(0).is_none(), "Erin closed in full");
+    assert_eq!(a1.positions[0].base, a0.positions[0].base + 2 * BTC, "the arbitrageur absorbed the remaining 2 BTC");
+    assert!(e1.cross_collateral > e0.cross_collateral);
+    assert!(!w.env.margin(&carol.account).await.is_bankrupt());
+    assert_eq!(w.env.market(0).await.bankrupt_accounts, 0);
+    w.env.assert_conservation().await;
+}

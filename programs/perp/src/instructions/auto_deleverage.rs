@@ -64,9 +64,15 @@ pub fn handler<'info>(ctx: Context<'info, AutoDeleverage<'info>>) -> Result<()> 
         require!(info.key() != bkey, PerpError::AdlCandidateIneligible);
         let loader = AccountLoader::<MarginAccount>::try_from(info)?;
         let mut c = loader.load_mut()?;
-        let cslot = c.find(m.market_index).ok_or(PerpError::AdlCandidateIneligible)?;
+        // a ranked candidate that has since closed its counterparty position (it can only shrink
+        // while the market is in bankruptcy) is used up: skip it so it cannot stall the round
+        let Some(cslot) = c.find(m.market_index).filter(|i| c.positions[*i].base.signum() == -bsign) else {
+            r.entries[idx].size = 0;
+            steps += 1;
+            continue;
+        };
         let cp = c.positions[cslot];
-        require!(cp.base.signum() == -bsign && !cp.is_bankrupt(), PerpError::AdlCandidateIneligible);
+        require!(!cp.is_bankrupt(), PerpError::AdlCandidateIneligible);
         settle_position(&mut c, &info.key(), cslot, &mut m)?;
         let st = c.positions[cslot].state();
         let value = st.notional(mark).or_core()?;
