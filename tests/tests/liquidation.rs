@@ -11,6 +11,7 @@ use perp_core::margin::{requirement, Health, MarginKind};
 use perp_core::position::apply_fill;
 use perp_core::vamm::Side;
 use perp_core::{Base, Price, Quote, Round};
+
 use perp_tests::*;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
@@ -216,8 +217,16 @@ async fn bankruptcy_and_ranked_adl() {
 
     // round: shorts are the counterparties
     let m = w.env.market(0).await;
-    w.env.send(&[ix::begin_adl_round(0, &ix::market_oracles(&m), 2)], &[]).await.unwrap();
-    assert_error(w.env.send(&[ix::begin_adl_round(0, &ix::market_oracles(&m), 2)], &[]).await, PerpError::AdlRoundOpen);
+    w.env.send(&[ix::begin_adl_round(0, &ix::market_oracles(&m), carol.account)], &[]).await.unwrap();
+    assert_error(
+        w.env.send(&[ix::begin_adl_round(0, &ix::market_oracles(&m), carol.account)], &[]).await,
+        PerpError::AdlRoundOpen,
+    );
+    // a round is always for a bankrupt position's counterparties
+    assert_error(
+        w.env.send(&[ix::begin_adl_round(0, &ix::market_oracles(&m), dan.account)], &[]).await,
+        PerpError::NotBankrupt,
+    );
     // ADL before the ranking is complete is refused
     w.env.send(&[ix::adl_scan(0, &[dan.account])], &[]).await.unwrap();
     assert_error(
@@ -323,7 +332,7 @@ async fn no_candidate_left_socializes_the_loss() {
     // ~19,100) is not profitable at 19,500, so nobody can be deleveraged
     w.env.set_legacy_oracle(w.oracle, usd(19_500), usd(2), w.env.now);
     let m = w.env.market(0).await;
-    w.env.send(&[ix::begin_adl_round(0, &ix::market_oracles(&m), 2)], &[]).await.unwrap();
+    w.env.send(&[ix::begin_adl_round(0, &ix::market_oracles(&m), carol.account)], &[]).await.unwrap();
     // resolving before the ranking is complete is refused
     assert_error(w.env.send(&[ix::resolve_bankruptcy(0, carol.account)], &[]).await, PerpError::AdlRankingIncomplete);
     w.env.send(&[ix::adl_scan(0, &[w.arb.account])], &[]).await.unwrap();
@@ -494,7 +503,7 @@ async fn a_ranked_candidate_that_closed_is_skipped_not_stalling() {
     liquidate(&mut w, &carol, 0).await.unwrap();
     assert!(w.env.margin(&carol.account).await.positions[0].is_bankrupt());
     let m = w.env.market(0).await;
-    w.env.send(&[ix::begin_adl_round(0, &ix::market_oracles(&m), 2)], &[]).await.unwrap();
+    w.env.send(&[ix::begin_adl_round(0, &ix::market_oracles(&m), carol.account)], &[]).await.unwrap();
     w.env.send(&[ix::adl_scan(0, &[dan.account, erin.account, w.arb.account])], &[]).await.unwrap();
     // Dan, ranked first, takes his profit before ADL reaches him (reducing is always allowed)
     w.env.close(&dan, 0).await.unwrap();
@@ -514,5 +523,90 @@ async fn a_ranked_candidate_that_closed_is_skipped_not_stalling() {
     assert!(e1.cross_collateral > e0.cross_collateral);
     assert!(!w.env.margin(&carol.account).await.is_bankrupt());
     assert_eq!(w.env.market(0).await.bankrupt_accounts, 0);
+    w.env.assert_conservation().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_vamm_pushed_off_the_index_cannot_liquidate() {
+    let mut w = world(1_000_000 * USDC).await;
+    let alice = w.env.user(100_000 * USDC, 10_000 * USDC).await;
+    let mallory = w.env.user(5_000_000 * USDC, 2_000_000 * USDC).await;
+    w.env.trade(&alice, 0, order(OrderSide::Long, 5 * BTC)).await.unwrap();
+    let a = w.env.margin(&alice.account).await;
+    let m = w.env.market(0).await;
+    let lp = liquidation_price(&a.positions[0].state(), Quote(a.cross_collateral), &tiers(&m)).unwrap().unwrap();
+    move_price(&mut w, lp.price).await;
+    // Mallory dumps the vAMM 5% below the index just before the liquidation
+    let v = w.env.market(0).await.vamm();
+    let d = v.size_to_price(Price(lp.price.0 / 100 * 95)).unwrap();
+    w.env.trade(&mallory, 0, order(OrderSide::Short, -d.0)).await.unwrap();
+    let ins = w.env.exchange().await.insurance_balance;
+    assert_error(liquidate(&mut w, &alice, 0).await, PerpError::LiquidationSlippage);
+    assert_eq!(w.env.exchange().await.insurance_balance, ins, "nothing was paid out");
+    // once arbitrage brings the vAMM back, the liquidation goes through
+    move_price(&mut w, lp.price).await;
+    liquidate(&mut w, &alice, 0).await.unwrap();
+    w.env.assert_conservation().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_cross_loss_elsewhere_is_socialized_not_forced_on_counterparties() {
+    let mut w = world(10 * USDC).await;
+    eth_market(&mut w).await;
+    let gina = w.env.user(500_000 * USDC, 12_000 * USDC).await;
+    let dan = w.env.user(100_000 * USDC, 10_000 * USDC).await;
+    w.env.trade(&gina, 0, order(OrderSide::Long, BTC)).await.unwrap();
+    w.env.trade(&dan, 0, order(OrderSide::Short, BTC)).await.unwrap();
+    w.env.trade(&gina, 1, order(OrderSide::Long, 30 * BTC)).await.unwrap();
+    // ETH crashes by a third; BTC dips 1% (Dan's short is in profit)
+    let t = w.env.now;
+    w.env.set_legacy_oracle(w.oracle, usd(19_800), usd(2), t);
+    move_price(&mut w, usd(19_800)).await;
+    let eth_oracle = {
+        let m1 = w.env.market(1).await;
+        m1.oracles[0].key
+    };
+    w.env.set_legacy_oracle(eth_oracle, usd(1_000), usd(1), t);
+    let v = w.env.market(1).await.vamm();
+    let d = v.size_to_price(usd(1_000)).unwrap();
+    let arb = User { kp: w.arb.kp.insecure_clone(), token: w.arb.token, account: w.arb.account };
+    w.env.trade(&arb, 1, order(OrderSide::Short, -d.0)).await.unwrap();
+    // the ETH position goes first: other positions remain, so the cross balance goes negative
+    let m1 = w.env.market(1).await;
+    let i = ix::liquidate(w.larry.key(), w.larry.account, gina.account, 1, &ix::market_oracles(&m1), &[0], 0);
+    let kp = w.larry.kp.insecure_clone();
+    w.env.send(&[i], &[&kp]).await.unwrap();
+    let g = w.env.margin(&gina.account).await;
+    assert!(g.cross_collateral < -1_000 * USDC as i64, "cross balance {}", g.cross_collateral);
+    // now BTC, the last position of the group: insurance cannot cover it, so it is bankrupt with a
+    // bankruptcy price far above the mark
+    let m0 = w.env.market(0).await;
+    let i = ix::liquidate(w.larry.key(), w.larry.account, gina.account, 0, &ix::market_oracles(&m0), &[], 0);
+    w.env.send(&[i], &[&kp]).await.unwrap();
+    let g = w.env.margin(&gina.account).await;
+    assert!(g.positions[g.find(0).unwrap()].is_bankrupt());
+    let pb = bankruptcy_price(&g.positions[g.find(0).unwrap()].state(), Quote(g.cross_collateral)).unwrap();
+    assert!(pb > usd(21_000), "bankruptcy price {pb} is far above the mark");
+    let m0 = w.env.market(0).await;
+    w.env.send(&[ix::begin_adl_round(0, &ix::market_oracles(&m0), gina.account)], &[]).await.unwrap();
+    w.env.send(&[ix::adl_scan(0, &[dan.account, w.arb.account])], &[]).await.unwrap();
+    let round: perp::state::AdlRound =
+        perp_client::decode::decode(&w.env.account_data(&pda::adl_round(0)).await.unwrap()).unwrap();
+    let cands: Vec<_> = round.entries[..round.num_entries as usize].iter().map(|e| e.key).collect();
+    let d0 = w.env.margin(&dan.account).await;
+    let before = w.env.market(0).await;
+    w.env.send(&[ix::auto_deleverage(0, gina.account, &cands)], &[]).await.unwrap();
+    // Dan was closed at no worse than the mark plus the position's maintenance rate (1%)
+    let d1 = w.env.margin(&dan.account).await;
+    let cap = Price(round.mark).scale_by_one_plus(perp_core::Rate(10_000_000), Round::Down).unwrap();
+    let worst = apply_fill(d0.positions[0].state(), Base(BTC), Quote(-Base(BTC).value_at(cap, Round::Down).unwrap().0))
+        .unwrap()
+        .realized;
+    assert!(d1.cross_collateral - d0.cross_collateral >= worst.0, "Dan was closed beyond the band");
+    // the rest of Gina's loss is socialized over the shorts and recorded
+    let after = w.env.market(0).await;
+    assert!(after.socialized_loss > before.socialized_loss + 1_000 * USDC as i64, "{}", after.socialized_loss);
+    let g = w.env.margin(&gina.account).await;
+    assert!(!g.is_bankrupt() && g.cross_collateral == 0);
     w.env.assert_conservation().await;
 }

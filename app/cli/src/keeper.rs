@@ -355,7 +355,7 @@ impl<C: Chain> Keeper<C> {
                 let exhausted = round.cursor() >= round.num_entries as usize;
                 let expired = now - round.started_at > ADL_ROUND_TTL;
                 if !open || (complete && exhausted && !round.holds_all_profitable()) || (!complete && expired) {
-                    let i = ix::begin_adl_round(idx, &ix::market_oracles(&m), side);
+                    let i = ix::begin_adl_round(idx, &ix::market_oracles(&m), bk);
                     if self.send(&[i], "begin_adl_round", None, now).await.is_err() {
                         break;
                     }
@@ -397,8 +397,18 @@ impl<C: Chain> Keeper<C> {
                         sum += e.size;
                     }
                     let i = ix::auto_deleverage(idx, bk, &take);
-                    if self.send(&[i], "auto_deleverage", Some(bk), now).await.is_err() {
-                        break;
+                    match self.send(&[i], "auto_deleverage", Some(bk), now).await {
+                        Ok(_) => {}
+                        // a candidate that shrank since the scan can score above the next one:
+                        // the pairwise order check then needs one candidate per transaction
+                        Err(e) if e.program_error_name() == Some("AdlOrderViolation") && take.len() > 1 => {
+                            take.truncate(1);
+                            let one = ix::auto_deleverage(idx, bk, &take);
+                            if self.send(&[one], "auto_deleverage", Some(bk), now).await.is_err() {
+                                break;
+                            }
+                        }
+                        Err(_) => break,
                     }
                     self.counters.adl_steps += take.len() as u64;
                     report.adl_steps += take.len() as u64;

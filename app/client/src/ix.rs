@@ -190,7 +190,7 @@ pub fn move_isolated_collateral(
     position_markets: &[u16],
 ) -> Instruction {
     build(
-        perp::accounts::MoveIsolatedCollateral { authority, margin_account },
+        perp::accounts::MoveIsolatedCollateral { authority, exchange: pda::exchange(), margin_account },
         perp::instruction::MoveIsolatedCollateral { market_index, amount },
         market_metas(position_markets),
     )
@@ -268,15 +268,16 @@ pub fn liquidate(
     )
 }
 
-/// Opens an ADL round for counterparties on `side` (1 = longs, 2 = shorts).
-pub fn begin_adl_round(market_index: u16, oracles: &[Pubkey], side: u8) -> Instruction {
+/// Opens an ADL round for the counterparties of `bankrupt_account`'s bankrupt position.
+pub fn begin_adl_round(market_index: u16, oracles: &[Pubkey], bankrupt_account: Pubkey) -> Instruction {
     build(
         perp::accounts::BeginAdlRound {
             exchange: pda::exchange(),
             market: pda::market(market_index),
             adl_round: pda::adl_round(market_index),
+            bankrupt_account,
         },
-        perp::instruction::BeginAdlRound { side },
+        perp::instruction::BeginAdlRound {},
         oracle_metas(oracles),
     )
 }
@@ -295,6 +296,7 @@ pub fn adl_scan(market_index: u16, accounts: &[Pubkey]) -> Instruction {
 pub fn auto_deleverage(market_index: u16, bankrupt_account: Pubkey, candidates: &[Pubkey]) -> Instruction {
     build(
         perp::accounts::AutoDeleverage {
+            exchange: pda::exchange(),
             market: pda::market(market_index),
             adl_round: pda::adl_round(market_index),
             bankrupt_account,
@@ -308,6 +310,7 @@ pub fn auto_deleverage(market_index: u16, bankrupt_account: Pubkey, candidates: 
 pub fn resolve_bankruptcy(market_index: u16, bankrupt_account: Pubkey) -> Instruction {
     build(
         perp::accounts::ResolveBankruptcy {
+            exchange: pda::exchange(),
             market: pda::market(market_index),
             adl_round: pda::adl_round(market_index),
             bankrupt_account,

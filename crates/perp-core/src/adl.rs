@@ -9,7 +9,7 @@
 //! position with no notional) is not a candidate.
 
 use crate::error::{CoreError, CoreResult};
-use crate::units::{div_round, Base, Quote, Round, QUOTE_PRECISION, RATE_PRECISION};
+use crate::units::{div_round, Base, Price, Quote, Rate, Round, QUOTE_PRECISION, RATE_PRECISION};
 
 /// ADL score at 10^9 precision.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -38,6 +38,20 @@ pub fn adl_score(
         .ok_or(CoreError::Overflow)?;
     let den = ev.checked_mul(maintenance.0 as i128).ok_or(CoreError::Overflow)?;
     Ok(Some(AdlScore(div_round(num, den, Round::Down)?)))
+}
+
+/// The price ADL closes a bankrupt position at: its bankruptcy price, kept within `band` (a
+/// fraction, the position's maintenance rate on-chain) of the mark. A cross account's losses in
+/// other markets can put the bankruptcy price far from this market's price; counterparties are
+/// never closed further from the mark than the band, and the bankrupt account's loss beyond it is
+/// socialized instead. The lower bound rounds up and the upper bound down (counterparties' favour).
+pub fn adl_price(bankruptcy: Price, mark: Price, band: Rate) -> CoreResult<Price> {
+    if band.0 < 0 || band.0 >= RATE_PRECISION {
+        return Err(CoreError::InvalidParameter("ADL band must be in [0, 1)"));
+    }
+    let lo = mark.scale_by_one_plus(Rate(-band.0), Round::Up)?;
+    let hi = mark.scale_by_one_plus(band, Round::Down)?;
+    Ok(Price(bankruptcy.0.clamp(lo.0, hi.0)))
 }
 
 /// One ADL candidate: an opposite-side profitable position.
@@ -94,6 +108,19 @@ mod tests {
         // entry value below 1 USDC uses 1
         let s = adl_score(Quote(USD), Quote(1), Quote(USD), Quote(USD)).unwrap();
         assert_eq!(s, Some(AdlScore(1_000_000_000)));
+    }
+
+    #[test]
+    fn adl_price_stays_near_the_mark() {
+        let mark = Price(20_000_000_000);
+        let band = Rate(10_000_000); // 1%
+                                     // a bankruptcy price inside the band is used as is
+        assert_eq!(adl_price(Price(20_100_000_000), mark, band).unwrap(), Price(20_100_000_000));
+        // far above (a cross loss elsewhere): capped at mark + 1%
+        assert_eq!(adl_price(Price(26_000_000_000), mark, band).unwrap(), Price(20_200_000_000));
+        // zero (a short whose account is deeply negative): floored at mark - 1%
+        assert_eq!(adl_price(Price(0), mark, band).unwrap(), Price(19_800_000_000));
+        assert!(adl_price(mark, mark, Rate(RATE_PRECISION)).is_err());
     }
 
     #[test]

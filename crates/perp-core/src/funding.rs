@@ -175,10 +175,12 @@ pub fn funding_event(
         capped = true;
         if delta.0 > 0 {
             // longs pay, shorts receive s*ds: limit to l*dl + avail
-            ds = div_round(l * dl + avail, s, Round::Down)?;
+            let pay = l.checked_mul(dl).and_then(|x| x.checked_add(avail)).ok_or(CoreError::Overflow)?;
+            ds = div_round(pay, s, Round::Down)?;
         } else {
             // shorts pay s*|d|, longs receive l*|dl|: limit to s*|d| + avail
-            dl = -div_round(s * (-ds) + avail, l, Round::Down)?;
+            let pay = s.checked_mul(-ds).and_then(|x| x.checked_add(avail)).ok_or(CoreError::Overflow)?;
+            dl = -div_round(pay, l, Round::Down)?;
         }
         n = net(dl, ds)?;
     }

@@ -106,10 +106,45 @@ pub fn liquidation_price(
         }
         find_boundary(start, 1, max, false, &liq)?
     };
-    let price = Price(boundary as u64);
+    // The integer check is not strictly monotone tick by tick: PnL rounds down and requirements
+    // round up, together at most 3 raw quote units from the exact (monotone) value. Past the
+    // boundary, look for the outermost tick where the check still holds.
+    let w = rounding_window(pos, tiers);
+    let mut edge = boundary;
+    for k in 1..=w {
+        let p = if long { boundary + k } else { boundary - k };
+        if p < 1 || p > max {
+            break;
+        }
+        if liq(p)? {
+            edge = p;
+        }
+    }
+    let price = Price(edge as u64);
     let tier = crate::margin::tier_index(tiers, pos.notional(price)?);
     Ok(Some(LiquidationPrice { price, tier }))
 }
+
+/// Most ticks beyond the first flip where rounding can flip the check back: the exact margin
+/// excess moves by at least `|b| (1 - max MMR)` (long) or `|b|` (short) per price tick, so after
+/// `3 / slope` ticks it has moved past any rounding. Capped at [`ROUNDING_WINDOW_CAP`] ticks.
+pub fn rounding_window(pos: &PositionState, tiers: &[Tier]) -> i128 {
+    let b = (pos.base.0 as i128).abs().max(1);
+    let m = if pos.base.is_positive() {
+        let max_mmr = tiers.iter().map(|t| t.mmr.0 as i128).max().unwrap_or(0);
+        (RATE_PRECISION as i128 - max_mmr).max(1)
+    } else {
+        RATE_PRECISION as i128
+    };
+    // slope in raw quote per tick = b * m / 1e18
+    let w =
+        div_round(3 * 1_000_000_000_000_000_000i128, b.saturating_mul(m), Round::Up).unwrap_or(ROUNDING_WINDOW_CAP) + 1;
+    w.min(ROUNDING_WINDOW_CAP)
+}
+
+/// Largest window scanned past the boundary (sizes below ~10^-5 base units are not resolved
+/// tick-exactly).
+pub const ROUNDING_WINDOW_CAP: i128 = 1_000_000;
 
 fn tier_amount_scaled(tiers: &[Tier], k: usize) -> CoreResult<i128> {
     let mut a: i128 = 0;
@@ -310,6 +345,19 @@ mod tests {
     }
 
     #[test]
+    fn fractional_size_takes_the_outermost_liquidatable_tick() {
+        // 0.5 BTC long, q = -29,999.999809, C = 3,000, MMR 0.5%: rounding makes the check flip
+        // back two ticks above the first flip; the shown price is the outermost one
+        let pos = PositionState { base: Base(BTC / 2), quote_entry: Quote(-29_999_999_809) };
+        let t = flat(5_000_000);
+        let lp = liquidation_price(&pos, Quote(3_000 * USD), &t).unwrap().unwrap();
+        assert!(liquidatable_at(&pos, Quote(3_000 * USD), &t, lp.price).unwrap());
+        for k in 1..=rounding_window(&pos, &t) as u64 {
+            assert!(!liquidatable_at(&pos, Quote(3_000 * USD), &t, Price(lp.price.0 + k)).unwrap(), "+{k}");
+        }
+    }
+
+    #[test]
     fn short_example_exact() {
         // 1 BTC short at 60,000 with 6,000: p = 66,000 / 1.005 = 65,671.641791..
         let pos = PositionState { base: Base(-BTC), quote_entry: Quote(60_000 * USD) };
@@ -384,7 +432,7 @@ mod tests {
         /// The returned price is exactly where the program's integer check flips, and the
         /// analytic equation holds there within one tick of size.
         #[test]
-        fn liquidation_price_is_the_boundary(size in 1_000_000i64..1_000_000_000_000, entry in 1_000_000u64..100_000_000_000,
+        fn liquidation_price_is_the_boundary(size in prop_oneof![1_000_000i64..10_000_000, 1_000_000i64..1_000_000_000_000], entry in 1_000_000u64..100_000_000_000,
                                              lev in 2i64..100, long in any::<bool>(), tiered in any::<bool>()) {
             let b = if long { size } else { -size };
             let entry_q = Base(size).value_at(Price(entry), Round::Down).unwrap();
@@ -398,8 +446,13 @@ mod tests {
             };
             let p = lp.price;
             prop_assert!(liquidatable_at(&pos, coll, &tiers, p).unwrap());
-            let next = if long { Price(p.0 + 1) } else { Price(p.0 - 1) };
-            prop_assert!(!liquidatable_at(&pos, coll, &tiers, next).unwrap());
+            // nothing beyond the returned tick is liquidatable (within the rounding window, and
+            // certainly after it, where the exact excess has moved past any rounding)
+            let w = rounding_window(&pos, &tiers);
+            for k in 1..=w.min(20_000) as u64 {
+                let next = if long { Price(p.0 + k) } else { Price(p.0.saturating_sub(k)) };
+                prop_assert!(!liquidatable_at(&pos, coll, &tiers, next).unwrap(), "liquidatable {} ticks past {:?}", k, p);
+            }
             // equity - MM at p is within one tick's move of zero: one tick moves equity by the
             // size's value of one tick and MM by that times the MMR (<= 10% here), plus three
             // roundings (PnL floor, notional ceiling, requirement ceiling)

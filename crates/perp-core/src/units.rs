@@ -113,7 +113,7 @@ macro_rules! signed_quantity {
                 self.0 < 0
             }
             pub fn signum(self) -> i64 {
-                (self.0 as i64).signum()
+                self.0.signum() as i64
             }
             pub fn raw(self) -> $inner {
                 self.0
@@ -356,7 +356,7 @@ pub fn parse_decimal(s: &str, decimals: u32) -> CoreResult<i128> {
             }
             continue;
         }
-        value += d * place;
+        value = value.checked_add(d * place).ok_or(CoreError::Overflow)?;
     }
     Ok(if neg { -value } else { value })
 }
@@ -397,13 +397,13 @@ pub fn price_from_mantissa(mantissa: i64, expo: i32, round: Round) -> CoreResult
 
 /// Converts an unsigned `(mantissa, exponent)` (e.g. a Pyth confidence) into price precision.
 pub fn scale_mantissa(mantissa: u64, expo: i32, round: Round) -> CoreResult<u64> {
-    let shift = expo + PRICE_DECIMALS as i32;
+    let shift = expo.checked_add(PRICE_DECIMALS as i32).ok_or(CoreError::Overflow)?;
     let m = mantissa as u128;
     let v = if shift >= 0 {
         let f = 10u128.checked_pow(shift as u32).ok_or(CoreError::Overflow)?;
         m.checked_mul(f).ok_or(CoreError::Overflow)?
     } else {
-        let f = 10u128.checked_pow((-shift) as u32).ok_or(CoreError::Overflow)?;
+        let f = 10u128.checked_pow(shift.unsigned_abs()).ok_or(CoreError::Overflow)?;
         let q = m / f;
         if round == Round::Up && !m.is_multiple_of(f) {
             q + 1

@@ -94,6 +94,8 @@ pub enum PerpError {
     AdlCandidatesRemain,
     #[msg("an ADL round is already open on this market and is neither finished nor expired")]
     AdlRoundOpen,
+    #[msg("liquidation fill is worse than the mark by more than twice the maintenance rate: the vAMM is off the index; liquidate less or wait for arbitrage")]
+    LiquidationSlippage,
 }
 
 /// Every error, in code order (code = 6000 + index): lets clients turn a code into a name.

@@ -86,8 +86,8 @@ pub mod perp {
     pub fn liquidate<'info>(ctx: Context<'info, Liquidate<'info>>, max_base: u64) -> Result<()> {
         instructions::liquidate::handler(ctx, max_base)
     }
-    pub fn begin_adl_round<'info>(ctx: Context<'info, BeginAdlRound<'info>>, side: u8) -> Result<()> {
-        instructions::begin_adl_round::handler(ctx, side)
+    pub fn begin_adl_round<'info>(ctx: Context<'info, BeginAdlRound<'info>>) -> Result<()> {
+        instructions::begin_adl_round::handler(ctx)
     }
     pub fn adl_scan<'info>(ctx: Context<'info, AdlScan<'info>>) -> Result<()> {
         instructions::adl_scan::handler(ctx)

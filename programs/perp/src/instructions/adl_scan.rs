@@ -42,7 +42,7 @@ pub fn handler<'info>(ctx: Context<'info, AdlScan<'info>>) -> Result<()> {
             continue;
         }
         a.positions[slot].adl_round = r.round as u32;
-        m.adl_scanned += 1;
+        m.adl_scanned = m.adl_scanned.saturating_add(1);
         if p.is_bankrupt() {
             continue;
         }
@@ -50,7 +50,7 @@ pub fn handler<'info>(ctx: Context<'info, AdlScan<'info>>) -> Result<()> {
         let value = st.notional(mark).or_core()?;
         let mm = requirement(tiers, value, MarginKind::Maintenance).or_core()?;
         if let Some(score) = adl_score(st.upnl(mark).or_core()?, st.entry_value().or_core()?, mm, value).or_core()? {
-            r.profitable_seen += 1;
+            r.profitable_seen = r.profitable_seen.saturating_add(1);
             r.insert(&AdlCandidate { key: info.key().to_bytes(), size: st.base.abs().or_core()?, score });
         }
     }

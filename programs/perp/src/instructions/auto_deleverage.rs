@@ -4,13 +4,15 @@ use crate::error::{CoreResultExt, PerpError};
 use crate::events::AdlStep;
 use crate::state::*;
 use anchor_lang::prelude::*;
-use perp_core::adl::{adl_score, AdlScore};
+use perp_core::adl::{adl_price, adl_score, AdlScore};
 use perp_core::liquidation::bankruptcy_price;
-use perp_core::margin::{requirement, MarginKind};
+use perp_core::margin::{requirement, tier_index, MarginKind};
 use perp_core::{Base, Price, Quote, Round};
 
 #[derive(Accounts)]
 pub struct AutoDeleverage<'info> {
+    #[account(seeds = [EXCHANGE_SEED], bump = exchange.load()?.bump)]
+    pub exchange: AccountLoader<'info, Exchange>,
     #[account(mut, seeds = [MARKET_SEED, &market.load()?.market_index.to_le_bytes()], bump = market.load()?.bump)]
     pub market: AccountLoader<'info, Market>,
     #[account(mut, seeds = [ADL_ROUND_SEED, &market.load()?.market_index.to_le_bytes()], bump = adl_round.load()?.bump)]
@@ -20,13 +22,16 @@ pub struct AutoDeleverage<'info> {
     pub bankrupt_account: AccountLoader<'info, MarginAccount>,
 }
 
-/// Permissionless: closes the bankrupt position against the round's ranked counterparties at
-/// its bankruptcy price, highest score first, each in full before the next. The program checks:
-/// the round has counted every counterparty-side position of the market; the candidates given
-/// (remaining accounts, writable) are exactly the next entries of its ranking, in order, with no
-/// higher-ranked entry left out; each one's score, recomputed now at the round's mark, is eligible
-/// and not above the previous one's.
+/// Permissionless: closes the bankrupt position against the round's ranked counterparties,
+/// highest score first, each in full before the next. The program checks: the round has counted
+/// every counterparty-side position of the market; the candidates given (remaining accounts,
+/// writable) are exactly the next entries of its ranking, in order, with no higher-ranked entry
+/// left out; each one's score, recomputed now at the round's mark, is eligible and not above the
+/// previous one's. The price is the bankruptcy price kept within the position's maintenance rate
+/// of the round's mark; a loss beyond it is socialized when the position is fully closed. A
+/// ranked entry whose account has since closed, emptied or gone bankrupt is skipped (used up).
 pub fn handler<'info>(ctx: Context<'info, AutoDeleverage<'info>>) -> Result<()> {
+    require!(!ctx.accounts.exchange.load()?.is_paused(pause::LIQUIDATE), PerpError::OperationPaused);
     let bkey = ctx.accounts.bankrupt_account.key();
     let mut m = ctx.accounts.market.load_mut()?;
     let mut r = ctx.accounts.adl_round.load_mut()?;
@@ -41,10 +46,16 @@ pub fn handler<'info>(ctx: Context<'info, AutoDeleverage<'info>>) -> Result<()> 
     let bsign = b.positions[bslot].base.signum();
     require!((bsign > 0 && r.side == 2) || (bsign < 0 && r.side == 1), PerpError::AdlRoundMismatch);
     settle_position(&mut b, &bkey, bslot, &mut m)?;
-    let pb = bankruptcy_price(&b.positions[bslot].state(), group_collateral(&b, bslot)).or_core()?;
     let mark = Price(r.mark);
     let tiers = m.tiers();
-    let n_tiers = m.num_tiers as usize;
+    let tiers = &tiers[..m.num_tiers as usize];
+    let bpos = b.positions[bslot].state();
+    let pb = bankruptcy_price(&bpos, group_collateral(&b, bslot)).or_core()?;
+    let band = tiers[tier_index(tiers, bpos.notional(mark).or_core()?)].mmr;
+    let price = adl_price(pb, mark, band).or_core()?;
+    if price != pb {
+        msg!("bankruptcy price {} is beyond the mark {} +/- {}: closing at {}", pb, mark, band, price);
+    }
 
     let cursor = r.cursor();
     let n = r.num_entries as usize;
@@ -62,21 +73,27 @@ pub fn handler<'info>(ctx: Context<'info, AutoDeleverage<'info>>) -> Result<()> 
             return if later { err!(PerpError::AdlCandidateSkipped) } else { err!(PerpError::AdlOrderViolation) };
         }
         require!(info.key() != bkey, PerpError::AdlCandidateIneligible);
+        // an account closed since the scan is used up
+        if *info.owner != crate::ID || info.data_is_empty() {
+            r.entries[idx].size = 0;
+            steps += 1;
+            continue;
+        }
         let loader = AccountLoader::<MarginAccount>::try_from(info)?;
         let mut c = loader.load_mut()?;
-        // a ranked candidate that has since closed its counterparty position (it can only shrink
-        // while the market is in bankruptcy) is used up: skip it so it cannot stall the round
-        let Some(cslot) = c.find(m.market_index).filter(|i| c.positions[*i].base.signum() == -bsign) else {
+        // so is one that no longer holds a counterparty position, or went bankrupt itself
+        let Some(cslot) = c
+            .find(m.market_index)
+            .filter(|s| c.positions[*s].base.signum() == -bsign && !c.positions[*s].is_bankrupt())
+        else {
             r.entries[idx].size = 0;
             steps += 1;
             continue;
         };
-        let cp = c.positions[cslot];
-        require!(!cp.is_bankrupt(), PerpError::AdlCandidateIneligible);
         settle_position(&mut c, &info.key(), cslot, &mut m)?;
         let st = c.positions[cslot].state();
         let value = st.notional(mark).or_core()?;
-        let mm = requirement(&tiers[..n_tiers], value, MarginKind::Maintenance).or_core()?;
+        let mm = requirement(tiers, value, MarginKind::Maintenance).or_core()?;
         let score = adl_score(st.upnl(mark).or_core()?, st.entry_value().or_core()?, mm, value)
             .or_core()?
             .ok_or(PerpError::AdlCandidateIneligible)?;
@@ -86,12 +103,13 @@ pub fn handler<'info>(ctx: Context<'info, AutoDeleverage<'info>>) -> Result<()> 
         }
         prev = Some(score);
 
-        let q = remaining.min(cp.base.abs()).min(r.entries[idx].size);
-        let x = Base(q).value_at(pb, Round::Down).or_core()?;
+        let q = remaining.min(st.base.0.abs()).min(r.entries[idx].size);
+        // one amount for both sides (zero-sum between them), rounded down
+        let x = Base(q).value_at(price, Round::Down).or_core()?;
         close_off_curve(&mut b, bslot, &mut m, Base(-bsign * q), Quote(bsign * x.0))?;
         let out = close_off_curve(&mut c, cslot, &mut m, Base(bsign * q), Quote(-bsign * x.0))?;
+        r.entries[idx].size = if out.position.base.0 == 0 { 0 } else { r.entries[idx].size - q };
         c.release_if_empty(cslot)?;
-        r.entries[idx].size -= q;
         remaining -= q;
         steps += 1;
         emit!(AdlStep {
@@ -99,7 +117,7 @@ pub fn handler<'info>(ctx: Context<'info, AutoDeleverage<'info>>) -> Result<()> 
             bankrupt_account: bkey,
             counterparty: info.key(),
             base_closed: -bsign * q,
-            price: pb.0,
+            price: price.0,
             counterparty_realized: out.realized.0,
             score: score.0,
         });
@@ -109,7 +127,7 @@ pub fn handler<'info>(ctx: Context<'info, AutoDeleverage<'info>>) -> Result<()> 
         return err!(PerpError::AdlCandidateSkipped);
     }
     if remaining == 0 {
-        finish_bankruptcy(&mut b, &bkey, bslot, &mut m)?;
+        finish_bankruptcy(&mut b, &bkey, bslot, &mut m, r.side == 1)?;
     }
     Ok(())
 }

@@ -13,19 +13,26 @@ pub struct BeginAdlRound<'info> {
     pub market: AccountLoader<'info, Market>,
     #[account(mut, seeds = [ADL_ROUND_SEED, &market.load()?.market_index.to_le_bytes()], bump = adl_round.load()?.bump)]
     pub adl_round: AccountLoader<'info, AdlRound>,
+    /// An account with a bankrupt position in this market: the round ranks its counterparties.
+    #[account(seeds = [MARGIN_ACCOUNT_SEED, bankrupt_account.load()?.owner.as_ref(), &bankrupt_account.load()?.account_id.to_le_bytes()],
+              bump = bankrupt_account.load()?.bump)]
+    pub bankrupt_account: AccountLoader<'info, MarginAccount>,
 }
 
-/// Permissionless: opens an ADL round on a market with a bankrupt position, for counterparties on
-/// `side` (1 = longs, 2 = shorts), freezing the mark price the scores use. Allowed when no round
-/// is open, when the open round has deleveraged every entry it ranked, or when it has been open
-/// longer than `ADL_ROUND_TTL` seconds. Remaining accounts: the market's oracles.
-pub fn handler<'info>(ctx: Context<'info, BeginAdlRound<'info>>, side: u8) -> Result<()> {
-    require!(side == 1 || side == 2, PerpError::InvalidMarketParams);
+/// Permissionless: opens an ADL round for the counterparties of a bankrupt position (the side
+/// is taken from that position, so no round can be opened for a side nobody needs), freezing the
+/// mark price the scores use. Allowed when no round is open, when the open round has deleveraged
+/// every entry it ranked, or when it has been open longer than `ADL_ROUND_TTL` seconds.
+/// Remaining accounts: the market's oracles.
+pub fn handler<'info>(ctx: Context<'info, BeginAdlRound<'info>>) -> Result<()> {
     let now = crate::engine::now()?;
     let mut ex = ctx.accounts.exchange.load_mut()?;
+    require!(!ex.is_paused(pause::LIQUIDATE), PerpError::OperationPaused);
     let mut m = ctx.accounts.market.load_mut()?;
     let mut r = ctx.accounts.adl_round.load_mut()?;
-    require!(m.bankrupt_accounts > 0, PerpError::NotBankrupt);
+    let b = ctx.accounts.bankrupt_account.load()?;
+    let slot = b.find(m.market_index).filter(|s| b.positions[*s].is_bankrupt()).ok_or(PerpError::NotBankrupt)?;
+    let side = if b.positions[slot].base > 0 { 2 } else { 1 };
     if m.adl_round != 0 {
         let finished = r.cursor() >= r.num_entries as usize && m.adl_scanned == m.open_positions(m.adl_side);
         let expired = now - r.started_at > ADL_ROUND_TTL;
@@ -36,7 +43,7 @@ pub fn handler<'info>(ctx: Context<'info, BeginAdlRound<'info>>, side: u8) -> Re
     let report = read_index(&m, &ex, ctx.remaining_accounts, now)?;
     let (index, _) = resolve_index(&mut m, &report, now, false)?;
     let mark = mark_price(&m, index, now)?;
-    ex.adl_round += 1;
+    ex.adl_round = ex.adl_round.checked_add(1).ok_or(PerpError::MathOverflow)?;
     m.adl_round = ex.adl_round;
     m.adl_scanned = 0;
     m.adl_side = side;

@@ -47,7 +47,7 @@ pub fn handler(
     // funding times are aligned to the interval
     m.next_funding_time = (now / params.funding_interval + 1) * params.funding_interval;
     m.last_funding_time = now;
-    ex.market_count += 1;
+    ex.market_count = ex.market_count.checked_add(1).ok_or(PerpError::MathOverflow)?;
     let mut r = ctx.accounts.adl_round.load_init()?;
     r.market_index = market_index;
     r.bump = ctx.bumps.adl_round;

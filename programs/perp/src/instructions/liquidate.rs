@@ -11,6 +11,7 @@ use crate::state::*;
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
 use perp_core::liquidation::{bankruptcy_price, liquidation_outcome};
+use perp_core::margin::tier_index;
 use perp_core::position::apply_fill;
 use perp_core::vamm::Side;
 use perp_core::{Base, Quote, Rate, Round};
@@ -74,6 +75,7 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, max_base: u64) -> R
         let slot = a.find(m.market_index).ok_or(PerpError::NoPosition)?;
         require!(!a.positions[slot].is_bankrupt(), PerpError::AccountBankrupt);
         require!(a.positions[slot].base != 0, PerpError::NoPosition);
+        require!(m.status != market_status::PAUSED, PerpError::MarketPaused);
 
         // liquidations need a live index: a stale price must not liquidate anyone
         let n = m.num_oracles as usize;
@@ -87,7 +89,7 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, max_base: u64) -> R
             Some(m.market_index),
             &ctx.remaining_accounts[n..],
             now,
-            PriceNeed::Reducing,
+            PriceNeed::Adding,
             &mut views,
         )?;
         let v = view(&m, index, now)?;
@@ -113,6 +115,26 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, max_base: u64) -> R
 
         // preview the close and its money
         let fill = m.vamm().quote_trade(side, size).or_core()?;
+        // the close may not fill further from the mark than twice the position's maintenance
+        // rate: a vAMM pushed off the index (a sandwich) must not liquidate or bankrupt anyone
+        let mmr = {
+            let t = m.tiers();
+            let t = &t[..m.num_tiers as usize];
+            t[tier_index(t, pos.notional(v.mark).or_core()?)].mmr
+        };
+        let band = Rate(mmr.0.checked_mul(2).ok_or(PerpError::MathOverflow)?.min(RATE_ONE - 1));
+        let worst = match side {
+            Side::Short => v.mark.scale_by_one_plus(Rate(-band.0), Round::Up).or_core()?,
+            Side::Long => v.mark.scale_by_one_plus(band, Round::Down).or_core()?,
+        };
+        let too_far = match side {
+            Side::Short => fill.avg_price < worst,
+            Side::Long => fill.avg_price > worst,
+        };
+        if too_far {
+            msg!("fill {} is beyond {} (mark {} +/- {})", fill.avg_price, worst, v.mark, band);
+            return err!(PerpError::LiquidationSlippage);
+        }
         let preview = apply_fill(pos, fill.base, fill.quote).or_core()?;
         let collateral = Quote(match group {
             Group::Isolated(i) => a.positions[i].isolated_collateral,
@@ -135,7 +157,7 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, max_base: u64) -> R
         if last_of_group && outcome.deficit.is_positive() {
             // the insurance vault cannot cover the loss: no trade; ADL resolves it at `bp`
             a.positions[slot].flags |= position_flags::BANKRUPT;
-            m.bankrupt_accounts += 1;
+            m.bankrupt_accounts = m.bankrupt_accounts.checked_add(1).ok_or(PerpError::MathOverflow)?;
             msg!("bankrupt: deficit {} exceeds what insurance ({}) can cover", outcome.deficit, insurance);
             emit!(AccountBankrupt {
                 margin_account: key,
@@ -150,7 +172,8 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, max_base: u64) -> R
         let r = execute_fill(&mut a, slot, &mut m, side, size, Rate::ZERO, Rate::ZERO)?;
         require!(r.realized == preview.realized, PerpError::MathOverflow);
         // the group's collateral now holds `collateral + realized`; settle the waterfall
-        let adjust = outcome.collateral_after.0 - (collateral.0 + r.realized.0);
+        let adjust =
+            collateral.checked_add(r.realized).and_then(|c| outcome.collateral_after.checked_sub(c)).or_core()?.0;
         a.add_collateral(Some(slot), Quote(adjust))?;
         l.cross_collateral =
             l.cross_collateral.checked_add(outcome.liquidator_reward.0).ok_or(PerpError::MathOverflow)?;

@@ -8,6 +8,8 @@ use anchor_lang::prelude::*;
 #[derive(Accounts)]
 pub struct MoveIsolatedCollateral<'info> {
     pub authority: Signer<'info>,
+    #[account(seeds = [EXCHANGE_SEED], bump = exchange.load()?.bump)]
+    pub exchange: AccountLoader<'info, Exchange>,
     #[account(mut, seeds = [MARGIN_ACCOUNT_SEED, margin_account.load()?.owner.as_ref(), &margin_account.load()?.account_id.to_le_bytes()],
               bump = margin_account.load()?.bump)]
     pub margin_account: AccountLoader<'info, MarginAccount>,
@@ -23,6 +25,7 @@ pub fn handler<'info>(
     amount: i64,
 ) -> Result<()> {
     require!(amount != 0, PerpError::ZeroAmount);
+    require!(!ctx.accounts.exchange.load()?.is_paused(pause::TRADE), PerpError::OperationPaused);
     let now = crate::engine::now()?;
     let key = ctx.accounts.margin_account.key();
     let mut a = ctx.accounts.margin_account.load_mut()?;

@@ -130,6 +130,9 @@ pub fn execute_order<'info>(
                 a.positions[slot].isolated_collateral.checked_add(amt).ok_or(PerpError::MathOverflow)?;
         }
 
+        // new risk is valued at the mark before this fill: with the impact-median method a fill
+        // moves the mark, and a trade must not finance its own margin
+        let v = view(&m, index, now)?;
         let fee_rate = Rate(m.taker_fee);
         let r = execute_fill(&mut a, slot, &mut m, side, size, fee_rate, Rate(ex.fee_insurance_share))?;
 
@@ -145,7 +148,6 @@ pub fn execute_order<'info>(
             }
         }
 
-        let v = view(&m, index, now)?;
         views[slot] = Some(v);
         let group = group_of(&a, slot);
         if reducing {

@@ -1,16 +1,16 @@
-use crate::engine::adl::{finish_bankruptcy, group_collateral};
+use crate::engine::adl::{finish_bankruptcy, group_collateral, socialize};
 use crate::engine::fill::execute_fill;
 use crate::engine::funding::settle_position;
-use crate::error::{CoreResultExt, PerpError};
-use crate::events::LossSocialized;
+use crate::error::PerpError;
 use crate::state::*;
 use anchor_lang::prelude::*;
-use perp_core::funding::socialize_loss_delta;
 use perp_core::vamm::Side;
 use perp_core::{Base, Quote, Rate};
 
 #[derive(Accounts)]
 pub struct ResolveBankruptcy<'info> {
+    #[account(seeds = [EXCHANGE_SEED], bump = exchange.load()?.bump)]
+    pub exchange: AccountLoader<'info, Exchange>,
     #[account(mut, seeds = [MARKET_SEED, &market.load()?.market_index.to_le_bytes()], bump = market.load()?.bump)]
     pub market: AccountLoader<'info, Market>,
     #[account(seeds = [ADL_ROUND_SEED, &market.load()?.market_index.to_le_bytes()], bump = adl_round.load()?.bump)]
@@ -26,6 +26,7 @@ pub struct ResolveBankruptcy<'info> {
 /// cumulative funding index (each position pays its share on its next settlement). With no
 /// opposite open interest at all, the fee pool absorbs what it can.
 pub fn handler<'info>(ctx: Context<'info, ResolveBankruptcy<'info>>) -> Result<()> {
+    require!(!ctx.accounts.exchange.load()?.is_paused(pause::LIQUIDATE), PerpError::OperationPaused);
     let key = ctx.accounts.bankrupt_account.key();
     let mut m = ctx.accounts.market.load_mut()?;
     let r = ctx.accounts.adl_round.load()?;
@@ -42,38 +43,9 @@ pub fn handler<'info>(ctx: Context<'info, ResolveBankruptcy<'info>>) -> Result<(
     settle_position(&mut b, &key, slot, &mut m)?;
     let side = if base > 0 { Side::Short } else { Side::Long };
     execute_fill(&mut b, slot, &mut m, side, Base(base.abs()), Rate::ZERO, Rate::ZERO)?;
-
     let c = group_collateral(&b, slot);
     if c.is_negative() {
-        let loss = c.checked_neg().or_core()?;
-        let charged_long = r.side == 1;
-        let oi = if charged_long { m.oi_long } else { m.oi_short };
-        let mut delta = 0i128;
-        if oi > 0 {
-            let d = socialize_loss_delta(loss, Base(oi), charged_long).or_core()?;
-            let mut idx = m.funding_indices();
-            if charged_long {
-                idx.long = idx.long.checked_add(d).or_core()?;
-            } else {
-                idx.short = idx.short.checked_add(d).or_core()?;
-            }
-            m.set_funding_indices(&idx);
-            m.pnl_pool_add(Quote(-loss.0))?;
-            delta = d.0;
-        } else {
-            let from_fees = loss.0.min(m.fee_pool.max(0));
-            m.fee_pool -= from_fees;
-            m.pnl_pool_add(Quote(-(loss.0 - from_fees)))?;
-        }
-        b.add_collateral(Some(slot), loss)?;
-        m.socialized_loss = m.socialized_loss.checked_add(loss.0).ok_or(PerpError::MathOverflow)?;
-        emit!(LossSocialized {
-            market_index: m.market_index,
-            margin_account: key,
-            loss: loss.0,
-            side_charged_long: charged_long,
-            delta
-        });
+        socialize(&mut b, &key, slot, &mut m, Quote(-c.0), r.side == 1)?;
     }
-    finish_bankruptcy(&mut b, &key, slot, &mut m)
+    finish_bankruptcy(&mut b, &key, slot, &mut m, r.side == 1)
 }

@@ -16,7 +16,8 @@ pub struct Withdraw<'info> {
     #[account(mut, seeds = [MARGIN_ACCOUNT_SEED, margin_account.load()?.owner.as_ref(), &margin_account.load()?.account_id.to_le_bytes()],
               bump = margin_account.load()?.bump)]
     pub margin_account: AccountLoader<'info, MarginAccount>,
-    #[account(mut, constraint = user_token.mint == exchange.load()?.collateral_mint @ PerpError::WrongTokenAccount)]
+    #[account(mut, constraint = user_token.mint == exchange.load()?.collateral_mint @ PerpError::WrongTokenAccount,
+              constraint = user_token.key() != exchange.load()?.collateral_vault @ PerpError::WrongTokenAccount)]
     pub user_token: Account<'info, TokenAccount>,
     #[account(mut, address = exchange.load()?.collateral_vault @ PerpError::WrongTokenAccount)]
     pub collateral_vault: Account<'info, TokenAccount>,

@@ -226,7 +226,7 @@ impl Market {
         self.oi_short = self.oi_short.checked_sub(os).and_then(|v| v.checked_add(ns)).ok_or_else(ovf)?;
         let count = |was: i64, now: i64, c: &mut u32| {
             if was == 0 && now != 0 {
-                *c += 1;
+                *c = c.saturating_add(1);
             } else if was != 0 && now == 0 {
                 *c = c.saturating_sub(1);
             }
