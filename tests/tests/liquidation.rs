@@ -50,6 +50,20 @@ async fn move_price(w: &mut World, price: Price) {
     }
 }
 
+/// Carol long 5 BTC on 10,000 of margin; Dan (2 BTC, first) and Erin (3 BTC) short; then BTC falls
+/// to 18,000 (the arbitrageur follows), past Carol's bankruptcy, with a 10 USDC insurance vault.
+async fn carol_long_dan_erin_short() -> (World, User, User, User) {
+    let mut w = world(10 * USDC).await;
+    let carol = w.env.user(100_000 * USDC, 10_000 * USDC).await;
+    let dan = w.env.user(100_000 * USDC, 5_000 * USDC).await;
+    let erin = w.env.user(100_000 * USDC, 30_000 * USDC).await;
+    w.env.trade(&carol, 0, order(OrderSide::Long, 5 * BTC)).await.unwrap();
+    w.env.trade(&dan, 0, order(OrderSide::Short, 2 * BTC)).await.unwrap();
+    w.env.trade(&erin, 0, order(OrderSide::Short, 3 * BTC)).await.unwrap();
+    move_price(&mut w, usd(18_000)).await;
+    (w, carol, dan, erin)
+}
+
 /// Market 1: ETH at 1,500 with 10,000 ETH of vAMM depth.
 async fn eth_market(w: &mut World) {
     let oracle = Keypair::new().pubkey();
@@ -187,14 +201,7 @@ async fn gap_past_bankruptcy_draws_the_insurance_vault() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn bankruptcy_and_ranked_adl() {
-    let mut w = world(10 * USDC).await;
-    let carol = w.env.user(100_000 * USDC, 10_000 * USDC).await;
-    let dan = w.env.user(100_000 * USDC, 5_000 * USDC).await;
-    let erin = w.env.user(100_000 * USDC, 30_000 * USDC).await;
-    w.env.trade(&carol, 0, order(OrderSide::Long, 5 * BTC)).await.unwrap();
-    w.env.trade(&dan, 0, order(OrderSide::Short, 2 * BTC)).await.unwrap();
-    w.env.trade(&erin, 0, order(OrderSide::Short, 3 * BTC)).await.unwrap();
-    move_price(&mut w, usd(18_000)).await;
+    let (mut w, carol, dan, erin) = carol_long_dan_erin_short().await;
     w.env.assert_conservation().await;
 
     // the insurance vault (10 USDC plus its share of trading fees) cannot cover Carol's loss: she
@@ -492,14 +499,7 @@ fn bincode_len(tx: &solana_transaction::Transaction) -> usize {
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_ranked_candidate_that_closed_is_skipped_not_stalling() {
-    let mut w = world(10 * USDC).await;
-    let carol = w.env.user(100_000 * USDC, 10_000 * USDC).await;
-    let dan = w.env.user(100_000 * USDC, 5_000 * USDC).await;
-    let erin = w.env.user(100_000 * USDC, 30_000 * USDC).await;
-    w.env.trade(&carol, 0, order(OrderSide::Long, 5 * BTC)).await.unwrap();
-    w.env.trade(&dan, 0, order(OrderSide::Short, 2 * BTC)).await.unwrap();
-    w.env.trade(&erin, 0, order(OrderSide::Short, 3 * BTC)).await.unwrap();
-    move_price(&mut w, usd(18_000)).await;
+    let (mut w, carol, dan, erin) = carol_long_dan_erin_short().await;
     liquidate(&mut w, &carol, 0).await.unwrap();
     assert!(w.env.margin(&carol.account).await.positions[0].is_bankrupt());
     let m = w.env.market(0).await;
