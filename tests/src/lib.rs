@@ -66,12 +66,13 @@ pub fn default_market_params(oracles: Vec<OracleParams>) -> MarketParams {
         max_deviation: 50_000_000, // 5%
         index_method: 0,
         allow_partial_verification: false,
+        min_signatures: 13,
         fallback_max_age: 600,
         funding_interval: 3600,
         sample_period: 60,
         interest: 12_500,       // 0.00125% per hour (~0.01% per 8 h)
         funding_clamp: 500_000, // 0.05%
-        funding_cap: 0,
+        funding_cap: 7_500_000, // 0.75% per interval (Binance: 0.75 x the first tier's MMR)
         mark_method: 0,
         tiers: vec![
             TierParams { cap: 50_000 * USDC as i64, imr: 20_000_000, mmr: 10_000_000 },
@@ -86,6 +87,8 @@ pub fn default_market_params(oracles: Vec<OracleParams>) -> MarketParams {
         liquidator_share: 500_000_000,
         liquidation_buffer: 100_000_000, // 10%
         min_position: 1_000_000,         // 0.001 base
+        delegate_band: 10_000_000,       // 1%
+        withdraw_max_age: 15,
     }
 }
 
@@ -120,8 +123,11 @@ impl Env {
             fee_insurance_share: 200_000_000, // 20% of taker fees to insurance
             pyth_legacy_program: oracle_data::PYTH_LEGACY_PROGRAM,
             pyth_receiver_program: oracle_data::PYTH_RECEIVER_PROGRAM,
+            timelock_delay: 0,
         };
         let admin = env.admin.insecure_clone();
+        // the admin is the program's upgrade authority (initialize_exchange checks it)
+        env.set_program_data(&admin.pubkey());
         env.send(&[ix::initialize_exchange(admin.pubkey(), env.mint, params)], &[&admin]).await.unwrap();
         env
     }
@@ -264,8 +270,33 @@ impl Env {
     pub async fn create_market(&mut self, i: u16, params: MarketParams, depth: u64, peg: Price) {
         let admin = self.admin.insecure_clone();
         let reserve = depth as u128 * BTC as u128;
-        self.send(&[ix::create_market(admin.pubkey(), i, params, reserve, peg.0)], &[&admin]).await.unwrap();
+        let action =
+            perp::state::AdminAction::CreateMarket { market_index: i, params, base_reserve: reserve, peg: peg.0 };
+        let id = self.propose(action).await.unwrap();
+        self.send(&[ix::execute_create_market(admin.pubkey(), id, admin.pubkey(), i)], &[&admin]).await.unwrap();
         self.markets.push(i);
+    }
+
+    /// Writes the program's upgradeable-loader data account with `authority` as upgrade authority.
+    pub fn set_program_data(&mut self, authority: &Pubkey) {
+        let data = perp_client::bank::program_data_bytes(authority);
+        self.set_raw_account(pda::program_data(), data, anchor_lang::solana_program::bpf_loader_upgradeable::ID);
+    }
+
+    /// Proposes `action` and, when the timelock is 0, leaves it ready; returns the proposal id.
+    pub async fn propose(&mut self, action: perp::state::AdminAction) -> Result<u64, BanksClientError> {
+        let id = self.exchange().await.proposal_count;
+        let admin = self.admin.insecure_clone();
+        self.send(&[ix::propose(admin.pubkey(), id, action)], &[&admin]).await?;
+        Ok(id)
+    }
+
+    /// A market parameter change through the timelock (propose, then execute: the harness's
+    /// exchange has a zero delay unless a test raises it).
+    pub async fn update_market(&mut self, i: u16, params: MarketParams) -> Result<(), BanksClientError> {
+        let id = self.propose(perp::state::AdminAction::UpdateMarket { market_index: i, params }).await?;
+        let admin = self.admin.insecure_clone();
+        self.send(&[ix::execute_update_market(admin.pubkey(), id, admin.pubkey(), i)], &[&admin]).await
     }
 
     /// Writes a legacy Pyth price account owned by the Pyth oracle program.
@@ -328,14 +359,25 @@ impl Env {
         self.send(&[i], &[&kp]).await
     }
 
+    /// Sweeps market `i`'s pending insurance amount between the vaults.
+    pub async fn sweep(&mut self, i: u16) -> Result<(), BanksClientError> {
+        self.send(&[ix::sweep_insurance(i)], &[]).await
+    }
+
+    /// The market's insurance ledger.
+    pub async fn insurance(&mut self, i: u16) -> i64 {
+        self.market(i).await.insurance_fund
+    }
+
     pub async fn crank_funding(&mut self, market: u16) -> Result<(), BanksClientError> {
         let m = self.market(market).await;
         self.send(&[ix::update_funding(market, &ix::market_oracles(&m))], &[]).await
     }
 
     /// Conservation: the collateral vault holds exactly the sum of every account's collateral
-    /// (cross and isolated) plus every market's PnL pool and fee pool; the insurance vault holds
-    /// exactly the insurance ledger. Panics with the numbers otherwise.
+    /// (cross and isolated) plus every market's PnL pool, fee pool and pending insurance amount;
+    /// the insurance vault holds exactly the markets' insurance ledgers less what is pending.
+    /// Panics with the numbers otherwise.
     pub async fn assert_conservation(&mut self) {
         let mut owed: i128 = 0;
         for key in self.accounts.clone() {
@@ -348,15 +390,16 @@ impl Env {
             }
         }
         let mut pools: i128 = 0;
+        let mut insurance: i128 = 0;
         for i in self.markets.clone() {
             let m = self.market(i).await;
-            pools += m.pnl_pool as i128 + m.fee_pool as i128;
+            pools += m.pnl_pool as i128 + m.fee_pool as i128 + m.insurance_pending as i128;
+            insurance += m.insurance_in_vault();
         }
         let vault = self.token_balance(&pda::collateral_vault()).await as i128;
         assert_eq!(vault, owed + pools, "collateral vault {} != accounts {} + pools {}", vault, owed, pools);
-        let ex = self.exchange().await;
-        let ins = self.token_balance(&pda::insurance_vault()).await;
-        assert_eq!(ins, ex.insurance_balance, "insurance vault != ledger");
+        let ins = self.token_balance(&pda::insurance_vault()).await as i128;
+        assert_eq!(ins, insurance, "insurance vault != the markets' insurance ledgers");
     }
 }
 

@@ -89,7 +89,9 @@ async fn three_intervals_of_funding() {
     env.send(&[ix::settle_funding(alice.account, &[0])], &[]).await.unwrap();
     assert_eq!(env.margin(&alice.account).await.cross_collateral, a0 - paid_a.0);
 
-    // a late crank: 2.5 hours pass, one crank applies one interval and realigns the schedule
+    // a late crank: 2.5 hours pass, one crank applies one interval and realigns the schedule. Its
+    // single sample weighs one sample period (60 s); the unsampled rest of the interval counts as
+    // zero premium, so one sample cannot set the whole interval's rate
     env.advance(9_000).await;
     env.set_legacy_oracle(oracle, index, usd(2), env.now);
     env.crank_funding(0).await.unwrap();
@@ -97,12 +99,15 @@ async fn three_intervals_of_funding() {
     assert_eq!(m.last_funding_time, env.now);
     assert_eq!(m.next_funding_time, T0 + 3600 * 5);
     assert_eq!(m.premium_seconds, 0);
-    assert_eq!(m.cum_funding_long.get(), 3 * FundingIndex::increment(index, f).unwrap().0);
+    let f3 = funding_rate(perp_core::Rate(p.0 * 60 / 3600), &m.funding_params()).unwrap();
+    assert_eq!(m.last_funding_rate, f3.0);
+    let inc = |r| FundingIndex::increment(index, r).unwrap().0;
+    assert_eq!(m.cum_funding_long.get(), 2 * inc(f) + inc(f3));
     // trading settles first: Alice's next trade pays the third interval
     let a_before = env.margin(&alice.account).await;
     env.trade(&alice, 0, order(OrderSide::Long, BTC / 100)).await.unwrap();
     let a_after = env.margin(&alice.account).await;
-    assert_eq!(a_after.funding_paid - a_before.funding_paid, 40 * f.0);
+    assert_eq!(a_after.funding_paid - a_before.funding_paid, 40 * f3.0);
     env.assert_conservation().await;
 }
 

@@ -96,17 +96,21 @@ async fn program_reads_real_accounts() {
     assert_eq!(env.market(1).await.last_index, 134_677_319);
     env.set_clock(1718136300 + 5).await;
     assert_error(env.crank_funding(2).await, PerpError::TooFewSources);
-    // ... unless the market allows partial verification
+    // ... unless the market allows partial verification with at most its 5 guardian signatures
     let mut p = default_market_params(vec![pull_oracle(partial, SOL_FEED)]);
     p.allow_partial_verification = true;
-    let admin = env.admin.insecure_clone();
-    env.send(&[perp_client::ix::update_market(admin.pubkey(), 2, p)], &[&admin]).await.unwrap();
+    p.min_signatures = 6;
+    env.update_market(2, p.clone()).await.unwrap();
+    assert_error(env.crank_funding(2).await, PerpError::TooFewSources);
+    p.min_signatures = 5;
+    env.update_market(2, p).await.unwrap();
     env.crank_funding(2).await.unwrap();
     assert_eq!(env.market(2).await.last_index, 148_563_151);
     // a pull account for another feed is dropped
     let mut p = default_market_params(vec![pull_oracle(full, [1; 32])]);
     p.max_age = 10;
-    env.send(&[perp_client::ix::update_market(admin.pubkey(), 1, p)], &[&admin]).await.unwrap();
+    p.withdraw_max_age = 10;
+    env.update_market(1, p).await.unwrap();
     env.set_clock(1718727936 + 5).await;
     assert_error(env.crank_funding(1).await, PerpError::TooFewSources);
 

@@ -1,10 +1,14 @@
 //! `perp admin init --config FILE`: initialises the exchange and creates its markets from a JSON
-//! deployment config (see `migrations/`). Idempotent: an existing exchange or market is left as is.
+//! deployment config (see `migrations/`), then raises the timelock to the config's `timelock_s`.
+//! Idempotent: an existing exchange or market is left as is. Markets are created through the
+//! timelock (propose, then execute); on a fresh exchange its delay is 0 until the end of `init`,
+//! afterwards a new market is proposed and `perp admin execute --proposal ID` runs it once the
+//! delay has passed.
 
 use crate::math::parse_tiers;
 use crate::output::{CliError, Output};
 use perp::instructions::ExchangeParams;
-use perp::state::{oracle_kind, MarketParams, OracleParams, TierParams};
+use perp::state::{oracle_kind, AdminAction, MarketParams, OracleParams, Proposal, TierParams};
 use perp_client::chain::{fetch_exchange, Chain, SendOptions};
 use perp_client::{ix, pda, Pubkey};
 use perp_core::units::parse_decimal;
@@ -22,6 +26,11 @@ pub enum AdminCmd {
         /// Print what would be created without sending.
         #[arg(long)]
         dry_run: bool,
+    },
+    /// Execute a timelocked proposal whose delay has passed (anyone may).
+    Execute {
+        #[arg(long)]
+        proposal: u64,
     },
 }
 
@@ -121,12 +130,13 @@ pub fn market_from_json(v: &Value, ctx: &str) -> Result<(MarketParams, u128, Pri
         min_sources: int(v, "min_sources", ctx)? as u8,
         index_method: if string(v, "index_method", ctx).unwrap_or_else(|_| "median".into()) == "vwap" { 1 } else { 0 },
         allow_partial_verification: v.get("allow_partial_verification").and_then(Value::as_bool).unwrap_or(false),
+        min_signatures: v.get("min_signatures").map(|_| int(v, "min_signatures", ctx)).transpose()?.unwrap_or(13) as u8,
         fallback_max_age: int(v, "fallback_max_age_s", ctx)?,
         funding_interval: int(v, "funding_interval_s", ctx)?,
         sample_period: int(v, "sample_period_s", ctx)?,
         interest: rate(v, "interest", ctx)?,
         funding_clamp: rate(v, "funding_clamp", ctx)?,
-        funding_cap: v.get("funding_cap").map(|_| rate(v, "funding_cap", ctx)).transpose()?.unwrap_or(0),
+        funding_cap: rate(v, "funding_cap", ctx)?,
         mark_method: if string(v, "mark_method", ctx).unwrap_or_else(|_| "funding-basis".into()) == "impact-median" {
             1
         } else {
@@ -144,6 +154,8 @@ pub fn market_from_json(v: &Value, ctx: &str) -> Result<(MarketParams, u128, Pri
         min_position: Base::parse(&string(v, "min_position", ctx)?)
             .map_err(|e| bad(format!("{ctx}: min_position: {e}")))?
             .0,
+        delegate_band: rate(v, "delegate_band", ctx)?,
+        withdraw_max_age: int(v, "withdraw_max_age_s", ctx)?,
     };
     p.validate().map_err(|e| bad(format!("{ctx}: {e}")))?;
     let reserve = parse_decimal(&string(v, "vamm_base_reserve", ctx)?, 9)
@@ -164,7 +176,12 @@ pub async fn init<C: Chain>(
         fee_insurance_share: rate(config, "fee_insurance_share", "config")?,
         pyth_legacy_program: key(&string(config, "pyth_legacy_program", "config")?, "pyth_legacy_program")?,
         pyth_receiver_program: key(&string(config, "pyth_receiver_program", "config")?, "pyth_receiver_program")?,
+        timelock_delay: 0,
     };
+    let timelock = int(config, "timelock_s", "config")?;
+    if !(0..=perp::state::MAX_TIMELOCK).contains(&timelock) {
+        return Err(bad(format!("config: timelock_s must be in 0..={}", perp::state::MAX_TIMELOCK)));
+    }
     let markets: Vec<(MarketParams, u128, Price)> = get(config, "markets", "config")?
         .as_array()
         .ok_or_else(|| bad("config: markets must be a list".into()))?
@@ -181,7 +198,13 @@ pub async fn init<C: Chain>(
         }
         done.push(json!({ "created": "exchange", "address": pda::exchange().to_string() }));
     }
-    let count = if existing { fetch_exchange(c).await.map_err(err)?.market_count } else { 0 };
+    let (count, delay, mut next_id) = if existing {
+        let ex = fetch_exchange(c).await.map_err(err)?;
+        (ex.market_count, ex.timelock_delay, ex.proposal_count)
+    } else {
+        (0, 0, 0)
+    };
+    let mut proposed = Vec::new();
     for (i, (p, reserve, peg)) in markets.into_iter().enumerate() {
         let i = i as u16;
         if i < count {
@@ -189,10 +212,52 @@ pub async fn init<C: Chain>(
         }
         let name = String::from_utf8_lossy(&p.name).trim_end_matches('\0').to_string();
         let oracles: Vec<String> = p.oracles.iter().map(|o| o.key.to_string()).collect();
-        if !dry_run {
-            c.send(&[ix::create_market(admin.pubkey(), i, p, reserve, peg.0)], &[admin], opts).await.map_err(err)?;
+        let action = AdminAction::CreateMarket { market_index: i, params: p, base_reserve: reserve, peg: peg.0 };
+        if delay > 0 {
+            // behind the timelock: propose now, execute later
+            if !dry_run {
+                c.send(&[ix::propose(admin.pubkey(), next_id, action)], &[admin], opts).await.map_err(err)?;
+            }
+            proposed.push(json!({ "proposal": next_id, "market": i, "name": name, "executable_in_s": delay }));
+            break; // markets are created in order: the next one is proposed after this one exists
         }
+        if !dry_run {
+            c.send(&[ix::propose(admin.pubkey(), next_id, action)], &[admin], opts).await.map_err(err)?;
+            let e = ix::execute_create_market(admin.pubkey(), next_id, admin.pubkey(), i);
+            c.send(&[e], &[admin], opts).await.map_err(err)?;
+        }
+        next_id += 1;
         done.push(json!({ "created": name, "market": i, "address": pda::market(i).to_string(), "oracles": oracles }));
     }
-    Ok(Output::new("created", json!({ "created": done.len(), "dry_run": dry_run, "steps": done })))
+    if timelock > delay {
+        if !dry_run {
+            c.send(&[ix::set_timelock_delay(admin.pubkey(), timelock)], &[admin], opts).await.map_err(err)?;
+        }
+        done.push(json!({ "timelock_s": timelock }));
+    }
+    let created = done.iter().filter(|d| d.get("created").is_some()).count();
+    Ok(Output::new("created", json!({ "created": created, "dry_run": dry_run, "steps": done, "proposed": proposed })))
+}
+
+/// `perp admin execute --proposal ID`: runs a proposal whose timelock has passed (anyone may).
+pub async fn execute<C: Chain>(c: &C, signer: &Keypair, id: u64, opts: &SendOptions) -> Result<Output, CliError> {
+    let err = |e: perp_client::ChainError| CliError::Failed { message: e.to_string(), details: None };
+    let data = c
+        .account(&pda::proposal(id))
+        .await
+        .map_err(err)?
+        .ok_or_else(|| CliError::Failed { message: format!("no proposal {id}"), details: None })?;
+    let p: Proposal = anchor_lang::AccountDeserialize::try_deserialize(&mut data.data.as_slice())
+        .map_err(|e| CliError::Failed { message: format!("proposal {id}: {e}"), details: None })?;
+    let i = match &p.action {
+        AdminAction::UpdateMarket { market_index, .. } => {
+            ix::execute_update_market(signer.pubkey(), id, p.proposer, *market_index)
+        }
+        AdminAction::CreateMarket { market_index, .. } => {
+            ix::execute_create_market(signer.pubkey(), id, p.proposer, *market_index)
+        }
+        _ => ix::execute_exchange_action(signer.pubkey(), id, p.proposer),
+    };
+    c.send(&[i], &[signer], opts).await.map_err(err)?;
+    Ok(Output::new("executed", json!({ "executed": id, "kind": p.action.kind() })))
 }

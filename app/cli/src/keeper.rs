@@ -1,25 +1,22 @@
-//! The keeper: funding crank on schedule, liquidation scanner, ADL executor, bankruptcy
-//! resolution. Generic over the chain, so the same code runs against a cluster (`perp keeper`)
-//! and against the in-process bank (tests, `perp simulate`).
+//! The keeper: funding crank on schedule, insurance sweeps, liquidation scanner (takeovers into
+//! its own margin account, which needs collateral), unwinding what it took over, ADL executor,
+//! bankruptcy resolution. Generic over the chain, so the same code runs against a cluster
+//! (`perp keeper`) and against the in-process bank (tests, `perp simulate`).
 //!
 //! Robustness: every failed transaction is logged with the program error's name; an account that
 //! keeps failing is skipped for a while; transport errors are retried by the chain backend;
 //! compute-unit limit and priority fee are settable; counters are kept and logged.
 
 use anchor_lang::prelude::Pubkey;
-use perp::engine::fill::execute_fill;
-use perp::engine::health::{group_health, Group};
-use perp::engine::prices::view;
-use perp::state::{AdlRound, MarginAccount, Market, ADL_ROUND_TTL};
+use perp::state::{AdlRound, MarginAccount, Market};
 use perp_client::chain::{
     fetch_all_margin_accounts, fetch_exchange, fetch_markets, fetch_oracles, Chain, ChainError, ChainResult,
     SendOptions,
 };
-use perp_client::preview::{account_health, index_view, market_state, scan_accounts, settled, MarketState};
+use perp_client::preview::{account_health, index_view, market_state, preview_takeover, scan_accounts, MarketState};
 use perp_client::{decode::decode, ix, pda};
-use perp_core::liquidation::{liquidation_outcome, min_close_size};
-use perp_core::vamm::Side;
-use perp_core::{Base, Quote, Rate, Round};
+use perp_core::liquidation::min_close_size;
+use perp_core::{Base, Price, Quote, Rate, Round};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 use std::collections::{BTreeMap, HashMap};
@@ -37,6 +34,9 @@ pub struct KeeperConfig {
     pub scan_batch: usize,
     /// Candidates per `auto_deleverage` transaction.
     pub adl_batch: usize,
+    /// Close positions taken over in liquidations against the vAMM, with a limit this far from
+    /// the index (rate, 10^-9); `None` keeps them.
+    pub unwind_band: Option<Rate>,
 }
 
 impl Default for KeeperConfig {
@@ -48,6 +48,7 @@ impl Default for KeeperConfig {
             skip_seconds: 300,
             scan_batch: 20,
             adl_batch: 8,
+            unwind_band: Some(Rate(5_000_000)),
         }
     }
 }
@@ -62,6 +63,8 @@ pub struct Counters {
     pub adl_scans: u64,
     pub adl_steps: u64,
     pub bankruptcies_resolved: u64,
+    pub unwinds: u64,
+    pub sweeps: u64,
     pub tx_failures: u64,
     pub skipped: u64,
     pub failures_by_error: BTreeMap<String, u64>,
@@ -76,12 +79,15 @@ pub struct TickReport {
     pub bankrupt_marked: Vec<(Pubkey, u16)>,
     pub adl_steps: u64,
     pub resolved: Vec<(Pubkey, u16)>,
+    /// `(market, base closed)` of the keeper's own positions unwound.
+    pub unwound: Vec<(u16, i64)>,
 }
 
 pub struct Keeper<C: Chain> {
     pub chain: C,
     pub keypair: Keypair,
-    /// The keeper's own margin account (receives liquidation rewards).
+    /// The keeper's own margin account: takes over liquidated positions (it needs collateral,
+    /// deposited by the operator) and receives the rewards.
     pub account: Pubkey,
     pub cfg: KeeperConfig,
     pub counters: Counters,
@@ -179,6 +185,7 @@ impl<C: Chain> Keeper<C> {
         let states = self.market_states(now).await?;
         let accounts = fetch_all_margin_accounts(&self.chain).await?;
         self.liquidate_all(now, &states, &accounts, &mut report).await?;
+        self.unwind(now, &states, &mut report).await?;
         // bankruptcies may have just been marked by this pass
         if fetch_markets(&self.chain).await?.iter().any(|m| m.bankrupt_accounts > 0) {
             let accounts = fetch_all_margin_accounts(&self.chain).await?;
@@ -187,11 +194,17 @@ impl<C: Chain> Keeper<C> {
         Ok(report)
     }
 
-    /// Funding crank: each market once per sample period, and at its funding time.
+    /// Funding crank: each market once per sample period, and at its funding time; and the
+    /// insurance sweep of every market with a pending amount.
     pub async fn crank_funding(&mut self, now: i64, report: &mut TickReport) -> ChainResult<()> {
         for m in fetch_markets(&self.chain).await? {
             if !self.wanted(&m) {
                 continue;
+            }
+            if m.insurance_pending != 0
+                && self.send(&[ix::sweep_insurance(m.market_index)], "sweep_insurance", None, now).await.is_ok()
+            {
+                self.counters.sweeps += 1;
             }
             let due = now >= m.next_funding_time || now - m.last_sample_time >= m.sample_period;
             if !due {
@@ -238,14 +251,10 @@ impl<C: Chain> Keeper<C> {
             if !self.wanted(&states[&p.market_index].market) {
                 continue;
             }
-            // an earlier liquidation in this pass may have moved the vAMM: size against fresh state
-            let mut fresh = states.clone();
-            if let Some(ms) = fresh.get_mut(&p.market_index) {
-                ms.market = perp_client::chain::fetch_market(&self.chain, p.market_index).await?;
-            }
-            let size = self.liquidation_size(&a, p.slot, &fresh, now).unwrap_or(p.base.abs().unwrap_or(p.base));
+            let size = self.liquidation_size(&a, p.slot, states).unwrap_or(p.base.abs().unwrap_or(p.base));
             let partial = size.0 < p.base.0.abs();
-            let others = ix::position_markets(&a, Some(p.market_index));
+            let mine = perp_client::chain::fetch_margin(&self.chain, &self.account).await?;
+            let others = ix::liquidation_markets(&a, &mine, p.market_index);
             let ms = &states[&p.market_index];
             let (me, my_account, oracles) = (self.keypair.pubkey(), self.account, ix::market_oracles(&ms.market));
             let mk = |max: u64| ix::liquidate(me, my_account, k, p.market_index, &oracles, &others, max);
@@ -277,48 +286,73 @@ impl<C: Chain> Keeper<C> {
         Ok(())
     }
 
-    /// The smallest close the program accepts as a partial liquidation (same predicate: the
-    /// program's fill and waterfall on copies, then maintenance x (1 + buffer)).
+    /// The smallest takeover the program accepts as a partial liquidation (same predicate: the
+    /// program's takeover and penalty on copies, then maintenance x (1 + buffer)).
     pub fn liquidation_size(
         &self,
         a: &MarginAccount,
         slot: usize,
         states: &BTreeMap<u16, MarketState>,
-        now: i64,
     ) -> Option<Base> {
-        let a0 = settled(a, states);
-        let p = a0.positions[slot];
+        let p = a.positions[slot];
         let ms = states.get(&p.market_index)?;
-        let group = if p.is_isolated() { Group::Isolated(slot) } else { Group::Cross };
-        let side = if p.base > 0 { Side::Short } else { Side::Long };
-        let mut views: perp::engine::health::Views = Default::default();
-        for (i, q) in a0.positions.iter().enumerate() {
-            if q.in_use() {
-                views[i] = states.get(&q.market_index).map(|s| s.view);
-            }
-        }
         let buffer = Rate(perp_core::units::RATE_PRECISION + ms.market.liquidation_buffer);
-        let fees = ms.market.liquidation_fees();
         let healthy = |x: Base| -> perp_core::CoreResult<bool> {
             if x.0 >= p.base.abs() || p.base.abs() - x.0 < ms.market.min_position {
                 return Ok(true);
             }
-            let mut a = a0;
-            let mut m = ms.market;
-            let c = Quote(if p.is_isolated() { p.isolated_collateral } else { a.cross_collateral });
-            let Ok(r) = execute_fill(&mut a, slot, &mut m, side, x, Rate::ZERO, Rate::ZERO) else {
-                return Ok(false);
-            };
-            let o = liquidation_outcome(c, r.realized, r.fill.quote.abs()?, &fees, Quote::ZERO)?;
-            let _ = a.add_collateral(Some(slot), Quote(o.collateral_after.0 - (c.0 + r.realized.0)));
-            let mut v = views;
-            v[slot] = view(&m, ms.index, now).ok();
-            let Ok(h) = group_health(&a, group, &v) else {
+            let Some(h) = preview_takeover(a, slot, states, x) else {
                 return Ok(false);
             };
             Ok(h.equity >= h.maintenance.mul_rate(buffer, Round::Up)?)
         };
         min_close_size(Base(p.base), Base(ms.market.min_position), &healthy).ok()
+    }
+
+    /// Closes the positions the keeper took over, against the vAMM, when the fill stays within
+    /// `unwind_band` of the index (the limit makes a sandwich of the unwind fail, not cost).
+    pub async fn unwind(
+        &mut self,
+        now: i64,
+        states: &BTreeMap<u16, MarketState>,
+        report: &mut TickReport,
+    ) -> ChainResult<()> {
+        let Some(band) = self.cfg.unwind_band else {
+            return Ok(());
+        };
+        let Some(mine) = self.chain.account(&self.account).await? else {
+            return Ok(());
+        };
+        let mine: MarginAccount = decode(&mine.data).map_err(|e| ChainError::Account(e.to_string()))?;
+        for p in mine.positions.iter().filter(|p| p.in_use() && p.base != 0) {
+            let Some(ms) = states.get(&p.market_index) else {
+                continue;
+            };
+            if !self.wanted(&ms.market) || !ms.live {
+                continue;
+            }
+            // selling a long: no lower than index x (1 - band); buying back a short: no higher
+            let limit = if p.base > 0 {
+                ms.index.scale_by_one_plus(Rate(-band.0), Round::Up)
+            } else {
+                ms.index.scale_by_one_plus(band, Round::Down)
+            }
+            .unwrap_or(Price(0));
+            let others = ix::cross_markets(&mine, Some(p.market_index));
+            let i = ix::close_position(
+                self.keypair.pubkey(),
+                self.account,
+                p.market_index,
+                &ix::market_oracles(&ms.market),
+                &others,
+                limit.0,
+            );
+            if self.send(&[i], "unwind", None, now).await.is_ok() {
+                self.counters.unwinds += 1;
+                report.unwound.push((p.market_index, p.base));
+            }
+        }
+        Ok(())
     }
 
     /// ADL executor: for every bankrupt position, open a round, count the counterparties, and
@@ -353,8 +387,8 @@ impl<C: Chain> Keeper<C> {
                 let open = m.adl_round != 0 && m.adl_side == side && round.round == m.adl_round;
                 let complete = open && m.adl_scanned == m.open_positions(side);
                 let exhausted = round.cursor() >= round.num_entries as usize;
-                let expired = now - round.started_at > ADL_ROUND_TTL;
-                if !open || (complete && exhausted && !round.holds_all_profitable()) || (!complete && expired) {
+                let replaceable = round.is_expired(now) || (!complete && round.is_stalled(now));
+                if !open || (complete && exhausted && !round.holds_all_profitable()) || replaceable {
                     let i = ix::begin_adl_round(idx, &ix::market_oracles(&m), bk);
                     if self.send(&[i], "begin_adl_round", None, now).await.is_err() {
                         break;
@@ -396,14 +430,15 @@ impl<C: Chain> Keeper<C> {
                         take.push(e.key);
                         sum += e.size;
                     }
-                    let i = ix::auto_deleverage(idx, bk, &take);
+                    let oracles = ix::market_oracles(&m);
+                    let i = ix::auto_deleverage(idx, &oracles, bk, &take);
                     match self.send(&[i], "auto_deleverage", Some(bk), now).await {
                         Ok(_) => {}
                         // a candidate that shrank since the scan can score above the next one:
                         // the pairwise order check then needs one candidate per transaction
                         Err(e) if e.program_error_name() == Some("AdlOrderViolation") && take.len() > 1 => {
                             take.truncate(1);
-                            let one = ix::auto_deleverage(idx, bk, &take);
+                            let one = ix::auto_deleverage(idx, &oracles, bk, &take);
                             if self.send(&[one], "auto_deleverage", Some(bk), now).await.is_err() {
                                 break;
                             }
@@ -415,8 +450,8 @@ impl<C: Chain> Keeper<C> {
                     tracing::info!(target: "keeper", account = %bk, market = idx, candidates = take.len(), "auto-deleveraged");
                 } else {
                     // every profitable counterparty was ranked and used: the last resort
-                    if self.send(&[ix::resolve_bankruptcy(idx, bk)], "resolve_bankruptcy", Some(bk), now).await.is_err()
-                    {
+                    let r = ix::resolve_bankruptcy(idx, &ix::market_oracles(&m), bk);
+                    if self.send(&[r], "resolve_bankruptcy", Some(bk), now).await.is_err() {
                         break;
                     }
                     tracing::warn!(target: "keeper", account = %bk, market = idx, "loss socialized over the opposite side");

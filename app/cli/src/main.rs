@@ -140,6 +140,11 @@ fn run(cli: &Cli) -> Result<Option<Output>, CliError> {
             let c = chain()?;
             runtime().block_on(perp_cli::admin::init(&c, &kp, &v, *dry_run, &opts)).map(Some)
         }
+        Cmd::Admin(perp_cli::admin::AdminCmd::Execute { proposal }) => {
+            let kp = load_keypair(&cli.keypair, true)?.expect("required");
+            let c = chain()?;
+            runtime().block_on(perp_cli::admin::execute(&c, &kp, *proposal, &opts)).map(Some)
+        }
         Cmd::Keeper(k) => {
             let kp = load_keypair(&cli.keypair, true)?.expect("required");
             let c = chain()?;

@@ -120,6 +120,7 @@ pub fn sim_market_params(oracles: Vec<OracleParams>, funding_interval: i64) -> M
         max_deviation: 30_000_000,
         index_method: 0,
         allow_partial_verification: false,
+        min_signatures: 13,
         fallback_max_age: 900,
         funding_interval,
         sample_period: 60,
@@ -142,6 +143,8 @@ pub fn sim_market_params(oracles: Vec<OracleParams>, funding_interval: i64) -> M
         liquidator_share: 500_000_000,
         liquidation_buffer: 100_000_000,
         min_position: 1_000_000,
+        delegate_band: 10_000_000,
+        withdraw_max_age: 600,
     }
 }
 
@@ -284,7 +287,7 @@ impl Sim {
             let funder = boot.user(cfg.insurance.0 as u64, 0).await.map_err(|e| e.to_string())?;
             boot.chain
                 .send(
-                    &[ix::deposit_insurance(funder.key(), funder.token, cfg.insurance.0 as u64)],
+                    &[ix::deposit_insurance(funder.key(), funder.token, 0, cfg.insurance.0 as u64)],
                     &[&funder.kp],
                     &SendOptions::default(),
                 )
@@ -317,9 +320,13 @@ impl Sim {
             let user = boot.user(deposit as u64 * 2, deposit as u64).await.map_err(|e| e.to_string())?;
             traders.push(Trader { user, strategy });
         }
-        let kp = Keypair::new();
-        boot.chain.fund(&kp.pubkey(), 100_000_000_000).await.map_err(|e| e.to_string())?;
-        let keeper = Keeper::new(boot.chain.clone(), kp, KeeperConfig::default()).await.map_err(|e| e.to_string())?;
+        // the keeper takes liquidated positions over, so it carries collateral of its own
+        let keeper_user =
+            boot.user(5_000_000 * USDC as u64, 5_000_000 * USDC as u64).await.map_err(|e| e.to_string())?;
+        boot.chain.fund(&keeper_user.key(), 100_000_000_000).await.map_err(|e| e.to_string())?;
+        let keeper = Keeper::new(boot.chain.clone(), keeper_user.kp, KeeperConfig::default())
+            .await
+            .map_err(|e| e.to_string())?;
         let n = series.len();
         let sim = Sim {
             boot,
@@ -549,8 +556,9 @@ pub async fn simulate(cfg: &SimConfig, mut progress: impl FnMut(i64, i64)) -> Re
     let mut adl_marks = Vec::new();
     let mut last_funding_time = 0i64;
     let mut funding_paid_before = 0i64;
-    let ex0 = fetch_exchange(&sim.boot.chain).await.map_err(|e| e.to_string())?;
-    let insurance_in0 = ex0.insurance_total_in;
+    let m0 = fetch_market(&sim.boot.chain, 0).await.map_err(|e| e.to_string())?;
+    let insurance_in0 = m0.insurance_total_in;
+    let ex = fetch_exchange(&sim.boot.chain).await.map_err(|e| e.to_string())?;
     while t <= last {
         sim.boot.chain.set_time(t).await;
         sim.boot.chain.next_slot().await;
@@ -561,7 +569,6 @@ pub async fn simulate(cfg: &SimConfig, mut progress: impl FnMut(i64, i64)) -> Re
         };
         // market state after the crank
         let m = fetch_market(&sim.boot.chain, 0).await.map_err(|e| e.to_string())?;
-        let ex = fetch_exchange(&sim.boot.chain).await.map_err(|e| e.to_string())?;
         let oracles = perp_client::chain::fetch_oracles(&sim.boot.chain, &m).await.map_err(|e| e.to_string())?;
         let iv = index_view(&m, &ex, &oracles, t);
         let state = market_state(&m, &iv, t);
@@ -601,14 +608,13 @@ pub async fn simulate(cfg: &SimConfig, mut progress: impl FnMut(i64, i64)) -> Re
             funding_rate: m2.last_funding_rate as f64 / 1e9 * 100.0,
             oi_long: m2.oi_long as f64 / 1e9,
             oi_short: m2.oi_short as f64 / 1e9,
-            insurance: ex.insurance_balance as f64 / 1e6,
+            insurance: m2.insurance_fund as f64 / 1e6,
         });
         progress((t - start) / 60, total);
         t += 60;
     }
     // totals
     let m = fetch_market(&sim.boot.chain, 0).await.map_err(|e| e.to_string())?;
-    let ex = fetch_exchange(&sim.boot.chain).await.map_err(|e| e.to_string())?;
     let accounts = fetch_all_margin_accounts(&sim.boot.chain).await.map_err(|e| e.to_string())?;
     for (_, a) in &accounts {
         funding_paid_before += a.funding_paid.max(0);
@@ -620,9 +626,9 @@ pub async fn simulate(cfg: &SimConfig, mut progress: impl FnMut(i64, i64)) -> Re
     s.funding_paid = Quote(funding_paid_before);
     s.liquidations = sim.keeper.counters.liquidations;
     s.partial_liquidations = sim.keeper.counters.partial_liquidations;
-    s.insurance_in = Quote((ex.insurance_total_in - insurance_in0) as i64);
-    s.insurance_out = Quote(ex.insurance_total_out as i64);
-    s.insurance_end = Quote(ex.insurance_balance as i64);
+    s.insurance_in = Quote((m.insurance_total_in - insurance_in0) as i64);
+    s.insurance_out = Quote(m.insurance_total_out as i64);
+    s.insurance_end = Quote(m.insurance_fund);
     s.bankruptcies = sim.keeper.counters.bankruptcies_marked;
     s.adl_events = sim.keeper.counters.adl_steps;
     s.bad_debt = Quote(m.socialized_loss);

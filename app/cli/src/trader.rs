@@ -232,13 +232,21 @@ pub async fn account<C: Chain>(
                 None => associated_token_account(&kp.pubkey(), &ex.collateral_mint),
             };
             let key = pda::margin_account(&kp.pubkey(), a.id);
-            let i = if matches!(cmd, AccountCmd::Deposit(_)) {
-                ix::deposit(kp.pubkey(), key, token, amount.0 as u64)
+            let ixs = if matches!(cmd, AccountCmd::Deposit(_)) {
+                vec![ix::deposit(kp.pubkey(), key, token, amount.0 as u64)]
             } else {
+                // the cross markets' cached indexes must be fresh: refresh them in the same transaction
                 let acct = fetch_margin(c, &key).await.map_err(chain_err)?;
-                ix::withdraw(kp.pubkey(), key, token, amount.0 as u64, &ix::position_markets(&acct, None))
+                let markets = ix::cross_markets(&acct, None);
+                let mut v = Vec::new();
+                for i in &markets {
+                    let m = perp_client::chain::fetch_market(c, *i).await.map_err(chain_err)?;
+                    v.push(ix::update_funding(*i, &ix::market_oracles(&m)));
+                }
+                v.push(ix::withdraw(kp.pubkey(), key, token, amount.0 as u64, &markets));
+                v
             };
-            let sig = c.send(&[i], &[kp], opts).await.map_err(chain_err)?;
+            let sig = c.send(&ixs, &[kp], opts).await.map_err(chain_err)?;
             let acct = fetch_margin(c, &key).await.map_err(chain_err)?;
             Ok(Output::new(
                 "cross_collateral",
@@ -421,7 +429,6 @@ pub async fn position<C: Chain>(
 pub async fn market<C: Chain>(c: &C, cmd: &MarketCmd) -> Result<Output, CliError> {
     let now = c.unix_time().await.map_err(chain_err)?;
     let (states, details) = market_states(c, now).await?;
-    let ex = fetch_exchange(c).await.map_err(chain_err)?;
     let summary = |m: &perp::state::Market| -> Value {
         let st = states.get(&m.market_index);
         json!({
@@ -450,7 +457,9 @@ pub async fn market<C: Chain>(c: &C, cmd: &MarketCmd) -> Result<Output, CliError
             v["sources"] = d["sources"].clone();
             v["pnl_pool"] = s(Quote(m.pnl_pool));
             v["fee_pool"] = s(Quote(m.fee_pool));
-            v["insurance_vault"] = s(Quote(ex.insurance_balance as i64));
+            v["insurance_fund"] = s(Quote(m.insurance_fund));
+            v["insurance_pending"] = s(Quote(m.insurance_pending));
+            v["unbacked_loss"] = s(Quote(m.unbacked_loss));
             v["bankrupt_accounts"] = json!(m.bankrupt_accounts);
             v["socialized_loss"] = s(Quote(m.socialized_loss));
             Ok(Output::new("index", v))

@@ -24,6 +24,12 @@ async fn init_from_the_deployment_config_is_idempotent() {
     let admin = Keypair::new();
     chain.fund(&admin.pubkey(), 10_000_000_000).await.unwrap();
     let mint = chain.create_mint(&admin.pubkey(), 6).await.unwrap();
+    // the admin deploys the program: it is the upgrade authority initialize_exchange checks
+    chain.set_account(
+        perp_client::pda::program_data(),
+        anchor_lang::solana_program::bpf_loader_upgradeable::ID,
+        perp_client::bank::program_data_bytes(&admin.pubkey()),
+    );
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations/mainnet-btc.json");
     let mut cfg: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     cfg["collateral_mint"] = Value::String(mint.to_string());
@@ -46,6 +52,8 @@ async fn init_from_the_deployment_config_is_idempotent() {
     assert_eq!(btc.tiers[1].cap, 250_000_000_000);
     assert_eq!(btc.funding_cap, 940_000);
     assert_eq!(fetch_market(&chain, 1).await.unwrap().name_str(), "ETH-PERP");
+    // the timelock is raised once the markets exist
+    assert_eq!(fetch_exchange(&chain).await.unwrap().timelock_delay, 86_400);
 
     // a second run creates nothing
     let again = init(&chain, &admin, &cfg, false, &o).await.unwrap();

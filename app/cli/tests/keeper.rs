@@ -36,7 +36,7 @@ impl World {
             w.boot
                 .chain
                 .send(
-                    &[ix::deposit_insurance(funder.key(), funder.token, insurance)],
+                    &[ix::deposit_insurance(funder.key(), funder.token, 0, insurance)],
                     &[&funder.kp],
                     &SendOptions::default(),
                 )
@@ -85,10 +85,11 @@ impl World {
         }
     }
 
+    /// A keeper with 1M USDC in its margin account: it takes liquidated positions over.
     async fn keeper(&self) -> Keeper<perp_client::bank::BankChain> {
-        let kp = Keypair::new();
-        self.boot.chain.fund(&kp.pubkey(), 10_000_000_000).await.unwrap();
-        Keeper::new(self.boot.chain.clone(), kp, KeeperConfig::default()).await.unwrap()
+        let u = self.boot.user(1_000_000 * USDC, 1_000_000 * USDC).await.unwrap();
+        self.boot.chain.fund(&u.key(), 10_000_000_000).await.unwrap();
+        Keeper::new(self.boot.chain.clone(), u.kp, KeeperConfig::default()).await.unwrap()
     }
 
     async fn assert_conservation(&self) {
@@ -117,9 +118,10 @@ async fn finds_and_liquidates_an_account_it_was_not_told_about() {
     let left = a.find(0).map(|s| a.positions[s].base).unwrap_or(0);
     assert!(left < 5 * BTC);
     assert!(k.counters.liquidations >= 1);
-    // the keeper earned its reward
+    // the keeper took the position over, then unwound it against the vAMM within its band
+    assert_eq!(r.unwound.len(), 1, "{r:?}");
     let mine = fetch_margin(&w.boot.chain, &k.account).await.unwrap();
-    assert!(mine.cross_collateral > 0);
+    assert!(mine.find(0).is_none(), "nothing left after the unwind");
     w.assert_conservation().await;
 }
 

@@ -92,8 +92,9 @@ async fn trader_commands_end_to_end() {
     assert_eq!(val(&preview, "new_liquidation_price"), liq.to_string(), "the preview promised the same price");
     assert_eq!(pos["adl_rank"], Value::Null, "not profitable: not an ADL candidate");
 
-    // ... is exactly where the program starts to liquidate
-    let liquidator = b.user(0, 0).await.unwrap();
+    // ... is exactly where the program starts to liquidate (the liquidator takes the position
+    // over, so it brings margin of its own)
+    let liquidator = b.user(100_000 * USDC, 100_000 * USDC).await.unwrap();
     let me = pda::margin_account(&kp.pubkey(), 0);
     let liq_ix = |m: &perp::state::Market| {
         ix::liquidate(liquidator.key(), liquidator.account, me, 0, &ix::market_oracles(m), &[], 0)

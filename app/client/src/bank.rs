@@ -291,6 +291,19 @@ impl Chain for BankChain {
     }
 }
 
+/// The bytes of an upgradeable-loader `ProgramData` account whose upgrade authority is
+/// `authority` (slot 0, no program bytes). `initialize_exchange` accepts only the upgrade
+/// authority; a native or `bpf_loader` test program has no such account, so tests and the
+/// simulator write one at [`crate::pda::program_data`].
+pub fn program_data_bytes(authority: &Pubkey) -> Vec<u8> {
+    let mut v = Vec::with_capacity(45);
+    v.extend_from_slice(&3u32.to_le_bytes()); // UpgradeableLoaderState::ProgramData
+    v.extend_from_slice(&0u64.to_le_bytes()); // slot
+    v.push(1); // Some(authority)
+    v.extend_from_slice(authority.as_ref());
+    v
+}
+
 /// A ready exchange on a fresh bank: 6-decimal collateral mint, exchange and vaults, the Pyth
 /// program ids of mainnet. Markets and funded users are added with its methods.
 pub struct Bootstrap {
@@ -322,7 +335,13 @@ impl Bootstrap {
             fee_insurance_share,
             pyth_legacy_program: crate::oracle_data::PYTH_LEGACY_PROGRAM,
             pyth_receiver_program: crate::oracle_data::PYTH_RECEIVER_PROGRAM,
+            timelock_delay: 0,
         };
+        chain.set_account(
+            crate::pda::program_data(),
+            anchor_lang::solana_program::bpf_loader_upgradeable::ID,
+            program_data_bytes(&admin.pubkey()),
+        );
         chain
             .send(&[crate::ix::initialize_exchange(admin.pubkey(), mint, params)], &[&admin], &SendOptions::default())
             .await?;
@@ -336,7 +355,12 @@ impl Bootstrap {
         base_reserve: u128,
         peg: perp_core::Price,
     ) -> ChainResult<()> {
-        let ix = crate::ix::create_market(self.admin.pubkey(), index, params, base_reserve, peg.0);
+        let ex = crate::chain::fetch_exchange(&self.chain).await?;
+        let id = ex.proposal_count;
+        let a = self.admin.pubkey();
+        let action = perp::state::AdminAction::CreateMarket { market_index: index, params, base_reserve, peg: peg.0 };
+        self.chain.send(&[crate::ix::propose(a, id, action)], &[&self.admin], &SendOptions::default()).await?;
+        let ix = crate::ix::execute_create_market(a, id, a, index);
         self.chain.send(&[ix], &[&self.admin], &SendOptions::default()).await.map(|_| ())
     }
 
@@ -359,14 +383,16 @@ impl Bootstrap {
     pub async fn conservation(&self) -> ChainResult<Conservation> {
         let accounts = crate::chain::fetch_all_margin_accounts(&self.chain).await?;
         let markets = crate::chain::fetch_markets(&self.chain).await?;
-        let ex = crate::chain::fetch_exchange(&self.chain).await?;
         let owed: i128 = accounts.iter().map(|(_, a)| a.total_collateral()).sum::<i128>()
-            + markets.iter().map(|m| m.pnl_pool as i128 + m.fee_pool as i128).sum::<i128>();
+            + markets
+                .iter()
+                .map(|m| m.pnl_pool as i128 + m.fee_pool as i128 + m.insurance_pending as i128)
+                .sum::<i128>();
         Ok(Conservation {
             collateral_vault: self.chain.token_balance(&crate::pda::collateral_vault()).await? as i128,
             ledgers: owed,
-            insurance_vault: self.chain.token_balance(&crate::pda::insurance_vault()).await?,
-            insurance_ledger: ex.insurance_balance,
+            insurance_vault: self.chain.token_balance(&crate::pda::insurance_vault()).await? as i128,
+            insurance_ledger: markets.iter().map(|m| m.insurance_in_vault()).sum(),
         })
     }
 }
@@ -374,10 +400,14 @@ impl Bootstrap {
 /// The two conservation equalities, with both sides.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Conservation {
+    /// Tokens in the collateral vault.
     pub collateral_vault: i128,
+    /// Σ accounts' collateral + Σ markets' (PnL pool + fee pool + pending insurance).
     pub ledgers: i128,
-    pub insurance_vault: u64,
-    pub insurance_ledger: u64,
+    /// Tokens in the insurance vault.
+    pub insurance_vault: i128,
+    /// Σ markets' (insurance fund - pending insurance).
+    pub insurance_ledger: i128,
 }
 
 impl Conservation {

@@ -3,15 +3,17 @@
 //! Remaining-account conventions (the program checks every one):
 //! - instructions that price the primary market take its oracle accounts first, in the market's
 //!   configured order (read-only);
-//! - instructions that touch a margin account take the market account of every other open
-//!   position after that (writable: funding is settled on each).
+//! - instructions that check a margin group take the market account of every other position of
+//!   that group after that, read-only (funding owed is counted, not settled), each once; markets
+//!   the account holds but the check does not need are accepted and ignored;
+//! - `settle_funding` alone takes the markets writable (it settles them).
 
 use crate::pda;
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
 use anchor_lang::{InstructionData, ToAccountMetas};
 use perp::instructions::{ExchangeParams, OrderParams};
-use perp::state::MarketParams;
+use perp::state::{AdminAction, MarketParams};
 
 fn build(accounts: impl ToAccountMetas, data: impl InstructionData, remaining: Vec<AccountMeta>) -> Instruction {
     let mut metas = accounts.to_account_metas(None);
@@ -24,8 +26,13 @@ pub fn oracle_metas(oracles: &[Pubkey]) -> Vec<AccountMeta> {
     oracles.iter().map(|k| AccountMeta::new_readonly(*k, false)).collect()
 }
 
-/// Writable metas for market accounts.
+/// Read-only metas for market accounts.
 pub fn market_metas(markets: &[u16]) -> Vec<AccountMeta> {
+    markets.iter().map(|m| AccountMeta::new_readonly(pda::market(*m), false)).collect()
+}
+
+/// Writable metas for market accounts (`settle_funding`).
+pub fn market_metas_writable(markets: &[u16]) -> Vec<AccountMeta> {
     markets.iter().map(|m| AccountMeta::new(pda::market(*m), false)).collect()
 }
 
@@ -37,6 +44,7 @@ pub fn initialize_exchange(admin: Pubkey, collateral_mint: Pubkey, params: Excha
             collateral_mint,
             collateral_vault: pda::collateral_vault(),
             insurance_vault: pda::insurance_vault(),
+            program_data: pda::program_data(),
             token_program: anchor_spl::token::ID,
             system_program: anchor_lang::system_program::ID,
         },
@@ -45,22 +53,78 @@ pub fn initialize_exchange(admin: Pubkey, collateral_mint: Pubkey, params: Excha
     )
 }
 
-pub fn create_market(
-    admin: Pubkey,
-    market_index: u16,
-    params: MarketParams,
-    base_reserve: u128,
-    peg: u64,
-) -> Instruction {
+/// Proposes a timelocked admin action as proposal `id` (the exchange's `proposal_count`).
+pub fn propose(admin: Pubkey, id: u64, action: AdminAction) -> Instruction {
     build(
-        perp::accounts::CreateMarket {
+        perp::accounts::Propose {
             admin,
             exchange: pda::exchange(),
+            proposal: pda::proposal(id),
+            system_program: anchor_lang::system_program::ID,
+        },
+        perp::instruction::Propose { action },
+        vec![],
+    )
+}
+
+pub fn cancel_proposal(admin: Pubkey, id: u64) -> Instruction {
+    build(
+        perp::accounts::CancelProposal { admin, exchange: pda::exchange(), proposal: pda::proposal(id) },
+        perp::instruction::CancelProposal {},
+        vec![],
+    )
+}
+
+pub fn set_timelock_delay(admin: Pubkey, delay: i64) -> Instruction {
+    build(
+        perp::accounts::SetTimelockDelay { admin, exchange: pda::exchange() },
+        perp::instruction::SetTimelockDelay { delay },
+        vec![],
+    )
+}
+
+/// Executes proposal `id` (an `UpdateMarket` of `market_index`); `proposer` gets its rent back.
+pub fn execute_update_market(executor: Pubkey, id: u64, proposer: Pubkey, market_index: u16) -> Instruction {
+    build(
+        perp::accounts::ExecuteUpdateMarket {
+            executor,
+            exchange: pda::exchange(),
+            proposal: pda::proposal(id),
+            proposer,
+            market: pda::market(market_index),
+        },
+        perp::instruction::ExecuteUpdateMarket {},
+        vec![],
+    )
+}
+
+/// Executes proposal `id` (a `CreateMarket` of `market_index`); `payer` pays the market's rent.
+pub fn execute_create_market(payer: Pubkey, id: u64, proposer: Pubkey, market_index: u16) -> Instruction {
+    build(
+        perp::accounts::ExecuteCreateMarket {
+            payer,
+            exchange: pda::exchange(),
+            proposal: pda::proposal(id),
+            proposer,
             market: pda::market(market_index),
             adl_round: pda::adl_round(market_index),
             system_program: anchor_lang::system_program::ID,
         },
-        perp::instruction::CreateMarket { market_index, params, base_reserve, peg },
+        perp::instruction::ExecuteCreateMarket { market_index },
+        vec![],
+    )
+}
+
+/// Executes proposal `id` (`SetAdmin` or `SetExchangeConfig`).
+pub fn execute_exchange_action(executor: Pubkey, id: u64, proposer: Pubkey) -> Instruction {
+    build(
+        perp::accounts::ExecuteExchangeAction {
+            executor,
+            exchange: pda::exchange(),
+            proposal: pda::proposal(id),
+            proposer,
+        },
+        perp::instruction::ExecuteExchangeAction {},
         vec![],
     )
 }
@@ -144,14 +208,11 @@ fn order_accounts(authority: Pubkey, margin_account: Pubkey, market_index: u16) 
         exchange: pda::exchange(),
         market: pda::market(market_index),
         margin_account,
-        collateral_vault: pda::collateral_vault(),
-        insurance_vault: pda::insurance_vault(),
-        token_program: anchor_spl::token::ID,
     }
 }
 
 /// `oracles`: the market's oracle accounts in order; `other_markets`: the markets of the
-/// account's other open positions.
+/// account's other positions in the order's margin group ([`position_markets`] works too).
 pub fn place_market_order(
     authority: Pubkey,
     margin_account: Pubkey,
@@ -220,15 +281,17 @@ pub fn settle_funding(margin_account: Pubkey, position_markets: &[u16]) -> Instr
     build(
         perp::accounts::SettleFunding { margin_account },
         perp::instruction::SettleFunding {},
-        market_metas(position_markets),
+        market_metas_writable(position_markets),
     )
 }
 
-pub fn deposit_insurance(depositor: Pubkey, depositor_token: Pubkey, amount: u64) -> Instruction {
+/// Tops up market `market_index`'s share of the insurance fund.
+pub fn deposit_insurance(depositor: Pubkey, depositor_token: Pubkey, market_index: u16, amount: u64) -> Instruction {
     build(
         perp::accounts::DepositInsurance {
             depositor,
             exchange: pda::exchange(),
+            market: pda::market(market_index),
             depositor_token,
             insurance_vault: pda::insurance_vault(),
             token_program: anchor_spl::token::ID,
@@ -238,8 +301,24 @@ pub fn deposit_insurance(depositor: Pubkey, depositor_token: Pubkey, amount: u64
     )
 }
 
-/// Liquidates the account's position in `market_index`; `max_base` 0 closes it all.
-/// `oracles`: the market's oracles; `other_markets`: the liquidated account's other positions.
+/// Moves market `market_index`'s pending insurance amount between the vaults.
+pub fn sweep_insurance(market_index: u16) -> Instruction {
+    build(
+        perp::accounts::SweepInsurance {
+            exchange: pda::exchange(),
+            market: pda::market(market_index),
+            collateral_vault: pda::collateral_vault(),
+            insurance_vault: pda::insurance_vault(),
+            token_program: anchor_spl::token::ID,
+        },
+        perp::instruction::SweepInsurance {},
+        vec![],
+    )
+}
+
+/// Liquidates (takes over) the account's position in `market_index`; `max_base` 0 takes it all.
+/// `oracles`: the market's oracles; `other_markets`: the liquidated group's other markets and the
+/// liquidator's other cross markets, each once ([`liquidation_markets`]).
 #[allow(clippy::too_many_arguments)]
 pub fn liquidate(
     liquidator: Pubkey,
@@ -259,9 +338,6 @@ pub fn liquidate(
             market: pda::market(market_index),
             margin_account,
             liquidator_account,
-            collateral_vault: pda::collateral_vault(),
-            insurance_vault: pda::insurance_vault(),
-            token_program: anchor_spl::token::ID,
         },
         perp::instruction::Liquidate { max_base },
         rem,
@@ -292,8 +368,15 @@ pub fn adl_scan(market_index: u16, accounts: &[Pubkey]) -> Instruction {
 }
 
 /// Deleverages the bankrupt account against `candidates`, which must be the round's next ranked
-/// entries in order.
-pub fn auto_deleverage(market_index: u16, bankrupt_account: Pubkey, candidates: &[Pubkey]) -> Instruction {
+/// entries in order; `oracles`: the market's oracles (the price is bounded by the live mark).
+pub fn auto_deleverage(
+    market_index: u16,
+    oracles: &[Pubkey],
+    bankrupt_account: Pubkey,
+    candidates: &[Pubkey],
+) -> Instruction {
+    let mut rem = oracle_metas(oracles);
+    rem.extend(candidates.iter().map(|k| AccountMeta::new(*k, false)));
     build(
         perp::accounts::AutoDeleverage {
             exchange: pda::exchange(),
@@ -302,12 +385,12 @@ pub fn auto_deleverage(market_index: u16, bankrupt_account: Pubkey, candidates: 
             bankrupt_account,
         },
         perp::instruction::AutoDeleverage {},
-        candidates.iter().map(|k| AccountMeta::new(*k, false)).collect(),
+        rem,
     )
 }
 
-/// The last resort once no ranked candidate is left.
-pub fn resolve_bankruptcy(market_index: u16, bankrupt_account: Pubkey) -> Instruction {
+/// The last resort once no ranked candidate is left (closes at the live mark).
+pub fn resolve_bankruptcy(market_index: u16, oracles: &[Pubkey], bankrupt_account: Pubkey) -> Instruction {
     build(
         perp::accounts::ResolveBankruptcy {
             exchange: pda::exchange(),
@@ -316,7 +399,7 @@ pub fn resolve_bankruptcy(market_index: u16, bankrupt_account: Pubkey) -> Instru
             bankrupt_account,
         },
         perp::instruction::ResolveBankruptcy {},
-        vec![],
+        oracle_metas(oracles),
     )
 }
 
@@ -328,4 +411,31 @@ pub fn market_oracles(m: &perp::state::Market) -> Vec<Pubkey> {
 /// Markets of a decoded account's open positions, excluding `primary`.
 pub fn position_markets(a: &perp::state::MarginAccount, primary: Option<u16>) -> Vec<u16> {
     a.positions.iter().filter(|p| p.in_use() && Some(p.market_index) != primary).map(|p| p.market_index).collect()
+}
+
+/// Markets of a decoded account's cross positions, excluding `primary`: what a cross order, a
+/// withdrawal or a move into an isolated position needs.
+pub fn cross_markets(a: &perp::state::MarginAccount, primary: Option<u16>) -> Vec<u16> {
+    a.positions
+        .iter()
+        .filter(|p| p.in_use() && !p.is_isolated() && Some(p.market_index) != primary)
+        .map(|p| p.market_index)
+        .collect()
+}
+
+/// The other markets a liquidation of `victim`'s position in `primary` needs: the liquidated
+/// group's (none for an isolated position) and the liquidator's cross positions', each once.
+pub fn liquidation_markets(
+    victim: &perp::state::MarginAccount,
+    liquidator: &perp::state::MarginAccount,
+    primary: u16,
+) -> Vec<u16> {
+    let isolated = victim.find(primary).is_some_and(|s| victim.positions[s].is_isolated());
+    let mut out = if isolated { vec![] } else { cross_markets(victim, Some(primary)) };
+    for m in cross_markets(liquidator, Some(primary)) {
+        if !out.contains(&m) {
+            out.push(m);
+        }
+    }
+    out
 }

@@ -3,6 +3,7 @@
 use anchor_lang::prelude::Pubkey;
 use perp::state::{
     ADL_ROUND_SEED, COLLATERAL_VAULT_SEED, EXCHANGE_SEED, INSURANCE_VAULT_SEED, MARGIN_ACCOUNT_SEED, MARKET_SEED,
+    PROPOSAL_SEED,
 };
 
 pub fn exchange() -> Pubkey {
@@ -27,4 +28,13 @@ pub fn margin_account(owner: &Pubkey, account_id: u16) -> Pubkey {
 
 pub fn adl_round(market_index: u16) -> Pubkey {
     Pubkey::find_program_address(&[ADL_ROUND_SEED, &market_index.to_le_bytes()], &perp::ID).0
+}
+
+pub fn proposal(id: u64) -> Pubkey {
+    Pubkey::find_program_address(&[PROPOSAL_SEED, &id.to_le_bytes()], &perp::ID).0
+}
+
+/// The program's data account under the upgradeable loader (holds its upgrade authority).
+pub fn program_data() -> Pubkey {
+    Pubkey::find_program_address(&[perp::ID.as_ref()], &anchor_lang::solana_program::bpf_loader_upgradeable::ID).0
 }

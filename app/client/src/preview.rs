@@ -6,7 +6,7 @@
 use crate::chain::AccountData;
 use anchor_lang::prelude::Pubkey;
 use perp::engine::fill::execute_fill;
-use perp::engine::health::{group_health, Group, Views};
+use perp::engine::health::{group_health, position_part, Group, Parts};
 use perp::engine::prices::{view, MarketView};
 use perp::state::{Exchange, MarginAccount, Market, MAX_POSITIONS};
 use perp_core::adl::{adl_score, AdlScore};
@@ -14,6 +14,7 @@ use perp_core::funding::position_payment;
 use perp_core::index::{compute_index, IndexReport, SourceReading};
 use perp_core::liquidation::{bankruptcy_price, liquidation_price};
 use perp_core::margin::{requirement, Health, MarginKind, PositionState, Tier};
+use perp_core::takeover::open_gain;
 use perp_core::vamm::{Fill, Side};
 use perp_core::{Base, Price, Quote, Rate};
 use std::collections::BTreeMap;
@@ -47,14 +48,10 @@ pub fn index_view(m: &Market, ex: &Exchange, oracles: &[Option<AccountData>], no
         let r = match oracles.get(i).and_then(|o| o.as_ref()) {
             None => Err("account not found".to_string()),
             Some(a) if a.owner != owner => Err(format!("owner {} is not the Pyth program {}", a.owner, owner)),
-            Some(a) => perp::oracle::decode_reading(
-                cfg.kind,
-                &a.data,
-                &cfg.feed_id,
-                m.allow_partial_verification != 0,
-                cfg.weight,
-            )
-            .map_err(|e| e.to_string()),
+            Some(a) => {
+                perp::oracle::decode_reading(cfg.kind, &a.data, &cfg.feed_id, m.partial_min_signatures(), cfg.weight)
+                    .map_err(|e| e.to_string())
+            }
         };
         match r {
             Ok(x) => {
@@ -116,11 +113,13 @@ pub fn settled(acct: &MarginAccount, markets: &BTreeMap<u16, MarketState>) -> Ma
     a
 }
 
-fn views_for(acct: &MarginAccount, markets: &BTreeMap<u16, MarketState>) -> Views {
-    let mut v: Views = Default::default();
+/// Every position's part of its group's health at its market's view (funding already settled
+/// in `acct`), as the program computes it.
+pub fn parts_for(acct: &MarginAccount, markets: &BTreeMap<u16, MarketState>) -> Parts {
+    let mut v: Parts = Default::default();
     for (i, p) in acct.positions.iter().enumerate() {
-        if p.in_use() {
-            v[i] = markets.get(&p.market_index).map(|m| m.view);
+        if p.in_use() && p.base != 0 {
+            v[i] = markets.get(&p.market_index).and_then(|m| position_part(p, &m.view, Quote::ZERO).ok());
         }
     }
     v
@@ -185,7 +184,7 @@ impl AccountHealth {
 /// Positions whose market is missing from `markets` are left out.
 pub fn account_health(acct: &MarginAccount, markets: &BTreeMap<u16, MarketState>) -> AccountHealth {
     let a = settled(acct, markets);
-    let views = views_for(&a, markets);
+    let views = parts_for(&a, markets);
     let cross = group_health(&a, Group::Cross, &views).unwrap_or_default();
     let mut isolated = Vec::new();
     let mut positions = Vec::new();
@@ -216,7 +215,7 @@ pub fn account_health(acct: &MarginAccount, markets: &BTreeMap<u16, MarketState>
             let bank_c = if p.is_isolated() { effective } else { Quote(cross.equity.0 - upnl.0) };
             (
                 liquidation_price(&st, effective, tiers).ok().flatten().map(|l| l.price),
-                bankruptcy_price(&st, bank_c).ok(),
+                if p.is_bankrupt() { Some(Price(p.bankruptcy_price)) } else { bankruptcy_price(&st, bank_c).ok() },
             )
         };
         positions.push(PositionView {
@@ -244,7 +243,7 @@ pub fn account_health(acct: &MarginAccount, markets: &BTreeMap<u16, MarketState>
 /// computed, so this is the cheap path run over every account.
 pub fn scan_health(acct: &MarginAccount, markets: &BTreeMap<u16, MarketState>) -> (bool, Quote) {
     let a = settled(acct, markets);
-    let views = views_for(&a, markets);
+    let views = parts_for(&a, markets);
     let mut worst = i64::MIN;
     let mut any = false;
     let mut consider = |g: Group| {
@@ -288,6 +287,38 @@ pub fn scan_accounts(
     });
     out.sort_by_key(|x| std::cmp::Reverse(x.1));
     out
+}
+
+/// The health of the liquidated group after `liquidate` took over `size` of the position in
+/// `slot` at the mark and charged the penalty, as the program computes it (`None` when the group
+/// is not liquidatable or the takeover cannot be computed). Keepers size partial takeovers with it.
+pub fn preview_takeover(
+    acct: &MarginAccount,
+    slot: usize,
+    markets: &BTreeMap<u16, MarketState>,
+    size: Base,
+) -> Option<Health> {
+    let mut a = settled(acct, markets);
+    let p = a.positions[slot];
+    let ms = markets.get(&p.market_index)?;
+    let mut m = ms.market;
+    let group = if p.is_isolated() { Group::Isolated(slot) } else { Group::Cross };
+    let mut parts = parts_for(&a, markets);
+    let h = group_health(&a, group, &parts).ok()?;
+    if !h.is_liquidatable() || p.is_bankrupt() {
+        return None;
+    }
+    let mark = ms.view.mark;
+    let closed = Base(size.0.min(p.base.abs()) * p.base.signum());
+    let x = perp_core::takeover::takeover_quote(closed, mark).ok()?;
+    let out = perp::engine::adl::close_off_curve(&mut a, slot, &mut m, Base(-closed.0), x).ok()?;
+    parts[slot] =
+        if out.position.base.0 != 0 { position_part(&a.positions[slot], &ms.view, Quote::ZERO).ok() } else { None };
+    let after = group_health(&a, group, &parts).ok()?;
+    let notional = closed.notional_at(mark, perp_core::Round::Up).ok()?;
+    let pen = perp_core::takeover::takeover_penalty(after.equity, notional, &m.liquidation_fees()).ok()?;
+    a.add_collateral(Some(slot), Quote(-(pen.reward.0 + pen.insurance_fee.0))).ok()?;
+    group_health(&a, group, &parts).ok()
 }
 
 #[derive(Clone, Debug)]
@@ -334,11 +365,11 @@ pub fn preview_trade(
         a.positions[slot].isolated_collateral += isolated_collateral.0;
     }
     let fee_rate = Rate(m.taker_fee);
-    let r = execute_fill(&mut a, slot, &mut m, side, size, fee_rate, Rate(fee_insurance_share))
-        .map_err(|e| e.to_string())?;
-    let mut views = views_for(&a, &all);
     let v = view(&m, market.index, now).map_err(|e| e.to_string())?;
-    views[slot] = Some(v);
+    let r = execute_fill(&mut a, slot, &mut m, side, size, fee_rate, Rate(fee_insurance_share), now)
+        .map_err(|e| e.to_string())?;
+    let mut views = parts_for(&a, &all);
+    views[slot] = if r.new.base.0 != 0 { position_part(&a.positions[slot], &v, Quote::ZERO).ok() } else { None };
     let group = if a.positions[slot].is_isolated() { Group::Isolated(slot) } else { Group::Cross };
     let h = group_health(&a, group, &views).map_err(|e| e.to_string())?;
     let reducing = old_base != 0 && (old_base > 0) != (side == Side::Long) && size.0 <= old_base.abs();
@@ -350,8 +381,10 @@ pub fn preview_trade(
         }
     } else if r.new.notional(v.mark).unwrap_or_default() > m.max_notional() {
         Err("notional above the market's largest tier cap".into())
-    } else if h.equity < h.initial {
-        Err(format!("insufficient margin: equity {} < initial margin {}", h.equity, h.initial))
+    } else if h.equity.0 - open_gain(r.fill.base, r.fill.quote, v.mark).unwrap_or_default().0 < h.initial.0 {
+        Err(format!("insufficient margin: equity {} (fill gain not counted) < initial margin {}", h.equity, h.initial))
+    } else if isolated && a.positions[slot].isolated_collateral < 0 {
+        Err("the isolated position needs collateral of its own".into())
     } else {
         Ok(())
     };

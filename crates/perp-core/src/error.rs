@@ -70,6 +70,15 @@ impl fmt::Display for DropReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use crate::units::Decimal;
         match *self {
+            DropReason::Stale { age, max_age } if age < 0 => {
+                write!(
+                    f,
+                    "published {} s in the future (more than {} s ahead; max age {} s)",
+                    -age,
+                    crate::index::MAX_FUTURE_SKEW,
+                    max_age
+                )
+            }
             DropReason::Stale { age, max_age } => {
                 write!(f, "stale: age {} s > max {} s", age, max_age)
             }

@@ -70,10 +70,17 @@ impl PremiumAccumulator {
     }
     /// The time-weighted premium (zero if no time was sampled).
     pub fn twap(&self) -> CoreResult<Rate> {
-        if self.seconds == 0 {
+        self.twap_over(0)
+    }
+    /// The time-weighted premium over at least `seconds`: time no sample covered counts as a zero
+    /// premium, so a few samples (a crank outage, one manipulated sample) cannot set the whole
+    /// interval's rate.
+    pub fn twap_over(&self, seconds: i64) -> CoreResult<Rate> {
+        let den = self.seconds.max(seconds);
+        if den <= 0 {
             return Ok(Rate::ZERO);
         }
-        rate_i64(toward_zero(self.weighted_sum, self.seconds as i128)?)
+        rate_i64(toward_zero(self.weighted_sum, den as i128)?)
     }
 }
 
@@ -277,6 +284,12 @@ mod tests {
         // (10 x 1 - 2 x 2) / 3 = 2 bp
         assert_eq!(a.twap().unwrap(), Rate(2 * BP));
         assert_eq!(PremiumAccumulator::default().twap().unwrap(), Rate(0));
+        // over a 4-hour interval the unsampled hour counts as zero: 6 bp / 4 = 1.5 bp
+        assert_eq!(a.twap_over(4 * 3600).unwrap(), Rate(15 * BP / 10));
+        // a single 60 s sample of +5% in a 1-hour interval: 5% x 60 / 3600
+        let mut one = PremiumAccumulator::default();
+        one.add(Rate(500 * BP), 60).unwrap();
+        assert_eq!(one.twap_over(3600).unwrap(), Rate(500 * BP / 60));
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! Index price from several oracle sources.
 //!
 //! 1. A source without a usable price is dropped as `Invalid`.
-//! 2. `age = now - publish_time > max_age` drops it as `Stale` (a publish time slightly in the
-//!    future counts as age 0: validator clocks and publisher clocks differ by a few seconds).
+//! 2. `age = now - publish_time > max_age` drops it as `Stale`. A publish time up to
+//!    [`MAX_FUTURE_SKEW`] seconds in the future counts as age 0 (validator and publisher clocks
+//!    differ by a few seconds); further in the future it is dropped as `Stale` with a negative age.
 //! 3. `conf / price > max_conf` drops it as `LowConfidence`.
 //! 4. The median `m` of what is left is taken; `|p - m| / m > max_deviation` drops a source as
 //!    `Outlier` (exact integer comparison, no rounding at the boundary: equal is kept).
@@ -16,6 +17,9 @@
 
 use crate::error::{CoreError, CoreResult, DropReason};
 use crate::units::{div_round, Price, Rate, Round, RATE_PRECISION};
+
+/// Seconds a reading's publish time may be ahead of the validator clock.
+pub const MAX_FUTURE_SKEW: i64 = 10;
 
 /// Most sources one index takes (markets configure at most 8; the CLI accepts up to 16).
 pub const MAX_SOURCES: usize = 16;
@@ -78,6 +82,8 @@ pub struct IndexReport {
     pub anchor_median: Option<Price>,
     pub valid: u8,
     pub price: Option<Price>,
+    /// Publish time of the oldest reading the index used: how old the index really is.
+    pub oldest_used: Option<i64>,
     required: u8,
 }
 
@@ -130,6 +136,7 @@ pub fn compute_index(sources: &[SourceReading], now: i64, cfg: &IndexConfig) -> 
         anchor_median: None,
         valid: 0,
         price: None,
+        oldest_used: None,
         required: cfg.min_sources,
     };
 
@@ -139,6 +146,11 @@ pub fn compute_index(sources: &[SourceReading], now: i64, cfg: &IndexConfig) -> 
     for (i, s) in sources.iter().enumerate() {
         if s.price.is_zero() {
             report.dropped[i] = Some(DropReason::Invalid);
+            continue;
+        }
+        let ahead = s.publish_time.saturating_sub(now);
+        if ahead > MAX_FUTURE_SKEW {
+            report.dropped[i] = Some(DropReason::Stale { age: -ahead, max_age: cfg.max_age });
             continue;
         }
         let age = now.saturating_sub(s.publish_time).max(0);
@@ -188,6 +200,8 @@ pub fn compute_index(sources: &[SourceReading], now: i64, cfg: &IndexConfig) -> 
         }
         survivors[m] = s.price.0;
         m += 1;
+        let t = s.publish_time.min(now);
+        report.oldest_used = Some(report.oldest_used.map_or(t, |o| o.min(t)));
         weights_sum = weights_sum.checked_add(s.weight as u128).ok_or(CoreError::Overflow)?;
         weighted_sum = weighted_sum
             .checked_add((s.price.0 as u128).checked_mul(s.weight as u128).ok_or(CoreError::Overflow)?)
@@ -261,6 +275,19 @@ mod tests {
         assert_eq!(r.valid, 3);
         assert_eq!(r.anchor_median, Some(Price(20_015_000_000)));
         assert_eq!(r.price().unwrap(), Price(20_010_000_000));
+    }
+
+    #[test]
+    fn future_readings_and_the_oldest_used() {
+        // 5 s ahead is clock skew (age 0); an hour ahead is dropped
+        let s = [src(20_000, 1, 1005, 1), src(20_010, 1, 990, 1), src(20_020, 1, 1000, 1), src(25_000, 1, 4600, 1)];
+        let r = compute_index(&s, 1000, &cfg(IndexMethod::Median)).unwrap();
+        assert_eq!(r.dropped[0], None);
+        assert_eq!(r.dropped[3], Some(DropReason::Stale { age: -3600, max_age: 60 }));
+        assert_eq!(r.price().unwrap(), Price(20_010_000_000));
+        // the index is as old as its oldest reading (a future one counts as now)
+        assert_eq!(r.oldest_used, Some(990));
+        assert!(format!("{}", r.dropped[3].unwrap()).contains("future"));
     }
 
     #[test]

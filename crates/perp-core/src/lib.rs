@@ -13,6 +13,8 @@ pub mod liquidation;
 pub mod margin;
 pub mod mark;
 pub mod position;
+pub mod takeover;
+pub mod twap;
 pub mod units;
 pub mod vamm;
 

@@ -15,7 +15,7 @@
 use crate::error::{CoreError, CoreResult, TierProblem};
 use crate::units::{div_round, Base, Price, Quote, Rate, Round, RATE_PRECISION};
 
-pub const MAX_TIERS: usize = 8;
+pub const MAX_TIERS: usize = 12;
 
 /// The cap value meaning "no upper bound".
 pub const UNBOUNDED: Quote = Quote(i64::MAX);
@@ -202,6 +202,23 @@ impl Health {
         self.notional = self.notional.checked_add(notional)?;
         self.initial = self.initial.checked_add(requirement(tiers, notional, MarginKind::Initial)?)?;
         self.maintenance = self.maintenance.checked_add(requirement(tiers, notional, MarginKind::Maintenance)?)?;
+        Ok(())
+    }
+
+    /// One position's part of a group's health (no collateral), to be merged into the group's.
+    pub fn of_position(p: &PositionState, mark: Price, funding_owed: Quote, tiers: &[Tier]) -> CoreResult<Health> {
+        let mut h = Health::default();
+        h.add_position(p, mark, funding_owed, tiers)?;
+        Ok(h)
+    }
+
+    /// Adds a part computed elsewhere (e.g. a position in another market).
+    pub fn merge(&mut self, o: &Health) -> CoreResult<()> {
+        self.equity = self.equity.checked_add(o.equity)?;
+        self.equity_without_profit = self.equity_without_profit.checked_add(o.equity_without_profit)?;
+        self.initial = self.initial.checked_add(o.initial)?;
+        self.maintenance = self.maintenance.checked_add(o.maintenance)?;
+        self.notional = self.notional.checked_add(o.notional)?;
         Ok(())
     }
 

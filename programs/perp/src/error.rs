@@ -26,8 +26,6 @@ pub enum PerpError {
     OracleAccountsMissing,
     #[msg("oracle account key does not match the market's configured oracle at this position")]
     OracleKeyMismatch,
-    #[msg("oracle account is not owned by the Pyth program configured for its kind")]
-    OracleOwnerMismatch,
     #[msg("too few valid index sources; the log names each dropped source and why (stale, low confidence, outlier, invalid)")]
     TooFewSources,
     #[msg("index unavailable and the last valid index is older than the market's fallback limit")]
@@ -74,7 +72,7 @@ pub enum PerpError {
     IsolatedMarginTooLow,
     #[msg("account is not liquidatable: equity is at or above maintenance margin")]
     NotLiquidatable,
-    #[msg("a liquidator cannot liquidate an account with the same owner")]
+    #[msg("a liquidator cannot liquidate an account that shares an owner or delegate key with its own")]
     SelfLiquidation,
     #[msg("partial liquidation leaves the remainder below maintenance plus the buffer: liquidate more")]
     PartialLiquidationTooSmall,
@@ -94,12 +92,26 @@ pub enum PerpError {
     AdlCandidatesRemain,
     #[msg("an ADL round is already open on this market and is neither finished nor expired")]
     AdlRoundOpen,
-    #[msg("liquidation fill is worse than the mark by more than twice the maintenance rate: the vAMM is off the index; liquidate less or wait for arbitrage")]
-    LiquidationSlippage,
+    #[msg("an ADL round is too old to deleverage: begin a new round (ranked at a fresh mark)")]
+    AdlRoundExpired,
+    #[msg("a delegate's order must carry a limit price within the market's delegate band of the index")]
+    DelegateLimitRequired,
+    #[msg("this change is not a pure tightening: propose it and execute it after the exchange's timelock")]
+    TimelockRequired,
+    #[msg("the proposal's timelock has not passed yet")]
+    TimelockNotElapsed,
+    #[msg("the timelock can only be raised (at most 30 days)")]
+    TimelockDecrease,
+    #[msg("the proposal does not match this instruction or its accounts")]
+    ProposalMismatch,
+    #[msg("a pause that keeps users from their money cannot begin again until its cooldown ends")]
+    PauseCooldown,
+    #[msg("only the program's upgrade authority may initialize the exchange (pass the program data account)")]
+    NotUpgradeAuthority,
 }
 
 /// Every error, in code order (code = 6000 + index): lets clients turn a code into a name.
-pub const ALL_ERRORS: [PerpError; 44] = [
+pub const ALL_ERRORS: [PerpError; 51] = [
     PerpError::MathOverflow,
     PerpError::Unauthorized,
     PerpError::OwnerOnly,
@@ -110,7 +122,6 @@ pub const ALL_ERRORS: [PerpError; 44] = [
     PerpError::MarketHasBankruptcy,
     PerpError::OracleAccountsMissing,
     PerpError::OracleKeyMismatch,
-    PerpError::OracleOwnerMismatch,
     PerpError::TooFewSources,
     PerpError::IndexFallbackTooOld,
     PerpError::StaleCachedIndex,
@@ -144,6 +155,14 @@ pub const ALL_ERRORS: [PerpError; 44] = [
     PerpError::AdlRoundMismatch,
     PerpError::AdlCandidatesRemain,
     PerpError::AdlRoundOpen,
+    PerpError::AdlRoundExpired,
+    PerpError::DelegateLimitRequired,
+    PerpError::TimelockRequired,
+    PerpError::TimelockNotElapsed,
+    PerpError::TimelockDecrease,
+    PerpError::ProposalMismatch,
+    PerpError::PauseCooldown,
+    PerpError::NotUpgradeAuthority,
 ];
 
 /// The error with this custom program error code, if it is one of ours.

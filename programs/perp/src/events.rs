@@ -26,12 +26,47 @@ pub struct MarketUpdated {
 #[event]
 pub struct PauseChanged {
     pub pause_flags: u16,
+    /// When the bounded switches (withdraw, liquidate, funding) stop applying.
+    pub pause_until: i64,
+}
+
+#[event]
+pub struct ProposalCreated {
+    pub id: u64,
+    /// 0 update market, 1 create market, 2 set admin, 3 exchange config.
+    pub kind: u8,
+    pub eta: i64,
+    pub proposal: Pubkey,
+}
+
+#[event]
+pub struct ProposalExecuted {
+    pub id: u64,
+    pub kind: u8,
+    pub executor: Pubkey,
+}
+
+#[event]
+pub struct ProposalCancelled {
+    pub id: u64,
+}
+
+#[event]
+pub struct TimelockChanged {
+    pub timelock_delay: i64,
+}
+
+#[event]
+pub struct AdminChanged {
+    pub old_admin: Pubkey,
+    pub new_admin: Pubkey,
 }
 
 #[event]
 pub struct MarketStatusChanged {
     pub market_index: u16,
     pub status: u8,
+    pub paused_until: i64,
 }
 
 #[event]
@@ -95,6 +130,8 @@ pub struct TradeExecuted {
     pub vamm_price: u64,
     pub isolated: bool,
     pub index_was_fallback: bool,
+    /// Signed by the account's delegate (not its owner).
+    pub by_delegate: bool,
 }
 
 #[event]
@@ -105,6 +142,14 @@ pub struct FundingSampled {
     pub impact_ask: u64,
     pub premium: i64,
     pub seconds: i64,
+}
+
+#[event]
+pub struct InsuranceSwept {
+    pub market_index: u16,
+    /// Positive: collateral vault -> insurance vault; negative: the other way.
+    pub amount: i64,
+    pub insurance_fund: i64,
 }
 
 #[event]
@@ -141,8 +186,10 @@ pub struct IndexFallbackUsed {
 #[event]
 pub struct InsuranceDeposited {
     pub depositor: Pubkey,
+    pub market_index: u16,
     pub amount: u64,
-    pub insurance_balance: u64,
+    /// The market's insurance ledger after the deposit.
+    pub insurance_fund: i64,
 }
 
 #[event]
@@ -150,26 +197,20 @@ pub struct LiquidationExecuted {
     pub margin_account: Pubkey,
     pub liquidator: Pubkey,
     pub market_index: u16,
-    /// Signed base closed (the position's direction).
+    /// Signed base taken over by the liquidator (the position's direction).
     pub closed_base: i64,
-    pub fill_price: u64,
+    /// The takeover price: the mark.
     pub mark_price: u64,
-    pub bankruptcy_price: u64,
+    pub index_price: u64,
     pub realized_pnl: i64,
     pub liquidator_reward: i64,
     pub insurance_fee: i64,
+    /// Paid by the market's insurance fund: the group's deficit attributed to this market.
     pub insurance_draw: i64,
     pub remaining_base: i64,
     pub isolated: bool,
-}
-
-#[event]
-pub struct InsuranceChanged {
-    /// Positive: into the insurance vault; negative: paid out.
-    pub amount: i64,
-    pub insurance_balance: u64,
-    pub market_index: u16,
-    pub reason: u8,
+    /// The market's insurance ledger after the step.
+    pub insurance_fund: i64,
 }
 
 #[event]
@@ -177,9 +218,11 @@ pub struct AccountBankrupt {
     pub margin_account: Pubkey,
     pub market_index: u16,
     pub base: i64,
+    /// Where auto-deleveraging closes it (within the maintenance band of the live mark).
     pub bankruptcy_price: u64,
-    /// What the vAMM close would have lost beyond margin and insurance.
-    pub deficit_estimate: i64,
+    /// The group's deficit attributed to this market, which its insurance fund could not cover.
+    pub deficit: i64,
+    pub insurance_fund: i64,
 }
 
 #[event]
@@ -207,6 +250,11 @@ pub struct LossSocialized {
     pub margin_account: Pubkey,
     pub loss: i64,
     pub side_charged_long: bool,
+    /// Charged to that side's open interest (at most the first tier's MMR of each position).
+    pub charged_to_side: i64,
+    pub from_fee_pool: i64,
+    /// Left in the PnL pool (no one left to charge).
+    pub unbacked: i64,
     pub delta: i128,
 }
 

@@ -12,7 +12,7 @@ pub mod oracle;
 pub mod state;
 
 use instructions::*;
-use state::MarketParams;
+use state::{AdminAction, MarketParams};
 
 declare_id!("PerpXv1111111111111111111111111111111111111");
 
@@ -20,18 +20,27 @@ declare_id!("PerpXv1111111111111111111111111111111111111");
 pub mod perp {
     use super::*;
 
-    // ---- admin
+    // ---- admin (see the README's admin table: what each power can and cannot do)
     pub fn initialize_exchange(ctx: Context<InitializeExchange>, params: ExchangeParams) -> Result<()> {
         instructions::initialize_exchange::handler(ctx, params)
     }
-    pub fn create_market(
-        ctx: Context<CreateMarket>,
-        market_index: u16,
-        params: MarketParams,
-        base_reserve: u128,
-        peg: u64,
-    ) -> Result<()> {
-        instructions::create_market::handler(ctx, market_index, params, base_reserve, peg)
+    pub fn propose(ctx: Context<Propose>, action: AdminAction) -> Result<()> {
+        instructions::propose::handler(ctx, action)
+    }
+    pub fn cancel_proposal(ctx: Context<CancelProposal>) -> Result<()> {
+        instructions::propose::cancel(ctx)
+    }
+    pub fn set_timelock_delay(ctx: Context<SetTimelockDelay>, delay: i64) -> Result<()> {
+        instructions::propose::set_timelock_delay(ctx, delay)
+    }
+    pub fn execute_update_market(ctx: Context<ExecuteUpdateMarket>) -> Result<()> {
+        instructions::execute::update_market(ctx)
+    }
+    pub fn execute_create_market(ctx: Context<ExecuteCreateMarket>, market_index: u16) -> Result<()> {
+        instructions::execute::create_market(ctx, market_index)
+    }
+    pub fn execute_exchange_action(ctx: Context<ExecuteExchangeAction>) -> Result<()> {
+        instructions::execute::exchange_action(ctx)
     }
     pub fn update_market(ctx: Context<UpdateMarket>, params: MarketParams) -> Result<()> {
         instructions::update_market::handler(ctx, params)
@@ -82,6 +91,9 @@ pub mod perp {
     }
     pub fn deposit_insurance(ctx: Context<DepositInsurance>, amount: u64) -> Result<()> {
         instructions::deposit_insurance::handler(ctx, amount)
+    }
+    pub fn sweep_insurance(ctx: Context<SweepInsurance>) -> Result<()> {
+        instructions::sweep_insurance::handler(ctx)
     }
     pub fn liquidate<'info>(ctx: Context<'info, Liquidate<'info>>, max_base: u64) -> Result<()> {
         instructions::liquidate::handler(ctx, max_base)

@@ -21,12 +21,13 @@ pub fn btc_params(oracles: &[Pubkey]) -> MarketParams {
         min_sources: 1,
         index_method: 0,
         allow_partial_verification: false,
+        min_signatures: 13,
         fallback_max_age: 600,
         funding_interval: 3600,
         sample_period: 60,
         interest: 12_500,
         funding_clamp: 500_000,
-        funding_cap: 0,
+        funding_cap: 7_500_000,
         mark_method: 0,
         tiers: vec![
             TierParams { cap: 50_000 * USDC as i64, imr: 20_000_000, mmr: 10_000_000 },
@@ -40,5 +41,7 @@ pub fn btc_params(oracles: &[Pubkey]) -> MarketParams {
         liquidator_share: 500_000_000,
         liquidation_buffer: 100_000_000,
         min_position: 1_000_000,
+        delegate_band: 10_000_000,
+        withdraw_max_age: 15,
     }
 }

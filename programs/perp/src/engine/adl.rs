@@ -1,4 +1,5 @@
-//! Shared pieces of auto-deleveraging and bankruptcy resolution.
+//! Shared pieces of auto-deleveraging and bankruptcy resolution: closing off the curve, closing
+//! a bankrupt position at a bounded price, and socializing what nobody else can absorb.
 
 use super::fill::set_position;
 use crate::error::{CoreResultExt, PerpError};
@@ -7,7 +8,8 @@ use crate::state::{position_flags, MarginAccount, Market};
 use anchor_lang::prelude::*;
 use perp_core::funding::socialize_loss_delta;
 use perp_core::position::{apply_fill, FillOutcome};
-use perp_core::{Base, Quote};
+use perp_core::takeover::socialize_split;
+use perp_core::{Base, Price, Quote, Round};
 
 /// Collateral below zero that is only rounding (bankruptcy price and per-step value rounding):
 /// taken from the PnL pool. Anything larger is a real loss and is socialized.
@@ -37,10 +39,44 @@ pub fn group_collateral(acct: &MarginAccount, slot: usize) -> Quote {
     Quote(if p.is_isolated() { p.isolated_collateral } else { acct.cross_collateral })
 }
 
-/// Socializes `loss` over one side's open interest through that side's cumulative funding index
-/// (each position pays its share on its next settlement); with no open interest on that side the
-/// fee pool absorbs what it can. The loss is credited to the account's group collateral now and
-/// taken from the PnL pool (which the charged side refills), so the ledgers stay balanced.
+/// True when the position in `slot` is the only open one of its margin group.
+pub fn alone_in_group(acct: &MarginAccount, slot: usize) -> bool {
+    if acct.positions[slot].is_isolated() {
+        return true;
+    }
+    !acct.positions.iter().enumerate().any(|(i, p)| i != slot && p.in_use() && !p.is_isolated() && p.base != 0)
+}
+
+/// Closes `q` (> 0) of the bankrupt position in `slot` at `price`, off the curve. Returns the
+/// position's fill, the one quote amount `x` both sides use (`q x price`, rounded down), and the
+/// shortfall: how much worse `price` is for the bankrupt account than its stored bankruptcy price
+/// (the price was bounded near the mark), which the caller socializes.
+pub fn close_bankrupt(
+    acct: &mut MarginAccount,
+    slot: usize,
+    market: &mut Market,
+    q: i64,
+    price: Price,
+) -> Result<(FillOutcome, Quote, Quote)> {
+    let bsign = acct.positions[slot].base.signum();
+    let pb = Price(acct.positions[slot].bankruptcy_price);
+    let x = Base(q).value_at(price, Round::Down).or_core()?;
+    let out = close_off_curve(acct, slot, market, Base(-bsign * q), Quote(bsign * x.0))?;
+    // what closing at the bankruptcy price would have realized, rounded in the others' favour
+    let shortfall = if bsign > 0 {
+        Base(q).value_at(pb, Round::Down).or_core()?.checked_sub(x).or_core()?
+    } else {
+        x.checked_sub(Base(q).value_at(pb, Round::Up).or_core()?).or_core()?
+    };
+    Ok((out, x, shortfall.max(Quote::ZERO)))
+}
+
+/// Socializes `loss` (> 0) in this market: the side `charge_longs` names pays through its
+/// cumulative funding index, each unit of base at most the first tier's maintenance rate of
+/// `mark` (`perp_core::takeover::socialize_split`); the rest comes from the fee pool, and what the
+/// fee pool cannot pay stays as a hole in the PnL pool, recorded in `unbacked_loss`. The loss is
+/// credited to the account's group collateral now, so the ledgers stay balanced.
+#[allow(clippy::too_many_arguments)]
 pub fn socialize(
     acct: &mut MarginAccount,
     key: &Pubkey,
@@ -48,14 +84,17 @@ pub fn socialize(
     market: &mut Market,
     loss: Quote,
     charge_longs: bool,
+    mark: Price,
 ) -> Result<()> {
     if loss.0 <= 0 {
         return Ok(());
     }
+    let ovf = || error!(PerpError::MathOverflow);
     let oi = if charge_longs { market.oi_long } else { market.oi_short };
+    let (charged, rest) = socialize_split(loss, Base(oi), mark, market.first_mmr()).or_core()?;
     let mut delta = 0i128;
-    if oi > 0 {
-        let d = socialize_loss_delta(loss, Base(oi), charge_longs).or_core()?;
+    if charged.0 > 0 {
+        let d = socialize_loss_delta(charged, Base(oi), charge_longs).or_core()?;
         let mut idx = market.funding_indices();
         if charge_longs {
             idx.long = idx.long.checked_add(d).or_core()?;
@@ -63,46 +102,53 @@ pub fn socialize(
             idx.short = idx.short.checked_add(d).or_core()?;
         }
         market.set_funding_indices(&idx);
-        market.pnl_pool_add(Quote(-loss.0))?;
         delta = d.0;
-    } else {
-        let from_fees = loss.0.min(market.fee_pool.max(0));
-        market.fee_pool -= from_fees;
-        market.pnl_pool_add(Quote(-(loss.0 - from_fees)))?;
     }
+    let from_fees = rest.0.min(market.fee_pool.max(0));
+    let unbacked = rest.0 - from_fees;
+    market.fee_pool -= from_fees;
+    market.pnl_pool_add(Quote(-(charged.0 + unbacked)))?;
+    market.unbacked_loss = market.unbacked_loss.checked_add(unbacked).ok_or_else(ovf)?;
     acct.add_collateral(Some(slot), loss)?;
-    market.socialized_loss = market.socialized_loss.checked_add(loss.0).ok_or(PerpError::MathOverflow)?;
+    market.socialized_loss = market.socialized_loss.checked_add(loss.0).ok_or_else(ovf)?;
     emit!(LossSocialized {
         market_index: market.market_index,
         margin_account: *key,
         loss: loss.0,
         side_charged_long: charge_longs,
+        charged_to_side: charged.0,
+        from_fee_pool: from_fees,
+        unbacked,
         delta
     });
     Ok(())
 }
 
-/// Ends a bankruptcy whose position is fully closed. A negative group balance within [`DUST`] is
-/// taken from the PnL pool; a larger one (the ADL price was bounded near the mark) is socialized
-/// over `charge_longs`' side. Then the flag clears, isolated collateral returns to cross, and the
-/// round closes when no bankrupt account is left.
+/// Ends a bankruptcy whose position is fully closed. When it was the only position of its group,
+/// a negative group balance left over (funding settled since, rounding) is taken from the PnL
+/// pool within [`DUST`] or socialized. Then the flag clears, isolated collateral returns to cross,
+/// and the round closes when no bankrupt account is left.
 pub fn finish_bankruptcy(
     acct: &mut MarginAccount,
     key: &Pubkey,
     slot: usize,
     market: &mut Market,
     charge_longs: bool,
+    mark: Price,
 ) -> Result<()> {
-    let c = group_collateral(acct, slot);
-    if c.is_negative() {
-        if -c.0 <= DUST {
-            acct.add_collateral(Some(slot), Quote(-c.0))?;
-            market.pnl_pool_add(c)?;
-        } else {
-            socialize(acct, key, slot, market, Quote(-c.0), charge_longs)?;
+    if alone_in_group(acct, slot) {
+        let c = group_collateral(acct, slot);
+        if c.is_negative() {
+            if -c.0 <= DUST {
+                acct.add_collateral(Some(slot), Quote(-c.0))?;
+                market.pnl_pool_add(c)?;
+            } else {
+                socialize(acct, key, slot, market, Quote(-c.0), charge_longs, mark)?;
+            }
         }
     }
     acct.positions[slot].flags &= !position_flags::BANKRUPT;
+    acct.positions[slot].bankruptcy_price = 0;
     acct.release_if_empty(slot)?;
     market.bankrupt_accounts = market.bankrupt_accounts.saturating_sub(1);
     if market.bankrupt_accounts == 0 {

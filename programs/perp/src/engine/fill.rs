@@ -1,5 +1,6 @@
-//! Executing a fill against the vAMM on one position: curve, position, realized PnL, fee, open
-//! interest. The caller moves the insurance share of the fee into the insurance vault.
+//! Executing a fill against the vAMM on one position: curve (its time-weighted impact prices
+//! brought up to date first), position, realized PnL, fee, open interest. The insurance share of
+//! the fee is booked in the market's insurance ledger; no tokens move.
 
 use super::funding::start_snapshot;
 use crate::error::{CoreResultExt, PerpError};
@@ -40,10 +41,11 @@ pub fn set_position(
 }
 
 /// Trades `size` in `side` on the market's vAMM for the position in `slot` (funding must already
-/// be settled). Realized PnL moves between the position's collateral and the market's PnL pool;
-/// the fee (`fee_rate` of the fill's quote, rounded up) leaves the collateral, the
-/// `insurance_share` of it (rounded down) is returned for the insurance vault and the rest goes
+/// be settled) at time `now`. Realized PnL moves between the position's collateral and the
+/// market's PnL pool; the fee (`fee_rate` of the fill's quote, rounded up) leaves the collateral,
+/// the `insurance_share` of it (rounded down) goes to the market's insurance ledger and the rest
 /// to the fee pool.
+#[allow(clippy::too_many_arguments)]
 pub fn execute_fill(
     acct: &mut MarginAccount,
     slot: usize,
@@ -52,7 +54,9 @@ pub fn execute_fill(
     size: Base,
     fee_rate: Rate,
     insurance_share: Rate,
+    now: i64,
 ) -> Result<FillResult> {
+    super::prices::accrue_twap(market, now)?;
     let mut v = market.vamm();
     let fill = v.quote_trade(side, size).or_core()?;
     v.apply(&fill);
@@ -71,6 +75,7 @@ pub fn execute_fill(
     acct.add_collateral(Some(slot), Quote(-fee.0))?;
     let ovf = || error!(PerpError::MathOverflow);
     market.fee_pool = market.fee_pool.checked_add(fee.0 - insurance_fee.0).ok_or_else(ovf)?;
+    market.insurance_in(insurance_fee)?;
     market.total_fees = market.total_fees.checked_add(fee.0).ok_or_else(ovf)?;
     market.total_volume.set(market.total_volume.get().saturating_add(notional.0 as u128));
 

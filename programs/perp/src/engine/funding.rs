@@ -2,22 +2,28 @@
 
 use crate::error::{CoreResultExt, PerpError};
 use crate::events::FundingSettled;
-use crate::state::{MarginAccount, Market};
+use crate::state::{MarginAccount, Market, Position};
 use anchor_lang::prelude::*;
 use perp_core::funding::position_payment;
-use perp_core::Quote;
+use perp_core::{Base, Quote};
+
+/// What the position owes its market's funding index since its last settlement (positive =
+/// owes), rounded up: the same amount `settle_position` would move.
+pub fn funding_owed(market: &Market, pos: &Position) -> Result<Quote> {
+    if pos.base == 0 {
+        return Ok(Quote::ZERO);
+    }
+    let idx = market.funding_indices().for_base(Base(pos.base));
+    position_payment(Base(pos.base), idx, pos.snapshot()).or_core()
+}
 
 /// Settles the position in `slot`: its collateral (isolated or cross) pays the amount owed since
 /// the last snapshot into the market's PnL pool (or receives it). Returns the payment.
 pub fn settle_position(acct: &mut MarginAccount, key: &Pubkey, slot: usize, market: &mut Market) -> Result<Quote> {
     let pos = acct.positions[slot];
     require!(pos.in_use() && pos.market_index == market.market_index, PerpError::NoPosition);
-    let idx = market.funding_indices().for_base(perp_core::Base(pos.base));
-    let payment = if pos.base == 0 {
-        Quote::ZERO
-    } else {
-        position_payment(perp_core::Base(pos.base), idx, pos.snapshot()).or_core()?
-    };
+    let payment = funding_owed(market, &pos)?;
+    let idx = market.funding_indices().for_base(Base(pos.base));
     acct.positions[slot].funding_snapshot.set(idx.0);
     if payment.is_zero() {
         return Ok(payment);

@@ -1,11 +1,13 @@
-//! Health of a margin group (cross part of an account, or one isolated position).
+//! Health of a margin group (the cross part of an account, or one isolated position), from each
+//! position's part computed where its market is at hand: the primary market's from its live view,
+//! other markets' from their cached index (read-only accounts, funding owed counted, not settled).
 
 use super::prices::MarketView;
 use crate::error::{CoreResultExt, PerpError};
-use crate::state::{MarginAccount, MAX_POSITIONS};
+use crate::state::{MarginAccount, Position, MAX_POSITIONS};
 use anchor_lang::prelude::*;
 use perp_core::margin::Health;
-use perp_core::Quote;
+use perp_core::{Price, Quote};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Group {
@@ -13,32 +15,61 @@ pub enum Group {
     Isolated(usize),
 }
 
-/// Views by position slot (funding already settled, so nothing is owed).
-pub type Views = [Option<MarketView>; MAX_POSITIONS];
+/// Each slot's part of its group's health (no collateral), `None` where not computed.
+pub type Parts = [Option<Health>; MAX_POSITIONS];
 
-pub fn group_health(acct: &MarginAccount, group: Group, views: &Views) -> Result<Health> {
-    match group {
-        Group::Isolated(i) => {
-            let p = &acct.positions[i];
-            let mut h = Health::new(Quote(p.isolated_collateral));
-            if p.base != 0 {
-                let v = views[i].ok_or(PerpError::MissingMarketAccount)?;
-                h.add_position(&p.state(), v.mark, Quote::ZERO, v.tiers()).or_core()?;
-            }
-            Ok(h)
-        }
-        Group::Cross => {
-            let mut h = Health::new(Quote(acct.cross_collateral));
-            for (i, p) in acct.positions.iter().enumerate() {
-                if !p.in_use() || p.is_isolated() || p.base == 0 {
-                    continue;
-                }
-                let v = views[i].ok_or(PerpError::MissingMarketAccount)?;
-                h.add_position(&p.state(), v.mark, Quote::ZERO, v.tiers()).or_core()?;
-            }
-            Ok(h)
-        }
+/// A position's part at `view`'s mark with `owed` funding (positive = owes). A bankrupt position
+/// counts at its stored bankruptcy price with no requirement: that is where it will close.
+pub fn position_part(p: &Position, view: &MarketView, owed: Quote) -> Result<Health> {
+    if p.is_bankrupt() {
+        let mut h = Health::default();
+        let v = p.state().upnl(Price(p.bankruptcy_price)).or_core()?.checked_sub(owed).or_core()?;
+        h.equity = v;
+        h.equity_without_profit = v.min(Quote::ZERO);
+        return Ok(h);
     }
+    Health::of_position(&p.state(), view.mark, owed, view.tiers()).or_core()
+}
+
+/// True when slot `i` belongs to `group`.
+pub fn in_group(acct: &MarginAccount, group: Group, i: usize) -> bool {
+    let p = &acct.positions[i];
+    p.in_use()
+        && match group {
+            Group::Isolated(s) => s == i,
+            Group::Cross => !p.is_isolated(),
+        }
+}
+
+/// The group's health: its collateral plus the part of every position in it.
+pub fn group_health(acct: &MarginAccount, group: Group, parts: &Parts) -> Result<Health> {
+    let collateral = match group {
+        Group::Isolated(i) => acct.positions[i].isolated_collateral,
+        Group::Cross => acct.cross_collateral,
+    };
+    let mut h = Health::new(Quote(collateral));
+    for (i, part) in parts.iter().enumerate() {
+        if !in_group(acct, group, i) || acct.positions[i].base == 0 {
+            continue;
+        }
+        h.merge(part.as_ref().ok_or(PerpError::MissingMarketAccount)?).or_core()?;
+    }
+    Ok(h)
+}
+
+/// Sum of the losses at the mark (funding owed included) of the group's positions that are not
+/// already bankrupt: what a deficit is attributed over.
+pub fn group_losses(acct: &MarginAccount, group: Group, parts: &Parts) -> Result<Quote> {
+    let mut total = Quote::ZERO;
+    for (i, part) in parts.iter().enumerate() {
+        let p = &acct.positions[i];
+        if !in_group(acct, group, i) || p.base == 0 || p.is_bankrupt() {
+            continue;
+        }
+        let part = part.as_ref().ok_or(PerpError::MissingMarketAccount)?;
+        total = total.checked_add(part.equity.min(Quote::ZERO).checked_neg().or_core()?).or_core()?;
+    }
+    Ok(total)
 }
 
 /// The group a slot belongs to.
@@ -50,19 +81,26 @@ pub fn group_of(acct: &MarginAccount, slot: usize) -> Group {
     }
 }
 
-/// Requires equity >= initial requirement, logging the numbers when it fails.
-pub fn require_initial(acct: &MarginAccount, group: Group, views: &Views) -> Result<()> {
-    let h = group_health(acct, group, views)?;
-    if h.equity < h.initial {
-        msg!("{:?}: equity {} < initial margin {}", group, h.equity, h.initial);
+/// True when the group holds a bankrupt position.
+pub fn group_is_bankrupt(acct: &MarginAccount, group: Group) -> bool {
+    (0..MAX_POSITIONS).any(|i| in_group(acct, group, i) && acct.positions[i].is_bankrupt())
+}
+
+/// Requires `equity - not_counted >= initial requirement`, logging the numbers when it fails.
+/// `not_counted` is the favourable fill-to-mark gap of an opening fill (never collateral).
+pub fn require_initial(acct: &MarginAccount, group: Group, parts: &Parts, not_counted: Quote) -> Result<()> {
+    let h = group_health(acct, group, parts)?;
+    let equity = h.equity.checked_sub(not_counted).or_core()?;
+    if equity < h.initial {
+        msg!("{:?}: equity {} (fill gain {} not counted) < initial margin {}", group, h.equity, not_counted, h.initial);
         return err!(PerpError::InsufficientMargin);
     }
     Ok(())
 }
 
 /// Requires equity >= 0 (the group is not underwater).
-pub fn require_solvent(acct: &MarginAccount, group: Group, views: &Views) -> Result<()> {
-    let h = group_health(acct, group, views)?;
+pub fn require_solvent(acct: &MarginAccount, group: Group, parts: &Parts) -> Result<()> {
+    let h = group_health(acct, group, parts)?;
     if h.equity.is_negative() {
         msg!("{:?}: equity {} below zero", group, h.equity);
         return err!(PerpError::AccountUnderwater);

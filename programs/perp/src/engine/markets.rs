@@ -1,61 +1,153 @@
-//! The margin account's other markets, passed in remaining accounts after the primary market's
-//! oracles: each is loaded, the account's position there has its funding settled, and a price
-//! view is built from the market's cached index (refreshed by every instruction that reads that
-//! market's oracles, and at least every sample period by the funding crank).
+//! The margin accounts' other markets, passed read-only in remaining accounts after the primary
+//! market's oracles. Nothing is written to them: each position there gets its part of its group's
+//! health from the market's cached index, with the funding it owes counted (it is settled the next
+//! time the position's own market is touched, or by `settle_funding`). So instructions in
+//! different markets never write-lock each other's market accounts.
 
-use super::funding::settle_position;
-use super::health::Views;
+use super::funding::funding_owed;
+use super::health::{in_group, position_part, Group, Parts};
 use super::prices::view;
-use crate::error::PerpError;
-use crate::state::{MarginAccount, Market};
+use crate::error::{CoreResultExt, PerpError};
+use crate::state::{MarginAccount, Market, MAX_POSITIONS};
 use anchor_lang::prelude::*;
-use perp_core::Price;
+use perp_core::margin::{requirement, tier_index, MarginKind};
+use perp_core::takeover::stale_valuation_price;
+use perp_core::{Price, Quote};
 
-/// How fresh other markets' cached index must be.
+/// How fresh another market's cached index must be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PriceNeed {
-    /// Settlement only: no prices are read.
-    None,
-    /// Risk-reducing instructions: up to the market's fallback age.
-    Reducing,
-    /// Risk-adding instructions: within the market's `max_age`.
+    /// New risk: within the market's `max_age`, else `StaleCachedIndex`.
     Adding,
+    /// Withdrawals: within the market's `withdraw_max_age`, else `StaleCachedIndex`.
+    Withdraw,
+    /// Reducing risk and liquidation, which a stale market must never block: within `max_age` it
+    /// counts as usual; older, the position is valued conservatively (its unrealized profit
+    /// dropped, its loss taken at the cached index moved against it by its tier's initial rate).
+    Tolerant,
 }
 
-/// Settles funding and builds views for every position not in `primary`.
-pub fn settle_other_markets<'info>(
+/// One margin account whose other markets are needed: the positions of `group` outside the
+/// primary market must all get a part (`need: None` = none are needed, markets it holds are
+/// accepted and ignored).
+pub struct Holder<'a> {
+    pub acct: &'a MarginAccount,
+    pub need: Option<(Group, PriceNeed)>,
+    pub parts: Parts,
+}
+
+impl<'a> Holder<'a> {
+    pub fn new(acct: &'a MarginAccount, need: Option<(Group, PriceNeed)>) -> Self {
+        Holder { acct, need, parts: Default::default() }
+    }
+}
+
+/// A position's part from a market that is not the instruction's primary one.
+fn cached_part(m: &Market, p: &crate::state::Position, need: PriceNeed, now: i64) -> Result<perp_core::margin::Health> {
+    let owed = funding_owed(m, p)?;
+    let age = now.saturating_sub(m.last_index_time);
+    let limit = if need == PriceNeed::Withdraw { m.withdraw_max_age } else { m.max_age };
+    if m.last_index == 0 {
+        msg!("market {} has no index yet", m.market_index);
+        return err!(PerpError::StaleCachedIndex);
+    }
+    if age <= limit {
+        return position_part(p, &view(m, Price(m.last_index), now)?, owed);
+    }
+    if need != PriceNeed::Tolerant {
+        msg!(
+            "market {} cached index is {} s old (limit {} s); run update_funding on it first",
+            m.market_index,
+            age,
+            limit
+        );
+        return err!(PerpError::StaleCachedIndex);
+    }
+    // conservative: against the position by its tier's initial rate, no profit
+    let cached = Price(m.last_index);
+    let v = view(m, cached, now)?;
+    let st = p.state();
+    let imr = v.tiers()[tier_index(v.tiers(), st.notional(cached).or_core()?)].imr;
+    let price = stale_valuation_price(cached, st.base.is_positive(), imr).or_core()?;
+    let mut haircut = v;
+    haircut.mark = price;
+    let mut part = position_part(p, &haircut, owed)?;
+    part.equity = part.equity.min(Quote::ZERO);
+    part.equity_without_profit = part.equity_without_profit.min(Quote::ZERO);
+    msg!("market {} cached index is {} s old: valued at {} with no profit", m.market_index, age, price);
+    // the requirement stays the one at the haircut price (at least the one at the cached index)
+    let mm = requirement(v.tiers(), st.notional(cached).or_core()?, MarginKind::Maintenance).or_core()?;
+    part.maintenance = part.maintenance.max(mm);
+    Ok(part)
+}
+
+/// Loads the markets in `accounts` (read-only) and fills each holder's parts. Every market must
+/// be one a holder has a position in, given once, and not the primary market; every position a
+/// holder needs must be covered (`MissingMarketAccount` otherwise).
+pub fn load_other_markets<'info>(
+    accounts: &'info [AccountInfo<'info>],
+    primary: Option<u16>,
+    holders: &mut [Holder],
+    now: i64,
+) -> Result<()> {
+    let mut seen = [u16::MAX; 2 * MAX_POSITIONS];
+    require!(accounts.len() <= seen.len(), PerpError::UnexpectedMarketAccount);
+    for (n, info) in accounts.iter().enumerate() {
+        let loader = AccountLoader::<Market>::try_from(info)?;
+        let m = loader.load()?;
+        let idx = m.market_index;
+        if Some(idx) == primary || seen[..n].contains(&idx) {
+            return err!(PerpError::UnexpectedMarketAccount);
+        }
+        seen[n] = idx;
+        let mut held = false;
+        for h in holders.iter_mut() {
+            let Some(slot) = h.acct.find(idx) else {
+                continue;
+            };
+            held = true;
+            if let Some((group, need)) = h.need {
+                if in_group(h.acct, group, slot) && h.acct.positions[slot].base != 0 {
+                    h.parts[slot] = Some(cached_part(&m, &h.acct.positions[slot], need, now)?);
+                }
+            }
+        }
+        if !held {
+            msg!("market {} is not one the accounts hold", idx);
+            return err!(PerpError::UnexpectedMarketAccount);
+        }
+    }
+    for h in holders.iter() {
+        let Some((group, _)) = h.need else {
+            continue;
+        };
+        for (i, p) in h.acct.positions.iter().enumerate() {
+            if in_group(h.acct, group, i) && p.base != 0 && Some(p.market_index) != primary && h.parts[i].is_none() {
+                msg!("missing market account for market {}", p.market_index);
+                return err!(PerpError::MissingMarketAccount);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `settle_funding` only: settles every position's funding into its (writable) market.
+pub fn settle_all_markets<'info>(
     acct: &mut MarginAccount,
     key: &Pubkey,
-    primary: Option<u16>,
     accounts: &'info [AccountInfo<'info>],
-    now: i64,
-    need: PriceNeed,
-    views: &mut Views,
 ) -> Result<()> {
-    let mut seen = [false; crate::state::MAX_POSITIONS];
+    let mut seen = [false; MAX_POSITIONS];
     for info in accounts {
         let loader = AccountLoader::<Market>::try_from(info)?;
         let mut m = loader.load_mut()?;
-        if Some(m.market_index) == primary {
-            return err!(PerpError::UnexpectedMarketAccount);
-        }
         let slot = acct.find(m.market_index).ok_or(PerpError::UnexpectedMarketAccount)?;
         require!(!seen[slot], PerpError::UnexpectedMarketAccount);
         seen[slot] = true;
-        settle_position(acct, key, slot, &mut m)?;
-        if need == PriceNeed::None {
-            continue;
-        }
-        let age = now.saturating_sub(m.last_index_time);
-        let limit = if need == PriceNeed::Reducing { m.fallback_max_age.max(m.max_age) } else { m.max_age };
-        if m.last_index == 0 || age > limit {
-            msg!("market {} cached index is {} s old (limit {} s)", m.market_index, age, limit);
-            return err!(PerpError::StaleCachedIndex);
-        }
-        views[slot] = Some(view(&m, Price(m.last_index), now)?);
+        super::funding::settle_position(acct, key, slot, &mut m)?;
     }
     for (i, p) in acct.positions.iter().enumerate() {
-        if p.in_use() && Some(p.market_index) != primary && !seen[i] {
+        if p.in_use() && !seen[i] {
             msg!("missing market account for market {}", p.market_index);
             return err!(PerpError::MissingMarketAccount);
         }

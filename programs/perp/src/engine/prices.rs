@@ -1,10 +1,11 @@
-//! Mark prices and the per-market view health checks use.
+//! Mark prices, the vAMM's time-weighted impact prices, and the per-market view health checks use.
 
 use crate::error::CoreResultExt;
 use crate::state::Market;
 use anchor_lang::prelude::*;
 use perp_core::margin::{Tier, MAX_TIERS};
 use perp_core::mark::{mark_funding_basis, mark_impact_median, MarkMethod};
+use perp_core::twap::ImpactTwap;
 use perp_core::{Price, Quote};
 
 /// Everything a health check needs about one market.
@@ -23,14 +24,31 @@ impl MarketView {
     }
 }
 
-/// Impact bid and ask of the market's vAMM for its impact notional.
+/// Impact bid and ask of the market's vAMM for its impact notional, as it stands now.
 pub fn impact_prices(market: &Market) -> Result<(Price, Price)> {
     let v = market.vamm();
     let n = Quote(market.impact_notional);
     Ok((v.impact_bid(n).or_core()?, v.impact_ask(n).or_core()?))
 }
 
-/// Mark price by the market's method.
+/// The time-weighted impact prices as of `now`. The vAMM as it stands has held since the stored
+/// update (every change of the vAMM updates it first), so nothing done to the vAMM in this second
+/// has any weight yet.
+pub fn impact_twap(market: &Market, now: i64) -> Result<ImpactTwap> {
+    let (bid, ask) = impact_prices(market)?;
+    market.stored_twap().at(bid, ask, now, market.sample_period).or_core()
+}
+
+/// Brings the stored time-weighted impact prices up to `now`. Must run before every change of
+/// the vAMM's reserves or peg.
+pub fn accrue_twap(market: &mut Market, now: i64) -> Result<ImpactTwap> {
+    let t = impact_twap(market, now)?;
+    market.set_twap(&t);
+    Ok(t)
+}
+
+/// Mark price by the market's method. The impact-median method uses the time-weighted impact
+/// prices, so a trade cannot move the mark within its own transaction or second.
 pub fn mark_price(market: &Market, index: Price, now: i64) -> Result<Price> {
     match market.mark_method() {
         MarkMethod::FundingBasis => mark_funding_basis(
@@ -41,8 +59,8 @@ pub fn mark_price(market: &Market, index: Price, now: i64) -> Result<Price> {
         )
         .or_core(),
         MarkMethod::ImpactMedian => {
-            let (bid, ask) = impact_prices(market)?;
-            Ok(mark_impact_median(index, bid, ask))
+            let t = impact_twap(market, now)?;
+            Ok(mark_impact_median(index, t.bid, t.ask))
         }
     }
 }

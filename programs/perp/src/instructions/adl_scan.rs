@@ -18,6 +18,7 @@ pub struct AdlScan<'info> {
 /// the round); the program computes its ADL score at the round's mark and keeps the top entries.
 /// Accounts without such a position, or already counted, are skipped.
 pub fn handler<'info>(ctx: Context<'info, AdlScan<'info>>) -> Result<()> {
+    let now = crate::engine::now()?;
     let mut m = ctx.accounts.market.load_mut()?;
     let mut r = ctx.accounts.adl_round.load_mut()?;
     require!(m.adl_round != 0 && m.adl_round == r.round, PerpError::AdlRoundMismatch);
@@ -43,6 +44,7 @@ pub fn handler<'info>(ctx: Context<'info, AdlScan<'info>>) -> Result<()> {
         }
         a.positions[slot].adl_round = r.round as u32;
         m.adl_scanned = m.adl_scanned.saturating_add(1);
+        r.last_progress = now;
         if p.is_bankrupt() {
             continue;
         }

@@ -1,13 +1,14 @@
-use crate::engine::adl::{close_off_curve, finish_bankruptcy, group_collateral};
+use crate::engine::adl::{close_bankrupt, close_off_curve, finish_bankruptcy, socialize};
 use crate::engine::funding::settle_position;
+use crate::engine::prices::mark_price;
 use crate::error::{CoreResultExt, PerpError};
 use crate::events::AdlStep;
+use crate::oracle::{read_index, resolve_index};
 use crate::state::*;
 use anchor_lang::prelude::*;
 use perp_core::adl::{adl_price, adl_score, AdlScore};
-use perp_core::liquidation::bankruptcy_price;
 use perp_core::margin::{requirement, tier_index, MarginKind};
-use perp_core::{Base, Price, Quote, Round};
+use perp_core::{Base, Price, Quote};
 
 #[derive(Accounts)]
 pub struct AutoDeleverage<'info> {
@@ -23,20 +24,33 @@ pub struct AutoDeleverage<'info> {
 }
 
 /// Permissionless: closes the bankrupt position against the round's ranked counterparties,
-/// highest score first, each in full before the next. The program checks: the round has counted
-/// every counterparty-side position of the market; the candidates given (remaining accounts,
-/// writable) are exactly the next entries of its ranking, in order, with no higher-ranked entry
-/// left out; each one's score, recomputed now at the round's mark, is eligible and not above the
-/// previous one's. The price is the bankruptcy price kept within the position's maintenance rate
-/// of the round's mark; a loss beyond it is socialized when the position is fully closed. A
-/// ranked entry whose account has since closed, emptied or gone bankrupt is skipped (used up).
+/// highest score first, each in full before the next. The program checks: the round is not
+/// expired and has counted every counterparty-side position of the market; the candidates given
+/// (remaining accounts after the oracles, writable) are exactly the next entries of its ranking,
+/// in order, with no higher-ranked entry left out; each one's score, recomputed now at the
+/// round's mark, is eligible and not above the previous one's. The price is the position's stored
+/// bankruptcy price kept within its maintenance rate of the *live* mark; what that bound leaves on
+/// the bankrupt account is socialized in this market. A ranked entry whose account has since
+/// closed, emptied or gone bankrupt is skipped (used up).
+/// Remaining accounts: the market's oracles, then the candidates.
 pub fn handler<'info>(ctx: Context<'info, AutoDeleverage<'info>>) -> Result<()> {
-    require!(!ctx.accounts.exchange.load()?.is_paused(pause::LIQUIDATE), PerpError::OperationPaused);
+    let now = crate::engine::now()?;
+    let ex = ctx.accounts.exchange.load()?;
+    require!(!ex.is_paused(pause::LIQUIDATE, now), PerpError::OperationPaused);
     let bkey = ctx.accounts.bankrupt_account.key();
     let mut m = ctx.accounts.market.load_mut()?;
+    require!(!m.is_paused(now), PerpError::MarketPaused);
     let mut r = ctx.accounts.adl_round.load_mut()?;
     let mut b = ctx.accounts.bankrupt_account.load_mut()?;
     require!(m.adl_round != 0 && m.adl_round == r.round, PerpError::AdlRoundMismatch);
+    if r.is_expired(now) {
+        msg!("round {} began {} s ago (limit {} s)", r.round, now - r.started_at, ADL_ROUND_MAX_AGE);
+        return err!(PerpError::AdlRoundExpired);
+    }
+    let oracles = m.num_oracles as usize;
+    let report = read_index(&m, &ex, ctx.remaining_accounts, now)?;
+    let (index, _) = resolve_index(&mut m, &report, now, false)?;
+    let live = mark_price(&m, index, now)?;
     if m.adl_scanned != m.open_positions(r.side) {
         msg!("round counted {} of {} positions", m.adl_scanned, m.open_positions(r.side));
         return err!(PerpError::AdlRankingIncomplete);
@@ -46,23 +60,25 @@ pub fn handler<'info>(ctx: Context<'info, AutoDeleverage<'info>>) -> Result<()> 
     let bsign = b.positions[bslot].base.signum();
     require!((bsign > 0 && r.side == 2) || (bsign < 0 && r.side == 1), PerpError::AdlRoundMismatch);
     settle_position(&mut b, &bkey, bslot, &mut m)?;
+    // the ranking uses the round's mark; the price uses the live one
     let mark = Price(r.mark);
     let tiers = m.tiers();
     let tiers = &tiers[..m.num_tiers as usize];
     let bpos = b.positions[bslot].state();
-    let pb = bankruptcy_price(&bpos, group_collateral(&b, bslot)).or_core()?;
-    let band = tiers[tier_index(tiers, bpos.notional(mark).or_core()?)].mmr;
-    let price = adl_price(pb, mark, band).or_core()?;
+    let pb = Price(b.positions[bslot].bankruptcy_price);
+    let band = tiers[tier_index(tiers, bpos.notional(live).or_core()?)].mmr;
+    let price = adl_price(pb, live, band).or_core()?;
     if price != pb {
-        msg!("bankruptcy price {} is beyond the mark {} +/- {}: closing at {}", pb, mark, band, price);
+        msg!("bankruptcy price {} is beyond the live mark {} +/- {}: closing at {}", pb, live, band, price);
     }
+    let charge_longs = r.side == 1;
 
     let cursor = r.cursor();
     let n = r.num_entries as usize;
     let mut remaining = b.positions[bslot].base.abs();
     let mut prev: Option<AdlScore> = None;
     let mut steps = 0;
-    for (i, info) in ctx.remaining_accounts.iter().enumerate() {
+    for (i, info) in ctx.remaining_accounts[oracles..].iter().enumerate() {
         if remaining == 0 {
             break;
         }
@@ -104,14 +120,15 @@ pub fn handler<'info>(ctx: Context<'info, AutoDeleverage<'info>>) -> Result<()> 
         prev = Some(score);
 
         let q = remaining.min(st.base.0.abs()).min(r.entries[idx].size);
-        // one amount for both sides (zero-sum between them), rounded down
-        let x = Base(q).value_at(price, Round::Down).or_core()?;
-        close_off_curve(&mut b, bslot, &mut m, Base(-bsign * q), Quote(bsign * x.0))?;
+        // one amount for both sides (zero-sum between them)
+        let (_, x, shortfall) = close_bankrupt(&mut b, bslot, &mut m, q, price)?;
         let out = close_off_curve(&mut c, cslot, &mut m, Base(bsign * q), Quote(-bsign * x.0))?;
+        socialize(&mut b, &bkey, bslot, &mut m, shortfall, charge_longs, live)?;
         r.entries[idx].size = if out.position.base.0 == 0 { 0 } else { r.entries[idx].size - q };
         c.release_if_empty(cslot)?;
         remaining -= q;
         steps += 1;
+        r.last_progress = now;
         emit!(AdlStep {
             market_index: m.market_index,
             bankrupt_account: bkey,
@@ -127,7 +144,7 @@ pub fn handler<'info>(ctx: Context<'info, AutoDeleverage<'info>>) -> Result<()> 
         return err!(PerpError::AdlCandidateSkipped);
     }
     if remaining == 0 {
-        finish_bankruptcy(&mut b, &bkey, bslot, &mut m, r.side == 1)?;
+        finish_bankruptcy(&mut b, &bkey, bslot, &mut m, charge_longs, live)?;
     }
     Ok(())
 }

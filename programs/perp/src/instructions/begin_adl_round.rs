@@ -7,7 +7,7 @@ use anchor_lang::prelude::*;
 
 #[derive(Accounts)]
 pub struct BeginAdlRound<'info> {
-    #[account(mut, seeds = [EXCHANGE_SEED], bump = exchange.load()?.bump)]
+    #[account(seeds = [EXCHANGE_SEED], bump = exchange.load()?.bump)]
     pub exchange: AccountLoader<'info, Exchange>,
     #[account(mut, seeds = [MARKET_SEED, &market.load()?.market_index.to_le_bytes()], bump = market.load()?.bump)]
     pub market: AccountLoader<'info, Market>,
@@ -19,36 +19,51 @@ pub struct BeginAdlRound<'info> {
     pub bankrupt_account: AccountLoader<'info, MarginAccount>,
 }
 
-/// Permissionless: opens an ADL round for the counterparties of a bankrupt position (the side
-/// is taken from that position, so no round can be opened for a side nobody needs), freezing the
-/// mark price the scores use. Allowed when no round is open, when the open round has deleveraged
-/// every entry it ranked, or when it has been open longer than `ADL_ROUND_TTL` seconds.
+/// Permissionless: opens an ADL round for the counterparties of a bankrupt position (the side is
+/// taken from that position, so no round can be opened for a side nobody needs), freezing the
+/// mark price the ranking uses. Allowed when no round is open; when the open round is expired
+/// (older than `ADL_ROUND_MAX_AGE`); when it is incomplete and has made no progress for
+/// `ADL_ROUND_TTL`; or when it is complete, used up, and could not hold every profitable
+/// counterparty (a larger bankruptcy needs another round). A complete round that awaits
+/// `resolve_bankruptcy`, or one a keeper is working through, cannot be reset by anyone.
 /// Remaining accounts: the market's oracles.
 pub fn handler<'info>(ctx: Context<'info, BeginAdlRound<'info>>) -> Result<()> {
     let now = crate::engine::now()?;
-    let mut ex = ctx.accounts.exchange.load_mut()?;
-    require!(!ex.is_paused(pause::LIQUIDATE), PerpError::OperationPaused);
+    let ex = ctx.accounts.exchange.load()?;
+    require!(!ex.is_paused(pause::LIQUIDATE, now), PerpError::OperationPaused);
     let mut m = ctx.accounts.market.load_mut()?;
+    require!(!m.is_paused(now), PerpError::MarketPaused);
     let mut r = ctx.accounts.adl_round.load_mut()?;
     let b = ctx.accounts.bankrupt_account.load()?;
     let slot = b.find(m.market_index).filter(|s| b.positions[*s].is_bankrupt()).ok_or(PerpError::NotBankrupt)?;
     let side = if b.positions[slot].base > 0 { 2 } else { 1 };
-    if m.adl_round != 0 {
-        let finished = r.cursor() >= r.num_entries as usize && m.adl_scanned == m.open_positions(m.adl_side);
-        let expired = now - r.started_at > ADL_ROUND_TTL;
-        if !finished && !expired {
+    if m.adl_round != 0 && r.round == m.adl_round {
+        let complete = m.adl_scanned == m.open_positions(m.adl_side);
+        let used_up = r.cursor() >= r.num_entries as usize;
+        let replaceable =
+            r.is_expired(now) || (!complete && r.is_stalled(now)) || (complete && used_up && !r.holds_all_profitable());
+        if !replaceable {
+            msg!(
+                "round {} open: counted {} of {}, {} of {} entries used",
+                r.round,
+                m.adl_scanned,
+                m.open_positions(m.adl_side),
+                r.cursor(),
+                r.num_entries
+            );
             return err!(PerpError::AdlRoundOpen);
         }
     }
     let report = read_index(&m, &ex, ctx.remaining_accounts, now)?;
     let (index, _) = resolve_index(&mut m, &report, now, false)?;
     let mark = mark_price(&m, index, now)?;
-    ex.adl_round = ex.adl_round.checked_add(1).ok_or(PerpError::MathOverflow)?;
-    m.adl_round = ex.adl_round;
+    m.adl_round_counter = m.adl_round_counter.checked_add(1).ok_or(PerpError::MathOverflow)?;
+    m.adl_round = m.adl_round_counter;
     m.adl_scanned = 0;
     m.adl_side = side;
-    r.round = ex.adl_round;
+    r.round = m.adl_round;
     r.started_at = now;
+    r.last_progress = now;
     r.mark = mark.0;
     r.side = side;
     r.num_entries = 0;

@@ -25,7 +25,10 @@ pub struct Deposit<'info> {
 /// collateral. Deposits only add collateral, so no price or settlement is needed.
 pub fn handler(ctx: Context<Deposit>, amount: u64) -> Result<()> {
     require!(amount > 0, PerpError::ZeroAmount);
-    require!(!ctx.accounts.exchange.load()?.is_paused(pause::DEPOSIT), PerpError::OperationPaused);
+    require!(
+        !ctx.accounts.exchange.load()?.is_paused(pause::DEPOSIT, crate::engine::now()?),
+        PerpError::OperationPaused
+    );
     let cross = {
         let mut a = ctx.accounts.margin_account.load_mut()?;
         a.authorize_trader(&ctx.accounts.authority.key())?;

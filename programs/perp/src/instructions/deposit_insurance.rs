@@ -8,8 +8,10 @@ use anchor_spl::token::{Token, TokenAccount};
 #[derive(Accounts)]
 pub struct DepositInsurance<'info> {
     pub depositor: Signer<'info>,
-    #[account(mut, seeds = [EXCHANGE_SEED], bump = exchange.load()?.bump)]
+    #[account(seeds = [EXCHANGE_SEED], bump = exchange.load()?.bump)]
     pub exchange: AccountLoader<'info, Exchange>,
+    #[account(mut, seeds = [MARKET_SEED, &market.load()?.market_index.to_le_bytes()], bump = market.load()?.bump)]
+    pub market: AccountLoader<'info, Market>,
     #[account(mut, constraint = depositor_token.mint == exchange.load()?.collateral_mint @ PerpError::WrongTokenAccount,
               constraint = depositor_token.owner == depositor.key() @ PerpError::WrongTokenAccount)]
     pub depositor_token: Account<'info, TokenAccount>,
@@ -18,14 +20,16 @@ pub struct DepositInsurance<'info> {
     pub token_program: Program<'info, Token>,
 }
 
-/// Anyone may top up the insurance vault. Nothing but the liquidation path ever pays out of it.
+/// Anyone may top up a market's share of the insurance fund. Nothing but that market's
+/// liquidations and bankruptcies ever draws on it, and no admin path moves it.
 pub fn handler(ctx: Context<DepositInsurance>, amount: u64) -> Result<()> {
     require!(amount > 0, PerpError::ZeroAmount);
-    let balance = {
-        let mut ex = ctx.accounts.exchange.load_mut()?;
-        ex.insurance_balance = ex.insurance_balance.checked_add(amount).ok_or(PerpError::MathOverflow)?;
-        ex.insurance_total_in = ex.insurance_total_in.checked_add(amount).ok_or(PerpError::MathOverflow)?;
-        ex.insurance_balance
+    let (market_index, fund) = {
+        let mut m = ctx.accounts.market.load_mut()?;
+        let amt = i64::try_from(amount).map_err(|_| PerpError::MathOverflow)?;
+        m.insurance_fund = m.insurance_fund.checked_add(amt).ok_or(PerpError::MathOverflow)?;
+        m.insurance_total_in = m.insurance_total_in.saturating_add(amount);
+        (m.market_index, m.insurance_fund)
     };
     user_transfer(
         &ctx.accounts.token_program,
@@ -34,6 +38,6 @@ pub fn handler(ctx: Context<DepositInsurance>, amount: u64) -> Result<()> {
         ctx.accounts.depositor.to_account_info(),
         amount,
     )?;
-    emit!(InsuranceDeposited { depositor: ctx.accounts.depositor.key(), amount, insurance_balance: balance });
+    emit!(InsuranceDeposited { depositor: ctx.accounts.depositor.key(), market_index, amount, insurance_fund: fund });
     Ok(())
 }

@@ -2,6 +2,7 @@ use crate::error::PerpError;
 use crate::events::ExchangeInitialized;
 use crate::state::*;
 use anchor_lang::prelude::*;
+use anchor_lang::solana_program::bpf_loader_upgradeable;
 use anchor_spl::token::{Mint, Token, TokenAccount};
 use perp_core::units::RATE_PRECISION;
 
@@ -11,6 +12,8 @@ pub struct ExchangeParams {
     pub fee_insurance_share: i64,
     pub pyth_legacy_program: Pubkey,
     pub pyth_receiver_program: Pubkey,
+    /// Seconds between proposing and executing a timelocked admin action (can only grow later).
+    pub timelock_delay: i64,
 }
 
 #[derive(Accounts)]
@@ -27,6 +30,11 @@ pub struct InitializeExchange<'info> {
     #[account(init, payer = admin, seeds = [INSURANCE_VAULT_SEED], bump,
               token::mint = collateral_mint, token::authority = exchange)]
     pub insurance_vault: Account<'info, TokenAccount>,
+    /// The program's data account (upgradeable loader): only its upgrade authority may create the
+    /// exchange, so nobody can front-run the deployment and become admin.
+    #[account(seeds = [crate::ID.as_ref()], bump, seeds::program = bpf_loader_upgradeable::ID,
+              constraint = program_data.upgrade_authority_address == Some(admin.key()) @ PerpError::NotUpgradeAuthority)]
+    pub program_data: Account<'info, ProgramData>,
     pub token_program: Program<'info, Token>,
     pub system_program: Program<'info, System>,
 }
@@ -36,6 +44,7 @@ pub fn handler(ctx: Context<InitializeExchange>, params: ExchangeParams) -> Resu
         msg!("fee_insurance_share must be in [0, 1]");
         return err!(PerpError::InvalidMarketParams);
     }
+    require!(params.timelock_delay >= 0 && params.timelock_delay <= MAX_TIMELOCK, PerpError::TimelockDecrease);
     let mut ex = ctx.accounts.exchange.load_init()?;
     ex.admin = ctx.accounts.admin.key();
     ex.collateral_mint = ctx.accounts.collateral_mint.key();
@@ -44,6 +53,7 @@ pub fn handler(ctx: Context<InitializeExchange>, params: ExchangeParams) -> Resu
     ex.pyth_legacy_program = params.pyth_legacy_program;
     ex.pyth_receiver_program = params.pyth_receiver_program;
     ex.fee_insurance_share = params.fee_insurance_share;
+    ex.timelock_delay = params.timelock_delay;
     ex.bump = ctx.bumps.exchange;
     ex.collateral_vault_bump = ctx.bumps.collateral_vault;
     ex.insurance_vault_bump = ctx.bumps.insurance_vault;

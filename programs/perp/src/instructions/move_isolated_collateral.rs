@@ -1,9 +1,10 @@
-use crate::engine::health::{require_initial, Group, Views};
-use crate::engine::markets::{settle_other_markets, PriceNeed};
-use crate::error::PerpError;
+use crate::engine::health::{group_health, require_initial, Group};
+use crate::engine::markets::{load_other_markets, Holder, PriceNeed};
+use crate::error::{CoreResultExt, PerpError};
 use crate::events::IsolatedCollateralMoved;
 use crate::state::*;
 use anchor_lang::prelude::*;
+use perp_core::Quote;
 
 #[derive(Accounts)]
 pub struct MoveIsolatedCollateral<'info> {
@@ -16,16 +17,18 @@ pub struct MoveIsolatedCollateral<'info> {
 }
 
 /// Moves collateral between cross and the isolated position in `market_index`: positive
-/// `amount` adds to the position, negative takes it back to cross. The side that gives up
-/// collateral must stay at or above its initial margin. Remaining accounts: the market of every
-/// open position.
+/// `amount` adds to the position (cross must stay at or above its initial margin), negative takes
+/// it back to cross, at most what the isolated position could withdraw: its equity counting only
+/// unrealized losses, minus its initial margin (unrealized profit never leaves an isolated
+/// position before it is realized). Remaining accounts (read-only, cached indexes within
+/// `max_age`): for a move into the position, the market of every cross position; for a move out,
+/// the position's own market.
 pub fn handler<'info>(
     ctx: Context<'info, MoveIsolatedCollateral<'info>>,
     market_index: u16,
     amount: i64,
 ) -> Result<()> {
     require!(amount != 0, PerpError::ZeroAmount);
-    require!(!ctx.accounts.exchange.load()?.is_paused(pause::TRADE), PerpError::OperationPaused);
     let now = crate::engine::now()?;
     let key = ctx.accounts.margin_account.key();
     let mut a = ctx.accounts.margin_account.load_mut()?;
@@ -33,18 +36,31 @@ pub fn handler<'info>(
     require!(!a.is_bankrupt(), PerpError::AccountBankrupt);
     let slot = a.find(market_index).ok_or(PerpError::NoPosition)?;
     require!(a.positions[slot].is_isolated(), PerpError::PositionModeMismatch);
-    let mut views: Views = Default::default();
-    settle_other_markets(&mut a, &key, None, ctx.remaining_accounts, now, PriceNeed::Adding, &mut views)?;
+    if amount > 0 {
+        // new risk for the cross group: paused with new risk
+        require!(!ctx.accounts.exchange.load()?.is_paused(pause::TRADE, now), PerpError::OperationPaused);
+    }
+    let group = if amount > 0 { Group::Cross } else { Group::Isolated(slot) };
+    let parts = {
+        let mut holders = [Holder::new(&a, Some((group, PriceNeed::Adding)))];
+        load_other_markets(ctx.remaining_accounts, None, &mut holders, now)?;
+        holders[0].parts
+    };
     let ovf = || error!(PerpError::MathOverflow);
+    if amount < 0 {
+        let h = group_health(&a, group, &parts)?;
+        let free = h.withdrawable(Quote(a.positions[slot].isolated_collateral)).or_core()?;
+        if -amount > free.0 {
+            msg!("move {} > what the isolated position can release {}", Quote(-amount), free);
+            return err!(PerpError::IsolatedMarginTooLow);
+        }
+    }
     a.cross_collateral = a.cross_collateral.checked_sub(amount).ok_or_else(ovf)?;
     a.positions[slot].isolated_collateral =
         a.positions[slot].isolated_collateral.checked_add(amount).ok_or_else(ovf)?;
     if amount > 0 {
         require!(a.cross_collateral >= 0, PerpError::InsufficientMargin);
-        require_initial(&a, Group::Cross, &views)?;
-    } else {
-        require!(a.positions[slot].isolated_collateral >= 0, PerpError::IsolatedMarginTooLow);
-        require_initial(&a, Group::Isolated(slot), &views).map_err(|_| error!(PerpError::IsolatedMarginTooLow))?;
+        require_initial(&a, Group::Cross, &parts, Quote::ZERO)?;
     }
     emit!(IsolatedCollateralMoved {
         margin_account: key,

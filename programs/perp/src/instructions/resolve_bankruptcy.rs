@@ -1,11 +1,10 @@
-use crate::engine::adl::{finish_bankruptcy, group_collateral, socialize};
-use crate::engine::fill::execute_fill;
+use crate::engine::adl::{close_bankrupt, finish_bankruptcy, socialize};
 use crate::engine::funding::settle_position;
+use crate::engine::prices::mark_price;
 use crate::error::PerpError;
+use crate::oracle::{read_index, resolve_index};
 use crate::state::*;
 use anchor_lang::prelude::*;
-use perp_core::vamm::Side;
-use perp_core::{Base, Quote, Rate};
 
 #[derive(Accounts)]
 pub struct ResolveBankruptcy<'info> {
@@ -21,14 +20,21 @@ pub struct ResolveBankruptcy<'info> {
 }
 
 /// Permissionless last resort, once a complete round holding every profitable counterparty has
-/// no entry left with size: the rest of the bankrupt position is closed against the vAMM and the
-/// loss beyond its margin is socialized over the opposite side's open interest through that side's
-/// cumulative funding index (each position pays its share on its next settlement). With no
-/// opposite open interest at all, the fee pool absorbs what it can.
+/// no entry left with size: the market's book takes the rest of the bankrupt position off the
+/// curve (the vAMM is not touched, so nothing done to the vAMM in the same transaction changes the
+/// outcome) at its bankruptcy price or the *live mark*, whichever is worse for the bankrupt
+/// account (long: the lower): the book never pays more than the market, and a bankrupt position
+/// gains nothing from a recovery after it was flagged. What closing at the mark leaves beyond the
+/// bankruptcy price is socialized in this market: over the opposite side's open interest, at most
+/// the first tier's maintenance rate per position, then the fee pool, then recorded as unbacked.
+/// Remaining accounts: the market's oracles (a live index is required).
 pub fn handler<'info>(ctx: Context<'info, ResolveBankruptcy<'info>>) -> Result<()> {
-    require!(!ctx.accounts.exchange.load()?.is_paused(pause::LIQUIDATE), PerpError::OperationPaused);
+    let now = crate::engine::now()?;
+    let ex = ctx.accounts.exchange.load()?;
+    require!(!ex.is_paused(pause::LIQUIDATE, now), PerpError::OperationPaused);
     let key = ctx.accounts.bankrupt_account.key();
     let mut m = ctx.accounts.market.load_mut()?;
+    require!(!m.is_paused(now), PerpError::MarketPaused);
     let r = ctx.accounts.adl_round.load()?;
     let mut b = ctx.accounts.bankrupt_account.load_mut()?;
     require!(m.adl_round != 0 && m.adl_round == r.round, PerpError::AdlRoundMismatch);
@@ -40,12 +46,14 @@ pub fn handler<'info>(ctx: Context<'info, ResolveBankruptcy<'info>>) -> Result<(
     require!(b.positions[slot].is_bankrupt(), PerpError::NotBankrupt);
     let base = b.positions[slot].base;
     require!((base > 0 && r.side == 2) || (base < 0 && r.side == 1), PerpError::AdlRoundMismatch);
+    let report = read_index(&m, &ex, ctx.remaining_accounts, now)?;
+    let (index, _) = resolve_index(&mut m, &report, now, false)?;
+    let mark = mark_price(&m, index, now)?;
     settle_position(&mut b, &key, slot, &mut m)?;
-    let side = if base > 0 { Side::Short } else { Side::Long };
-    execute_fill(&mut b, slot, &mut m, side, Base(base.abs()), Rate::ZERO, Rate::ZERO)?;
-    let c = group_collateral(&b, slot);
-    if c.is_negative() {
-        socialize(&mut b, &key, slot, &mut m, Quote(-c.0), r.side == 1)?;
-    }
-    finish_bankruptcy(&mut b, &key, slot, &mut m, r.side == 1)
+    let charge_longs = r.side == 1;
+    let pb = perp_core::Price(b.positions[slot].bankruptcy_price);
+    let price = if base > 0 { pb.min(mark) } else { pb.max(mark) };
+    let (_, _, shortfall) = close_bankrupt(&mut b, slot, &mut m, base.abs(), price)?;
+    socialize(&mut b, &key, slot, &mut m, shortfall, charge_longs, mark)?;
+    finish_bankruptcy(&mut b, &key, slot, &mut m, charge_longs, mark)
 }

@@ -12,11 +12,27 @@ pub struct SetMarketStatus<'info> {
     pub market: AccountLoader<'info, Market>,
 }
 
-/// Sets a market active, reduce-only or paused (`state::market_status`).
+/// Admin, at once: sets a market active, reduce-only or paused (`state::market_status`).
+/// Reduce-only tightens and stays until lifted. PAUSED (no new risk, no liquidation or ADL;
+/// closing always works) lapses after `MAX_PAUSE` seconds into reduce-only, and cannot begin again
+/// until `PAUSE_COOLDOWN` seconds after it lapsed.
 pub fn handler(ctx: Context<SetMarketStatus>, status: u8) -> Result<()> {
     require!(status <= market_status::PAUSED, PerpError::InvalidMarketParams);
+    let now = crate::engine::now()?;
     let mut m = ctx.accounts.market.load_mut()?;
+    let paused_now = m.is_paused(now);
+    if status == market_status::PAUSED && !paused_now {
+        if now < m.pause_cooldown_until {
+            msg!("the market may be paused again at {}", m.pause_cooldown_until);
+            return err!(PerpError::PauseCooldown);
+        }
+        m.paused_until = now + MAX_PAUSE;
+        m.pause_cooldown_until = m.paused_until + PAUSE_COOLDOWN;
+    } else if status != market_status::PAUSED && paused_now {
+        m.paused_until = now;
+        m.pause_cooldown_until = now + PAUSE_COOLDOWN;
+    }
     m.status = status;
-    emit!(MarketStatusChanged { market_index: m.market_index, status });
+    emit!(MarketStatusChanged { market_index: m.market_index, status, paused_until: m.paused_until });
     Ok(())
 }

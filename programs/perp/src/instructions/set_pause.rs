@@ -10,11 +10,34 @@ pub struct SetPause<'info> {
     pub exchange: AccountLoader<'info, Exchange>,
 }
 
-/// Sets the exchange-wide pause switches (bits of `state::pause`).
+/// Admin: sets the exchange-wide pause switches (bits of `state::pause`). TRADE (new risk only)
+/// and DEPOSIT stay until lifted. The switches that can keep users from their money (WITHDRAW,
+/// LIQUIDATE, FUNDING) lapse `MAX_PAUSE` seconds after they were switched on, cannot be extended,
+/// and cannot be switched on again until `PAUSE_COOLDOWN` seconds after they lapsed.
 pub fn handler(ctx: Context<SetPause>, pause_flags: u16) -> Result<()> {
     require!(pause_flags & !pause::ALL == 0, PerpError::InvalidMarketParams);
+    let now = crate::engine::now()?;
     let mut ex = ctx.accounts.exchange.load_mut()?;
+    let active = ex.pause_flags & pause::BOUNDED != 0 && now < ex.pause_until;
+    let wants = pause_flags & pause::BOUNDED != 0;
+    if wants && !active {
+        if now < ex.pause_cooldown_until {
+            msg!(
+                "a bounded pause may begin again at {} ({} s from now)",
+                ex.pause_cooldown_until,
+                ex.pause_cooldown_until - now
+            );
+            return err!(PerpError::PauseCooldown);
+        }
+        ex.pause_until = now + MAX_PAUSE;
+        ex.pause_cooldown_until = ex.pause_until + PAUSE_COOLDOWN;
+    } else if !wants && active {
+        // lifted early: the cooldown counts from now
+        ex.pause_until = now;
+        ex.pause_cooldown_until = now + PAUSE_COOLDOWN;
+    }
+    // a running bounded pause may change its switches but keeps its end
     ex.pause_flags = pause_flags;
-    emit!(PauseChanged { pause_flags });
+    emit!(PauseChanged { pause_flags, pause_until: ex.pause_until });
     Ok(())
 }

@@ -1,5 +1,4 @@
-use crate::engine::health::Views;
-use crate::engine::markets::{settle_other_markets, PriceNeed};
+use crate::engine::markets::settle_all_markets;
 use crate::state::*;
 use anchor_lang::prelude::*;
 
@@ -11,11 +10,9 @@ pub struct SettleFunding<'info> {
 }
 
 /// Permissionless: settles every position of one account against its market's cumulative
-/// funding index. Remaining accounts: the market of every open position.
+/// funding index. Remaining accounts: the market of every open position (writable).
 pub fn handler<'info>(ctx: Context<'info, SettleFunding<'info>>) -> Result<()> {
-    let now = crate::engine::now()?;
     let key = ctx.accounts.margin_account.key();
     let mut a = ctx.accounts.margin_account.load_mut()?;
-    let mut views: Views = Default::default();
-    settle_other_markets(&mut a, &key, None, ctx.remaining_accounts, now, PriceNeed::None, &mut views)
+    settle_all_markets(&mut a, &key, ctx.remaining_accounts)
 }

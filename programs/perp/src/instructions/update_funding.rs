@@ -1,4 +1,4 @@
-use crate::engine::prices::{impact_prices, mark_price};
+use crate::engine::prices::{accrue_twap, mark_price};
 use crate::error::{CoreResultExt, PerpError};
 use crate::events::{FundingSampled, FundingUpdated};
 use crate::oracle::{read_index, resolve_index};
@@ -16,26 +16,32 @@ pub struct UpdateFunding<'info> {
 }
 
 /// Permissionless funding crank. Remaining accounts: the market's oracle accounts.
-/// - always refreshes the market's cached index;
-/// - once per sample period, adds a premium sample (from the vAMM's impact prices and the index)
-///   weighted by the time since the previous sample;
-/// - at or after the funding time, sets the rate from the time-weighted premium, advances both
+/// - always refreshes the market's cached index and brings the time-weighted impact prices up to
+///   date;
+/// - once per sample period, adds a premium sample from the *time-weighted* impact prices and the
+///   index, weighted by the time since the previous sample but at most one sample period; a trade
+///   moves the time-weighted prices only from the next second on, so nobody can set a sample by
+///   trading in the same transaction, slot or second (and a sample needs `sample_period >= 10 s`
+///   to have passed, so there is at most one per slot);
+/// - at or after the funding time, sets the rate from the premium averaged over the whole
+///   interval (unsampled time counts as zero premium), clamped and capped, advances both
 ///   cumulative indices and moves the vAMM's share to or from the fee pool.
 ///
 /// Calling it again within a sample period changes no funding state.
 pub fn handler<'info>(ctx: Context<'info, UpdateFunding<'info>>) -> Result<()> {
     let now = crate::engine::now()?;
     let ex = ctx.accounts.exchange.load()?;
-    require!(!ex.is_paused(pause::FUNDING), PerpError::OperationPaused);
+    require!(!ex.is_paused(pause::FUNDING, now), PerpError::OperationPaused);
     let mut m = ctx.accounts.market.load_mut()?;
     let report = read_index(&m, &ex, ctx.remaining_accounts, now)?;
     let (index, _) = resolve_index(&mut m, &report, now, false)?;
+    let twap = accrue_twap(&mut m, now)?;
 
     let elapsed = now.saturating_sub(m.last_sample_time);
     if elapsed >= m.sample_period {
-        let (bid, ask) = impact_prices(&m)?;
+        let (bid, ask) = (twap.bid, twap.ask);
         let premium = premium_sample(index, bid, ask).or_core()?;
-        let seconds = elapsed.min(m.funding_interval);
+        let seconds = elapsed.min(m.sample_period);
         let mut acc = PremiumAccumulator { weighted_sum: m.premium_sum.get(), seconds: m.premium_seconds };
         acc.add(premium, seconds).or_core()?;
         m.premium_sum.set(acc.weighted_sum);
@@ -53,7 +59,7 @@ pub fn handler<'info>(ctx: Context<'info, UpdateFunding<'info>>) -> Result<()> {
 
     if now >= m.next_funding_time {
         let acc = PremiumAccumulator { weighted_sum: m.premium_sum.get(), seconds: m.premium_seconds };
-        let p = acc.twap().or_core()?;
+        let p = acc.twap_over(m.funding_interval).or_core()?;
         let rate = funding_rate(p, &m.funding_params()).or_core()?;
         // the mark at the funding time (the funding basis has decayed to zero)
         let mark = mark_price(&m, index, m.next_funding_time.max(now))?;

@@ -12,11 +12,16 @@ pub struct UpdateMarket<'info> {
     pub market: AccountLoader<'info, Market>,
 }
 
-/// Replaces the market's parameters (oracle set, index filters, funding, tiers, fees). The vAMM,
-/// funding indices, open interest and pools are untouched.
+/// Admin, at once: tightens new risk on a market (raises initial margin rates, lowers the maximum
+/// leverage). Any other change, including every change of the oracle set, maintenance rates, caps,
+/// funding and fees, is `TimelockRequired`: propose it (`propose` with `UpdateMarket`).
 pub fn handler(ctx: Context<UpdateMarket>, params: MarketParams) -> Result<()> {
     params.validate()?;
     let mut m = ctx.accounts.market.load_mut()?;
+    if !params.only_tightens(&MarketParams::from_market(&m)) {
+        msg!("only raising initial margin rates or lowering max leverage applies at once");
+        return err!(PerpError::TimelockRequired);
+    }
     params.apply(&mut m);
     emit!(MarketUpdated { market_index: m.market_index });
     Ok(())

@@ -1,5 +1,5 @@
-use crate::engine::health::{group_health, Group, Views};
-use crate::engine::markets::{settle_other_markets, PriceNeed};
+use crate::engine::health::{group_health, Group};
+use crate::engine::markets::{load_other_markets, Holder, PriceNeed};
 use crate::engine::token::vault_transfer;
 use crate::error::{CoreResultExt, PerpError};
 use crate::events::CollateralWithdrawn;
@@ -17,7 +17,8 @@ pub struct Withdraw<'info> {
               bump = margin_account.load()?.bump)]
     pub margin_account: AccountLoader<'info, MarginAccount>,
     #[account(mut, constraint = user_token.mint == exchange.load()?.collateral_mint @ PerpError::WrongTokenAccount,
-              constraint = user_token.key() != exchange.load()?.collateral_vault @ PerpError::WrongTokenAccount)]
+              constraint = user_token.key() != exchange.load()?.collateral_vault @ PerpError::WrongTokenAccount,
+              constraint = user_token.key() != exchange.load()?.insurance_vault @ PerpError::WrongTokenAccount)]
     pub user_token: Account<'info, TokenAccount>,
     #[account(mut, address = exchange.load()?.collateral_vault @ PerpError::WrongTokenAccount)]
     pub collateral_vault: Account<'info, TokenAccount>,
@@ -26,12 +27,15 @@ pub struct Withdraw<'info> {
 
 /// Withdraws up to the withdrawable amount of cross collateral: equity counting only unrealized
 /// losses, minus the initial requirement of cross positions, at most the collateral itself.
-/// Remaining accounts: the market of every open position (funding is settled on each).
+/// Remaining accounts (read-only): the market of every open cross position, whose cached index
+/// must be within its `withdraw_max_age` (prepend `update_funding` for each). Isolated positions
+/// are their own groups and need nothing.
 pub fn handler<'info>(ctx: Context<'info, Withdraw<'info>>, amount: u64) -> Result<()> {
     require!(amount > 0, PerpError::ZeroAmount);
+    let now = crate::engine::now()?;
     let (bump, paused) = {
         let ex = ctx.accounts.exchange.load()?;
-        (ex.bump, ex.is_paused(pause::WITHDRAW))
+        (ex.bump, ex.is_paused(pause::WITHDRAW, now))
     };
     require!(!paused, PerpError::OperationPaused);
     let key = ctx.accounts.margin_account.key();
@@ -39,10 +43,12 @@ pub fn handler<'info>(ctx: Context<'info, Withdraw<'info>>, amount: u64) -> Resu
         let mut a = ctx.accounts.margin_account.load_mut()?;
         a.authorize_owner(&ctx.accounts.owner.key())?;
         require!(!a.is_bankrupt(), PerpError::AccountBankrupt);
-        let now = crate::engine::now()?;
-        let mut views: Views = Default::default();
-        settle_other_markets(&mut a, &key, None, ctx.remaining_accounts, now, PriceNeed::Adding, &mut views)?;
-        let h = group_health(&a, Group::Cross, &views)?;
+        let parts = {
+            let mut holders = [Holder::new(&a, Some((Group::Cross, PriceNeed::Withdraw)))];
+            load_other_markets(ctx.remaining_accounts, None, &mut holders, now)?;
+            holders[0].parts
+        };
+        let h = group_health(&a, Group::Cross, &parts)?;
         let free = h.withdrawable(Quote(a.cross_collateral)).or_core()?;
         let amt = i64::try_from(amount).map_err(|_| PerpError::MathOverflow)?;
         if amt > free.0 {

@@ -1,11 +1,12 @@
 //! Reads a market's oracle accounts into perp-core source readings and resolves the index.
 //!
 //! Hard errors (the caller passed the wrong accounts): a missing account, a key that is not the
-//! market's configured oracle at that position, an owner that is not the Pyth program for the
-//! oracle's kind. Soft drops (the feed is unusable right now, the index may still stand on the
-//! others): unreadable data, a product account, a non-trading status, a pull update for another
-//! feed or below the required verification level. Staleness, confidence and deviation are
-//! perp-core's filters.
+//! market's configured oracle at that position. Soft drops (the feed is unusable right now, the
+//! index may still stand on the others, and the fallback decides when it cannot): an owner that
+//! is not the Pyth program for the oracle's kind (a closed or reassigned account), empty or
+//! unreadable data, a product account, a non-trading status, a pull update for another feed or
+//! below the required verification level. Staleness (including publish times in the future),
+//! confidence and deviation are perp-core's filters.
 
 pub mod legacy;
 pub mod pull;
@@ -33,6 +34,7 @@ pub enum OracleIssue {
     PullUnreadable,
     OtherFeed,
     PartialVerification(u8),
+    WrongOwner,
     UnknownKind,
     BadValue,
 }
@@ -47,7 +49,10 @@ impl core::fmt::Display for OracleIssue {
             }
             OracleIssue::OtherFeed => write!(f, "pull oracle holds another feed"),
             OracleIssue::PartialVerification(n) => {
-                write!(f, "pull oracle only partially verified ({n} signatures); the market requires full verification")
+                write!(f, "pull oracle only partially verified ({n} signatures), fewer than the market requires")
+            }
+            OracleIssue::WrongOwner => {
+                write!(f, "oracle account is not owned by the Pyth program of its kind (closed or reassigned)")
             }
             OracleIssue::UnknownKind => write!(f, "unknown oracle kind"),
             OracleIssue::BadValue => write!(f, "oracle price is zero, negative or out of range"),
@@ -56,12 +61,14 @@ impl core::fmt::Display for OracleIssue {
 }
 
 /// Decodes one oracle account of a known kind into a reading (pure: no logging), or says why the
-/// data is unusable. The program and every client use this same function.
+/// data is unusable. `partial_min`: `None` requires fully verified pull updates, `Some(n)` also
+/// accepts partially verified ones with at least `n` guardian signatures. The program and every
+/// client use this same function.
 pub fn decode_reading(
     kind: u8,
     data: &[u8],
     feed_id: &[u8; 32],
-    allow_partial: bool,
+    partial_min: Option<u8>,
     weight: u64,
 ) -> core::result::Result<SourceReading, OracleIssue> {
     let r = match kind {
@@ -77,7 +84,7 @@ pub fn decode_reading(
             if &p.feed_id != feed_id {
                 return Err(OracleIssue::OtherFeed);
             }
-            if !p.full && !allow_partial {
+            if !p.full && partial_min.is_none_or(|n| p.signatures < n) {
                 return Err(OracleIssue::PartialVerification(p.signatures));
             }
             reading(p.price, p.conf, p.expo, p.publish_time, weight)
@@ -92,8 +99,8 @@ pub fn decode_reading(
 
 /// Decodes one oracle account of a known kind; `SourceReading::default()` (no price) when the
 /// data is unusable, with the reason logged.
-pub fn decode(kind: u8, data: &[u8], feed_id: &[u8; 32], allow_partial: bool, weight: u64) -> SourceReading {
-    decode_reading(kind, data, feed_id, allow_partial, weight).unwrap_or_else(|issue| {
+pub fn decode(kind: u8, data: &[u8], feed_id: &[u8; 32], partial_min: Option<u8>, weight: u64) -> SourceReading {
+    decode_reading(kind, data, feed_id, partial_min, weight).unwrap_or_else(|issue| {
         msg!("{}", issue);
         SourceReading::default()
     })
@@ -118,10 +125,10 @@ pub fn read_index(market: &Market, exchange: &Exchange, accounts: &[AccountInfo]
         };
         if *acc.owner != owner {
             msg!("oracle {} {}: owner {} is not the Pyth program {}", i, cfg.key, acc.owner, owner);
-            return err!(PerpError::OracleOwnerMismatch);
+            continue; // dropped as invalid: the index may stand on the others
         }
         let data = acc.try_borrow_data()?;
-        readings[i] = decode(cfg.kind, &data, &cfg.feed_id, market.allow_partial_verification != 0, cfg.weight);
+        readings[i] = decode(cfg.kind, &data, &cfg.feed_id, market.partial_min_signatures(), cfg.weight);
     }
     let report = compute_index(&readings[..n], now, &market.index_config()).or_core()?;
     for i in 0..n {
@@ -143,7 +150,8 @@ pub fn resolve_index(
     match report.price() {
         Ok(p) => {
             market.last_index = p.0;
-            market.last_index_time = now;
+            // the cache is as old as the oldest reading behind it, never re-stamped with `now`
+            market.last_index_time = report.oldest_used.unwrap_or(now).min(now);
             Ok((p, false))
         }
         Err(e) => {

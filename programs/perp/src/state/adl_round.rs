@@ -11,8 +11,12 @@ use perp_core::Base;
 pub const ADL_ROUND_SEED: &[u8] = b"adl_round";
 /// Entries kept per round. A bankruptcy larger than the top entries' sizes takes another round.
 pub const ADL_TOP: usize = 16;
-/// An incomplete round may be restarted by anyone after this many seconds.
-pub const ADL_ROUND_TTL: i64 = 300;
+/// A round whose scans and steps have made no progress for this many seconds may be replaced by
+/// a new one (a keeper that stops cannot hold ADL up; one that keeps working cannot be reset).
+pub const ADL_ROUND_TTL: i64 = 60;
+/// A round older than this (seconds) is expired: it deleverages no more and a new round, ranked at
+/// a fresh mark, may begin.
+pub const ADL_ROUND_MAX_AGE: i64 = 600;
 
 #[zero_copy]
 #[derive(Default, Debug, PartialEq, Eq)]
@@ -29,7 +33,10 @@ pub struct AdlEntry {
 pub struct AdlRound {
     pub round: u64,
     pub started_at: i64,
-    /// Mark price frozen at the start of the round; scores use it.
+    /// Time of the last scan or step that made progress.
+    pub last_progress: i64,
+    /// Mark price frozen at the start of the round; scores (the ranking) use it. Closing prices
+    /// use a live mark.
     pub mark: u64,
     /// Profitable counterparty positions seen (entries beyond `ADL_TOP` are not kept).
     pub profitable_seen: u32,
@@ -42,7 +49,7 @@ pub struct AdlRound {
     pub entries: [AdlEntry; ADL_TOP],
 }
 
-pub const ADL_ROUND_SIZE: usize = 936;
+pub const ADL_ROUND_SIZE: usize = 944;
 const _: () = assert!(size_of::<AdlEntry>() == 56);
 const _: () = assert!(size_of::<AdlRound>() == ADL_ROUND_SIZE);
 
@@ -82,5 +89,13 @@ impl AdlRound {
     /// True when every profitable counterparty position of the market is among the entries.
     pub fn holds_all_profitable(&self) -> bool {
         self.profitable_seen as usize <= ADL_TOP
+    }
+
+    pub fn is_expired(&self, now: i64) -> bool {
+        now.saturating_sub(self.started_at) > ADL_ROUND_MAX_AGE
+    }
+
+    pub fn is_stalled(&self, now: i64) -> bool {
+        now.saturating_sub(self.last_progress) > ADL_ROUND_TTL
     }
 }

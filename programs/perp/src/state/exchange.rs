@@ -1,4 +1,7 @@
-//! The singleton exchange: admin, collateral mint, vaults, insurance ledger, pause switches.
+//! The singleton exchange: admin, collateral mint, vaults, timelock, pause switches.
+//!
+//! Hot paths (orders, closes, liquidations, ADL, funding) only read it; the admin's paths and
+//! `initialize_exchange` write it.
 
 use anchor_lang::prelude::*;
 use core::mem::size_of;
@@ -7,14 +10,30 @@ pub const EXCHANGE_SEED: &[u8] = b"exchange";
 pub const COLLATERAL_VAULT_SEED: &[u8] = b"collateral_vault";
 pub const INSURANCE_VAULT_SEED: &[u8] = b"insurance_vault";
 
+/// Longest time (seconds) a pause that can keep users from their money (withdrawals,
+/// liquidations, funding, a market's PAUSED status) stays in force: 24 h.
+pub const MAX_PAUSE: i64 = 86_400;
+/// After such a pause lapses, another cannot begin for this long (seconds): 24 h.
+pub const PAUSE_COOLDOWN: i64 = 86_400;
+/// Longest timelock the admin may set (30 days).
+pub const MAX_TIMELOCK: i64 = 30 * 86_400;
+
 /// Pause switches, one bit per operation.
 pub mod pause {
+    /// New risk (orders that open or grow a position, collateral into isolated positions).
+    /// Closing and reducing are never paused. Stays until lifted (it only tightens).
     pub const TRADE: u16 = 1 << 0;
+    /// Deposits. Stays until lifted.
     pub const DEPOSIT: u16 = 1 << 1;
+    /// Withdrawals: lapses after [`super::MAX_PAUSE`].
     pub const WITHDRAW: u16 = 1 << 2;
+    /// Liquidations and auto-deleveraging: lapses after [`super::MAX_PAUSE`].
     pub const LIQUIDATE: u16 = 1 << 3;
+    /// The funding crank: lapses after [`super::MAX_PAUSE`].
     pub const FUNDING: u16 = 1 << 4;
     pub const ALL: u16 = TRADE | DEPOSIT | WITHDRAW | LIQUIDATE | FUNDING;
+    /// The switches that lapse (bounded in time, with a cooldown between two pauses).
+    pub const BOUNDED: u16 = WITHDRAW | LIQUIDATE | FUNDING;
 }
 
 #[account(zero_copy)]
@@ -25,20 +44,22 @@ pub struct Exchange {
     pub collateral_mint: Pubkey,
     /// PDA token account holding all collateral, PnL pools and fee pools.
     pub collateral_vault: Pubkey,
-    /// PDA token account holding the insurance fund.
+    /// PDA token account holding the insurance fund (each market's share is in its own ledger).
     pub insurance_vault: Pubkey,
     /// Owner program of legacy Pyth push price accounts (mainnet: FsJ3A3u2...).
     pub pyth_legacy_program: Pubkey,
     /// Owner program of Pyth pull `PriceUpdateV2` accounts (mainnet: rec5EKMG...).
     pub pyth_receiver_program: Pubkey,
-    /// Insurance ledger: always equal to the insurance vault's token balance.
-    pub insurance_balance: u64,
-    pub insurance_total_in: u64,
-    pub insurance_total_out: u64,
-    /// Share of taker fees sent to the insurance vault (rate, 10^-9).
+    /// Share of taker fees that goes to the market's insurance fund (rate, 10^-9).
     pub fee_insurance_share: i64,
-    /// Monotonic ADL round counter (shared by all markets).
-    pub adl_round: u64,
+    /// Seconds between proposing a timelocked admin action and executing it; can only grow.
+    pub timelock_delay: i64,
+    /// Proposals made so far (the next proposal's id).
+    pub proposal_count: u64,
+    /// When the bounded pause switches stop applying.
+    pub pause_until: i64,
+    /// No bounded pause may begin before this time.
+    pub pause_cooldown_until: i64,
     pub market_count: u16,
     pub pause_flags: u16,
     pub bump: u8,
@@ -52,7 +73,11 @@ pub const EXCHANGE_SIZE: usize = 368;
 const _: () = assert!(size_of::<Exchange>() == EXCHANGE_SIZE);
 
 impl Exchange {
-    pub fn is_paused(&self, op: u16) -> bool {
-        self.pause_flags & op != 0
+    /// Is operation `op` paused at `now`? Bounded switches lapse at `pause_until`.
+    pub fn is_paused(&self, op: u16, now: i64) -> bool {
+        if self.pause_flags & op == 0 {
+            return false;
+        }
+        op & pause::BOUNDED == 0 || now < self.pause_until
     }
 }

@@ -13,8 +13,8 @@ pub const MAX_POSITIONS: usize = 8;
 pub mod position_flags {
     pub const IN_USE: u8 = 1 << 0;
     pub const ISOLATED: u8 = 1 << 1;
-    /// Liquidation found the position's group bankrupt beyond what the insurance vault could
-    /// cover: it awaits auto-deleveraging at its bankruptcy price.
+    /// Liquidation found the position's group under water beyond what the market's insurance
+    /// fund could cover: it awaits auto-deleveraging at its stored bankruptcy price.
     pub const BANKRUPT: u8 = 1 << 2;
 }
 
@@ -29,6 +29,9 @@ pub struct Position {
     pub isolated_collateral: i64,
     /// The side's cumulative funding index when funding was last settled.
     pub funding_snapshot: WideI128,
+    /// While bankrupt: the price at which it is closed, where it leaves the counterparties exactly
+    /// the deficit the insurance fund could not cover (`perp_core::takeover::deficit_price`).
+    pub bankruptcy_price: u64,
     /// Last ADL scan round that counted this position.
     pub adl_round: u32,
     pub market_index: u16,
@@ -40,7 +43,9 @@ pub struct Position {
 #[derive(Debug)]
 pub struct MarginAccount {
     pub owner: Pubkey,
-    /// May trade and move collateral between positions; may never withdraw.
+    /// May deposit, trade within the market's delegate band of the index, close, and move
+    /// collateral between positions; may never withdraw, liquidate the account or change the
+    /// delegate.
     pub delegate: Pubkey,
     /// Collateral shared by all cross positions (signed: funding or a liquidation can push it
     /// below zero, which the liquidation waterfall resolves).
@@ -58,8 +63,8 @@ pub struct MarginAccount {
     pub _reserved: [u8; 32],
 }
 
-pub const POSITION_SIZE: usize = 48;
-pub const MARGIN_ACCOUNT_SIZE: usize = 536;
+pub const POSITION_SIZE: usize = 56;
+pub const MARGIN_ACCOUNT_SIZE: usize = 600;
 const _: () = assert!(size_of::<Position>() == POSITION_SIZE);
 const _: () = assert!(size_of::<MarginAccount>() == MARGIN_ACCOUNT_SIZE);
 
@@ -88,9 +93,21 @@ impl Position {
 impl MarginAccount {
     /// The owner, or the delegate when one is set, may trade.
     pub fn authorize_trader(&self, signer: &Pubkey) -> Result<()> {
-        let ok = self.owner == *signer || (self.delegate != Pubkey::default() && self.delegate == *signer);
+        let ok = self.owner == *signer || self.is_delegate(signer);
         require!(ok, PerpError::Unauthorized);
         Ok(())
+    }
+
+    /// True when `signer` is this account's delegate (and not its owner).
+    pub fn is_delegate(&self, signer: &Pubkey) -> bool {
+        self.delegate != Pubkey::default() && self.delegate == *signer && self.owner != *signer
+    }
+
+    /// True when one key controls both accounts (as owner or delegate of either): such accounts
+    /// may not liquidate each other.
+    pub fn shares_control_with(&self, other: &MarginAccount) -> bool {
+        let keys = |a: &MarginAccount| [a.owner, a.delegate];
+        keys(self).iter().any(|k| *k != Pubkey::default() && keys(other).contains(k))
     }
 
     /// Only the owner may withdraw, delegate or close.
@@ -144,8 +161,8 @@ impl MarginAccount {
         self.positions.iter().any(|p| p.in_use())
     }
 
-    /// True while any position awaits auto-deleveraging; the account can then only deposit,
-    /// settle and be deleveraged.
+    /// True while any position awaits auto-deleveraging: the account cannot withdraw or add risk
+    /// (it may still reduce positions outside the bankrupt position's margin group).
     pub fn is_bankrupt(&self) -> bool {
         self.positions.iter().any(|p| p.in_use() && p.is_bankrupt())
     }

@@ -10,6 +10,7 @@ use perp_core::index::{IndexConfig, IndexMethod};
 use perp_core::liquidation::LiquidationFees;
 use perp_core::margin::{Tier, MAX_TIERS};
 use perp_core::mark::MarkMethod;
+use perp_core::twap::ImpactTwap;
 use perp_core::vamm::Vamm;
 use perp_core::{Base, FundingIndex, Price, Quote, Rate};
 
@@ -30,7 +31,9 @@ pub mod market_status {
     pub const ACTIVE: u8 = 0;
     /// Only trades that reduce a position.
     pub const REDUCE_ONLY: u8 = 1;
-    /// No trading; funding, settlement, deposits and withdrawals still work.
+    /// No new risk, no liquidation and no auto-deleveraging while in force (at most
+    /// [`crate::state::MAX_PAUSE`] seconds, then it acts as reduce-only); closing positions,
+    /// funding, settlement, deposits and withdrawals always work.
     pub const PAUSED: u8 = 2;
 }
 
@@ -75,6 +78,7 @@ pub struct Market {
     /// survive (seconds).
     pub fallback_max_age: i64,
     pub last_index: u64,
+    /// Publish time of the oldest reading behind `last_index` (not the time it was cached).
     pub last_index_time: i64,
 
     // funding
@@ -82,7 +86,7 @@ pub struct Market {
     pub sample_period: i64,
     pub interest: i64,
     pub funding_clamp: i64,
-    /// Absolute cap on |F| (0 = none).
+    /// Absolute cap on |F| per interval (mandatory, at most the first tier's MMR).
     pub funding_cap: i64,
     pub premium_sum: WideI128,
     pub premium_seconds: i64,
@@ -93,6 +97,11 @@ pub struct Market {
     pub cum_funding_long: WideI128,
     pub cum_funding_short: WideI128,
 
+    // the vAMM's impact prices, time-weighted over `sample_period` (perp_core::twap)
+    pub twap_bid: u64,
+    pub twap_ask: u64,
+    pub twap_time: i64,
+
     // risk parameters
     pub impact_notional: i64,
     pub taker_fee: i64,
@@ -102,6 +111,10 @@ pub struct Market {
     pub liquidation_buffer: i64,
     /// Positions (and remainders) smaller than this base size are closed in full.
     pub min_position: i64,
+    /// A delegate's order needs a limit price within this fraction of the index.
+    pub delegate_band: i64,
+    /// Largest age (s) of another market's cached index when the account withdraws.
+    pub withdraw_max_age: i64,
 
     // open interest and pools (quote raw)
     pub oi_long: i64,
@@ -113,12 +126,38 @@ pub struct Market {
     pub fee_pool: i64,
     pub total_fees: i64,
     pub total_volume: WideU128,
+    /// Bad debt socialized over this market's open interest (lifetime).
     pub socialized_loss: i64,
+    /// Bad debt beyond the per-position cap and the fee pool, left in the PnL pool (lifetime).
+    pub unbacked_loss: i64,
+
+    // this market's share of the insurance fund (held in the insurance vault)
+    /// The market's insurance ledger: what the insurance fund holds for this market.
+    pub insurance_fund: i64,
+    /// Tokens owed between the vaults, moved by `sweep_insurance`: positive = fees sitting in the
+    /// collateral vault that belong to the insurance vault; negative = draws already credited to
+    /// accounts that the insurance vault still has to send to the collateral vault.
+    pub insurance_pending: i64,
+    pub insurance_total_in: u64,
+    pub insurance_total_out: u64,
+
+    // auto-deleveraging
+    /// Rounds opened on this market so far (the next round is this + 1).
+    pub adl_round_counter: u64,
+    /// The ADL round open on this market (0 = none).
+    pub adl_round: u64,
+    /// While `status` is PAUSED: when the pause lapses (status then acts as reduce-only).
+    pub paused_until: i64,
+    /// No new pause of this market may begin before this time.
+    pub pause_cooldown_until: i64,
 
     pub open_positions_long: u32,
     pub open_positions_short: u32,
     /// Accounts with a bankrupt position in this market (new risk pauses while > 0).
     pub bankrupt_accounts: u32,
+    /// Distinct counterparty-side positions counted by the open round's scans (kept equal to the
+    /// number of those positions still open: a counted position that closes is uncounted).
+    pub adl_scanned: u32,
     pub market_index: u16,
     pub max_leverage: u16,
     pub num_oracles: u8,
@@ -127,21 +166,18 @@ pub struct Market {
     pub index_method: u8,
     pub mark_method: u8,
     pub status: u8,
-    /// Accept partially verified pull updates (otherwise `Full` is required).
+    /// Accept partially verified pull updates with at least `min_signatures` guardian signatures
+    /// (otherwise `Full` is required).
     pub allow_partial_verification: u8,
+    pub min_signatures: u8,
     pub bump: u8,
-    /// The ADL round open on this market (0 = none).
-    pub adl_round: u64,
-    /// Distinct counterparty-side positions counted by the open round's scans (kept equal to the
-    /// number of those positions still open: a counted position that closes is uncounted).
-    pub adl_scanned: u32,
     /// Counterparty side of the open round: 1 = longs, 2 = shorts.
     pub adl_side: u8,
-    pub _pad1: [u8; 3],
-    pub _reserved: [u8; 240],
+    pub _pad1: [u8; 10],
+    pub _reserved: [u8; 128],
 }
 
-pub const MARKET_SIZE: usize = 1456;
+pub const MARKET_SIZE: usize = 1552;
 const _: () = assert!(size_of::<Market>() == MARKET_SIZE);
 
 impl Market {
@@ -167,8 +203,67 @@ impl Market {
         FundingParams {
             interest: Rate(self.interest),
             clamp: Rate(self.funding_clamp),
-            cap: if self.funding_cap == 0 { None } else { Some(Rate(self.funding_cap)) },
+            cap: Some(Rate(self.funding_cap)),
         }
+    }
+
+    /// The pull-oracle verification the market accepts: `None` = full only, `Some(n)` = partial
+    /// with at least `n` guardian signatures.
+    pub fn partial_min_signatures(&self) -> Option<u8> {
+        (self.allow_partial_verification != 0).then_some(self.min_signatures.max(1))
+    }
+
+    /// True while the admin's pause of this market is in force (it lapses at `paused_until`).
+    pub fn is_paused(&self, now: i64) -> bool {
+        self.status == market_status::PAUSED && now < self.paused_until
+    }
+
+    /// True when only risk-reducing orders are accepted (reduce-only, or paused, in force or lapsed).
+    pub fn is_reduce_only(&self) -> bool {
+        self.status == market_status::REDUCE_ONLY || self.status == market_status::PAUSED
+    }
+
+    /// The time-weighted impact prices as stored (brought up to date by `engine::prices`).
+    pub fn stored_twap(&self) -> ImpactTwap {
+        ImpactTwap { bid: Price(self.twap_bid), ask: Price(self.twap_ask), time: self.twap_time }
+    }
+
+    pub fn set_twap(&mut self, t: &ImpactTwap) {
+        self.twap_bid = t.bid.0;
+        self.twap_ask = t.ask.0;
+        self.twap_time = t.time;
+    }
+
+    /// The first tier's maintenance rate: the per-position cap on socialized losses.
+    pub fn first_mmr(&self) -> Rate {
+        Rate(self.tiers[0].mmr)
+    }
+
+    /// Books `amount` (>= 0) into this market's insurance fund out of the collateral vault (a fee):
+    /// the tokens move at the next sweep.
+    pub fn insurance_in(&mut self, amount: Quote) -> Result<()> {
+        let ovf = || error!(PerpError::MathOverflow);
+        require!(amount.0 >= 0, PerpError::MathOverflow);
+        self.insurance_fund = self.insurance_fund.checked_add(amount.0).ok_or_else(ovf)?;
+        self.insurance_pending = self.insurance_pending.checked_add(amount.0).ok_or_else(ovf)?;
+        self.insurance_total_in = self.insurance_total_in.saturating_add(amount.0 as u64);
+        Ok(())
+    }
+
+    /// Draws `amount` (>= 0, at most the fund) from this market's insurance fund into the
+    /// collateral vault's ledgers: the tokens move at the next sweep.
+    pub fn insurance_draw(&mut self, amount: Quote) -> Result<()> {
+        let ovf = || error!(PerpError::MathOverflow);
+        require!(amount.0 >= 0 && amount.0 <= self.insurance_fund, PerpError::MathOverflow);
+        self.insurance_fund -= amount.0;
+        self.insurance_pending = self.insurance_pending.checked_sub(amount.0).ok_or_else(ovf)?;
+        self.insurance_total_out = self.insurance_total_out.saturating_add(amount.0 as u64);
+        Ok(())
+    }
+
+    /// Tokens of this market's insurance fund sitting in the insurance vault.
+    pub fn insurance_in_vault(&self) -> i128 {
+        self.insurance_fund as i128 - self.insurance_pending as i128
     }
 
     pub fn liquidation_fees(&self) -> LiquidationFees {

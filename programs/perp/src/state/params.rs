@@ -37,12 +37,15 @@ pub struct MarketParams {
     /// 0 = median, 1 = volume-weighted.
     pub index_method: u8,
     pub allow_partial_verification: bool,
+    /// Guardian signatures a partially verified pull update needs (when partial updates are
+    /// allowed; 13 is the Wormhole quorum).
+    pub min_signatures: u8,
     pub fallback_max_age: i64,
     pub funding_interval: i64,
     pub sample_period: i64,
     pub interest: i64,
     pub funding_clamp: i64,
-    /// 0 = no absolute cap.
+    /// Absolute cap on |F| per interval: mandatory, in (0, first tier's MMR].
     pub funding_cap: i64,
     /// 0 = funding basis, 1 = median(index, impact bid, impact ask).
     pub mark_method: u8,
@@ -54,7 +57,14 @@ pub struct MarketParams {
     pub liquidator_share: i64,
     pub liquidation_buffer: i64,
     pub min_position: i64,
+    /// A delegate's order must carry a limit within this fraction of the index, in (0, 0.1].
+    pub delegate_band: i64,
+    /// Largest age (s) of another market's cached index when withdrawing, in [1, max_age].
+    pub withdraw_max_age: i64,
 }
+
+/// Shortest funding sample period: the vAMM's impact prices are time-weighted over it.
+pub const MIN_SAMPLE_PERIOD: i64 = 10;
 
 fn bad(what: &str) -> Error {
     msg!("invalid market parameter: {}", what);
@@ -96,18 +106,21 @@ impl MarketParams {
         if self.funding_interval <= 0 || self.funding_interval > 7 * 86_400 {
             return Err(bad("funding_interval must be in 1 s ..= 7 days"));
         }
-        if self.sample_period <= 0 || self.sample_period > self.funding_interval {
-            return Err(bad("sample_period must be in 1 s ..= funding_interval"));
+        if self.sample_period < MIN_SAMPLE_PERIOD || self.sample_period > self.funding_interval {
+            return Err(bad("sample_period must be in 10 s ..= funding_interval"));
+        }
+        if self.allow_partial_verification && (self.min_signatures == 0 || self.min_signatures > 19) {
+            return Err(bad("min_signatures must be in 1..=19 when partial verification is allowed"));
         }
         FundingParams {
             interest: Rate(self.interest),
             clamp: Rate(self.funding_clamp),
-            cap: if self.funding_cap == 0 { None } else { Some(Rate(self.funding_cap)) },
+            cap: Some(Rate(self.funding_cap)),
         }
         .validate()
         .map_err(|e| bad(&format!("{e}")))?;
         if self.tiers.len() > MAX_TIERS {
-            return Err(bad("at most 8 tiers"));
+            return Err(bad("at most 12 tiers"));
         }
         let tiers: Vec<Tier> =
             self.tiers.iter().map(|t| Tier { cap: Quote(t.cap), imr: Rate(t.imr), mmr: Rate(t.mmr) }).collect();
@@ -129,6 +142,15 @@ impl MarketParams {
             .map_err(|e| bad(&format!("{e}")))?;
         if self.liquidation_fee >= tiers[0].mmr.0 {
             return Err(bad("liquidation_fee must be below the first tier's MMR"));
+        }
+        if self.funding_cap <= 0 || self.funding_cap > tiers[0].mmr.0 {
+            return Err(bad("funding_cap is mandatory: in (0, the first tier's MMR]"));
+        }
+        if self.delegate_band <= 0 || self.delegate_band > RATE_PRECISION / 10 {
+            return Err(bad("delegate_band must be in (0, 0.1]"));
+        }
+        if self.withdraw_max_age < 1 || self.withdraw_max_age > self.max_age {
+            return Err(bad("withdraw_max_age must be in 1 s ..= max_age"));
         }
         if self.liquidation_buffer < 0 || self.liquidation_buffer > RATE_PRECISION {
             return Err(bad("liquidation_buffer must be in [0, 1]"));
@@ -156,6 +178,7 @@ impl MarketParams {
         m.min_sources = self.min_sources;
         m.index_method = self.index_method;
         m.allow_partial_verification = self.allow_partial_verification as u8;
+        m.min_signatures = self.min_signatures;
         m.fallback_max_age = self.fallback_max_age;
         m.funding_interval = self.funding_interval;
         m.sample_period = self.sample_period;
@@ -177,5 +200,65 @@ impl MarketParams {
         m.liquidator_share = self.liquidator_share;
         m.liquidation_buffer = self.liquidation_buffer;
         m.min_position = self.min_position;
+        m.delegate_band = self.delegate_band;
+        m.withdraw_max_age = self.withdraw_max_age;
+    }
+
+    /// The parameters a market holds now (the inverse of [`MarketParams::apply`]).
+    pub fn from_market(m: &Market) -> MarketParams {
+        let oracles = m.oracles[..m.num_oracles as usize]
+            .iter()
+            .map(|o| OracleParams { kind: o.kind, key: o.key, feed_id: o.feed_id, weight: o.weight })
+            .collect();
+        let tiers =
+            m.tiers[..m.num_tiers as usize].iter().map(|t| TierParams { cap: t.cap, imr: t.imr, mmr: t.mmr }).collect();
+        MarketParams {
+            name: m.name,
+            oracles,
+            max_age: m.max_age,
+            max_conf: m.max_conf,
+            max_deviation: m.max_deviation,
+            min_sources: m.min_sources,
+            index_method: m.index_method,
+            allow_partial_verification: m.allow_partial_verification != 0,
+            min_signatures: m.min_signatures,
+            fallback_max_age: m.fallback_max_age,
+            funding_interval: m.funding_interval,
+            sample_period: m.sample_period,
+            interest: m.interest,
+            funding_clamp: m.funding_clamp,
+            funding_cap: m.funding_cap,
+            mark_method: m.mark_method,
+            tiers,
+            impact_notional: m.impact_notional,
+            max_leverage: m.max_leverage,
+            taker_fee: m.taker_fee,
+            liquidation_fee: m.liquidation_fee,
+            liquidator_share: m.liquidator_share,
+            liquidation_buffer: m.liquidation_buffer,
+            min_position: m.min_position,
+            delegate_band: m.delegate_band,
+            withdraw_max_age: m.withdraw_max_age,
+        }
+    }
+
+    /// True when replacing `current` by these parameters only tightens new risk: initial margin
+    /// rates raised and/or the maximum leverage lowered, everything else (oracles, filters,
+    /// funding, maintenance rates, caps, fees) unchanged. Such a change applies at once; any
+    /// other change must go through the timelock. (Raising a maintenance rate is not instant: it
+    /// would make existing positions liquidatable at once.)
+    pub fn only_tightens(&self, current: &MarketParams) -> bool {
+        if self.tiers.len() != current.tiers.len() || self.max_leverage > current.max_leverage {
+            return false;
+        }
+        if self.tiers.iter().zip(&current.tiers).any(|(n, c)| n.imr < c.imr) {
+            return false;
+        }
+        let mut relaxed = self.clone();
+        relaxed.max_leverage = current.max_leverage;
+        for (n, c) in relaxed.tiers.iter_mut().zip(&current.tiers) {
+            n.imr = c.imr;
+        }
+        relaxed == *current
     }
 }

@@ -1,0 +1,53 @@
+use crate::engine::token::vault_transfer;
+use crate::error::PerpError;
+use crate::events::InsuranceSwept;
+use crate::state::*;
+use anchor_lang::prelude::*;
+use anchor_spl::token::{Token, TokenAccount};
+
+#[derive(Accounts)]
+pub struct SweepInsurance<'info> {
+    #[account(seeds = [EXCHANGE_SEED], bump = exchange.load()?.bump)]
+    pub exchange: AccountLoader<'info, Exchange>,
+    #[account(mut, seeds = [MARKET_SEED, &market.load()?.market_index.to_le_bytes()], bump = market.load()?.bump)]
+    pub market: AccountLoader<'info, Market>,
+    #[account(mut, address = exchange.load()?.collateral_vault @ PerpError::WrongTokenAccount)]
+    pub collateral_vault: Account<'info, TokenAccount>,
+    #[account(mut, address = exchange.load()?.insurance_vault @ PerpError::WrongTokenAccount)]
+    pub insurance_vault: Account<'info, TokenAccount>,
+    pub token_program: Program<'info, Token>,
+}
+
+/// Permissionless: moves one market's pending insurance amount between the vaults (fees booked to
+/// its insurance fund into the insurance vault, draws already credited to accounts out of it) and
+/// zeroes it. Trades and liquidations only book these amounts, so they never write-lock a vault.
+pub fn handler(ctx: Context<SweepInsurance>) -> Result<()> {
+    let (amount, bump, market_index, fund) = {
+        let ex = ctx.accounts.exchange.load()?;
+        let mut m = ctx.accounts.market.load_mut()?;
+        let p = m.insurance_pending;
+        m.insurance_pending = 0;
+        (p, ex.bump, m.market_index, m.insurance_fund)
+    };
+    if amount > 0 {
+        vault_transfer(
+            &ctx.accounts.token_program,
+            &ctx.accounts.collateral_vault,
+            ctx.accounts.insurance_vault.to_account_info(),
+            ctx.accounts.exchange.to_account_info(),
+            bump,
+            amount as u64,
+        )?;
+    } else if amount < 0 {
+        vault_transfer(
+            &ctx.accounts.token_program,
+            &ctx.accounts.insurance_vault,
+            ctx.accounts.collateral_vault.to_account_info(),
+            ctx.accounts.exchange.to_account_info(),
+            bump,
+            amount.unsigned_abs(),
+        )?;
+    }
+    emit!(InsuranceSwept { market_index, amount, insurance_fund: fund });
+    Ok(())
+}
