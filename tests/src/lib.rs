@@ -105,8 +105,30 @@ pub fn order(side: OrderSide, size: i64) -> OrderParams {
 }
 
 impl Env {
-    /// Starts a bank with the program and SPL Token, creates a 6-decimal mint and the exchange.
+    /// Starts a bank with the program and SPL Token, creates a 6-decimal mint and the exchange
+    /// (the admin being the program's upgrade authority, the timelock zero).
     pub async fn new() -> Env {
+        let mut env = Env::bare().await;
+        let admin = env.admin.insecure_clone();
+        env.set_program_data(&admin.pubkey());
+        env.send(&[ix::initialize_exchange(admin.pubkey(), env.mint, Env::exchange_params())], &[&admin])
+            .await
+            .unwrap();
+        env
+    }
+
+    /// The exchange parameters `new` uses: 20% of taker fees to insurance, mainnet Pyth owners.
+    pub fn exchange_params() -> ExchangeParams {
+        ExchangeParams {
+            fee_insurance_share: 200_000_000,
+            pyth_legacy_program: oracle_data::PYTH_LEGACY_PROGRAM,
+            pyth_receiver_program: oracle_data::PYTH_RECEIVER_PROGRAM,
+            timelock_delay: 0,
+        }
+    }
+
+    /// A bank with the program, SPL Token, a funded admin and a 6-decimal mint; no exchange.
+    pub async fn bare() -> Env {
         let ctx = program_test().start_with_context().await;
         let admin = Keypair::new();
         let payer = ctx.payer.insecure_clone();
@@ -119,16 +141,6 @@ impl Env {
         let mut env = Env { ctx, admin, mint: Pubkey::default(), now: T0, accounts: vec![], markets: vec![], slot };
         env.set_clock(T0).await;
         env.mint = env.create_mint().await;
-        let params = ExchangeParams {
-            fee_insurance_share: 200_000_000, // 20% of taker fees to insurance
-            pyth_legacy_program: oracle_data::PYTH_LEGACY_PROGRAM,
-            pyth_receiver_program: oracle_data::PYTH_RECEIVER_PROGRAM,
-            timelock_delay: 0,
-        };
-        let admin = env.admin.insecure_clone();
-        // the admin is the program's upgrade authority (initialize_exchange checks it)
-        env.set_program_data(&admin.pubkey());
-        env.send(&[ix::initialize_exchange(admin.pubkey(), env.mint, params)], &[&admin]).await.unwrap();
         env
     }
 

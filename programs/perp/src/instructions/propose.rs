@@ -5,13 +5,12 @@ use anchor_lang::prelude::*;
 use perp_core::units::RATE_PRECISION;
 
 #[derive(Accounts)]
-#[instruction(action: AdminAction)]
 pub struct Propose<'info> {
     #[account(mut)]
     pub admin: Signer<'info>,
     #[account(mut, seeds = [EXCHANGE_SEED], bump = exchange.load()?.bump, has_one = admin @ PerpError::AdminOnly)]
     pub exchange: AccountLoader<'info, Exchange>,
-    #[account(init, payer = admin, space = Proposal::space(&action),
+    #[account(init, payer = admin, space = Proposal::SPACE,
               seeds = [PROPOSAL_SEED, &exchange.load()?.proposal_count.to_le_bytes()], bump)]
     pub proposal: Account<'info, Proposal>,
     pub system_program: Program<'info, System>,
@@ -21,6 +20,9 @@ pub struct Propose<'info> {
 /// exchange configuration). Anyone may execute it once `timelock_delay` seconds have passed (the
 /// delay in force at execution time, if it grew since); the admin may cancel it before.
 pub fn handler(ctx: Context<Propose>, action: AdminAction) -> Result<()> {
+    if Proposal::action_len(&action) > MAX_ACTION_LEN {
+        return err!(PerpError::InvalidMarketParams);
+    }
     match &action {
         AdminAction::UpdateMarket { params, .. } | AdminAction::CreateMarket { params, .. } => params.validate()?,
         AdminAction::SetExchangeConfig { fee_insurance_share, .. } => {

@@ -46,11 +46,61 @@ pub struct Proposal {
 }
 
 impl Proposal {
-    /// Account size (with discriminator) for a proposal carrying `action`.
-    pub fn space(action: &AdminAction) -> usize {
+    /// Account size (with discriminator) of every proposal: the largest action (a market with 8
+    /// oracles and 12 tiers) fits. One size for all, because Anchor reads a freshly created
+    /// account's zeroed bytes as the first action variant before the handler writes it.
+    pub const SPACE: usize = 8 + 8 + 8 + 8 + 32 + 1 + MAX_ACTION_LEN;
+
+    /// Serialized length of `action`.
+    pub fn action_len(action: &AdminAction) -> usize {
         let mut v = Vec::new();
         // serializing into a Vec cannot fail
         let _ = action.serialize(&mut v);
-        8 + 8 + 8 + 8 + 32 + 1 + v.len()
+        v.len()
+    }
+}
+
+/// Borsh length of the largest `AdminAction`: `CreateMarket` with 8 oracles and 12 tiers.
+pub const MAX_ACTION_LEN: usize = 1 + 2 + MAX_MARKET_PARAMS_LEN + 16 + 8;
+/// Borsh length of `MarketParams` with 8 oracles and 12 tiers.
+pub const MAX_MARKET_PARAMS_LEN: usize = 16 + (4 + 8 * 73) + 3 * 8 + 4 + 6 * 8 + 1 + (4 + 12 * 24) + 8 + 2 + 7 * 8;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::{OracleParams, TierParams};
+
+    #[test]
+    fn the_largest_action_fits() {
+        let params = MarketParams {
+            name: [1; 16],
+            oracles: vec![OracleParams { kind: 1, key: Pubkey::default(), feed_id: [0; 32], weight: 1 }; 8],
+            max_age: 1,
+            max_conf: 1,
+            max_deviation: 1,
+            min_sources: 1,
+            index_method: 0,
+            allow_partial_verification: false,
+            min_signatures: 13,
+            fallback_max_age: 1,
+            funding_interval: 1,
+            sample_period: 1,
+            interest: 1,
+            funding_clamp: 1,
+            funding_cap: 1,
+            mark_method: 0,
+            tiers: vec![TierParams { cap: 1, imr: 1, mmr: 1 }; 12],
+            impact_notional: 1,
+            max_leverage: 1,
+            taker_fee: 1,
+            liquidation_fee: 1,
+            liquidator_share: 1,
+            liquidation_buffer: 1,
+            min_position: 1,
+            delegate_band: 1,
+            withdraw_max_age: 1,
+        };
+        let a = AdminAction::CreateMarket { market_index: 1, params, base_reserve: 1, peg: 1 };
+        assert_eq!(Proposal::action_len(&a), MAX_ACTION_LEN);
     }
 }

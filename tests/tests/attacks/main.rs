@@ -1,0 +1,125 @@
+//! Attacks on the program, each named `attack_<what>`: the set-up, the attacker's transaction(s)
+//! through the real program, and the amounts afterwards compared with an honest run (computed by
+//! perp-core). Every test ends with the conservation check. The findings they answer are in
+//! `../shared/reviews/2026-11-adversarial-review.md` (H-1..H-3, M-1..M-9, L-1..L-9).
+
+mod adl;
+mod admin;
+mod economic;
+mod margin;
+mod oracles;
+mod write_locks;
+
+use anchor_lang::prelude::Pubkey;
+use perp::instructions::{OrderParams, OrderSide};
+use perp_client::ix;
+use perp_core::liquidation::LiquidationFees;
+use perp_core::margin::{Health, PositionState, Tier};
+use perp_core::position::apply_fill;
+use perp_core::takeover::{takeover_penalty, takeover_quote, TakeoverPenalty};
+use perp_core::{Base, Price, Quote, Round};
+use perp_tests::*;
+use solana_instruction::Instruction;
+use solana_keypair::Keypair;
+use solana_program_test::BanksClientError;
+use solana_signer::Signer;
+
+/// One BTC market (1,000 BTC of vAMM depth at 20,000, legacy oracle), an arbitrageur, a funded
+/// honest liquidator, and `insurance` in the market's insurance fund.
+pub struct World {
+    pub env: Env,
+    pub oracle: Pubkey,
+    pub larry: User,
+    pub arb: User,
+}
+
+pub async fn world(insurance: u64) -> World {
+    let mut env = Env::new().await;
+    let oracle = Keypair::new().pubkey();
+    env.set_legacy_oracle(oracle, usd(20_000), usd(2), T0);
+    env.create_market(0, default_market_params(vec![legacy_oracle(oracle)]), 1_000, usd(20_000)).await;
+    let larry = env.user(10_000_000 * USDC, 1_000_000 * USDC).await;
+    let arb = env.user(10_000_000 * USDC, 3_000_000 * USDC).await;
+    if insurance > 0 {
+        env.send(&[ix::deposit_insurance(arb.key(), arb.token, 0, insurance)], &[&arb.kp]).await.unwrap();
+    }
+    World { env, oracle, larry, arb }
+}
+
+impl World {
+    /// Moves the index to `price` (published now) and has the arbitrageur trade the vAMM to it.
+    pub async fn move_price(&mut self, price: Price) {
+        let t = self.env.now;
+        self.env.set_legacy_oracle(self.oracle, price, usd(2), t);
+        let v = self.env.market(0).await.vamm();
+        let d = v.size_to_price(price).unwrap();
+        if d.0 != 0 {
+            let side = if d.0 > 0 { OrderSide::Long } else { OrderSide::Short };
+            let arb = clone_user(&self.arb);
+            self.env.trade(&arb, 0, order(side, d.0.abs())).await.unwrap();
+        }
+    }
+
+    /// A liquidation of `victim`'s position in `market` by `liquidator` (its account `lacct`).
+    pub async fn liquidate_ix(
+        &mut self,
+        liquidator: &User,
+        lacct: Pubkey,
+        victim: &User,
+        market: u16,
+        max: u64,
+    ) -> Instruction {
+        let m = self.env.market(market).await;
+        let a = self.env.margin(&victim.account).await;
+        let l = self.env.margin(&lacct).await;
+        ix::liquidate(
+            liquidator.key(),
+            lacct,
+            victim.account,
+            market,
+            &ix::market_oracles(&m),
+            &ix::liquidation_markets(&a, &l, market),
+            max,
+        )
+    }
+
+    pub async fn liquidate(&mut self, victim: &User, max: u64) -> Result<(), BanksClientError> {
+        let larry = clone_user(&self.larry);
+        let i = self.liquidate_ix(&larry, larry.account, victim, 0, max).await;
+        self.env.send(&[i], &[&larry.kp]).await
+    }
+}
+
+pub fn clone_user(u: &User) -> User {
+    User { kp: u.kp.insecure_clone(), token: u.token, account: u.account }
+}
+
+pub fn with_limit(mut p: OrderParams, limit: Price) -> OrderParams {
+    p.limit_price = limit.0;
+    p
+}
+
+pub fn tiers(m: &perp::state::Market) -> Vec<Tier> {
+    m.tiers()[..m.num_tiers as usize].to_vec()
+}
+
+/// The honest outcome of taking over `x` of a lone position `pos` with collateral `c` at `mark`:
+/// the victim's collateral after the close and penalty, and the penalty.
+pub fn honest_takeover(
+    pos: PositionState,
+    c: Quote,
+    x: i64,
+    mark: Price,
+    fees: &LiquidationFees,
+    t: &[Tier],
+) -> (Quote, TakeoverPenalty) {
+    let closed = Base(x * pos.base.signum());
+    let out = apply_fill(pos, Base(-closed.0), takeover_quote(closed, mark).unwrap()).unwrap();
+    let c1 = c.checked_add(out.realized).unwrap();
+    let mut h = Health::new(c1);
+    if !out.position.base.is_zero() {
+        h.add_position(&out.position, mark, Quote(0), t).unwrap();
+    }
+    let pen = takeover_penalty(h.equity, closed.notional_at(mark, Round::Up).unwrap(), fees).unwrap();
+    (Quote(c1.0 - pen.reward.0 - pen.insurance_fee.0), pen)
+}
