@@ -30,9 +30,9 @@ async fn attack_stolen_admin_lists_a_fake_oracle() {
     let id = w.env.propose(AdminAction::UpdateMarket { market_index: 0, params: evil }).await.unwrap();
     let exec = ix::execute_update_market(w.larry.key(), id, admin.pubkey(), 0);
     let larry = clone_user(&w.larry);
-    assert_error(w.env.send(&[exec.clone()], &[&larry.kp]).await, PerpError::TimelockNotElapsed);
+    assert_error(w.env.send(std::slice::from_ref(&exec), &[&larry.kp]).await, PerpError::TimelockNotElapsed);
     w.env.advance(DAY - 10).await;
-    assert_error(w.env.send(&[exec.clone()], &[&larry.kp]).await, PerpError::TimelockNotElapsed);
+    assert_error(w.env.send(std::slice::from_ref(&exec), &[&larry.kp]).await, PerpError::TimelockNotElapsed);
     // the owner of the key sees it and cancels it
     w.env.send(&[ix::cancel_proposal(admin.pubkey(), id)], &[&admin]).await.unwrap();
     w.env.advance(20).await;
@@ -90,9 +90,9 @@ async fn attack_stolen_admin_holds_or_takes_the_money() {
     // pausing withdrawals holds them for at most 24 h
     w.env.send(&[ix::set_pause(admin.pubkey(), pause::WITHDRAW)], &[&admin]).await.unwrap();
     let wd = ix::withdraw(alice.key(), alice.account, alice.token, USDC, &[]);
-    assert_error(w.env.send(&[wd.clone()], &[&alice.kp]).await, PerpError::OperationPaused);
+    assert_error(w.env.send(std::slice::from_ref(&wd), &[&alice.kp]).await, PerpError::OperationPaused);
     w.env.advance(DAY).await;
-    w.env.send(&[wd.clone()], &[&alice.kp]).await.unwrap();
+    w.env.send(std::slice::from_ref(&wd), &[&alice.kp]).await.unwrap();
     // the switch is still set but lapsed; switching it on again waits out the cooldown
     w.env.send(&[ix::set_pause(admin.pubkey(), 0)], &[&admin]).await.unwrap();
     assert_error(
@@ -116,7 +116,7 @@ async fn attack_stolen_admin_takes_the_exchange() {
     let id = w.env.propose(AdminAction::SetAdmin { new_admin: thief }).await.unwrap();
     let larry = clone_user(&w.larry);
     let exec = ix::execute_exchange_action(larry.key(), id, admin.pubkey());
-    assert_error(w.env.send(&[exec.clone()], &[&larry.kp]).await, PerpError::TimelockNotElapsed);
+    assert_error(w.env.send(std::slice::from_ref(&exec), &[&larry.kp]).await, PerpError::TimelockNotElapsed);
     w.env.advance(DAY).await;
     w.env.send(&[exec], &[&larry.kp]).await.unwrap();
     assert_eq!(w.env.exchange().await.admin, thief);

@@ -91,7 +91,7 @@ async fn attack_withdraw_on_a_stale_cached_price() {
     let t = w.env.now;
     w.env.set_legacy_oracle(eth_oracle, usd(1_380), usd(1), t);
     let i = ix::withdraw(alice.key(), alice.account, alice.token, 1_000 * USDC, &[1]);
-    assert_error(w.env.send(&[i.clone()], &[&alice.kp]).await, PerpError::StaleCachedIndex);
+    assert_error(w.env.send(std::slice::from_ref(&i), &[&alice.kp]).await, PerpError::StaleCachedIndex);
     // refreshed in the same transaction, the withdrawal is valued at the real price
     let m = w.env.market(1).await;
     let refresh = ix::update_funding(1, &ix::market_oracles(&m));
