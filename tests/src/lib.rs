@@ -306,7 +306,8 @@ impl Env {
     /// A market parameter change through the timelock (propose, then execute: the harness's
     /// exchange has a zero delay unless a test raises it).
     pub async fn update_market(&mut self, i: u16, params: MarketParams) -> Result<(), BanksClientError> {
-        let id = self.propose(perp::state::AdminAction::UpdateMarket { market_index: i, params }).await?;
+        let version = self.market(i).await.params_version;
+        let id = self.propose(perp::state::AdminAction::UpdateMarket { market_index: i, params, version }).await?;
         let admin = self.admin.insecure_clone();
         self.send(&[ix::execute_update_market(admin.pubkey(), id, admin.pubkey(), i)], &[&admin]).await
     }

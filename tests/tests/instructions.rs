@@ -112,7 +112,8 @@ async fn admin_instructions_and_their_errors() {
     // bad parameters are refused when proposed
     let mut bad = fee.clone();
     bad.tiers[1].cap = bad.tiers[0].cap;
-    let action = |params| perp::state::AdminAction::UpdateMarket { market_index: 0, params };
+    let version = env.market(0).await.params_version;
+    let action = |params| perp::state::AdminAction::UpdateMarket { market_index: 0, params, version };
     assert_error(env.propose(action(bad)).await.map(|_| ()), PerpError::InvalidMarketParams);
     let mut bad = fee.clone();
     bad.tiers[0].mmr = bad.tiers[0].imr;

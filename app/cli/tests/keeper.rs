@@ -3,7 +3,7 @@
 //! accounts that keep failing.
 
 use perp::instructions::{OrderParams, OrderSide};
-use perp::state::pause;
+use perp::state::market_status;
 use perp_cli::keeper::{Keeper, KeeperConfig};
 use perp_client::bank::{BankUser, Bootstrap};
 use perp_client::chain::{fetch_margin, fetch_market, Chain, SendOptions};
@@ -186,7 +186,7 @@ async fn failing_accounts_are_skipped_for_a_while() {
     let admin = w.boot.admin.insecure_clone();
     w.boot
         .chain
-        .send(&[ix::set_pause(admin.pubkey(), pause::LIQUIDATE)], &[&admin], &SendOptions::default())
+        .send(&[ix::set_market_status(admin.pubkey(), 0, market_status::PAUSED)], &[&admin], &SendOptions::default())
         .await
         .unwrap();
     let mut k = w.keeper().await;
@@ -194,10 +194,14 @@ async fn failing_accounts_are_skipped_for_a_while() {
         let r = k.tick().await.unwrap();
         assert!(r.liquidated.is_empty());
     }
-    assert_eq!(k.counters.failures_by_error.get("OperationPaused"), Some(&3), "{:?}", k.counters);
+    assert_eq!(k.counters.failures_by_error.get("MarketPaused"), Some(&3), "{:?}", k.counters);
     assert_eq!(k.counters.skipped, 2, "after 3 failures the account is skipped");
     // once the skip expires and liquidations resume, it is liquidated
-    w.boot.chain.send(&[ix::set_pause(admin.pubkey(), 0)], &[&admin], &SendOptions::default()).await.unwrap();
+    w.boot
+        .chain
+        .send(&[ix::set_market_status(admin.pubkey(), 0, market_status::ACTIVE)], &[&admin], &SendOptions::default())
+        .await
+        .unwrap();
     w.boot.chain.set_time(T0 + 301).await;
     w.price(usd(18_250));
     let r = k.tick().await.unwrap();

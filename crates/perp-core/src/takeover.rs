@@ -87,17 +87,20 @@ pub fn attribute_deficit(deficit: Quote, loss_here: Quote, losses_total: Quote, 
 
 /// The price at which closing `pos` realizes its PnL at `mark` plus `deficit` (>= 0), i.e. the
 /// price that leaves `deficit` of its loss to the counterparties: long `mark + deficit / size`
-/// (rounded up), short `mark - deficit / |size|` (rounded down, at least 0). With the group's whole
-/// deficit and no other position this is the bankruptcy price.
+/// (rounded up, at most `2 x mark`), short `mark - deficit / |size|` (rounded down, at least 0).
+/// With the group's whole deficit and no other position this is the bankruptcy price.
 pub fn deficit_price(pos: &PositionState, mark: Price, deficit: Quote) -> CoreResult<Price> {
     if pos.base.is_zero() {
         return Err(CoreError::ZeroSize);
     }
     let d = deficit.0.max(0) as i128 * BASE_PRECISION as i128;
     let b = pos.base.0 as i128;
-    // the step is rounded up either way: the position is better off by at least the deficit
-    let step = div_round(d, b.abs(), Round::Up)?;
-    let p = if b > 0 { mark.0 as i128 + step } else { (mark.0 as i128 - step).max(0) };
+    // the step is rounded up either way: the position is better off by at least the deficit;
+    // it is capped at the mark itself (a long at most 2x the mark), so a dust position carrying a
+    // large deficit still gets a price every later step can value, and what the cap leaves is
+    // socialized when the bankruptcy ends
+    let step = div_round(d, b.abs(), Round::Up)?.min(mark.0 as i128);
+    let p = if b > 0 { mark.0 as i128 + step } else { mark.0 as i128 - step };
     Ok(Price(u64::try_from(p).map_err(|_| CoreError::Overflow)?))
 }
 
@@ -195,6 +198,12 @@ mod tests {
             Price(20_850 * USD as u64)
         );
         assert_eq!(deficit_price(&s, Price(100), Quote(300 * USD)).unwrap(), Price(0));
+        // a dust long carrying a huge deficit: capped at twice the mark, no overflow
+        let dust = PositionState { base: Base(1), quote_entry: Quote(-1) };
+        assert_eq!(
+            deficit_price(&dust, Price(18_000 * USD as u64), Quote(i64::MAX)).unwrap(),
+            Price(36_000 * USD as u64)
+        );
     }
 
     #[test]
@@ -268,7 +277,7 @@ mod tests {
             let pos = PositionState { base: Base(b), quote_entry: Base(b).value_at(Price(entry * USD as u64), Round::Down).unwrap().checked_neg().unwrap() };
             let m = Price(mark * USD as u64);
             let p = deficit_price(&pos, m, Quote(d * USD)).unwrap();
-            if p.0 > 0 {
+            if p.0 > 0 && p.0 < 2 * m.0 {
                 let at_mark = pos.upnl(m).unwrap();
                 let at_p = pos.upnl(p).unwrap();
                 // at p the position is better off than at the mark by at least the deficit

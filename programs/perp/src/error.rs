@@ -108,10 +108,12 @@ pub enum PerpError {
     PauseCooldown,
     #[msg("only the program's upgrade authority may initialize the exchange (pass the program data account)")]
     NotUpgradeAuthority,
+    #[msg("the proposal was not executed within its grace period after the timelock: cancel it and propose again")]
+    ProposalExpired,
 }
 
 /// Every error, in code order (code = 6000 + index): lets clients turn a code into a name.
-pub const ALL_ERRORS: [PerpError; 51] = [
+pub const ALL_ERRORS: [PerpError; 52] = [
     PerpError::MathOverflow,
     PerpError::Unauthorized,
     PerpError::OwnerOnly,
@@ -163,6 +165,7 @@ pub const ALL_ERRORS: [PerpError; 51] = [
     PerpError::ProposalMismatch,
     PerpError::PauseCooldown,
     PerpError::NotUpgradeAuthority,
+    PerpError::ProposalExpired,
 ];
 
 /// The error with this custom program error code, if it is one of ours.

@@ -204,3 +204,36 @@ async fn attack_route_a_deficit_into_another_market() {
     assert_eq!(w.env.market(0).await.cum_funding_short.get(), btc0.cum_funding_short.get());
     w.env.assert_conservation().await;
 }
+
+/// The price recovers between Carol's flag and the ADL step. Her counterparties close within the
+/// band of the live mark, above her bankruptcy price; Carol still closes at her bankruptcy price
+/// (she gains nothing from the recovery) and the difference goes to the market's insurance fund.
+#[tokio::test(flavor = "current_thread")]
+async fn attack_a_bankrupt_account_keeps_the_recovery() {
+    let (mut w, carol, dan) = carol_bankrupt().await;
+    begin(&mut w, &carol).await.unwrap();
+    let arb = w.arb.account;
+    w.env.send(&[ix::adl_scan(0, &[dan.account, arb])], &[]).await.unwrap();
+    w.env.advance(10).await;
+    let t = w.env.now;
+    w.env.set_legacy_oracle(w.oracle, usd(18_600), usd(2), t);
+    let c0 = w.env.margin(&carol.account).await;
+    let pb = Price(c0.positions[0].bankruptcy_price);
+    let price = adl_price(pb, usd(18_600), Rate(20_000_000)).unwrap();
+    assert!(price > pb);
+    let ins0 = w.env.insurance(0).await;
+    let r = round(&mut w).await;
+    let cands: Vec<Pubkey> = r.entries[..r.num_entries as usize].iter().map(|e| e.key).collect();
+    let m = w.env.market(0).await;
+    w.env.send(&[ix::auto_deleverage(0, &ix::market_oracles(&m), carol.account, &cands)], &[]).await.unwrap();
+    let c1 = w.env.margin(&carol.account).await;
+    assert!(!c1.is_bankrupt());
+    let at_pb = apply_fill(c0.positions[0].state(), Base(-5 * BTC), Base(5 * BTC).value_at(pb, Round::Down).unwrap())
+        .unwrap()
+        .realized;
+    assert_eq!(c1.cross_collateral, c0.cross_collateral + at_pb.0, "Carol closed at her bankruptcy price");
+    let surplus =
+        Base(5 * BTC).value_at(price, Round::Down).unwrap().0 - Base(5 * BTC).value_at(pb, Round::Down).unwrap().0;
+    assert_eq!(w.env.insurance(0).await, ins0 + surplus, "the recovery went to the insurance fund");
+    w.env.assert_conservation().await;
+}

@@ -27,7 +27,8 @@ async fn attack_stolen_admin_lists_a_fake_oracle() {
         w.env.send(&[ix::update_market(admin.pubkey(), 0, evil.clone())], &[&admin]).await,
         PerpError::TimelockRequired,
     );
-    let id = w.env.propose(AdminAction::UpdateMarket { market_index: 0, params: evil }).await.unwrap();
+    let version = w.env.market(0).await.params_version;
+    let id = w.env.propose(AdminAction::UpdateMarket { market_index: 0, params: evil, version }).await.unwrap();
     let exec = ix::execute_update_market(w.larry.key(), id, admin.pubkey(), 0);
     let larry = clone_user(&w.larry);
     assert_error(w.env.send(std::slice::from_ref(&exec), &[&larry.kp]).await, PerpError::TimelockNotElapsed);
@@ -67,10 +68,19 @@ async fn attack_stolen_admin_raises_maintenance_to_liquidate_everyone() {
     // raising the initial rates applies at once but liquidates nobody
     let mut tight = default_market_params(vec![legacy_oracle(w.oracle)]);
     for t in tight.tiers.iter_mut() {
-        t.imr = (t.imr * 3).min(1_000_000_000);
+        t.imr = (t.imr * 2).min(500_000_000);
     }
-    w.env.send(&[ix::update_market(admin.pubkey(), 0, tight)], &[&admin]).await.unwrap();
+    w.env.send(&[ix::update_market(admin.pubkey(), 0, tight.clone())], &[&admin]).await.unwrap();
     assert_error(w.liquidate(&alice, 0).await, PerpError::NotLiquidatable);
+    // but not to 100% (which would price every liquidator out): at most doubled, at most 50%
+    let mut all_in = tight;
+    for t in all_in.tiers.iter_mut() {
+        t.imr = 1_000_000_000;
+    }
+    assert_error(
+        w.env.send(&[ix::update_market(admin.pubkey(), 0, all_in)], &[&admin]).await,
+        PerpError::TimelockRequired,
+    );
     assert_eq!(w.env.margin(&alice.account).await.positions[0].base, 5 * BTC);
     w.env.assert_conservation().await;
 }
@@ -137,4 +147,71 @@ async fn attack_front_run_initialize_exchange() {
     let i = ix::initialize_exchange(stranger.pubkey(), env.mint, Env::exchange_params());
     env.send(&[i], &[&stranger]).await.unwrap();
     assert_eq!(env.exchange().await.admin, stranger.pubkey());
+}
+
+/// Liquidations are paused per market only (a PAUSED status, which also stops new risk there, and
+/// lapses after a day with a day's cooldown): there is no second switch to alternate with.
+#[tokio::test(flavor = "current_thread")]
+async fn attack_stolen_admin_rotates_pauses_to_stop_liquidations() {
+    let mut w = world(0).await;
+    let admin = w.env.admin.insecure_clone();
+    let alice = w.env.user(100_000 * USDC, 10_000 * USDC).await;
+    w.env.trade(&alice, 0, order(OrderSide::Long, 5 * BTC)).await.unwrap();
+    // no exchange-wide liquidation switch exists (bit 8 is refused)
+    assert_error(w.env.send(&[ix::set_pause(admin.pubkey(), 8)], &[&admin]).await, PerpError::InvalidMarketParams);
+    w.env
+        .send(&[ix::set_market_status(admin.pubkey(), 0, perp::state::market_status::PAUSED)], &[&admin])
+        .await
+        .unwrap();
+    let bob = w.env.user(100_000 * USDC, 10_000 * USDC).await;
+    assert_error(w.env.trade(&bob, 0, order(OrderSide::Long, BTC)).await, PerpError::MarketPaused);
+    // the price falls (a takeover needs no vAMM, only the oracle)
+    let t = w.env.now;
+    w.env.set_legacy_oracle(w.oracle, usd(18_250), usd(2), t);
+    assert_error(w.liquidate(&alice, 0).await, PerpError::MarketPaused);
+    // a day later the pause has lapsed: liquidations resume, the market stays reduce-only
+    w.env.advance(DAY).await;
+    let t = w.env.now;
+    w.env.set_legacy_oracle(w.oracle, usd(18_250), usd(2), t);
+    w.liquidate(&alice, 0).await.unwrap();
+    assert_error(w.env.trade(&bob, 0, order(OrderSide::Long, BTC)).await, PerpError::MarketReduceOnly);
+    // and it cannot be paused again until the cooldown has passed
+    w.env
+        .send(&[ix::set_market_status(admin.pubkey(), 0, perp::state::market_status::ACTIVE)], &[&admin])
+        .await
+        .unwrap();
+    assert_error(
+        w.env.send(&[ix::set_market_status(admin.pubkey(), 0, perp::state::market_status::PAUSED)], &[&admin]).await,
+        PerpError::PauseCooldown,
+    );
+    w.env.assert_conservation().await;
+}
+
+/// A matured proposal made against parameters that have changed since (say, an instant
+/// tightening) cannot run and undo them; nor can one left unexecuted for more than a week.
+#[tokio::test(flavor = "current_thread")]
+async fn attack_replay_an_old_proposal() {
+    let mut w = world(0).await;
+    with_timelock(&mut w).await;
+    let admin = w.env.admin.insecure_clone();
+    let mut p = default_market_params(vec![legacy_oracle(w.oracle)]);
+    p.taker_fee = 1_000_000;
+    let version = w.env.market(0).await.params_version;
+    let old = w.env.propose(AdminAction::UpdateMarket { market_index: 0, params: p.clone(), version }).await.unwrap();
+    let later = w.env.propose(AdminAction::UpdateMarket { market_index: 0, params: p, version }).await.unwrap();
+    // an instant tightening in between
+    let mut tight = default_market_params(vec![legacy_oracle(w.oracle)]);
+    tight.max_leverage = 25;
+    tight.tiers[0].imr = 40_000_000;
+    w.env.send(&[ix::update_market(admin.pubkey(), 0, tight)], &[&admin]).await.unwrap();
+    w.env.advance(DAY).await;
+    let larry = clone_user(&w.larry);
+    let exec = ix::execute_update_market(larry.key(), old, admin.pubkey(), 0);
+    assert_error(w.env.send(&[exec], &[&larry.kp]).await, PerpError::ProposalMismatch);
+    assert_eq!(w.env.market(0).await.max_leverage, 25, "the tightening stands");
+    // a week and a day after maturity the other one has expired
+    w.env.advance(8 * DAY).await;
+    let exec = ix::execute_update_market(larry.key(), later, admin.pubkey(), 0);
+    assert_error(w.env.send(&[exec], &[&larry.kp]).await, PerpError::ProposalExpired);
+    w.env.send(&[ix::cancel_proposal(admin.pubkey(), later)], &[&admin]).await.unwrap();
 }

@@ -27,7 +27,13 @@ async fn attack_profit_backed_withdrawal_through_isolated_collateral() {
     let over = ix::move_isolated_collateral(alice.key(), alice.account, 0, -(free + 1), &[0]);
     assert_error(w.env.send(&[over], &[&alice.kp]).await, PerpError::IsolatedMarginTooLow);
     let ok = ix::move_isolated_collateral(alice.key(), alice.account, 0, -free, &[0]);
-    w.env.send(&[ok], &[&alice.kp]).await.unwrap();
+    // collateral leaving an isolated position needs the freshness of a withdrawal (15 s)
+    w.env.advance(30).await;
+    assert_error(w.env.send(std::slice::from_ref(&ok), &[&alice.kp]).await, PerpError::StaleCachedIndex);
+    let t = w.env.now;
+    w.env.set_legacy_oracle(w.oracle, usd(21_000), usd(2), t);
+    let refresh = ix::update_funding(0, &[w.oracle]);
+    w.env.send(&[refresh, ok], &[&alice.kp]).await.unwrap();
     let a = w.env.margin(&alice.account).await;
     assert_eq!(a.cross_collateral, free);
     assert_eq!(a.positions[0].isolated_collateral, c - free);
@@ -117,6 +123,14 @@ async fn attack_delegate_liquidates_the_owner() {
     w.env.send(&[ix::set_delegate(third.key(), third.account, owner.key())], &[&third.kp]).await.unwrap();
     let i = w.liquidate_ix(&third, third.account, &owner, 0, 0).await;
     assert_error(w.env.send(&[i], &[&third.kp]).await, PerpError::SelfLiquidation);
+    // nor may the delegate put the owner's account at risk by taking a third party's position
+    // over into it: only an account's owner signs its liquidations
+    let carl = w.env.user(100_000 * USDC, 10_000 * USDC).await;
+    w.env.trade(&carl, 0, order(OrderSide::Long, 5 * BTC)).await.unwrap_or(());
+    let rich = w.env.user(10_000_000 * USDC, 1_000_000 * USDC).await;
+    w.env.send(&[ix::set_delegate(rich.key(), rich.account, dee.key())], &[&rich.kp]).await.unwrap();
+    let i = w.liquidate_ix(&dee, rich.account, &owner, 0, 0).await;
+    assert_error(w.env.send(&[i], &[&dee.kp]).await, PerpError::OwnerOnly);
     assert_eq!(w.env.margin(&owner.account).await.positions[0].base, 5 * BTC);
     // an independent liquidator may
     w.liquidate(&owner, 0).await.unwrap();

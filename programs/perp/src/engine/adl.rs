@@ -47,28 +47,53 @@ pub fn alone_in_group(acct: &MarginAccount, slot: usize) -> bool {
     !acct.positions.iter().enumerate().any(|(i, p)| i != slot && p.in_use() && !p.is_isolated() && p.base != 0)
 }
 
-/// Closes `q` (> 0) of the bankrupt position in `slot` at `price`, off the curve. Returns the
-/// position's fill, the one quote amount `x` both sides use (`q x price`, rounded down), and the
-/// shortfall: how much worse `price` is for the bankrupt account than its stored bankruptcy price
-/// (the price was bounded near the mark), which the caller socializes.
+/// What closing (part of) a bankrupt position produced.
+pub struct BankruptClose {
+    pub fill: FillOutcome,
+    /// The quote amount a counterparty closing against it at `price` uses.
+    pub x: Quote,
+    /// How much worse `price` was for the bankrupt account than its bankruptcy price (the price was
+    /// bounded near the mark): the caller socializes it.
+    pub shortfall: Quote,
+    /// How much better `price` was than the bankruptcy price: the bankrupt account still closes at
+    /// its bankruptcy price (it gains nothing from a recovery after it was flagged), and a caller
+    /// with a counterparty books the difference to the market's insurance fund.
+    pub surplus: Quote,
+}
+
+/// Closes `q` (> 0) of the bankrupt position in `slot` off the curve: at `price`, or at its
+/// stored bankruptcy price when that is worse for the account.
 pub fn close_bankrupt(
     acct: &mut MarginAccount,
     slot: usize,
     market: &mut Market,
     q: i64,
     price: Price,
-) -> Result<(FillOutcome, Quote, Quote)> {
+) -> Result<BankruptClose> {
     let bsign = acct.positions[slot].base.signum();
     let pb = Price(acct.positions[slot].bankruptcy_price);
+    let own = if bsign > 0 { price.min(pb) } else { price.max(pb) };
     let x = Base(q).value_at(price, Round::Down).or_core()?;
-    let out = close_off_curve(acct, slot, market, Base(-bsign * q), Quote(bsign * x.0))?;
+    let xb = Base(q).value_at(own, Round::Down).or_core()?;
+    let fill = close_off_curve(acct, slot, market, Base(-bsign * q), Quote(bsign * xb.0))?;
     // what closing at the bankruptcy price would have realized, rounded in the others' favour
     let shortfall = if bsign > 0 {
-        Base(q).value_at(pb, Round::Down).or_core()?.checked_sub(x).or_core()?
+        Base(q).value_at(pb, Round::Down).or_core()?.checked_sub(xb).or_core()?
     } else {
-        x.checked_sub(Base(q).value_at(pb, Round::Up).or_core()?).or_core()?
+        xb.checked_sub(Base(q).value_at(pb, Round::Up).or_core()?).or_core()?
     };
-    Ok((out, x, shortfall.max(Quote::ZERO)))
+    let surplus = if bsign > 0 { x.checked_sub(xb) } else { xb.checked_sub(x) }.or_core()?;
+    Ok(BankruptClose { fill, x, shortfall: shortfall.max(Quote::ZERO), surplus: surplus.max(Quote::ZERO) })
+}
+
+/// Moves `surplus` (>= 0) that a counterparty paid beyond what the bankrupt account received from
+/// the PnL pool to the market's insurance fund.
+pub fn book_surplus(market: &mut Market, surplus: Quote) -> Result<()> {
+    if surplus.0 > 0 {
+        market.pnl_pool_add(Quote(-surplus.0))?;
+        market.insurance_in(surplus)?;
+    }
+    Ok(())
 }
 
 /// Socializes `loss` (> 0) in this market: the side `charge_longs` names pays through its

@@ -21,9 +21,10 @@ pub enum PriceNeed {
     Adding,
     /// Withdrawals: within the market's `withdraw_max_age`, else `StaleCachedIndex`.
     Withdraw,
-    /// Reducing risk and liquidation, which a stale market must never block: within `max_age` it
-    /// counts as usual; older, the position is valued conservatively (its unrealized profit
-    /// dropped, its loss taken at the cached index moved against it by its tier's initial rate).
+    /// Reducing risk and liquidation, which a stale market must never block: up to the market's
+    /// `fallback_max_age` (a feed that is late, not dead) the cached index counts as usual; older,
+    /// the position is valued conservatively (its unrealized profit dropped, its loss taken at the
+    /// cached index moved against it by its tier's maintenance rate).
     Tolerant,
 }
 
@@ -34,11 +35,14 @@ pub struct Holder<'a> {
     pub acct: &'a MarginAccount,
     pub need: Option<(Group, PriceNeed)>,
     pub parts: Parts,
+    /// Some part came from a cache older than its market's `withdraw_max_age`: good enough to
+    /// decide a liquidation, not to recognize a deficit (a lagging price could overstate it).
+    pub not_fresh: bool,
 }
 
 impl<'a> Holder<'a> {
     pub fn new(acct: &'a MarginAccount, need: Option<(Group, PriceNeed)>) -> Self {
-        Holder { acct, need, parts: Default::default() }
+        Holder { acct, need, parts: Default::default(), not_fresh: false }
     }
 }
 
@@ -46,7 +50,11 @@ impl<'a> Holder<'a> {
 fn cached_part(m: &Market, p: &crate::state::Position, need: PriceNeed, now: i64) -> Result<perp_core::margin::Health> {
     let owed = funding_owed(m, p)?;
     let age = now.saturating_sub(m.last_index_time);
-    let limit = if need == PriceNeed::Withdraw { m.withdraw_max_age } else { m.max_age };
+    let limit = match need {
+        PriceNeed::Adding => m.max_age,
+        PriceNeed::Withdraw => m.withdraw_max_age,
+        PriceNeed::Tolerant => m.max_age.max(m.fallback_max_age),
+    };
     if m.last_index == 0 {
         msg!("market {} has no index yet", m.market_index);
         return err!(PerpError::StaleCachedIndex);
@@ -63,12 +71,12 @@ fn cached_part(m: &Market, p: &crate::state::Position, need: PriceNeed, now: i64
         );
         return err!(PerpError::StaleCachedIndex);
     }
-    // conservative: against the position by its tier's initial rate, no profit
+    // conservative: against the position by its tier's maintenance rate, no profit
     let cached = Price(m.last_index);
     let v = view(m, cached, now)?;
     let st = p.state();
-    let imr = v.tiers()[tier_index(v.tiers(), st.notional(cached).or_core()?)].imr;
-    let price = stale_valuation_price(cached, st.base.is_positive(), imr).or_core()?;
+    let mmr = v.tiers()[tier_index(v.tiers(), st.notional(cached).or_core()?)].mmr;
+    let price = stale_valuation_price(cached, st.base.is_positive(), mmr).or_core()?;
     let mut haircut = v;
     haircut.mark = price;
     let mut part = position_part(p, &haircut, owed)?;
@@ -108,6 +116,7 @@ pub fn load_other_markets<'info>(
             held = true;
             if let Some((group, need)) = h.need {
                 if in_group(h.acct, group, slot) && h.acct.positions[slot].base != 0 {
+                    h.not_fresh |= now.saturating_sub(m.last_index_time) > m.withdraw_max_age;
                     h.parts[slot] = Some(cached_part(&m, &h.acct.positions[slot], need, now)?);
                 }
             }

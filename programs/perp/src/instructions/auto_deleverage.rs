@@ -1,4 +1,4 @@
-use crate::engine::adl::{close_bankrupt, close_off_curve, finish_bankruptcy, socialize};
+use crate::engine::adl::{book_surplus, close_bankrupt, close_off_curve, finish_bankruptcy, socialize};
 use crate::engine::funding::settle_position;
 use crate::engine::prices::mark_price;
 use crate::error::{CoreResultExt, PerpError};
@@ -28,15 +28,16 @@ pub struct AutoDeleverage<'info> {
 /// expired and has counted every counterparty-side position of the market; the candidates given
 /// (remaining accounts after the oracles, writable) are exactly the next entries of its ranking,
 /// in order, with no higher-ranked entry left out; each one's score, recomputed now at the
-/// round's mark, is eligible and not above the previous one's. The price is the position's stored
-/// bankruptcy price kept within its maintenance rate of the *live* mark; what that bound leaves on
-/// the bankrupt account is socialized in this market. A ranked entry whose account has since
+/// round's mark, is eligible and not above the previous one's. The counterparties' price is the
+/// position's stored bankruptcy price kept within its maintenance rate of the *live* mark; what
+/// that bound leaves on the bankrupt account is socialized in this market, and what it gives beyond
+/// the bankruptcy price (a recovery since the flag) goes to the market's insurance fund, never to
+/// the bankrupt account. A ranked entry whose account has since
 /// closed, emptied or gone bankrupt is skipped (used up).
 /// Remaining accounts: the market's oracles, then the candidates.
 pub fn handler<'info>(ctx: Context<'info, AutoDeleverage<'info>>) -> Result<()> {
     let now = crate::engine::now()?;
     let ex = ctx.accounts.exchange.load()?;
-    require!(!ex.is_paused(pause::LIQUIDATE, now), PerpError::OperationPaused);
     let bkey = ctx.accounts.bankrupt_account.key();
     let mut m = ctx.accounts.market.load_mut()?;
     require!(!m.is_paused(now), PerpError::MarketPaused);
@@ -121,9 +122,10 @@ pub fn handler<'info>(ctx: Context<'info, AutoDeleverage<'info>>) -> Result<()> 
 
         let q = remaining.min(st.base.0.abs()).min(r.entries[idx].size);
         // one amount for both sides (zero-sum between them)
-        let (_, x, shortfall) = close_bankrupt(&mut b, bslot, &mut m, q, price)?;
-        let out = close_off_curve(&mut c, cslot, &mut m, Base(bsign * q), Quote(-bsign * x.0))?;
-        socialize(&mut b, &bkey, bslot, &mut m, shortfall, charge_longs, live)?;
+        let bc = close_bankrupt(&mut b, bslot, &mut m, q, price)?;
+        let out = close_off_curve(&mut c, cslot, &mut m, Base(bsign * q), Quote(-bsign * bc.x.0))?;
+        book_surplus(&mut m, bc.surplus)?;
+        socialize(&mut b, &bkey, bslot, &mut m, bc.shortfall, charge_longs, live)?;
         r.entries[idx].size = if out.position.base.0 == 0 { 0 } else { r.entries[idx].size - q };
         c.release_if_empty(cslot)?;
         remaining -= q;

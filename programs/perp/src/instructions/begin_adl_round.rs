@@ -30,7 +30,6 @@ pub struct BeginAdlRound<'info> {
 pub fn handler<'info>(ctx: Context<'info, BeginAdlRound<'info>>) -> Result<()> {
     let now = crate::engine::now()?;
     let ex = ctx.accounts.exchange.load()?;
-    require!(!ex.is_paused(pause::LIQUIDATE, now), PerpError::OperationPaused);
     let mut m = ctx.accounts.market.load_mut()?;
     require!(!m.is_paused(now), PerpError::MarketPaused);
     let mut r = ctx.accounts.adl_round.load_mut()?;

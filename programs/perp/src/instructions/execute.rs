@@ -26,13 +26,18 @@ pub struct ExecuteUpdateMarket<'info> {
 pub fn update_market(ctx: Context<ExecuteUpdateMarket>) -> Result<()> {
     let now = crate::engine::now()?;
     require_matured(&ctx.accounts.proposal, &*ctx.accounts.exchange.load()?, now)?;
-    let AdminAction::UpdateMarket { market_index, params } = &ctx.accounts.proposal.action else {
+    let AdminAction::UpdateMarket { market_index, params, version } = &ctx.accounts.proposal.action else {
         return err!(PerpError::ProposalMismatch);
     };
     let mut m = ctx.accounts.market.load_mut()?;
     require!(*market_index == m.market_index, PerpError::ProposalMismatch);
+    if *version != m.params_version {
+        msg!("proposal made against parameters version {}, the market is at {}", version, m.params_version);
+        return err!(PerpError::ProposalMismatch);
+    }
     params.validate()?;
     params.apply(&mut m);
+    m.params_version = m.params_version.wrapping_add(1);
     emit!(MarketUpdated { market_index: m.market_index });
     emit!(ProposalExecuted { id: ctx.accounts.proposal.id, kind: 0, executor: ctx.accounts.executor.key() });
     Ok(())

@@ -52,11 +52,11 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, max_base: u64) -> R
     let key = ctx.accounts.margin_account.key();
     let liquidator_key = ctx.accounts.liquidator_account.key();
     let ex = ctx.accounts.exchange.load()?;
-    require!(!ex.is_paused(pause::LIQUIDATE, now), PerpError::OperationPaused);
     let mut m = ctx.accounts.market.load_mut()?;
     let mut a = ctx.accounts.margin_account.load_mut()?;
     let mut l = ctx.accounts.liquidator_account.load_mut()?;
-    l.authorize_trader(&ctx.accounts.liquidator.key())?;
+    // only the owner puts its account at risk by taking positions over (not its delegate)
+    l.authorize_owner(&ctx.accounts.liquidator.key())?;
     // nobody liquidates an account it controls (owner or delegate of both)
     require!(!l.shares_control_with(&a), PerpError::SelfLiquidation);
     require!(!l.is_bankrupt(), PerpError::AccountBankrupt);
@@ -75,14 +75,14 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, max_base: u64) -> R
     require!(!l.positions[lslot].is_isolated(), PerpError::PositionModeMismatch);
     settle_position(&mut l, &liquidator_key, lslot, &mut m)?;
     let group = group_of(&a, slot);
-    let (mut vparts, mut lparts) = {
+    let (mut vparts, mut lparts, not_fresh) = {
         let mut holders = [
             Holder::new(&a, Some((group, PriceNeed::Tolerant))),
             Holder::new(&l, Some((Group::Cross, PriceNeed::Adding))),
         ];
         load_other_markets(&ctx.remaining_accounts[n..], Some(idx), &mut holders, now)?;
         let [h0, h1] = holders;
-        (h0.parts, h1.parts)
+        (h0.parts, h1.parts, h0.not_fresh)
     };
     let v = view(&m, index, now)?;
     let mark = v.mark;
@@ -104,6 +104,12 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, max_base: u64) -> R
     // the group's deficit: this market's part is paid by its insurance fund, or ADL takes over
     let mut draw = Quote::ZERO;
     if h.equity.is_negative() {
+        // a deficit is paid out (insurance) or passed on (ADL) only on fresh prices of every other
+        // market of the group: a lagging or stale price could overstate it
+        if not_fresh {
+            msg!("the group is under water: refresh its other markets (update_funding) to recognize the deficit");
+            return err!(PerpError::StaleCachedIndex);
+        }
         let deficit = h.equity.checked_neg().or_core()?;
         let last = !a
             .positions
@@ -117,6 +123,7 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, max_base: u64) -> R
             let pb = deficit_price(&pos, mark, part).or_core()?;
             a.positions[slot].flags |= position_flags::BANKRUPT;
             a.positions[slot].bankruptcy_price = pb.0;
+            l.release_if_empty(lslot)?;
             m.bankrupt_accounts = m.bankrupt_accounts.checked_add(1).ok_or(PerpError::MathOverflow)?;
             msg!("bankrupt: deficit {} of {} exceeds this market's insurance fund {}", part, deficit, m.insurance_fund);
             emit!(AccountBankrupt {

@@ -20,9 +20,9 @@ pub struct MoveIsolatedCollateral<'info> {
 /// `amount` adds to the position (cross must stay at or above its initial margin), negative takes
 /// it back to cross, at most what the isolated position could withdraw: its equity counting only
 /// unrealized losses, minus its initial margin (unrealized profit never leaves an isolated
-/// position before it is realized). Remaining accounts (read-only, cached indexes within
-/// `max_age`): for a move into the position, the market of every cross position; for a move out,
-/// the position's own market.
+/// position before it is realized). Remaining accounts (read-only): for a move into the position,
+/// the market of every cross position (cached index within `max_age`); for a move out, the
+/// position's own market (within `withdraw_max_age`, as for a withdrawal).
 pub fn handler<'info>(
     ctx: Context<'info, MoveIsolatedCollateral<'info>>,
     market_index: u16,
@@ -41,8 +41,10 @@ pub fn handler<'info>(
         require!(!ctx.accounts.exchange.load()?.is_paused(pause::TRADE, now), PerpError::OperationPaused);
     }
     let group = if amount > 0 { Group::Cross } else { Group::Isolated(slot) };
+    // collateral leaving an isolated position is as good as withdrawn: the same fresh price
+    let need = if amount > 0 { PriceNeed::Adding } else { PriceNeed::Withdraw };
     let parts = {
-        let mut holders = [Holder::new(&a, Some((group, PriceNeed::Adding)))];
+        let mut holders = [Holder::new(&a, Some((group, need)))];
         load_other_markets(ctx.remaining_accounts, None, &mut holders, now)?;
         holders[0].parts
     };

@@ -80,12 +80,17 @@ pub fn set_timelock_delay(ctx: Context<SetTimelockDelay>, delay: i64) -> Result<
     Ok(())
 }
 
-/// A proposal may run once both its own eta and the delay in force now have passed.
+/// A proposal may run once both its own eta and the delay in force now have passed, and for
+/// `PROPOSAL_GRACE` seconds after that.
 pub fn require_matured(p: &Proposal, ex: &Exchange, now: i64) -> Result<()> {
     let ready = p.eta.max(p.proposed_at.saturating_add(ex.timelock_delay));
     if now < ready {
         msg!("proposal {} executes at {} ({} s from now)", p.id, ready, ready - now);
         return err!(PerpError::TimelockNotElapsed);
+    }
+    if now > ready.saturating_add(PROPOSAL_GRACE) {
+        msg!("proposal {} expired at {}", p.id, ready.saturating_add(PROPOSAL_GRACE));
+        return err!(PerpError::ProposalExpired);
     }
     Ok(())
 }

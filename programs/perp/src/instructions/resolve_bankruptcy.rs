@@ -31,7 +31,6 @@ pub struct ResolveBankruptcy<'info> {
 pub fn handler<'info>(ctx: Context<'info, ResolveBankruptcy<'info>>) -> Result<()> {
     let now = crate::engine::now()?;
     let ex = ctx.accounts.exchange.load()?;
-    require!(!ex.is_paused(pause::LIQUIDATE, now), PerpError::OperationPaused);
     let key = ctx.accounts.bankrupt_account.key();
     let mut m = ctx.accounts.market.load_mut()?;
     require!(!m.is_paused(now), PerpError::MarketPaused);
@@ -51,9 +50,8 @@ pub fn handler<'info>(ctx: Context<'info, ResolveBankruptcy<'info>>) -> Result<(
     let mark = mark_price(&m, index, now)?;
     settle_position(&mut b, &key, slot, &mut m)?;
     let charge_longs = r.side == 1;
-    let pb = perp_core::Price(b.positions[slot].bankruptcy_price);
-    let price = if base > 0 { pb.min(mark) } else { pb.max(mark) };
-    let (_, _, shortfall) = close_bankrupt(&mut b, slot, &mut m, base.abs(), price)?;
-    socialize(&mut b, &key, slot, &mut m, shortfall, charge_longs, mark)?;
+    // the book takes it at the worse of mark and bankruptcy price; no counterparty pays a surplus
+    let bc = close_bankrupt(&mut b, slot, &mut m, base.abs(), mark)?;
+    socialize(&mut b, &key, slot, &mut m, bc.shortfall, charge_longs, mark)?;
     finish_bankruptcy(&mut b, &key, slot, &mut m, charge_longs, mark)
 }

@@ -11,9 +11,10 @@ pub struct SetPause<'info> {
 }
 
 /// Admin: sets the exchange-wide pause switches (bits of `state::pause`). TRADE (new risk only)
-/// and DEPOSIT stay until lifted. The switches that can keep users from their money (WITHDRAW,
-/// LIQUIDATE, FUNDING) lapse `MAX_PAUSE` seconds after they were switched on, cannot be extended,
-/// and cannot be switched on again until `PAUSE_COOLDOWN` seconds after they lapsed.
+/// stays until lifted. The others (DEPOSIT, WITHDRAW, FUNDING) lapse `MAX_PAUSE` seconds after
+/// they were switched on, cannot be extended, and cannot be switched on again until
+/// `PAUSE_COOLDOWN` seconds after they lapsed. Liquidations are paused per market
+/// (`set_market_status`).
 pub fn handler(ctx: Context<SetPause>, pause_flags: u16) -> Result<()> {
     require!(pause_flags & !pause::ALL == 0, PerpError::InvalidMarketParams);
     let now = crate::engine::now()?;

@@ -23,6 +23,7 @@ pub fn handler(ctx: Context<UpdateMarket>, params: MarketParams) -> Result<()> {
         return err!(PerpError::TimelockRequired);
     }
     params.apply(&mut m);
+    m.params_version = m.params_version.wrapping_add(1);
     emit!(MarketUpdated { market_index: m.market_index });
     Ok(())
 }

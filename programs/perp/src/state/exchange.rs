@@ -10,30 +10,30 @@ pub const EXCHANGE_SEED: &[u8] = b"exchange";
 pub const COLLATERAL_VAULT_SEED: &[u8] = b"collateral_vault";
 pub const INSURANCE_VAULT_SEED: &[u8] = b"insurance_vault";
 
-/// Longest time (seconds) a pause that can keep users from their money (withdrawals,
-/// liquidations, funding, a market's PAUSED status) stays in force: 24 h.
+/// Longest time (seconds) a pause that can keep users from their money or from adding margin
+/// (deposits, withdrawals, funding, a market's PAUSED status, which stops its liquidations) stays
+/// in force: 24 h.
 pub const MAX_PAUSE: i64 = 86_400;
 /// After such a pause lapses, another cannot begin for this long (seconds): 24 h.
 pub const PAUSE_COOLDOWN: i64 = 86_400;
 /// Longest timelock the admin may set (30 days).
 pub const MAX_TIMELOCK: i64 = 30 * 86_400;
 
-/// Pause switches, one bit per operation.
+/// Pause switches, one bit per operation. Liquidations are paused per market (its PAUSED status,
+/// which also stops new risk there), never exchange-wide, so one bounded mechanism governs them.
 pub mod pause {
     /// New risk (orders that open or grow a position, collateral into isolated positions).
     /// Closing and reducing are never paused. Stays until lifted (it only tightens).
     pub const TRADE: u16 = 1 << 0;
-    /// Deposits. Stays until lifted.
+    /// Deposits: lapses after [`super::MAX_PAUSE`] (users must be able to add margin).
     pub const DEPOSIT: u16 = 1 << 1;
     /// Withdrawals: lapses after [`super::MAX_PAUSE`].
     pub const WITHDRAW: u16 = 1 << 2;
-    /// Liquidations and auto-deleveraging: lapses after [`super::MAX_PAUSE`].
-    pub const LIQUIDATE: u16 = 1 << 3;
     /// The funding crank: lapses after [`super::MAX_PAUSE`].
     pub const FUNDING: u16 = 1 << 4;
-    pub const ALL: u16 = TRADE | DEPOSIT | WITHDRAW | LIQUIDATE | FUNDING;
+    pub const ALL: u16 = TRADE | DEPOSIT | WITHDRAW | FUNDING;
     /// The switches that lapse (bounded in time, with a cooldown between two pauses).
-    pub const BOUNDED: u16 = WITHDRAW | LIQUIDATE | FUNDING;
+    pub const BOUNDED: u16 = DEPOSIT | WITHDRAW | FUNDING;
 }
 
 #[account(zero_copy)]

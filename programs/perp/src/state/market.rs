@@ -158,6 +158,8 @@ pub struct Market {
     /// Distinct counterparty-side positions counted by the open round's scans (kept equal to the
     /// number of those positions still open: a counted position that closes is uncounted).
     pub adl_scanned: u32,
+    /// Bumped by every parameter change: a proposal made against older parameters cannot run.
+    pub params_version: u32,
     pub market_index: u16,
     pub max_leverage: u16,
     pub num_oracles: u8,
@@ -173,7 +175,7 @@ pub struct Market {
     pub bump: u8,
     /// Counterparty side of the open round: 1 = longs, 2 = shorts.
     pub adl_side: u8,
-    pub _pad1: [u8; 10],
+    pub _pad1: [u8; 6],
     pub _reserved: [u8; 128],
 }
 

@@ -243,7 +243,7 @@ impl MarketParams {
     }
 
     /// True when replacing `current` by these parameters only tightens new risk: initial margin
-    /// rates raised and/or the maximum leverage lowered, everything else (oracles, filters,
+    /// rates raised (each at most doubled, to at most 50%) and/or the maximum leverage lowered, everything else (oracles, filters,
     /// funding, maintenance rates, caps, fees) unchanged. Such a change applies at once; any
     /// other change must go through the timelock. (Raising a maintenance rate is not instant: it
     /// would make existing positions liquidatable at once.)
@@ -251,7 +251,12 @@ impl MarketParams {
         if self.tiers.len() != current.tiers.len() || self.max_leverage > current.max_leverage {
             return false;
         }
-        if self.tiers.iter().zip(&current.tiers).any(|(n, c)| n.imr < c.imr) {
+        // raised, but at most doubled and at most 50%: an instant change cannot make margin
+        // (a liquidator's included) unobtainable
+        let bounded = |n: &TierParams, c: &TierParams| {
+            n.imr >= c.imr && n.imr <= c.imr.saturating_mul(2) && n.imr <= RATE_PRECISION / 2
+        };
+        if !self.tiers.iter().zip(&current.tiers).all(|(n, c)| n.imr == c.imr || bounded(n, c)) {
             return false;
         }
         let mut relaxed = self.clone();

@@ -7,12 +7,15 @@ use super::MarketParams;
 use anchor_lang::prelude::*;
 
 pub const PROPOSAL_SEED: &[u8] = b"proposal";
+/// A matured proposal must run within this many seconds (7 days), or only cancelling remains.
+pub const PROPOSAL_GRACE: i64 = 7 * 86_400;
 
 /// What a proposal does when executed.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
 pub enum AdminAction {
-    /// Replace a market's parameters (oracle set, filters, funding, tiers, fees, ...).
-    UpdateMarket { market_index: u16, params: MarketParams },
+    /// Replace a market's parameters (oracle set, filters, funding, tiers, fees, ...), made
+    /// against the market's `params_version` `version` (any change in between voids it).
+    UpdateMarket { market_index: u16, params: MarketParams, version: u32 },
     /// Create market `market_index` (the next index) with a vAMM of `base_reserve` at `peg`.
     CreateMarket { market_index: u16, params: MarketParams, base_reserve: u128, peg: u64 },
     /// Hand the admin powers to another key.
