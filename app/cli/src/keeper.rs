@@ -257,13 +257,27 @@ impl<C: Chain> Keeper<C> {
             let others = ix::liquidation_markets(&a, &mine, p.market_index);
             let ms = &states[&p.market_index];
             let (me, my_account, oracles) = (self.keypair.pubkey(), self.account, ix::market_oracles(&ms.market));
-            let mk = |max: u64| ix::liquidate(me, my_account, k, p.market_index, &oracles, &others, max);
+            // a deficit is recognized only on fresh prices of the group's other markets: refresh them
+            // in the same transaction
+            let mut refresh = Vec::new();
+            if !p.isolated {
+                for i in ix::cross_markets(&a, Some(p.market_index)) {
+                    if let Some(o) = states.get(&i) {
+                        refresh.push(ix::update_funding(i, &ix::market_oracles(&o.market)));
+                    }
+                }
+            }
+            let mk = |max: u64| {
+                let mut v = refresh.clone();
+                v.push(ix::liquidate(me, my_account, k, p.market_index, &oracles, &others, max));
+                v
+            };
             tracing::info!(target: "keeper", account = %k, market = p.market_index, shortfall = %shortfall, size = %size, "liquidating");
-            let mut r = self.send(&[mk(if partial { size.0 as u64 } else { 0 })], "liquidate", Some(k), now).await;
+            let mut r = self.send(&mk(if partial { size.0 as u64 } else { 0 }), "liquidate", Some(k), now).await;
             if partial
                 && matches!(r.as_ref().err().and_then(|e| e.program_error_name()), Some("PartialLiquidationTooSmall"))
             {
-                r = self.send(&[mk(0)], "liquidate", Some(k), now).await;
+                r = self.send(&mk(0), "liquidate", Some(k), now).await;
             }
             if r.is_ok() {
                 // the program either closed (part of) it or marked it bankrupt
