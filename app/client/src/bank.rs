@@ -30,8 +30,25 @@ fn process_instruction(
     perp::entry(program_id, accounts, data)
 }
 
-/// The perp program registered as a native processor (SPL Token runs as its real BPF program).
+/// Where the SBF build of the program is, when the tests should run it instead of the native
+/// processor: `PERP_SBF=1` (the `target/deploy/perp.so` that `scripts/build-sbf` writes) or
+/// `PERP_SBF=<dir holding perp.so>`.
+pub fn sbf_dir() -> Option<std::path::PathBuf> {
+    let v = std::env::var("PERP_SBF").ok().filter(|v| !v.is_empty() && v != "0")?;
+    Some(if v == "1" { crate::data::repo_root().join("target/deploy") } else { std::path::PathBuf::from(v) })
+}
+
+/// The perp program: by default a native processor; with `PERP_SBF` set, the SBF `.so` run in the
+/// SBF VM (see [`sbf_dir`]). SPL Token always runs as its real BPF program.
 pub fn program_test() -> ProgramTest {
+    if let Some(dir) = sbf_dir() {
+        assert!(dir.join("perp.so").is_file(), "PERP_SBF: no perp.so in {} (run scripts/build-sbf)", dir.display());
+        // solana-program-test finds `perp.so` there
+        std::env::set_var("SBF_OUT_DIR", &dir);
+        let mut pt = ProgramTest::new("perp", perp::ID, None);
+        pt.prefer_bpf(true);
+        return pt;
+    }
     let mut pt = ProgramTest::new("perp", perp::ID, processor!(process_instruction));
     pt.prefer_bpf(false);
     pt
