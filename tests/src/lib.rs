@@ -177,6 +177,24 @@ impl Env {
         self.ctx.banks_client.process_transaction(tx).await
     }
 
+    /// Like [`Env::send`], returning the transaction's metadata (logs, compute units consumed).
+    pub async fn send_with_metadata(
+        &mut self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+    ) -> Result<solana_program_test::BanksTransactionResultWithMetadata, BanksClientError> {
+        self.slot += 1;
+        self.ctx.warp_to_slot(self.slot).unwrap();
+        let t = self.now;
+        self.set_clock(t).await;
+        let payer = self.payer();
+        let bh = self.ctx.banks_client.get_latest_blockhash().await?;
+        let mut all: Vec<&Keypair> = vec![&payer];
+        all.extend_from_slice(signers);
+        let tx = Transaction::new_signed_with_payer(ixs, Some(&payer.pubkey()), &all, bh);
+        self.ctx.banks_client.process_transaction_with_metadata(tx).await
+    }
+
     pub async fn account_data(&mut self, key: &Pubkey) -> Option<Vec<u8>> {
         self.ctx.banks_client.get_account(*key).await.unwrap().map(|a| a.data)
     }

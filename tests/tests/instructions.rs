@@ -486,9 +486,13 @@ async fn cross_margin_across_markets_needs_every_market() {
     env.set_raw_account(fake, data.clone(), Keypair::new().pubkey());
     let i = ix::place_market_order(alice.key(), fake, 0, &ix::market_oracles(&m0), &[1], long(BTC / 10));
     assert_anchor_error(env.send(&[i], &[&alice.kp]).await, 3007); // AccountOwnedByWrongProgram
-    env.set_raw_account(fake, data, perp::ID);
+                                                                   // (owner and discriminator identify program accounts: the program creates margin accounts and
+                                                                   // markets only at their PDAs, so no one else can hold one; seeds are checked at creation)
+    let mut other_type = data.clone();
+    other_type[..8].copy_from_slice(&[9; 8]);
+    env.set_raw_account(fake, other_type, perp::ID);
     let i = ix::place_market_order(alice.key(), fake, 0, &ix::market_oracles(&m0), &[1], long(BTC / 10));
-    assert_anchor_error(env.send(&[i], &[&alice.kp]).await, 2006); // ConstraintSeeds: not the PDA
+    assert_anchor_error(env.send(&[i], &[&alice.kp]).await, 3002); // AccountDiscriminatorMismatch
     let i = ix::place_market_order(alice.key(), alice.account, 0, &ix::market_oracles(&m0), &[1], long(BTC / 10));
     let mut i = i;
     i.accounts[2].pubkey = pda::market(1); // the market slot holding another market's oracles

@@ -28,10 +28,9 @@ pub const SECONDS_PER_YEAR: i64 = 365 * 24 * 3600;
 const PAYMENT_SCALE: i128 = BASE_PRECISION as i128 * FUNDING_INDEX_PRECISION / QUOTE_PRECISION as i128;
 
 fn toward_zero(n: i128, d: i128) -> CoreResult<i128> {
-    if d == 0 {
-        return Err(CoreError::DivisionByZero);
-    }
-    n.checked_div(d).ok_or(CoreError::Overflow)
+    // floor for a non-negative quotient, ceiling for a negative one
+    let negative = (n < 0) != (d < 0);
+    div_round(n, d, if negative { Round::Up } else { Round::Down })
 }
 
 fn rate_i64(v: i128) -> CoreResult<Rate> {
@@ -63,7 +62,7 @@ impl PremiumAccumulator {
         if seconds < 0 {
             return Err(CoreError::InvalidParameter("sample duration must be >= 0"));
         }
-        let w = (premium.0 as i128).checked_mul(seconds as i128).ok_or(CoreError::Overflow)?;
+        let w = crate::wide::mul_i64(premium.0, seconds);
         self.weighted_sum = self.weighted_sum.checked_add(w).ok_or(CoreError::Overflow)?;
         self.seconds = self.seconds.checked_add(seconds).ok_or(CoreError::Overflow)?;
         Ok(())

@@ -159,8 +159,8 @@ pub fn compute_index(sources: &[SourceReading], now: i64, cfg: &IndexConfig) -> 
             continue;
         }
         // conf/price > max_conf  <=>  conf * 1e9 > max_conf * price (exact)
-        let lhs = s.conf.0 as i128 * RATE_PRECISION as i128;
-        let rhs = cfg.max_conf.0 as i128 * s.price.0 as i128;
+        let lhs = crate::wide::mul_64_64(s.conf.0, RATE_PRECISION as u64) as i128;
+        let rhs = crate::wide::mul_64_64(cfg.max_conf.0 as u64, s.price.0) as i128;
         if lhs > rhs {
             let conf_ratio = div_round(lhs, s.price.0 as i128, Round::Up)?;
             report.dropped[i] = Some(DropReason::LowConfidence {
@@ -190,7 +190,8 @@ pub fn compute_index(sources: &[SourceReading], now: i64, cfg: &IndexConfig) -> 
         }
         let diff = (s.price.0 as i128 - median as i128).abs();
         // diff/median > max_dev  <=>  diff * 1e9 > max_dev * median
-        if diff * RATE_PRECISION as i128 > cfg.max_deviation.0 as i128 * median as i128 {
+        let (d, mx) = (diff as u64, cfg.max_deviation.0 as u64);
+        if crate::wide::mul_64_64(d, RATE_PRECISION as u64) > crate::wide::mul_64_64(mx, median) {
             let deviation = div_round(diff * RATE_PRECISION as i128, median as i128, Round::Up)?;
             report.dropped[i] = Some(DropReason::Outlier {
                 deviation: i64::try_from(deviation).unwrap_or(i64::MAX),

@@ -17,6 +17,7 @@ pub mod takeover;
 pub mod twap;
 pub mod units;
 pub mod vamm;
+pub mod wide;
 
 pub use error::{CoreError, CoreResult, DropReason};
 pub use units::{Base, FundingIndex, Price, Quote, Rate, Round};

@@ -20,7 +20,9 @@ pub const MAX_TIERS: usize = 12;
 /// The cap value meaning "no upper bound".
 pub const UNBOUNDED: Quote = Quote(i64::MAX);
 
+/// Laid out as three `i64` (`repr(C)`), so a program can view its stored tiers in place.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C)]
 pub struct Tier {
     /// Upper bound of the notional in this tier (inclusive), quote. [`UNBOUNDED`] for the last.
     pub cap: Quote,
@@ -90,7 +92,10 @@ fn tier_amount_scaled(tiers: &[Tier], k: usize, kind: MarginKind) -> CoreResult<
     for i in 1..=k {
         let step = tiers[i].rate(kind) - tiers[i - 1].rate(kind);
         amount = amount
-            .checked_add((tiers[i - 1].cap.0 as i128).checked_mul(step).ok_or(CoreError::Overflow)?)
+            .checked_add(crate::wide::mul_i64(
+                tiers[i - 1].cap.0,
+                i64::try_from(step).map_err(|_| CoreError::Overflow)?,
+            ))
             .ok_or(CoreError::Overflow)?;
     }
     Ok(amount)
@@ -111,13 +116,38 @@ pub fn requirement(tiers: &[Tier], notional: Quote, kind: MarginKind) -> CoreRes
         return Ok(Quote::ZERO);
     }
     let k = tier_index(tiers, notional);
-    let scaled = (notional.0 as i128)
-        .checked_mul(tiers[k].rate(kind))
-        .ok_or(CoreError::Overflow)?
+    let rate = i64::try_from(tiers[k].rate(kind)).map_err(|_| CoreError::Overflow)?;
+    let scaled = crate::wide::mul_i64(notional.0, rate)
         .checked_sub(tier_amount_scaled(tiers, k, kind)?)
         .ok_or(CoreError::Overflow)?;
     let v = div_round(scaled, RATE_PRECISION as i128, Round::Up)?;
     Ok(Quote(i64::try_from(v).map_err(|_| CoreError::Overflow)?))
+}
+
+/// Both requirements of a notional, `(initial, maintenance)`, from one pass over the tiers
+/// (equal to two calls of [`requirement`]; the health checks' hot path).
+pub fn requirements(tiers: &[Tier], notional: Quote) -> CoreResult<(Quote, Quote)> {
+    if tiers.is_empty() {
+        return Err(CoreError::InvalidTiers(TierProblem::Empty));
+    }
+    if notional.0 <= 0 {
+        return Ok((Quote::ZERO, Quote::ZERO));
+    }
+    let k = tier_index(tiers, notional);
+    let (mut ai, mut am): (i128, i128) = (0, 0);
+    for i in 1..=k {
+        let cap = tiers[i - 1].cap.0;
+        let di = tiers[i].imr.0.checked_sub(tiers[i - 1].imr.0).ok_or(CoreError::Overflow)?;
+        let dm = tiers[i].mmr.0.checked_sub(tiers[i - 1].mmr.0).ok_or(CoreError::Overflow)?;
+        ai = ai.checked_add(crate::wide::mul_i64(cap, di)).ok_or(CoreError::Overflow)?;
+        am = am.checked_add(crate::wide::mul_i64(cap, dm)).ok_or(CoreError::Overflow)?;
+    }
+    let one = |rate: i64, amount: i128| -> CoreResult<Quote> {
+        let scaled = crate::wide::mul_i64(notional.0, rate).checked_sub(amount).ok_or(CoreError::Overflow)?;
+        let v = div_round(scaled, RATE_PRECISION as i128, Round::Up)?;
+        Ok(Quote(i64::try_from(v).map_err(|_| CoreError::Overflow)?))
+    };
+    Ok((one(tiers[k].imr.0, ai)?, one(tiers[k].mmr.0, am)?))
 }
 
 /// The same requirement summed slice by slice (each part of the notional at its tier's rate).
@@ -169,6 +199,10 @@ impl PositionState {
     }
 }
 
+/// The initial requirement of a part computed without it ([`Health::of_position_maintenance`]):
+/// 2^59 raw (about 5.8e11 USDC), more than any equity, and 8 of them still fit an `i64`.
+pub const NOT_COMPUTED: Quote = Quote(1 << 59);
+
 /// Health of a margin group: one isolated position with its own collateral, or the cross part
 /// of an account (cross collateral and every cross position).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -200,9 +234,31 @@ impl Health {
         self.equity_without_profit = self.equity_without_profit.checked_add(upnl.min(Quote::ZERO))?;
         let notional = p.notional(mark)?;
         self.notional = self.notional.checked_add(notional)?;
-        self.initial = self.initial.checked_add(requirement(tiers, notional, MarginKind::Initial)?)?;
-        self.maintenance = self.maintenance.checked_add(requirement(tiers, notional, MarginKind::Maintenance)?)?;
+        let (im, mm) = requirements(tiers, notional)?;
+        self.initial = self.initial.checked_add(im)?;
+        self.maintenance = self.maintenance.checked_add(mm)?;
         Ok(())
+    }
+
+    /// One position's part of a group's health for checks that never look at the initial
+    /// requirement (maintenance, solvency, liquidation): the initial requirement is not computed
+    /// and set to [`NOT_COMPUTED`], larger than any equity, so such a part can never pass an
+    /// initial-margin check by mistake. Saves the initial tier computation.
+    pub fn of_position_maintenance(
+        p: &PositionState,
+        mark: Price,
+        funding_owed: Quote,
+        tiers: &[Tier],
+    ) -> CoreResult<Health> {
+        let upnl = p.upnl(mark)?.checked_sub(funding_owed)?;
+        let notional = p.notional(mark)?;
+        Ok(Health {
+            equity: upnl,
+            equity_without_profit: upnl.min(Quote::ZERO),
+            initial: NOT_COMPUTED,
+            maintenance: requirement(tiers, notional, MarginKind::Maintenance)?,
+            notional,
+        })
     }
 
     /// One position's part of a group's health (no collateral), to be merged into the group's.
@@ -381,6 +437,10 @@ mod tests {
                 prop_assert!(b >= a && b.0 - a.0 <= 1, "jump at {}: {:?} -> {:?}", n, a, b);
             }
             prop_assert!(requirement(&tiers, Quote(n), MarginKind::Maintenance).unwrap() <= requirement(&tiers, Quote(n), MarginKind::Initial).unwrap());
+            prop_assert_eq!(
+                requirements(&tiers, Quote(n)).unwrap(),
+                (requirement(&tiers, Quote(n), MarginKind::Initial).unwrap(), requirement(&tiers, Quote(n), MarginKind::Maintenance).unwrap())
+            );
         }
     }
 }

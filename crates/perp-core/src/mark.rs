@@ -21,9 +21,8 @@ pub fn mark_funding_basis(index: Price, rate: Rate, time_to_funding: i64, interv
         return Err(CoreError::InvalidParameter("funding interval must be > 0"));
     }
     let ttf = time_to_funding.clamp(0, interval) as i128;
-    let den = RATE_PRECISION as i128 * interval as i128;
-    let num =
-        den.checked_add((rate.0 as i128).checked_mul(ttf).ok_or(CoreError::Overflow)?).ok_or(CoreError::Overflow)?;
+    let den = crate::wide::mul_i64(RATE_PRECISION, interval);
+    let num = den.checked_add(crate::wide::mul_i64(rate.0, ttf as i64)).ok_or(CoreError::Overflow)?;
     if num <= 0 {
         return Err(CoreError::NegativePrice);
     }

@@ -56,7 +56,7 @@ pub fn apply_fill(pos: PositionState, base: Base, quote: Quote) -> CoreResult<Fi
         });
     }
     // flip: the part of the fill that closes `held` realizes against the whole entry
-    let closing_quote = div_round(quote.0 as i128 * held.0 as i128, traded.0 as i128, Round::Down)?;
+    let closing_quote = div_round(crate::wide::mul_i64(quote.0, held.0), traded.0 as i128, Round::Down)?;
     let closing_quote = Quote(i64::try_from(closing_quote).map_err(|_| CoreError::Overflow)?);
     Ok(FillOutcome {
         position: PositionState { base: pos.base.checked_add(base)?, quote_entry: quote.checked_sub(closing_quote)? },

@@ -93,7 +93,7 @@ pub fn deficit_price(pos: &PositionState, mark: Price, deficit: Quote) -> CoreRe
     if pos.base.is_zero() {
         return Err(CoreError::ZeroSize);
     }
-    let d = deficit.0.max(0) as i128 * BASE_PRECISION as i128;
+    let d = crate::wide::mul_i64(deficit.0.max(0), BASE_PRECISION);
     let b = pos.base.0 as i128;
     // the step is rounded up either way: the position is better off by at least the deficit;
     // it is capped at the mark itself (a long at most 2x the mark), so a dust position carrying a

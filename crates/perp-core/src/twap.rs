@@ -25,9 +25,11 @@ pub fn twap_update(old: Price, current: Price, elapsed: i64, window: i64) -> Cor
     if old.is_zero() {
         return Ok(current);
     }
-    let d = elapsed.clamp(0, window) as u128;
-    let w = window as u128;
-    let v = (old.0 as u128 * (w - d) + current.0 as u128 * d) / w;
+    let d = elapsed.clamp(0, window) as u64;
+    let w = window as u64;
+    use crate::wide::{div_rem_u128, mul_64_64};
+    let sum = mul_64_64(old.0, w - d).checked_add(mul_64_64(current.0, d)).ok_or(CoreError::Overflow)?;
+    let (v, _) = div_rem_u128(sum, w as u128);
     Ok(Price(u64::try_from(v).map_err(|_| CoreError::Overflow)?))
 }
 

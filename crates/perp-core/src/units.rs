@@ -44,24 +44,34 @@ pub enum Round {
     Up,
 }
 
-/// `a * b / d` in i128 with explicit rounding; errors on overflow or a zero divisor.
+/// `a * b / d` in i128 with explicit rounding; errors on overflow or a zero divisor. Computed on
+/// magnitudes with 64-bit operations where they fit ([`crate::wide`]): the result is the same.
 pub fn mul_div(a: i128, b: i128, d: i128, round: Round) -> CoreResult<i128> {
-    let p = a.checked_mul(b).ok_or(CoreError::Overflow)?;
-    div_round(p, d, round)
+    let negative = (a < 0) != (b < 0);
+    let p = crate::wide::checked_mul_u128(a.unsigned_abs(), b.unsigned_abs()).ok_or(CoreError::Overflow)?;
+    if p > i128::MAX as u128 + negative as u128 {
+        return Err(CoreError::Overflow);
+    }
+    // p fits in i128 (i128::MIN when negative and p = 2^127)
+    let n = if negative { (p as i128).wrapping_neg() } else { p as i128 };
+    div_round(n, d, round)
 }
 
-/// `n / d` with explicit rounding (floor or ceiling, for any signs).
+/// `n / d` with explicit rounding (floor or ceiling, for any signs), from one division.
 pub fn div_round(n: i128, d: i128, round: Round) -> CoreResult<i128> {
     if d == 0 {
         return Err(CoreError::DivisionByZero);
     }
-    let q = n.checked_div(d).ok_or(CoreError::Overflow)?;
-    let r = n.checked_rem(d).ok_or(CoreError::Overflow)?;
-    if r == 0 {
+    if n == i128::MIN && d == -1 {
+        return Err(CoreError::Overflow);
+    }
+    let (qm, rm) = crate::wide::div_rem_u128(n.unsigned_abs(), d.unsigned_abs());
+    // the exact quotient is negative when the signs differ; truncation went toward zero
+    let negative = (n < 0) != (d < 0) && n != 0;
+    let q = if negative { (qm as i128).wrapping_neg() } else { qm as i128 };
+    if rm == 0 {
         return Ok(q);
     }
-    // truncation went toward zero; the exact quotient is negative when signs differ
-    let negative = (r < 0) != (d < 0);
     Ok(match (round, negative) {
         (Round::Down, true) => q - 1,
         (Round::Up, false) => q + 1,
@@ -74,9 +84,9 @@ pub fn mul_div_u128(a: u128, b: u128, d: u128, round: Round) -> CoreResult<u128>
     if d == 0 {
         return Err(CoreError::DivisionByZero);
     }
-    let p = a.checked_mul(b).ok_or(CoreError::Overflow)?;
-    let q = p / d;
-    Ok(if round == Round::Up && !p.is_multiple_of(d) { q + 1 } else { q })
+    let p = crate::wide::checked_mul_u128(a, b).ok_or(CoreError::Overflow)?;
+    let (q, r) = crate::wide::div_rem_u128(p, d);
+    Ok(if round == Round::Up && r != 0 { q + 1 } else { q })
 }
 
 fn to_i64(v: i128) -> CoreResult<i64> {
@@ -124,16 +134,19 @@ macro_rules! signed_quantity {
 
 /// A size in the base asset; positive is long, negative is short. Raw unit 10^-9.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(transparent)]
 pub struct Base(pub i64);
 signed_quantity!(Base, i64);
 
 /// An amount of quote currency (the collateral), signed. Raw unit 10^-6 (one token unit).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(transparent)]
 pub struct Quote(pub i64);
 signed_quantity!(Quote, i64);
 
 /// A dimensionless fraction, signed. Raw unit 10^-9.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(transparent)]
 pub struct Rate(pub i64);
 signed_quantity!(Rate, i64);
 
@@ -144,6 +157,7 @@ signed_quantity!(FundingIndex, i128);
 
 /// Quote per one whole base unit; never negative. Raw unit 10^-6.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(transparent)]
 pub struct Price(pub u64);
 
 impl Price {
@@ -257,7 +271,8 @@ impl Rate {
 impl FundingIndex {
     /// The index increment for one funding event: `price * rate` (exact, no rounding).
     pub fn increment(price: Price, rate: Rate) -> CoreResult<FundingIndex> {
-        (price.0 as i128).checked_mul(rate.0 as i128).map(FundingIndex).ok_or(CoreError::Overflow)
+        let p = crate::wide::mul_64_64(price.0, rate.0.unsigned_abs()) as i128;
+        Ok(FundingIndex(if rate.0 < 0 { -p } else { p }))
     }
 }
 
@@ -418,6 +433,73 @@ pub fn scale_mantissa(mantissa: u64, expo: i32, round: Round) -> CoreResult<u64>
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// The plain i128 definitions the fast versions must equal.
+    fn naive_div_round(n: i128, d: i128, round: Round) -> CoreResult<i128> {
+        if d == 0 {
+            return Err(CoreError::DivisionByZero);
+        }
+        let q = n.checked_div(d).ok_or(CoreError::Overflow)?;
+        let r = n.checked_rem(d).ok_or(CoreError::Overflow)?;
+        if r == 0 {
+            return Ok(q);
+        }
+        let negative = (r < 0) != (d < 0);
+        Ok(match (round, negative) {
+            (Round::Down, true) => q - 1,
+            (Round::Up, false) => q + 1,
+            _ => q,
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn fast_division_equals_i128(n in any::<i128>(), d in any::<i128>(), up in any::<bool>()) {
+            let r = if up { Round::Up } else { Round::Down };
+            prop_assert_eq!(div_round(n, d, r), naive_div_round(n, d, r));
+        }
+
+        #[test]
+        fn fast_division_small_divisors(n in any::<i128>(), d in -1_000_000_000_000_000_000i128..1_000_000_000_000_000_000, up in any::<bool>()) {
+            let r = if up { Round::Up } else { Round::Down };
+            prop_assert_eq!(div_round(n, d, r), naive_div_round(n, d, r));
+        }
+
+        #[test]
+        fn fast_mul_div_equals_i128(a in any::<i64>(), b in any::<i64>(), d in any::<i64>(), up in any::<bool>()) {
+            let r = if up { Round::Up } else { Round::Down };
+            let naive = (a as i128).checked_mul(b as i128).ok_or(CoreError::Overflow).and_then(|p| naive_div_round(p, d as i128, r));
+            prop_assert_eq!(mul_div(a as i128, b as i128, d as i128, r), naive);
+        }
+
+        #[test]
+        fn fast_mul_div_wide(a in any::<i128>(), b in -4i128..4, d in any::<i128>(), up in any::<bool>()) {
+            let r = if up { Round::Up } else { Round::Down };
+            let naive = a.checked_mul(b).ok_or(CoreError::Overflow).and_then(|p| naive_div_round(p, d, r));
+            prop_assert_eq!(mul_div(a, b, d, r), naive);
+        }
+    }
+
+    #[test]
+    fn division_edges() {
+        for (n, d) in [
+            (i128::MIN, 1),
+            (i128::MIN, -1),
+            (i128::MIN, 3),
+            (i128::MAX, -1),
+            (-7, 2),
+            (7, -2),
+            (0, -5),
+            (-1, i128::MIN),
+        ] {
+            for r in [Round::Up, Round::Down] {
+                assert_eq!(div_round(n, d, r), naive_div_round(n, d, r), "{n} / {d} {r:?}");
+            }
+        }
+        assert_eq!(mul_div(i128::MIN, 1, 1, Round::Down), Ok(i128::MIN));
+        assert_eq!(mul_div(i128::MIN, -1, 1, Round::Down), Err(CoreError::Overflow));
+        assert_eq!(mul_div(-(1i128 << 126), 2, 1, Round::Down), Ok(i128::MIN));
+    }
 
     #[test]
     fn div_round_floor_and_ceil_for_all_signs() {

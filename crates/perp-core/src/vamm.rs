@@ -51,6 +51,12 @@ impl Side {
     }
 }
 
+/// `ceil(n / d)` (`d > 0`), with the 64-bit fast path of [`crate::wide`].
+fn ceil_div(n: u128, d: u128) -> u128 {
+    let (q, r) = crate::wide::div_rem_u128(n, d);
+    q + (r != 0) as u128
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Vamm {
     pub base_reserve: u128,
@@ -116,7 +122,7 @@ impl Vamm {
         if b == 0 {
             return Err(CoreError::DivisionByZero);
         }
-        Ok(k.div_ceil(b))
+        Ok(ceil_div(k, b))
     }
 
     fn price_at(&self, b: u128) -> CoreResult<Price> {
@@ -184,7 +190,7 @@ impl Vamm {
         }
         let dq = mul_div_u128(notional.0 as u128, BASE_PRECISION as u128, self.peg.0 as u128, Round::Down)?;
         let nq = self.quote_reserve()?.checked_add(dq).ok_or(CoreError::Overflow)?;
-        let nb = self.k.div_ceil(nq);
+        let nb = ceil_div(self.k, nq);
         let db = self.base_reserve.saturating_sub(nb);
         if db == 0 || nb < MIN_RESERVE {
             return Err(CoreError::InsufficientLiquidity);
@@ -203,7 +209,7 @@ impl Vamm {
             return Err(CoreError::InsufficientLiquidity);
         }
         let nq = q - dq;
-        let nb = self.k.div_ceil(nq);
+        let nb = ceil_div(self.k, nq);
         if nb > MAX_RESERVE {
             return Err(CoreError::InsufficientLiquidity);
         }

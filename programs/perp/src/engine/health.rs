@@ -21,6 +21,18 @@ pub type Parts = [Option<Health>; MAX_POSITIONS];
 /// A position's part at `view`'s mark with `owed` funding (positive = owes). A bankrupt position
 /// counts at its stored bankruptcy price with no requirement: that is where it will close.
 pub fn position_part(p: &Position, view: &MarketView, owed: Quote) -> Result<Health> {
+    position_part_at(p, view.mark, view.tiers(), owed, true)
+}
+
+/// [`position_part`] from a mark and the market's tiers; `initial: false` skips the initial
+/// requirement (`perp_core::margin::NOT_COMPUTED`: such a part fails every initial check).
+pub fn position_part_at(
+    p: &Position,
+    mark: Price,
+    tiers: &[perp_core::margin::Tier],
+    owed: Quote,
+    initial: bool,
+) -> Result<Health> {
     if p.is_bankrupt() {
         let mut h = Health::default();
         let v = p.state().upnl(Price(p.bankruptcy_price)).or_core()?.checked_sub(owed).or_core()?;
@@ -28,7 +40,11 @@ pub fn position_part(p: &Position, view: &MarketView, owed: Quote) -> Result<Hea
         h.equity_without_profit = v.min(Quote::ZERO);
         return Ok(h);
     }
-    Health::of_position(&p.state(), view.mark, owed, view.tiers()).or_core()
+    if initial {
+        Health::of_position(&p.state(), mark, owed, tiers).or_core()
+    } else {
+        Health::of_position_maintenance(&p.state(), mark, owed, tiers).or_core()
+    }
 }
 
 /// True when slot `i` belongs to `group`.

@@ -5,8 +5,8 @@
 //! different markets never write-lock each other's market accounts.
 
 use super::funding::funding_owed;
-use super::health::{in_group, position_part, Group, Parts};
-use super::prices::view;
+use super::health::{in_group, position_part, position_part_at, Group, Parts};
+use super::prices::{mark_price, view};
 use crate::error::{CoreResultExt, PerpError};
 use crate::state::{MarginAccount, Market, MAX_POSITIONS};
 use anchor_lang::prelude::*;
@@ -60,7 +60,9 @@ fn cached_part(m: &Market, p: &crate::state::Position, need: PriceNeed, now: i64
         return err!(PerpError::StaleCachedIndex);
     }
     if age <= limit {
-        return position_part(p, &view(m, Price(m.last_index), now)?, owed);
+        let mark = mark_price(m, Price(m.last_index), now)?;
+        // reducing and liquidating never look at the initial requirement
+        return position_part_at(p, mark, m.tier_slice(), owed, need != PriceNeed::Tolerant);
     }
     if need != PriceNeed::Tolerant {
         msg!(

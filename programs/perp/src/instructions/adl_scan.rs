@@ -7,9 +7,9 @@ use perp_core::Price;
 
 #[derive(Accounts)]
 pub struct AdlScan<'info> {
-    #[account(mut, seeds = [MARKET_SEED, &market.load()?.market_index.to_le_bytes()], bump = market.load()?.bump)]
+    #[account(mut)]
     pub market: AccountLoader<'info, Market>,
-    #[account(mut, seeds = [ADL_ROUND_SEED, &market.load()?.market_index.to_le_bytes()], bump = adl_round.load()?.bump)]
+    #[account(mut, constraint = adl_round.load()?.market_index == market.load()?.market_index @ PerpError::AdlRoundMismatch)]
     pub adl_round: AccountLoader<'info, AdlRound>,
 }
 

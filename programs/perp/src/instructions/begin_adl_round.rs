@@ -7,15 +7,13 @@ use anchor_lang::prelude::*;
 
 #[derive(Accounts)]
 pub struct BeginAdlRound<'info> {
-    #[account(seeds = [EXCHANGE_SEED], bump = exchange.load()?.bump)]
+    #[account(address = EXCHANGE_ADDRESS)]
     pub exchange: AccountLoader<'info, Exchange>,
-    #[account(mut, seeds = [MARKET_SEED, &market.load()?.market_index.to_le_bytes()], bump = market.load()?.bump)]
+    #[account(mut)]
     pub market: AccountLoader<'info, Market>,
-    #[account(mut, seeds = [ADL_ROUND_SEED, &market.load()?.market_index.to_le_bytes()], bump = adl_round.load()?.bump)]
+    #[account(mut, constraint = adl_round.load()?.market_index == market.load()?.market_index @ PerpError::AdlRoundMismatch)]
     pub adl_round: AccountLoader<'info, AdlRound>,
     /// An account with a bankrupt position in this market: the round ranks its counterparties.
-    #[account(seeds = [MARGIN_ACCOUNT_SEED, bankrupt_account.load()?.owner.as_ref(), &bankrupt_account.load()?.account_id.to_le_bytes()],
-              bump = bankrupt_account.load()?.bump)]
     pub bankrupt_account: AccountLoader<'info, MarginAccount>,
 }
 

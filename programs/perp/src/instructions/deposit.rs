@@ -1,23 +1,24 @@
-use crate::engine::token::user_transfer;
+use crate::engine::token::{token_account_owner, user_transfer};
 use crate::error::PerpError;
 use crate::events::CollateralDeposited;
 use crate::state::*;
 use anchor_lang::prelude::*;
-use anchor_spl::token::{Token, TokenAccount};
+use anchor_spl::token::Token;
 
 #[derive(Accounts)]
 pub struct Deposit<'info> {
     pub authority: Signer<'info>,
-    #[account(seeds = [EXCHANGE_SEED], bump = exchange.load()?.bump)]
+    #[account(address = EXCHANGE_ADDRESS)]
     pub exchange: AccountLoader<'info, Exchange>,
-    #[account(mut, seeds = [MARGIN_ACCOUNT_SEED, margin_account.load()?.owner.as_ref(), &margin_account.load()?.account_id.to_le_bytes()],
-              bump = margin_account.load()?.bump)]
+    #[account(mut)]
     pub margin_account: AccountLoader<'info, MarginAccount>,
-    #[account(mut, constraint = user_token.mint == exchange.load()?.collateral_mint @ PerpError::WrongTokenAccount,
-              constraint = user_token.owner == authority.key() @ PerpError::WrongTokenAccount)]
-    pub user_token: Account<'info, TokenAccount>,
+    /// CHECK: an SPL token account of the collateral mint owned by the signer (checked in the
+    /// handler, in place)
+    #[account(mut)]
+    pub user_token: UncheckedAccount<'info>,
+    /// CHECK: the vault itself, by address (the token program checks the rest)
     #[account(mut, address = exchange.load()?.collateral_vault @ PerpError::WrongTokenAccount)]
-    pub collateral_vault: Account<'info, TokenAccount>,
+    pub collateral_vault: UncheckedAccount<'info>,
     pub token_program: Program<'info, Token>,
 }
 
@@ -25,10 +26,12 @@ pub struct Deposit<'info> {
 /// collateral. Deposits only add collateral, so no price or settlement is needed.
 pub fn handler(ctx: Context<Deposit>, amount: u64) -> Result<()> {
     require!(amount > 0, PerpError::ZeroAmount);
-    require!(
-        !ctx.accounts.exchange.load()?.is_paused(pause::DEPOSIT, crate::engine::now()?),
-        PerpError::OperationPaused
-    );
+    {
+        let ex = ctx.accounts.exchange.load()?;
+        require!(!ex.is_paused(pause::DEPOSIT, crate::engine::now()?), PerpError::OperationPaused);
+        let owner = token_account_owner(&ctx.accounts.user_token, &ex.collateral_mint)?;
+        require_keys_eq!(owner, ctx.accounts.authority.key(), PerpError::WrongTokenAccount);
+    }
     let cross = {
         let mut a = ctx.accounts.margin_account.load_mut()?;
         a.authorize_trader(&ctx.accounts.authority.key())?;
@@ -40,7 +43,7 @@ pub fn handler(ctx: Context<Deposit>, amount: u64) -> Result<()> {
     user_transfer(
         &ctx.accounts.token_program,
         &ctx.accounts.user_token,
-        &ctx.accounts.collateral_vault,
+        &ctx.accounts.collateral_vault.to_account_info(),
         ctx.accounts.authority.to_account_info(),
         amount,
     )?;

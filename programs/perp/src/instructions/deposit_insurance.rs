@@ -1,22 +1,24 @@
-use crate::engine::token::user_transfer;
+use crate::engine::token::{token_account_owner, user_transfer};
 use crate::error::PerpError;
 use crate::events::InsuranceDeposited;
 use crate::state::*;
 use anchor_lang::prelude::*;
-use anchor_spl::token::{Token, TokenAccount};
+use anchor_spl::token::Token;
 
 #[derive(Accounts)]
 pub struct DepositInsurance<'info> {
     pub depositor: Signer<'info>,
-    #[account(seeds = [EXCHANGE_SEED], bump = exchange.load()?.bump)]
+    #[account(address = EXCHANGE_ADDRESS)]
     pub exchange: AccountLoader<'info, Exchange>,
-    #[account(mut, seeds = [MARKET_SEED, &market.load()?.market_index.to_le_bytes()], bump = market.load()?.bump)]
+    #[account(mut)]
     pub market: AccountLoader<'info, Market>,
-    #[account(mut, constraint = depositor_token.mint == exchange.load()?.collateral_mint @ PerpError::WrongTokenAccount,
-              constraint = depositor_token.owner == depositor.key() @ PerpError::WrongTokenAccount)]
-    pub depositor_token: Account<'info, TokenAccount>,
+    /// CHECK: an SPL token account of the collateral mint owned by the signer (checked in the
+    /// handler, in place)
+    #[account(mut)]
+    pub depositor_token: UncheckedAccount<'info>,
+    /// CHECK: the vault itself, by address (the token program checks the rest)
     #[account(mut, address = exchange.load()?.insurance_vault @ PerpError::WrongTokenAccount)]
-    pub insurance_vault: Account<'info, TokenAccount>,
+    pub insurance_vault: UncheckedAccount<'info>,
     pub token_program: Program<'info, Token>,
 }
 
@@ -24,6 +26,11 @@ pub struct DepositInsurance<'info> {
 /// liquidations and bankruptcies ever draws on it, and no admin path moves it.
 pub fn handler(ctx: Context<DepositInsurance>, amount: u64) -> Result<()> {
     require!(amount > 0, PerpError::ZeroAmount);
+    {
+        let ex = ctx.accounts.exchange.load()?;
+        let owner = token_account_owner(&ctx.accounts.depositor_token, &ex.collateral_mint)?;
+        require_keys_eq!(owner, ctx.accounts.depositor.key(), PerpError::WrongTokenAccount);
+    }
     let (market_index, fund) = {
         let mut m = ctx.accounts.market.load_mut()?;
         let amt = i64::try_from(amount).map_err(|_| PerpError::MathOverflow)?;
@@ -34,7 +41,7 @@ pub fn handler(ctx: Context<DepositInsurance>, amount: u64) -> Result<()> {
     user_transfer(
         &ctx.accounts.token_program,
         &ctx.accounts.depositor_token,
-        &ctx.accounts.insurance_vault,
+        &ctx.accounts.insurance_vault.to_account_info(),
         ctx.accounts.depositor.to_account_info(),
         amount,
     )?;

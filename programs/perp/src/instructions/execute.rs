@@ -10,14 +10,14 @@ use perp_core::Price;
 #[derive(Accounts)]
 pub struct ExecuteUpdateMarket<'info> {
     pub executor: Signer<'info>,
-    #[account(seeds = [EXCHANGE_SEED], bump = exchange.load()?.bump)]
+    #[account(address = EXCHANGE_ADDRESS)]
     pub exchange: AccountLoader<'info, Exchange>,
     #[account(mut, close = proposer, seeds = [PROPOSAL_SEED, &proposal.id.to_le_bytes()], bump = proposal.bump)]
     pub proposal: Account<'info, Proposal>,
     /// CHECK: receives the proposal's rent; must be its proposer.
     #[account(mut, address = proposal.proposer @ PerpError::ProposalMismatch)]
     pub proposer: UncheckedAccount<'info>,
-    #[account(mut, seeds = [MARKET_SEED, &market.load()?.market_index.to_le_bytes()], bump = market.load()?.bump)]
+    #[account(mut)]
     pub market: AccountLoader<'info, Market>,
 }
 
@@ -49,7 +49,7 @@ pub struct ExecuteCreateMarket<'info> {
     /// Pays the rent of the new market accounts.
     #[account(mut)]
     pub payer: Signer<'info>,
-    #[account(mut, seeds = [EXCHANGE_SEED], bump = exchange.load()?.bump)]
+    #[account(mut, address = EXCHANGE_ADDRESS)]
     pub exchange: AccountLoader<'info, Exchange>,
     #[account(mut, close = proposer, seeds = [PROPOSAL_SEED, &proposal.id.to_le_bytes()], bump = proposal.bump)]
     pub proposal: Account<'info, Proposal>,
@@ -103,7 +103,7 @@ pub fn create_market(ctx: Context<ExecuteCreateMarket>, market_index: u16) -> Re
 #[derive(Accounts)]
 pub struct ExecuteExchangeAction<'info> {
     pub executor: Signer<'info>,
-    #[account(mut, seeds = [EXCHANGE_SEED], bump = exchange.load()?.bump)]
+    #[account(mut, address = EXCHANGE_ADDRESS)]
     pub exchange: AccountLoader<'info, Exchange>,
     #[account(mut, close = proposer, seeds = [PROPOSAL_SEED, &proposal.id.to_le_bytes()], bump = proposal.bump)]
     pub proposal: Account<'info, Proposal>,

@@ -18,17 +18,15 @@ use perp_core::{Base, Quote, Rate, Round};
 #[derive(Accounts)]
 pub struct Liquidate<'info> {
     pub liquidator: Signer<'info>,
-    #[account(seeds = [EXCHANGE_SEED], bump = exchange.load()?.bump)]
+    #[account(address = EXCHANGE_ADDRESS)]
     pub exchange: AccountLoader<'info, Exchange>,
-    #[account(mut, seeds = [MARKET_SEED, &market.load()?.market_index.to_le_bytes()], bump = market.load()?.bump)]
+    #[account(mut)]
     pub market: AccountLoader<'info, Market>,
     /// The account being liquidated.
-    #[account(mut, seeds = [MARGIN_ACCOUNT_SEED, margin_account.load()?.owner.as_ref(), &margin_account.load()?.account_id.to_le_bytes()],
-              bump = margin_account.load()?.bump)]
+    #[account(mut)]
     pub margin_account: AccountLoader<'info, MarginAccount>,
     /// The liquidator's own margin account: takes over the position (cross) and receives the reward.
-    #[account(mut, seeds = [MARGIN_ACCOUNT_SEED, liquidator_account.load()?.owner.as_ref(), &liquidator_account.load()?.account_id.to_le_bytes()],
-              bump = liquidator_account.load()?.bump)]
+    #[account(mut)]
     pub liquidator_account: AccountLoader<'info, MarginAccount>,
 }
 

@@ -9,10 +9,9 @@ use perp_core::Quote;
 #[derive(Accounts)]
 pub struct MoveIsolatedCollateral<'info> {
     pub authority: Signer<'info>,
-    #[account(seeds = [EXCHANGE_SEED], bump = exchange.load()?.bump)]
+    #[account(address = EXCHANGE_ADDRESS)]
     pub exchange: AccountLoader<'info, Exchange>,
-    #[account(mut, seeds = [MARGIN_ACCOUNT_SEED, margin_account.load()?.owner.as_ref(), &margin_account.load()?.account_id.to_le_bytes()],
-              bump = margin_account.load()?.bump)]
+    #[account(mut)]
     pub margin_account: AccountLoader<'info, MarginAccount>,
 }
 

@@ -38,12 +38,11 @@ pub struct OrderParams {
 #[derive(Accounts)]
 pub struct PlaceMarketOrder<'info> {
     pub authority: Signer<'info>,
-    #[account(seeds = [EXCHANGE_SEED], bump = exchange.load()?.bump)]
+    #[account(address = EXCHANGE_ADDRESS)]
     pub exchange: AccountLoader<'info, Exchange>,
-    #[account(mut, seeds = [MARKET_SEED, &market.load()?.market_index.to_le_bytes()], bump = market.load()?.bump)]
+    #[account(mut)]
     pub market: AccountLoader<'info, Market>,
-    #[account(mut, seeds = [MARGIN_ACCOUNT_SEED, margin_account.load()?.owner.as_ref(), &margin_account.load()?.account_id.to_le_bytes()],
-              bump = margin_account.load()?.bump)]
+    #[account(mut)]
     pub margin_account: AccountLoader<'info, MarginAccount>,
 }
 
@@ -143,8 +142,9 @@ pub fn execute_order<'info>(
     settle_position(&mut a, &key, slot, &mut m)?;
     let moves_collateral = params.isolated && params.isolated_collateral > 0;
     let mut parts = {
+        // collateral leaving cross is new risk for the cross group, whatever the order does
         let need = if group == Group::Cross || moves_collateral {
-            Some((Group::Cross, if reducing { PriceNeed::Tolerant } else { PriceNeed::Adding }))
+            Some((Group::Cross, if reducing && !moves_collateral { PriceNeed::Tolerant } else { PriceNeed::Adding }))
         } else {
             None
         };

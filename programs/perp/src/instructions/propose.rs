@@ -8,7 +8,7 @@ use perp_core::units::RATE_PRECISION;
 pub struct Propose<'info> {
     #[account(mut)]
     pub admin: Signer<'info>,
-    #[account(mut, seeds = [EXCHANGE_SEED], bump = exchange.load()?.bump, has_one = admin @ PerpError::AdminOnly)]
+    #[account(mut, address = EXCHANGE_ADDRESS, has_one = admin @ PerpError::AdminOnly)]
     pub exchange: AccountLoader<'info, Exchange>,
     #[account(init, payer = admin, space = Proposal::SPACE,
               seeds = [PROPOSAL_SEED, &exchange.load()?.proposal_count.to_le_bytes()], bump)]
@@ -48,7 +48,7 @@ pub fn handler(ctx: Context<Propose>, action: AdminAction) -> Result<()> {
 pub struct CancelProposal<'info> {
     #[account(mut)]
     pub admin: Signer<'info>,
-    #[account(seeds = [EXCHANGE_SEED], bump = exchange.load()?.bump, has_one = admin @ PerpError::AdminOnly)]
+    #[account(address = EXCHANGE_ADDRESS, has_one = admin @ PerpError::AdminOnly)]
     pub exchange: AccountLoader<'info, Exchange>,
     #[account(mut, close = admin, seeds = [PROPOSAL_SEED, &proposal.id.to_le_bytes()], bump = proposal.bump)]
     pub proposal: Account<'info, Proposal>,
@@ -63,7 +63,7 @@ pub fn cancel(ctx: Context<CancelProposal>) -> Result<()> {
 #[derive(Accounts)]
 pub struct SetTimelockDelay<'info> {
     pub admin: Signer<'info>,
-    #[account(mut, seeds = [EXCHANGE_SEED], bump = exchange.load()?.bump, has_one = admin @ PerpError::AdminOnly)]
+    #[account(mut, address = EXCHANGE_ADDRESS, has_one = admin @ PerpError::AdminOnly)]
     pub exchange: AccountLoader<'info, Exchange>,
 }
 

@@ -5,8 +5,7 @@ use anchor_lang::prelude::*;
 #[derive(Accounts)]
 pub struct SetDelegate<'info> {
     pub owner: Signer<'info>,
-    #[account(mut, seeds = [MARGIN_ACCOUNT_SEED, margin_account.load()?.owner.as_ref(), &margin_account.load()?.account_id.to_le_bytes()],
-              bump = margin_account.load()?.bump)]
+    #[account(mut)]
     pub margin_account: AccountLoader<'info, MarginAccount>,
 }
 

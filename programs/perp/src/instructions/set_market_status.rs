@@ -6,9 +6,9 @@ use anchor_lang::prelude::*;
 #[derive(Accounts)]
 pub struct SetMarketStatus<'info> {
     pub admin: Signer<'info>,
-    #[account(seeds = [EXCHANGE_SEED], bump = exchange.load()?.bump, has_one = admin @ PerpError::AdminOnly)]
+    #[account(address = EXCHANGE_ADDRESS, has_one = admin @ PerpError::AdminOnly)]
     pub exchange: AccountLoader<'info, Exchange>,
-    #[account(mut, seeds = [MARKET_SEED, &market.load()?.market_index.to_le_bytes()], bump = market.load()?.bump)]
+    #[account(mut)]
     pub market: AccountLoader<'info, Market>,
 }
 

@@ -6,7 +6,7 @@ use anchor_lang::prelude::*;
 #[derive(Accounts)]
 pub struct SetPause<'info> {
     pub admin: Signer<'info>,
-    #[account(mut, seeds = [EXCHANGE_SEED], bump = exchange.load()?.bump, has_one = admin @ PerpError::AdminOnly)]
+    #[account(mut, address = EXCHANGE_ADDRESS, has_one = admin @ PerpError::AdminOnly)]
     pub exchange: AccountLoader<'info, Exchange>,
 }
 

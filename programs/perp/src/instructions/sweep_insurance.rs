@@ -3,18 +3,20 @@ use crate::error::PerpError;
 use crate::events::InsuranceSwept;
 use crate::state::*;
 use anchor_lang::prelude::*;
-use anchor_spl::token::{Token, TokenAccount};
+use anchor_spl::token::Token;
 
 #[derive(Accounts)]
 pub struct SweepInsurance<'info> {
-    #[account(seeds = [EXCHANGE_SEED], bump = exchange.load()?.bump)]
+    #[account(address = EXCHANGE_ADDRESS)]
     pub exchange: AccountLoader<'info, Exchange>,
-    #[account(mut, seeds = [MARKET_SEED, &market.load()?.market_index.to_le_bytes()], bump = market.load()?.bump)]
+    #[account(mut)]
     pub market: AccountLoader<'info, Market>,
+    /// CHECK: the vault itself, by address (the token program checks the rest)
     #[account(mut, address = exchange.load()?.collateral_vault @ PerpError::WrongTokenAccount)]
-    pub collateral_vault: Account<'info, TokenAccount>,
+    pub collateral_vault: UncheckedAccount<'info>,
+    /// CHECK: the vault itself, by address (the token program checks the rest)
     #[account(mut, address = exchange.load()?.insurance_vault @ PerpError::WrongTokenAccount)]
-    pub insurance_vault: Account<'info, TokenAccount>,
+    pub insurance_vault: UncheckedAccount<'info>,
     pub token_program: Program<'info, Token>,
 }
 
@@ -32,7 +34,7 @@ pub fn handler(ctx: Context<SweepInsurance>) -> Result<()> {
     if amount > 0 {
         vault_transfer(
             &ctx.accounts.token_program,
-            &ctx.accounts.collateral_vault,
+            &ctx.accounts.collateral_vault.to_account_info(),
             ctx.accounts.insurance_vault.to_account_info(),
             ctx.accounts.exchange.to_account_info(),
             bump,
@@ -41,7 +43,7 @@ pub fn handler(ctx: Context<SweepInsurance>) -> Result<()> {
     } else if amount < 0 {
         vault_transfer(
             &ctx.accounts.token_program,
-            &ctx.accounts.insurance_vault,
+            &ctx.accounts.insurance_vault.to_account_info(),
             ctx.accounts.collateral_vault.to_account_info(),
             ctx.accounts.exchange.to_account_info(),
             bump,

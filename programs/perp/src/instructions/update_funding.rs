@@ -9,9 +9,9 @@ use perp_core::{Base, Quote};
 
 #[derive(Accounts)]
 pub struct UpdateFunding<'info> {
-    #[account(seeds = [EXCHANGE_SEED], bump = exchange.load()?.bump)]
+    #[account(address = EXCHANGE_ADDRESS)]
     pub exchange: AccountLoader<'info, Exchange>,
-    #[account(mut, seeds = [MARKET_SEED, &market.load()?.market_index.to_le_bytes()], bump = market.load()?.bump)]
+    #[account(mut)]
     pub market: AccountLoader<'info, Market>,
 }
 

@@ -1,27 +1,26 @@
 use crate::engine::health::{group_health, Group};
 use crate::engine::markets::{load_other_markets, Holder, PriceNeed};
-use crate::engine::token::vault_transfer;
+use crate::engine::token::{token_account_owner, vault_transfer};
 use crate::error::{CoreResultExt, PerpError};
 use crate::events::CollateralWithdrawn;
 use crate::state::*;
 use anchor_lang::prelude::*;
-use anchor_spl::token::{Token, TokenAccount};
+use anchor_spl::token::Token;
 use perp_core::Quote;
 
 #[derive(Accounts)]
 pub struct Withdraw<'info> {
     pub owner: Signer<'info>,
-    #[account(seeds = [EXCHANGE_SEED], bump = exchange.load()?.bump)]
+    #[account(address = EXCHANGE_ADDRESS)]
     pub exchange: AccountLoader<'info, Exchange>,
-    #[account(mut, seeds = [MARGIN_ACCOUNT_SEED, margin_account.load()?.owner.as_ref(), &margin_account.load()?.account_id.to_le_bytes()],
-              bump = margin_account.load()?.bump)]
+    #[account(mut)]
     pub margin_account: AccountLoader<'info, MarginAccount>,
-    #[account(mut, constraint = user_token.mint == exchange.load()?.collateral_mint @ PerpError::WrongTokenAccount,
-              constraint = user_token.key() != exchange.load()?.collateral_vault @ PerpError::WrongTokenAccount,
-              constraint = user_token.key() != exchange.load()?.insurance_vault @ PerpError::WrongTokenAccount)]
-    pub user_token: Account<'info, TokenAccount>,
+    /// CHECK: an SPL token account of the collateral mint, neither vault (checked in the handler)
+    #[account(mut)]
+    pub user_token: UncheckedAccount<'info>,
+    /// CHECK: the vault itself, by address (the token program checks the rest)
     #[account(mut, address = exchange.load()?.collateral_vault @ PerpError::WrongTokenAccount)]
-    pub collateral_vault: Account<'info, TokenAccount>,
+    pub collateral_vault: UncheckedAccount<'info>,
     pub token_program: Program<'info, Token>,
 }
 
@@ -35,6 +34,9 @@ pub fn handler<'info>(ctx: Context<'info, Withdraw<'info>>, amount: u64) -> Resu
     let now = crate::engine::now()?;
     let (bump, paused) = {
         let ex = ctx.accounts.exchange.load()?;
+        let to = ctx.accounts.user_token.key();
+        require!(to != ex.collateral_vault && to != ex.insurance_vault, PerpError::WrongTokenAccount);
+        token_account_owner(&ctx.accounts.user_token, &ex.collateral_mint)?;
         (ex.bump, ex.is_paused(pause::WITHDRAW, now))
     };
     require!(!paused, PerpError::OperationPaused);
@@ -61,7 +63,7 @@ pub fn handler<'info>(ctx: Context<'info, Withdraw<'info>>, amount: u64) -> Resu
     };
     vault_transfer(
         &ctx.accounts.token_program,
-        &ctx.accounts.collateral_vault,
+        &ctx.accounts.collateral_vault.to_account_info(),
         ctx.accounts.user_token.to_account_info(),
         ctx.accounts.exchange.to_account_info(),
         bump,

@@ -180,6 +180,10 @@ pub struct Market {
 }
 
 pub const MARKET_SIZE: usize = 1552;
+const _: () = assert!(size_of::<TierData>() == size_of::<Tier>());
+const _: () = assert!(core::mem::align_of::<TierData>() == core::mem::align_of::<Tier>());
+const _: () = assert!(core::mem::offset_of!(TierData, imr) == core::mem::offset_of!(Tier, imr));
+const _: () = assert!(core::mem::offset_of!(TierData, mmr) == core::mem::offset_of!(Tier, mmr));
 const _: () = assert!(size_of::<Market>() == MARKET_SIZE);
 
 impl Market {
@@ -270,6 +274,15 @@ impl Market {
 
     pub fn liquidation_fees(&self) -> LiquidationFees {
         LiquidationFees { fee_rate: Rate(self.liquidation_fee), liquidator_share: Rate(self.liquidator_share) }
+    }
+
+    /// The market's tiers as perp-core's type, read in place (no copy).
+    pub fn tier_slice(&self) -> &[Tier] {
+        let n = (self.num_tiers as usize).min(MAX_TIERS);
+        // SAFETY: TierData and perp_core::margin::Tier are both three i64 fields in this order,
+        // `repr(C)` (Tier's fields are `repr(transparent)` i64 newtypes): same size, alignment and
+        // layout (asserted below), and every bit pattern is valid for both.
+        unsafe { core::slice::from_raw_parts(self.tiers.as_ptr() as *const Tier, n) }
     }
 
     /// The tiers as perp-core sees them (only the first `num_tiers` are meaningful).
