@@ -246,7 +246,7 @@ async fn deposits_withdrawals_delegates() {
     let mark = usd(20_000); // funding basis is zero before the first funding
     let tiers = m.tiers();
     let mut h = Health::new(Quote(a.cross_collateral));
-    h.add_position(&a.positions[0].state(), mark, Quote(0), &tiers[..m.num_tiers as usize]).unwrap();
+    h.add_position(&a.positions[0].state(), mark, Quote(0), &tiers[..m.tier_count()]).unwrap();
     let free = h.withdrawable(Quote(a.cross_collateral)).unwrap().0 as u64;
     assert!(free > 0 && free < a.cross_collateral as u64);
     assert_error(
@@ -264,7 +264,7 @@ async fn deposits_withdrawals_delegates() {
     let h_after = {
         let a = env.margin(&alice.account).await;
         let mut h = Health::new(Quote(a.cross_collateral));
-        h.add_position(&a.positions[0].state(), mark, Quote(0), &tiers[..m.num_tiers as usize]).unwrap();
+        h.add_position(&a.positions[0].state(), mark, Quote(0), &tiers[..m.tier_count()]).unwrap();
         h
     };
     assert_eq!(h_after.equity_without_profit.0 - h_after.initial.0, 0);

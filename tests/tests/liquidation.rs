@@ -117,7 +117,7 @@ async fn resolve(w: &mut World, bankrupt: &User) -> Result<(), solana_program_te
 }
 
 fn tiers(m: &perp::state::Market) -> Vec<Tier> {
-    m.tiers()[..m.num_tiers as usize].to_vec()
+    m.tiers()[..m.tier_count()].to_vec()
 }
 
 /// What a takeover of `x` (> 0) of a lone position `pos` with collateral `c` at `mark` does, by
@@ -322,7 +322,7 @@ async fn bankruptcy_and_ranked_adl() {
         }
     }
     rank(&mut expect);
-    assert_eq!(round.num_entries as usize, expect.len());
+    assert_eq!(round.entry_count(), expect.len());
     for (i, c) in expect.iter().enumerate() {
         assert_eq!(round.entries[i].key.to_bytes(), c.key);
         assert_eq!(round.entries[i].score.get(), c.score.0);

@@ -400,7 +400,7 @@ impl<C: Chain> Keeper<C> {
                         .map_err(|e| ChainError::Account(e.to_string()))?;
                 let open = m.adl_round != 0 && m.adl_side == side && round.round == m.adl_round;
                 let complete = open && m.adl_scanned == m.open_positions(side);
-                let exhausted = round.cursor() >= round.num_entries as usize;
+                let exhausted = round.cursor() >= round.entry_count();
                 let replaceable = round.is_expired(now) || (!complete && round.is_stalled(now));
                 if !open || (complete && exhausted && !round.holds_all_profitable()) || replaceable {
                     let i = ix::begin_adl_round(idx, &ix::market_oracles(&m), bk);
@@ -437,7 +437,7 @@ impl<C: Chain> Keeper<C> {
                     let need = still.positions[bslot].base.abs();
                     let mut take = Vec::new();
                     let mut sum = 0i64;
-                    for e in &round.entries[round.cursor()..round.num_entries as usize] {
+                    for e in &round.entries[round.cursor()..round.entry_count()] {
                         if sum >= need || take.len() >= self.cfg.adl_batch {
                             break;
                         }

@@ -157,7 +157,7 @@ pub async fn market_states<C: Chain>(c: &C, now: i64) -> Result<(BTreeMap<u16, M
     for m in fetch_markets(c).await.map_err(chain_err)? {
         let oracles = fetch_oracles(c, &m).await.map_err(chain_err)?;
         let iv = index_view(&m, &ex, &oracles, now);
-        let sources: Vec<Value> = (0..m.num_oracles as usize)
+        let sources: Vec<Value> = (0..m.oracle_count())
             .map(|i| {
                 let r = &iv.readings[i];
                 let kind = if m.oracles[i].kind == 1 { "pyth-legacy" } else { "pyth-pull" };

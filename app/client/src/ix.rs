@@ -405,7 +405,7 @@ pub fn resolve_bankruptcy(market_index: u16, oracles: &[Pubkey], bankrupt_accoun
 
 /// Oracle keys of a decoded market, in order.
 pub fn market_oracles(m: &perp::state::Market) -> Vec<Pubkey> {
-    m.oracles[..m.num_oracles as usize].iter().map(|o| o.key).collect()
+    m.oracles[..m.oracle_count()].iter().map(|o| o.key).collect()
 }
 
 /// Markets of a decoded account's open positions, excluding `primary`.

@@ -35,7 +35,7 @@ impl IndexView {
 }
 
 pub fn index_view(m: &Market, ex: &Exchange, oracles: &[Option<AccountData>], now: i64) -> IndexView {
-    let n = m.num_oracles as usize;
+    let n = m.oracle_count();
     let mut readings = Vec::with_capacity(n);
     let mut issues = Vec::with_capacity(n);
     for i in 0..n {

@@ -57,7 +57,7 @@ async fn attack_deleverage_at_a_frozen_mark() {
     assert!(price > pb, "the live band moved the price: {price} vs {pb}");
     let d0 = w.env.margin(&dan.account).await;
     let r = round(&mut w).await;
-    let cands: Vec<Pubkey> = r.entries[..r.num_entries as usize].iter().map(|e| e.key).collect();
+    let cands: Vec<Pubkey> = r.entries[..r.entry_count()].iter().map(|e| e.key).collect();
     assert_eq!(cands[0], dan.account);
     let m = w.env.market(0).await;
     w.env.send(&[ix::auto_deleverage(0, &ix::market_oracles(&m), carol.account, &cands)], &[]).await.unwrap();
@@ -223,7 +223,7 @@ async fn attack_a_bankrupt_account_keeps_the_recovery() {
     assert!(price > pb);
     let ins0 = w.env.insurance(0).await;
     let r = round(&mut w).await;
-    let cands: Vec<Pubkey> = r.entries[..r.num_entries as usize].iter().map(|e| e.key).collect();
+    let cands: Vec<Pubkey> = r.entries[..r.entry_count()].iter().map(|e| e.key).collect();
     let m = w.env.market(0).await;
     w.env.send(&[ix::auto_deleverage(0, &ix::market_oracles(&m), carol.account, &cands)], &[]).await.unwrap();
     let c1 = w.env.margin(&carol.account).await;

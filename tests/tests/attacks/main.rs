@@ -100,7 +100,7 @@ pub fn with_limit(mut p: OrderParams, limit: Price) -> OrderParams {
 }
 
 pub fn tiers(m: &perp::state::Market) -> Vec<Tier> {
-    m.tiers()[..m.num_tiers as usize].to_vec()
+    m.tiers()[..m.tier_count()].to_vec()
 }
 
 /// The honest outcome of taking over `x` of a lone position `pos` with collateral `c` at `mark`:

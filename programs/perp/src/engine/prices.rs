@@ -71,6 +71,6 @@ pub fn view(market: &Market, index: Price, now: i64) -> Result<MarketView> {
         index,
         mark: mark_price(market, index, now)?,
         tiers: market.tiers(),
-        num_tiers: market.num_tiers as usize,
+        num_tiers: market.tier_count(),
     })
 }

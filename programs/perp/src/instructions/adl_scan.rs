@@ -24,7 +24,7 @@ pub fn handler<'info>(ctx: Context<'info, AdlScan<'info>>) -> Result<()> {
     require!(m.adl_round != 0 && m.adl_round == r.round, PerpError::AdlRoundMismatch);
     let mark = Price(r.mark);
     let tiers = m.tiers();
-    let tiers = &tiers[..m.num_tiers as usize];
+    let tiers = &tiers[..m.tier_count()];
     for info in ctx.remaining_accounts {
         let loader = AccountLoader::<MarginAccount>::try_from(info)?;
         let mut a = loader.load_mut()?;

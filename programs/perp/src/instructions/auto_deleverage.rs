@@ -47,7 +47,7 @@ pub fn handler<'info>(ctx: Context<'info, AutoDeleverage<'info>>) -> Result<()> 
         msg!("round {} began {} s ago (limit {} s)", r.round, now - r.started_at, ADL_ROUND_MAX_AGE);
         return err!(PerpError::AdlRoundExpired);
     }
-    let oracles = m.num_oracles as usize;
+    let oracles = m.oracle_count();
     let report = read_index(&m, &ex, ctx.remaining_accounts, now)?;
     let (index, _) = resolve_index(&mut m, &report, now, false)?;
     let live = mark_price(&m, index, now)?;
@@ -63,7 +63,7 @@ pub fn handler<'info>(ctx: Context<'info, AutoDeleverage<'info>>) -> Result<()> 
     // the ranking uses the round's mark; the price uses the live one
     let mark = Price(r.mark);
     let tiers = m.tiers();
-    let tiers = &tiers[..m.num_tiers as usize];
+    let tiers = &tiers[..m.tier_count()];
     let bpos = b.positions[bslot].state();
     let pb = Price(b.positions[bslot].bankruptcy_price);
     let band = tiers[tier_index(tiers, bpos.notional(live).or_core()?)].mmr;
@@ -74,7 +74,7 @@ pub fn handler<'info>(ctx: Context<'info, AutoDeleverage<'info>>) -> Result<()> 
     let charge_longs = r.side == 1;
 
     let cursor = r.cursor();
-    let n = r.num_entries as usize;
+    let n = r.entry_count();
     let mut remaining = b.positions[bslot].base.abs();
     let mut prev: Option<AdlScore> = None;
     let mut steps = 0;

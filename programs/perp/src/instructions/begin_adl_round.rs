@@ -36,7 +36,7 @@ pub fn handler<'info>(ctx: Context<'info, BeginAdlRound<'info>>) -> Result<()> {
     let side = if b.positions[slot].base > 0 { 2 } else { 1 };
     if m.adl_round != 0 && r.round == m.adl_round {
         let complete = m.adl_scanned == m.open_positions(m.adl_side);
-        let used_up = r.cursor() >= r.num_entries as usize;
+        let used_up = r.cursor() >= r.entry_count();
         let replaceable =
             r.is_expired(now) || (!complete && r.is_stalled(now)) || (complete && used_up && !r.holds_all_profitable());
         if !replaceable {

@@ -65,7 +65,7 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, max_base: u64) -> R
     require!(!m.is_paused(now), PerpError::MarketPaused);
 
     // liquidations need a live index: a stale price must not liquidate anyone
-    let n = m.num_oracles as usize;
+    let n = m.oracle_count();
     let report = read_index(&m, &ex, ctx.remaining_accounts, now)?;
     let (index, _) = resolve_index(&mut m, &report, now, false)?;
     settle_position(&mut a, &key, slot, &mut m)?;

@@ -128,7 +128,7 @@ pub fn execute_order<'info>(
         require!(!a.is_bankrupt(), PerpError::AccountBankrupt);
     }
 
-    let n = m.num_oracles as usize;
+    let n = m.oracle_count();
     let report = read_index(&m, &ex, ctx.remaining_accounts, now)?;
     let (index, fallback) = resolve_index(&mut m, &report, now, reducing)?;
     if a.is_delegate(&signer) {

@@ -37,7 +37,7 @@ pub fn handler<'info>(ctx: Context<'info, ResolveBankruptcy<'info>>) -> Result<(
     let mut b = ctx.accounts.bankrupt_account.load_mut()?;
     require!(m.adl_round != 0 && m.adl_round == r.round, PerpError::AdlRoundMismatch);
     require!(m.adl_scanned == m.open_positions(r.side), PerpError::AdlRankingIncomplete);
-    if !r.holds_all_profitable() || r.cursor() < r.num_entries as usize {
+    if !r.holds_all_profitable() || r.cursor() < r.entry_count() {
         return err!(PerpError::AdlCandidatesRemain);
     }
     let slot = b.find(m.market_index).ok_or(PerpError::NotBankrupt)?;

@@ -108,7 +108,7 @@ pub fn decode(kind: u8, data: &[u8], feed_id: &[u8; 32], partial_min: Option<u8>
 
 /// Reads the market's oracles from the front of `accounts` and computes the index report.
 pub fn read_index(market: &Market, exchange: &Exchange, accounts: &[AccountInfo], now: i64) -> Result<IndexReport> {
-    let n = market.num_oracles as usize;
+    let n = market.oracle_count();
     require!(accounts.len() >= n, PerpError::OracleAccountsMissing);
     let mut readings = [SourceReading::default(); crate::state::MAX_ORACLES];
     for i in 0..n {

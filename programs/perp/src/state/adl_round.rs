@@ -60,10 +60,15 @@ impl AdlEntry {
 }
 
 impl AdlRound {
+    /// Entries in use (the stored count, never more than the array holds).
+    pub fn entry_count(&self) -> usize {
+        (self.num_entries as usize).min(ADL_TOP)
+    }
+
     /// Inserts a candidate keeping entries in ranking order (score desc, key asc); the lowest
     /// falls off when full.
     pub fn insert(&mut self, c: &AdlCandidate) {
-        let n = self.num_entries as usize;
+        let n = self.entry_count();
         let pos = self.entries[..n].iter().position(|e| perp_core::adl::ranks_before(c, &e.candidate())).unwrap_or(n);
         if pos >= ADL_TOP {
             return;
@@ -83,7 +88,7 @@ impl AdlRound {
 
     /// Index of the first entry that still has size (the next candidate to deleverage).
     pub fn cursor(&self) -> usize {
-        self.entries[..self.num_entries as usize].iter().position(|e| e.size > 0).unwrap_or(self.num_entries as usize)
+        self.entries[..self.entry_count()].iter().position(|e| e.size > 0).unwrap_or(self.entry_count())
     }
 
     /// True when every profitable counterparty position of the market is among the entries.

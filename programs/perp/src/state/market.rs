@@ -276,9 +276,19 @@ impl Market {
         LiquidationFees { fee_rate: Rate(self.liquidation_fee), liquidator_share: Rate(self.liquidator_share) }
     }
 
+    /// Tiers in use (the stored count, never more than the array holds).
+    pub fn tier_count(&self) -> usize {
+        (self.num_tiers as usize).min(MAX_TIERS)
+    }
+
+    /// Oracle sources in use (the stored count, never more than the array holds).
+    pub fn oracle_count(&self) -> usize {
+        (self.num_oracles as usize).min(MAX_ORACLES)
+    }
+
     /// The market's tiers as perp-core's type, read in place (no copy).
     pub fn tier_slice(&self) -> &[Tier] {
-        let n = (self.num_tiers as usize).min(MAX_TIERS);
+        let n = self.tier_count();
         // SAFETY: TierData and perp_core::margin::Tier are both three i64 fields in this order,
         // `repr(C)` (Tier's fields are `repr(transparent)` i64 newtypes): same size, alignment and
         // layout (asserted below), and every bit pattern is valid for both.
@@ -288,7 +298,7 @@ impl Market {
     /// The tiers as perp-core sees them (only the first `num_tiers` are meaningful).
     pub fn tiers(&self) -> [Tier; MAX_TIERS] {
         let mut t = [Tier::default(); MAX_TIERS];
-        for (i, d) in self.tiers.iter().enumerate().take(self.num_tiers as usize) {
+        for (i, d) in self.tiers.iter().enumerate().take(self.tier_count()) {
             t[i] = Tier { cap: Quote(d.cap), imr: Rate(d.imr), mmr: Rate(d.mmr) };
         }
         t
@@ -378,7 +388,7 @@ impl Market {
 
     /// Largest notional a position may reach with new risk: the last finite tier cap.
     pub fn max_notional(&self) -> Quote {
-        let n = self.num_tiers as usize;
+        let n = self.tier_count();
         if n == 0 {
             return Quote(i64::MAX);
         }

@@ -206,12 +206,12 @@ impl MarketParams {
 
     /// The parameters a market holds now (the inverse of [`MarketParams::apply`]).
     pub fn from_market(m: &Market) -> MarketParams {
-        let oracles = m.oracles[..m.num_oracles as usize]
+        let oracles = m.oracles[..m.oracle_count()]
             .iter()
             .map(|o| OracleParams { kind: o.kind, key: o.key, feed_id: o.feed_id, weight: o.weight })
             .collect();
         let tiers =
-            m.tiers[..m.num_tiers as usize].iter().map(|t| TierParams { cap: t.cap, imr: t.imr, mmr: t.mmr }).collect();
+            m.tiers[..m.tier_count()].iter().map(|t| TierParams { cap: t.cap, imr: t.imr, mmr: t.mmr }).collect();
         MarketParams {
             name: m.name,
             oracles,
