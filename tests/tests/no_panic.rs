@@ -333,7 +333,8 @@ async fn no_instruction_panics_on_any_input() {
     std::panic::set_hook(Box::new(|_| {}));
     let discs = discriminators();
     let n: usize = std::env::var("PERP_NO_PANIC_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
-    let seed = std::env::var("PERP_NO_PANIC_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(0x5eed_1234_abcd_0001u64);
+    let seed =
+        std::env::var("PERP_NO_PANIC_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(0x5eed_1234_abcd_0001u64);
     let mut rng = Rng(seed | 1);
     let (mut ok, mut err) = (0usize, 0usize);
     // every template untouched first: they run
