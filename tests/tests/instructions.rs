@@ -169,7 +169,14 @@ async fn admin_instructions_and_their_errors() {
         env.send(&[ix::withdraw(alice.key(), alice.account, alice.token, USDC, &[0])], &[&alice.kp]).await,
         PerpError::OperationPaused,
     );
-    assert_error(env.crank_funding(0).await, PerpError::OperationPaused);
+    // the FUNDING pause stops samples and funding, not the index refresh
+    let before = env.market(0).await;
+    env.advance(61).await;
+    env.set_legacy_oracle(oracle, usd(20_000), usd(10), env.now);
+    env.crank_funding(0).await.unwrap();
+    let after = env.market(0).await;
+    assert_eq!(after.last_sample_time, before.last_sample_time);
+    assert_eq!(after.last_index_time, env.now);
     env.send(&[ix::set_pause(admin.pubkey(), 0)], &[&admin]).await.unwrap();
 
     // market status: reduce-only lets a position shrink but not grow; paused stops new risk but

@@ -181,6 +181,14 @@ struct Case {
 }
 
 fn mutate_bytes(rng: &mut Rng, data: &mut Vec<u8>) {
+    // an integer edge value over 8 bytes somewhere (i64::MIN, MAX, -1, u64::MAX, 0, 1)
+    if rng.chance(30) && data.len() >= 8 {
+        let edges = [i64::MIN as u64, i64::MAX as u64, u64::MAX, 0, 1, (i64::MIN + 1) as u64];
+        let v = edges[rng.below(edges.len())].to_le_bytes();
+        let at = rng.below(data.len() - 7);
+        data[at..at + 8].copy_from_slice(&v);
+        return;
+    }
     match rng.below(5) {
         0 if !data.is_empty() => {
             let n = rng.below(data.len());

@@ -106,11 +106,19 @@ pub fn group_is_bankrupt(acct: &MarginAccount, group: Group) -> bool {
 /// `not_counted` is the favourable fill-to-mark gap of an opening fill (never collateral).
 pub fn require_initial(acct: &MarginAccount, group: Group, parts: &Parts, not_counted: Quote) -> Result<()> {
     let h = group_health(acct, group, parts)?;
+    require_initial_known(&h)?;
     let equity = h.equity.checked_sub(not_counted).or_core()?;
     if equity < h.initial {
         msg!("{:?}: equity {} (fill gain {} not counted) < initial margin {}", group, h.equity, not_counted, h.initial);
         return err!(PerpError::InsufficientMargin);
     }
+    Ok(())
+}
+
+/// Refuses a health whose initial requirement was not computed (a part made for reducing or
+/// liquidating, `perp_core::margin::NOT_COMPUTED`): never decide new risk or a withdrawal on it.
+pub fn require_initial_known(h: &Health) -> Result<()> {
+    require!(h.initial < perp_core::margin::NOT_COMPUTED, PerpError::MathOverflow);
     Ok(())
 }
 

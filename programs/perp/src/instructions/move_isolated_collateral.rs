@@ -1,4 +1,4 @@
-use crate::engine::health::{group_health, require_initial, Group};
+use crate::engine::health::{group_health, require_initial, require_initial_known, Group};
 use crate::engine::markets::{load_other_markets, Holder, PriceNeed};
 use crate::error::{CoreResultExt, PerpError};
 use crate::events::IsolatedCollateralMoved;
@@ -50,9 +50,11 @@ pub fn handler<'info>(
     let ovf = || error!(PerpError::MathOverflow);
     if amount < 0 {
         let h = group_health(&a, group, &parts)?;
+        require_initial_known(&h)?;
         let free = h.withdrawable(Quote(a.positions[slot].isolated_collateral)).or_core()?;
-        if -amount > free.0 {
-            msg!("move {} > what the isolated position can release {}", Quote(-amount), free);
+        let out = amount.checked_neg().ok_or(PerpError::MathOverflow)?;
+        if out > free.0 {
+            msg!("move {} > what the isolated position can release {}", Quote(out), free);
             return err!(PerpError::IsolatedMarginTooLow);
         }
     }

@@ -27,15 +27,21 @@ pub struct UpdateFunding<'info> {
 ///   interval (unsampled time counts as zero premium), clamped and capped, advances both
 ///   cumulative indices and moves the vAMM's share to or from the fee pool.
 ///
-/// Calling it again within a sample period changes no funding state.
+/// Calling it again within a sample period changes no funding state. While the admin's FUNDING
+/// pause is in force it only refreshes the index.
 pub fn handler<'info>(ctx: Context<'info, UpdateFunding<'info>>) -> Result<()> {
     let now = crate::engine::now()?;
     let ex = ctx.accounts.exchange.load()?;
-    require!(!ex.is_paused(pause::FUNDING, now), PerpError::OperationPaused);
     let mut m = ctx.accounts.market.load_mut()?;
     let report = read_index(&m, &ex, ctx.remaining_accounts, now)?;
     let (index, _) = resolve_index(&mut m, &report, now, false)?;
     let twap = accrue_twap(&mut m, now)?;
+    // the FUNDING pause stops samples and funding events, never the index refresh that
+    // withdrawals and deficit recognition in other markets rely on
+    if ex.is_paused(pause::FUNDING, now) {
+        msg!("funding paused: index refreshed only");
+        return Ok(());
+    }
 
     let elapsed = now.saturating_sub(m.last_sample_time);
     if elapsed >= m.sample_period {

@@ -1,4 +1,4 @@
-use crate::engine::health::{group_health, Group};
+use crate::engine::health::{group_health, require_initial_known, Group};
 use crate::engine::markets::{load_other_markets, Holder, PriceNeed};
 use crate::engine::token::{token_account_owner, vault_transfer};
 use crate::error::{CoreResultExt, PerpError};
@@ -51,6 +51,7 @@ pub fn handler<'info>(ctx: Context<'info, Withdraw<'info>>, amount: u64) -> Resu
             holders[0].parts
         };
         let h = group_health(&a, Group::Cross, &parts)?;
+        require_initial_known(&h)?;
         let free = h.withdrawable(Quote(a.cross_collateral)).or_core()?;
         let amt = i64::try_from(amount).map_err(|_| PerpError::MathOverflow)?;
         if amt > free.0 {
