@@ -17,6 +17,8 @@ use solana_transaction::Transaction;
 pub use solana_keypair::Keypair as Kp;
 pub use solana_program_test;
 
+pub mod world;
+
 pub const USDC: u64 = 1_000_000;
 pub const BTC: i64 = 1_000_000_000;
 /// Price raw units for a whole-dollar price.
@@ -165,6 +167,12 @@ impl Env {
     /// Sends one transaction on a fresh slot (so identical transactions are never deduplicated),
     /// paid by the test payer, at the harness clock.
     pub async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<(), BanksClientError> {
+        let tx = self.next_tx(ixs, signers).await?;
+        self.ctx.banks_client.process_transaction(tx).await
+    }
+
+    /// A transaction signed by the payer and `signers` for a fresh slot at the harness clock.
+    async fn next_tx(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<Transaction, BanksClientError> {
         self.slot += 1;
         self.ctx.warp_to_slot(self.slot).unwrap();
         let t = self.now;
@@ -173,8 +181,7 @@ impl Env {
         let bh = self.ctx.banks_client.get_latest_blockhash().await?;
         let mut all: Vec<&Keypair> = vec![&payer];
         all.extend_from_slice(signers);
-        let tx = Transaction::new_signed_with_payer(ixs, Some(&payer.pubkey()), &all, bh);
-        self.ctx.banks_client.process_transaction(tx).await
+        Ok(Transaction::new_signed_with_payer(ixs, Some(&payer.pubkey()), &all, bh))
     }
 
     /// Like [`Env::send`], returning the transaction's metadata (logs, compute units consumed).
@@ -183,15 +190,7 @@ impl Env {
         ixs: &[Instruction],
         signers: &[&Keypair],
     ) -> Result<solana_program_test::BanksTransactionResultWithMetadata, BanksClientError> {
-        self.slot += 1;
-        self.ctx.warp_to_slot(self.slot).unwrap();
-        let t = self.now;
-        self.set_clock(t).await;
-        let payer = self.payer();
-        let bh = self.ctx.banks_client.get_latest_blockhash().await?;
-        let mut all: Vec<&Keypair> = vec![&payer];
-        all.extend_from_slice(signers);
-        let tx = Transaction::new_signed_with_payer(ixs, Some(&payer.pubkey()), &all, bh);
+        let tx = self.next_tx(ixs, signers).await?;
         self.ctx.banks_client.process_transaction_with_metadata(tx).await
     }
 
@@ -294,6 +293,18 @@ impl Env {
             self.send(&[ix::deposit(kp.pubkey(), account, token, deposit)], &[&kp]).await.unwrap();
         }
         User { kp, token, account }
+    }
+
+    /// A second margin account (`id`) of `user`'s, with `deposit` from the user's token account.
+    pub async fn second_account(&mut self, user: &User, id: u16, deposit: u64) -> Pubkey {
+        let a = pda::margin_account(&user.key(), id);
+        let kp = user.kp.insecure_clone();
+        self.send(&[ix::create_margin_account(user.key(), id)], &[&kp]).await.unwrap();
+        if deposit > 0 {
+            self.send(&[ix::deposit(user.key(), a, user.token, deposit)], &[&kp]).await.unwrap();
+        }
+        self.accounts.push(a);
+        a
     }
 
     /// Creates market `i` with `params`, a vAMM of `depth` base units pegged at `peg`.

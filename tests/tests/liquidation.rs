@@ -13,44 +13,10 @@ use perp_core::position::apply_fill;
 use perp_core::takeover::{deficit_price, takeover_penalty, takeover_quote, TakeoverPenalty};
 use perp_core::{Base, Price, Quote, Rate, Round};
 
+use perp_tests::world::*;
 use perp_tests::*;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
-
-struct World {
-    env: Env,
-    oracle: Pubkey,
-    larry: User,
-    arb: User,
-}
-
-/// One BTC market (1,000 BTC of vAMM depth at 20,000), a liquidator with 1M USDC (it takes the
-/// positions over) and an arbitrageur; `insurance` in the market's insurance fund.
-async fn world(insurance: u64) -> World {
-    let mut env = Env::new().await;
-    let oracle = Keypair::new().pubkey();
-    env.set_legacy_oracle(oracle, usd(20_000), usd(2), T0);
-    env.create_market(0, default_market_params(vec![legacy_oracle(oracle)]), 1_000, usd(20_000)).await;
-    let larry = env.user(10_000_000 * USDC, 1_000_000 * USDC).await;
-    let arb = env.user(10_000_000 * USDC, 2_000_000 * USDC).await;
-    if insurance > 0 {
-        env.send(&[ix::deposit_insurance(arb.key(), arb.token, 0, insurance)], &[&arb.kp]).await.unwrap();
-    }
-    World { env, oracle, larry, arb }
-}
-
-/// Moves the index to `price` and has the arbitrageur trade the vAMM to it.
-async fn move_price(w: &mut World, price: Price) {
-    let t = w.env.now;
-    w.env.set_legacy_oracle(w.oracle, price, usd(2), t);
-    let v = w.env.market(0).await.vamm();
-    let d = v.size_to_price(price).unwrap();
-    if d.0 != 0 {
-        let side = if d.0 > 0 { OrderSide::Long } else { OrderSide::Short };
-        let arb = User { kp: w.arb.kp.insecure_clone(), token: w.arb.token, account: w.arb.account };
-        w.env.trade(&arb, 0, order(side, d.0.abs())).await.unwrap();
-    }
-}
 
 /// Carol long 5 BTC on 10,000 of margin; Dan (2 BTC, first) and Erin (3 BTC) short; then BTC falls
 /// to 18,000 (the arbitrageur follows), past Carol's bankruptcy, with a 10 USDC insurance fund.
@@ -62,7 +28,7 @@ async fn carol_long_dan_erin_short() -> (World, User, User, User) {
     w.env.trade(&carol, 0, order(OrderSide::Long, 5 * BTC)).await.unwrap();
     w.env.trade(&dan, 0, order(OrderSide::Short, 2 * BTC)).await.unwrap();
     w.env.trade(&erin, 0, order(OrderSide::Short, 3 * BTC)).await.unwrap();
-    move_price(&mut w, usd(18_000)).await;
+    w.move_price(usd(18_000)).await;
     (w, carol, dan, erin)
 }
 
@@ -82,20 +48,9 @@ async fn liquidate_in(
     market: u16,
     max_base: u64,
 ) -> Result<(), solana_program_test::BanksClientError> {
-    let m = w.env.market(market).await;
-    let a = w.env.margin(&victim.account).await;
-    let l = w.env.margin(&w.larry.account).await;
-    let i = ix::liquidate(
-        w.larry.key(),
-        w.larry.account,
-        victim.account,
-        market,
-        &ix::market_oracles(&m),
-        &ix::liquidation_markets(&a, &l, market),
-        max_base,
-    );
-    let kp = w.larry.kp.insecure_clone();
-    w.env.send(&[i], &[&kp]).await
+    let larry = clone_user(&w.larry);
+    let i = w.liquidate_ix(&larry, larry.account, victim, market, max_base).await;
+    w.env.send(&[i], &[&larry.kp]).await
 }
 
 async fn liquidate(w: &mut World, victim: &User, max_base: u64) -> Result<(), solana_program_test::BanksClientError> {
@@ -157,9 +112,7 @@ async fn partial_then_full_takeover_of_a_long() {
     // healthy: cannot be liquidated
     assert_error(liquidate(&mut w, &alice, 0).await, PerpError::NotLiquidatable);
     // nor by an account of the same owner
-    let second = perp_client::pda::margin_account(&alice.key(), 1);
-    w.env.send(&[ix::create_margin_account(alice.key(), 1)], &[&alice.kp]).await.unwrap();
-    w.env.accounts.push(second);
+    let second = w.env.second_account(&alice, 1, 0).await;
     let m = w.env.market(0).await;
     let i = ix::liquidate(alice.key(), second, alice.account, 0, &ix::market_oracles(&m), &[], 0);
     assert_error(w.env.send(&[i], &[&alice.kp]).await, PerpError::SelfLiquidation);
@@ -167,9 +120,9 @@ async fn partial_then_full_takeover_of_a_long() {
     // the liquidation price perp-core shows is where the program starts to liquidate
     let a = w.env.margin(&alice.account).await;
     let lp = liquidation_price(&a.positions[0].state(), Quote(a.cross_collateral), &tiers(&m)).unwrap().unwrap();
-    move_price(&mut w, Price(lp.price.0 + 2_000_000)).await;
+    w.move_price(Price(lp.price.0 + 2_000_000)).await;
     assert_error(liquidate(&mut w, &alice, 0).await, PerpError::NotLiquidatable);
-    move_price(&mut w, lp.price).await;
+    w.move_price(lp.price).await;
 
     // a tiny partial takeover does not restore the buffer
     assert_error(liquidate(&mut w, &alice, (BTC / 100) as u64).await, PerpError::PartialLiquidationTooSmall);
@@ -213,7 +166,7 @@ async fn partial_then_full_takeover_of_a_long() {
     // a further drop: taken over in full
     let a = w.env.margin(&alice.account).await;
     let lp2 = liquidation_price(&a.positions[0].state(), Quote(a.cross_collateral), &tiers(&m)).unwrap().unwrap();
-    move_price(&mut w, Price(lp2.price.0 - 20_000_000)).await;
+    w.move_price(Price(lp2.price.0 - 20_000_000)).await;
     liquidate(&mut w, &alice, 0).await.unwrap();
     let a = w.env.margin(&alice.account).await;
     assert!(!a.positions[0].in_use());
@@ -232,7 +185,7 @@ async fn a_gap_past_bankruptcy_draws_the_market_insurance_fund() {
     let bp = perp_core::liquidation::bankruptcy_price(&pos, Quote(a.cross_collateral)).unwrap();
     // gap 1,500 below the bankruptcy price
     let mark = Price(bp.0 - 1_500_000_000);
-    move_price(&mut w, mark).await;
+    w.move_price(mark).await;
     let m = w.env.market(0).await;
     let equity = Quote(a.cross_collateral).checked_add(pos.upnl(mark).unwrap()).unwrap();
     assert!(equity.is_negative());
@@ -377,7 +330,7 @@ async fn no_counterparty_left_socializes_down_the_chain() {
     let mut w = world(10 * USDC).await;
     let carol = w.env.user(100_000 * USDC, 10_000 * USDC).await;
     w.env.trade(&carol, 0, order(OrderSide::Long, 5 * BTC)).await.unwrap();
-    move_price(&mut w, usd(18_000)).await;
+    w.move_price(usd(18_000)).await;
     liquidate(&mut w, &carol, 0).await.unwrap();
     let pb = Price(w.env.margin(&carol.account).await.positions[0].bankruptcy_price);
     assert!(pb > usd(18_000));
@@ -423,7 +376,7 @@ async fn isolated_takeover_leaves_the_rest_untouched() {
     w.env.trade(&fred, 0, iso).await.unwrap();
     w.env.trade(&fred, 1, order(OrderSide::Long, 10 * BTC)).await.unwrap();
     let before = w.env.margin(&fred.account).await;
-    move_price(&mut w, usd(19_000)).await;
+    w.move_price(usd(19_000)).await;
     // ETH's cached index may be as stale as it likes: an isolated group needs no other market
     w.env.advance(3_600).await;
     let t = w.env.now;
@@ -454,10 +407,10 @@ async fn cross_takeover_with_several_positions() {
     let eth_mm = requirement(&tiers(&m1), eth.notional(usd(1_500)).unwrap(), MarginKind::Maintenance).unwrap();
     let effective = Quote(a.cross_collateral + eth.upnl(usd(1_500)).unwrap().0 - eth_mm.0);
     let lp = liquidation_price(&a.positions[0].state(), effective, &tiers(&m0)).unwrap().unwrap();
-    move_price(&mut w, Price(lp.price.0 + 1_000_000)).await;
+    w.move_price(Price(lp.price.0 + 1_000_000)).await;
     w.env.crank_funding(1).await.unwrap();
     assert_error(liquidate(&mut w, &gina, 0).await, PerpError::NotLiquidatable);
-    move_price(&mut w, Price(lp.price.0 - 20_000_000)).await;
+    w.move_price(Price(lp.price.0 - 20_000_000)).await;
     // the liquidation needs the account's other market
     let m = w.env.market(0).await;
     let i = ix::liquidate(w.larry.key(), w.larry.account, gina.account, 0, &ix::market_oracles(&m), &[], 0);
@@ -586,7 +539,7 @@ async fn a_loss_in_another_market_is_attributed_to_it() {
     w.env.trade(&gina, 1, order(OrderSide::Long, 30 * BTC)).await.unwrap();
     w.env.trade(&eve, 1, order(OrderSide::Short, 30 * BTC)).await.unwrap();
     // BTC rises 1% (Gina's long is in profit); ETH crashes by a third
-    move_price(&mut w, usd(20_200)).await;
+    w.move_price(usd(20_200)).await;
     let eth_oracle = w.env.market(1).await.oracles[0].key;
     let t = w.env.now;
     w.env.set_legacy_oracle(eth_oracle, usd(1_000), usd(1), t);

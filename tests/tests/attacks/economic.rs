@@ -25,10 +25,7 @@ async fn attack_liquidation_sandwich() {
     let mut w = world(1_000_000 * USDC).await;
     let (alice, mark) = alice_at_liquidation(&mut w).await;
     let mallory = w.env.user(10_000_000 * USDC, 2_000_000 * USDC).await;
-    let second = perp_client::pda::margin_account(&mallory.key(), 1);
-    w.env.send(&[ix::create_margin_account(mallory.key(), 1)], &[&mallory.kp]).await.unwrap();
-    w.env.send(&[ix::deposit(mallory.key(), second, mallory.token, 1_000_000 * USDC)], &[&mallory.kp]).await.unwrap();
-    w.env.accounts.push(second);
+    let second = w.env.second_account(&mallory, 1, 1_000_000 * USDC).await;
 
     // the honest outcome, by perp-core
     let a0 = w.env.margin(&alice.account).await;
@@ -88,10 +85,7 @@ async fn attack_sandwich_cannot_force_a_bankruptcy() {
     let mut w = world(0).await;
     let (alice, _) = alice_at_liquidation(&mut w).await;
     let mallory = w.env.user(10_000_000 * USDC, 2_000_000 * USDC).await;
-    let second = perp_client::pda::margin_account(&mallory.key(), 1);
-    w.env.send(&[ix::create_margin_account(mallory.key(), 1)], &[&mallory.kp]).await.unwrap();
-    w.env.send(&[ix::deposit(mallory.key(), second, mallory.token, 1_000_000 * USDC)], &[&mallory.kp]).await.unwrap();
-    w.env.accounts.push(second);
+    let second = w.env.second_account(&mallory, 1, 1_000_000 * USDC).await;
     let m0 = w.env.market(0).await;
     let dump = w.env.order_ix(&mallory, 0, order(OrderSide::Short, 60 * BTC)).await;
     let liq = w.liquidate_ix(&mallory, second, &alice, 0, 0).await;
@@ -248,10 +242,7 @@ async fn attack_impact_median_mark_manipulation() {
     let alice = env.user(100_000 * USDC, 4_000 * USDC).await;
     env.trade(&alice, 0, order(OrderSide::Long, 5 * BTC)).await.unwrap();
     let mallory = env.user(10_000_000 * USDC, 2_000_000 * USDC).await;
-    let second = perp_client::pda::margin_account(&mallory.key(), 1);
-    env.send(&[ix::create_margin_account(mallory.key(), 1)], &[&mallory.kp]).await.unwrap();
-    env.send(&[ix::deposit(mallory.key(), second, mallory.token, 1_000_000 * USDC)], &[&mallory.kp]).await.unwrap();
-    env.accounts.push(second);
+    let second = env.second_account(&mallory, 1, 1_000_000 * USDC).await;
     env.advance(60).await;
     env.set_legacy_oracle(oracle, usd(20_000), usd(2), env.now);
     let m = env.market(0).await;
