@@ -74,7 +74,7 @@ impl fmt::Display for DropReason {
                 write!(
                     f,
                     "published {} s in the future (more than {} s ahead; max age {} s)",
-                    -age,
+                    age.unsigned_abs(),
                     crate::index::MAX_FUTURE_SKEW,
                     max_age
                 )

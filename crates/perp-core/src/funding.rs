@@ -103,7 +103,7 @@ impl FundingParams {
                 return Err(CoreError::InvalidParameter("funding cap must be in (0, 1]"));
             }
         }
-        if self.interest.0.abs() > RATE_PRECISION {
+        if self.interest.0.unsigned_abs() > RATE_PRECISION as u64 {
             return Err(CoreError::InvalidParameter("interest must be in [-1, 1]"));
         }
         Ok(())
@@ -177,7 +177,8 @@ pub fn funding_event(
     let mut n = net(dl, ds)?;
     let avail = (fee_pool.0.max(0) as i128).checked_mul(PAYMENT_SCALE).ok_or(CoreError::Overflow)?;
     let mut capped = false;
-    if n < 0 && -n > avail {
+    // `n < -avail` is `n < 0 && -n > avail` without negating `n` (which may be i128::MIN)
+    if n < -avail {
         capped = true;
         if delta.0 > 0 {
             // longs pay, shorts receive s*ds: limit to l*dl + avail
@@ -332,6 +333,24 @@ mod tests {
         assert_eq!(e.amm_share, Quote(0));
         assert_eq!(position_payment(Base(10_000_000_000), e.delta_long, FundingIndex(0)).unwrap(), Quote(-10_000_000));
         assert_eq!(position_payment(Base(-5_000_000_000), e.delta_short, FundingIndex(0)).unwrap(), Quote(10_000_000));
+    }
+
+    /// `FundingParams::validate` took `abs()` of the interest, which overflows for i64::MIN.
+    #[test]
+    fn regression_funding_params_interest_i64_min() {
+        let p = FundingParams { interest: Rate(i64::MIN), clamp: Rate(0), cap: None };
+        assert_eq!(p.validate(), Err(CoreError::InvalidParameter("interest must be in [-1, 1]")));
+        assert_eq!(funding_rate(Rate(0), &p), Err(CoreError::InvalidParameter("interest must be in [-1, 1]")));
+    }
+
+    /// The net flow `l x dl - s x ds` can be exactly i128::MIN (mark 2^63, rate -4, 2^62 long,
+    /// no short): the cap test negated it and overflowed.
+    #[test]
+    fn regression_funding_event_net_flow_i128_min() {
+        let e = funding_event(Rate(-4), Price(1 << 63), Base(1 << 62), Base(0), Quote(0)).unwrap();
+        // no short pays and the pool is empty: the longs receive nothing
+        assert!(e.receiver_capped);
+        assert_eq!((e.delta_long, e.delta_short, e.amm_share), (FundingIndex(0), FundingIndex(-(1 << 65)), Quote(0)));
     }
 
     #[test]

@@ -94,7 +94,7 @@ impl IndexReport {
             return Ok(p);
         }
         let (mut stale, mut low_confidence, mut outliers, mut invalid) = (0u8, 0u8, 0u8, 0u8);
-        for d in self.dropped[..self.count].iter().flatten() {
+        for d in self.dropped.iter().take(self.count).flatten() {
             match d {
                 DropReason::Stale { .. } => stale += 1,
                 DropReason::LowConfidence { .. } => low_confidence += 1,
@@ -329,6 +329,21 @@ mod tests {
         assert_eq!(compute_index(&s, 0, &c).unwrap().price().unwrap(), Price(100_500_000));
         c.method = IndexMethod::VolumeWeighted;
         assert_eq!(compute_index(&s, 0, &c), Err(CoreError::ZeroTotalWeight));
+    }
+
+    /// `IndexReport::price` sliced `dropped[..count]`; `count` is a public field.
+    #[test]
+    fn regression_report_price_with_count_beyond_sources() {
+        let mut r = compute_index(&[], 0, &cfg(IndexMethod::Median)).unwrap();
+        r.count = usize::MAX;
+        assert!(matches!(r.price(), Err(CoreError::TooFewSources { valid: 0, .. })));
+    }
+
+    /// The Display of a `Stale` reason negated its age, which overflowed for i64::MIN.
+    #[test]
+    fn regression_stale_display_of_i64_min_age() {
+        let s = format!("{}", DropReason::Stale { age: i64::MIN, max_age: 60 });
+        assert!(s.contains("9223372036854775808 s in the future"), "{s}");
     }
 
     #[test]

@@ -261,7 +261,7 @@ pub struct LiquidationOutcome {
 /// funding), `realized` the fill's PnL, `closed_notional` the closed size at the fill price.
 /// Waterfall: the loss, then the liquidator reward, come out of the margin; the insurance vault
 /// covers what the margin cannot (up to `insurance`); the insurance fee is taken only from margin
-/// left after both.
+/// left after both. A negative `closed_notional` is an invalid parameter.
 pub fn liquidation_outcome(
     collateral: Quote,
     realized: Quote,
@@ -270,6 +270,9 @@ pub fn liquidation_outcome(
     insurance: Quote,
 ) -> CoreResult<LiquidationOutcome> {
     fees.validate()?;
+    if closed_notional.is_negative() {
+        return Err(CoreError::InvalidParameter("closed notional must be >= 0"));
+    }
     let fee = closed_notional.mul_rate(fees.fee_rate, Round::Up)?;
     let reward = fee.mul_rate(fees.liquidator_share, Round::Down)?;
     let insurance_fee_nominal = fee.checked_sub(reward)?;
@@ -293,8 +296,12 @@ pub fn liquidation_outcome(
 /// Smallest close size (in `[min_size, |size|]`) whose post-close state satisfies `healthy`,
 /// assuming `healthy` is monotone in the closed size; `|size|` if no smaller size works.
 /// Keepers use it with a predicate that quotes the vAMM and checks the buffer the program checks.
+/// A zero `size` is [`CoreError::ZeroSize`].
 pub fn min_close_size(size: Base, min_size: Base, healthy: &dyn Fn(Base) -> CoreResult<bool>) -> CoreResult<Base> {
     let full = size.abs()?;
+    if full.is_zero() {
+        return Err(CoreError::ZeroSize);
+    }
     let lo0 = min_size.0.clamp(1, full.0);
     if healthy(Base(lo0))? {
         return Ok(Base(lo0));
@@ -426,6 +433,26 @@ mod tests {
         assert_eq!(s, Base(377));
         assert_eq!(min_close_size(Base(1_000), Base(10), &|_| Ok(true)).unwrap(), Base(10));
         assert_eq!(min_close_size(Base(1_000), Base(10), &|_| Ok(false)).unwrap(), Base(1_000));
+    }
+
+    /// `min_close_size` of a zero size clamped `min_size` into `[1, 0]`, which panics.
+    #[test]
+    fn regression_min_close_size_zero_size_is_an_error() {
+        assert_eq!(min_close_size(Base(0), Base(10), &|_| Ok(true)), Err(CoreError::ZeroSize));
+        assert_eq!(min_close_size(Base(0), Base(-5), &|_| Ok(false)), Err(CoreError::ZeroSize));
+        assert_eq!(min_close_size(Base(-3), Base(10), &|_| Ok(true)).unwrap(), Base(3));
+    }
+
+    /// A negative closed notional gave a negative fee, so a negative liquidator reward and
+    /// insurance fee (money flowing from the liquidator to the liquidated account).
+    #[test]
+    fn regression_liquidation_outcome_rejects_negative_notional() {
+        let fees = LiquidationFees { fee_rate: Rate(10_000_000), liquidator_share: Rate(500_000_000) };
+        assert_eq!(
+            liquidation_outcome(Quote(6_000 * USD), Quote(0), Quote(-50_000 * USD), &fees, Quote(0)),
+            Err(CoreError::InvalidParameter("closed notional must be >= 0"))
+        );
+        assert!(liquidation_outcome(Quote(6_000 * USD), Quote(0), Quote(0), &fees, Quote(0)).is_ok());
     }
 
     proptest! {

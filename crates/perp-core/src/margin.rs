@@ -101,8 +101,12 @@ fn tier_amount_scaled(tiers: &[Tier], k: usize, kind: MarginKind) -> CoreResult<
     Ok(amount)
 }
 
-/// The published tier amount ("maintenance amount" / "cum"), in quote, rounded down.
+/// The published tier amount ("maintenance amount" / "cum"), in quote, rounded down. `k` must be
+/// the index of one of the tiers.
 pub fn tier_amount(tiers: &[Tier], k: usize, kind: MarginKind) -> CoreResult<Quote> {
+    if k >= tiers.len() {
+        return Err(CoreError::InvalidParameter("tier index out of range"));
+    }
     let v = div_round(tier_amount_scaled(tiers, k, kind)?, RATE_PRECISION as i128, Round::Down)?;
     Ok(Quote(i64::try_from(v).map_err(|_| CoreError::Overflow)?))
 }
@@ -161,7 +165,10 @@ pub fn requirement_incremental(tiers: &[Tier], notional: Quote, kind: MarginKind
             break;
         }
         let top = if i + 1 == tiers.len() { n } else { n.min(t.cap.0 as i128) };
-        scaled += (top - floor) * t.rate(kind);
+        scaled = (top - floor)
+            .checked_mul(t.rate(kind))
+            .and_then(|slice| scaled.checked_add(slice))
+            .ok_or(CoreError::Overflow)?;
         floor = t.cap.0 as i128;
     }
     let v = div_round(scaled, RATE_PRECISION as i128, Round::Up)?;
@@ -357,6 +364,26 @@ mod tests {
         assert_eq!(tier_amount(&t, 1, MarginKind::Maintenance).unwrap(), Quote(50 * USD));
         assert_eq!(tier_amount(&t, 2, MarginKind::Maintenance).unwrap(), Quote(1_300 * USD));
         assert_eq!(tier_amount(&t, 3, MarginKind::Maintenance).unwrap(), Quote(46_300 * USD));
+    }
+
+    /// `tier_amount` with `k` past the last tier indexed out of bounds; `requirement_incremental`
+    /// on unvalidated tiers multiplied and summed unchecked.
+    #[test]
+    fn regression_tier_amount_and_incremental_out_of_range() {
+        let t = seed_tiers();
+        assert_eq!(
+            tier_amount(&t, 4, MarginKind::Initial),
+            Err(CoreError::InvalidParameter("tier index out of range"))
+        );
+        assert_eq!(
+            tier_amount(&[], 0, MarginKind::Initial),
+            Err(CoreError::InvalidParameter("tier index out of range"))
+        );
+        let huge = [
+            Tier { cap: Quote(i64::MAX), imr: Rate(i64::MAX), mmr: Rate(i64::MAX) },
+            Tier { cap: Quote(i64::MIN), imr: Rate(i64::MAX), mmr: Rate(i64::MAX) },
+        ];
+        assert_eq!(requirement_incremental(&huge, Quote(i64::MAX), MarginKind::Initial), Err(CoreError::Overflow));
     }
 
     #[test]

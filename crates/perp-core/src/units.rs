@@ -291,11 +291,13 @@ impl Decimal {
 
 impl fmt::Display for Decimal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let scale = 10u128.pow(self.decimals);
         let neg = self.value < 0;
         let mag = self.value.unsigned_abs();
-        let int = mag / scale;
-        let mut frac = mag % scale;
+        // beyond 38 decimals 10^decimals exceeds u128, and every i128 is a pure fraction
+        let (int, mut frac) = match 10u128.checked_pow(self.decimals) {
+            Some(scale) => (mag / scale, mag % scale),
+            None => (0, mag),
+        };
         if neg {
             f.write_str("-")?;
         }
@@ -534,6 +536,17 @@ mod tests {
         assert_eq!(delta.0, 20_000_000_000i128 * 100_000);
         assert_eq!(Base(2_000_000_000).funding_payment(delta, Round::Up).unwrap(), Quote(4_000_000));
         assert_eq!(Base(-2_000_000_000).funding_payment(delta, Round::Down).unwrap(), Quote(-4_000_000));
+    }
+
+    /// `Decimal` printed with more than 38 decimals computed 10^decimals in u128 and overflowed.
+    #[test]
+    fn regression_decimal_display_beyond_38_decimals() {
+        extern crate std;
+        use std::string::ToString;
+        assert_eq!(Decimal::new(-15, 40).to_string(), "-0.0000000000000000000000000000000000000015");
+        assert_eq!(Decimal::new(0, 39).to_string(), "0");
+        assert_eq!(Decimal::new(i128::MIN, 39).to_string(), "-0.170141183460469231731687303715884105728");
+        assert_eq!(Decimal::new(i128::MAX, 38).to_string(), "1.70141183460469231731687303715884105727");
     }
 
     #[test]

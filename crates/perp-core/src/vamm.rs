@@ -190,6 +190,10 @@ impl Vamm {
         }
         let dq = mul_div_u128(notional.0 as u128, BASE_PRECISION as u128, self.peg.0 as u128, Round::Down)?;
         let nq = self.quote_reserve()?.checked_add(dq).ok_or(CoreError::Overflow)?;
+        if nq == 0 {
+            // only on a curve with k = 0 (never from `Vamm::new`): nothing can be bought
+            return Err(CoreError::InsufficientLiquidity);
+        }
         let nb = ceil_div(self.k, nq);
         let db = self.base_reserve.saturating_sub(nb);
         if db == 0 || nb < MIN_RESERVE {
@@ -229,7 +233,7 @@ impl Vamm {
         // price = k * peg / B^2  =>  B = sqrt(k * peg / price)
         let b2 = mul_div_u128(self.k, self.peg.0 as u128, target.0 as u128, Round::Down)?;
         let nb = isqrt(b2).clamp(MIN_RESERVE, MAX_RESERVE);
-        let d = self.base_reserve as i128 - nb as i128;
+        let d = i128::try_from(self.base_reserve).map_err(|_| CoreError::Overflow)? - nb as i128;
         Ok(Base(i64::try_from(d).map_err(|_| CoreError::Overflow)?))
     }
 }
@@ -280,6 +284,17 @@ mod tests {
         assert_eq!(v.quote_trade(Side::Long, Base(1_000 * BASE_PRECISION)), Err(CoreError::InsufficientLiquidity));
         assert_eq!(v.quote_trade(Side::Long, Base(0)), Err(CoreError::ZeroSize));
         assert!(Vamm::new(10, Price(1)).is_err());
+    }
+
+    /// A curve with `k = 0` (fields are public; `Vamm::new` never builds one) divided by a zero
+    /// quote reserve in `impact_ask`; a base reserve above i128::MAX wrapped to a negative number
+    /// and overflowed the subtraction in `size_to_price`.
+    #[test]
+    fn regression_hand_built_curves_do_not_panic() {
+        let v = Vamm { base_reserve: 1_000, k: 0, peg: Price(u64::MAX) };
+        assert_eq!(v.impact_ask(Quote(1)), Err(CoreError::InsufficientLiquidity));
+        let v = Vamm { base_reserve: 1 << 127, k: 0, peg: Price(1) };
+        assert_eq!(v.size_to_price(Price(1)), Err(CoreError::Overflow));
     }
 
     #[test]
