@@ -26,7 +26,7 @@ pub struct Liquidate<'info> {
     #[account(mut)]
     pub margin_account: AccountLoader<'info, MarginAccount>,
     /// The liquidator's own margin account: takes over the position (cross) and receives the reward.
-    #[account(mut)]
+    #[account(mut, constraint = liquidator_account.key() != margin_account.key() @ PerpError::SelfLiquidation)]
     pub liquidator_account: AccountLoader<'info, MarginAccount>,
 }
 
