@@ -91,6 +91,8 @@ pub fn default_market_params(oracles: Vec<OracleParams>) -> MarketParams {
         min_position: 1_000_000,         // 0.001 base
         delegate_band: 10_000_000,       // 1%
         withdraw_max_age: 15,
+        repeg_budget: 0,
+        repeg_threshold: 0,
     }
 }
 

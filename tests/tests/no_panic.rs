@@ -125,6 +125,7 @@ async fn snapshot() -> (BTreeMap<Pubkey, Acc>, Vec<Instruction>) {
         ix::auto_deleverage(0, &[oracle], carol.account, &[dan.account]),
         ix::resolve_bankruptcy(0, &[oracle], carol.account),
         ix::begin_adl_round(0, &[oracle], carol.account),
+        ix::repeg(0, &[oracle]),
     ];
     let mut keys: Vec<Pubkey> = templates.iter().flat_map(|i| i.accounts.iter().map(|m| m.pubkey)).collect();
     keys.extend([pda::exchange(), pda::market(0), pda::market(1), pda::adl_round(0), pda::proposal(id), oracle, pull]);

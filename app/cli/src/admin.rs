@@ -156,6 +156,8 @@ pub fn market_from_json(v: &Value, ctx: &str) -> Result<(MarketParams, u128, Pri
             .0,
         delegate_band: rate(v, "delegate_band", ctx)?,
         withdraw_max_age: int(v, "withdraw_max_age_s", ctx)?,
+        repeg_budget: rate(v, "repeg_budget", ctx)?,
+        repeg_threshold: rate(v, "repeg_threshold", ctx)?,
     };
     p.validate().map_err(|e| bad(format!("{ctx}: {e}")))?;
     let reserve = parse_decimal(&string(v, "vamm_base_reserve", ctx)?, 9)

@@ -145,6 +145,8 @@ pub fn sim_market_params(oracles: Vec<OracleParams>, funding_interval: i64) -> M
         min_position: 1_000_000,
         delegate_band: 10_000_000,
         withdraw_max_age: 600,
+        repeg_budget: 0,
+        repeg_threshold: 0,
     }
 }
 

@@ -403,6 +403,16 @@ pub fn resolve_bankruptcy(market_index: u16, oracles: &[Pubkey], bankrupt_accoun
     )
 }
 
+/// Moves market `market_index`'s vAMM peg toward the index (permissionless; `oracles`: the
+/// market's oracles).
+pub fn repeg(market_index: u16, oracles: &[Pubkey]) -> Instruction {
+    build(
+        perp::accounts::Repeg { exchange: pda::exchange(), market: pda::market(market_index) },
+        perp::instruction::Repeg {},
+        oracle_metas(oracles),
+    )
+}
+
 /// Oracle keys of a decoded market, in order.
 pub fn market_oracles(m: &perp::state::Market) -> Vec<Pubkey> {
     m.oracles[..m.oracle_count()].iter().map(|o| o.key).collect()

@@ -13,6 +13,7 @@ pub mod liquidation;
 pub mod margin;
 pub mod mark;
 pub mod position;
+pub mod repeg;
 pub mod takeover;
 pub mod twap;
 pub mod units;

@@ -110,10 +110,12 @@ pub enum PerpError {
     NotUpgradeAuthority,
     #[msg("the proposal was not executed within its grace period after the timelock: cancel it and propose again")]
     ProposalExpired,
+    #[msg("no repeg now: repegs are off for this market, the last one was less than a sample period ago, the vAMM is within the threshold of the index, or the budget cannot move the peg")]
+    RepegNotAllowed,
 }
 
 /// Every error, in code order (code = 6000 + index): lets clients turn a code into a name.
-pub const ALL_ERRORS: [PerpError; 52] = [
+pub const ALL_ERRORS: [PerpError; 53] = [
     PerpError::MathOverflow,
     PerpError::Unauthorized,
     PerpError::OwnerOnly,
@@ -166,6 +168,7 @@ pub const ALL_ERRORS: [PerpError; 52] = [
     PerpError::PauseCooldown,
     PerpError::NotUpgradeAuthority,
     PerpError::ProposalExpired,
+    PerpError::RepegNotAllowed,
 ];
 
 /// The error with this custom program error code, if it is one of ours.

@@ -263,3 +263,18 @@ pub struct BankruptcyResolved {
     pub margin_account: Pubkey,
     pub market_index: u16,
 }
+
+#[event]
+pub struct Repegged {
+    pub market_index: u16,
+    pub old_peg: u64,
+    pub new_peg: u64,
+    /// Paid by the fee pool into the PnL pool (negative: the other way).
+    pub cost: i64,
+    pub fee_pool: i64,
+    pub index_price: u64,
+    pub vamm_price_before: u64,
+    pub vamm_price_after: u64,
+    /// False when the step cap or the budget stopped the peg short of the index.
+    pub full: bool,
+}

@@ -110,4 +110,7 @@ pub mod perp {
     pub fn resolve_bankruptcy<'info>(ctx: Context<'info, ResolveBankruptcy<'info>>) -> Result<()> {
         instructions::resolve_bankruptcy::handler(ctx)
     }
+    pub fn repeg<'info>(ctx: Context<'info, Repeg<'info>>) -> Result<()> {
+        instructions::repeg::handler(ctx)
+    }
 }

@@ -35,7 +35,7 @@ impl Fz {
                 "invariant_position_counts: market {m}"
             );
             assert_eq!(mk.bankrupt_accounts, bankrupt, "invariant_bankrupt_count: market {m}");
-            // 9. pools and ledgers never below zero
+            // 10. pools and ledgers never below zero
             assert!(mk.fee_pool >= 0, "invariant_pools_non_negative: fee pool {} in market {m}", mk.fee_pool);
             assert!(
                 mk.insurance_fund >= 0,
@@ -43,7 +43,7 @@ impl Fz {
                 mk.insurance_fund
             );
             assert!(mk.socialized_loss >= 0 && mk.unbacked_loss >= 0, "invariant_pools_non_negative: loss counters");
-            // 10. an ADL round's count never exceeds the side's open positions
+            // 3. an ADL round's count never exceeds the side's open positions
             if mk.adl_round != 0 {
                 assert!(
                     mk.adl_scanned <= mk.open_positions(mk.adl_side),

@@ -179,6 +179,7 @@ impl Fz {
             }
             Action::Admin { m, admin } => return self.admin((m % MARKETS) as u16, admin).await,
             Action::Sweep { m } => self.env.sweep((m % MARKETS) as u16).await,
+            Action::Repeg { m } => return self.repeg((m % MARKETS) as u16).await,
             Action::Insurance { m, usdc } => {
                 let l = self.user(LIQUIDATOR as u8);
                 let i = ix::deposit_insurance(l.key(), l.token, (m % MARKETS) as u16, usdc as u64 * USDC);
@@ -289,7 +290,7 @@ impl Fz {
         outcome(r)
     }
 
-    /// Invariant 6 (the liquidation shown is the one enforced): the SDK's preview of the victim,
+    /// Invariant 7 (the liquidation shown is the one enforced): the SDK's preview of the victim,
     /// built from the program's own functions on the same state, says liquidatable exactly when
     /// the program liquidates (checked when the victim trades only this market and its index is
     /// live, where both value the account identically).
@@ -338,7 +339,27 @@ impl Fz {
         out
     }
 
-    /// Invariant 7 (a vAMM round trip gains nothing): opening and closing the same size in one
+    /// Invariant 12 (a repeg is paid exactly and touches nobody): the fee pool pays perp-core's
+    /// cost into the PnL pool, never goes below zero, and no margin account changes.
+    async fn repeg(&mut self, m: u16) -> Outcome {
+        let before = self.env.market(m).await;
+        let accounts: Vec<_> =
+            self.accounts().await.into_iter().map(|(_, a)| bytemuck::bytes_of(&a).to_vec()).collect();
+        let r = self.tx(&[ix::repeg(m, &ix::market_oracles(&before))], &[]).await;
+        if r.is_ok() {
+            let after = self.env.market(m).await;
+            let cost = perp_core::repeg::repeg_cost(&before.vamm(), Price(after.peg)).unwrap();
+            assert_eq!(before.fee_pool - after.fee_pool, cost.0, "invariant_repeg_paid_exactly: fee pool");
+            assert_eq!(after.pnl_pool - before.pnl_pool, cost.0, "invariant_repeg_paid_exactly: PnL pool");
+            assert!(after.fee_pool >= 0, "invariant_repeg_paid_exactly: fee pool below zero");
+            let now: Vec<_> = self.accounts().await.into_iter().map(|(_, a)| bytemuck::bytes_of(&a).to_vec()).collect();
+            assert!(accounts == now, "invariant_repeg_paid_exactly: a repeg changed a margin account");
+            self.stats.repegs += 1;
+        }
+        outcome(r)
+    }
+
+    /// Invariant 8 (a vAMM round trip gains nothing): opening and closing the same size in one
     /// transaction never leaves the trader with more collateral.
     async fn round_trip(&mut self, u: u8, m: u16, long: bool, milli: u16) -> Outcome {
         let us = self.user(u);
@@ -362,7 +383,7 @@ impl Fz {
         outcome(r)
     }
 
-    /// Invariant 8 (the ADL order the program accepts is the score order): a step succeeds only
+    /// Invariant 9 (the ADL order the program accepts is the score order): a step succeeds only
     /// with the round's next ranked entries, in order; the round's entries are sorted by score.
     async fn adl_step(&mut self, m: u16, honest: bool, n: u8) -> Outcome {
         let Some(bk) = self.bankrupt_in(m).await else {

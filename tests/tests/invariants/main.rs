@@ -39,6 +39,7 @@ pub struct Stats {
     pub adl_steps: u64,
     pub bankruptcies_resolved: u64,
     pub round_trips: u64,
+    pub repegs: u64,
 }
 
 impl Stats {
@@ -55,6 +56,7 @@ impl Stats {
         self.adl_steps += o.adl_steps;
         self.bankruptcies_resolved += o.bankruptcies_resolved;
         self.round_trips += o.round_trips;
+        self.repegs += o.repegs;
         for (k, v) in &o.kinds {
             let e = self.kinds.entry(k.clone()).or_default();
             e.0 += v.0;
@@ -173,7 +175,7 @@ fn invariant_action_sequences() {
     });
     let t = TOTAL.lock().unwrap().clone().unwrap_or_default();
     let line = format!(
-        "invariant_action_sequences: {} sequences, {} actions ({} transactions: {} ok, {} failed and checked unchanged; {} environment moves), {} funding events, {} liquidations, {} bankruptcies, {} ADL steps, {} bankruptcies fully resolved, {} round trips, {:.1} s",
+        "invariant_action_sequences: {} sequences, {} actions ({} transactions: {} ok, {} failed and checked unchanged; {} environment moves), {} funding events, {} liquidations, {} bankruptcies, {} ADL steps, {} bankruptcies fully resolved, {} round trips, {} repegs, {:.1} s",
         t.sequences,
         t.actions,
         t.tx_ok + t.tx_failed,
@@ -186,6 +188,7 @@ fn invariant_action_sequences() {
         t.adl_steps,
         t.bankruptcies_resolved,
         t.round_trips,
+        t.repegs,
         started.elapsed().as_secs_f64()
     );
     let kinds: Vec<String> = t.kinds.iter().map(|(k, v)| format!("{k} {}/{}", v.0, v.0 + v.1)).collect();

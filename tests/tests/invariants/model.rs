@@ -143,6 +143,10 @@ pub enum Action {
         m: u8,
         usdc: u16,
     },
+    /// The permissionless repeg crank.
+    Repeg {
+        m: u8,
+    },
     /// Open and close `milli` in one transaction (the trader has no position there before).
     RoundTrip {
         u: u8,
@@ -207,6 +211,7 @@ pub fn action() -> impl Strategy<Value = Action> {
         4 => (m.clone(), prop::bool::weighted(0.8), 1u8..4).prop_map(|(m, honest, n)| Action::AdlPass { m, honest, n }),
         1 => (m.clone(), admin()).prop_map(|(m, admin)| Action::Admin { m, admin }),
         1 => m.clone().prop_map(|m| Action::Sweep { m }),
+        3 => m.clone().prop_map(|m| Action::Repeg { m }),
         1 => (m.clone(), 1u16..5_000).prop_map(|(m, usdc)| Action::Insurance { m, usdc }),
         2 => (u, m, any::<bool>(), 1u16..3_000).prop_map(|(u, m, long, milli)| Action::RoundTrip { u, m, long, milli }),
     ]

@@ -37,6 +37,9 @@ pub fn market_params(m: usize, oracles: &[Pubkey]) -> MarketParams {
         .map(|(i, k)| if m == 0 && i == 2 { pull_oracle(*k, FEED_ID) } else { legacy_oracle(*k) })
         .collect();
     let mut p = default_market_params(srcs);
+    // repegs on: a fifth of the fee pool per repeg, from a 0.2% gap
+    p.repeg_budget = 200_000_000;
+    p.repeg_threshold = 2_000_000;
     if m == 0 {
         p.min_sources = 2;
     } else {

@@ -43,5 +43,7 @@ pub fn btc_params(oracles: &[Pubkey]) -> MarketParams {
         min_position: 1_000_000,
         delegate_band: 10_000_000,
         withdraw_max_age: 15,
+        repeg_budget: 0,
+        repeg_threshold: 0,
     }
 }

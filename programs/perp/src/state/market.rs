@@ -176,7 +176,14 @@ pub struct Market {
     /// Counterparty side of the open round: 1 = longs, 2 = shorts.
     pub adl_side: u8,
     pub _pad1: [u8; 6],
-    pub _reserved: [u8; 128],
+    /// Share of the fee pool one repeg may spend (rate; 0 = repegs off).
+    pub repeg_budget: i64,
+    /// Smallest |vAMM mid - index| / index at which a repeg may run (rate).
+    pub repeg_threshold: i64,
+    pub last_repeg_time: i64,
+    /// Lifetime fee-pool spending on repegs (negative: repegs earned the pool more than they cost).
+    pub total_repeg_cost: i64,
+    pub _reserved: [u8; 96],
 }
 
 pub const MARKET_SIZE: usize = 1552;

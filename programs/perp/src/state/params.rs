@@ -61,6 +61,11 @@ pub struct MarketParams {
     pub delegate_band: i64,
     /// Largest age (s) of another market's cached index when withdrawing, in [1, max_age].
     pub withdraw_max_age: i64,
+    /// Share of the fee pool one repeg may spend, in [0, 0.5] (0 = repegs off).
+    pub repeg_budget: i64,
+    /// Smallest relative gap between the vAMM's mid and the index that allows a repeg, in
+    /// (0, 0.5] when repegs are on.
+    pub repeg_threshold: i64,
 }
 
 /// Shortest funding sample period: the vAMM's impact prices are time-weighted over it.
@@ -158,6 +163,15 @@ impl MarketParams {
         if self.min_position < 0 {
             return Err(bad("min_position must be >= 0"));
         }
+        if self.repeg_budget < 0 || self.repeg_budget > RATE_PRECISION / 2 {
+            return Err(bad("repeg_budget must be in [0, 0.5]"));
+        }
+        if self.repeg_threshold < 0
+            || self.repeg_threshold > RATE_PRECISION / 2
+            || (self.repeg_budget > 0 && self.repeg_threshold == 0)
+        {
+            return Err(bad("repeg_threshold must be in (0, 0.5] (0 only with repegs off)"));
+        }
         Ok(())
     }
 
@@ -202,6 +216,8 @@ impl MarketParams {
         m.min_position = self.min_position;
         m.delegate_band = self.delegate_band;
         m.withdraw_max_age = self.withdraw_max_age;
+        m.repeg_budget = self.repeg_budget;
+        m.repeg_threshold = self.repeg_threshold;
     }
 
     /// The parameters a market holds now (the inverse of [`MarketParams::apply`]).
@@ -239,6 +255,8 @@ impl MarketParams {
             min_position: m.min_position,
             delegate_band: m.delegate_band,
             withdraw_max_age: m.withdraw_max_age,
+            repeg_budget: m.repeg_budget,
+            repeg_threshold: m.repeg_threshold,
         }
     }
 

@@ -1,0 +1,77 @@
+use crate::engine::prices::accrue_twap;
+use crate::error::{CoreResultExt, PerpError};
+use crate::events::Repegged;
+use crate::oracle::{read_index, resolve_index};
+use crate::state::*;
+use anchor_lang::prelude::*;
+use perp_core::repeg::plan_repeg;
+use perp_core::{Quote, Rate, Round};
+
+#[derive(Accounts)]
+pub struct Repeg<'info> {
+    #[account(address = EXCHANGE_ADDRESS)]
+    pub exchange: AccountLoader<'info, Exchange>,
+    #[account(mut)]
+    pub market: AccountLoader<'info, Market>,
+}
+
+/// Permissionless crank: moves the vAMM's peg toward the live index (`perp_core::repeg`), paid
+/// exactly by the market's fee pool. Remaining accounts: the market's oracles.
+///
+/// It runs when all of these hold:
+/// - repegs are on (`repeg_budget > 0`);
+/// - the last repeg was at least one sample period ago;
+/// - the index is live (no fallback);
+/// - the vAMM's mid is at least `repeg_threshold` away from the index;
+/// - the budget moves the peg at all.
+///
+/// One repeg moves the peg by at most the taker fee (so a trade, a repeg and the closing trade in
+/// one slot pay more in fees than the repeg moves) and spends at most `repeg_budget` of the fee
+/// pool; a move that earns the protocol money needs no budget. The cost moves between the fee
+/// pool and the PnL pool: positions, collateral and the index-based mark are untouched. The
+/// time-weighted impact prices are brought up to date first, so funding sees the new curve only
+/// from the next second on.
+pub fn handler<'info>(ctx: Context<'info, Repeg<'info>>) -> Result<()> {
+    let now = crate::engine::now()?;
+    let ex = ctx.accounts.exchange.load()?;
+    let mut m = ctx.accounts.market.load_mut()?;
+    require!(m.repeg_budget > 0, PerpError::RepegNotAllowed);
+    require!(now.saturating_sub(m.last_repeg_time) >= m.sample_period, PerpError::RepegNotAllowed);
+    let report = read_index(&m, &ex, ctx.remaining_accounts, now)?;
+    let (index, _) = resolve_index(&mut m, &report, now, false)?;
+    accrue_twap(&mut m, now)?;
+
+    let v = m.vamm();
+    let before = v.price().or_core()?;
+    let gap = before.relative_diff(index, Round::Down).or_core()?;
+    if gap.0.unsigned_abs() < m.repeg_threshold.unsigned_abs() {
+        msg!("vAMM mid {} is within {} of the index {}", before, Rate(m.repeg_threshold), index);
+        return err!(PerpError::RepegNotAllowed);
+    }
+    let budget = Quote(m.fee_pool.max(0)).mul_rate(Rate(m.repeg_budget), Round::Down).or_core()?;
+    let plan = plan_repeg(&v, index, budget, Rate(m.taker_fee)).or_core()?;
+    if plan.peg == v.peg {
+        msg!("the repeg budget ({} of a fee pool of {}) cannot move the peg", budget, Quote(m.fee_pool));
+        return err!(PerpError::RepegNotAllowed);
+    }
+    let mut nv = v;
+    nv.peg = plan.peg;
+    m.set_vamm(&nv);
+    m.fee_pool = m.fee_pool.checked_sub(plan.cost.0).ok_or(PerpError::MathOverflow)?;
+    require!(m.fee_pool >= 0, PerpError::MathOverflow);
+    m.pnl_pool_add(plan.cost)?;
+    m.last_repeg_time = now;
+    m.total_repeg_cost = m.total_repeg_cost.checked_add(plan.cost.0).ok_or(PerpError::MathOverflow)?;
+    emit!(Repegged {
+        market_index: m.market_index,
+        old_peg: v.peg.0,
+        new_peg: plan.peg.0,
+        cost: plan.cost.0,
+        fee_pool: m.fee_pool,
+        index_price: index.0,
+        vamm_price_before: before.0,
+        vamm_price_after: nv.price().or_core()?.0,
+        full: plan.full,
+    });
+    Ok(())
+}
