@@ -65,6 +65,7 @@ pub struct Counters {
     pub bankruptcies_resolved: u64,
     pub unwinds: u64,
     pub sweeps: u64,
+    pub repegs: u64,
     pub tx_failures: u64,
     pub skipped: u64,
     pub failures_by_error: BTreeMap<String, u64>,
@@ -206,6 +207,7 @@ impl<C: Chain> Keeper<C> {
             {
                 self.counters.sweeps += 1;
             }
+            self.crank_repeg(&m, now).await;
             let due = now >= m.next_funding_time || now - m.last_sample_time >= m.sample_period;
             if !due {
                 continue;
@@ -220,6 +222,24 @@ impl<C: Chain> Keeper<C> {
             }
         }
         Ok(())
+    }
+
+    /// Repeg crank: when the market has repegs on, the last one is a sample period old and the
+    /// vAMM's mid is at least the threshold away from the cached index (the program decides on
+    /// the live one).
+    async fn crank_repeg(&mut self, m: &Market, now: i64) {
+        if m.repeg_budget <= 0 || now - m.last_repeg_time < m.sample_period || m.last_index == 0 {
+            return;
+        }
+        let Ok(mid) = m.vamm().price() else { return };
+        let gap = (mid.0 as i128 - m.last_index as i128).unsigned_abs() * 1_000_000_000 / m.last_index as u128;
+        if gap < m.repeg_threshold.unsigned_abs() as u128 {
+            return;
+        }
+        let i = ix::repeg(m.market_index, &ix::market_oracles(m));
+        if self.send(&[i], "repeg", None, now).await.is_ok() {
+            self.counters.repegs += 1;
+        }
     }
 
     /// Liquidation scanner: every account below maintenance, most underwater first.
