@@ -286,6 +286,8 @@ pub async fn show_account<C: Chain>(c: &C, key: &Pubkey) -> Result<Output, CliEr
                 "liquidation_price": p.liquidation_price.map(s).unwrap_or(Value::Null),
                 "bankruptcy_price": p.bankruptcy_price.map(s).unwrap_or(Value::Null),
                 "adl_rank": rank.map(|(r, n)| s(format!("{r}/{n}"))).unwrap_or(Value::Null),
+                // the indicator a wallet shows: 1-5 lights, 0 when not in the queue
+                "adl_quantile": rank.and_then(|(r, n)| perp_core::adl::adl_quantile(r, n)).unwrap_or(0),
                 "bankrupt": p.bankrupt,
             })
         })

@@ -91,6 +91,7 @@ async fn trader_commands_end_to_end() {
     let liq: Price = Price::parse(pos["liquidation_price"].as_str().unwrap()).unwrap();
     assert_eq!(val(&preview, "new_liquidation_price"), liq.to_string(), "the preview promised the same price");
     assert_eq!(pos["adl_rank"], Value::Null, "not profitable: not an ADL candidate");
+    assert_eq!(pos["adl_quantile"], 0, "not in the queue: no lights");
 
     // ... is exactly where the program starts to liquidate (the liquidator takes the position
     // over, so it brings margin of its own)

@@ -421,6 +421,13 @@ pub fn adl_score_of(pos: &PositionState, mark: Price, tiers: &[Tier]) -> Option<
     adl_score(pos.upnl(mark).ok()?, pos.entry_value().ok()?, mm, value).ok().flatten()
 }
 
+/// The ADL indicator (1-5, 5 = deleveraged first) of `target`'s position, from its queue place
+/// ([`adl_rank`]); `None` when the position is not a candidate (not profitable).
+pub fn adl_quantile_of(target: &Pubkey, market: &MarketState, accounts: &[(Pubkey, MarginAccount)]) -> Option<u8> {
+    let (r, n) = adl_rank(target, market, accounts)?;
+    perp_core::adl::adl_quantile(r, n)
+}
+
 /// A position's place in its side's ADL queue: `(rank, candidates)`, rank 1 = deleveraged first.
 pub fn adl_rank(target: &Pubkey, market: &MarketState, accounts: &[(Pubkey, MarginAccount)]) -> Option<(usize, usize)> {
     let idx = market.market.market_index;

@@ -92,10 +92,45 @@ pub fn plan(size: Base, ranked: &[AdlCandidate], out: &mut [Base]) -> CoreResult
     Ok(Base(size.0 - left))
 }
 
+/// The ADL indicator a trader is shown (as Binance shows it): the quintile of the position's place
+/// in its side's queue, 5 for the first fifth to be deleveraged down to 1 for the last;
+/// `5 - floor(5 x (rank - 1) / candidates)` for `rank` in `1..=candidates`. `None` for a rank
+/// outside the queue (a position that is not a candidate is not in it: show 0 lights).
+pub fn adl_quantile(rank: usize, candidates: usize) -> Option<u8> {
+    if rank == 0 || rank > candidates {
+        return None;
+    }
+    let q = 5 - (5 * (rank as u128 - 1) / candidates as u128) as u8;
+    Some(q)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// Every queue length up to 500 and every rank in it: 1..=5, first is 5, never rising with the
+    /// rank, and each quintile holds the ranks whose position falls in that fifth of the queue.
+    #[test]
+    fn adl_quantile_every_rank_of_every_queue_up_to_500() {
+        let mut checked = 0;
+        for n in 1..=500usize {
+            assert_eq!(adl_quantile(0, n), None);
+            assert_eq!(adl_quantile(n + 1, n), None);
+            let mut last = 5;
+            for r in 1..=n {
+                let q = adl_quantile(r, n).unwrap();
+                assert!((1..=5).contains(&q) && q <= last, "n {n} rank {r}: {q}");
+                // rank r is in the fifth k (0-based from the front) with k/5 <= (r-1)/n < (k+1)/5
+                let k = 5 - q as usize;
+                assert!(5 * (r - 1) >= k * n && 5 * (r - 1) < (k + 1) * n, "n {n} rank {r}: quintile {q}");
+                last = q;
+                checked += 1;
+            }
+            assert_eq!(adl_quantile(1, n), Some(5));
+        }
+        assert_eq!(checked, 500 * 501 / 2);
+    }
 
     const USD: i64 = 1_000_000;
 
