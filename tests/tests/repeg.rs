@@ -8,6 +8,7 @@ use perp_core::repeg::repeg_cost;
 use perp_core::Price;
 use perp_tests::world::{clone_user, world, World};
 use perp_tests::*;
+use solana_signer::Signer;
 
 const ON: (i64, i64) = (500_000_000, 2_000_000); // half the fee pool per repeg, 0.2% threshold
 
@@ -55,11 +56,12 @@ async fn repeg_follows_the_index_paid_by_the_fee_pool() {
         let before = w.env.market(0).await;
         let r = repeg(&mut w).await;
         if r.is_err() {
-            assert_error(r, PerpError::RepegNotAllowed);
+            assert_error(r, PerpError::RepegNotNeeded);
             break;
         }
         let after = w.env.market(0).await;
-        let cost = repeg_cost(&before.vamm(), Price(after.peg)).unwrap();
+        let net = perp_core::Base(before.oi_long - before.oi_short);
+        let cost = repeg_cost(&before.vamm(), net, Price(after.peg)).unwrap();
         assert!(
             cost.0 > 0,
             "a long-skewed curve repegged up costs the fee pool: peg {} -> {}, cost {}, mid {}",
@@ -142,7 +144,7 @@ async fn repeg_refusals() {
 
     let mut w = repeg_world(ON.0, ON.1).await;
     // within the threshold
-    assert_error(repeg(&mut w).await, PerpError::RepegNotAllowed);
+    assert_error(repeg(&mut w).await, PerpError::RepegNotNeeded);
     let t = w.env.now;
     w.env.set_legacy_oracle(w.oracle, usd(21_000), usd(2), t);
     repeg(&mut w).await.unwrap();
@@ -150,12 +152,59 @@ async fn repeg_refusals() {
     let t = w.env.now + 1;
     w.env.set_clock(t).await;
     w.env.set_legacy_oracle(w.oracle, usd(21_000), usd(2), t);
-    assert_error(repeg(&mut w).await, PerpError::RepegNotAllowed);
+    assert_error(repeg(&mut w).await, PerpError::RepegTooSoon);
     // a stale index never repegs
     w.env.advance(600).await;
-    assert!(repeg(&mut w).await.is_err());
-    // invalid parameters are refused
+    assert_error(repeg(&mut w).await, PerpError::TooFewSources);
+    // a paused market does not repeg
+    let t = w.env.now;
+    w.env.set_legacy_oracle(w.oracle, usd(21_000), usd(2), t);
+    let admin = w.env.admin.insecure_clone();
+    let paused = perp::state::market_status::PAUSED;
+    w.env.send(&[ix::set_market_status(admin.pubkey(), 0, paused)], &[&admin]).await.unwrap();
+    assert_error(repeg(&mut w).await, PerpError::RepegNotAllowed);
+    // repegs can be stopped at once (no timelock): the budget lowered to 0 is a tightening
+    w.env.send(&[ix::set_market_status(admin.pubkey(), 0, 0)], &[&admin]).await.unwrap();
     let mut p = perp::state::MarketParams::from_market(&w.env.market(0).await);
+    p.repeg_budget = 0;
+    w.env.send(&[ix::update_market(admin.pubkey(), 0, p.clone())], &[&admin]).await.unwrap();
+    assert_error(repeg(&mut w).await, PerpError::RepegNotAllowed);
+    // but switching them on again is not instant
+    p.repeg_budget = ON.0;
+    assert_error(
+        w.env.send(&[ix::update_market(admin.pubkey(), 0, p.clone())], &[&admin]).await,
+        PerpError::TimelockRequired,
+    );
+    // invalid parameters are refused
     p.repeg_threshold = 0;
     assert_error(w.env.update_market(0, p).await, PerpError::InvalidMarketParams);
+}
+
+/// The budget is per funding interval, not per repeg: a position held through repeg after repeg
+/// collects at most `repeg_budget` of the fee pool per interval, however many repegs run.
+#[tokio::test]
+async fn attack_repeg_budget_is_per_interval() {
+    let mut w = repeg_world(100_000_000, ON.1).await; // 10% per interval
+    let alice = w.env.user(1_000_000 * USDC, 200_000 * USDC).await;
+    for _ in 0..10 {
+        w.env.trade(&alice, 0, order(OrderSide::Long, 50 * BTC)).await.unwrap();
+        w.env.trade(&alice, 0, order(OrderSide::Short, 50 * BTC)).await.unwrap();
+    }
+    // mallory holds a long against a curve that lags the index by 3% and cranks every repeg
+    let mallory = w.env.user(1_000_000 * USDC, 500_000 * USDC).await;
+    w.env.trade(&mallory, 0, order(OrderSide::Long, 20 * BTC)).await.unwrap();
+    let fee_pool = w.env.market(0).await.fee_pool;
+    let mut spent = 0i64;
+    for _ in 0..59 {
+        w.env.advance(60).await;
+        let t = w.env.now;
+        w.env.set_legacy_oracle(w.oracle, usd(21_000), usd(2), t);
+        let before = w.env.market(0).await;
+        if repeg(&mut w).await.is_ok() {
+            spent += before.fee_pool - w.env.market(0).await.fee_pool;
+        }
+    }
+    assert!(spent > 0);
+    assert!(spent <= fee_pool / 10, "one interval spent {spent} of a fee pool of {fee_pool}");
+    w.env.assert_conservation().await;
 }

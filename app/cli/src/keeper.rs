@@ -224,16 +224,25 @@ impl<C: Chain> Keeper<C> {
         Ok(())
     }
 
-    /// Repeg crank: when the market has repegs on, the last one is a sample period old and the
-    /// vAMM's mid is at least the threshold away from the cached index (the program decides on
-    /// the live one).
+    /// Repeg crank: when the market has repegs on, nothing is paused, the last repeg is a sample
+    /// period old, the vAMM's mid is past the threshold from the cached index, and the program's
+    /// own plan (this interval's budget, the taker-fee step) would move the peg.
     async fn crank_repeg(&mut self, m: &Market, now: i64) {
-        if m.repeg_budget <= 0 || now - m.last_repeg_time < m.sample_period || m.last_index == 0 {
+        if m.repeg_budget <= 0 || m.is_paused(now) || now - m.last_repeg_time < m.sample_period || m.last_index == 0 {
             return;
         }
-        let Ok(mid) = m.vamm().price() else { return };
+        let v = m.vamm();
+        let Ok(mid) = v.price() else { return };
         let gap = (mid.0 as i128 - m.last_index as i128).unsigned_abs() * 1_000_000_000 / m.last_index as u128;
         if gap < m.repeg_threshold.unsigned_abs() as u128 {
+            return;
+        }
+        let Ok((budget, ..)) = m.repeg_budget_now(now) else { return };
+        let net = perp_core::Base(m.oi_long.saturating_sub(m.oi_short));
+        let moves =
+            perp_core::repeg::plan_repeg(&v, net, perp_core::Price(m.last_index), budget, perp_core::Rate(m.taker_fee))
+                .is_ok_and(|p| p.peg != v.peg);
+        if !moves {
             return;
         }
         let i = ix::repeg(m.market_index, &ix::market_oracles(m));

@@ -1,52 +1,52 @@
 //! Repeg: moving the vAMM's peg toward the index, paid for exactly by the market's fee pool.
 //!
-//! The curve holds `B` base and `Q = ceil(k / B)` virtual quote; its mid price is `Q x peg / B`.
-//! Traders' aggregate position against the curve is what the curve has sold since its balanced
-//! point `B* = isqrt(k)` (where the mid equals the peg), and that position realizes, when it closes
-//! back to `B*`, the quote `(Q - Q*) x peg / 10^9` with `Q* = ceil(k / B*)`. Nothing else about the
-//! curve depends on the peg, so changing the peg from `p0` to `p1` changes what traders can take out
-//! of the curve by exactly
+//! The curve holds `B` base and `Q(B) = ceil(k / B)` virtual quote; its mid price is `Q x peg / B`.
+//! Traders' net position is `N = oi_long - oi_short` (base). However they close it, on the curve
+//! it moves `B` to `B + N` and realizes the virtual quote `Q(B) - Q(B + N)` times the peg (the
+//! reserves are a function of `B` alone, so the order of the closes does not matter). Nothing else
+//! about the curve depends on the peg, so changing the peg from `p0` to `p1` changes what traders
+//! can take out of the curve by exactly
 //!
 //! ```text
-//! cost = (p1 - p0) x (Q - Q*) / 10^9        (quote raw units, signed; rounded up)
+//! cost = ceil((p1 - p0) x (Q(B) - Q(B + N)) / 10^9)      (quote raw units, signed)
 //! ```
 //!
 //! Positive: the traders' side gains and the protocol pays (fee pool -> PnL pool); negative: the
 //! protocol gains (PnL pool -> fee pool). Rounding up means the protocol pays the ceiling and
-//! receives the floor. Positions, collateral and the mark (index-based) do not change. This is
-//! Drift's formulaic repeg, derived for our curve; `k` is left unchanged.
+//! receives the floor. The cost is taken from the traders' actual net position, not from the
+//! curve's own inventory: positions closed off the curve (a resolved bankruptcy) leave inventory on
+//! the curve that nobody holds, and a repeg neither pays nor charges for it. Positions, collateral
+//! and the index-based mark do not change. This is Drift's formulaic repeg, derived for our
+//! curve; `k` is left unchanged.
 
 use crate::error::{CoreError, CoreResult};
-use crate::units::{mul_div, mul_div_u128, Price, Quote, Rate, Round, BASE_PRECISION, RATE_PRECISION};
+use crate::units::{mul_div, mul_div_u128, Base, Price, Quote, Rate, Round, BASE_PRECISION, RATE_PRECISION};
 use crate::vamm::Vamm;
 
-/// The curve's balanced point `(B*, Q*)`, where the mid price equals the peg.
-pub fn balanced(v: &Vamm) -> CoreResult<(u128, u128)> {
-    let b = crate::vamm::isqrt(v.k);
-    if b == 0 {
-        return Err(CoreError::InsufficientLiquidity);
-    }
-    let q = v.k.div_ceil(b);
-    Ok((b, q))
-}
-
-/// `Q - Q*`: the virtual quote traders' aggregate position realizes per unit of peg when it
-/// closes back to the balanced point (positive when traders are net long against the curve).
-pub fn open_quote(v: &Vamm) -> CoreResult<i128> {
-    let (_, q_star) = balanced(v)?;
+/// `Q(B) - Q(B + net)`: the virtual quote traders' net position `net` (base, long > 0) realizes
+/// per unit of peg when it closes on the curve (positive when traders are net long).
+pub fn open_quote(v: &Vamm, net: Base) -> CoreResult<i128> {
+    let b = v.base_reserve;
+    let after = if net.0 >= 0 { b.checked_add(net.0 as u128) } else { b.checked_sub(net.0.unsigned_abs() as u128) }
+        .filter(|x| *x > 0)
+        .ok_or(CoreError::InsufficientLiquidity)?;
     let q = v.quote_reserve()?;
-    let (q, q_star) =
-        (i128::try_from(q).map_err(|_| CoreError::Overflow)?, i128::try_from(q_star).map_err(|_| CoreError::Overflow)?);
-    Ok(q - q_star)
+    let q_after = v.k.div_ceil(after);
+    let (q, q_after) = (
+        i128::try_from(q).map_err(|_| CoreError::Overflow)?,
+        i128::try_from(q_after).map_err(|_| CoreError::Overflow)?,
+    );
+    Ok(q - q_after)
 }
 
-/// What the protocol pays (positive) or receives (negative) when the peg becomes `new_peg`.
-pub fn repeg_cost(v: &Vamm, new_peg: Price) -> CoreResult<Quote> {
-    if new_peg.is_zero() {
+/// What the protocol pays (positive) or receives (negative) when the peg becomes `new_peg` while
+/// traders hold the net position `net`.
+pub fn repeg_cost(v: &Vamm, net: Base, new_peg: Price) -> CoreResult<Quote> {
+    if new_peg.is_zero() || v.peg.is_zero() {
         return Err(CoreError::InvalidParameter("vAMM peg must be > 0"));
     }
     let dp = new_peg.0 as i128 - v.peg.0 as i128;
-    let c = mul_div(dp, open_quote(v)?, BASE_PRECISION as i128, Round::Up)?;
+    let c = mul_div(dp, open_quote(v, net)?, BASE_PRECISION as i128, Round::Up)?;
     Ok(Quote(i64::try_from(c).map_err(|_| CoreError::Overflow)?))
 }
 
@@ -74,37 +74,40 @@ pub struct Repeg {
 }
 
 /// The peg change moving the curve's mid toward `target`:
+/// - `net`: traders' net position (`oi_long - oi_short`);
 /// - at most `max_step` of the current peg per update (the program uses the taker fee, so a
 ///   trade, a repeg and the closing trade in one slot pay more in fees than the repeg moves);
 /// - all the way when the move costs at most `budget` (>= 0, what the fee pool may pay for this
 ///   update) or earns the protocol money;
 /// - otherwise the largest step toward the target whose cost fits the budget.
-pub fn plan_repeg(v: &Vamm, target: Price, budget: Quote, max_step: Rate) -> CoreResult<Repeg> {
+pub fn plan_repeg(v: &Vamm, net: Base, target: Price, budget: Quote, max_step: Rate) -> CoreResult<Repeg> {
     if budget.is_negative() || max_step.is_negative() {
         return Err(CoreError::InvalidParameter("repeg budget and step must be >= 0"));
+    }
+    if v.peg.is_zero() {
+        return Err(CoreError::InvalidParameter("vAMM peg must be > 0"));
     }
     let target_peg = peg_for_price(v, target)?;
     let step = mul_div(v.peg.0 as i128, max_step.0 as i128, RATE_PRECISION as i128, Round::Down)?;
     let (lo, hi) = ((v.peg.0 as i128 - step).max(1), v.peg.0 as i128 + step);
     let goal = Price(u64::try_from((target_peg.0 as i128).clamp(lo, hi)).map_err(|_| CoreError::Overflow)?);
-    let cost = repeg_cost(v, goal)?;
+    let cost = repeg_cost(v, net, goal)?;
     if cost.0 <= budget.0 {
         return Ok(Repeg { peg: goal, cost, full: goal == target_peg });
     }
     // cost > budget >= 0: the move and the open quote have the same sign; |dp| x |D| <= budget x 1e9
-    let d = open_quote(v)?.unsigned_abs();
+    let d = open_quote(v, net)?.unsigned_abs();
     let max_dp = mul_div_u128(budget.0 as u128, BASE_PRECISION as u128, d, Round::Down)?;
     let dp = i128::try_from(max_dp).map_err(|_| CoreError::Overflow)?;
     let dp = if goal.0 > v.peg.0 { dp } else { -dp };
     let peg = Price(u64::try_from((v.peg.0 as i128 + dp).max(1)).map_err(|_| CoreError::Overflow)?);
-    let cost = repeg_cost(v, peg)?;
+    let cost = repeg_cost(v, net, peg)?;
     Ok(Repeg { peg, cost, full: false })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::units::Base;
     use crate::vamm::Side;
     use proptest::prelude::*;
 
@@ -115,41 +118,65 @@ mod tests {
         Vamm::new(depth_btc * BTC as u128, Price(peg * 1_000_000)).unwrap()
     }
 
+    /// Traders trade `sizes` (long > 0) on `v`; returns their net position.
+    fn trade(v: &mut Vamm, sizes: &[i64]) -> Base {
+        let mut net = 0;
+        for &b in sizes {
+            let side = if b > 0 { Side::Long } else { Side::Short };
+            let f = v.quote_trade(side, Base(b.abs())).unwrap();
+            v.apply(&f);
+            net += f.base.0;
+        }
+        Base(net)
+    }
+
     #[test]
     fn balanced_curve_repegs_for_free() {
         let v = curve(1_000, 20_000);
-        assert_eq!(open_quote(&v).unwrap(), 0);
-        let r = plan_repeg(&v, Price(21_000_000_000), Quote(0), ONE).unwrap();
+        assert_eq!(open_quote(&v, Base(0)).unwrap(), 0);
+        let r = plan_repeg(&v, Base(0), Price(21_000_000_000), Quote(0), ONE).unwrap();
         assert_eq!((r.peg, r.cost, r.full), (Price(21_000_000_000), Quote(0), true));
         // a step cap of 0.05% stops it at 20,010
-        let r = plan_repeg(&v, Price(21_000_000_000), Quote(0), Rate(500_000)).unwrap();
+        let r = plan_repeg(&v, Base(0), Price(21_000_000_000), Quote(0), Rate(500_000)).unwrap();
         assert_eq!((r.peg, r.cost, r.full), (Price(20_010_000_000), Quote(0), false));
     }
 
     #[test]
     fn cost_of_a_long_skewed_curve_by_hand() {
-        // traders bought 10 BTC of a 1,000 BTC curve at 20,000: Q - Q* = 10 BTC x 1000/990
+        // traders bought 10 BTC of a 1,000 BTC curve at 20,000: Q(B) - Q(B + N) = 10 BTC x 1000/990
         let mut v = curve(1_000, 20_000);
-        let f = v.quote_trade(Side::Long, Base(10 * BTC)).unwrap();
-        v.apply(&f);
-        let d = open_quote(&v).unwrap();
-        assert_eq!(d, 10_101_010_102); // ceil(10^24 / 990e9) - 10^12
-                                       // peg +100: the traders' longs gain 100 x 10.101... = 1,010.10 USDC, rounded up
-        assert_eq!(repeg_cost(&v, Price(20_100_000_000)).unwrap(), Quote(1_010_101_011));
+        let net = trade(&mut v, &[10 * BTC]);
+        assert_eq!(open_quote(&v, net).unwrap(), 10_101_010_102); // ceil(10^24 / 990e9) - 10^12
+                                                                  // peg +100: the traders' longs gain 100 x 10.101... = 1,010.10 USDC, rounded up
+        assert_eq!(repeg_cost(&v, net, Price(20_100_000_000)).unwrap(), Quote(1_010_101_011));
         // peg -100: the protocol gains the floor
-        assert_eq!(repeg_cost(&v, Price(19_900_000_000)).unwrap(), Quote(-1_010_101_010));
+        assert_eq!(repeg_cost(&v, net, Price(19_900_000_000)).unwrap(), Quote(-1_010_101_010));
+    }
+
+    /// Inventory nobody holds (a long closed off the curve by a resolved bankruptcy) is neither paid
+    /// for nor charged: with no trader position left, a repeg costs nothing whichever way.
+    #[test]
+    fn inventory_closed_off_the_curve_is_not_paid_for() {
+        let mut v = curve(1_000, 20_000);
+        trade(&mut v, &[5 * BTC]);
+        // the long is closed off-curve: traders' net is 0 though the curve still shows 5 BTC sold
+        assert_eq!(repeg_cost(&v, Base(0), Price(18_000_000_000)).unwrap(), Quote(0));
+        assert_eq!(repeg_cost(&v, Base(0), Price(22_000_000_000)).unwrap(), Quote(0));
+        // a short of 5 opened afterwards (curve back at balance): only it is paid for
+        let net = trade(&mut v, &[-5 * BTC]);
+        let c = repeg_cost(&v, Base(net.0), Price(20_100_000_000)).unwrap();
+        assert!(c.0 < 0, "a short loses when the peg rises: the protocol gains {c:?}");
     }
 
     #[test]
     fn budget_stops_the_move_short() {
         let mut v = curve(1_000, 20_000);
-        let f = v.quote_trade(Side::Long, Base(10 * BTC)).unwrap();
-        v.apply(&f);
-        let r = plan_repeg(&v, Price(21_000_000_000), Quote(500_000_000), ONE).unwrap();
+        let net = trade(&mut v, &[10 * BTC]);
+        let r = plan_repeg(&v, net, Price(21_000_000_000), Quote(500_000_000), ONE).unwrap();
         assert!(!r.full && r.cost.0 <= 500_000_000 && r.cost.0 > 499_000_000, "{r:?}");
         assert!(r.peg > v.peg);
         // toward a lower price the long-skewed curve earns: no budget needed
-        let r = plan_repeg(&v, Price(19_000_000_000), Quote(0), ONE).unwrap();
+        let r = plan_repeg(&v, net, Price(19_000_000_000), Quote(0), ONE).unwrap();
         assert!(r.full && r.cost.0 < 0);
     }
 
@@ -169,30 +196,35 @@ mod tests {
     }
 
     proptest! {
-        /// Traders trade, the peg moves, everyone closes: what they take out is at most the exact
-        /// value of their position at the old peg plus the cost the fee pool paid in (so the
-        /// protocol's books balance whatever the closing order), and at least the exact value at
-        /// the new peg less one raw unit per close (the trades' own rounding).
+        /// Traders trade (some positions then leave off the curve), the peg moves, the remaining
+        /// traders close in any order: what they take out is at most the exact value of their
+        /// position at the old peg plus the cost the fee pool paid in, and at least the exact value
+        /// at the new peg less one raw unit per close.
         #[test]
         fn repeg_cost_is_what_traders_can_take_out(
             trades in prop::collection::vec((any::<bool>(), 1i64..50 * BTC), 1..6),
+            off_curve in prop::collection::vec(any::<bool>(), 6),
             new_peg in 10_000_000_000u64..40_000_000_000,
             reverse in any::<bool>(),
         ) {
             let mut v = curve(1_000, 20_000);
             let mut positions = vec![];
-            for (long, size) in trades {
+            for (i, (long, size)) in trades.into_iter().enumerate() {
                 let side = if long { Side::Long } else { Side::Short };
                 if let Ok(f) = v.quote_trade(side, Base(size)) {
                     v.apply(&f);
-                    positions.push(f.base.0);
+                    // a position closed off the curve is gone; the curve keeps its inventory
+                    if !off_curve[i] {
+                        positions.push(f.base.0);
+                    }
                 }
             }
             if reverse {
                 positions.reverse();
             }
-            let d = open_quote(&v).unwrap();
-            let cost = repeg_cost(&v, Price(new_peg)).unwrap();
+            let net = Base(positions.iter().sum());
+            let d = open_quote(&v, net).unwrap();
+            let cost = repeg_cost(&v, net, Price(new_peg)).unwrap();
             let mut with = v;
             with.peg = Price(new_peg);
             let taken = close_all(&mut with, &positions) * BASE_PRECISION as i128;
@@ -200,7 +232,6 @@ mod tests {
             prop_assert!(taken <= booked, "traders take {} > booked {} (x1e-9)", taken, booked);
             let n = positions.len() as i128;
             prop_assert!(taken >= d * new_peg as i128 - n * BASE_PRECISION as i128, "taken {} far below the new value", taken);
-            prop_assert_eq!(with.base_reserve, balanced(&v).unwrap().0);
         }
 
         /// A planned repeg never costs more than the budget, never steps more than the cap, always
@@ -214,21 +245,31 @@ mod tests {
             max_step in 0i64..1_000_000_000,
         ) {
             let mut v = curve(1_000, 20_000);
-            if size > 0 {
-                let f = v.quote_trade(if long { Side::Long } else { Side::Short }, Base(size)).unwrap();
-                v.apply(&f);
-            }
+            let net = if size > 0 { trade(&mut v, &[if long { size } else { -size }]) } else { Base(0) };
             let goal = peg_for_price(&v, Price(target)).unwrap();
-            let r = plan_repeg(&v, Price(target), Quote(budget), Rate(max_step)).unwrap();
+            let r = plan_repeg(&v, net, Price(target), Quote(budget), Rate(max_step)).unwrap();
             prop_assert!(r.cost.0 <= budget);
             let step = (v.peg.0 as i128 * max_step as i128 / 1_000_000_000) as u64;
             prop_assert!(r.peg.0.abs_diff(v.peg.0) <= step, "step {} > cap {}", r.peg.0.abs_diff(v.peg.0), step);
-            prop_assert_eq!(r.cost, repeg_cost(&v, r.peg).unwrap());
+            prop_assert_eq!(r.cost, repeg_cost(&v, net, r.peg).unwrap());
             let (lo, hi) = (v.peg.0.min(goal.0), v.peg.0.max(goal.0));
             prop_assert!(r.peg.0 >= lo && r.peg.0 <= hi, "peg {} outside [{}, {}]", r.peg.0, lo, hi);
             if r.full {
                 prop_assert_eq!(r.peg, goal);
             }
+        }
+
+        /// Any fields at full width: an error, never a panic.
+        #[test]
+        fn repeg_functions_never_panic(
+            b in any::<u128>(), k in any::<u128>(), peg in any::<u64>(), net in any::<i64>(),
+            target in any::<u64>(), budget in any::<i64>(), step in any::<i64>(), new_peg in any::<u64>(),
+        ) {
+            let v = Vamm { base_reserve: b, k, peg: Price(peg) };
+            let _ = open_quote(&v, Base(net));
+            let _ = repeg_cost(&v, Base(net), Price(new_peg));
+            let _ = peg_for_price(&v, Price(target));
+            let _ = plan_repeg(&v, Base(net), Price(target), Quote(budget), Rate(step));
         }
     }
 }
@@ -236,7 +277,6 @@ mod tests {
 #[cfg(test)]
 mod round_trip {
     use super::*;
-    use crate::units::Base;
     use crate::vamm::Side;
     use proptest::prelude::*;
 
@@ -259,7 +299,8 @@ mod round_trip {
             let side = if long { Side::Long } else { Side::Short };
             let Ok(open) = v.quote_trade(side, Base(size)) else { return Ok(()) };
             v.apply(&open);
-            let r = plan_repeg(&v, Price(target), Quote(i64::MAX / 4), Rate(fee)).unwrap();
+            let net = Base(others * 1_000_000_000 + open.base.0);
+            let r = plan_repeg(&v, net, Price(target), Quote(i64::MAX / 4), Rate(fee)).unwrap();
             v.peg = r.peg;
             let close = v.quote_trade(side.opposite(), Base(size)).unwrap();
             let fee_of = |q: Quote| q.0.unsigned_abs() as i128 * fee as i128 / 1_000_000_000;

@@ -80,7 +80,7 @@ pub struct Fill {
     pub new_base_reserve: u128,
 }
 
-pub(crate) fn isqrt(n: u128) -> u128 {
+fn isqrt(n: u128) -> u128 {
     if n < 2 {
         return n;
     }

@@ -110,12 +110,16 @@ pub enum PerpError {
     NotUpgradeAuthority,
     #[msg("the proposal was not executed within its grace period after the timelock: cancel it and propose again")]
     ProposalExpired,
-    #[msg("no repeg now: repegs are off for this market, the last one was less than a sample period ago, the vAMM is within the threshold of the index, or the budget cannot move the peg")]
+    #[msg("repegs are off for this market, or it or the funding crank is paused")]
     RepegNotAllowed,
+    #[msg("the last repeg was less than a sample period ago")]
+    RepegTooSoon,
+    #[msg("no repeg needed or affordable: the vAMM is within the threshold of the index, or this interval's repeg budget cannot move the peg")]
+    RepegNotNeeded,
 }
 
 /// Every error, in code order (code = 6000 + index): lets clients turn a code into a name.
-pub const ALL_ERRORS: [PerpError; 53] = [
+pub const ALL_ERRORS: [PerpError; 55] = [
     PerpError::MathOverflow,
     PerpError::Unauthorized,
     PerpError::OwnerOnly,
@@ -169,6 +173,8 @@ pub const ALL_ERRORS: [PerpError; 53] = [
     PerpError::NotUpgradeAuthority,
     PerpError::ProposalExpired,
     PerpError::RepegNotAllowed,
+    PerpError::RepegTooSoon,
+    PerpError::RepegNotNeeded,
 ];
 
 /// The error with this custom program error code, if it is one of ours.

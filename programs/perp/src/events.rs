@@ -272,6 +272,10 @@ pub struct Repegged {
     /// Paid by the fee pool into the PnL pool (negative: the other way).
     pub cost: i64,
     pub fee_pool: i64,
+    /// What this funding interval's repeg budget has left.
+    pub budget_left: i64,
+    /// Traders' net position the cost was computed from (`oi_long - oi_short`).
+    pub net_position: i64,
     pub index_price: u64,
     pub vamm_price_before: u64,
     pub vamm_price_after: u64,

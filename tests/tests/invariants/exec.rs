@@ -339,21 +339,38 @@ impl Fz {
         out
     }
 
-    /// Invariant 12 (a repeg is paid exactly and touches nobody): the fee pool pays perp-core's
-    /// cost into the PnL pool, never goes below zero, and no margin account changes.
+    /// Invariant 12 (a repeg is paid exactly, within its bounds, and touches nobody): the fee pool
+    /// pays perp-core's cost for the traders' net position into the PnL pool; the step is at most
+    /// the taker fee of the peg, toward the index and never past it; the cost is within what the
+    /// interval's budget had left; no margin account changes.
     async fn repeg(&mut self, m: u16) -> Outcome {
         let before = self.env.market(m).await;
         let accounts: Vec<_> =
             self.accounts().await.into_iter().map(|(_, a)| bytemuck::bytes_of(&a).to_vec()).collect();
+        let now = self.env.now;
         let r = self.tx(&[ix::repeg(m, &ix::market_oracles(&before))], &[]).await;
         if r.is_ok() {
             let after = self.env.market(m).await;
-            let cost = perp_core::repeg::repeg_cost(&before.vamm(), Price(after.peg)).unwrap();
+            let net = perp_core::Base(before.oi_long - before.oi_short);
+            let cost = perp_core::repeg::repeg_cost(&before.vamm(), net, Price(after.peg)).unwrap();
             assert_eq!(before.fee_pool - after.fee_pool, cost.0, "invariant_repeg_paid_exactly: fee pool");
             assert_eq!(after.pnl_pool - before.pnl_pool, cost.0, "invariant_repeg_paid_exactly: PnL pool");
-            assert!(after.fee_pool >= 0, "invariant_repeg_paid_exactly: fee pool below zero");
-            let now: Vec<_> = self.accounts().await.into_iter().map(|(_, a)| bytemuck::bytes_of(&a).to_vec()).collect();
-            assert!(accounts == now, "invariant_repeg_paid_exactly: a repeg changed a margin account");
+            let (left, ..) = before.repeg_budget_now(now).unwrap();
+            assert!(cost.0 <= left.0, "invariant_repeg_paid_exactly: cost {} over the budget left {}", cost.0, left.0);
+            let step = after.peg.abs_diff(before.peg) as i128;
+            assert!(
+                step <= before.peg as i128 * before.taker_fee as i128 / 1_000_000_000,
+                "invariant_repeg_paid_exactly: step {step}"
+            );
+            let index = after.last_index as i128;
+            let (mid0, mid1) = (before.vamm().price().unwrap().0 as i128, after.vamm().price().unwrap().0 as i128);
+            assert!(
+                (mid1 - mid0).signum() == (index - mid0).signum() && (mid1 - index).abs() <= (mid0 - index).abs(),
+                "invariant_repeg_paid_exactly: mid {mid0} -> {mid1} not toward the index {index}"
+            );
+            let now_accounts: Vec<_> =
+                self.accounts().await.into_iter().map(|(_, a)| bytemuck::bytes_of(&a).to_vec()).collect();
+            assert!(accounts == now_accounts, "invariant_repeg_paid_exactly: a repeg changed a margin account");
             self.stats.repegs += 1;
         }
         outcome(r)

@@ -2,7 +2,7 @@
 //! open interest and the market's PnL and fee pools.
 
 use super::wide::{WideI128, WideU128};
-use crate::error::PerpError;
+use crate::error::{CoreResultExt, PerpError};
 use anchor_lang::prelude::*;
 use core::mem::size_of;
 use perp_core::funding::{FundingIndices, FundingParams};
@@ -12,7 +12,7 @@ use perp_core::margin::{Tier, MAX_TIERS};
 use perp_core::mark::MarkMethod;
 use perp_core::twap::ImpactTwap;
 use perp_core::vamm::Vamm;
-use perp_core::{Base, FundingIndex, Price, Quote, Rate};
+use perp_core::{Base, FundingIndex, Price, Quote, Rate, Round};
 
 pub const MARKET_SEED: &[u8] = b"market";
 pub const MAX_ORACLES: usize = 8;
@@ -183,7 +183,12 @@ pub struct Market {
     pub last_repeg_time: i64,
     /// Lifetime fee-pool spending on repegs (negative: repegs earned the pool more than they cost).
     pub total_repeg_cost: i64,
-    pub _reserved: [u8; 96],
+    /// Repeg spending is budgeted per funding interval: the window's start, what it may spend
+    /// (`repeg_budget` x the fee pool when it opened) and what it has spent.
+    pub repeg_window_start: i64,
+    pub repeg_window_budget: i64,
+    pub repeg_window_spent: i64,
+    pub _reserved: [u8; 72],
 }
 
 pub const MARKET_SIZE: usize = 1552;
@@ -394,6 +399,21 @@ impl Market {
     }
 
     /// Largest notional a position may reach with new risk: the last finite tier cap.
+    /// What a repeg may spend now and the window it spends from: a new window opens one funding
+    /// interval after the last (its budget `repeg_budget` x the fee pool then); never more than
+    /// the fee pool holds. Returns `(budget, window_start, window_budget, window_spent)`.
+    pub fn repeg_budget_now(&self, now: i64) -> Result<(Quote, i64, i64, i64)> {
+        let (start, budget, spent) =
+            if self.repeg_window_start == 0 || now.saturating_sub(self.repeg_window_start) >= self.funding_interval {
+                let b = Quote(self.fee_pool.max(0)).mul_rate(Rate(self.repeg_budget), Round::Down).or_core()?;
+                (now, b.0, 0)
+            } else {
+                (self.repeg_window_start, self.repeg_window_budget, self.repeg_window_spent)
+            };
+        let left = budget.saturating_sub(spent).clamp(0, self.fee_pool.max(0));
+        Ok((Quote(left), start, budget, spent))
+    }
+
     pub fn max_notional(&self) -> Quote {
         let n = self.tier_count();
         if n == 0 {

@@ -261,7 +261,8 @@ impl MarketParams {
     }
 
     /// True when replacing `current` by these parameters only tightens new risk: initial margin
-    /// rates raised (each at most doubled, to at most 50%) and/or the maximum leverage lowered, everything else (oracles, filters,
+    /// rates raised (each at most doubled, to at most 50%), the maximum leverage lowered, and/or
+    /// repegs cut back (budget lowered, threshold raised), everything else (oracles, filters,
     /// funding, maintenance rates, caps, fees) unchanged. Such a change applies at once; any
     /// other change must go through the timelock. (Raising a maintenance rate is not instant: it
     /// would make existing positions liquidatable at once.)
@@ -279,6 +280,13 @@ impl MarketParams {
         }
         let mut relaxed = self.clone();
         relaxed.max_leverage = current.max_leverage;
+        // repegs may be cut back or stopped at once (budget down, threshold up)
+        if self.repeg_budget <= current.repeg_budget {
+            relaxed.repeg_budget = current.repeg_budget;
+        }
+        if self.repeg_threshold >= current.repeg_threshold {
+            relaxed.repeg_threshold = current.repeg_threshold;
+        }
         for (n, c) in relaxed.tiers.iter_mut().zip(&current.tiers) {
             n.imr = c.imr;
         }
