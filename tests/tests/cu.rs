@@ -28,7 +28,7 @@ const CEILINGS: &[(&str, &str, u64, u64)] = &[
     ("update_funding", "1 oracle", 10_000, 25_000),
     ("deposit", "", 10_000, 10_000),
     ("withdraw", "0 positions", 10_000, 35_000),
-    ("repeg", "1 oracle", 10_000, 10_000),
+    ("repeg", "1 oracle", 15_000, 15_000),
 ];
 
 #[derive(Default)]
@@ -225,20 +225,6 @@ async fn cu_ceilings() {
     }
     cu.run(&mut env, "sweep_insurance", &[ix::sweep_insurance(0)], &[]).await;
 
-    // repeg: market 0 with repegs on and the index 2% above its vAMM, paid by its fee pool
-    let mut p = perp::state::MarketParams::from_market(&env.market(0).await);
-    p.repeg_budget = 500_000_000;
-    p.repeg_threshold = 2_000_000;
-    env.update_market(0, p).await.unwrap();
-    for _ in 0..3 {
-        env.advance(60).await;
-        refresh(&mut env, &oracles, 20_400);
-        cu.run(&mut env, "repeg / 1 oracle", &[ix::repeg(0, &oracles[&0])], &[]).await;
-    }
-    env.advance(60).await;
-    refresh(&mut env, &oracles, 20_000);
-    crank_all(&mut env, &oracles).await;
-
     // liquidations: a lone position (partial, then full); a cross group of 8 positions
     let liq = env.user(100_000_000 * USDC, 10_000_000 * USDC).await;
     let vic = env.user(1_000_000 * USDC, 10_000 * USDC).await;
@@ -313,6 +299,19 @@ async fn cu_ceilings() {
     }
     env.send(&[ix::begin_adl_round(9, &m9, fay.account)], &[]).await.unwrap();
     cu.run(&mut env, "resolve_bankruptcy", &[ix::resolve_bankruptcy(9, &m9, fay.account)], &[]).await;
+    // repeg: market 0 with repegs on and the index 2% above its vAMM, paid by its fee pool
+    let mut p = perp::state::MarketParams::from_market(&env.market(0).await);
+    p.repeg_budget = 500_000_000;
+    p.repeg_threshold = 2_000_000;
+    env.update_market(0, p).await.unwrap();
+    // one repeg per funding interval: each spends up to half of what the fee pool then holds
+    let interval = env.market(0).await.funding_interval;
+    for _ in 0..3 {
+        env.advance(interval).await;
+        let mid = env.market(0).await.vamm().price().unwrap().0;
+        refresh(&mut env, &oracles, mid * 102 / 100 / 1_000_000);
+        cu.run(&mut env, "repeg / 1 oracle", &[ix::repeg(0, &oracles[&0])], &[]).await;
+    }
     env.assert_conservation().await;
 
     report_and_check(&cu);
