@@ -74,7 +74,10 @@ async fn repeg_follows_the_index_paid_by_the_fee_pool() {
         assert_eq!(after.pnl_pool - before.pnl_pool, cost.0, "into the PnL pool");
         assert!(after.fee_pool >= 0);
         let step = after.peg.abs_diff(before.peg);
-        assert!(step as i128 <= before.peg as i128 * before.taker_fee as i128 / 1_000_000_000, "step {step} > fee cap");
+        assert!(
+            step as i128 <= before.peg as i128 * before.repeg_max_step().0 as i128 / 1_000_000_000,
+            "step {step} > cap"
+        );
         assert_eq!(
             (after.oi_long, after.oi_short, after.base_reserve.get()),
             (before.oi_long, before.oi_short, before.base_reserve.get())

@@ -63,6 +63,20 @@ pub fn peg_for_price(v: &Vamm, target: Price) -> CoreResult<Price> {
     Ok(Price(u64::try_from(p).map_err(|_| CoreError::Overflow)?.max(1)))
 }
 
+/// The most one repeg may move the peg (fraction of it) on a market whose taker fee is `fee`:
+/// `floor(2 x fee / (1 + fee))`. A trader who opens, sees a repeg of `d` and closes in one slot
+/// gains `d` of the notional and pays `fee` on the opening leg and `fee x (1 - d)` on the
+/// closing one (after an adverse-to-the-curve move the closing notional is smaller), so the
+/// round trip gains nothing while `d <= fee x (2 - d)`, i.e. `d <= 2 fee / (1 + fee)`.
+pub fn max_step(fee: Rate) -> Rate {
+    if fee.0 <= 0 {
+        return Rate(0);
+    }
+    let f = fee.0 as i128;
+    let one = RATE_PRECISION as i128;
+    Rate(((2 * f * one) / (one + f)) as i64)
+}
+
 /// A planned peg change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Repeg {
@@ -75,7 +89,7 @@ pub struct Repeg {
 
 /// The peg change moving the curve's mid toward `target`:
 /// - `net`: traders' net position (`oi_long - oi_short`);
-/// - at most `max_step` of the current peg per update (the program uses the taker fee, so a
+/// - at most `max_step` of the current peg per update (the program uses [`max_step`] of the taker fee, so a
 ///   trade, a repeg and the closing trade in one slot pay more in fees than the repeg moves);
 /// - all the way when the move costs at most `budget` (>= 0, what the fee pool may pay for this
 ///   update) or earns the protocol money;
@@ -128,6 +142,15 @@ mod tests {
             net += f.base.0;
         }
         Base(net)
+    }
+
+    #[test]
+    fn max_step_is_just_under_twice_the_fee() {
+        // 0.05% taker fee: floor(2 x 0.0005 / 1.0005) = 0.09995%
+        assert_eq!(max_step(Rate(500_000)), Rate(999_500));
+        assert_eq!(max_step(Rate(0)), Rate(0));
+        assert_eq!(max_step(Rate(-1)), Rate(0));
+        assert_eq!(max_step(ONE), ONE); // 2 x 1 / 2
     }
 
     #[test]
@@ -281,8 +304,9 @@ mod round_trip {
     use proptest::prelude::*;
 
     proptest! {
-        /// A trade, a repeg capped at the taker fee and the closing trade (one slot) never gain the
-        /// trader money after the two taker fees, whatever the other traders' positions.
+        /// A trade, a repeg capped at [`max_step`] of the taker fee (the program's cap) and the
+        /// closing trade (one slot) never gain the trader money after the two taker fees,
+        /// whatever the other traders' positions.
         #[test]
         fn round_trip_through_a_repeg_gains_nothing(
             others in -300i64..300,
@@ -300,10 +324,11 @@ mod round_trip {
             let Ok(open) = v.quote_trade(side, Base(size)) else { return Ok(()) };
             v.apply(&open);
             let net = Base(others * 1_000_000_000 + open.base.0);
-            let r = plan_repeg(&v, net, Price(target), Quote(i64::MAX / 4), Rate(fee)).unwrap();
+            let r = plan_repeg(&v, net, Price(target), Quote(i64::MAX / 4), max_step(Rate(fee))).unwrap();
             v.peg = r.peg;
             let close = v.quote_trade(side.opposite(), Base(size)).unwrap();
-            let fee_of = |q: Quote| q.0.unsigned_abs() as i128 * fee as i128 / 1_000_000_000;
+            // as the program charges it: notional x fee, rounded up
+            let fee_of = |q: Quote| Quote(q.0.abs()).mul_rate(Rate(fee), Round::Up).unwrap().0 as i128;
             let net = open.quote.0 as i128 + close.quote.0 as i128 - fee_of(open.quote) - fee_of(close.quote);
             prop_assert!(net <= 0, "round trip nets {} (open {}, close {}, peg {} -> {})", net, open.quote.0, close.quote.0, 20_000_000_000u64, r.peg.0);
         }

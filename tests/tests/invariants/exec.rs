@@ -359,7 +359,7 @@ impl Fz {
             assert!(cost.0 <= left.0, "invariant_repeg_paid_exactly: cost {} over the budget left {}", cost.0, left.0);
             let step = after.peg.abs_diff(before.peg) as i128;
             assert!(
-                step <= before.peg as i128 * before.taker_fee as i128 / 1_000_000_000,
+                step <= before.peg as i128 * before.repeg_max_step().0 as i128 / 1_000_000_000,
                 "invariant_repeg_paid_exactly: step {step}"
             );
             let index = after.last_index as i128;

@@ -58,7 +58,7 @@ pub fn handler<'info>(ctx: Context<'info, Repeg<'info>>) -> Result<()> {
     }
     let (budget, start, window_budget, spent) = m.repeg_budget_now(now)?;
     let net = Base(m.oi_long.checked_sub(m.oi_short).ok_or(PerpError::MathOverflow)?);
-    let plan = plan_repeg(&v, net, index, budget, Rate(m.taker_fee)).or_core()?;
+    let plan = plan_repeg(&v, net, index, budget, m.repeg_max_step()).or_core()?;
     if plan.peg == v.peg {
         msg!("this interval's repeg budget ({} left of {}) cannot move the peg", budget, Quote(window_budget));
         return err!(PerpError::RepegNotNeeded);

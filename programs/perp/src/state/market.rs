@@ -414,6 +414,13 @@ impl Market {
         Ok((Quote(left), start, budget, spent))
     }
 
+    /// The most one repeg may move the peg, as a fraction of it: `perp_core::repeg::max_step` of
+    /// the taker fee (just under twice it). A trade, a repeg and the closing trade in one slot pay
+    /// the fee on both legs, at least the move.
+    pub fn repeg_max_step(&self) -> Rate {
+        perp_core::repeg::max_step(Rate(self.taker_fee))
+    }
+
     pub fn max_notional(&self) -> Quote {
         let n = self.tier_count();
         if n == 0 {
