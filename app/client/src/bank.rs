@@ -17,7 +17,7 @@ use solana_program_pack::Pack;
 use solana_program_test::{processor, BanksClient, BanksClientError, ProgramTest, ProgramTestContext};
 use solana_signer::Signer;
 use solana_transaction::Transaction;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 fn process_instruction(
@@ -62,6 +62,9 @@ struct State {
     foreign: BTreeSet<Pubkey>,
     /// Warp to a new slot before every transaction (so identical transactions never collide).
     slot_per_send: bool,
+    /// Accounts as last read. An account changes only in a transaction that writes it or by
+    /// `set_account`: both drop it here. Sysvars (which warps change) are never kept.
+    cache: HashMap<Pubkey, Option<AccountData>>,
 }
 
 #[derive(Clone)]
@@ -105,6 +108,7 @@ impl BankChain {
                 index: BTreeSet::new(),
                 foreign: BTreeSet::new(),
                 slot_per_send: true,
+                cache: HashMap::new(),
             })),
         };
         chain.set_time(now).await;
@@ -152,6 +156,7 @@ impl BankChain {
         let mut s = self.state.lock().unwrap();
         s.index.insert(key);
         s.foreign.remove(&key);
+        s.cache.remove(&key);
     }
 
     /// SOL from the payer to `to`.
@@ -242,10 +247,20 @@ impl BankChain {
     }
 }
 
+/// The owner of the sysvar accounts.
+const SYSVAR_OWNER: Pubkey = anchor_lang::pubkey!("Sysvar1111111111111111111111111111111111111");
+
 impl Chain for BankChain {
     async fn account(&self, key: &Pubkey) -> ChainResult<Option<AccountData>> {
+        if let Some(a) = self.state.lock().unwrap().cache.get(key) {
+            return Ok(a.clone());
+        }
         let a = self.client.clone().get_account(*key).await.map_err(transport)?;
-        Ok(a.map(|a| AccountData { owner: a.owner, lamports: a.lamports, data: a.data }))
+        let a = a.map(|a| AccountData { owner: a.owner, lamports: a.lamports, data: a.data });
+        if a.as_ref().is_none_or(|a| a.owner != SYSVAR_OWNER) {
+            self.state.lock().unwrap().cache.insert(*key, a.clone());
+        }
+        Ok(a)
     }
 
     async fn accounts(&self, keys: &[Pubkey]) -> ChainResult<Vec<Option<AccountData>>> {
@@ -294,8 +309,13 @@ impl Chain for BankChain {
             .filter(|(i, _)| tx.message.is_maybe_writable(*i, None))
             .map(|(_, k)| *k)
             .collect();
-        self.client.clone().process_transaction(tx).await.map_err(from_banks)?;
+        let result = self.client.clone().process_transaction(tx).await;
         let mut s = self.state.lock().unwrap();
+        // a failed transaction still charges its fee payer
+        for k in &written {
+            s.cache.remove(k);
+        }
+        result.map_err(from_banks)?;
         for k in written {
             s.foreign.remove(&k);
             s.index.insert(k);
@@ -383,7 +403,12 @@ impl Bootstrap {
 
     /// A user with `wallet` collateral tokens, `deposit` of which go into a new margin account.
     pub async fn user(&self, wallet: u64, deposit: u64) -> ChainResult<BankUser> {
-        let kp = Keypair::new();
+        self.user_with(Keypair::new(), wallet, deposit).await
+    }
+
+    /// [`Bootstrap::user`] with a given keypair (a replay derives them from its seed, so account
+    /// order, and with it the keeper's order, is the same every run).
+    pub async fn user_with(&self, kp: Keypair, wallet: u64, deposit: u64) -> ChainResult<BankUser> {
         self.chain.fund(&kp.pubkey(), 1_000_000_000).await?;
         let token = self.chain.token_account(&self.mint, &kp.pubkey(), wallet, &self.admin).await?;
         let account = crate::pda::margin_account(&kp.pubkey(), 0);
