@@ -101,8 +101,10 @@ pub fn line_chart(title: &str, y_label: &str, lines: &[Line], markers: &[Marker]
         v0 = v0.min(m.v);
         v1 = v1.max(m.v);
     }
-    if t0 >= t1 {
-        t1 = t0 + 1;
+    if t0 > t1 {
+        (t0, t1) = (0, 1); // no finite point
+    } else if t0 == t1 {
+        t1 = t0.saturating_add(1);
     }
     if v0 > v1 {
         (v0, v1) = (0.0, 1.0);

@@ -63,6 +63,10 @@ pub struct Counters {
     pub adl_scans: u64,
     pub adl_steps: u64,
     pub bankruptcies_resolved: u64,
+    /// Bankruptcies closed by ADL alone (a complete round).
+    pub adl_complete: u64,
+    /// Bankruptcies that reached the last resort (`resolve_bankruptcy`: the loss socialized).
+    pub losses_socialized: u64,
     pub unwinds: u64,
     pub sweeps: u64,
     pub repegs: u64,
@@ -80,6 +84,10 @@ pub struct TickReport {
     pub bankrupt_marked: Vec<(Pubkey, u16)>,
     pub adl_steps: u64,
     pub resolved: Vec<(Pubkey, u16)>,
+    /// Of `resolved`, those whose loss was socialized at the end of the waterfall.
+    pub socialized: Vec<(Pubkey, u16)>,
+    /// The margin accounts as the ADL executor saw them before it ran (when it ran).
+    pub adl_snapshot: Option<Vec<(Pubkey, MarginAccount)>>,
     /// `(market, base closed)` of the keeper's own positions unwound.
     pub unwound: Vec<(u16, i64)>,
 }
@@ -191,6 +199,7 @@ impl<C: Chain> Keeper<C> {
         if fetch_markets(&self.chain).await?.iter().any(|m| m.bankrupt_accounts > 0) {
             let accounts = fetch_all_margin_accounts(&self.chain).await?;
             self.deleverage_all(now, &accounts, &mut report).await?;
+            report.adl_snapshot = Some(accounts);
         }
         Ok(report)
     }
@@ -239,9 +248,8 @@ impl<C: Chain> Keeper<C> {
         }
         let Ok((budget, ..)) = m.repeg_budget_now(now) else { return };
         let net = perp_core::Base(m.oi_long.saturating_sub(m.oi_short));
-        let moves =
-            perp_core::repeg::plan_repeg(&v, net, perp_core::Price(m.last_index), budget, perp_core::Rate(m.taker_fee))
-                .is_ok_and(|p| p.peg != v.peg);
+        let moves = perp_core::repeg::plan_repeg(&v, net, perp_core::Price(m.last_index), budget, m.repeg_max_step())
+            .is_ok_and(|p| p.peg != v.peg);
         if !moves {
             return;
         }
@@ -414,6 +422,7 @@ impl<C: Chain> Keeper<C> {
             .collect();
         for (bk, idx, base) in bankrupt {
             let side = if base > 0 { 2u8 } else { 1u8 };
+            let mut socialized = false;
             // bounded: each step either progresses or stops on an error
             for _ in 0..16 {
                 let m = perp_client::chain::fetch_market(&self.chain, idx).await?;
@@ -497,12 +506,19 @@ impl<C: Chain> Keeper<C> {
                     if self.send(&[r], "resolve_bankruptcy", Some(bk), now).await.is_err() {
                         break;
                     }
+                    socialized = true;
                     tracing::warn!(target: "keeper", account = %bk, market = idx, "loss socialized over the opposite side");
                 }
                 let after = perp_client::chain::fetch_margin(&self.chain, &bk).await?;
                 if !after.find(idx).is_some_and(|s| after.positions[s].is_bankrupt()) {
                     self.counters.bankruptcies_resolved += 1;
                     report.resolved.push((bk, idx));
+                    if socialized {
+                        self.counters.losses_socialized += 1;
+                        report.socialized.push((bk, idx));
+                    } else {
+                        self.counters.adl_complete += 1;
+                    }
                     break;
                 }
             }

@@ -1,0 +1,26 @@
+//! `perp simulate`: replays real market data through the real program in an in-process bank.
+//!
+//! Every price series drives its own Pyth account (legacy push and pull `PriceUpdateV2`
+//! alternating), updated as its bars close. A deterministic population of traders (trend
+//! followers at 2-50x, mean reverters, noise traders and an arbitrageur who trades the vAMM toward
+//! the index) trades through the program; the keeper code cranks funding, liquidates and
+//! deleverages. At the end: a summary, charts, and the conservation check.
+
+//!
+//! Modules: `config` (arguments, named scenarios, the market), `world` (the bank, oracles and
+//! population), `traders` (strategies), `run` (the minute loop), `stats` (vAMM gap distribution,
+//! ADL queue vs pro rata), `report` (summary and charts), `cli` (`perp simulate`).
+
+mod cli;
+mod config;
+mod report;
+mod run;
+mod stats;
+mod traders;
+mod world;
+
+pub use cli::run_cli;
+pub use config::{sim_market_params, Scenario, SimArgs, SimConfig};
+pub use report::{summary_table, EventKind, SimEvent, SimResult, SimSummary};
+pub use run::simulate;
+pub use stats::{adl_fairness_line, adl_rounds, gap_stats, AdlRoundStats, GapStats};
