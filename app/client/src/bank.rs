@@ -62,6 +62,11 @@ struct State {
     foreign: BTreeSet<Pubkey>,
     /// Warp to a new slot before every transaction (so identical transactions never collide).
     slot_per_send: bool,
+    /// Otherwise: counts the slot's transactions, to make each unique (see `send`).
+    nonce: u64,
+    /// The current slot's clock and blockhash (both change only when the slot does).
+    clock: Option<anchor_lang::prelude::Clock>,
+    blockhash: Option<[u8; 32]>,
     /// Accounts as last read. An account changes only in a transaction that writes it or by
     /// `set_account`: both drop it here. Sysvars (which warps change) are never kept.
     cache: HashMap<Pubkey, Option<AccountData>>,
@@ -108,6 +113,9 @@ impl BankChain {
                 index: BTreeSet::new(),
                 foreign: BTreeSet::new(),
                 slot_per_send: true,
+                nonce: 0,
+                clock: None,
+                blockhash: None,
                 cache: HashMap::new(),
             })),
         };
@@ -121,7 +129,10 @@ impl BankChain {
     }
 
     /// When false, transactions share the current slot until [`BankChain::next_slot`] (faster
-    /// for simulations that advance time themselves).
+    /// for simulations that advance time themselves, and lighter: the test bank keeps every rooted
+    /// slot's writes, about 170 KB per slot in the replay). Each transaction then carries a
+    /// compute-unit price of its own (a few lamports of fee) unless it sets one, so the same
+    /// instruction sent twice in a slot is two transactions, not a duplicate.
     pub fn set_slot_per_send(&self, on: bool) {
         self.state.lock().unwrap().slot_per_send = on;
     }
@@ -132,10 +143,18 @@ impl BankChain {
 
     /// Sets the bank clock's unix time (kept across slots).
     pub async fn set_time(&self, now: i64) {
-        self.state.lock().unwrap().now = now;
-        let mut clock: anchor_lang::prelude::Clock = self.client.clone().get_sysvar().await.expect("clock sysvar");
+        let cached = {
+            let mut s = self.state.lock().unwrap();
+            s.now = now;
+            s.clock.clone()
+        };
+        let mut clock = match cached {
+            Some(c) => c,
+            None => self.client.clone().get_sysvar().await.expect("clock sysvar"),
+        };
         clock.unix_timestamp = now;
         self.ctx.lock().unwrap().set_sysvar(&clock);
+        self.state.lock().unwrap().clock = Some(clock);
     }
 
     /// Moves to the next slot (new blockhash), keeping the clock.
@@ -143,6 +162,9 @@ impl BankChain {
         let (slot, now) = {
             let mut s = self.state.lock().unwrap();
             s.slot += 1;
+            s.nonce = 0;
+            s.clock = None;
+            s.blockhash = None;
             (s.slot, s.now)
         };
         self.ctx.lock().unwrap().warp_to_slot(slot).expect("warp");
@@ -297,9 +319,25 @@ impl Chain for BankChain {
             self.next_slot().await;
         }
         let payer = signers.first().ok_or_else(|| transport("no signer to pay the fee"))?;
-        let ixs = with_budget(ixs, opts);
-        let bh = self.client.clone().get_latest_blockhash().await.map_err(transport)?;
-        let tx = Transaction::new_signed_with_payer(&ixs, Some(&payer.pubkey()), signers, bh);
+        let mut ixs = with_budget(ixs, opts);
+        if opts.priority_fee_micro_lamports.is_none() {
+            let mut s = self.state.lock().unwrap();
+            if !s.slot_per_send {
+                s.nonce += 1;
+                let unique = solana_compute_budget_interface::ComputeBudgetInstruction::set_compute_unit_price(s.nonce);
+                ixs.insert(0, unique);
+            }
+        }
+        let cached = self.state.lock().unwrap().blockhash;
+        let bh = match cached {
+            Some(b) => b,
+            None => {
+                let b = self.client.clone().get_latest_blockhash().await.map_err(transport)?.to_bytes();
+                self.state.lock().unwrap().blockhash = Some(b);
+                b
+            }
+        };
+        let tx = Transaction::new_signed_with_payer(&ixs, Some(&payer.pubkey()), signers, bh.into());
         let sig = tx.signatures[0].to_string();
         let written: Vec<Pubkey> = tx
             .message
@@ -309,13 +347,15 @@ impl Chain for BankChain {
             .filter(|(i, _)| tx.message.is_maybe_writable(*i, None))
             .map(|(_, k)| *k)
             .collect();
-        let result = self.client.clone().process_transaction(tx).await;
+        // executed on the working bank at once (`process_transaction` would hand it to the bank's
+        // thread and poll for its status, sleeping about a millisecond per transaction)
+        let result = self.client.clone().process_transaction_with_metadata(tx).await;
         let mut s = self.state.lock().unwrap();
         // a failed transaction still charges its fee payer
         for k in &written {
             s.cache.remove(k);
         }
-        result.map_err(from_banks)?;
+        result.map_err(from_banks)?.result.map_err(|e| decode_transaction_error(&e))?;
         for k in written {
             s.foreign.remove(&k);
             s.index.insert(k);
