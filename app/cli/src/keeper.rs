@@ -207,6 +207,7 @@ impl<C: Chain> Keeper<C> {
     /// Funding crank: each market once per sample period, and at its funding time; and the
     /// insurance sweep of every market with a pending amount.
     pub async fn crank_funding(&mut self, now: i64, report: &mut TickReport) -> ChainResult<()> {
+        let funding_paused = fetch_exchange(&self.chain).await?.is_paused(perp::state::pause::FUNDING, now);
         for m in fetch_markets(&self.chain).await? {
             if !self.wanted(&m) {
                 continue;
@@ -216,7 +217,7 @@ impl<C: Chain> Keeper<C> {
             {
                 self.counters.sweeps += 1;
             }
-            self.crank_repeg(&m, now).await;
+            self.crank_repeg(&m, funding_paused, now).await;
             let due = now >= m.next_funding_time || now - m.last_sample_time >= m.sample_period;
             if !due {
                 continue;
@@ -233,11 +234,17 @@ impl<C: Chain> Keeper<C> {
         Ok(())
     }
 
-    /// Repeg crank: when the market has repegs on, nothing is paused, the last repeg is a sample
-    /// period old, the vAMM's mid is past the threshold from the cached index, and the program's
-    /// own plan (this interval's budget, the taker-fee step) would move the peg.
-    async fn crank_repeg(&mut self, m: &Market, now: i64) {
-        if m.repeg_budget <= 0 || m.is_paused(now) || now - m.last_repeg_time < m.sample_period || m.last_index == 0 {
+    /// Repeg crank: when the market has repegs on, nothing is paused, no bankruptcy is open, the
+    /// last repeg is a sample period old, the vAMM's mid is past the threshold from the cached index, and the program's
+    /// own plan (this interval's budget, the step cap) would move the peg.
+    async fn crank_repeg(&mut self, m: &Market, funding_paused: bool, now: i64) {
+        if m.repeg_budget <= 0
+            || m.is_paused(now)
+            || funding_paused
+            || m.bankrupt_accounts > 0
+            || now - m.last_repeg_time < m.sample_period
+            || m.last_index == 0
+        {
             return;
         }
         let v = m.vamm();

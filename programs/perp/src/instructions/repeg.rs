@@ -21,14 +21,15 @@ pub struct Repeg<'info> {
 /// It runs when all of these hold:
 /// - repegs are on (`repeg_budget > 0`);
 /// - neither the market nor the exchange's FUNDING crank is paused;
+/// - no bankrupt position is open (it closes off the curve: its size is not the curve's to pay);
 /// - the last repeg was at least one sample period ago;
 /// - the index is live (no fallback);
 /// - the vAMM's mid is at least `repeg_threshold` away from the index;
 /// - this funding interval's budget moves the peg at all.
 ///
 /// Each repeg is bounded three ways:
-/// - it moves the peg by at most the taker fee, so a trade, a repeg and the closing trade in one
-///   slot pay more in fees than the repeg moves;
+/// - it moves the peg by at most `perp_core::repeg::max_step` of the taker fee (just under twice
+///   it), so a trade, a repeg and the closing trade in one slot pay at least the move in fees;
 /// - repeg spending per funding interval is at most `repeg_budget` of the fee pool at the
 ///   interval's first repeg; a move that earns the protocol money needs no budget;
 /// - the cost is computed from the traders' actual net position (`oi_long - oi_short`), so
@@ -44,6 +45,7 @@ pub fn handler<'info>(ctx: Context<'info, Repeg<'info>>) -> Result<()> {
     let mut m = ctx.accounts.market.load_mut()?;
     require!(m.repeg_budget > 0, PerpError::RepegNotAllowed);
     require!(!m.is_paused(now) && !ex.is_paused(pause::FUNDING, now), PerpError::RepegNotAllowed);
+    require!(m.bankrupt_accounts == 0, PerpError::RepegNotAllowed);
     require!(now.saturating_sub(m.last_repeg_time) >= m.sample_period, PerpError::RepegTooSoon);
     let report = read_index(&m, &ex, ctx.remaining_accounts, now)?;
     let (index, _) = resolve_index(&mut m, &report, now, false)?;

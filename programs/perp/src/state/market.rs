@@ -398,10 +398,11 @@ impl Market {
         }
     }
 
-    /// Largest notional a position may reach with new risk: the last finite tier cap.
     /// What a repeg may spend now and the window it spends from: a new window opens one funding
-    /// interval after the last (its budget `repeg_budget` x the fee pool then); never more than
-    /// the fee pool holds. Returns `(budget, window_start, window_budget, window_spent)`.
+    /// interval after the last (its budget `repeg_budget` x the fee pool then). What is left of
+    /// it is never more than `repeg_budget` x the fee pool now (a pool drained by a socialized
+    /// loss, or a budget cut, applies at once) nor than the fee pool itself. Returns
+    /// `(budget, window_start, window_budget, window_spent)`.
     pub fn repeg_budget_now(&self, now: i64) -> Result<(Quote, i64, i64, i64)> {
         let (start, budget, spent) =
             if self.repeg_window_start == 0 || now.saturating_sub(self.repeg_window_start) >= self.funding_interval {
@@ -410,7 +411,8 @@ impl Market {
             } else {
                 (self.repeg_window_start, self.repeg_window_budget, self.repeg_window_spent)
             };
-        let left = budget.saturating_sub(spent).clamp(0, self.fee_pool.max(0));
+        let cap_now = Quote(self.fee_pool.max(0)).mul_rate(Rate(self.repeg_budget.max(0)), Round::Down).or_core()?;
+        let left = budget.saturating_sub(spent).min(cap_now.0).clamp(0, self.fee_pool.max(0));
         Ok((Quote(left), start, budget, spent))
     }
 
@@ -421,6 +423,7 @@ impl Market {
         perp_core::repeg::max_step(Rate(self.taker_fee))
     }
 
+    /// Largest notional a position may reach with new risk: the last finite tier cap.
     pub fn max_notional(&self) -> Quote {
         let n = self.tier_count();
         if n == 0 {
