@@ -196,7 +196,7 @@ impl SimResult {
             let k = self.samples.partition_point(|s| s.t < e.t).min(self.samples.len().saturating_sub(1));
             self.samples.get(k).map(|s| s.insurance).unwrap_or(0.0)
         };
-        let rounds = &self.summary.adl_fairness;
+        let rounds: Vec<&AdlRoundStats> = self.summary.adl_fairness.iter().filter(|r| r.closed > 0).collect();
         let per_round = |f: fn(&AdlRoundStats) -> f64| -> Vec<(i64, f64)> {
             rounds.iter().enumerate().map(|(k, r)| (k as i64 + 1, f(r) * 100.0)).collect()
         };
@@ -214,7 +214,7 @@ impl SimResult {
                     v: *v,
                     color: l.color,
                     shape: "circle",
-                    label: format!("{}: round {k} {v:.1}%", l.name),
+                    label: format!("{}: pass {k} {v:.1}%", l.name),
                 })
             })
             .collect();
@@ -255,9 +255,9 @@ impl SimResult {
             (
                 "insurance.svg",
                 line_chart(
-                    "Insurance vault (liquidations, insurance draws, bankruptcies, ADL, socialized losses)",
+                    "Insurance fund (the market's ledger; liquidations, insurance draws, bankruptcies, ADL, socialized losses)",
                     "USDC",
-                    &[Line::new("insurance vault", "#9467bd", pts(&|s| s.insurance))],
+                    &[Line::new("insurance fund", "#9467bd", pts(&|s| s.insurance))],
                     &markers(&insurance_at),
                     false,
                 ),
@@ -278,7 +278,7 @@ impl SimResult {
             (
                 "adl_fairness.svg",
                 line_chart(
-                    "ADL: share of each round's closes borne by the top winners, queue vs pro rata (x: round)",
+                    "ADL: share of each pass's closes borne by the top winners, queue vs pro rata (x: ADL pass)",
                     "% of closed",
                     &fairness_lines,
                     &fairness_points,

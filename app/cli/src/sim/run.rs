@@ -44,8 +44,12 @@ pub async fn simulate(cfg: &SimConfig, mut progress: impl FnMut(i64, i64)) -> Re
     let ex = fetch_exchange(&sim.boot.chain).await.map_err(|e| e.to_string())?;
     while t <= last {
         let minute = (t - start) / 60;
+        // a new slot (and blockhash) every hour of data; within it the bank keeps one version
+        // of each account (see BankChain::set_slot_per_send)
+        if minute % 60 == 1 {
+            sim.boot.chain.next_slot().await;
+        }
         sim.boot.chain.set_time(t).await;
-        sim.boot.chain.next_slot().await;
         let dark = within(&cfg.feed_outages, minute);
         sim.summary.feed_dark_minutes += dark as u64;
         let feeds = sim.feed(t, !dark);

@@ -39,10 +39,12 @@ pub fn gap_stats(gaps_bps: &[f64]) -> GapStats {
     }
 }
 
-/// One keeper pass that deleveraged one side of the market, compared with pro rata.
+/// One keeper pass that deleveraged one side of the market (an ADL "pass" below), compared with
+/// pro rata.
 ///
-/// The counterparties are the profitable positions on the other side when the ADL executor
-/// started, ranked by unrealized profit at the mark (the "winners"). The queue's closes are what
+/// The counterparties are the positions on the other side when the ADL executor started that
+/// were profitable at the mark or that the queue closed, ranked by unrealized profit at the mark
+/// (the "winners"). The queue's closes are what
 /// the program did (each counterparty's position before minus after); the pro-rata allocation
 /// closes the same total in proportion to position size. Closes are compared in base: each
 /// counterparty's cost (giving up the mark for the bankruptcy price) is proportional to it.
@@ -68,7 +70,8 @@ pub struct AdlRoundStats {
 }
 
 impl AdlRoundStats {
-    /// Closed beyond what was needed (base; the queue closes by whole candidates).
+    /// Closed beyond what was needed (base). The program closes the last candidate only in part,
+    /// so this is 0 unless that changes; it is measured, not assumed.
     pub fn overshoot(&self) -> i64 {
         (self.closed + self.socialized - self.needed).max(0)
     }
@@ -99,9 +102,12 @@ pub fn adl_rounds(
                 needed += p.base.abs();
                 bankrupt_closed += (p.base - now).abs();
             } else if p.base.signum() == -sign && !p.is_bankrupt() {
+                // a counterparty: profitable at the mark now, or closed by the queue (which ranked
+                // at its round's mark, possibly an earlier one)
                 let upnl = p.state().upnl(mark).map(|u| u.0).unwrap_or(0);
-                if upnl > 0 {
-                    cps.push((upnl, p.base.abs(), (p.base - now).abs().min(p.base.abs())));
+                let closed = (p.base - now).abs().min(p.base.abs());
+                if upnl > 0 || closed > 0 {
+                    cps.push((upnl, p.base.abs(), closed));
                 }
             }
         }
@@ -137,19 +143,22 @@ pub fn adl_rounds(
     out
 }
 
-/// One line over all rounds: totals and mean shares.
+/// One line over all passes: totals, and mean shares over the passes that closed against
+/// counterparties (a pass settled only at the last resort has no shares to compare).
 pub fn adl_fairness_line(rounds: &[AdlRoundStats]) -> String {
     if rounds.is_empty() {
-        return "no ADL round".into();
+        return "no ADL pass".into();
     }
-    let n = rounds.len() as f64;
-    let mean = |f: fn(&AdlRoundStats) -> f64| rounds.iter().map(f).sum::<f64>() / n * 100.0;
+    let with: Vec<&AdlRoundStats> = rounds.iter().filter(|r| r.closed > 0).collect();
+    let n = with.len().max(1) as f64;
+    let mean = |f: fn(&AdlRoundStats) -> f64| with.iter().map(|r| f(r)).sum::<f64>() / n * 100.0;
     let sum = |f: fn(&AdlRoundStats) -> i64| rounds.iter().map(f).sum::<i64>() as f64 / 1e9;
     format!(
-        "{} rounds: needed {:.3} BTC, queue closed {:.3} against counterparties + {:.3} socialized (overshoot {:.3}); \
+        "{} ADL passes ({} with closes against counterparties): needed {:.3} BTC, queue closed {:.3} against counterparties + {:.3} socialized (overshoot {:.3}); \
          share borne by the top winner: queue {:.1}% vs pro rata {:.1}%; by the top 10%: queue {:.1}% vs pro rata {:.1}%; \
          counterparties touched: queue {} of {}",
         rounds.len(),
+        with.len(),
         sum(|r| r.needed),
         sum(|r| r.closed),
         sum(|r| r.socialized),
