@@ -123,7 +123,8 @@ fn run(cli: &Cli) -> Result<Option<Output>, CliError> {
             runtime().block_on(trader::trade(&c, kp.as_ref(), t, &opts)).map(Some)
         }
         Cmd::Position(p) => {
-            let kp = load_keypair(&cli.keypair, true)?;
+            let needs_key = !matches!(p, trader::PositionCmd::List(s) if s.owner.is_some());
+            let kp = load_keypair(&cli.keypair, needs_key)?;
             let c = chain()?;
             runtime().block_on(trader::position(&c, kp.as_ref(), p, &opts)).map(Some)
         }

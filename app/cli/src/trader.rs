@@ -91,6 +91,9 @@ pub struct TradeArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum PositionCmd {
+    /// Your positions: size, entry, mark, PnL, liquidation and bankruptcy prices, ADL rank and
+    /// quantile (1-5 lights, 0 when not in the queue), as `account show` lists them.
+    List(ShowArgs),
     /// Close a position in full.
     Close(CloseArgs),
 }
@@ -405,7 +408,23 @@ pub async fn position<C: Chain>(
     cmd: &PositionCmd,
     opts: &SendOptions,
 ) -> Result<Output, CliError> {
-    let PositionCmd::Close(a) = cmd;
+    let a = match cmd {
+        PositionCmd::List(a) => {
+            let owner = match &a.owner {
+                Some(o) => parse_key("owner", o)?,
+                None => need(signer)?.pubkey(),
+            };
+            let key = pda::margin_account(&owner, a.id);
+            let shown = show_account(c, &key).await?;
+            let positions = shown.value.get("positions").cloned().unwrap_or(Value::Array(vec![]));
+            let count = positions.as_array().map(|p| p.len()).unwrap_or(0);
+            return Ok(Output::new(
+                "positions_open",
+                json!({ "positions_open": count, "account": key.to_string(), "positions": positions }),
+            ));
+        }
+        PositionCmd::Close(a) => a,
+    };
     let kp = need(signer)?;
     let m = resolve_market(c, &a.market).await?;
     let key = pda::margin_account(&kp.pubkey(), a.id);

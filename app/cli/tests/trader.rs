@@ -92,6 +92,10 @@ async fn trader_commands_end_to_end() {
     assert_eq!(val(&preview, "new_liquidation_price"), liq.to_string(), "the preview promised the same price");
     assert_eq!(pos["adl_rank"], Value::Null, "not profitable: not an ADL candidate");
     assert_eq!(pos["adl_quantile"], 0, "not in the queue: no lights");
+    // `perp position list` shows the same rows
+    let list = trader::position(c, Some(&kp), &PositionCmd::List(ShowArgs { id: 0, owner: None }), &o).await.unwrap();
+    assert_eq!(list.value["positions_open"], 1);
+    assert_eq!(&list.value["positions"][0], pos);
 
     // ... is exactly where the program starts to liquidate (the liquidator takes the position
     // over, so it brings margin of its own)
