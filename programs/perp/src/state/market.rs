@@ -432,3 +432,47 @@ impl Market {
         Quote(self.tiers[n - 1].cap)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytemuck::Zeroable;
+
+    /// 1,000 USDC in the fee pool, 10% per hour-long window.
+    fn market() -> Market {
+        let mut m = Market::zeroed();
+        m.fee_pool = 1_000_000_000;
+        m.repeg_budget = 100_000_000;
+        m.funding_interval = 3_600;
+        m
+    }
+
+    #[test]
+    fn repeg_budget_window_by_hand() {
+        let mut m = market();
+        // a new window: 10% of 1,000 USDC
+        assert_eq!(m.repeg_budget_now(1_000).unwrap(), (Quote(100_000_000), 1_000, 100_000_000, 0));
+        // 60 USDC spent in it: 40 left until one interval after its start
+        (m.repeg_window_start, m.repeg_window_budget, m.repeg_window_spent) = (1_000, 100_000_000, 60_000_000);
+        m.fee_pool = 940_000_000;
+        assert_eq!(m.repeg_budget_now(4_599).unwrap().0, Quote(40_000_000));
+        // the next window: 10% of the pool then
+        assert_eq!(m.repeg_budget_now(4_600).unwrap(), (Quote(94_000_000), 4_600, 94_000_000, 0));
+    }
+
+    #[test]
+    fn repeg_budget_follows_a_drained_pool_and_a_cut_at_once() {
+        let mut m = market();
+        (m.repeg_window_start, m.repeg_window_budget, m.repeg_window_spent) = (1_000, 100_000_000, 0);
+        // a socialized loss took the pool to 150 USDC: 10% of it, not the window's 100
+        m.fee_pool = 150_000_000;
+        assert_eq!(m.repeg_budget_now(2_000).unwrap().0, Quote(15_000_000));
+        // the admin cuts the budget to 1%: it applies inside the window
+        m.fee_pool = 1_000_000_000;
+        m.repeg_budget = 10_000_000;
+        assert_eq!(m.repeg_budget_now(2_000).unwrap().0, Quote(10_000_000));
+        // an empty or negative pool pays nothing
+        m.fee_pool = -5;
+        assert_eq!(m.repeg_budget_now(2_000).unwrap().0, Quote(0));
+    }
+}
