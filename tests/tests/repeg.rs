@@ -211,3 +211,33 @@ async fn attack_repeg_budget_is_per_interval() {
     assert!(spent <= fee_pool / 10, "one interval spent {spent} of a fee pool of {fee_pool}");
     w.env.assert_conservation().await;
 }
+
+/// While a bankrupt position is open, its size is still in the open interest but it will close
+/// off the curve at its bankruptcy price: a repeg then would pay (or charge) the PnL pool for a
+/// gain nobody realizes. Carol is flagged bankrupt with the index 2.8% above the vAMM; the repeg
+/// is refused and the fee pool and the vAMM stay as they were.
+#[tokio::test]
+async fn attack_repeg_during_an_open_bankruptcy_is_refused() {
+    let mut w = world(10 * USDC).await;
+    let mut params = perp::state::MarketParams::from_market(&w.env.market(0).await);
+    (params.repeg_budget, params.repeg_threshold) = ON;
+    w.env.update_market(0, params).await.unwrap();
+    let carol = w.env.user(100_000 * USDC, 10_000 * USDC).await;
+    let dan = w.env.user(100_000 * USDC, 5_000 * USDC).await;
+    w.env.trade(&carol, 0, order(OrderSide::Long, 5 * BTC)).await.unwrap();
+    w.env.trade(&dan, 0, order(OrderSide::Short, 2 * BTC)).await.unwrap();
+    w.move_price(usd(18_000)).await;
+    w.liquidate(&carol, 0).await.unwrap();
+    assert!(w.env.margin(&carol.account).await.is_bankrupt());
+    let t = w.env.now;
+    w.env.set_legacy_oracle(w.oracle, usd(18_500), usd(2), t);
+    let before = w.env.market(0).await;
+    assert!(before.fee_pool > 0 && before.bankrupt_accounts == 1);
+    assert_error(repeg(&mut w).await, PerpError::RepegNotAllowed);
+    let after = w.env.market(0).await;
+    assert_eq!(
+        (after.fee_pool, after.pnl_pool, after.vamm().peg),
+        (before.fee_pool, before.pnl_pool, before.vamm().peg)
+    );
+    w.env.assert_conservation().await;
+}
