@@ -112,13 +112,7 @@ impl Env {
     /// Starts a bank with the program and SPL Token, creates a 6-decimal mint and the exchange
     /// (the admin being the program's upgrade authority, the timelock zero).
     pub async fn new() -> Env {
-        let mut env = Env::bare().await;
-        let admin = env.admin.insecure_clone();
-        env.set_program_data(&admin.pubkey());
-        env.send(&[ix::initialize_exchange(admin.pubkey(), env.mint, Env::exchange_params())], &[&admin])
-            .await
-            .unwrap();
-        env
+        Env::new_with(program_test()).await
     }
 
     /// The exchange parameters `new` uses: 20% of taker fees to insurance, mainnet Pyth owners.
@@ -133,7 +127,23 @@ impl Env {
 
     /// A bank with the program, SPL Token, a funded admin and a 6-decimal mint; no exchange.
     pub async fn bare() -> Env {
-        let ctx = program_test().start_with_context().await;
+        Env::bare_with(program_test()).await
+    }
+
+    /// [`Env::new`] on a bank with more programs (e.g. an integrator's, for CPI tests).
+    pub async fn new_with(pt: solana_program_test::ProgramTest) -> Env {
+        let mut env = Env::bare_with(pt).await;
+        let admin = env.admin.insecure_clone();
+        env.set_program_data(&admin.pubkey());
+        env.send(&[ix::initialize_exchange(admin.pubkey(), env.mint, Env::exchange_params())], &[&admin])
+            .await
+            .unwrap();
+        env
+    }
+
+    /// [`Env::bare`] on the given bank.
+    pub async fn bare_with(pt: solana_program_test::ProgramTest) -> Env {
+        let ctx = pt.start_with_context().await;
         let admin = Keypair::new();
         let payer = ctx.payer.insecure_clone();
         // fund the admin

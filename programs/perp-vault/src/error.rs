@@ -1,0 +1,38 @@
+use anchor_lang::prelude::*;
+
+#[error_code]
+pub enum VaultError {
+    #[msg("market not allowed by this vault")]
+    MarketNotAllowed,
+    #[msg("position would exceed the vault's maximum for this market")]
+    PositionLimit,
+    #[msg("leverage would exceed the vault's maximum")]
+    LeverageLimit,
+    #[msg("a vault order needs a limit price within the market's delegate band of the index")]
+    LimitOutsideBand,
+    #[msg("vault parameters invalid (1 to 8 distinct markets, a maximum position for each, leverage > 0)")]
+    InvalidParams,
+    #[msg("amount or shares must be positive")]
+    ZeroAmount,
+    #[msg("more shares than the depositor holds")]
+    InsufficientShares,
+    #[msg("the vault's equity is negative: no deposits")]
+    VaultInsolvent,
+    #[msg("amount too large")]
+    Overflow,
+    #[msg("the deposit buys no shares")]
+    NoShares,
+    #[msg("a market of the vault's positions was not refreshed this second: prepend perp update_funding")]
+    MarketNotFresh,
+    #[msg("market account not one of the vault's positions or not a perp market")]
+    WrongMarketAccount,
+}
+
+impl From<crate::shares::ShareError> for VaultError {
+    fn from(e: crate::shares::ShareError) -> Self {
+        match e {
+            crate::shares::ShareError::Insolvent => VaultError::VaultInsolvent,
+            crate::shares::ShareError::Overflow => VaultError::Overflow,
+        }
+    }
+}

@@ -1,0 +1,113 @@
+use crate::equity::{leverage, read_margin, read_market, vault_health, Freshness};
+use crate::error::VaultError;
+use crate::events::VaultTraded;
+use crate::state::*;
+use anchor_lang::prelude::*;
+use perp::instructions::{OrderParams, OrderSide};
+use perp::program::Perp;
+
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TradeParams {
+    pub market_index: u16,
+    pub side: OrderSide,
+    /// Base size, raw (10^-9).
+    pub size: u64,
+    /// Worst acceptable average price, raw (10^-6): required, and within the market's delegate
+    /// band of the index (so the manager cannot fill the vault at a price far from the market).
+    pub limit_price: u64,
+    /// Reduce-only orders skip the position and leverage limits (they only lower risk).
+    pub reduce_only: bool,
+}
+
+#[derive(Accounts)]
+pub struct Trade<'info> {
+    pub manager: Signer<'info>,
+    #[account(has_one = manager, has_one = margin_account)]
+    pub vault: AccountLoader<'info, Vault>,
+    /// CHECK: the vault's authority PDA (seeds checked); signs the order in perp
+    #[account(seeds = [AUTHORITY_SEED, vault.key().as_ref()], bump = vault.load()?.authority_bump)]
+    pub authority: UncheckedAccount<'info>,
+    /// CHECK: perp checks it
+    pub exchange: UncheckedAccount<'info>,
+    /// CHECK: a perp market (owner and type checked here, the rest by perp)
+    #[account(mut)]
+    pub market: UncheckedAccount<'info>,
+    /// CHECK: the vault's own (has_one)
+    #[account(mut)]
+    pub margin_account: UncheckedAccount<'info>,
+    pub perp_program: Program<'info, Perp>,
+}
+
+/// The manager's order, placed in perp by the vault's authority, then checked against the vault's
+/// limits on the state it left (the whole transaction fails otherwise). Remaining accounts: as
+/// perp's place_market_order (the market's oracles, then the other position markets).
+pub fn handler<'info>(ctx: Context<'info, Trade<'info>>, p: TradeParams) -> Result<()> {
+    let a = &ctx.accounts;
+    let (slot, max_position, max_leverage) = {
+        let v = a.vault.load()?;
+        let slot = v.market_slot(p.market_index).ok_or(VaultError::MarketNotAllowed)?;
+        (slot, v.max_position[slot], v.max_leverage)
+    };
+    require!(read_market(&a.market)?.market_index == p.market_index, VaultError::MarketNotAllowed);
+    require!(p.limit_price > 0, VaultError::LimitOutsideBand);
+
+    let vault_key = a.vault.key();
+    let bump = a.vault.load()?.authority_bump;
+    let seeds: &[&[u8]] = &[AUTHORITY_SEED, vault_key.as_ref(), &[bump]];
+    perp::cpi::place_market_order(
+        CpiContext::new_with_signer(
+            perp::ID,
+            perp::cpi::accounts::PlaceMarketOrder {
+                authority: a.authority.to_account_info(),
+                exchange: a.exchange.to_account_info(),
+                market: a.market.to_account_info(),
+                margin_account: a.margin_account.to_account_info(),
+            },
+            &[seeds],
+        )
+        .with_remaining_accounts(ctx.remaining_accounts.to_vec()),
+        OrderParams {
+            side: p.side,
+            size: p.size,
+            limit_price: p.limit_price,
+            reduce_only: p.reduce_only,
+            isolated: false,
+            isolated_collateral: 0,
+        },
+    )?;
+
+    // perp refreshed the market's index in the order: the band is checked against it
+    let m = read_market(&a.market)?;
+    let index = m.last_index as u128;
+    let band = index * m.delegate_band.max(0) as u128 / 1_000_000_000;
+    let limit = p.limit_price as u128;
+    let within = match p.side {
+        OrderSide::Long => limit <= index + band,
+        OrderSide::Short => limit + band >= index,
+    };
+    if !within {
+        msg!("limit {} outside the band {} around the index {}", limit, band, index);
+        return err!(VaultError::LimitOutsideBand);
+    }
+    let acct = read_margin(&a.margin_account)?;
+    let base = acct.find(p.market_index).map(|s| acct.positions[s].base).unwrap_or(0);
+    let mut lev = 0;
+    if !p.reduce_only {
+        if base.unsigned_abs() > max_position {
+            msg!("position {} over the vault's maximum {} (market slot {})", base, max_position, slot);
+            return err!(VaultError::PositionLimit);
+        }
+        let oracles = m.oracle_count().min(ctx.remaining_accounts.len());
+        let mut markets: Vec<&AccountInfo> = vec![a.market.as_ref()];
+        markets.extend(ctx.remaining_accounts[oracles..].iter());
+        let now = Clock::get()?.unix_timestamp;
+        let h = vault_health(&acct, &markets, now, Freshness::MaxAge)?;
+        lev = leverage(&h);
+        if lev > max_leverage {
+            msg!("leverage {} over the vault's maximum {} (1e9 = 1x)", lev, max_leverage);
+            return err!(VaultError::LeverageLimit);
+        }
+    }
+    emit!(VaultTraded { vault: vault_key, market_index: p.market_index, new_base: base, leverage: lev });
+    Ok(())
+}

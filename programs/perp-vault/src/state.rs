@@ -1,0 +1,82 @@
+use anchor_lang::prelude::*;
+
+pub const VAULT_SEED: &[u8] = b"vault";
+/// The system-owned PDA that owns the vault's perp margin account and its token account.
+pub const AUTHORITY_SEED: &[u8] = b"authority";
+pub const TOKEN_SEED: &[u8] = b"vault_token";
+pub const DEPOSITOR_SEED: &[u8] = b"depositor";
+pub const MAX_VAULT_MARKETS: usize = 8;
+/// The vault's perp margin account id (its authority holds exactly one).
+pub const VAULT_ACCOUNT_ID: u16 = 0;
+
+/// A managed vault: depositors' USDC in one perp margin account that the manager trades within
+/// the limits below, enforced by this program on every trade.
+#[account(zero_copy)]
+#[repr(C)]
+pub struct Vault {
+    pub manager: Pubkey,
+    /// The perp margin account (owner: `authority`, id 0).
+    pub margin_account: Pubkey,
+    /// USDC staging account (deposits pass through it on their way to perp).
+    pub token_account: Pubkey,
+    pub collateral_mint: Pubkey,
+    pub total_shares: u64,
+    /// Maximum cross notional / equity after a risk-adding trade, 1e9 = 1x.
+    pub max_leverage: u64,
+    /// Maximum |position| per allowed market (base raw), same order as `markets`.
+    pub max_position: [u64; MAX_VAULT_MARKETS],
+    pub markets: [u16; MAX_VAULT_MARKETS],
+    pub market_count: u8,
+    pub bump: u8,
+    pub authority_bump: u8,
+    pub token_bump: u8,
+    pub vault_id: u16,
+    pub _pad: [u8; 2],
+    pub _reserved: [u8; 64],
+}
+pub const VAULT_SIZE: usize = 296;
+const _: () = assert!(core::mem::size_of::<Vault>() == VAULT_SIZE);
+
+impl Vault {
+    /// Slot of `market_index` among the allowed markets.
+    pub fn market_slot(&self, market_index: u16) -> Option<usize> {
+        self.markets[..self.market_count as usize].iter().position(|m| *m == market_index)
+    }
+}
+
+/// One depositor's shares of one vault.
+#[account(zero_copy)]
+#[repr(C)]
+pub struct Depositor {
+    pub vault: Pubkey,
+    pub owner: Pubkey,
+    pub shares: u64,
+    /// Lifetime totals (quote raw), for display.
+    pub deposited: u64,
+    pub withdrawn: u64,
+    pub bump: u8,
+    pub _pad: [u8; 7],
+}
+pub const DEPOSITOR_SIZE: usize = 96;
+const _: () = assert!(core::mem::size_of::<Depositor>() == DEPOSITOR_SIZE);
+
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
+pub struct VaultParams {
+    /// Allowed perp market indices (1 to 8, distinct).
+    pub markets: Vec<u16>,
+    /// Maximum |position| in each (base raw, > 0).
+    pub max_position: Vec<u64>,
+    /// Maximum leverage after a risk-adding trade, 1e9 = 1x (> 0).
+    pub max_leverage: u64,
+}
+
+impl VaultParams {
+    pub fn validate(&self) -> bool {
+        let n = self.markets.len();
+        (1..=MAX_VAULT_MARKETS).contains(&n)
+            && self.max_position.len() == n
+            && self.max_position.iter().all(|m| *m > 0 && *m <= i64::MAX as u64)
+            && self.max_leverage > 0
+            && (0..n).all(|i| !self.markets[..i].contains(&self.markets[i]))
+    }
+}
