@@ -83,11 +83,15 @@ impl T {
     /// at most 2 BTC and 3x.
     async fn new() -> T {
         let mut pt = perp_client::bank::program_test();
-        // the vault runs natively in both passes (with PERP_SBF, perp itself is the .so, so the
-        // CPI goes into the SBF program)
-        pt.prefer_bpf(false);
-        pt.add_program("perp_vault", perp_vault::ID, processor!(vault_entry));
-        pt.prefer_bpf(perp_client::bank::sbf_dir().is_some());
+        // with PERP_SBF both programs run as their .so (scripts/build-sbf builds both), so the CPI
+        // runs in the SBF VM end to end
+        match perp_client::bank::sbf_dir() {
+            Some(dir) => {
+                assert!(dir.join("perp_vault.so").is_file(), "PERP_SBF: no perp_vault.so in {}", dir.display());
+                pt.add_program("perp_vault", perp_vault::ID, None);
+            }
+            None => pt.add_program("perp_vault", perp_vault::ID, processor!(vault_entry)),
+        }
         let mut env = Env::new_with(pt).await;
         let oracle = Keypair::new().pubkey();
         env.set_legacy_oracle(oracle, usd(20_000), usd(10), T0);
