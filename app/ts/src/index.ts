@@ -1,0 +1,17 @@
+/**
+ * @perp/client: the TypeScript client of the perp program, for @solana/kit.
+ *
+ * - `src/generated`: Codama's rendering of the Anchor IDL (codecs, raw instruction builders,
+ *   account decoders, error constants), regenerated with `npm run generate`;
+ * - this layer, mirroring the Rust SDK (app/client): PDAs ({@link pda}), instruction builders
+ *   with the program's remaining-account rules, checked account decoding, events from logs,
+ *   error names, and perp-core's risk math ({@link risk}).
+ */
+export * as pda from './pda.js';
+export * from './instructions.js';
+export * from './accounts.js';
+export * from './events.js';
+export * from './errors.js';
+export * as risk from './risk.js';
+export { PERP_PROGRAM_ADDRESS } from './generated/programs/index.js';
+export * as generated from './generated/index.js';
