@@ -8,7 +8,7 @@ use anchor_lang::prelude::*;
 /// Redeems `shares` for their part of the vault's equity (rounded down), paid by perp straight
 /// into `owner_token`. Remaining accounts as for deposit (perp's own withdrawal check uses them
 /// too). Perp pays only what the account can withdraw: unrealized profit and the margin of open
-/// positions stay until the manager closes them (`InsufficientCollateral` from perp until then).
+/// positions stay until the manager closes them (`WithdrawExceedsFree` from perp until then).
 pub fn handler<'info>(ctx: Context<'info, VaultFlow<'info>>, shares: u64) -> Result<()> {
     require!(shares > 0, VaultError::ZeroAmount);
     let a = &ctx.accounts;
