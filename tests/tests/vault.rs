@@ -80,8 +80,18 @@ struct T {
 
 impl T {
     /// A bank with both programs, one BTC market at 20,000 and a vault allowed market 0 only,
-    /// at most 2 BTC and 3x.
+    /// at most 2 BTC and 3x, no lockup.
     async fn new() -> T {
+        T::with(VaultParams {
+            markets: vec![0],
+            max_position: vec![2 * BTC as u64],
+            max_leverage: 3_000_000_000,
+            lockup: 0,
+        })
+        .await
+    }
+
+    async fn with(params: VaultParams) -> T {
         let mut pt = perp_client::bank::program_test();
         // with PERP_SBF both programs run as their .so (scripts/build-sbf builds both), so the CPI
         // runs in the SBF VM end to end
@@ -106,7 +116,6 @@ impl T {
         let margin = pda::margin_account(&authority, 0);
         let v = V { vault, authority, token, margin, manager };
         let mut t = T { env, oracle, v };
-        let params = VaultParams { markets: vec![0], max_position: vec![2 * BTC as u64], max_leverage: 3_000_000_000 };
         t.init_vault(params).await.unwrap();
         t.env.accounts.push(margin);
         t
@@ -252,7 +261,7 @@ async fn vault_deposit_trade_pnl_withdraw() {
     let (sa, sb) = (t.shares(&alice).await, t.shares(&bob).await);
     assert_eq!(sa, 10_000 * USDC * 1_000);
     // the vault is flat: bob's 5,000 buys exactly half of alice's shares (less the virtual unit)
-    assert!(sa / 2 - sb <= 1_000, "{sa} {sb}");
+    assert!((sa / 2).abs_diff(sb) <= 1_000, "{sa} {sb}");
     assert_eq!(t.vault().await.total_shares, sa + sb);
     let a = t.env.margin(&t.v.margin).await;
     assert_eq!(a.cross_collateral, 15_000 * USDC as i64);
@@ -274,6 +283,27 @@ async fn vault_deposit_trade_pnl_withdraw() {
     t.env.trade(&whale, 0, order(OrderSide::Long, 47 * BTC)).await.unwrap();
     let vamm = t.env.market(0).await.vamm().price().unwrap();
     assert!((21_900_000_000..22_300_000_000).contains(&vamm.0), "vAMM at {vamm:?}");
+    // a redemption now pays no unrealized profit (perp would not let it out either): bob takes
+    // back a fifth of his shares for at most a fifth of his deposit
+    let before_b = t.env.token_balance(&bob.token).await;
+    t.withdraw(&bob, sb / 5).await.unwrap();
+    let part = t.env.token_balance(&bob.token).await - before_b;
+    assert!(part <= 1_000 * USDC && part > 990 * USDC, "bob's fifth {part}");
+    let sb = sb - sb / 5;
+    // the vault's order waits until the whale's trade has weight in the time-weighted prices
+    vault_err(
+        t.trade(TradeParams {
+            market_index: 0,
+            side: OrderSide::Short,
+            size: BTC as u64,
+            limit_price: 21_800_000_000,
+            reduce_only: true,
+        })
+        .await,
+        VaultError::VammDisplaced,
+    );
+    t.env.advance(61).await;
+    t.set_price(22_000).await;
     // the manager closes; the vault realizes the profit
     let close = TradeParams {
         market_index: 0,
@@ -286,7 +316,7 @@ async fn vault_deposit_trade_pnl_withdraw() {
     let a = t.env.margin(&t.v.margin).await;
     assert!(!a.positions[0].in_use());
     let equity = a.cross_collateral;
-    assert!(equity > 15_000 * USDC as i64 + 1_900 * USDC as i64, "equity {equity}");
+    assert!(equity > 14_000 * USDC as i64 + 1_900 * USDC as i64, "equity {equity}");
     t.env.assert_conservation().await;
 
     // both withdraw everything: each gets the pro-rata share of the equity, profit included
@@ -299,7 +329,7 @@ async fn vault_deposit_trade_pnl_withdraw() {
     let before_b = t.env.token_balance(&bob.token).await;
     t.withdraw(&bob, sb).await.unwrap();
     let got_b = t.env.token_balance(&bob.token).await - before_b;
-    assert!(got_b > 5_000 * USDC + 600 * USDC, "bob {got_b}");
+    assert!(got_b > 4_000 * USDC + 500 * USDC, "bob {got_b}");
     // what is left is the virtual holder's rounding, a few micro-USDC at most
     let left = t.env.margin(&t.v.margin).await.cross_collateral;
     assert!((0..=3).contains(&left), "left {left}");
@@ -321,6 +351,14 @@ async fn vault_limits_refuse_trades() {
     // no limit price, or one outside the 1 % band around the index
     vault_err(t.trade(long(BTC, 0)).await, VaultError::LimitOutsideBand);
     vault_err(t.trade(long(BTC, 20_300_000_000)).await, VaultError::LimitOutsideBand);
+    let short = TradeParams {
+        market_index: 0,
+        side: OrderSide::Short,
+        size: BTC as u64,
+        limit_price: 19_700_000_000,
+        reduce_only: false,
+    };
+    vault_err(t.trade(short).await, VaultError::LimitOutsideBand);
     // a market the vault does not allow (market 1 exists in perp)
     let o1 = Keypair::new().pubkey();
     t.env.set_legacy_oracle(o1, usd(20_000), usd(10), t.env.now);
@@ -367,6 +405,10 @@ async fn attack_direct_calls_on_the_vault_account_are_refused() {
     let i = t.trade_ix(eve.pubkey(), long(BTC / 10, 20_100_000_000));
     let r = t.env.send(&[i], &[&eve]).await;
     assert_anchor_error(r, anchor_lang::error::ErrorCode::ConstraintHasOne as u32);
+    // redeeming into the vault's own staging account (the USDC would be stranded there)
+    let mut i = vix(t.v.flow(alice.key(), t.v.token), perp_vault::instruction::Withdraw { shares: 1_000 }, &[]);
+    i.accounts[3].is_writable = true;
+    vault_err(t.env.send(&[i], &[&alice.kp]).await, VaultError::WrongTokenAccount);
     // a depositor redeeming more shares than she holds
     let s = t.shares(&alice).await;
     vault_err(t.withdraw(&alice, s + 1).await, VaultError::InsufficientShares);
@@ -399,13 +441,18 @@ async fn attack_vault_deposit_at_a_stale_index_is_refused() {
     let crank = ix::update_funding(0, &[t.oracle]);
     vault_err(t.env.send(&[crank, i], &[&eve.kp]).await, VaultError::WrongMarketAccount);
     assert_eq!(t.shares(&eve).await, 0);
-    // with the refresh, at the new price: a round trip gains nothing
+    // an index from a publish 1 s before the clock prices shares (within SHARE_PRICE_MAX_AGE)
+    let now = t.env.now;
+    t.env.set_legacy_oracle(t.oracle, usd(21_000), usd(10), now - 1);
     t.deposit(&eve, 40_000 * USDC).await.unwrap();
     let s = t.shares(&eve).await;
+    assert!(s > 0);
+    // a redemption at once pays no unrealized profit: eve's round trip loses her part of the
+    // vault's ~1,000 unrealized profit, which stays with the holders
     let before = t.env.token_balance(&eve.token).await;
     t.withdraw(&eve, s).await.unwrap();
     let back = t.env.token_balance(&eve.token).await - before;
-    assert!(back <= 40_000 * USDC, "round trip returned {back}");
+    assert!(back <= 40_000 * USDC && back > 39_000 * USDC, "round trip returned {back}");
     t.env.assert_conservation().await;
 }
 
@@ -422,6 +469,7 @@ async fn vault_is_liquidated_like_any_account() {
     t.env.advance(60).await;
     t.set_price(12_980).await;
     t.env.crank_funding(0).await.unwrap();
+    vault_err(t.deposit(&alice, 1_000 * USDC).await, VaultError::VaultLiquidatable);
     let victim = t.env.margin(&t.v.margin).await;
     let liq = t.env.margin(&keeper.account).await;
     let markets = ix::liquidation_markets(&victim, &liq, 0);
@@ -446,13 +494,17 @@ async fn vault_is_liquidated_like_any_account() {
 #[tokio::test(flavor = "current_thread")]
 async fn vault_params_are_checked() {
     let mut t = T::new().await;
-    // a second vault (id 0 taken): bad params are refused before anything is created
+    // a second manager's vault: bad params are refused before anything is created
     let bad = [
-        VaultParams { markets: vec![], max_position: vec![], max_leverage: 1 },
-        VaultParams { markets: vec![0, 0], max_position: vec![1, 1], max_leverage: 1 },
-        VaultParams { markets: vec![0], max_position: vec![0], max_leverage: 1 },
-        VaultParams { markets: vec![0], max_position: vec![1], max_leverage: 0 },
-        VaultParams { markets: (0..9).collect(), max_position: vec![1; 9], max_leverage: 1 },
+        VaultParams { markets: vec![], max_position: vec![], max_leverage: 1, lockup: 0 },
+        VaultParams { markets: vec![0, 0], max_position: vec![1, 1], max_leverage: 1, lockup: 0 },
+        VaultParams { markets: vec![0], max_position: vec![0], max_leverage: 1, lockup: 0 },
+        VaultParams { markets: vec![0], max_position: vec![1 << 63], max_leverage: 1, lockup: 0 },
+        VaultParams { markets: vec![0], max_position: vec![1], max_leverage: 0, lockup: 0 },
+        VaultParams { markets: vec![0], max_position: vec![1], max_leverage: 100_000_000_001, lockup: 0 },
+        VaultParams { markets: vec![0], max_position: vec![1], max_leverage: 1, lockup: -1 },
+        VaultParams { markets: vec![0], max_position: vec![1], max_leverage: 1, lockup: 7 * 86_400 + 1 },
+        VaultParams { markets: (0..9).collect(), max_position: vec![1; 9], max_leverage: 1, lockup: 0 },
     ];
     let manager = Keypair::new();
     let fund =
@@ -471,4 +523,63 @@ async fn vault_params_are_checked() {
         vault_err(t.init_vault(p).await, VaultError::InvalidParams);
     }
     assert!(t.env.account_data(&t.v.vault).await.is_none());
+}
+
+/// The manager sandwiches the vault from his own account: in one transaction he buys, the vault
+/// buys after him at a limit still inside the band, and he would sell back to the vault's price
+/// impact. The vAMM moved in this second has no weight in the time-weighted impact prices, so
+/// the vault's order is refused (before the guard it filled ~0.6 % above the index).
+#[tokio::test(flavor = "current_thread")]
+async fn attack_manager_sandwiches_the_vault() {
+    let mut t = T::new().await;
+    let alice = t.depositor(40_000 * USDC).await;
+    t.deposit(&alice, 30_000 * USDC).await.unwrap();
+    let m = t.v.manager.insecure_clone();
+    let mgr = User {
+        kp: m.insecure_clone(),
+        token: t.env.token_account(&m.pubkey(), 100_000 * USDC).await,
+        account: pda::margin_account(&m.pubkey(), 0),
+    };
+    t.env.send(&[ix::create_margin_account(m.pubkey(), 0)], &[&m]).await.unwrap();
+    t.env.send(&[ix::deposit(m.pubkey(), mgr.account, mgr.token, 50_000 * USDC)], &[&m]).await.unwrap();
+    t.env.accounts.push(mgr.account);
+    let push = ix::place_market_order(m.pubkey(), mgr.account, 0, &[t.oracle], &[], order(OrderSide::Long, 3 * BTC));
+    let vault_buy = t.trade_ix(m.pubkey(), long(2 * BTC, 20_200_000_000));
+    vault_err(t.env.send(&[push.clone(), vault_buy.clone()], &[&m]).await, VaultError::VammDisplaced);
+    let a = t.env.margin(&t.v.margin).await;
+    assert!(a.positions.iter().all(|p| !p.in_use()));
+    assert_eq!(a.cross_collateral, 30_000 * USDC as i64);
+    // the same order alone, at the undisturbed vAMM, trades
+    t.env.send(&[vault_buy], &[&m]).await.unwrap();
+    assert_eq!(t.env.margin(&t.v.margin).await.positions[0].base, 2 * BTC);
+    t.env.assert_conservation().await;
+}
+
+/// A redemption may not leave the remaining holders above the vault's leverage, and a lockup
+/// holds deposits for its duration.
+#[tokio::test(flavor = "current_thread")]
+async fn vault_withdrawals_keep_leverage_and_lockup() {
+    let params = VaultParams {
+        markets: vec![0],
+        max_position: vec![2 * BTC as u64],
+        max_leverage: 3_000_000_000,
+        lockup: 3_600,
+    };
+    let mut t = T::with(params).await;
+    let alice = t.depositor(40_000 * USDC).await;
+    let bob = t.depositor(40_000 * USDC).await;
+    t.deposit(&alice, 10_000 * USDC).await.unwrap();
+    t.deposit(&bob, 10_000 * USDC).await.unwrap();
+    let sa = t.shares(&alice).await;
+    vault_err(t.withdraw(&alice, sa / 2).await, VaultError::LockedUp);
+    t.env.advance(3_600).await;
+    t.set_price(20_000).await;
+    // 2x: 40,000 on 20,000; alice redeeming all her half would leave 40,000 on ~10,000 (4x)
+    t.trade(long(2 * BTC, 20_200_000_000)).await.unwrap();
+    vault_err(t.withdraw(&alice, sa).await, VaultError::LeverageLimit);
+    let before = t.env.token_balance(&alice.token).await;
+    t.withdraw(&alice, sa / 10).await.unwrap();
+    let got = t.env.token_balance(&alice.token).await - before;
+    assert!(got > 900 * USDC && got <= 1_000 * USDC, "{got}");
+    t.env.assert_conservation().await;
 }

@@ -2,10 +2,12 @@
 //! its margin account (the vault never opens isolated positions), each position valued at its
 //! market's mark from the cached index, funding owed counted, exactly as perp values it.
 //!
-//! Freshness: a deposit or withdrawal prices shares, so every position's market must have been
-//! refreshed this very second (perp `update_funding` first in the same transaction); otherwise
-//! someone could deposit at a price the market has already left and withdraw after the refresh.
-//! A trade's leverage check accepts the market's own `max_age`, as perp does for new risk.
+//! Freshness: a deposit or withdrawal prices shares, so every position's market index must be at
+//! most [`SHARE_PRICE_MAX_AGE`] seconds old (perp `update_funding` first in the same transaction;
+//! the index time is the oldest publish time of its sources, so "this second" would often be
+//! unreachable); otherwise someone could deposit at a price the market has already left and
+//! withdraw after the refresh. A trade's leverage check accepts the market's own `max_age`, as
+//! perp does for new risk.
 
 use crate::error::VaultError;
 use anchor_lang::prelude::*;
@@ -35,10 +37,13 @@ pub fn read_margin(info: &AccountInfo) -> Result<Box<MarginAccount>> {
     read::<MarginAccount>(info).map(Box::new)
 }
 
+/// Oldest index (seconds) that prices shares.
+pub const SHARE_PRICE_MAX_AGE: i64 = 2;
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Freshness {
-    /// Every market refreshed at `now` (share pricing).
-    ThisSecond,
+    /// Every index at most [`SHARE_PRICE_MAX_AGE`] old (share pricing).
+    SharePrice,
     /// Within each market's `max_age` (a trade's leverage check).
     MaxAge,
 }
@@ -53,11 +58,13 @@ pub fn vault_health(acct: &MarginAccount, markets: &[&AccountInfo], now: i64, fr
             continue;
         };
         let p = &acct.positions[slot];
-        if p.base == 0 || p.is_isolated() {
+        if p.base == 0 {
             continue;
         }
+        // the vault opens cross positions only; an isolated one would be left out of the equity
+        require!(!p.is_isolated(), VaultError::WrongMarketAccount);
         let ok = match fresh {
-            Freshness::ThisSecond => m.last_index_time == now,
+            Freshness::SharePrice => now.saturating_sub(m.last_index_time) <= SHARE_PRICE_MAX_AGE,
             Freshness::MaxAge => now.saturating_sub(m.last_index_time) <= m.max_age,
         };
         if !ok || m.last_index == 0 {

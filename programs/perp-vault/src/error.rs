@@ -10,7 +10,7 @@ pub enum VaultError {
     LeverageLimit,
     #[msg("a vault order needs a limit price within the market's delegate band of the index")]
     LimitOutsideBand,
-    #[msg("vault parameters invalid (1 to 8 distinct markets, a maximum position for each, leverage > 0)")]
+    #[msg("vault parameters invalid (1 to 8 distinct markets, a maximum position for each, leverage 0 to 100x, lockup 0 to 7 days)")]
     InvalidParams,
     #[msg("amount or shares must be positive")]
     ZeroAmount,
@@ -26,6 +26,14 @@ pub enum VaultError {
     MarketNotFresh,
     #[msg("market account not one of the vault's positions or not a perp market")]
     WrongMarketAccount,
+    #[msg("the vAMM is away from its time-weighted impact prices: moved in this second, no vault order now")]
+    VammDisplaced,
+    #[msg("the depositor's last deposit is still locked up")]
+    LockedUp,
+    #[msg("the vault's account is below maintenance or bankrupt: no deposits")]
+    VaultLiquidatable,
+    #[msg("the vault's own token account cannot receive a withdrawal")]
+    WrongTokenAccount,
 }
 
 impl From<crate::shares::ShareError> for VaultError {

@@ -32,7 +32,9 @@ pub struct Vault {
     pub token_bump: u8,
     pub vault_id: u16,
     pub _pad: [u8; 2],
-    pub _reserved: [u8; 64],
+    /// Seconds a deposit stays before its depositor may redeem (funding and price-jump sniping).
+    pub lockup: i64,
+    pub _reserved: [u8; 56],
 }
 pub const VAULT_SIZE: usize = 296;
 const _: () = assert!(core::mem::size_of::<Vault>() == VAULT_SIZE);
@@ -54,10 +56,12 @@ pub struct Depositor {
     /// Lifetime totals (quote raw), for display.
     pub deposited: u64,
     pub withdrawn: u64,
+    /// Unix time of the last deposit (the lockup runs from it).
+    pub last_deposit: i64,
     pub bump: u8,
     pub _pad: [u8; 7],
 }
-pub const DEPOSITOR_SIZE: usize = 96;
+pub const DEPOSITOR_SIZE: usize = 104;
 const _: () = assert!(core::mem::size_of::<Depositor>() == DEPOSITOR_SIZE);
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
@@ -66,9 +70,14 @@ pub struct VaultParams {
     pub markets: Vec<u16>,
     /// Maximum |position| in each (base raw, > 0).
     pub max_position: Vec<u64>,
-    /// Maximum leverage after a risk-adding trade, 1e9 = 1x (> 0).
+    /// Maximum leverage after a risk-adding trade or a withdrawal, 1e9 = 1x (> 0, at most 100x).
     pub max_leverage: u64,
+    /// Seconds after a deposit before its depositor may redeem (0 to 7 days).
+    pub lockup: i64,
 }
+
+pub const MAX_VAULT_LEVERAGE: u64 = 100_000_000_000;
+pub const MAX_LOCKUP: i64 = 7 * 86_400;
 
 impl VaultParams {
     pub fn validate(&self) -> bool {
@@ -77,6 +86,8 @@ impl VaultParams {
             && self.max_position.len() == n
             && self.max_position.iter().all(|m| *m > 0 && *m <= i64::MAX as u64)
             && self.max_leverage > 0
+            && self.max_leverage <= MAX_VAULT_LEVERAGE
+            && (0..=MAX_LOCKUP).contains(&self.lockup)
             && (0..n).all(|i| !self.markets[..i].contains(&self.markets[i]))
     }
 }

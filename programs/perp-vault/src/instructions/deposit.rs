@@ -6,6 +6,7 @@ use crate::state::*;
 use anchor_lang::prelude::*;
 use anchor_spl::token::{self, Token, TokenAccount};
 use perp::program::Perp;
+use perp_core::margin::Health;
 
 /// The accounts deposit and withdraw share: the depositor, the vault and the perp side.
 #[derive(Accounts)]
@@ -37,23 +38,27 @@ pub struct VaultFlow<'info> {
 }
 
 impl<'info> VaultFlow<'info> {
-    /// The vault's equity now; remaining accounts: the perp market of every open position, each
-    /// refreshed this second.
-    pub fn equity(&self, markets: &[AccountInfo<'info>]) -> Result<i64> {
+    /// The vault's health now (and whether its account is bankrupt); remaining accounts: the
+    /// perp market of every open position, each refreshed within `SHARE_PRICE_MAX_AGE`.
+    pub fn health(&self, markets: &[AccountInfo<'info>], now: i64) -> Result<(Health, bool)> {
         let acct = read_margin(&self.margin_account)?;
-        let now = Clock::get()?.unix_timestamp;
         let refs: Vec<&AccountInfo> = markets.iter().collect();
-        Ok(vault_health(&acct, &refs, now, Freshness::ThisSecond)?.equity.0)
+        Ok((vault_health(&acct, &refs, now, Freshness::SharePrice)?, acct.is_bankrupt()))
     }
 }
 
 /// Deposits `amount` USDC into the vault's perp account for shares priced at the vault's equity
-/// (rounded down). Remaining accounts: the perp market of every open vault position (read-only),
-/// each refreshed by perp `update_funding` earlier in the same transaction.
+/// (unrealized profit included, rounded down). Refused while the vault's account is below
+/// maintenance or bankrupt (perp would freeze the deposit). Starts the depositor's lockup.
+/// Remaining accounts: the perp market of every open vault position (read-only), each refreshed
+/// by perp `update_funding` earlier in the same transaction.
 pub fn handler<'info>(ctx: Context<'info, VaultFlow<'info>>, amount: u64) -> Result<()> {
     require!(amount > 0, VaultError::ZeroAmount);
     let a = &ctx.accounts;
-    let equity = a.equity(ctx.remaining_accounts)?;
+    let now = Clock::get()?.unix_timestamp;
+    let (h, bankrupt) = a.health(ctx.remaining_accounts, now)?;
+    require!(!bankrupt && h.equity >= h.maintenance, VaultError::VaultLiquidatable);
+    let equity = h.equity.0;
     let total = a.vault.load()?.total_shares;
     let shares = shares_for_deposit(amount, equity, total).map_err(VaultError::from)?;
     require!(shares > 0, VaultError::NoShares);
@@ -93,6 +98,7 @@ pub fn handler<'info>(ctx: Context<'info, VaultFlow<'info>>, amount: u64) -> Res
     let mut d = a.depositor.load_mut()?;
     d.shares = d.shares.checked_add(shares).ok_or(VaultError::Overflow)?;
     d.deposited = d.deposited.saturating_add(amount);
+    d.last_deposit = now;
     emit!(VaultDeposited { vault: vault_key, owner: d.owner, amount, shares, equity, total_shares: v.total_shares });
     Ok(())
 }

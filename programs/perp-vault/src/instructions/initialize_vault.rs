@@ -72,6 +72,7 @@ pub fn handler(ctx: Context<InitializeVault>, vault_id: u16, params: VaultParams
     v.token_account = ctx.accounts.token_account.key();
     v.collateral_mint = ctx.accounts.collateral_mint.key();
     v.max_leverage = params.max_leverage;
+    v.lockup = params.lockup;
     for (i, (m, p)) in params.markets.iter().zip(&params.max_position).enumerate() {
         v.markets[i] = *m;
         v.max_position[i] = *p;

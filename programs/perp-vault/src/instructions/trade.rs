@@ -3,6 +3,7 @@ use crate::error::VaultError;
 use crate::events::VaultTraded;
 use crate::state::*;
 use anchor_lang::prelude::*;
+use perp::engine::prices::impact_twap;
 use perp::instructions::{OrderParams, OrderSide};
 use perp::program::Perp;
 
@@ -39,7 +40,9 @@ pub struct Trade<'info> {
 }
 
 /// The manager's order, placed in perp by the vault's authority, then checked against the vault's
-/// limits on the state it left (the whole transaction fails otherwise). Remaining accounts: as
+/// limits on the state it left (the whole transaction fails otherwise). Before it, the vAMM must
+/// sit within a quarter of the delegate band of its time-weighted impact prices (no same-second
+/// push ahead of the order). Remaining accounts: as
 /// perp's place_market_order (the market's oracles, then the other position markets).
 pub fn handler<'info>(ctx: Context<'info, Trade<'info>>, p: TradeParams) -> Result<()> {
     let a = &ctx.accounts;
@@ -48,8 +51,23 @@ pub fn handler<'info>(ctx: Context<'info, Trade<'info>>, p: TradeParams) -> Resu
         let slot = v.market_slot(p.market_index).ok_or(VaultError::MarketNotAllowed)?;
         (slot, v.max_position[slot], v.max_leverage)
     };
-    require!(read_market(&a.market)?.market_index == p.market_index, VaultError::MarketNotAllowed);
     require!(p.limit_price > 0, VaultError::LimitOutsideBand);
+    let now = Clock::get()?.unix_timestamp;
+    {
+        let m = read_market(&a.market)?;
+        require!(m.market_index == p.market_index, VaultError::MarketNotAllowed);
+        // Sandwich guard: the vAMM must sit where it has been on time average. A trade in this
+        // second (the manager's own, from another account, ahead of this order) moves the vAMM
+        // but has no weight in the time-weighted impact prices yet, so a push of more than a
+        // quarter of the delegate band is refused.
+        let price = m.vamm().price().map_err(|_| VaultError::VammDisplaced)?.0 as u128;
+        let t = impact_twap(&m, now)?;
+        let tol = (t.bid.0 as u128 + t.ask.0 as u128) / 2 * m.delegate_band.max(0) as u128 / 4_000_000_000;
+        if price + tol < t.bid.0 as u128 || price > t.ask.0 as u128 + tol {
+            msg!("vAMM at {} outside the time-weighted impact prices {}..{} (+/- {})", price, t.bid.0, t.ask.0, tol);
+            return err!(VaultError::VammDisplaced);
+        }
+    }
 
     let vault_key = a.vault.key();
     let bump = a.vault.load()?.authority_bump;
@@ -100,7 +118,6 @@ pub fn handler<'info>(ctx: Context<'info, Trade<'info>>, p: TradeParams) -> Resu
         let oracles = m.oracle_count().min(ctx.remaining_accounts.len());
         let mut markets: Vec<&AccountInfo> = vec![a.market.as_ref()];
         markets.extend(ctx.remaining_accounts[oracles..].iter());
-        let now = Clock::get()?.unix_timestamp;
         let h = vault_health(&acct, &markets, now, Freshness::MaxAge)?;
         lev = leverage(&h);
         if lev > max_leverage {
