@@ -12,6 +12,7 @@ use anchor_lang::{AnchorDeserialize, Discriminator};
 use base64::Engine;
 use perp::events::TradeExecuted;
 use perp::instructions::OrderSide;
+use perp_client::ix;
 use perp_tests::*;
 use serde_json::{json, Value};
 use solana_keypair::Keypair;
@@ -86,10 +87,22 @@ async fn accounts_and_events() -> Value {
         "Anchor's event encoding (native run: the runtime does not capture sol_log_data)"
     };
     let ev = find(&logs).unwrap();
-    env.advance(3_600).await;
+    // the index 1.5 % above the vAMM for four premium samples, then the funding time: a negative
+    // rate, so the cumulative funding indices (128-bit) go negative and alice's settled snapshot too
+    for _ in 0..4 {
+        env.advance(60).await;
+        env.set_legacy_oracle(oracle, usd(20_300), usd(10), env.now);
+        env.crank_funding(0).await.unwrap();
+    }
+    env.advance(3_600 - 240).await;
     env.set_legacy_oracle(oracle, usd(20_300), usd(10), env.now);
     env.crank_funding(0).await.unwrap();
+    let settle = ix::settle_funding(alice.account, &[0]);
+    env.send(&[settle], &[]).await.unwrap();
     env.assert_conservation().await;
+    let m = env.market(0).await;
+    assert!(m.last_funding_rate < 0, "rate {}", m.last_funding_rate);
+    assert!(m.cum_funding_long.get() < 0 || m.cum_funding_short.get() < 0, "no negative 128-bit value");
 
     let ex_key = perp_client::pda::exchange();
     let m_key = perp_client::pda::market(0);
