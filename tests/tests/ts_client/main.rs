@@ -191,7 +191,10 @@ async fn typescript_client_matches_rust() {
     write_json(&out.join("accounts.json"), &accounts_and_events().await);
 
     let ts = root.join("app/ts");
-    if !ts.join("node_modules/.package-lock.json").is_file() {
+    // install when node_modules is missing or older than the lock file
+    let mtime = |p: PathBuf| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let installed = mtime(ts.join("node_modules/.package-lock.json"));
+    if installed.is_none() || installed < mtime(ts.join("package-lock.json")) {
         npm(&ts, &["ci", "--no-audit", "--no-fund"], &[]);
     }
     let mut envs = vec![("PERP_TS_FIXTURES", out.display().to_string()), ("PERP_REPO", root.display().to_string())];
