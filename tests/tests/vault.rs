@@ -409,6 +409,31 @@ async fn attack_direct_calls_on_the_vault_account_are_refused() {
     let mut i = vix(t.v.flow(alice.key(), t.v.token), perp_vault::instruction::Withdraw { shares: 1_000 }, &[]);
     i.accounts[3].is_writable = true;
     vault_err(t.env.send(&[i], &[&alice.kp]).await, VaultError::WrongTokenAccount);
+    // eve deposits into alice's share record, then redeems from it (has_one owner)
+    let eve_u = t.depositor(10_000 * USDC).await;
+    let mut flow = t.v.flow(eve_u.key(), eve_u.token);
+    flow.depositor = depositor_pda(&t.v.vault, &alice.key());
+    let i = vix(flow, perp_vault::instruction::Deposit { amount: 1_000 * USDC }, &[]);
+    let r = t.env.send(&[i], &[&eve_u.kp]).await;
+    assert_anchor_error(r, anchor_lang::error::ErrorCode::ConstraintHasOne as u32);
+    let mut flow = t.v.flow(eve_u.key(), eve_u.token);
+    flow.depositor = depositor_pda(&t.v.vault, &alice.key());
+    let i = vix(flow, perp_vault::instruction::Withdraw { shares: 1_000 }, &[]);
+    let r = t.env.send(&[i], &[&eve_u.kp]).await;
+    assert_anchor_error(r, anchor_lang::error::ErrorCode::ConstraintHasOne as u32);
+    // a second share record for the same depositor
+    let again = vix(
+        perp_vault::accounts::OpenDepositor {
+            owner: alice.key(),
+            vault: t.v.vault,
+            depositor: depositor_pda(&t.v.vault, &alice.key()),
+            system_program: anchor_lang::system_program::ID,
+        },
+        perp_vault::instruction::OpenDepositor {},
+        &[],
+    );
+    assert!(t.env.send(&[again], &[&alice.kp]).await.is_err());
+    assert_eq!(t.shares(&eve_u).await, 0);
     // a depositor redeeming more shares than she holds
     let s = t.shares(&alice).await;
     vault_err(t.withdraw(&alice, s + 1).await, VaultError::InsufficientShares);
