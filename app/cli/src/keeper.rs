@@ -71,6 +71,10 @@ pub struct Counters {
     pub sweeps: u64,
     pub repegs: u64,
     pub tx_failures: u64,
+    /// Times the compute-unit limit was raised after a transaction ran out of it.
+    pub cu_limit_raised: u64,
+    /// Passes that failed (node unreachable, fee payer without funds, ...), each followed by a back-off.
+    pub failed_passes: u64,
     pub skipped: u64,
     pub failures_by_error: BTreeMap<String, u64>,
 }
@@ -101,25 +105,78 @@ pub struct Keeper<C: Chain> {
     pub cfg: KeeperConfig,
     pub counters: Counters,
     failing: HashMap<Pubkey, (u32, i64)>,
+    /// A failure of the fee payer or the node met during this pass: the rest of the pass is
+    /// skipped and `tick` returns it, so the run loop backs off.
+    abort: Option<ChainError>,
 }
 
+/// Solana's per-transaction compute-unit maximum.
+pub const MAX_COMPUTE_UNITS: u32 = 1_400_000;
+
 fn short_name(e: &ChainError) -> String {
-    e.program_error_name().map(str::to_string).unwrap_or_else(|| match e {
-        ChainError::Transport(_) => "Transport".into(),
-        ChainError::Account(_) => "Account".into(),
-        ChainError::Failed { .. } => "TransactionFailed".into(),
-    })
+    e.reason().to_string()
+}
+
+/// Sends; when the transaction runs out of compute units, raises the limit (doubling, from at
+/// least 200,000 up to [`MAX_COMPUTE_UNITS`]) for this and later transactions and sends again
+/// once. Returns whether it raised the limit.
+pub async fn send_raising_cu<C: Chain>(
+    chain: &C,
+    ixs: &[perp_client::Instruction],
+    signer: &Keypair,
+    send: &mut SendOptions,
+    what: &str,
+) -> (ChainResult<String>, bool) {
+    let first = chain.send(ixs, &[signer], send).await;
+    match &first {
+        Err(e) if e.reason() == "ComputationalBudgetExceeded" => {
+            // without a limit set, the runtime's default is 200,000 per instruction
+            let default = (200_000u32).saturating_mul(ixs.len().max(1) as u32).min(MAX_COMPUTE_UNITS);
+            let old = send.compute_unit_limit.unwrap_or(default);
+            let raised = old.saturating_mul(2).clamp(200_000, MAX_COMPUTE_UNITS);
+            if raised <= old {
+                return (first, false);
+            }
+            send.compute_unit_limit = Some(raised);
+            tracing::warn!(target: "keeper", what, error = "ComputationalBudgetExceeded", from = old, to = raised, "raised the compute-unit limit; sending again");
+            (chain.send(ixs, &[signer], send).await, true)
+        }
+        _ => (first, false),
+    }
+}
+
+/// The keeper's margin account (id 0), created if missing.
+pub async fn ensure_keeper_account<C: Chain>(
+    chain: &C,
+    keypair: &Keypair,
+    send: &mut SendOptions,
+) -> ChainResult<Pubkey> {
+    let account = pda::margin_account(&keypair.pubkey(), 0);
+    if chain.account(&account).await?.is_none() {
+        send_raising_cu(
+            chain,
+            &[ix::create_margin_account(keypair.pubkey(), 0)],
+            keypair,
+            send,
+            "create_margin_account",
+        )
+        .await
+        .0?;
+        tracing::info!(target: "keeper", account = %account, "created the keeper's margin account");
+    }
+    Ok(account)
 }
 
 impl<C: Chain> Keeper<C> {
     /// A keeper signing with `keypair`; creates its margin account (id 0) if missing.
-    pub async fn new(chain: C, keypair: Keypair, cfg: KeeperConfig) -> ChainResult<Keeper<C>> {
-        let account = pda::margin_account(&keypair.pubkey(), 0);
-        if chain.account(&account).await?.is_none() {
-            chain.send(&[ix::create_margin_account(keypair.pubkey(), 0)], &[&keypair], &cfg.send).await?;
-            tracing::info!(target: "keeper", account = %account, "created the keeper's margin account");
-        }
-        Ok(Keeper { chain, keypair, account, cfg, counters: Counters::default(), failing: HashMap::new() })
+    pub async fn new(chain: C, keypair: Keypair, mut cfg: KeeperConfig) -> ChainResult<Keeper<C>> {
+        let account = ensure_keeper_account(&chain, &keypair, &mut cfg.send).await?;
+        Ok(Keeper::with_account(chain, keypair, account, cfg))
+    }
+
+    /// A keeper whose margin account `account` (id 0) already exists.
+    pub fn with_account(chain: C, keypair: Keypair, account: Pubkey, cfg: KeeperConfig) -> Keeper<C> {
+        Keeper { chain, keypair, account, cfg, counters: Counters::default(), failing: HashMap::new(), abort: None }
     }
 
     async fn send(
@@ -129,7 +186,12 @@ impl<C: Chain> Keeper<C> {
         key: Option<Pubkey>,
         now: i64,
     ) -> Result<(), ChainError> {
-        match self.chain.send(ixs, &[&self.keypair], &self.cfg.send).await {
+        if let Some(e) = &self.abort {
+            return Err(e.clone());
+        }
+        let (result, raised) = send_raising_cu(&self.chain, ixs, &self.keypair, &mut self.cfg.send, what).await;
+        self.counters.cu_limit_raised += raised as u64;
+        match result {
             Ok(sig) => {
                 if let Some(k) = key {
                     self.failing.remove(&k);
@@ -141,6 +203,12 @@ impl<C: Chain> Keeper<C> {
                 let name = short_name(&e);
                 self.counters.tx_failures += 1;
                 *self.counters.failures_by_error.entry(name.clone()).or_default() += 1;
+                if e.is_payer_or_node() {
+                    // not the account's fault: end the pass, the run loop backs off and tries again
+                    tracing::warn!(target: "keeper", what, error = %name, detail = %e, "transaction failed; ending the pass");
+                    self.abort = Some(e.clone());
+                    return Err(e);
+                }
                 if let Some(k) = key {
                     let entry = self.failing.entry(k).or_insert((0, 0));
                     entry.0 += 1;
@@ -188,13 +256,25 @@ impl<C: Chain> Keeper<C> {
 
     /// One pass of every job.
     pub async fn tick(&mut self) -> ChainResult<TickReport> {
+        self.abort = None;
+        let r = self.tick_inner().await;
+        match self.abort.take() {
+            Some(e) => Err(e),
+            None => r,
+        }
+    }
+
+    async fn tick_inner(&mut self) -> ChainResult<TickReport> {
         let mut report = TickReport::default();
         let now = self.chain.unix_time().await?;
         self.crank_funding(now, &mut report).await?;
+        self.check_abort()?;
         let states = self.market_states(now).await?;
         let accounts = fetch_all_margin_accounts(&self.chain).await?;
         self.liquidate_all(now, &states, &accounts, &mut report).await?;
+        self.check_abort()?;
         self.unwind(now, &states, &mut report).await?;
+        self.check_abort()?;
         // bankruptcies may have just been marked by this pass
         if fetch_markets(&self.chain).await?.iter().any(|m| m.bankrupt_accounts > 0) {
             let accounts = fetch_all_margin_accounts(&self.chain).await?;
@@ -202,6 +282,13 @@ impl<C: Chain> Keeper<C> {
             report.adl_snapshot = Some(accounts);
         }
         Ok(report)
+    }
+
+    fn check_abort(&self) -> ChainResult<()> {
+        match &self.abort {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
     }
 
     /// Funding crank: each market once per sample period, and at its funding time; and the
@@ -534,30 +621,87 @@ impl<C: Chain> Keeper<C> {
     }
 
     /// Runs forever (until Ctrl-C): one pass every `interval`, counters logged every 10 passes.
+    /// Polls every `interval` until SIGINT or SIGTERM.
     pub async fn run(&mut self, interval: std::time::Duration) {
+        self.run_until(interval, None, std::future::pending()).await
+    }
+
+    /// Runs passes every `interval`, and as soon as `wake` reports a market or oracle change (a
+    /// websocket cache; at most one pass per 250 ms), until `stop` resolves, SIGINT or SIGTERM
+    /// (listened to during a pass too). A failed pass backs off: 2x the interval, doubling up to
+    /// 60 s, back to the interval after a pass that works.
+    pub async fn run_until(
+        &mut self,
+        interval: std::time::Duration,
+        wake: Option<perp_client::ws::Wake>,
+        stop: impl std::future::Future<Output = ()>,
+    ) {
+        use std::time::{Duration, Instant};
+        use tokio::signal::unix::{signal, SignalKind};
+        const MIN_GAP: Duration = Duration::from_millis(250);
+        tokio::pin!(stop);
+        let mut sigint = signal(SignalKind::interrupt()).ok();
+        let mut sigterm = signal(SignalKind::terminate()).ok();
+        async fn recv(s: &mut Option<tokio::signal::unix::Signal>) {
+            match s {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        }
         let mut passes = 0u64;
+        let mut backoff: Option<Duration> = None;
+        let mut last_start = Instant::now() - MIN_GAP;
         loop {
-            match self.tick().await {
+            if let Some(rest) = MIN_GAP.checked_sub(last_start.elapsed()) {
+                tokio::time::sleep(rest).await;
+            }
+            last_start = Instant::now();
+            let result = tokio::select! {
+                r = self.tick() => r,
+                _ = &mut stop => break,
+                _ = recv(&mut sigint) => break,
+                _ = recv(&mut sigterm) => break,
+            };
+            match result {
                 Ok(r) => {
+                    if backoff.take().is_some() {
+                        tracing::info!(target: "keeper", "recovered");
+                    }
                     if !r.liquidated.is_empty() || !r.bankrupt_marked.is_empty() || r.adl_steps > 0 {
-                        tracing::info!(target: "keeper", liquidated = r.liquidated.len(), bankrupt = r.bankrupt_marked.len(), adl_steps = r.adl_steps, "pass");
+                        // with a websocket cache: from the latest market or oracle notification to these transactions landed
+                        let since_update_ms =
+                            wake.as_ref().and_then(|w| w.last_update()).map(|t| t.elapsed().as_millis() as u64);
+                        tracing::info!(target: "keeper", liquidated = r.liquidated.len(), bankrupt = r.bankrupt_marked.len(), adl_steps = r.adl_steps, since_update_ms, "pass");
                     }
                 }
                 Err(e) => {
-                    tracing::warn!(target: "keeper", error = %e, "pass failed; retrying next interval")
+                    self.counters.failed_passes += 1;
+                    let next = backoff.map(|b| (b * 2).min(Duration::from_secs(60))).unwrap_or(interval * 2);
+                    backoff = Some(next);
+                    tracing::warn!(target: "keeper", error = %short_name(&e), detail = %e, retry_in_ms = next.as_millis() as u64, "pass failed; backing off")
                 }
             }
             passes += 1;
             if passes.is_multiple_of(10) {
                 tracing::info!(target: "keeper", counters = ?self.counters, "counters");
             }
-            tokio::select! {
-                _ = tokio::time::sleep(interval) => {}
-                _ = tokio::signal::ctrl_c() => {
-                    tracing::info!(target: "keeper", counters = ?self.counters, "stopping");
-                    return;
+            let wait = backoff.unwrap_or(interval);
+            let woken = async {
+                match &wake {
+                    Some(w) if backoff.is_none() => w.notified().await,
+                    _ => std::future::pending().await,
                 }
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = woken => {}
+                _ = &mut stop => break,
+                _ = recv(&mut sigint) => break,
+                _ = recv(&mut sigterm) => break,
             }
         }
+        tracing::info!(target: "keeper", counters = ?self.counters, "stopping");
     }
 }

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod charts;
 pub mod keeper;
+pub mod localnet;
 pub mod math;
 pub mod output;
 pub mod sim;

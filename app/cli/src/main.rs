@@ -6,6 +6,7 @@ use perp_cli::{keeper, math, trader};
 use perp_client::rpc::{commitment, Retry, RpcChain};
 use perp_client::SendOptions;
 use solana_keypair::Keypair;
+use solana_signer::Signer;
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
@@ -61,6 +62,9 @@ enum Cmd {
     /// Deployment: initialise the exchange and its markets from a config (see migrations/).
     #[command(subcommand)]
     Admin(perp_cli::admin::AdminCmd),
+    /// A local cluster: validator with the programs, mint, test oracles, exchange, price feeder, faucet.
+    #[command(subcommand)]
+    Localnet(perp_cli::localnet::LocalnetCmd),
 }
 
 #[derive(clap::Args, Debug)]
@@ -74,6 +78,65 @@ struct KeeperArgs {
     /// Log as JSON lines.
     #[arg(long)]
     log_json: bool,
+    /// Keep an account cache fed by websocket subscriptions (`auto`: the JSON-RPC port + 1) and
+    /// run a pass as soon as a market or oracle account changes; without it the keeper polls.
+    #[arg(long)]
+    ws: Option<String>,
+    /// Seconds between full resyncs of the websocket cache over JSON-RPC.
+    #[arg(long, default_value_t = 30)]
+    resync_s: u64,
+}
+
+/// `ws://host:(port+1)` of an `http://host:port` JSON-RPC URL (a validator's websocket).
+fn ws_url(rpc: &str, arg: &str) -> Result<String, CliError> {
+    if arg != "auto" {
+        return Ok(arg.to_string());
+    }
+    let rest = rpc
+        .strip_prefix("http://")
+        .map(|r| ("ws://", r))
+        .or_else(|| rpc.strip_prefix("https://").map(|r| ("wss://", r)));
+    let (scheme, rest) = rest.ok_or_else(|| CliError::input(format!("--ws auto: cannot derive from --rpc {rpc}")))?;
+    let host_port = rest.split('/').next().unwrap_or(rest);
+    match host_port.rsplit_once(':') {
+        Some((host, port)) => {
+            let p: u16 = port.parse().map_err(|_| CliError::input(format!("--ws auto: bad port in {rpc}")))?;
+            let ws = p.checked_add(1).ok_or_else(|| CliError::input(format!("--ws auto: no port after {p}")))?;
+            let path = &rest[host_port.len()..];
+            Ok(format!("{scheme}{host}:{ws}{path}"))
+        }
+        None => Err(CliError::input(format!("--ws auto: --rpc {rpc} has no port; give --ws URL"))),
+    }
+}
+
+/// Creates the keeper, retrying with back-off while the node is unreachable or the keeper's
+/// margin account cannot be created yet (fee payer without SOL): 1 s doubling to 30 s.
+async fn start_keeper<C: perp_client::Chain>(
+    chain: C,
+    kp: Keypair,
+    mut cfg: keeper::KeeperConfig,
+) -> keeper::Keeper<C> {
+    let mut wait = std::time::Duration::from_secs(1);
+    let mut chain = Some(chain);
+    loop {
+        let c = chain.take().expect("chain");
+        match keeper::ensure_keeper_account(&c, &kp, &mut cfg.send).await {
+            Ok(account) => return keeper::Keeper::with_account(c, kp, account, cfg),
+            Err(e) => {
+                let hint = match e.reason() {
+                    "AccountNotFound" | "InsufficientFundsForFee" | "InsufficientFundsForRent" => {
+                        format!("fund the keeper's fee payer {} with SOL", kp.pubkey())
+                    }
+                    "Transport" => "is the node up? (--rpc)".to_string(),
+                    _ => String::new(),
+                };
+                tracing::warn!(target: "keeper", error = %e.reason(), detail = %e, %hint, retry_in_ms = wait.as_millis() as u64, "cannot start yet; backing off");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(std::time::Duration::from_secs(30));
+                chain = Some(c);
+            }
+        }
+    }
 }
 
 fn load_keypair(path: &Option<PathBuf>, required: bool) -> Result<Option<Keypair>, CliError> {
@@ -139,12 +202,31 @@ fn run(cli: &Cli) -> Result<Option<Output>, CliError> {
                 .map_err(|e| CliError::input(format!("--config {}: {e}", config.display())))?;
             let kp = load_keypair(&cli.keypair, true)?.expect("required");
             let c = chain()?;
-            runtime().block_on(perp_cli::admin::init(&c, &kp, &v, *dry_run, &opts)).map(Some)
+            runtime()
+                .block_on(async {
+                    perp_cli::localnet::refuse_test_oracle_on_public_cluster(&c, &v).await?;
+                    perp_cli::admin::init(&c, &kp, &v, *dry_run, &opts).await
+                })
+                .map(Some)
         }
         Cmd::Admin(perp_cli::admin::AdminCmd::Execute { proposal }) => {
             let kp = load_keypair(&cli.keypair, true)?.expect("required");
             let c = chain()?;
             runtime().block_on(perp_cli::admin::execute(&c, &kp, *proposal, &opts)).map(Some)
+        }
+        Cmd::Localnet(l) => {
+            use perp_cli::localnet::{self, LocalnetCmd};
+            match l {
+                LocalnetCmd::Start(a) => {
+                    let admin = load_keypair(&cli.keypair, false)?;
+                    localnet::start(a, admin.as_ref(), cli.json)
+                }
+                LocalnetCmd::Faucet(a) => {
+                    let me = load_keypair(&cli.keypair, a.to.is_none())?;
+                    runtime().block_on(localnet::faucet(&cli.rpc, a, me.as_ref())).map(Some)
+                }
+                LocalnetCmd::Price(a) => runtime().block_on(localnet::price(&cli.rpc, a)).map(Some),
+            }
         }
         Cmd::Keeper(k) => {
             let kp = load_keypair(&cli.keypair, true)?.expect("required");
@@ -152,12 +234,24 @@ fn run(cli: &Cli) -> Result<Option<Output>, CliError> {
             init_tracing(k.log_json);
             let cfg = keeper::KeeperConfig { markets: k.markets.clone(), send: opts, ..Default::default() };
             let interval = std::time::Duration::from_secs(k.interval.max(1));
+            let ws = k.ws.as_deref().map(|w| ws_url(&cli.rpc, w)).transpose()?;
             runtime().block_on(async {
-                let mut keeper = keeper::Keeper::new(c, kp, cfg)
-                    .await
-                    .map_err(|e| CliError::Failed { message: format!("keeper start: {e}"), details: None })?;
-                tracing::info!(target: "keeper", rpc = %cli.rpc, keeper = %keeper.account, "keeper running");
-                keeper.run(interval).await;
+                match ws {
+                    None => {
+                        let mut keeper = start_keeper(c, kp, cfg).await;
+                        tracing::info!(target: "keeper", rpc = %cli.rpc, keeper = %keeper.account, "keeper running (polling)");
+                        keeper.run(interval).await;
+                    }
+                    Some(url) => {
+                        let mut wc = perp_client::ws::WsConfig::new(&url);
+                        wc.resync = std::time::Duration::from_secs(k.resync_s.max(1));
+                        let cached = perp_client::ws::WsChain::start(c, wc);
+                        let wake = cached.wake();
+                        let mut keeper = start_keeper(cached, kp, cfg).await;
+                        tracing::info!(target: "keeper", rpc = %cli.rpc, ws = %url, keeper = %keeper.account, "keeper running (websocket cache)");
+                        keeper.run_until(interval, Some(wake), std::future::pending()).await;
+                    }
+                }
                 Ok::<_, CliError>(None)
             })
         }

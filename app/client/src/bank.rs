@@ -463,37 +463,8 @@ impl Bootstrap {
 
     /// Conservation: `(collateral vault, accounts + pools, insurance vault, insurance ledger)`.
     pub async fn conservation(&self) -> ChainResult<Conservation> {
-        let accounts = crate::chain::fetch_all_margin_accounts(&self.chain).await?;
-        let markets = crate::chain::fetch_markets(&self.chain).await?;
-        let owed: i128 = accounts.iter().map(|(_, a)| a.total_collateral()).sum::<i128>()
-            + markets
-                .iter()
-                .map(|m| m.pnl_pool as i128 + m.fee_pool as i128 + m.insurance_pending as i128)
-                .sum::<i128>();
-        Ok(Conservation {
-            collateral_vault: self.chain.token_balance(&crate::pda::collateral_vault()).await? as i128,
-            ledgers: owed,
-            insurance_vault: self.chain.token_balance(&crate::pda::insurance_vault()).await? as i128,
-            insurance_ledger: markets.iter().map(|m| m.insurance_in_vault()).sum(),
-        })
+        crate::chain::conservation(&self.chain).await
     }
 }
 
-/// The two conservation equalities, with both sides.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Conservation {
-    /// Tokens in the collateral vault.
-    pub collateral_vault: i128,
-    /// Σ accounts' collateral + Σ markets' (PnL pool + fee pool + pending insurance).
-    pub ledgers: i128,
-    /// Tokens in the insurance vault.
-    pub insurance_vault: i128,
-    /// Σ markets' (insurance fund - pending insurance).
-    pub insurance_ledger: i128,
-}
-
-impl Conservation {
-    pub fn holds(&self) -> bool {
-        self.collateral_vault == self.ledgers && self.insurance_vault == self.insurance_ledger
-    }
-}
+pub use crate::chain::Conservation;

@@ -40,8 +40,10 @@ pub struct ProgramError {
 pub enum ChainError {
     /// The node could not be reached or answered badly; retrying may help.
     Transport(String),
-    /// The transaction was processed and failed.
-    Failed { error: String, program_error: Option<ProgramError> },
+    /// The transaction was processed (or refused by the node's preflight) and failed. `reason`
+    /// is the short decoded cause: the program error's name, or the runtime's (e.g.
+    /// `ComputationalBudgetExceeded`, `BlockhashNotFound`, `InsufficientFundsForFee`).
+    Failed { error: String, reason: String, program_error: Option<ProgramError> },
     /// An account is missing or not of the expected type.
     Account(String),
 }
@@ -57,6 +59,26 @@ impl ChainError {
     pub fn is_transport(&self) -> bool {
         matches!(self, ChainError::Transport(_))
     }
+    /// The short decoded cause (`Transport` and `Account` for those kinds).
+    pub fn reason(&self) -> &str {
+        match self {
+            ChainError::Transport(_) => "Transport",
+            ChainError::Account(_) => "Account",
+            ChainError::Failed { reason, .. } => reason,
+        }
+    }
+    /// A failure of the fee payer or the transaction as a whole, not of the accounts it acts on:
+    /// unreachable node, unknown blockhash, fee payer without funds.
+    pub fn is_payer_or_node(&self) -> bool {
+        matches!(
+            self.reason(),
+            "Transport"
+                | "BlockhashNotFound"
+                | "InsufficientFundsForFee"
+                | "AccountNotFound"
+                | "InsufficientFundsForRent"
+        )
+    }
 }
 
 impl fmt::Display for ChainError {
@@ -64,7 +86,7 @@ impl fmt::Display for ChainError {
         match self {
             ChainError::Transport(e) => write!(f, "transport: {e}"),
             ChainError::Failed { program_error: Some(p), .. } => write!(f, "{} ({}): {}", p.name, p.code, p.message),
-            ChainError::Failed { error, .. } => write!(f, "transaction failed: {error}"),
+            ChainError::Failed { error, reason, .. } => write!(f, "{reason}: transaction failed: {error}"),
             ChainError::Account(e) => write!(f, "{e}"),
         }
     }
@@ -87,7 +109,17 @@ pub fn decode_transaction_error(e: &TransactionError) -> ChainError {
         }
         _ => None,
     };
-    ChainError::Failed { error: e.to_string(), program_error }
+    let reason = match (&program_error, e) {
+        (Some(p), _) => p.name.clone(),
+        (None, TransactionError::InstructionError(_, ie)) => variant_name(&format!("{ie:?}")),
+        (None, e) => variant_name(&format!("{e:?}")),
+    };
+    ChainError::Failed { error: e.to_string(), reason, program_error }
+}
+
+/// `Foo(..)` / `Foo { .. }` / `Foo` -> `Foo`.
+fn variant_name(debug: &str) -> String {
+    debug.split(['(', ' ', '{']).next().unwrap_or(debug).to_string()
 }
 
 fn anchor_name(code: u32) -> String {
@@ -169,4 +201,46 @@ pub async fn fetch_all_margin_accounts<C: Chain>(c: &C) -> ChainResult<Vec<(Pubk
 /// Reads the oracle accounts of a market (for off-chain index and mark computation).
 pub async fn fetch_oracles<C: Chain>(c: &C, m: &Market) -> ChainResult<Vec<Option<AccountData>>> {
     c.accounts(&crate::ix::market_oracles(m)).await
+}
+
+/// Conservation, read from any chain: the collateral vault holds what the ledgers owe (accounts'
+/// collateral + each market's PnL pool, fee pool and pending insurance), the insurance vault what
+/// the markets' insurance funds hold.
+pub async fn conservation<C: Chain>(c: &C) -> ChainResult<Conservation> {
+    let accounts = fetch_all_margin_accounts(c).await?;
+    let markets = fetch_markets(c).await?;
+    let owed: i128 = accounts.iter().map(|(_, a)| a.total_collateral()).sum::<i128>()
+        + markets.iter().map(|m| m.pnl_pool as i128 + m.fee_pool as i128 + m.insurance_pending as i128).sum::<i128>();
+    Ok(Conservation {
+        collateral_vault: token_balance(c, &crate::pda::collateral_vault()).await? as i128,
+        ledgers: owed,
+        insurance_vault: token_balance(c, &crate::pda::insurance_vault()).await? as i128,
+        insurance_ledger: markets.iter().map(|m| m.insurance_in_vault()).sum(),
+    })
+}
+
+/// The balance of an SPL token account (amount at bytes 64..72).
+pub async fn token_balance<C: Chain>(c: &C, key: &Pubkey) -> ChainResult<u64> {
+    let a = c.account(key).await?.ok_or_else(|| ChainError::Account(format!("token account {key} not found")))?;
+    let d = a.data.get(64..72).ok_or_else(|| ChainError::Account(format!("{key} is not a token account")))?;
+    Ok(u64::from_le_bytes(d.try_into().unwrap()))
+}
+
+/// The two conservation equalities, with both sides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conservation {
+    /// Tokens in the collateral vault.
+    pub collateral_vault: i128,
+    /// Σ accounts' collateral + Σ markets' (PnL pool + fee pool + pending insurance).
+    pub ledgers: i128,
+    /// Tokens in the insurance vault.
+    pub insurance_vault: i128,
+    /// Σ markets' (insurance fund - pending insurance).
+    pub insurance_ledger: i128,
+}
+
+impl Conservation {
+    pub fn holds(&self) -> bool {
+        self.collateral_vault == self.ledgers && self.insurance_vault == self.insurance_ledger
+    }
 }

@@ -12,6 +12,8 @@ pub mod pda;
 pub mod preview;
 #[cfg(feature = "rpc")]
 pub mod rpc;
+#[cfg(feature = "ws")]
+pub mod ws;
 
 pub use anchor_lang::prelude::Pubkey;
 pub use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};

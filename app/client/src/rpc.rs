@@ -50,9 +50,91 @@ fn classify(e: ClientError) -> ChainError {
     }
 }
 
+/// `getProgramAccounts` / `programSubscribe` filters for one account type of the program.
+pub fn program_filters(discriminator: &[u8], data_len: usize) -> Vec<RpcFilterType> {
+    vec![
+        RpcFilterType::DataSize(data_len as u64),
+        RpcFilterType::Memcmp(Memcmp::new_raw_bytes(0, discriminator.to_vec())),
+    ]
+}
+
 impl RpcChain {
     pub fn new(url: &str, commitment: CommitmentConfig, retry: Retry) -> RpcChain {
         RpcChain { client: RpcClient::new_with_commitment(url.to_string(), commitment), retry }
+    }
+
+    /// The underlying JSON-RPC client (airdrops, health, signature status).
+    pub fn client(&self) -> &RpcClient {
+        &self.client
+    }
+
+    /// Signs with `blockhash` and sends, waiting for the transaction to land. When the node does
+    /// not know the blockhash (expired, or from another chain), the transaction cannot land: it
+    /// is signed again with the latest blockhash and sent once more. Returns the signature and
+    /// how many times it was re-signed. A transaction that may have landed is never re-sent.
+    pub async fn send_with_blockhash(
+        &self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+        opts: &SendOptions,
+        blockhash: solana_hash::Hash,
+    ) -> ChainResult<(String, u32)> {
+        let payer = signers.first().ok_or_else(|| ChainError::Transport("no signer to pay the fee".into()))?;
+        let ixs = with_budget(ixs, opts);
+        let mut bh = blockhash;
+        let mut resigned = 0;
+        loop {
+            let tx = Transaction::new_signed_with_payer(&ixs, Some(&payer.pubkey()), signers, bh);
+            match self.client.send_and_confirm_transaction(&tx).await.map_err(classify) {
+                Ok(sig) => return Ok((sig.to_string(), resigned)),
+                Err(e) if e.reason() == "BlockhashNotFound" && resigned < 2 => {
+                    resigned += 1;
+                    tracing::warn!(target: "rpc", error = "BlockhashNotFound", blockhash = %bh, "the node does not know the blockhash (expired?); signing again with the latest");
+                    bh = self.retrying(|| self.client.get_latest_blockhash()).await?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The program's accounts of one type (data-size and discriminator filters), with owner and
+    /// lamports.
+    pub async fn program_accounts_full(
+        &self,
+        discriminator: &[u8],
+        data_len: usize,
+    ) -> ChainResult<Vec<(Pubkey, AccountData)>> {
+        let config = RpcProgramAccountsConfig {
+            filters: Some(program_filters(discriminator, data_len)),
+            account_config: RpcAccountInfoConfig {
+                encoding: Some(UiAccountEncoding::Base64),
+                commitment: Some(self.client.commitment()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let r = self.retrying(|| self.client.get_program_ui_accounts_with_config(&perp::ID, config.clone())).await?;
+        r.into_iter()
+            .map(|(k, a)| {
+                let data =
+                    a.data.decode().ok_or_else(|| ChainError::Account(format!("account {k}: undecodable data")))?;
+                let owner = a.owner.parse().map_err(|_| ChainError::Account(format!("account {k}: bad owner")))?;
+                Ok((k, AccountData { owner, lamports: a.lamports, data }))
+            })
+            .collect()
+    }
+
+    /// Asks the node's faucet for `lamports` (local clusters and devnet) and waits up to 30 s for
+    /// the airdrop to be confirmed.
+    pub async fn airdrop(&self, to: &Pubkey, lamports: u64) -> ChainResult<String> {
+        let sig = self.retrying(|| self.client.request_airdrop(to, lamports)).await?;
+        for _ in 0..60 {
+            if self.retrying(|| self.client.confirm_transaction(&sig)).await? {
+                return Ok(sig.to_string());
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        Err(ChainError::Transport(format!("airdrop {sig} not confirmed within 30 s")))
     }
 
     async fn retrying<T, F, Fut>(&self, mut f: F) -> ChainResult<T>
@@ -99,37 +181,12 @@ impl Chain for RpcChain {
     }
 
     async fn program_accounts(&self, discriminator: &[u8], data_len: usize) -> ChainResult<Vec<(Pubkey, Vec<u8>)>> {
-        let config = RpcProgramAccountsConfig {
-            filters: Some(vec![
-                RpcFilterType::DataSize(data_len as u64),
-                RpcFilterType::Memcmp(Memcmp::new_raw_bytes(0, discriminator.to_vec())),
-            ]),
-            account_config: RpcAccountInfoConfig {
-                encoding: Some(UiAccountEncoding::Base64),
-                commitment: Some(self.client.commitment()),
-                ..Default::default()
-            },
-            ..Default::default()
-        };
-        let r = self.retrying(|| self.client.get_program_ui_accounts_with_config(&perp::ID, config.clone())).await?;
-        r.into_iter()
-            .map(|(k, a)| {
-                a.data
-                    .decode()
-                    .map(|d| (k, d))
-                    .ok_or_else(|| ChainError::Account(format!("account {k}: undecodable data")))
-            })
-            .collect()
+        Ok(self.program_accounts_full(discriminator, data_len).await?.into_iter().map(|(k, a)| (k, a.data)).collect())
     }
 
     async fn send(&self, ixs: &[Instruction], signers: &[&Keypair], opts: &SendOptions) -> ChainResult<String> {
-        let payer = signers.first().ok_or_else(|| ChainError::Transport("no signer to pay the fee".into()))?;
-        let ixs = with_budget(ixs, opts);
         let bh = self.retrying(|| self.client.get_latest_blockhash()).await?;
-        let tx = Transaction::new_signed_with_payer(&ixs, Some(&payer.pubkey()), signers, bh);
-        // one attempt: a transaction that may have landed is not re-sent with a new blockhash here
-        let sig = self.client.send_and_confirm_transaction(&tx).await.map_err(classify)?;
-        Ok(sig.to_string())
+        self.send_with_blockhash(ixs, signers, opts, bh).await.map(|(sig, _)| sig)
     }
 
     async fn unix_time(&self) -> ChainResult<i64> {

@@ -1,0 +1,437 @@
+//! A keeper's account cache fed by websocket subscriptions, as a [`Chain`] over an [`RpcChain`].
+//!
+//! - `programSubscribe` on the perp program, filtered to margin accounts (data size and
+//!   discriminator), and `accountSubscribe` for the exchange, every market and every market's
+//!   oracle accounts, at the chain's commitment.
+//! - A full resync over JSON-RPC (`getProgramAccounts` with the same filters, `getMultipleAccounts`)
+//!   right after subscribing, then every `resync` interval: what a notification missed is
+//!   repaired, margin accounts that no longer exist leave the cache. A market added since the
+//!   last subscription makes the task subscribe again.
+//! - A dropped connection (the node restarted, a proxy cut it, the stream ended) marks the cache
+//!   not live: reads go to JSON-RPC until the task has reconnected (backing off from 250 ms to
+//!   `max_backoff`), subscribed again and resynced.
+//! - Each entry keeps the slot it was read at; an older read never overwrites a newer one.
+//! - After a transaction lands, the accounts it wrote are read again over JSON-RPC, so the next
+//!   read of the same pass does not see the state before it.
+//!
+//! Reads of accounts the cache does not track, transactions and the clock go to JSON-RPC.
+//! [`WsChain::wake`] is notified when a market or oracle account changes, so a keeper can run its
+//! pass as soon as a price moves instead of at its next interval.
+
+use crate::chain::{AccountData, Chain, ChainError, ChainResult, SendOptions};
+use crate::rpc::{program_filters, RpcChain};
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::Instruction;
+use anchor_lang::Discriminator;
+use futures_util::stream::{select_all, BoxStream, StreamExt};
+use perp::state::{Exchange, MarginAccount, Market};
+use solana_account_decoder_client_types::{UiAccount, UiAccountEncoding};
+use solana_keypair::Keypair;
+use solana_pubsub_client::nonblocking::pubsub_client::PubsubClient;
+use solana_rpc_client_api::config::{RpcAccountInfoConfig, RpcProgramAccountsConfig};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+
+#[derive(Clone, Debug)]
+pub struct WsConfig {
+    /// Websocket endpoint (`ws://host:port`, the JSON-RPC port + 1 on a validator).
+    pub url: String,
+    /// Full resync over JSON-RPC this often.
+    pub resync: Duration,
+    /// Longest wait between reconnection attempts.
+    pub max_backoff: Duration,
+}
+
+impl WsConfig {
+    pub fn new(url: &str) -> WsConfig {
+        WsConfig { url: url.to_string(), resync: Duration::from_secs(30), max_backoff: Duration::from_secs(10) }
+    }
+}
+
+/// What the cache has done so far.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CacheStats {
+    pub live: bool,
+    /// Accounts tracked now (margin accounts + exchange, markets, oracles).
+    pub accounts: usize,
+    pub margin_accounts: usize,
+    /// Account notifications applied.
+    pub notifications: u64,
+    pub resyncs: u64,
+    /// Connections made (the first one included).
+    pub connections: u64,
+    /// Connections lost.
+    pub disconnects: u64,
+    /// Accounts read per second by the last full resync.
+    pub resync_accounts_per_s: f64,
+    /// Reads served from the cache / sent to JSON-RPC.
+    pub hits: u64,
+    pub misses: u64,
+}
+
+/// What wakes a keeper: notified on each market or oracle change, with the time of the latest.
+#[derive(Clone)]
+pub struct Wake {
+    notify: Arc<Notify>,
+    last: Arc<Mutex<Option<Instant>>>,
+}
+
+impl Wake {
+    pub async fn notified(&self) {
+        self.notify.notified().await
+    }
+    /// When the latest market or oracle notification arrived.
+    pub fn last_update(&self) -> Option<Instant> {
+        *self.last.lock().unwrap()
+    }
+    fn fire(&self) {
+        *self.last.lock().unwrap() = Some(Instant::now());
+        self.notify.notify_one();
+    }
+}
+
+/// A cached account at the slot it was read; `None`: known closed at that slot (a tombstone, so
+/// an older notification still queued cannot bring it back).
+struct Entry {
+    slot: u64,
+    data: Option<AccountData>,
+}
+
+#[derive(Default)]
+struct State {
+    live: bool,
+    entries: HashMap<Pubkey, Entry>,
+    margin: HashSet<Pubkey>,
+    /// Exchange, markets and oracles (subscribed one by one).
+    watched: HashSet<Pubkey>,
+    stats: CacheStats,
+}
+
+impl State {
+    /// Stores what was read at `slot` unless a newer read (or closure) is already there.
+    fn put(&mut self, key: Pubkey, slot: u64, data: Option<AccountData>) -> bool {
+        match self.entries.get(&key) {
+            Some(e) if e.slot > slot => false,
+            _ => {
+                if data.is_none() {
+                    self.margin.remove(&key);
+                }
+                self.entries.insert(key, Entry { slot, data });
+                true
+            }
+        }
+    }
+    fn refresh_counts(&mut self) {
+        self.stats.accounts = self.entries.values().filter(|e| e.data.is_some()).count();
+        self.stats.margin_accounts = self.margin.len();
+        self.stats.live = self.live;
+    }
+}
+
+struct Shared {
+    state: Mutex<State>,
+    wake: Wake,
+}
+
+pub struct WsChain {
+    rpc: Arc<RpcChain>,
+    shared: Arc<Shared>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for WsChain {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn margin_len() -> usize {
+    8 + perp::state::MARGIN_ACCOUNT_SIZE
+}
+
+impl WsChain {
+    /// Starts the subscription task (on the current tokio runtime) and returns at once: until the
+    /// first resync has finished every read goes to JSON-RPC.
+    pub fn start(rpc: RpcChain, cfg: WsConfig) -> WsChain {
+        let rpc = Arc::new(rpc);
+        let wake = Wake { notify: Arc::new(Notify::new()), last: Arc::default() };
+        let shared = Arc::new(Shared { state: Mutex::new(State::default()), wake });
+        let task = tokio::spawn(run(rpc.clone(), shared.clone(), cfg));
+        WsChain { rpc, shared, task }
+    }
+
+    /// Notified when a market or oracle account changes.
+    pub fn wake(&self) -> Wake {
+        self.shared.wake.clone()
+    }
+
+    pub fn stats(&self) -> CacheStats {
+        let mut s = self.shared.state.lock().unwrap();
+        s.refresh_counts();
+        s.stats.clone()
+    }
+
+    pub fn rpc(&self) -> &RpcChain {
+        &self.rpc
+    }
+
+    fn cached(&self, key: &Pubkey) -> Option<AccountData> {
+        let mut s = self.shared.state.lock().unwrap();
+        if !s.live || !(s.margin.contains(key) || s.watched.contains(key)) {
+            s.stats.misses += 1;
+            return None;
+        }
+        let hit = s.entries.get(key).and_then(|e| e.data.clone());
+        if hit.is_some() {
+            s.stats.hits += 1;
+        } else {
+            s.stats.misses += 1;
+        }
+        hit
+    }
+}
+
+impl Chain for WsChain {
+    async fn account(&self, key: &Pubkey) -> ChainResult<Option<AccountData>> {
+        match self.cached(key) {
+            Some(a) => Ok(Some(a)),
+            None => self.rpc.account(key).await,
+        }
+    }
+
+    async fn accounts(&self, keys: &[Pubkey]) -> ChainResult<Vec<Option<AccountData>>> {
+        let mut out: Vec<Option<AccountData>> = keys.iter().map(|k| self.cached(k)).collect();
+        let missing: Vec<Pubkey> = keys.iter().zip(&out).filter(|(_, a)| a.is_none()).map(|(k, _)| *k).collect();
+        if !missing.is_empty() {
+            let mut fetched = self.rpc.accounts(&missing).await?.into_iter();
+            for slot in out.iter_mut().filter(|a| a.is_none()) {
+                *slot = fetched.next().flatten();
+            }
+        }
+        Ok(out)
+    }
+
+    async fn program_accounts(&self, discriminator: &[u8], data_len: usize) -> ChainResult<Vec<(Pubkey, Vec<u8>)>> {
+        if discriminator == MarginAccount::DISCRIMINATOR && data_len == margin_len() {
+            let mut s = self.shared.state.lock().unwrap();
+            if s.live {
+                s.stats.hits += 1;
+                let mut v: Vec<(Pubkey, Vec<u8>)> = s
+                    .margin
+                    .iter()
+                    .filter_map(|k| s.entries.get(k)?.data.as_ref().map(|d| (*k, d.data.clone())))
+                    .collect();
+                v.sort_by_key(|(k, _)| *k);
+                return Ok(v);
+            }
+        }
+        self.rpc.program_accounts(discriminator, data_len).await
+    }
+
+    async fn send(&self, ixs: &[Instruction], signers: &[&Keypair], opts: &SendOptions) -> ChainResult<String> {
+        let sig = self.rpc.send(ixs, signers, opts).await?;
+        // read back what the transaction wrote, so this pass does not act on the state before it
+        let mut written: Vec<Pubkey> = Vec::new();
+        for m in ixs.iter().flat_map(|i| i.accounts.iter()).filter(|m| m.is_writable) {
+            if !written.contains(&m.pubkey) {
+                written.push(m.pubkey);
+            }
+        }
+        let tracked: Vec<Pubkey> = {
+            let s = self.shared.state.lock().unwrap();
+            written.into_iter().filter(|k| s.margin.contains(k) || s.watched.contains(k)).collect()
+        };
+        if !tracked.is_empty() {
+            let slot = self.rpc.client().get_slot().await.unwrap_or(0);
+            if let Ok(accs) = self.rpc.accounts(&tracked).await {
+                let mut s = self.shared.state.lock().unwrap();
+                for (k, a) in tracked.iter().zip(accs) {
+                    s.put(*k, slot, a);
+                }
+            }
+        }
+        Ok(sig)
+    }
+
+    async fn unix_time(&self) -> ChainResult<i64> {
+        self.rpc.unix_time().await
+    }
+}
+
+fn decode_ui(a: &UiAccount) -> Option<AccountData> {
+    Some(AccountData { owner: a.owner.parse().ok()?, lamports: a.lamports, data: a.data.decode()? })
+}
+
+/// The exchange, markets and oracle keys the chain has now.
+async fn watch_list(rpc: &RpcChain) -> ChainResult<Vec<Pubkey>> {
+    let mut keys = vec![crate::pda::exchange()];
+    let ex = match rpc.account(&keys[0]).await? {
+        Some(a) => crate::decode::decode::<Exchange>(&a.data).map_err(|e| ChainError::Account(e.to_string()))?,
+        None => return Ok(keys),
+    };
+    let markets: Vec<Pubkey> = (0..ex.market_count).map(crate::pda::market).collect();
+    for a in rpc.accounts(&markets).await?.into_iter().flatten() {
+        if let Ok(m) = crate::decode::decode::<Market>(&a.data) {
+            keys.extend(crate::ix::market_oracles(&m));
+        }
+    }
+    keys.extend(markets);
+    keys.sort();
+    keys.dedup();
+    Ok(keys)
+}
+
+/// A full read over JSON-RPC: margin accounts (replacing the set) and the watched accounts.
+async fn resync(rpc: &RpcChain, shared: &Shared, watched: &[Pubkey]) -> ChainResult<usize> {
+    let started = Instant::now();
+    let slot = rpc.client().get_slot().await.map_err(|e| ChainError::Transport(e.to_string()))?;
+    let margin = rpc.program_accounts_full(MarginAccount::DISCRIMINATOR, margin_len()).await?;
+    let others = rpc.accounts(watched).await?;
+    let n = margin.len() + watched.len();
+    let secs = started.elapsed().as_secs_f64().max(1e-6);
+    let mut s = shared.state.lock().unwrap();
+    let now_margin: HashSet<Pubkey> = margin.iter().map(|(k, _)| *k).collect();
+    // margin accounts gone since (closed): drop them, unless a notification newer than this read has them
+    let gone: Vec<Pubkey> = s.margin.difference(&now_margin).copied().collect();
+    for k in gone {
+        s.put(k, slot, None);
+    }
+    for (k, a) in margin {
+        if s.put(k, slot, Some(a)) {
+            s.margin.insert(k);
+        }
+    }
+    s.watched = watched.iter().copied().collect();
+    for (k, a) in watched.iter().zip(others) {
+        s.put(*k, slot, a);
+    }
+    // tombstones older than this read have done their job
+    s.entries.retain(|_, e| e.data.is_some() || e.slot > slot);
+    s.stats.resyncs += 1;
+    s.stats.resync_accounts_per_s = n as f64 / secs;
+    s.refresh_counts();
+    Ok(n)
+}
+
+type Update = (Pubkey, u64, Option<AccountData>, bool);
+
+/// One connection: subscribe, resync, apply notifications until the connection drops or the
+/// watched set changes. Returns why it ended.
+async fn session(rpc: &RpcChain, shared: &Shared, cfg: &WsConfig) -> Result<String, String> {
+    let watched = watch_list(rpc).await.map_err(|e| format!("watch list: {e}"))?;
+    let client = PubsubClient::new(cfg.url.as_str()).await.map_err(|e| format!("connect {}: {e}", cfg.url))?;
+    let commitment = Some(rpc.client().commitment());
+    let acfg = RpcAccountInfoConfig { encoding: Some(UiAccountEncoding::Base64), commitment, ..Default::default() };
+    let pcfg = RpcProgramAccountsConfig {
+        filters: Some(program_filters(MarginAccount::DISCRIMINATOR, margin_len())),
+        account_config: acfg.clone(),
+        ..Default::default()
+    };
+    let mut streams: Vec<BoxStream<'_, Update>> = Vec::new();
+    let (program_stream, _unsub) =
+        client.program_subscribe(&perp::ID, Some(pcfg)).await.map_err(|e| format!("programSubscribe: {e}"))?;
+    streams.push(
+        program_stream
+            .map(|r| {
+                let key = r.value.pubkey.parse().unwrap_or_default();
+                (key, r.context.slot, decode_ui(&r.value.account), true)
+            })
+            .boxed(),
+    );
+    let mut unsubs = Vec::new();
+    for k in &watched {
+        let (st, unsub) =
+            client.account_subscribe(k, Some(acfg.clone())).await.map_err(|e| format!("accountSubscribe {k}: {e}"))?;
+        let key = *k;
+        streams.push(st.map(move |r| (key, r.context.slot, decode_ui(&r.value), false)).boxed());
+        unsubs.push(unsub);
+    }
+    // a new connection may be to a node that restarted at an older slot (or a new chain): forget
+    // what the last one said, then, subscribed first, read everything (nothing in between is missed)
+    {
+        let mut s = shared.state.lock().unwrap();
+        s.entries.clear();
+        s.margin.clear();
+        s.watched.clear();
+    }
+    resync(rpc, shared, &watched).await.map_err(|e| format!("resync: {e}"))?;
+    {
+        let mut s = shared.state.lock().unwrap();
+        s.live = true;
+        s.stats.connections += 1;
+        s.refresh_counts();
+    }
+    tracing::info!(target: "ws", url = %cfg.url, watched = watched.len(), "subscribed; cache live");
+    shared.wake.fire();
+    let mut all = select_all(streams);
+    let mut resync_timer = tokio::time::interval(cfg.resync);
+    resync_timer.tick().await;
+    let mut report = tokio::time::interval(Duration::from_secs(30));
+    report.tick().await;
+    let (mut seen, mut since) = (0u64, Instant::now());
+    loop {
+        tokio::select! {
+            _ = report.tick() => {
+                let s = { let mut s = shared.state.lock().unwrap(); s.refresh_counts(); s.stats.clone() };
+                let rate = (s.notifications - seen) as f64 / since.elapsed().as_secs_f64();
+                (seen, since) = (s.notifications, Instant::now());
+                tracing::info!(target: "ws", accounts = s.accounts, margin_accounts = s.margin_accounts,
+                    notifications = s.notifications, notifications_per_s = format!("{rate:.1}"),
+                    resyncs = s.resyncs, resync_accounts_per_s = format!("{:.0}", s.resync_accounts_per_s),
+                    connections = s.connections, disconnects = s.disconnects, hits = s.hits, misses = s.misses, "cache");
+            }
+            next = all.next() => {
+                let Some((key, slot, data, is_margin)) = next else {
+                    return Err("subscription stream ended (connection closed)".into());
+                };
+                let Some(data) = data else { continue };
+                let mut s = shared.state.lock().unwrap();
+                if s.put(key, slot, Some(data)) {
+                    if is_margin {
+                        s.margin.insert(key);
+                    }
+                    s.stats.notifications += 1;
+                    if !is_margin {
+                        shared.wake.fire();
+                    }
+                }
+            }
+            _ = resync_timer.tick() => {
+                let now = watch_list(rpc).await.map_err(|e| format!("watch list: {e}"))?;
+                if now != watched {
+                    return Ok("the markets or oracles changed; subscribing again".into());
+                }
+                resync(rpc, shared, &watched).await.map_err(|e| format!("resync: {e}"))?;
+            }
+        }
+    }
+}
+
+async fn run(rpc: Arc<RpcChain>, shared: Arc<Shared>, cfg: WsConfig) {
+    let mut backoff = Duration::from_millis(250);
+    loop {
+        let started = Instant::now();
+        let why = session(&rpc, &shared, &cfg).await;
+        {
+            let mut s = shared.state.lock().unwrap();
+            if s.live {
+                s.stats.disconnects += 1;
+            }
+            s.live = false;
+            s.refresh_counts();
+        }
+        match why {
+            Ok(reason) => tracing::info!(target: "ws", %reason, "resubscribing"),
+            Err(reason) => {
+                tracing::warn!(target: "ws", %reason, retry_in_ms = backoff.as_millis() as u64, "cache not live; reads go to JSON-RPC")
+            }
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            backoff = Duration::from_millis(250);
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(cfg.max_backoff);
+    }
+}
