@@ -52,6 +52,7 @@ fn e2e_keeper_survives_a_node_restart() {
     let (k_path, k) = keypair(&dir, "keeper");
     cli(&rpc, None, &["localnet", "faucet", "--to", &k.pubkey().to_string(), "--usdc", "0"]);
     let keeper = keeper_proc(&rpc, &k_path, &["--ws", "auto"]);
+    must(&keeper, &["keeper running"], 60);
     must(&keeper, &["cache live"], 60);
     let slot_before = rt_slot(&rpc);
     assert!(localnet.stop().expect("stopped").success());
