@@ -226,6 +226,7 @@ fn run(cli: &Cli) -> Result<Option<Output>, CliError> {
                     runtime().block_on(localnet::faucet(&cli.rpc, a, me.as_ref())).map(Some)
                 }
                 LocalnetCmd::Price(a) => runtime().block_on(localnet::price(&cli.rpc, a)).map(Some),
+                LocalnetCmd::Keygen { out } => localnet::keygen(out).map(Some),
             }
         }
         Cmd::Keeper(k) => {

@@ -7,6 +7,8 @@
 //!   right after subscribing, then every `resync` interval: what a notification missed is
 //!   repaired, margin accounts that no longer exist leave the cache. A market added since the
 //!   last subscription makes the task subscribe again.
+//! - A `slotSubscribe` stream is the heartbeat: no slot for 10 s counts as a dropped connection
+//!   (a half-open TCP connection delivers nothing and reports no error).
 //! - A dropped connection (the node restarted, a proxy cut it, the stream ended) marks the cache
 //!   not live: reads go to JSON-RPC until the task has reconnected (backing off from 250 ms to
 //!   `max_backoff`), subscribed again and resynced.
@@ -146,6 +148,9 @@ impl Drop for WsChain {
         self.task.abort();
     }
 }
+
+/// A connection that delivers no slot notification for this long is treated as dead.
+const SILENCE: Duration = Duration::from_secs(10);
 
 fn margin_len() -> usize {
     8 + perp::state::MARGIN_ACCOUNT_SIZE
@@ -348,6 +353,8 @@ async fn session(rpc: &RpcChain, shared: &Shared, cfg: &WsConfig) -> Result<Stri
         streams.push(st.map(move |r| (key, r.context.slot, decode_ui(&r.value), false)).boxed());
         unsubs.push(unsub);
     }
+    // slots arrive every ~400 ms: none for `SILENCE` means a half-open connection
+    let (mut slots, _slot_unsub) = client.slot_subscribe().await.map_err(|e| format!("slotSubscribe: {e}"))?;
     // a new connection may be to a node that restarted at an older slot (or a new chain): forget
     // what the last one said, then, subscribed first, read everything (nothing in between is missed)
     {
@@ -371,8 +378,18 @@ async fn session(rpc: &RpcChain, shared: &Shared, cfg: &WsConfig) -> Result<Stri
     let mut report = tokio::time::interval(Duration::from_secs(30));
     report.tick().await;
     let (mut seen, mut since) = (0u64, Instant::now());
+    let mut last_slot = Instant::now();
     loop {
         tokio::select! {
+            s = slots.next() => {
+                if s.is_none() {
+                    return Err("slot stream ended (connection closed)".into());
+                }
+                last_slot = Instant::now();
+            }
+            _ = tokio::time::sleep_until((last_slot + SILENCE).into()) => {
+                return Err(format!("no slot notification for {} s (connection half-open?)", SILENCE.as_secs()));
+            }
             _ = report.tick() => {
                 let s = { let mut s = shared.state.lock().unwrap(); s.refresh_counts(); s.stats.clone() };
                 let rate = (s.notifications - seen) as f64 / since.elapsed().as_secs_f64();
@@ -404,6 +421,8 @@ async fn session(rpc: &RpcChain, shared: &Shared, cfg: &WsConfig) -> Result<Stri
                     return Ok("the markets or oracles changed; subscribing again".into());
                 }
                 resync(rpc, shared, &watched).await.map_err(|e| format!("resync: {e}"))?;
+                // notifications queued during the resync are still applied after it (slot order)
+                last_slot = Instant::now();
             }
         }
     }

@@ -35,6 +35,11 @@ pub enum LocalnetCmd {
     Faucet(FaucetArgs),
     /// Write one price (with the cluster's clock as publish time) into every oracle of a market.
     Price(PriceArgs),
+    /// Write a new keypair file (Solana CLI format) for a test wallet; never overwrites.
+    Keygen {
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -369,6 +374,9 @@ pub async fn faucet(rpc: &str, a: &FaucetArgs, me: Option<&Keypair>) -> Result<O
         (None, None) => return Err(CliError::input("--to or --keypair is needed".into())),
     };
     let usdc = Quote::parse(&a.usdc).map_err(|e| CliError::input(format!("--usdc: {e}")))?;
+    if usdc.0 < 0 {
+        return Err(CliError::input("--usdc must not be negative".into()));
+    }
     let c = chain(rpc);
     let sol = setup::ensure_sol(&c, &to, a.sol).await?;
     setup::ensure_sol(&c, &local.authority.pubkey(), 10).await?;
@@ -445,4 +453,14 @@ pub async fn refuse_test_oracle_on_public_cluster(c: &RpcChain, config: &Value) 
         )));
     }
     Ok(())
+}
+
+/// `perp localnet keygen --out FILE`.
+pub fn keygen(out: &Path) -> Result<Output, CliError> {
+    if out.exists() {
+        return Err(CliError::input(format!("{} exists: not overwritten", out.display())));
+    }
+    let kp = Keypair::new();
+    solana_keypair::write_keypair_file(&kp, out).map_err(|e| CliError::input(format!("{}: {e}", out.display())))?;
+    Ok(Output::new("pubkey", json!({ "pubkey": kp.pubkey().to_string(), "file": out.display().to_string() })))
 }

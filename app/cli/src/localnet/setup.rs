@@ -64,7 +64,10 @@ pub async fn wait_for_programs(c: &RpcChain, payer: &Keypair, programs: &[Pubkey
             }
             tries += 1;
             if tries > 60 {
-                return Err(failed(format!("program {p} is not deployed on this node (is its .so in --programs?)")));
+                return Err(failed(format!(
+                    "program {p} is not deployed on this node: programs are loaded into a new chain only \
+                     (start with --reset after building the .so files with scripts/build-sbf)"
+                )));
             }
             tokio::time::sleep(Duration::from_millis(400)).await;
         }
