@@ -176,11 +176,3 @@ pub async fn mint_usdc(
     c.send(&ixs, &[authority], &SendOptions::default()).await.map_err(failed)?;
     Ok(ata)
 }
-
-/// The SPL token balance of a token account (0 when it does not exist).
-pub async fn token_balance(c: &RpcChain, key: &Pubkey) -> Result<u64, CliError> {
-    match c.account(key).await.map_err(failed)? {
-        Some(a) if a.data.len() >= 72 => Ok(u64::from_le_bytes(a.data[64..72].try_into().unwrap())),
-        _ => Ok(0),
-    }
-}

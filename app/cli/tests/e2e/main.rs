@@ -109,6 +109,12 @@ fn e2e_trade_and_keeper_liquidation_over_rpc() {
     assert!(buy["signature"].is_string(), "{buy}");
     let sell = cli(&rpc, Some(&b_path), &["trade", "sell", "--market", "0", "--size", "0.5"]);
     assert!(sell["signature"].is_string(), "{sell}");
+    // a wallet's order from the TypeScript client (@solana/kit, app/ts/examples/trade.ts) on the same
+    // node: Bob buys 0.01 back, signed in node, confirmed over the websocket, its event decoded
+    let ts_out = ts_example_trade(&rpc, ready["websocket"].as_str().unwrap(), &b_path);
+    assert!(ts_out.contains("filled 10000000 at "), "{ts_out}");
+    let b_show = cli(&rpc, Some(&b_path), &["account", "show"]);
+    assert_eq!(b_show["positions"][0]["size"], json!("-0.49"), "{b_show}");
     let a_show = cli(&rpc, Some(&a_path), &["account", "show"]);
     assert_eq!(a_show["positions"][0]["size"], json!("0.9"), "{a_show}");
     assert_eq!(a_show["liquidatable"], json!(false));
@@ -201,6 +207,35 @@ fn e2e_trade_and_keeper_liquidation_over_rpc() {
     assert!(std::net::TcpStream::connect(("127.0.0.1", ports.base)).is_err(), "the validator still answers");
     let _ = liquidated;
     eprintln!("[e2e] total {:.1} s", t_start.elapsed().as_secs_f64());
+}
+
+/// Runs the TypeScript client's example order (`node dist/examples/trade.js`) against the node,
+/// installing and building `app/ts` first (`npm ci` when node_modules is missing or older than the
+/// lock file, then `npm run build`); its stdout.
+fn ts_example_trade(rpc: &str, ws: &str, keypair: &std::path::Path) -> String {
+    use std::process::Command;
+    let ts = repo().join("app/ts");
+    let npm = |args: &[&str]| {
+        let st = Command::new("npm").args(args).current_dir(&ts).status().expect("npm (node 20 and npm are needed)");
+        assert!(st.success(), "npm {args:?} failed");
+    };
+    let mtime = |p: std::path::PathBuf| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let installed = mtime(ts.join("node_modules/.package-lock.json"));
+    if installed.is_none() || installed < mtime(ts.join("package-lock.json")) {
+        npm(&["ci", "--no-audit", "--no-fund"]);
+    }
+    npm(&["run", "build", "--silent"]);
+    let out = Command::new("node")
+        .arg("dist/examples/trade.js")
+        .current_dir(&ts)
+        .env("RPC_URL", rpc)
+        .env("WS_URL", ws)
+        .env("KEYPAIR", keypair)
+        .output()
+        .expect("node");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "the TypeScript order failed: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+    stdout
 }
 
 pub fn tempdir() -> std::path::PathBuf {
