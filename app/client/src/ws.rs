@@ -4,7 +4,8 @@
 //!   discriminator), and `accountSubscribe` for the exchange, every market and every market's
 //!   oracle accounts, at the chain's commitment.
 //! - A full resync over JSON-RPC (`getProgramAccounts` with the same filters, `getMultipleAccounts`)
-//!   right after subscribing, then every `resync` interval: what a notification missed is
+//!   right after subscribing, then every `resync` interval in a task of its own (notifications keep
+//!   being applied meanwhile, merged by slot): what a notification missed is
 //!   repaired, margin accounts that no longer exist leave the cache. A market added since the
 //!   last subscription makes the task subscribe again.
 //! - A `slotSubscribe` stream is the heartbeat: no slot for 10 s counts as a dropped connection
@@ -324,7 +325,31 @@ type Update = (Pubkey, u64, Option<AccountData>, bool);
 
 /// One connection: subscribe, resync, apply notifications until the connection drops or the
 /// watched set changes. Returns why it ended.
-async fn session(rpc: &RpcChain, shared: &Shared, cfg: &WsConfig) -> Result<String, String> {
+/// A spawned task aborted when dropped (a session that ends stops its resync).
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The periodic resync, in its own task so notifications keep flowing while it reads: `Some`
+/// when the watched set changed and the session must subscribe again.
+async fn periodic_resync(
+    rpc: Arc<RpcChain>,
+    shared: Arc<Shared>,
+    watched: Vec<Pubkey>,
+) -> Result<Option<String>, String> {
+    let now = watch_list(&rpc).await.map_err(|e| format!("watch list: {e}"))?;
+    if now != watched {
+        return Ok(Some("the markets or oracles changed; subscribing again".into()));
+    }
+    resync(&rpc, &shared, &watched).await.map_err(|e| format!("resync: {e}"))?;
+    Ok(None)
+}
+
+async fn session(rpc: &Arc<RpcChain>, shared: &Arc<Shared>, cfg: &WsConfig) -> Result<String, String> {
     let watched = watch_list(rpc).await.map_err(|e| format!("watch list: {e}"))?;
     let client = PubsubClient::new(cfg.url.as_str()).await.map_err(|e| format!("connect {}: {e}", cfg.url))?;
     let commitment = Some(rpc.client().commitment());
@@ -379,6 +404,7 @@ async fn session(rpc: &RpcChain, shared: &Shared, cfg: &WsConfig) -> Result<Stri
     report.tick().await;
     let (mut seen, mut since) = (0u64, Instant::now());
     let mut last_slot = Instant::now();
+    let mut pending: Option<AbortOnDrop<Result<Option<String>, String>>> = None;
     loop {
         tokio::select! {
             s = slots.next() => {
@@ -415,14 +441,17 @@ async fn session(rpc: &RpcChain, shared: &Shared, cfg: &WsConfig) -> Result<Stri
                     }
                 }
             }
-            _ = resync_timer.tick() => {
-                let now = watch_list(rpc).await.map_err(|e| format!("watch list: {e}"))?;
-                if now != watched {
-                    return Ok("the markets or oracles changed; subscribing again".into());
+            _ = resync_timer.tick(), if pending.is_none() => {
+                pending = Some(AbortOnDrop(tokio::spawn(periodic_resync(rpc.clone(), shared.clone(), watched.clone()))));
+            }
+            done = async { (&mut pending.as_mut().expect("guarded").0).await }, if pending.is_some() => {
+                pending = None;
+                match done {
+                    Ok(Ok(None)) => {}
+                    Ok(Ok(Some(reason))) => return Ok(reason),
+                    Ok(Err(e)) => return Err(e),
+                    Err(e) => return Err(format!("resync task: {e}")),
                 }
-                resync(rpc, shared, &watched).await.map_err(|e| format!("resync: {e}"))?;
-                // notifications queued during the resync are still applied after it (slot order)
-                last_slot = Instant::now();
             }
         }
     }

@@ -26,7 +26,10 @@ fn e2e_ws_cache_tracks_new_accounts() {
     let r = crate::rt();
     r.block_on(async {
         let chain = || RpcChain::new(&rpc, CommitmentConfig::confirmed(), Retry::default());
-        let cache = WsChain::start(chain(), WsConfig::new(&ports.ws_url()));
+        // resyncing every second: periodic resyncs run while the notifications of the burst arrive
+        let mut wc = WsConfig::new(&ports.ws_url());
+        wc.resync = Duration::from_secs(1);
+        let cache = WsChain::start(chain(), wc);
         let t = Instant::now();
         while !cache.stats().live {
             assert!(t.elapsed() < Duration::from_secs(30), "cache never live");
@@ -52,6 +55,14 @@ fn e2e_ws_cache_tracks_new_accounts() {
         let tracked = start.elapsed();
         let s = cache.stats();
         assert!(s.notifications >= ACCOUNTS as u64, "{s:?}");
+        // a few more periodic resyncs, merged with what the notifications said: nothing lost or doubled
+        let r0 = cache.stats().resyncs;
+        while cache.stats().resyncs < r0 + 2 {
+            assert!(start.elapsed() < Duration::from_secs(120), "no periodic resync");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(cache.stats().margin_accounts, want);
+        assert_eq!(cache.stats().disconnects, 0, "{:?}", cache.stats());
         // the cache answers the keeper's scan with every account, as getProgramAccounts does
         let from_cache = perp_client::chain::fetch_all_margin_accounts(&cache).await.unwrap();
         let from_rpc = perp_client::chain::fetch_all_margin_accounts(&c).await.unwrap();
