@@ -10,6 +10,7 @@
 //! oracle authority of a throwaway chain); the test oracle is never deployed to a public cluster.
 
 pub mod feeder;
+pub mod guard;
 pub mod oracles;
 pub mod setup;
 
@@ -424,49 +425,6 @@ pub async fn price(rpc: &str, a: &PriceArgs) -> Result<Output, CliError> {
     ))
 }
 
-/// Genesis hashes of Solana's public clusters (mainnet-beta, devnet, testnet).
-pub const PUBLIC_GENESIS: [&str; 3] = [
-    "5eykt4UsFv8P8NJdTREpY1vzqKqZKvdpKuc147dw2N9d",
-    "EtWTRABZaYq6iMfeYKouRu166VU2xqa1wcaWoxPkrZBG",
-    "4uhcVJyU9pJkvQyS88uRDiswHXSCkY3zQawwpjk2NsNY",
-];
-
-/// Whether a deployment config names the test oracle as an oracle owner (the localnet config).
-pub fn uses_test_oracle(config: &Value) -> bool {
-    let test_oracle = perp_test_oracle::ID.to_string();
-    ["pyth_legacy_program", "pyth_receiver_program"]
-        .iter()
-        .any(|k| config.get(*k).and_then(Value::as_str) == Some(test_oracle.as_str()))
-}
-
-/// The refusal for `config` on the cluster of genesis hash `genesis`, if any.
-pub fn test_oracle_refusal(config: &Value, genesis: &str) -> Option<String> {
-    (uses_test_oracle(config) && PUBLIC_GENESIS.contains(&genesis)).then(|| {
-        format!(
-            "this config uses the localnet test oracle ({}): refused on a public cluster (genesis {genesis})",
-            perp_test_oracle::ID
-        )
-    })
-}
-
-/// A config whose oracle owners are the test oracle (the localnet config) is refused on a public
-/// cluster: there anyone could deploy a program at that address, or mint the published mint.
-pub async fn refuse_test_oracle_on_public_cluster(c: &RpcChain, config: &Value) -> Result<(), CliError> {
-    if !uses_test_oracle(config) {
-        return Ok(());
-    }
-    let genesis = c
-        .client()
-        .get_genesis_hash()
-        .await
-        .map_err(|e| CliError::Failed { message: format!("genesis hash: {e}"), details: None })?
-        .to_string();
-    match test_oracle_refusal(config, &genesis) {
-        Some(m) => Err(CliError::input(m)),
-        None => Ok(()),
-    }
-}
-
 /// `perp localnet keygen --out FILE`.
 pub fn keygen(out: &Path) -> Result<Output, CliError> {
     if out.exists() {
@@ -475,26 +433,4 @@ pub fn keygen(out: &Path) -> Result<Output, CliError> {
     let kp = Keypair::new();
     solana_keypair::write_keypair_file(&kp, out).map_err(|e| CliError::input(format!("{}: {e}", out.display())))?;
     Ok(Output::new("pubkey", json!({ "pubkey": kp.pubkey().to_string(), "file": out.display().to_string() })))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_localnet_config_is_refused_on_public_clusters_only() {
-        let root = repo_root();
-        let read =
-            |f: &str| -> Value { serde_json::from_str(&std::fs::read_to_string(root.join(f)).unwrap()).unwrap() };
-        let local = read("migrations/localnet.json");
-        let mainnet = read("migrations/mainnet-btc.json");
-        assert!(uses_test_oracle(&local) && !uses_test_oracle(&mainnet));
-        for g in PUBLIC_GENESIS {
-            let m = test_oracle_refusal(&local, g).expect("refused");
-            assert!(m.contains("refused on a public cluster"), "{m}");
-            assert_eq!(test_oracle_refusal(&mainnet, g), None);
-        }
-        // a local chain's genesis is random: allowed
-        assert_eq!(test_oracle_refusal(&local, "9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin"), None);
-    }
 }

@@ -7,6 +7,7 @@
 mod cache;
 mod cluster;
 mod failures;
+mod guard;
 
 use anchor_lang::{AnchorDeserialize, Discriminator};
 use cluster::*;
