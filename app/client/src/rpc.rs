@@ -11,6 +11,8 @@ use solana_rpc_client::nonblocking::rpc_client::RpcClient;
 use solana_rpc_client_api::client_error::Error as ClientError;
 use solana_rpc_client_api::config::{RpcAccountInfoConfig, RpcProgramAccountsConfig};
 use solana_rpc_client_api::filter::{Memcmp, RpcFilterType};
+use solana_rpc_client_api::request::RpcRequest;
+use solana_rpc_client_api::response::{OptionalContext, RpcKeyedAccount};
 use solana_signer::Signer;
 use solana_transaction::Transaction;
 use std::time::Duration;
@@ -104,6 +106,17 @@ impl RpcChain {
         discriminator: &[u8],
         data_len: usize,
     ) -> ChainResult<Vec<(Pubkey, AccountData)>> {
+        Ok(self.program_accounts_at(discriminator, data_len).await?.1)
+    }
+
+    /// [`Self::program_accounts_full`] with the slot the node read them at (`withContext`), so a
+    /// cache can merge them with notifications by slot. A node that does not return a context
+    /// is answered with slot 0 (the oldest: any notification wins over it).
+    pub async fn program_accounts_at(
+        &self,
+        discriminator: &[u8],
+        data_len: usize,
+    ) -> ChainResult<(u64, Vec<(Pubkey, AccountData)>)> {
         let config = RpcProgramAccountsConfig {
             filters: Some(program_filters(discriminator, data_len)),
             account_config: RpcAccountInfoConfig {
@@ -111,17 +124,50 @@ impl RpcChain {
                 commitment: Some(self.client.commitment()),
                 ..Default::default()
             },
+            with_context: Some(true),
             ..Default::default()
         };
-        let r = self.retrying(|| self.client.get_program_ui_accounts_with_config(&perp::ID, config.clone())).await?;
-        r.into_iter()
-            .map(|(k, a)| {
+        let params = serde_json::json!([perp::ID.to_string(), config]);
+        let r = self
+            .retrying(|| {
+                self.client
+                    .send::<OptionalContext<Vec<RpcKeyedAccount>>>(RpcRequest::GetProgramAccounts, params.clone())
+            })
+            .await?;
+        let (slot, keyed) = match r {
+            OptionalContext::Context(r) => (r.context.slot, r.value),
+            OptionalContext::NoContext(v) => (0, v),
+        };
+        let accounts = keyed
+            .into_iter()
+            .map(|RpcKeyedAccount { pubkey, account: a }| {
+                let k: Pubkey = pubkey.parse().map_err(|_| ChainError::Account(format!("bad pubkey {pubkey}")))?;
                 let data =
                     a.data.decode().ok_or_else(|| ChainError::Account(format!("account {k}: undecodable data")))?;
                 let owner = a.owner.parse().map_err(|_| ChainError::Account(format!("account {k}: bad owner")))?;
                 Ok((k, AccountData { owner, lamports: a.lamports, data }))
             })
-            .collect()
+            .collect::<ChainResult<Vec<_>>>()?;
+        Ok((slot, accounts))
+    }
+
+    /// `getMultipleAccounts` (100 a request) with the slot the node read them at: the lowest
+    /// context slot of the requests (labelling a read older than it is never wrong for a cache;
+    /// newer would be).
+    pub async fn accounts_at(&self, keys: &[Pubkey]) -> ChainResult<(u64, Vec<Option<AccountData>>)> {
+        let mut out = Vec::with_capacity(keys.len());
+        let mut slot = u64::MAX;
+        for chunk in keys.chunks(100) {
+            let c = self.client.commitment();
+            let r = self.retrying(|| self.client.get_multiple_accounts_with_commitment(chunk, c)).await?;
+            slot = slot.min(r.context.slot);
+            out.extend(
+                r.value
+                    .into_iter()
+                    .map(|a| a.map(|a| AccountData { owner: a.owner, lamports: a.lamports, data: a.data })),
+            );
+        }
+        Ok((if keys.is_empty() { 0 } else { slot }, out))
     }
 
     /// Asks the node's faucet for `lamports` (local clusters and devnet) and waits up to 30 s for

@@ -13,9 +13,14 @@
 //! - A dropped connection (the node restarted, a proxy cut it, the stream ended) marks the cache
 //!   not live: reads go to JSON-RPC until the task has reconnected (backing off from 250 ms to
 //!   `max_backoff`), subscribed again and resynced.
-//! - Each entry keeps the slot it was read at; an older read never overwrites a newer one.
-//! - After a transaction lands, the accounts it wrote are read again over JSON-RPC, so the next
-//!   read of the same pass does not see the state before it.
+//! - Each entry keeps the slot it was read at (a notification's slot, a JSON-RPC read's context
+//!   slot); an older read never overwrites a newer one, so a lagging node behind a load balancer
+//!   cannot put an older state over a newer notification. Notifications far ahead of the slot
+//!   stream, with keys that do not parse, or that are not margin accounts of the program are
+//!   ignored.
+//! - After a transaction is sent, the accounts it wrote are read again over JSON-RPC, so the next
+//!   read of the same pass does not see the state before it; after a refusal too, so a stale
+//!   entry that made the keeper try is repaired before it tries again.
 //!
 //! Reads of accounts the cache does not track, transactions and the clock go to JSON-RPC.
 //! [`WsChain::wake`] is notified when a market or oracle account changes, so a keeper can run its
@@ -32,10 +37,12 @@ use solana_account_decoder_client_types::{UiAccount, UiAccountEncoding};
 use solana_keypair::Keypair;
 use solana_pubsub_client::nonblocking::pubsub_client::PubsubClient;
 use solana_rpc_client_api::config::{RpcAccountInfoConfig, RpcProgramAccountsConfig};
-use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
+
+mod state;
+use state::State;
 
 #[derive(Clone, Debug)]
 pub struct WsConfig {
@@ -95,44 +102,6 @@ impl Wake {
     }
 }
 
-/// A cached account at the slot it was read; `None`: known closed at that slot (a tombstone, so
-/// an older notification still queued cannot bring it back).
-struct Entry {
-    slot: u64,
-    data: Option<AccountData>,
-}
-
-#[derive(Default)]
-struct State {
-    live: bool,
-    entries: HashMap<Pubkey, Entry>,
-    margin: HashSet<Pubkey>,
-    /// Exchange, markets and oracles (subscribed one by one).
-    watched: HashSet<Pubkey>,
-    stats: CacheStats,
-}
-
-impl State {
-    /// Stores what was read at `slot` unless a newer read (or closure) is already there.
-    fn put(&mut self, key: Pubkey, slot: u64, data: Option<AccountData>) -> bool {
-        match self.entries.get(&key) {
-            Some(e) if e.slot > slot => false,
-            _ => {
-                if data.is_none() {
-                    self.margin.remove(&key);
-                }
-                self.entries.insert(key, Entry { slot, data });
-                true
-            }
-        }
-    }
-    fn refresh_counts(&mut self) {
-        self.stats.accounts = self.entries.values().filter(|e| e.data.is_some()).count();
-        self.stats.margin_accounts = self.margin.len();
-        self.stats.live = self.live;
-    }
-}
-
 struct Shared {
     state: Mutex<State>,
     wake: Wake,
@@ -152,6 +121,9 @@ impl Drop for WsChain {
 
 /// A connection that delivers no slot notification for this long is treated as dead.
 const SILENCE: Duration = Duration::from_secs(10);
+/// A notification this many slots past the newest slot heartbeat (about 7 minutes) is refused:
+/// an entry labelled with a slot far ahead would never be overwritten by the truth.
+const MAX_SLOTS_AHEAD: u64 = 1_000;
 
 fn margin_len() -> usize {
     8 + perp::state::MARGIN_ACCOUNT_SIZE
@@ -185,7 +157,7 @@ impl WsChain {
 
     fn cached(&self, key: &Pubkey) -> Option<AccountData> {
         let mut s = self.shared.state.lock().unwrap();
-        if !s.live || !(s.margin.contains(key) || s.watched.contains(key)) {
+        if !s.live || !s.tracks(key) {
             s.stats.misses += 1;
             return None;
         }
@@ -224,21 +196,20 @@ impl Chain for WsChain {
             let mut s = self.shared.state.lock().unwrap();
             if s.live {
                 s.stats.hits += 1;
-                let mut v: Vec<(Pubkey, Vec<u8>)> = s
-                    .margin
-                    .iter()
-                    .filter_map(|k| s.entries.get(k)?.data.as_ref().map(|d| (*k, d.data.clone())))
-                    .collect();
-                v.sort_by_key(|(k, _)| *k);
-                return Ok(v);
+                return Ok(s.margin_accounts());
             }
         }
         self.rpc.program_accounts(discriminator, data_len).await
     }
 
     async fn send(&self, ixs: &[Instruction], signers: &[&Keypair], opts: &SendOptions) -> ChainResult<String> {
-        let sig = self.rpc.send(ixs, signers, opts).await?;
-        // read back what the transaction wrote, so this pass does not act on the state before it
+        let sent = self.rpc.send(ixs, signers, opts).await;
+        // read back what the transaction wrote, so this pass does not act on the state before it;
+        // after a refusal too (the program refused what the cache showed: it may be stale), but
+        // not when the node is unreachable
+        if matches!(&sent, Err(ChainError::Transport(_))) {
+            return sent;
+        }
         let mut written: Vec<Pubkey> = Vec::new();
         for m in ixs.iter().flat_map(|i| i.accounts.iter()).filter(|m| m.is_writable) {
             if !written.contains(&m.pubkey) {
@@ -247,23 +218,25 @@ impl Chain for WsChain {
         }
         let tracked: Vec<Pubkey> = {
             let s = self.shared.state.lock().unwrap();
-            written.into_iter().filter(|k| s.margin.contains(k) || s.watched.contains(k)).collect()
+            written.into_iter().filter(|k| s.tracks(k)).collect()
         };
         if !tracked.is_empty() {
-            let slot = self.rpc.client().get_slot().await.unwrap_or(0);
-            if let Ok(accs) = self.rpc.accounts(&tracked).await {
-                let mut s = self.shared.state.lock().unwrap();
-                for (k, a) in tracked.iter().zip(accs) {
-                    s.put(*k, slot, a);
-                }
+            // labelled with the slot the node read them at: a lagging node's older state loses
+            // to the transaction's own notification
+            if let Ok((slot, accs)) = self.rpc.accounts_at(&tracked).await {
+                self.shared.state.lock().unwrap().read_back(&tracked, slot, accs);
             }
         }
-        Ok(sig)
+        sent
     }
 
     async fn unix_time(&self) -> ChainResult<i64> {
         self.rpc.unix_time().await
     }
+}
+
+fn is_margin_account(a: &AccountData) -> bool {
+    a.owner == perp::ID && a.data.len() == margin_len() && a.data.starts_with(MarginAccount::DISCRIMINATOR)
 }
 
 fn decode_ui(a: &UiAccount) -> Option<AccountData> {
@@ -292,29 +265,14 @@ async fn watch_list(rpc: &RpcChain) -> ChainResult<Vec<Pubkey>> {
 /// A full read over JSON-RPC: margin accounts (replacing the set) and the watched accounts.
 async fn resync(rpc: &RpcChain, shared: &Shared, watched: &[Pubkey]) -> ChainResult<usize> {
     let started = Instant::now();
-    let slot = rpc.client().get_slot().await.map_err(|e| ChainError::Transport(e.to_string()))?;
-    let margin = rpc.program_accounts_full(MarginAccount::DISCRIMINATOR, margin_len()).await?;
-    let others = rpc.accounts(watched).await?;
+    // each read is labelled with the slot the node answered at (its context slot), not a slot
+    // asked for before: a lagging node behind a load balancer then loses to newer notifications
+    let (slot, margin) = rpc.program_accounts_at(MarginAccount::DISCRIMINATOR, margin_len()).await?;
+    let (watched_slot, others) = rpc.accounts_at(watched).await?;
     let n = margin.len() + watched.len();
     let secs = started.elapsed().as_secs_f64().max(1e-6);
     let mut s = shared.state.lock().unwrap();
-    let now_margin: HashSet<Pubkey> = margin.iter().map(|(k, _)| *k).collect();
-    // margin accounts gone since (closed): drop them, unless a notification newer than this read has them
-    let gone: Vec<Pubkey> = s.margin.difference(&now_margin).copied().collect();
-    for k in gone {
-        s.put(k, slot, None);
-    }
-    for (k, a) in margin {
-        if s.put(k, slot, Some(a)) {
-            s.margin.insert(k);
-        }
-    }
-    s.watched = watched.iter().copied().collect();
-    for (k, a) in watched.iter().zip(others) {
-        s.put(*k, slot, a);
-    }
-    // tombstones older than this read have done their job
-    s.entries.retain(|_, e| e.data.is_some() || e.slot > slot);
+    s.apply_resync(slot, margin, watched, watched_slot, others);
     s.stats.resyncs += 1;
     s.stats.resync_accounts_per_s = n as f64 / secs;
     s.refresh_counts();
@@ -364,9 +322,16 @@ async fn session(rpc: &Arc<RpcChain>, shared: &Arc<Shared>, cfg: &WsConfig) -> R
         client.program_subscribe(&perp::ID, Some(pcfg)).await.map_err(|e| format!("programSubscribe: {e}"))?;
     streams.push(
         program_stream
-            .map(|r| {
-                let key = r.value.pubkey.parse().unwrap_or_default();
-                (key, r.context.slot, decode_ui(&r.value.account), true)
+            .filter_map(|r| {
+                // a key that does not parse is dropped; data that is not a margin account of the
+                // program (what the filters asked for) is applied as nothing
+                let update = r
+                    .value
+                    .pubkey
+                    .parse::<Pubkey>()
+                    .ok()
+                    .map(|key| (key, r.context.slot, decode_ui(&r.value.account).filter(is_margin_account), true));
+                futures_util::future::ready(update)
             })
             .boxed(),
     );
@@ -383,10 +348,7 @@ async fn session(rpc: &Arc<RpcChain>, shared: &Arc<Shared>, cfg: &WsConfig) -> R
     // a new connection may be to a node that restarted at an older slot (or a new chain): forget
     // what the last one said, then, subscribed first, read everything (nothing in between is missed)
     {
-        let mut s = shared.state.lock().unwrap();
-        s.entries.clear();
-        s.margin.clear();
-        s.watched.clear();
+        shared.state.lock().unwrap().forget();
     }
     resync(rpc, shared, &watched).await.map_err(|e| format!("resync: {e}"))?;
     {
@@ -399,19 +361,23 @@ async fn session(rpc: &Arc<RpcChain>, shared: &Arc<Shared>, cfg: &WsConfig) -> R
     shared.wake.fire();
     let mut all = select_all(streams);
     let mut resync_timer = tokio::time::interval(cfg.resync);
+    // a resync slower than the interval is followed by a full interval, not by another at once
+    resync_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     resync_timer.tick().await;
     let mut report = tokio::time::interval(Duration::from_secs(30));
     report.tick().await;
     let (mut seen, mut since) = (0u64, Instant::now());
     let mut last_slot = Instant::now();
+    let mut heartbeat_slot = 0u64;
     let mut pending: Option<AbortOnDrop<Result<Option<String>, String>>> = None;
     loop {
         tokio::select! {
             s = slots.next() => {
-                if s.is_none() {
+                let Some(info) = s else {
                     return Err("slot stream ended (connection closed)".into());
-                }
+                };
                 last_slot = Instant::now();
+                heartbeat_slot = heartbeat_slot.max(info.slot);
             }
             _ = tokio::time::sleep_until((last_slot + SILENCE).into()) => {
                 return Err(format!("no slot notification for {} s (connection half-open?)", SILENCE.as_secs()));
@@ -430,15 +396,13 @@ async fn session(rpc: &Arc<RpcChain>, shared: &Arc<Shared>, cfg: &WsConfig) -> R
                     return Err("subscription stream ended (connection closed)".into());
                 };
                 let Some(data) = data else { continue };
-                let mut s = shared.state.lock().unwrap();
-                if s.put(key, slot, Some(data)) {
-                    if is_margin {
-                        s.margin.insert(key);
-                    }
-                    s.stats.notifications += 1;
-                    if !is_margin {
-                        shared.wake.fire();
-                    }
+                if heartbeat_slot > 0 && slot > heartbeat_slot.saturating_add(MAX_SLOTS_AHEAD) {
+                    tracing::warn!(target: "ws", account = %key, slot, heartbeat_slot, "notification far ahead of the slot stream: ignored");
+                    continue;
+                }
+                let applied = shared.state.lock().unwrap().apply_notification(key, slot, data, is_margin);
+                if applied && !is_margin {
+                    shared.wake.fire();
                 }
             }
             _ = resync_timer.tick(), if pending.is_none() => {
