@@ -105,6 +105,9 @@ pub struct Keeper<C: Chain> {
     pub cfg: KeeperConfig,
     pub counters: Counters,
     failing: HashMap<Pubkey, (u32, i64)>,
+    /// Compute-unit limits raised, by kind of transaction (`what`): a raise for one kind does not
+    /// make every other transaction request (and, with a priority fee, pay for) more units.
+    cu_raised: HashMap<String, u32>,
     /// A failure of the fee payer or the node met during this pass: the rest of the pass is
     /// skipped and `tick` returns it, so the run loop backs off.
     abort: Option<ChainError>,
@@ -117,9 +120,9 @@ fn short_name(e: &ChainError) -> String {
     e.reason().to_string()
 }
 
-/// Sends; when the transaction runs out of compute units, raises the limit (doubling, from at
-/// least 200,000 up to [`MAX_COMPUTE_UNITS`]) for this and later transactions and sends again
-/// once. Returns whether it raised the limit.
+/// Sends; when the transaction runs out of compute units, raises the limit in `send` (doubling,
+/// from at least 200,000 up to [`MAX_COMPUTE_UNITS`]) and sends again once. Returns whether it
+/// raised the limit.
 pub async fn send_raising_cu<C: Chain>(
     chain: &C,
     ixs: &[perp_client::Instruction],
@@ -169,14 +172,29 @@ pub async fn ensure_keeper_account<C: Chain>(
 
 impl<C: Chain> Keeper<C> {
     /// A keeper signing with `keypair`; creates its margin account (id 0) if missing.
-    pub async fn new(chain: C, keypair: Keypair, mut cfg: KeeperConfig) -> ChainResult<Keeper<C>> {
-        let account = ensure_keeper_account(&chain, &keypair, &mut cfg.send).await?;
+    pub async fn new(chain: C, keypair: Keypair, cfg: KeeperConfig) -> ChainResult<Keeper<C>> {
+        let mut once = cfg.send;
+        let account = ensure_keeper_account(&chain, &keypair, &mut once).await?;
         Ok(Keeper::with_account(chain, keypair, account, cfg))
     }
 
     /// A keeper whose margin account `account` (id 0) already exists.
     pub fn with_account(chain: C, keypair: Keypair, account: Pubkey, cfg: KeeperConfig) -> Keeper<C> {
-        Keeper { chain, keypair, account, cfg, counters: Counters::default(), failing: HashMap::new(), abort: None }
+        Keeper {
+            chain,
+            keypair,
+            account,
+            cfg,
+            counters: Counters::default(),
+            failing: HashMap::new(),
+            cu_raised: HashMap::new(),
+            abort: None,
+        }
+    }
+
+    /// Compute-unit limits raised so far, by kind of transaction.
+    pub fn cu_limits(&self) -> &HashMap<String, u32> {
+        &self.cu_raised
     }
 
     async fn send(
@@ -189,8 +207,16 @@ impl<C: Chain> Keeper<C> {
         if let Some(e) = &self.abort {
             return Err(e.clone());
         }
-        let (result, raised) = send_raising_cu(&self.chain, ixs, &self.keypair, &mut self.cfg.send, what).await;
-        self.counters.cu_limit_raised += raised as u64;
+        // this kind's raised limit, if it was ever raised; the operator's settings otherwise
+        let mut opts = self.cfg.send;
+        if let Some(l) = self.cu_raised.get(what) {
+            opts.compute_unit_limit = Some(*l);
+        }
+        let (result, raised) = send_raising_cu(&self.chain, ixs, &self.keypair, &mut opts, what).await;
+        if raised {
+            self.counters.cu_limit_raised += 1;
+            self.cu_raised.insert(what.to_string(), opts.compute_unit_limit.unwrap_or(MAX_COMPUTE_UNITS));
+        }
         match result {
             Ok(sig) => {
                 if let Some(k) = key {

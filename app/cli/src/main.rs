@@ -111,16 +111,14 @@ fn ws_url(rpc: &str, arg: &str) -> Result<String, CliError> {
 
 /// Creates the keeper, retrying with back-off while the node is unreachable or the keeper's
 /// margin account cannot be created yet (fee payer without SOL): 1 s doubling to 30 s.
-async fn start_keeper<C: perp_client::Chain>(
-    chain: C,
-    kp: Keypair,
-    mut cfg: keeper::KeeperConfig,
-) -> keeper::Keeper<C> {
+async fn start_keeper<C: perp_client::Chain>(chain: C, kp: Keypair, cfg: keeper::KeeperConfig) -> keeper::Keeper<C> {
     let mut wait = std::time::Duration::from_secs(1);
     let mut chain = Some(chain);
     loop {
         let c = chain.take().expect("chain");
-        match keeper::ensure_keeper_account(&c, &kp, &mut cfg.send).await {
+        // a raise needed to create the account is for that transaction only
+        let mut once = cfg.send;
+        match keeper::ensure_keeper_account(&c, &kp, &mut once).await {
             Ok(account) => return keeper::Keeper::with_account(c, kp, account, cfg),
             Err(e) => {
                 let hint = match e.reason() {
@@ -204,7 +202,7 @@ fn run(cli: &Cli) -> Result<Option<Output>, CliError> {
             let c = chain()?;
             runtime()
                 .block_on(async {
-                    perp_cli::localnet::refuse_test_oracle_on_public_cluster(&c, &v).await?;
+                    perp_cli::localnet::guard::refuse_localnet_material(&c, &v, &kp.pubkey()).await?;
                     perp_cli::admin::init(&c, &kp, &v, *dry_run, &opts).await
                 })
                 .map(Some)

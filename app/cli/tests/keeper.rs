@@ -208,3 +208,39 @@ async fn failing_accounts_are_skipped_for_a_while() {
     assert_eq!(r.liquidated.len(), 1);
     w.assert_conservation().await;
 }
+
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "needs the SBF build (natively nothing is metered): scripts/build-sbf && PERP_SBF=1 cargo test -p perp-cli --test keeper -- --ignored"]
+async fn a_compute_unit_raise_is_for_that_kind_of_transaction_only() {
+    assert!(perp_client::bank::sbf_dir().is_some(), "set PERP_SBF=1 (and run scripts/build-sbf)");
+    let w = World::new(0).await;
+    let alice = w.boot.user(100_000 * USDC, 10_000 * USDC).await.unwrap();
+    let arb = w.boot.user(5_000_000 * USDC, 1_000_000 * USDC).await.unwrap();
+    w.trade(&alice, OrderSide::Long, 5 * BTC).await.unwrap();
+    let u = w.boot.user(1_000_000 * USDC, 1_000_000 * USDC).await.unwrap();
+    w.boot.chain.fund(&u.key(), 10_000_000_000).await.unwrap();
+    // the operator asked for 2,000 units: nothing the keeper sends fits
+    let mut cfg = KeeperConfig::default();
+    cfg.send.compute_unit_limit = Some(2_000);
+    let mut k = Keeper::new(w.boot.chain.clone(), u.kp, cfg).await.unwrap();
+    // a minute later (funding sample due) Alice is liquidatable
+    w.boot.chain.set_time(T0 + 60).await;
+    w.move_to(&arb, usd(18_250)).await;
+    let r = k.tick().await.unwrap();
+    assert_eq!(r.liquidated.len(), 1, "{r:?}");
+    assert_eq!(r.unwound.len(), 1, "{r:?}");
+    let raised = k.cu_limits().clone();
+    for what in ["update_funding", "liquidate", "unwind"] {
+        assert_eq!(raised.get(what), Some(&200_000), "{what}: {raised:?}");
+    }
+    // each kind raised once; the operator's setting, used by every other kind, is unchanged
+    // (the old keeper raised it for every later transaction, and with a priority fee paid for it)
+    assert_eq!(k.counters.cu_limit_raised, raised.len() as u64, "{raised:?}");
+    assert_eq!(k.cfg.send.compute_unit_limit, Some(2_000));
+    // the next pass sends each kind at its raised limit at once: no new raise
+    w.boot.chain.set_time(T0 + 120).await;
+    w.price(usd(18_250));
+    k.tick().await.unwrap();
+    assert_eq!(k.counters.cu_limit_raised, raised.len() as u64);
+    w.assert_conservation().await;
+}
