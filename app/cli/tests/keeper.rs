@@ -228,7 +228,7 @@ async fn a_compute_unit_raise_is_for_that_kind_of_transaction_only() {
     w.move_to(&arb, usd(18_250)).await;
     let r = k.tick().await.unwrap();
     assert_eq!(r.liquidated.len(), 1, "{r:?}");
-    assert_eq!(r.unwound.len(), 1, "{r:?}");
+    assert_eq!(r.unwound.len(), 1, "{r:?} {:?} {:?}", k.counters, k.cu_limits());
     let raised = k.cu_limits().clone();
     for what in ["update_funding", "liquidate", "unwind"] {
         assert_eq!(raised.get(what), Some(&200_000), "{what}: {raised:?}");

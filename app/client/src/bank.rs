@@ -8,7 +8,10 @@
 //! size and discriminator. Share one `BankChain` (it is `Clone`) between all actors, as they would
 //! share one RPC node.
 
-use crate::chain::{decode_transaction_error, with_budget, AccountData, Chain, ChainError, ChainResult, SendOptions};
+use crate::chain::{
+    decode_transaction_error, decode_transaction_error_with_logs, with_budget, AccountData, Chain, ChainError,
+    ChainResult, SendOptions,
+};
 use anchor_lang::prelude::{AccountInfo, Pubkey};
 use anchor_lang::solana_program::instruction::Instruction;
 use solana_account::Account;
@@ -87,7 +90,7 @@ fn transport(e: impl std::fmt::Display) -> ChainError {
 fn from_banks(e: BanksClientError) -> ChainError {
     match e {
         BanksClientError::TransactionError(t) => decode_transaction_error(&t),
-        BanksClientError::SimulationError { err, .. } => decode_transaction_error(&err),
+        BanksClientError::SimulationError { err, logs, .. } => decode_transaction_error_with_logs(&err, &logs),
         other => transport(other),
     }
 }
@@ -355,7 +358,11 @@ impl Chain for BankChain {
         for k in &written {
             s.cache.remove(k);
         }
-        result.map_err(from_banks)?.result.map_err(|e| decode_transaction_error(&e))?;
+        let processed = result.map_err(from_banks)?;
+        if let Err(e) = processed.result {
+            let logs = processed.metadata.map(|m| m.log_messages).unwrap_or_default();
+            return Err(decode_transaction_error_with_logs(&e, &logs));
+        }
         for k in written {
             s.foreign.remove(&k);
             s.index.insert(k);

@@ -117,6 +117,20 @@ pub fn decode_transaction_error(e: &TransactionError) -> ChainError {
     ChainError::Failed { error: e.to_string(), reason, program_error }
 }
 
+/// [`decode_transaction_error`], with the transaction's logs: the VM reports a compute meter
+/// that ran out between syscalls as `ProgramFailedToComplete` (as it does a panic), and only its
+/// log says which ("... failed: exceeded CUs meter at BPF instruction"); that case is decoded as
+/// `ComputationalBudgetExceeded`, so a sender can raise the limit.
+pub fn decode_transaction_error_with_logs(e: &TransactionError, logs: &[String]) -> ChainError {
+    let mut decoded = decode_transaction_error(e);
+    if let ChainError::Failed { reason, .. } = &mut decoded {
+        if reason == "ProgramFailedToComplete" && logs.iter().any(|l| l.contains("exceeded CUs meter")) {
+            *reason = "ComputationalBudgetExceeded".into();
+        }
+    }
+    decoded
+}
+
 /// `Foo(..)` / `Foo { .. }` / `Foo` -> `Foo`.
 fn variant_name(debug: &str) -> String {
     debug.split(['(', ' ', '{']).next().unwrap_or(debug).to_string()
@@ -242,5 +256,29 @@ pub struct Conservation {
 impl Conservation {
     pub fn holds(&self) -> bool {
         self.collateral_vault == self.ledgers && self.insurance_vault == self.insurance_ledger
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use solana_instruction::error::InstructionError;
+
+    #[test]
+    fn a_compute_meter_that_ran_out_in_the_vm_is_decoded_as_such() {
+        let e = TransactionError::InstructionError(1, InstructionError::ProgramFailedToComplete);
+        let vm = [
+            "Program PerpXXX invoke [1]".to_string(),
+            "Program PerpXXX consumed 2000 of 2000 compute units".to_string(),
+            "Program PerpXXX failed: exceeded CUs meter at BPF instruction".to_string(),
+        ];
+        assert_eq!(decode_transaction_error_with_logs(&e, &vm).reason(), "ComputationalBudgetExceeded");
+        // a panic is also ProgramFailedToComplete: left as it is
+        let panic = ["Program PerpXXX failed: SBF program panicked".to_string()];
+        assert_eq!(decode_transaction_error_with_logs(&e, &panic).reason(), "ProgramFailedToComplete");
+        assert_eq!(decode_transaction_error_with_logs(&e, &[]).reason(), "ProgramFailedToComplete");
+        // the runtime's own budget error is unchanged
+        let budget = TransactionError::InstructionError(0, InstructionError::ComputationalBudgetExceeded);
+        assert_eq!(decode_transaction_error_with_logs(&budget, &[]).reason(), "ComputationalBudgetExceeded");
     }
 }

@@ -1,7 +1,9 @@
 //! A real cluster over JSON-RPC as a [`Chain`]: commitment, retries with backoff for transport
 //! failures, `getProgramAccounts` with filters, batched `getMultipleAccounts`.
 
-use crate::chain::{decode_transaction_error, with_budget, AccountData, Chain, ChainError, ChainResult, SendOptions};
+use crate::chain::{
+    decode_transaction_error_with_logs, with_budget, AccountData, Chain, ChainError, ChainResult, SendOptions,
+};
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
 use solana_account_decoder_client_types::UiAccountEncoding;
@@ -46,8 +48,18 @@ pub fn commitment(name: &str) -> Option<CommitmentConfig> {
 }
 
 fn classify(e: ClientError) -> ChainError {
+    use solana_rpc_client_api::client_error::ErrorKind;
+    use solana_rpc_client_api::request::{RpcError, RpcResponseErrorData};
+    // a preflight failure carries the simulation's logs
+    let logs = match e.kind() {
+        ErrorKind::RpcError(RpcError::RpcResponseError {
+            data: RpcResponseErrorData::SendTransactionPreflightFailure(sim),
+            ..
+        }) => sim.logs.clone().unwrap_or_default(),
+        _ => Vec::new(),
+    };
     match e.get_transaction_error() {
-        Some(t) => decode_transaction_error(&t),
+        Some(t) => decode_transaction_error_with_logs(&t, &logs),
         None => ChainError::Transport(e.to_string()),
     }
 }

@@ -72,6 +72,16 @@ fn e2e_ws_cache_tracks_new_accounts() {
             v.sort();
             v
         });
+        // the node says which slot it read them at (the cache labels its entries with it)
+        let slot_before = c.client().get_slot().await.unwrap();
+        let (read_at, listed) = c
+            .program_accounts_at(<MarginAccount as anchor_lang::Discriminator>::DISCRIMINATOR, 8 + perp::state::MARGIN_ACCOUNT_SIZE)
+            .await
+            .unwrap();
+        assert_eq!(listed.len(), from_rpc.len());
+        assert!(read_at > 0 && read_at + 64 >= slot_before, "context slot {read_at}, slot before {slot_before}");
+        let (multi_at, _) = c.accounts_at(&[perp_client::pda::exchange()]).await.unwrap();
+        assert!(multi_at > 0 && multi_at + 64 >= slot_before, "context slot {multi_at}, slot before {slot_before}");
         let hits_before = cache.stats().hits;
         let _ = cache.program_accounts(<MarginAccount as anchor_lang::Discriminator>::DISCRIMINATOR, 8 + perp::state::MARGIN_ACCOUNT_SIZE).await;
         assert_eq!(cache.stats().hits, hits_before + 1, "served from the cache");

@@ -139,7 +139,7 @@ mod tests {
     }
 
     #[test]
-    fn attack_a_lagging_node_cannot_put_an_older_state_over_a_notification() {
+    fn a_lagging_node_s_older_read_loses_to_a_newer_notification() {
         // a notification at slot 110; then a resync answered by a node behind, at slot 100
         let mut s = State::default();
         let (m, oracle) = (Pubkey::new_unique(), Pubkey::new_unique());
