@@ -124,11 +124,19 @@ pub fn decode_transaction_error(e: &TransactionError) -> ChainError {
 pub fn decode_transaction_error_with_logs(e: &TransactionError, logs: &[String]) -> ChainError {
     let mut decoded = decode_transaction_error(e);
     if let ChainError::Failed { reason, .. } = &mut decoded {
-        if reason == "ProgramFailedToComplete" && logs.iter().any(|l| l.contains("exceeded CUs meter")) {
+        if reason == "ProgramFailedToComplete" && logs.iter().any(|l| is_meter_exhausted(l)) {
             *reason = "ComputationalBudgetExceeded".into();
         }
     }
     decoded
+}
+
+/// The runtime's line for a program whose meter ran out in the VM (not a line the program logged).
+fn is_meter_exhausted(line: &str) -> bool {
+    line.starts_with("Program ")
+        && !line.starts_with("Program log:")
+        && !line.starts_with("Program data:")
+        && line.ends_with(" failed: exceeded CUs meter at BPF instruction")
 }
 
 /// `Foo(..)` / `Foo { .. }` / `Foo` -> `Foo`.
@@ -276,6 +284,12 @@ mod tests {
         // a panic is also ProgramFailedToComplete: left as it is
         let panic = ["Program PerpXXX failed: SBF program panicked".to_string()];
         assert_eq!(decode_transaction_error_with_logs(&e, &panic).reason(), "ProgramFailedToComplete");
+        // what a program logs itself is not the runtime's word
+        let forged = [
+            "Program log: Program PerpXXX failed: exceeded CUs meter at BPF instruction".to_string(),
+            "Program PerpXXX failed: SBF program panicked".to_string(),
+        ];
+        assert_eq!(decode_transaction_error_with_logs(&e, &forged).reason(), "ProgramFailedToComplete");
         assert_eq!(decode_transaction_error_with_logs(&e, &[]).reason(), "ProgramFailedToComplete");
         // the runtime's own budget error is unchanged
         let budget = TransactionError::InstructionError(0, InstructionError::ComputationalBudgetExceeded);

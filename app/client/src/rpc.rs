@@ -122,8 +122,9 @@ impl RpcChain {
     }
 
     /// [`Self::program_accounts_full`] with the slot the node read them at (`withContext`), so a
-    /// cache can merge them with notifications by slot. A node that does not return a context
-    /// is answered with slot 0 (the oldest: any notification wins over it).
+    /// cache can merge them with notifications by slot. A node that answers without a context is
+    /// an error (a cache cannot merge what it cannot place: it stays not live, reads go to
+    /// JSON-RPC).
     pub async fn program_accounts_at(
         &self,
         discriminator: &[u8],
@@ -148,7 +149,9 @@ impl RpcChain {
             .await?;
         let (slot, keyed) = match r {
             OptionalContext::Context(r) => (r.context.slot, r.value),
-            OptionalContext::NoContext(v) => (0, v),
+            OptionalContext::NoContext(_) => {
+                return Err(ChainError::Transport("getProgramAccounts answered without a context slot".into()))
+            }
         };
         let accounts = keyed
             .into_iter()
@@ -164,8 +167,10 @@ impl RpcChain {
     }
 
     /// `getMultipleAccounts` (100 a request) with the slot the node read them at: the lowest
-    /// context slot of the requests (labelling a read older than it is never wrong for a cache;
-    /// newer would be).
+    /// context slot of the requests. With more than 100 keys the later requests may have read at
+    /// a newer slot; a cache then lets a notification between the two slots win, which the next
+    /// notification or resync of that account corrects (labelling them newer than they were
+    /// read could hide a newer state for good).
     pub async fn accounts_at(&self, keys: &[Pubkey]) -> ChainResult<(u64, Vec<Option<AccountData>>)> {
         let mut out = Vec::with_capacity(keys.len());
         let mut slot = u64::MAX;

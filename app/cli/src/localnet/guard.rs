@@ -11,7 +11,8 @@
 //! The proof is an allow-list, not a list of known public chains: the test oracle's program
 //! account must exist, owned by a BPF loader and executable. Its address
 //! (`PerpTestFeed1111111111111111111111111111111`) has no known private key, so no transaction can
-//! create it; only a genesis that includes it (`perp localnet start`) has it. Solana's public
+//! create it; only whoever controls a chain's genesis or validator can put it there (as `perp
+//! localnet start` does), so on any other chain the deployment is refused. Solana's public
 //! clusters (by genesis hash) are refused whatever they hold.
 
 use crate::output::CliError;

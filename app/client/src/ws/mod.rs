@@ -361,7 +361,6 @@ async fn session(rpc: &Arc<RpcChain>, shared: &Arc<Shared>, cfg: &WsConfig) -> R
     shared.wake.fire();
     let mut all = select_all(streams);
     let mut resync_timer = tokio::time::interval(cfg.resync);
-    // a resync slower than the interval is followed by a full interval, not by another at once
     resync_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     resync_timer.tick().await;
     let mut report = tokio::time::interval(Duration::from_secs(30));
@@ -410,6 +409,9 @@ async fn session(rpc: &Arc<RpcChain>, shared: &Arc<Shared>, cfg: &WsConfig) -> R
             }
             done = async { (&mut pending.as_mut().expect("guarded").0).await }, if pending.is_some() => {
                 pending = None;
+                // the next resync a full interval after this one ended, even when it took longer
+                // than the interval (a tick missed meanwhile would fire at once)
+                resync_timer.reset();
                 match done {
                     Ok(Ok(None)) => {}
                     Ok(Ok(Some(reason))) => return Ok(reason),
