@@ -233,14 +233,7 @@ impl Chain for RpcChain {
     }
 
     async fn accounts(&self, keys: &[Pubkey]) -> ChainResult<Vec<Option<AccountData>>> {
-        let mut out = Vec::with_capacity(keys.len());
-        for chunk in keys.chunks(100) {
-            let r = self.retrying(|| self.client.get_multiple_accounts(chunk)).await?;
-            out.extend(
-                r.into_iter().map(|a| a.map(|a| AccountData { owner: a.owner, lamports: a.lamports, data: a.data })),
-            );
-        }
-        Ok(out)
+        Ok(self.accounts_at(keys).await?.1)
     }
 
     async fn program_accounts(&self, discriminator: &[u8], data_len: usize) -> ChainResult<Vec<(Pubkey, Vec<u8>)>> {
