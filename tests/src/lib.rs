@@ -93,6 +93,9 @@ pub fn default_market_params(oracles: Vec<OracleParams>) -> MarketParams {
         withdraw_max_age: 15,
         repeg_budget: 0,
         repeg_threshold: 0,
+        liquidation_max_conf: 5_000_000, // 0.5%
+        max_ema_divergence: 10_000_000,  // 1%
+        max_oi_per_insurance: 0,
     }
 }
 
@@ -105,7 +108,15 @@ pub fn pull_oracle(key: Pubkey, feed_id: [u8; 32]) -> OracleParams {
 }
 
 pub fn order(side: OrderSide, size: i64) -> OrderParams {
-    OrderParams { side, size: size as u64, limit_price: 0, reduce_only: false, isolated: false, isolated_collateral: 0 }
+    OrderParams {
+        side,
+        size: size as u64,
+        limit_price: 0,
+        reduce_only: false,
+        isolated: false,
+        isolated_collateral: 0,
+        max_index_deviation: 0,
+    }
 }
 
 impl Env {
@@ -356,6 +367,12 @@ impl Env {
     /// Writes a legacy Pyth price account owned by the Pyth oracle program.
     pub fn set_legacy_oracle(&mut self, key: Pubkey, price: Price, conf: Price, publish_time: i64) {
         let data = oracle_data::legacy_account(oracle_data::LEGACY_TEMPLATE, price, conf, publish_time);
+        self.set_raw_account(key, data, oracle_data::PYTH_LEGACY_PROGRAM);
+    }
+
+    /// A legacy price account whose moving average (`ema_price`) is `ema`, not the price.
+    pub fn set_legacy_oracle_ema(&mut self, key: Pubkey, price: Price, conf: Price, publish_time: i64, ema: Price) {
+        let data = oracle_data::legacy_account_with_ema(oracle_data::LEGACY_TEMPLATE, price, conf, publish_time, ema);
         self.set_raw_account(key, data, oracle_data::PYTH_LEGACY_PROGRAM);
     }
 

@@ -224,12 +224,14 @@ async fn bankruptcy_and_ranked_adl() {
     let a = w.env.margin(&carol.account).await;
     assert!(a.positions[0].is_bankrupt());
     assert_eq!(a.positions[0].base, 5 * BTC);
-    let pb = deficit_price(&c0.positions[0].state(), mark, Quote(-equity.0)).unwrap();
+    // the fund pays what it holds; the rest of the deficit sets her bankruptcy price
+    let pb = deficit_price(&c0.positions[0].state(), mark, Quote(-equity.0 - m0.insurance_fund)).unwrap();
     assert_eq!(a.positions[0].bankruptcy_price, pb.0);
+    assert_eq!(a.cross_collateral, c0.cross_collateral + m0.insurance_fund);
     let m = w.env.market(0).await;
     assert_eq!(m.bankrupt_accounts, 1);
     assert_eq!(m.base_reserve.get(), m0.base_reserve.get());
-    assert_eq!(m.insurance_fund, m0.insurance_fund, "the fund is not drawn: ADL takes it all");
+    assert_eq!(m.insurance_fund, 0, "the fund paid all it held; ADL takes the rest");
     // new risk pauses on the market; reducing still works; the bankrupt position cannot trade
     assert_error(w.env.trade(&dan, 0, order(OrderSide::Short, BTC / 10)).await, PerpError::MarketHasBankruptcy);
     assert_error(w.env.trade(&carol, 0, order(OrderSide::Short, BTC)).await, PerpError::AccountBankrupt);
@@ -319,7 +321,7 @@ async fn bankruptcy_and_ranked_adl() {
     assert!(m.pnl_pool <= pool0 - carol_realized - dan_realized.0 - erin_realized.0);
     assert!(m.pnl_pool >= pool0 - carol_realized - dan_realized.0 - erin_realized.0 - 10);
     assert_eq!(m.socialized_loss, 0);
-    assert_eq!(m.insurance_fund, m0.insurance_fund, "the insurance fund was never touched");
+    assert_eq!(m.insurance_fund, 0, "the insurance fund paid what it held before ADL, and nothing after");
     w.env.assert_conservation().await;
     // trading resumes
     w.env.trade(&dan, 0, order(OrderSide::Short, BTC / 10)).await.unwrap();
@@ -497,30 +499,36 @@ pub fn bincode_len(tx: &solana_transaction::Transaction) -> usize {
     len
 }
 
+/// A ranked candidate cannot take its profit before ADL reaches it: Dan, ranked first, tries to
+/// close at the vAMM while Carol's bankruptcy is open and is refused (`ProfitHeldForAdl`); the
+/// keeper's step then closes him and Erin at Carol's bankruptcy price. (A ranked account emptied
+/// by a takeover, or no longer in profit at the round's mark, is skipped as used up:
+/// `attack_ranked_candidate_turns_ineligible_and_stalls_adl`.)
 #[tokio::test(flavor = "current_thread")]
-async fn a_ranked_candidate_that_closed_is_skipped_not_stalling() {
+async fn a_ranked_candidate_cannot_take_its_profit_before_adl() {
     let (mut w, carol, dan, erin) = carol_long_dan_erin_short().await;
     liquidate(&mut w, &carol, 0).await.unwrap();
     assert!(w.env.margin(&carol.account).await.positions[0].is_bankrupt());
     let m = w.env.market(0).await;
     w.env.send(&[ix::begin_adl_round(0, &ix::market_oracles(&m), carol.account)], &[]).await.unwrap();
     w.env.send(&[ix::adl_scan(0, &[dan.account, erin.account, w.arb.account])], &[]).await.unwrap();
-    // Dan, ranked first, takes his profit before ADL reaches him (reducing is always allowed)
-    w.env.close(&dan, 0).await.unwrap();
-    let m = w.env.market(0).await;
-    assert_eq!(m.adl_scanned, m.open_positions_short, "closing a counted position keeps the count complete");
-    // the keeper still names him first: he is skipped and the next ranked entries absorb Carol's 5 BTC
+    let d0 = w.env.margin(&dan.account).await;
+    assert_error(w.env.close(&dan, 0).await, PerpError::ProfitHeldForAdl);
+    assert_eq!(w.env.margin(&dan.account).await.cross_collateral, d0.cross_collateral);
     let e0 = w.env.margin(&erin.account).await;
     let a0 = w.env.margin(&w.arb.account).await;
     let arb_acct = w.arb.account;
     adl(&mut w, &carol, &[dan.account, erin.account, arb_acct]).await.unwrap();
-    let e1 = w.env.margin(&erin.account).await;
-    let a1 = w.env.margin(&w.arb.account).await;
-    assert!(e1.find(0).is_none(), "Erin closed in full");
-    assert_eq!(a1.positions[0].base, a0.positions[0].base + 2 * BTC, "the arbitrageur absorbed the remaining 2 BTC");
-    assert!(e1.cross_collateral > e0.cross_collateral);
+    let (d1, e1, a1) =
+        (w.env.margin(&dan.account).await, w.env.margin(&erin.account).await, w.env.margin(&w.arb.account).await);
+    assert!(d1.find(0).is_none() && e1.find(0).is_none(), "Dan (2) and Erin (3) absorbed Carol's 5 BTC");
+    assert_eq!(a1.positions[0].base, a0.positions[0].base, "the arbitrageur was not needed");
+    assert!(d1.cross_collateral > d0.cross_collateral && e1.cross_collateral > e0.cross_collateral);
     assert!(!w.env.margin(&carol.account).await.is_bankrupt());
     assert_eq!(w.env.market(0).await.bankrupt_accounts, 0);
+    // with the bankruptcy over, positions may be closed at a profit again
+    let arb = perp_tests::world::clone_user(&w.arb);
+    w.env.close(&arb, 0).await.unwrap();
     w.env.assert_conservation().await;
 }
 

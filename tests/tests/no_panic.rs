@@ -95,6 +95,7 @@ async fn snapshot() -> (BTreeMap<Pubkey, Acc>, Vec<Instruction>) {
         reduce_only: false,
         isolated: false,
         isolated_collateral: 0,
+        max_index_deviation: 0,
     };
     // one well-formed instruction of every kind
     let templates = vec![

@@ -118,6 +118,7 @@ async fn program_reads_real_accounts() {
     // account is not a price: both are dropped and the index fails
     let mut p = default_market_params(vec![legacy_oracle(old), legacy_oracle(product)]);
     p.min_sources = 1;
+    p.impact_notional = 1_000 * USDC as i64; // at most a tenth of a 40,000 curve
     env.create_market(3, p, 1_000, usd(40)).await;
     assert_error(env.crank_funding(3).await, PerpError::TooFewSources);
     env.assert_conservation().await;
@@ -182,7 +183,7 @@ async fn real_prices_index_filters_the_usdc_dislocation() {
             } else {
                 env.set_legacy_oracle(keys[i], price, conf, published);
             }
-            readings.push(SourceReading { price, conf, publish_time: published, weight: 1 });
+            readings.push(SourceReading { price, conf, publish_time: published, weight: 1, ema: price });
         }
         let expected = compute_index(&readings, t, &cfg).unwrap();
         env.crank_funding(0).await.unwrap();

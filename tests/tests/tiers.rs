@@ -49,7 +49,7 @@ async fn binance_ten_bracket_table_loads_and_prices_like_binance() {
 
     let m = env.market(0).await;
     assert_eq!(m.tier_count(), 10);
-    assert_eq!(core::mem::size_of::<perp::state::Market>(), 1552, "12 tiers fit in the 1,552-byte Market");
+    assert_eq!(core::mem::size_of::<perp::state::Market>(), 1824, "12 tiers fit in the 1,824-byte Market");
     assert_eq!(perp::state::MarketParams::from_market(&m).tiers, p.tiers, "stored as given");
     let tiers = m.tier_slice();
     for (k, cum) in CUM.iter().enumerate() {

@@ -87,6 +87,8 @@ impl T {
             max_position: vec![2 * BTC as u64],
             max_leverage: 3_000_000_000,
             lockup: 0,
+            max_impact: 25_000_000,
+            max_turnover: 10_000_000_000,
         })
         .await
     }
@@ -521,15 +523,110 @@ async fn vault_params_are_checked() {
     let mut t = T::new().await;
     // a second manager's vault: bad params are refused before anything is created
     let bad = [
-        VaultParams { markets: vec![], max_position: vec![], max_leverage: 1, lockup: 0 },
-        VaultParams { markets: vec![0, 0], max_position: vec![1, 1], max_leverage: 1, lockup: 0 },
-        VaultParams { markets: vec![0], max_position: vec![0], max_leverage: 1, lockup: 0 },
-        VaultParams { markets: vec![0], max_position: vec![1 << 63], max_leverage: 1, lockup: 0 },
-        VaultParams { markets: vec![0], max_position: vec![1], max_leverage: 0, lockup: 0 },
-        VaultParams { markets: vec![0], max_position: vec![1], max_leverage: 100_000_000_001, lockup: 0 },
-        VaultParams { markets: vec![0], max_position: vec![1], max_leverage: 1, lockup: -1 },
-        VaultParams { markets: vec![0], max_position: vec![1], max_leverage: 1, lockup: 7 * 86_400 + 1 },
-        VaultParams { markets: (0..9).collect(), max_position: vec![1; 9], max_leverage: 1, lockup: 0 },
+        VaultParams {
+            markets: vec![],
+            max_position: vec![],
+            max_leverage: 1,
+            lockup: 0,
+            max_impact: 1,
+            max_turnover: 1,
+        },
+        VaultParams {
+            markets: vec![0, 0],
+            max_position: vec![1, 1],
+            max_leverage: 1,
+            lockup: 0,
+            max_impact: 1,
+            max_turnover: 1,
+        },
+        VaultParams {
+            markets: vec![0],
+            max_position: vec![0],
+            max_leverage: 1,
+            lockup: 0,
+            max_impact: 1,
+            max_turnover: 1,
+        },
+        VaultParams {
+            markets: vec![0],
+            max_position: vec![1 << 63],
+            max_leverage: 1,
+            lockup: 0,
+            max_impact: 1,
+            max_turnover: 1,
+        },
+        VaultParams {
+            markets: vec![0],
+            max_position: vec![1],
+            max_leverage: 0,
+            lockup: 0,
+            max_impact: 1,
+            max_turnover: 1,
+        },
+        VaultParams {
+            markets: vec![0],
+            max_position: vec![1],
+            max_leverage: 100_000_000_001,
+            lockup: 0,
+            max_impact: 1,
+            max_turnover: 1,
+        },
+        VaultParams {
+            markets: vec![0],
+            max_position: vec![1],
+            max_leverage: 1,
+            lockup: -1,
+            max_impact: 1,
+            max_turnover: 1,
+        },
+        VaultParams {
+            markets: vec![0],
+            max_position: vec![1],
+            max_leverage: 1,
+            lockup: 7 * 86_400 + 1,
+            max_impact: 1,
+            max_turnover: 1,
+        },
+        VaultParams {
+            markets: (0..9).collect(),
+            max_position: vec![1; 9],
+            max_leverage: 1,
+            lockup: 0,
+            max_impact: 1,
+            max_turnover: 1,
+        },
+        VaultParams {
+            markets: vec![0],
+            max_position: vec![1],
+            max_leverage: 1,
+            lockup: 0,
+            max_impact: 0,
+            max_turnover: 1,
+        },
+        VaultParams {
+            markets: vec![0],
+            max_position: vec![1],
+            max_leverage: 1,
+            lockup: 0,
+            max_impact: 25_000_001,
+            max_turnover: 1,
+        },
+        VaultParams {
+            markets: vec![0],
+            max_position: vec![1],
+            max_leverage: 1,
+            lockup: 0,
+            max_impact: 1,
+            max_turnover: 0,
+        },
+        VaultParams {
+            markets: vec![0],
+            max_position: vec![1],
+            max_leverage: 1,
+            lockup: 0,
+            max_impact: 1,
+            max_turnover: 10_000_000_001,
+        },
     ];
     let manager = Keypair::new();
     let fund =
@@ -550,6 +647,20 @@ async fn vault_params_are_checked() {
     assert!(t.env.account_data(&t.v.vault).await.is_none());
 }
 
+/// The manager's own perp account (id 0) with `deposit` in it.
+async fn manager_account(t: &mut T, deposit: u64) -> (Keypair, User) {
+    let m = t.v.manager.insecure_clone();
+    let mgr = User {
+        kp: m.insecure_clone(),
+        token: t.env.token_account(&m.pubkey(), 2 * deposit).await,
+        account: pda::margin_account(&m.pubkey(), 0),
+    };
+    t.env.send(&[ix::create_margin_account(m.pubkey(), 0)], &[&m]).await.unwrap();
+    t.env.send(&[ix::deposit(m.pubkey(), mgr.account, mgr.token, deposit)], &[&m]).await.unwrap();
+    t.env.accounts.push(mgr.account);
+    (m, mgr)
+}
+
 /// The manager sandwiches the vault from his own account: in one transaction he buys, the vault
 /// buys after him at a limit still inside the band, and he would sell back to the vault's price
 /// impact. The vAMM moved in this second has no weight in the time-weighted impact prices, so
@@ -559,15 +670,7 @@ async fn attack_manager_sandwiches_the_vault() {
     let mut t = T::new().await;
     let alice = t.depositor(40_000 * USDC).await;
     t.deposit(&alice, 30_000 * USDC).await.unwrap();
-    let m = t.v.manager.insecure_clone();
-    let mgr = User {
-        kp: m.insecure_clone(),
-        token: t.env.token_account(&m.pubkey(), 100_000 * USDC).await,
-        account: pda::margin_account(&m.pubkey(), 0),
-    };
-    t.env.send(&[ix::create_margin_account(m.pubkey(), 0)], &[&m]).await.unwrap();
-    t.env.send(&[ix::deposit(m.pubkey(), mgr.account, mgr.token, 50_000 * USDC)], &[&m]).await.unwrap();
-    t.env.accounts.push(mgr.account);
+    let (m, mgr) = manager_account(&mut t, 50_000 * USDC).await;
     let push = ix::place_market_order(m.pubkey(), mgr.account, 0, &[t.oracle], &[], order(OrderSide::Long, 3 * BTC));
     let vault_buy = t.trade_ix(m.pubkey(), long(2 * BTC, 20_200_000_000));
     vault_err(t.env.send(&[push.clone(), vault_buy.clone()], &[&m]).await, VaultError::VammDisplaced);
@@ -589,6 +692,8 @@ async fn vault_withdrawals_keep_leverage_and_lockup() {
         max_position: vec![2 * BTC as u64],
         max_leverage: 3_000_000_000,
         lockup: 3_600,
+        max_impact: 25_000_000,
+        max_turnover: 10_000_000_000,
     };
     let mut t = T::with(params).await;
     let alice = t.depositor(40_000 * USDC).await;
@@ -606,5 +711,90 @@ async fn vault_withdrawals_keep_leverage_and_lockup() {
     t.withdraw(&alice, sa / 10).await.unwrap();
     let got = t.env.token_balance(&alice.token).await - before;
     assert!(got > 900 * USDC && got <= 1_000 * USDC, "{got}");
+    t.env.assert_conservation().await;
+}
+
+/// N-1: the manager back-runs the vault's own orders from its own perp account: the vault buys,
+/// the manager's account sells the vault's impact back to the curve, the vault sells, the
+/// manager buys back, all in one transaction (the old guard looked only before each order, and
+/// the vAMM is back at rest every time). Now a reversal waits one sample period, one order's
+/// impact is at most a quarter of the delegate band (0.25%), and the day's traded notional is at
+/// most the vault's turnover limit (2x its equity here): what the manager can still take is
+/// bounded by turnover x (impact + fee) a day, and every round trip is no longer atomic.
+#[tokio::test(flavor = "current_thread")]
+async fn attack_manager_backruns_the_vault_round_trip() {
+    let params = VaultParams {
+        markets: vec![0],
+        max_position: vec![10 * BTC as u64],
+        max_leverage: 5_000_000_000,
+        lockup: 0,
+        max_impact: 25_000_000,
+        max_turnover: 2_000_000_000,
+    };
+    let mut t = T::with(params).await;
+    let alice = t.depositor(200_000 * USDC).await;
+    t.deposit(&alice, 100_000 * USDC).await.unwrap();
+    let (m, mgr) = manager_account(&mut t, 200_000 * USDC).await;
+    let size = 2 * BTC;
+    let short = |reduce_only: bool| TradeParams {
+        market_index: 0,
+        side: OrderSide::Short,
+        size: size as u64,
+        limit_price: 19_800_000_000,
+        reduce_only,
+    };
+    let mgr_order = |side| ix::place_market_order(m.pubkey(), mgr.account, 0, &[t.oracle], &[], order(side, size));
+    let (sell_back, buy_back) = (mgr_order(OrderSide::Short), mgr_order(OrderSide::Long));
+    let before = t.env.margin(&t.v.margin).await.cross_collateral;
+    let round_trip = [
+        t.trade_ix(m.pubkey(), long(size, 20_200_000_000)),
+        sell_back.clone(),
+        t.trade_ix(m.pubkey(), short(true)),
+        buy_back.clone(),
+    ];
+    vault_err(t.env.send(&round_trip, &[&m]).await, VaultError::ReversalTooSoon);
+    let a = t.env.margin(&t.v.margin).await;
+    assert_eq!(a.cross_collateral, before, "nothing traded");
+    assert!(a.positions.iter().all(|p| !p.in_use()));
+    // one order's impact: 3 BTC on 1,000 BTC of depth averages 0.3% above the mid (over 0.25%)
+    vault_err(t.trade(long(3 * BTC, 20_200_000_000)).await, VaultError::ImpactLimit);
+
+    // a patient manager: one leg per sample period, until the day's turnover is used up
+    let (mut legs, mut refused) = (0u32, None);
+    for i in 0..40 {
+        let vault_leg = if i % 2 == 0 {
+            t.trade_ix(m.pubkey(), long(size, 20_200_000_000))
+        } else {
+            t.trade_ix(m.pubkey(), short(true))
+        };
+        let back = if i % 2 == 0 { sell_back.clone() } else { buy_back.clone() };
+        match t.env.send(&[vault_leg, back], &[&m]).await {
+            Ok(()) => legs += 1,
+            Err(e) => {
+                refused = Some(e);
+                break;
+            }
+        }
+        t.env.advance(60).await;
+        t.set_price(20_000).await;
+    }
+    vault_err(Err(refused.expect("the turnover limit stops it")), VaultError::TurnoverLimit);
+    let v = t.vault().await;
+    let after = t.env.margin(&t.v.margin).await;
+    // the turnover window held at most 2x the vault's equity (about 200,000 of notional: 5 legs
+    // of 40,000)
+    assert!(v.turnover_used <= 2 * before as u64, "{} > 2 x {}", v.turnover_used, before);
+    assert!((4..=5).contains(&legs), "{legs} legs");
+    // what the vault lost is within turnover x (a quarter band + the fee): 0.3% of 200,000
+    let value = after.cross_collateral
+        + after
+            .find(0)
+            .map(|s| {
+                let p = after.positions[s].state();
+                p.upnl(usd(20_000)).unwrap().0
+            })
+            .unwrap_or(0);
+    let lost = before - value;
+    assert!(lost >= 0 && lost <= 600 * USDC as i64, "vault lost {lost}");
     t.env.assert_conservation().await;
 }

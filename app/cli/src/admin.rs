@@ -58,6 +58,26 @@ fn rate(v: &Value, k: &str, ctx: &str) -> Result<i64, CliError> {
     Rate::parse(&string(v, k, ctx)?).map(|r| r.0).map_err(|e| bad(format!("{ctx}: \"{k}\": {e}")))
 }
 
+/// A market's `insurance_seed` (quote, optional), raw.
+pub fn insurance_seed(v: &Value, ctx: &str) -> Result<Option<u64>, CliError> {
+    if v.get("insurance_seed").is_none() {
+        return Ok(None);
+    }
+    let q = Quote::parse(&string(v, "insurance_seed", ctx)?).map_err(|e| bad(format!("{ctx}: insurance_seed: {e}")))?;
+    if q.0 < 0 {
+        return Err(bad(format!("{ctx}: insurance_seed must be >= 0")));
+    }
+    Ok(Some(q.0 as u64))
+}
+
+/// An optional rate: `default` (raw) when the key is absent.
+fn opt_rate(v: &Value, k: &str, default: i64, ctx: &str) -> Result<i64, CliError> {
+    if v.get(k).is_none() {
+        return Ok(default);
+    }
+    rate(v, k, ctx)
+}
+
 fn key(s: &str, ctx: &str) -> Result<Pubkey, CliError> {
     s.parse().map_err(|_| bad(format!("{ctx}: '{s}' is not a base58 public key")))
 }
@@ -158,6 +178,11 @@ pub fn market_from_json(v: &Value, ctx: &str) -> Result<(MarketParams, u128, Pri
         withdraw_max_age: int(v, "withdraw_max_age_s", ctx)?,
         repeg_budget: rate(v, "repeg_budget", ctx)?,
         repeg_threshold: rate(v, "repeg_threshold", ctx)?,
+        // oracle guard rails and the open-interest bound: optional, with the defaults stated in
+        // the README (0.5% confidence, 1% from the moving average, no bound)
+        liquidation_max_conf: opt_rate(v, "liquidation_max_conf", 5_000_000, ctx)?,
+        max_ema_divergence: opt_rate(v, "max_ema_divergence", 10_000_000, ctx)?,
+        max_oi_per_insurance: opt_rate(v, "max_oi_per_insurance", 0, ctx)?,
     };
     p.validate().map_err(|e| bad(format!("{ctx}: {e}")))?;
     let reserve = parse_decimal(&string(v, "vamm_base_reserve", ctx)?, 9)
@@ -230,6 +255,34 @@ pub async fn init<C: Chain>(
         }
         next_id += 1;
         done.push(json!({ "created": name, "market": i, "address": pda::market(i).to_string(), "oracles": oracles }));
+    }
+    // each market's insurance seed (N-4: no market starts with an empty fund), from the signer's
+    // associated token account, topped up to the seed by what it has received so far (idempotent)
+    for (i, m) in get(config, "markets", "config")?.as_array().into_iter().flatten().enumerate() {
+        let Some(seed) = insurance_seed(m, &format!("market {i}"))? else {
+            continue;
+        };
+        let Ok(market) = perp_client::chain::fetch_market(c, i as u16).await else {
+            continue; // not created yet (behind the timelock): seeded by the run that creates it
+        };
+        let missing = seed.saturating_sub(market.insurance_total_in);
+        if missing == 0 {
+            continue;
+        }
+        let token = crate::trader::associated_token_account(&admin.pubkey(), &mint);
+        if !dry_run {
+            c.send(&[ix::deposit_insurance(admin.pubkey(), token, i as u16, missing)], &[admin], opts).await.map_err(
+                |e| CliError::Failed {
+                    message: format!(
+                        "market {i}: seeding its insurance fund with {} from {token} (the signer's associated token \
+                         account) failed: {e}",
+                        Quote(missing as i64)
+                    ),
+                    details: None,
+                },
+            )?;
+        }
+        done.push(json!({ "insurance_seeded": i, "amount": Quote(missing as i64).to_string() }));
     }
     if timelock > delay {
         if !dry_run {

@@ -8,6 +8,7 @@
 //! compute-unit limit and priority fee are settable; counters are kept and logged.
 
 use anchor_lang::prelude::Pubkey;
+use perp::instructions::{OrderParams, OrderSide};
 use perp::state::{AdlRound, MarginAccount, Market};
 use perp_client::chain::{
     fetch_all_margin_accounts, fetch_exchange, fetch_markets, fetch_oracles, Chain, ChainError, ChainResult,
@@ -16,7 +17,7 @@ use perp_client::chain::{
 use perp_client::preview::{account_health, index_view, market_state, preview_takeover, scan_accounts, MarketState};
 use perp_client::{decode::decode, ix, pda};
 use perp_core::liquidation::min_close_size;
-use perp_core::{Base, Price, Quote, Rate, Round};
+use perp_core::{Base, Quote, Rate, Round};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 use std::collections::{BTreeMap, HashMap};
@@ -481,7 +482,8 @@ impl<C: Chain> Keeper<C> {
     }
 
     /// Closes the positions the keeper took over, against the vAMM, when the fill stays within
-    /// `unwind_band` of the index (the limit makes a sandwich of the unwind fail, not cost).
+    /// `unwind_band` of the program's live index (the bound makes a sandwich of the unwind fail,
+    /// not cost, whatever the keeper's node says the index is).
     pub async fn unwind(
         &mut self,
         now: i64,
@@ -502,21 +504,26 @@ impl<C: Chain> Keeper<C> {
             if !self.wanted(&ms.market) || !ms.live {
                 continue;
             }
-            // selling a long: no lower than index x (1 - band); buying back a short: no higher
-            let limit = if p.base > 0 {
-                ms.index.scale_by_one_plus(Rate(-band.0), Round::Up)
-            } else {
-                ms.index.scale_by_one_plus(band, Round::Down)
-            }
-            .unwrap_or(Price(0));
+            // selling a long: no lower than index x (1 - band); buying back a short: no higher. The
+            // bound is the order's `max_index_deviation`, checked by the program against its own
+            // live index (N-5): a node that feeds the keeper a fake oracle account cannot widen it
             let others = ix::cross_markets(&mine, Some(p.market_index));
-            let i = ix::close_position(
+            let params = OrderParams {
+                side: if p.base > 0 { OrderSide::Short } else { OrderSide::Long },
+                size: p.base.unsigned_abs(),
+                limit_price: 0,
+                reduce_only: true,
+                isolated: false,
+                isolated_collateral: 0,
+                max_index_deviation: band.0.max(0) as u64,
+            };
+            let i = ix::place_market_order(
                 self.keypair.pubkey(),
                 self.account,
                 p.market_index,
                 &ix::market_oracles(&ms.market),
                 &others,
-                limit.0,
+                params,
             );
             if self.send(&[i], "unwind", None, now).await.is_ok() {
                 self.counters.unwinds += 1;

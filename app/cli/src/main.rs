@@ -85,6 +85,11 @@ struct KeeperArgs {
     /// Seconds between full resyncs of the websocket cache over JSON-RPC.
     #[arg(long, default_value_t = 30)]
     resync_s: u64,
+    /// An independent JSON-RPC node (another provider) whose current slot bounds the slots the
+    /// websocket cache accepts, so a lying node cannot pin a fake account in it; without it the
+    /// websocket node's own slot stream does.
+    #[arg(long)]
+    slot_rpc: Option<String>,
 }
 
 /// `ws://host:(port+1)` of an `http://host:port` JSON-RPC URL (a validator's websocket).
@@ -234,6 +239,9 @@ fn run(cli: &Cli) -> Result<Option<Output>, CliError> {
             let cfg = keeper::KeeperConfig { markets: k.markets.clone(), send: opts, ..Default::default() };
             let interval = std::time::Duration::from_secs(k.interval.max(1));
             let ws = k.ws.as_deref().map(|w| ws_url(&cli.rpc, w)).transpose()?;
+            if let Some(u) = &ws {
+                perp_client::ws::check_ws_url(u).map_err(CliError::input)?;
+            }
             runtime().block_on(async {
                 match ws {
                     None => {
@@ -244,6 +252,12 @@ fn run(cli: &Cli) -> Result<Option<Output>, CliError> {
                     Some(url) => {
                         let mut wc = perp_client::ws::WsConfig::new(&url);
                         wc.resync = std::time::Duration::from_secs(k.resync_s.max(1));
+                        if let Some(u) = &k.slot_rpc {
+                            let r = perp_client::rpc::RpcChain::new(u, c.client().commitment(), Default::default());
+                            wc.slot_source = Some(std::sync::Arc::new(r));
+                        } else {
+                            tracing::warn!(target: "keeper", "no --slot-rpc: the websocket node's own slot stream bounds the cache");
+                        }
                         let cached = perp_client::ws::WsChain::start(c, wc);
                         let wake = cached.wake();
                         let mut keeper = start_keeper(cached, kp, cfg).await;

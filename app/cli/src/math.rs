@@ -355,7 +355,7 @@ fn index(a: &IndexArgs) -> Result<Output, CliError> {
             }
             None => 1_000_000_000,
         };
-        readings.push(SourceReading { price: p, conf, publish_time: now - age, weight });
+        readings.push(SourceReading { price: p, conf, publish_time: now - age, weight, ema: Price(0) });
         echo.push((p, conf, age, weight));
     }
     let r = compute_index(&readings, now, &cfg).map_err(|e| CliError::input(e.to_string()))?;

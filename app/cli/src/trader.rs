@@ -388,6 +388,7 @@ pub async fn trade<C: Chain>(
         reduce_only: a.reduce_only,
         isolated: iso.is_some(),
         isolated_collateral: iso.map(|q| q.0 as u64).unwrap_or(0),
+        max_index_deviation: 0,
     };
     let i = ix::place_market_order(
         kp.pubkey(),

@@ -5,6 +5,7 @@ use perp_client::bank::BankChain;
 use perp_client::chain::{fetch_exchange, fetch_market, SendOptions};
 use serde_json::Value;
 use solana_keypair::Keypair;
+use solana_program_pack::Pack;
 use solana_signer::Signer;
 
 #[test]
@@ -40,8 +41,25 @@ async fn init_from_the_deployment_config_is_idempotent() {
     use perp_client::chain::Chain;
     assert!(chain.account(&perp_client::pda::exchange()).await.unwrap().is_none(), "a dry run sends nothing");
 
+    // the insurance seeds come from the admin's associated token account: 2 x 100,000 USDC
+    let ata = perp_cli::trader::associated_token_account(&admin.pubkey(), &mint);
+    let mut data = vec![0u8; spl_token_interface::state::Account::LEN];
+    spl_token_interface::state::Account {
+        mint,
+        owner: admin.pubkey(),
+        amount: 250_000_000_000,
+        state: spl_token_interface::state::AccountState::Initialized,
+        ..Default::default()
+    }
+    .pack_into_slice(&mut data);
+    chain.set_account(ata, spl_token_interface::ID, data);
+
     let out = init(&chain, &admin, &cfg, false, &o).await.unwrap();
     assert_eq!(out.value["created"], 3, "exchange + 2 markets");
+    for i in 0..2 {
+        assert_eq!(fetch_market(&chain, i).await.unwrap().insurance_fund, 100_000_000_000, "market {i} seeded");
+    }
+    assert_eq!(chain.token_balance(&ata).await.unwrap(), 50_000_000_000);
     let ex = fetch_exchange(&chain).await.unwrap();
     assert_eq!(ex.market_count, 2);
     assert_eq!(ex.collateral_mint, mint);
@@ -58,6 +76,7 @@ async fn init_from_the_deployment_config_is_idempotent() {
     // a second run creates nothing
     let again = init(&chain, &admin, &cfg, false, &o).await.unwrap();
     assert_eq!(again.value["created"], 0);
+    assert_eq!(chain.token_balance(&ata).await.unwrap(), 50_000_000_000, "seeded once");
 
     // a config with bad tiers is refused before anything is sent
     let mut bad = cfg.clone();

@@ -62,6 +62,7 @@ impl World {
             reduce_only: false,
             isolated: false,
             isolated_collateral: 0,
+            max_index_deviation: 0,
         };
         let i = ix::place_market_order(
             u.key(),
@@ -242,5 +243,83 @@ async fn a_compute_unit_raise_is_for_that_kind_of_transaction_only() {
     w.price(usd(18_250));
     k.tick().await.unwrap();
     assert_eq!(k.counters.cu_limit_raised, raised.len() as u64);
+    w.assert_conservation().await;
+}
+
+/// A JSON-RPC node that lies about one account: every read of `key` returns `fake` (N-5).
+#[derive(Clone)]
+struct Lying {
+    inner: perp_client::bank::BankChain,
+    key: Pubkey,
+    fake: perp_client::chain::AccountData,
+}
+
+impl Chain for Lying {
+    async fn account(&self, key: &Pubkey) -> perp_client::chain::ChainResult<Option<perp_client::chain::AccountData>> {
+        if *key == self.key {
+            return Ok(Some(self.fake.clone()));
+        }
+        self.inner.account(key).await
+    }
+    async fn accounts(
+        &self,
+        keys: &[Pubkey],
+    ) -> perp_client::chain::ChainResult<Vec<Option<perp_client::chain::AccountData>>> {
+        let mut out = self.inner.accounts(keys).await?;
+        for (k, a) in keys.iter().zip(out.iter_mut()) {
+            if *k == self.key {
+                *a = Some(self.fake.clone());
+            }
+        }
+        Ok(out)
+    }
+    async fn program_accounts(&self, d: &[u8], len: usize) -> perp_client::chain::ChainResult<Vec<(Pubkey, Vec<u8>)>> {
+        self.inner.program_accounts(d, len).await
+    }
+    async fn send(
+        &self,
+        ixs: &[perp_client::Instruction],
+        signers: &[&Keypair],
+        opts: &SendOptions,
+    ) -> perp_client::chain::ChainResult<String> {
+        self.inner.send(ixs, signers, opts).await
+    }
+    async fn unix_time(&self) -> perp_client::chain::ChainResult<i64> {
+        self.inner.unix_time().await
+    }
+}
+
+/// N-5: the keeper's node shows it the BTC oracle 9% below the real price, and its operator has
+/// pushed the vAMM down there: the keeper "sees" its long at the index and unwinds it into the
+/// sandwich. The old keeper's limit came from the index it computed from the node's bytes (so the
+/// fill passed it); the unwind's bound is now an order parameter the program checks against its
+/// own live index, so the unwind is refused and the keeper keeps its position and its money.
+#[tokio::test(flavor = "current_thread")]
+async fn attack_keeper_unwind_limit_from_a_lying_rpc() {
+    let w = World::new(0).await;
+    let arb = w.boot.user(5_000_000 * USDC, 1_000_000 * USDC).await.unwrap();
+    let mallory = w.boot.user(5_000_000 * USDC, 1_000_000 * USDC).await.unwrap();
+    let k = w.boot.user(1_000_000 * USDC, 1_000_000 * USDC).await.unwrap();
+    w.boot.chain.fund(&k.key(), 10_000_000_000).await.unwrap();
+    // the keeper holds 5 BTC long (taken over earlier), the vAMM at the index
+    w.trade(&k, OrderSide::Long, 5 * BTC).await.unwrap();
+    w.move_to(&arb, usd(20_000)).await;
+    // the operator pushes the vAMM to 18,200 and feeds the keeper an oracle at 18,200
+    let d = fetch_market(&w.boot.chain, 0).await.unwrap().vamm().size_to_price(usd(18_200)).unwrap();
+    w.trade(&mallory, OrderSide::Short, d.0.abs()).await.unwrap();
+    let now = w.boot.chain.now();
+    let fake = oracle_data::legacy_account(oracle_data::LEGACY_TEMPLATE, usd(18_200), usd(2), now);
+    let lying = Lying {
+        inner: w.boot.chain.clone(),
+        key: w.oracle,
+        fake: perp_client::chain::AccountData { owner: oracle_data::PYTH_LEGACY_PROGRAM, lamports: 1, data: fake },
+    };
+    let before = fetch_margin(&w.boot.chain, &k.account).await.unwrap();
+    let mut keeper = Keeper::new(lying, k.kp.insecure_clone(), KeeperConfig::default()).await.unwrap();
+    let r = keeper.tick().await.unwrap();
+    assert!(r.unwound.is_empty(), "{r:?}");
+    let after = fetch_margin(&w.boot.chain, &k.account).await.unwrap();
+    assert_eq!(after.positions[after.find(0).unwrap()].base, 5 * BTC, "the keeper still holds its long");
+    assert_eq!(after.cross_collateral, before.cross_collateral, "and lost nothing to the sandwich");
     w.assert_conservation().await;
 }

@@ -33,6 +33,15 @@ pub fn legacy_account(template: &[u8], price: Price, conf: Price, publish_time: 
     d
 }
 
+/// [`legacy_account`] with Pyth's moving average at `ema` instead of the price (a print far from
+/// its average: a wick, or the first prints of a fast move).
+pub fn legacy_account_with_ema(template: &[u8], price: Price, conf: Price, publish_time: i64, ema: Price) -> Vec<u8> {
+    let mut d = legacy_account(template, price, conf, publish_time);
+    let expo = i32::from_le_bytes([d[20], d[21], d[22], d[23]]);
+    legacy::write_ema(&mut d, mantissa(ema.0, expo));
+    d
+}
+
 /// A `PriceUpdateV2` account at exponent -8.
 pub fn pull_account(feed_id: [u8; 32], price: Price, conf: Price, publish_time: i64, full: bool) -> Vec<u8> {
     let update = PriceUpdateV2 {

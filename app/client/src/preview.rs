@@ -311,7 +311,7 @@ pub fn preview_takeover(
     let mark = ms.view.mark;
     let closed = Base(size.0.min(p.base.abs()) * p.base.signum());
     let x = perp_core::takeover::takeover_quote(closed, mark).ok()?;
-    let out = perp::engine::adl::close_off_curve(&mut a, slot, &mut m, Base(-closed.0), x).ok()?;
+    let out = perp::engine::adl::close_off_curve(&mut a, &Pubkey::default(), slot, &mut m, Base(-closed.0), x).ok()?;
     parts[slot] =
         if out.position.base.0 != 0 { position_part(&a.positions[slot], &ms.view, Quote::ZERO).ok() } else { None };
     let after = group_health(&a, group, &parts).ok()?;
@@ -366,8 +366,9 @@ pub fn preview_trade(
     }
     let fee_rate = Rate(m.taker_fee);
     let v = view(&m, market.index, now).map_err(|e| e.to_string())?;
-    let r = execute_fill(&mut a, slot, &mut m, side, size, fee_rate, Rate(fee_insurance_share), now)
-        .map_err(|e| e.to_string())?;
+    let r =
+        execute_fill(&mut a, &Pubkey::default(), slot, &mut m, side, size, fee_rate, Rate(fee_insurance_share), now)
+            .map_err(|e| e.to_string())?;
     let mut views = parts_for(&a, &all);
     views[slot] = if r.new.base.0 != 0 { position_part(&a.positions[slot], &v, Quote::ZERO).ok() } else { None };
     let group = if a.positions[slot].is_isolated() { Group::Isolated(slot) } else { Group::Cross };

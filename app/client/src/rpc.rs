@@ -65,6 +65,20 @@ fn classify(e: ClientError) -> ChainError {
 }
 
 /// `getProgramAccounts` / `programSubscribe` filters for one account type of the program.
+/// True when the URL's host is this machine (`localhost`, 127.0.0.0/8, `::1`), whatever its
+/// scheme: a node there is the operator's own.
+pub fn is_loopback_url(url: &str) -> bool {
+    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let authority = authority.rsplit_once('@').map(|(_, h)| h).unwrap_or(authority);
+    let host = if let Some(h) = authority.strip_prefix('[') {
+        h.split(']').next().unwrap_or(h)
+    } else {
+        authority.rsplit_once(':').map(|(h, _)| h).unwrap_or(authority)
+    };
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 pub fn program_filters(discriminator: &[u8], data_len: usize) -> Vec<RpcFilterType> {
     vec![
         RpcFilterType::DataSize(data_len as u64),

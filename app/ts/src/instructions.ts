@@ -53,6 +53,11 @@ export interface OrderParams {
     isolated: boolean;
     /** Collateral moved from cross into the isolated position before the trade (quote raw). */
     isolatedCollateral: Int;
+    /**
+     * Worst average fill relative to the program's own live index (rate, 10^-9; 0 or absent =
+     * none): checked on chain, so it holds whatever an RPC node showed the wallet.
+     */
+    maxIndexDeviation?: Int;
 }
 
 /** Exchange parameters (`perp::instructions::ExchangeParams`). */
@@ -285,7 +290,7 @@ export async function placeMarketOrder(i: {
     otherMarkets: readonly number[];
     params: OrderParams;
 }): Promise<PerpInstruction> {
-    const { side, ...rest } = i.params;
+    const { side, maxIndexDeviation, ...rest } = i.params;
     if (side !== 'long' && side !== 'short') throw new TypeError(`order side must be "long" or "short", got ${side}`);
     return build(
         gen.getPlaceMarketOrderInstruction({
@@ -295,6 +300,7 @@ export async function placeMarketOrder(i: {
             marginAccount: i.marginAccount,
             side: side === 'long' ? OrderSide.Long : OrderSide.Short,
             ...rest,
+            maxIndexDeviation: maxIndexDeviation ?? 0,
         }),
         [...oracleMetas(i.oracles), ...(await marketMetas(i.otherMarkets))],
     );

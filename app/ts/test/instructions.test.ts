@@ -12,7 +12,7 @@ import { PERP_PROGRAM_ADDRESS, pda } from '../src/index.js';
 import { hex, instructionVectors, readJson, REPO_DIR } from './fixtures.js';
 
 /** Fields the vectors write as decimal strings (u64 / i64). */
-const BIGINT_FIELDS = new Set(['amount', 'maxBase', 'limitPrice', 'id', 'size', 'isolatedCollateral']);
+const BIGINT_FIELDS = new Set(['amount', 'maxBase', 'limitPrice', 'id', 'size', 'isolatedCollateral', 'maxIndexDeviation']);
 
 function toInputs(v: any): any {
     if (Array.isArray(v) || v === null || typeof v !== 'object') return v;
@@ -87,7 +87,7 @@ test('builders reject malformed inputs instead of encoding them', async () => {
             marketIndex: 0,
             oracles: [],
             otherMarkets: [],
-            params: { side: 'sideways' as 'long', size: 1n, limitPrice: 0n, reduceOnly: false, isolated: false, isolatedCollateral: 0n },
+            params: { side: 'sideways' as 'long', size: 1n, limitPrice: 0n, reduceOnly: false, isolated: false, isolatedCollateral: 0n, maxIndexDeviation: 0n },
         }),
     );
 });

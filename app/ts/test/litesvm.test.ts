@@ -95,6 +95,7 @@ function legacyOracle(template: Uint8Array, price: bigint, conf: bigint, publish
     const view = new DataView(d.buffer);
     const expo = view.getInt32(20, true);
     const scale = 10n ** BigInt(Math.max(-expo - 6, 0));
+    view.setBigInt64(48, price * scale, true); // Pyth's moving average: the price
     view.setBigInt64(96, publishTime, true);
     view.setBigInt64(208, price * scale, true);
     view.setBigUint64(216, conf * scale, true);
@@ -138,6 +139,9 @@ function marketParams(oracle: Address): MarketParamsArgs {
         withdrawMaxAge: 15n,
         repegBudget: 0n,
         repegThreshold: 0n,
+        liquidationMaxConf: 5_000_000n,
+        maxEmaDivergence: 10_000_000n,
+        maxOiPerInsurance: 0n,
     };
 }
 

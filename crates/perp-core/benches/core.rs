@@ -33,6 +33,7 @@ fn benches(c: &mut Criterion) {
             conf: Price(5_000_000),
             publish_time: 100,
             weight: 1,
+            ema: Price(0),
         })
         .collect();
     let cfg = IndexConfig {

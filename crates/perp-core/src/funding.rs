@@ -48,6 +48,37 @@ pub fn premium_sample(index: Price, impact_bid: Price, impact_ask: Price) -> Cor
     rate_i64(toward_zero((up - down) * RATE_PRECISION as i128, i)?)
 }
 
+/// One premium sample clamped to `[-cap, cap]` (the funding cap per interval). A vAMM pushed and
+/// held for one sample period then moves the interval's premium by at most `cap x period /
+/// interval`: only a premium held for the whole interval can take the rate to the cap (and on a
+/// vAMM whoever holds the push holds the position that pays it).
+pub fn capped_premium_sample(index: Price, impact_bid: Price, impact_ask: Price, cap: Rate) -> CoreResult<Rate> {
+    let c = cap.0.checked_abs().ok_or(CoreError::Overflow)?;
+    Ok(premium_sample(index, impact_bid, impact_ask)?.clamp(Rate(-c), Rate(c)))
+}
+
+/// The most one bankruptcy episode may charge one side per unit of base through socialization:
+/// `cap_rate x mark`, in funding-index units (quote per base unit at 10^15; price raw x rate raw).
+pub fn socialize_cap_per_unit(mark: Price, cap_rate: Rate) -> FundingIndex {
+    FundingIndex((mark.0 as i128).saturating_mul(cap_rate.0.max(0) as i128))
+}
+
+/// Splits `loss` to socialize over one side's open interest `oi` when each unit of base may still
+/// be charged `room` (funding-index units) in this episode: the side is charged at most
+/// `floor(oi x room / scale)`, so the index step [`socialize_loss_delta`] takes for it (rounded
+/// up) never exceeds `room`. Returns `(charged, rest)`, `charged + rest = loss`.
+pub fn socialize_within(loss: Quote, oi: Base, room: FundingIndex) -> CoreResult<(Quote, Quote)> {
+    if loss.0 <= 0 {
+        return Ok((Quote::ZERO, Quote::ZERO));
+    }
+    if oi.0 <= 0 || room.0 <= 0 {
+        return Ok((Quote::ZERO, loss));
+    }
+    let most = mul_div(oi.0 as i128, room.0, PAYMENT_SCALE, Round::Down)?;
+    let charged = Quote(loss.0.min(i64::try_from(most).unwrap_or(i64::MAX)));
+    Ok((charged, loss.checked_sub(charged)?))
+}
+
 /// Time-weighted premium accumulator for one interval.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PremiumAccumulator {
@@ -253,6 +284,55 @@ mod tests {
         assert_eq!(premium_sample(i, Price(19_960_000_000), Price(19_980_000_000)).unwrap(), Rate(-10 * BP));
         // index inside the spread: zero
         assert_eq!(premium_sample(i, Price(19_990_000_000), Price(20_010_000_000)).unwrap(), Rate(0));
+    }
+
+    #[test]
+    fn a_sample_is_capped() {
+        let i = Price(20_000_000_000);
+        // a vAMM pushed 10% up: the sample counts as the cap (0.094%), not 10%
+        let cap = Rate(940_000);
+        assert_eq!(capped_premium_sample(i, Price(22_000_000_000), Price(22_010_000_000), cap).unwrap(), cap);
+        assert_eq!(capped_premium_sample(i, Price(18_000_000_000), Price(18_010_000_000), cap).unwrap(), Rate(-cap.0));
+        // within the cap: unchanged
+        assert_eq!(capped_premium_sample(i, Price(20_010_000_000), Price(20_020_000_000), cap).unwrap(), Rate(5 * BP));
+        // one capped sample of 60 s in an hour moves the premium index by cap / 60 at most
+        let mut acc = PremiumAccumulator::default();
+        acc.add(cap, 60).unwrap();
+        assert_eq!(acc.twap_over(3_600).unwrap(), Rate(940_000 / 60));
+    }
+
+    #[test]
+    fn socialization_room_by_hand() {
+        // 1% of 48,000 per BTC: 480 USDC per BTC
+        let room = socialize_cap_per_unit(Price(48_000_000_000), Rate(10_000_000));
+        assert_eq!(room, FundingIndex(480 * 1_000_000_000_000_000));
+        // 10 BTC of open interest can be charged 4,800 USDC in all
+        let oi = Base(10_000_000_000);
+        assert_eq!(
+            socialize_within(Quote(10_000_000_000), oi, room).unwrap(),
+            (Quote(4_800_000_000), Quote(5_200_000_000))
+        );
+        assert_eq!(socialize_within(Quote(1_000_000), oi, room).unwrap(), (Quote(1_000_000), Quote(0)));
+        // no room left, or nobody to charge: all of it is the rest
+        assert_eq!(socialize_within(Quote(5), oi, FundingIndex(0)).unwrap(), (Quote(0), Quote(5)));
+        assert_eq!(socialize_within(Quote(5), Base(0), room).unwrap(), (Quote(0), Quote(5)));
+        let d = socialize_loss_delta(Quote(4_800_000_000), oi, true).unwrap();
+        assert_eq!(d, room);
+    }
+
+    proptest! {
+        #[test]
+        fn socialization_never_steps_beyond_its_room(loss in 1i64..1_000_000_000_000_000, oi in 1i64..1_000_000_000_000_000, room in 0i128..1_000_000_000_000_000_000_000) {
+            let (charged, rest) = socialize_within(Quote(loss), Base(oi), FundingIndex(room)).unwrap();
+            prop_assert_eq!(charged.0 + rest.0, loss);
+            prop_assert!(charged.0 >= 0 && rest.0 >= 0);
+            if charged.0 > 0 {
+                let d = socialize_loss_delta(charged, Base(oi), true).unwrap();
+                prop_assert!(d.0 <= room, "step {} > room {}", d.0, room);
+                // and the side pays at least what was charged
+                prop_assert!(position_payment(Base(oi), d, FundingIndex(0)).unwrap().0 >= charged.0);
+            }
+        }
     }
 
     #[test]

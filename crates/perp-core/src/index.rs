@@ -34,6 +34,9 @@ pub struct SourceReading {
     pub publish_time: i64,
     /// Weight (e.g. traded volume) for the volume-weighted method; ignored by the median.
     pub weight: u64,
+    /// The publisher's exponential moving average of the price (Pyth's `ema_price`, about an hour),
+    /// in price precision; zero when the source carries none.
+    pub ema: Price,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,6 +87,13 @@ pub struct IndexReport {
     pub price: Option<Price>,
     /// Publish time of the oldest reading the index used: how old the index really is.
     pub oldest_used: Option<i64>,
+    /// The same aggregate (median or weighted mean) over the used sources' moving averages, when
+    /// every used source carries one: what the index is compared with to tell a wick from a move.
+    pub ema: Option<Price>,
+    /// The widest `conf / price` among the used sources (rate, rounded up).
+    pub max_conf_ratio: Rate,
+    /// Volume-weighted method: the surviving sources all have zero weight (no index).
+    pub zero_weight: bool,
     required: u8,
 }
 
@@ -92,6 +102,9 @@ impl IndexReport {
     pub fn price(&self) -> CoreResult<Price> {
         if let Some(p) = self.price {
             return Ok(p);
+        }
+        if self.zero_weight {
+            return Err(CoreError::ZeroTotalWeight);
         }
         let (mut stale, mut low_confidence, mut outliers, mut invalid) = (0u8, 0u8, 0u8, 0u8);
         for d in self.dropped.iter().take(self.count).flatten() {
@@ -137,6 +150,9 @@ pub fn compute_index(sources: &[SourceReading], now: i64, cfg: &IndexConfig) -> 
         valid: 0,
         price: None,
         oldest_used: None,
+        ema: None,
+        max_conf_ratio: Rate::ZERO,
+        zero_weight: false,
         required: cfg.min_sources,
     };
 
@@ -181,8 +197,11 @@ pub fn compute_index(sources: &[SourceReading], now: i64, cfg: &IndexConfig) -> 
 
     // deviation from the median
     let mut survivors = [0u64; MAX_SOURCES];
+    let mut emas = [0u64; MAX_SOURCES];
+    let mut all_ema = true;
     let mut weights_sum: u128 = 0;
     let mut weighted_sum: u128 = 0;
+    let mut ema_weighted_sum: u128 = 0;
     let mut m = 0;
     for (i, s) in sources.iter().enumerate() {
         if report.dropped[i].is_some() {
@@ -200,7 +219,12 @@ pub fn compute_index(sources: &[SourceReading], now: i64, cfg: &IndexConfig) -> 
             continue;
         }
         survivors[m] = s.price.0;
+        emas[m] = s.ema.0;
+        all_ema &= !s.ema.is_zero();
         m += 1;
+        let conf_ratio = div_round(s.conf.0 as i128 * RATE_PRECISION as i128, s.price.0 as i128, Round::Up)?;
+        report.max_conf_ratio = report.max_conf_ratio.max(Rate(i64::try_from(conf_ratio).unwrap_or(i64::MAX)));
+        ema_weighted_sum = ema_weighted_sum.saturating_add((s.ema.0 as u128).saturating_mul(s.weight as u128));
         let t = s.publish_time.min(now);
         report.oldest_used = Some(report.oldest_used.map_or(t, |o| o.min(t)));
         weights_sum = weights_sum.checked_add(s.weight as u128).ok_or(CoreError::Overflow)?;
@@ -212,19 +236,23 @@ pub fn compute_index(sources: &[SourceReading], now: i64, cfg: &IndexConfig) -> 
     if m < cfg.min_sources as usize {
         return Ok(report);
     }
-    let price = match cfg.method {
+    let (price, ema) = match cfg.method {
         IndexMethod::Median => {
             survivors[..m].sort_unstable();
-            median_sorted(&survivors[..m])
+            emas[..m].sort_unstable();
+            (median_sorted(&survivors[..m]), median_sorted(&emas[..m]))
         }
         IndexMethod::VolumeWeighted => {
+            // no weight left: no index (a market reading it falls back like any other failure)
             if weights_sum == 0 {
-                return Err(CoreError::ZeroTotalWeight);
+                report.zero_weight = true;
+                return Ok(report);
             }
-            (weighted_sum / weights_sum) as u64
+            ((weighted_sum / weights_sum) as u64, (ema_weighted_sum / weights_sum) as u64)
         }
     };
     report.price = Some(Price(price));
+    report.ema = (all_ema && ema > 0).then_some(Price(ema));
     Ok(report)
 }
 
@@ -234,7 +262,13 @@ mod tests {
     use proptest::prelude::*;
 
     fn src(p: u64, conf: u64, t: i64, w: u64) -> SourceReading {
-        SourceReading { price: Price(p * 1_000_000), conf: Price(conf * 1_000_000), publish_time: t, weight: w }
+        SourceReading {
+            price: Price(p * 1_000_000),
+            conf: Price(conf * 1_000_000),
+            publish_time: t,
+            weight: w,
+            ema: Price(0),
+        }
     }
 
     fn cfg(method: IndexMethod) -> IndexConfig {
@@ -328,7 +362,34 @@ mod tests {
         let s = [src(100, 0, 0, 0), src(101, 0, 0, 0)];
         assert_eq!(compute_index(&s, 0, &c).unwrap().price().unwrap(), Price(100_500_000));
         c.method = IndexMethod::VolumeWeighted;
-        assert_eq!(compute_index(&s, 0, &c), Err(CoreError::ZeroTotalWeight));
+        // no index, but a report (so a market falls back instead of failing hard)
+        let r = compute_index(&s, 0, &c).unwrap();
+        assert!(r.zero_weight && r.price.is_none());
+        assert_eq!(r.price(), Err(CoreError::ZeroTotalWeight));
+    }
+
+    #[test]
+    fn ema_and_confidence_of_the_used_sources() {
+        let mut c = cfg(IndexMethod::Median);
+        c.min_sources = 1;
+        let mut s = [src(100, 1, 0, 1), src(102, 0, 0, 1), src(130, 0, 0, 1)];
+        s[0].ema = Price(99_000_000);
+        s[1].ema = Price(101_000_000);
+        s[2].ema = Price(200_000_000); // an outlier's average is not used
+        let r = compute_index(&s, 0, &c).unwrap();
+        assert_eq!(r.price, Some(Price(101_000_000)));
+        assert_eq!(r.ema, Some(Price(100_000_000)));
+        // 1 / 100 = 1%, the widest of the used sources
+        assert_eq!(r.max_conf_ratio, Rate(10_000_000));
+        // a used source without an average: no EMA for the index
+        s[1].ema = Price(0);
+        assert_eq!(compute_index(&s, 0, &c).unwrap().ema, None);
+        // weighted: the averages are weighted like the prices
+        c.method = IndexMethod::VolumeWeighted;
+        s[1].ema = Price(101_000_000);
+        s[0].weight = 3;
+        let r = compute_index(&s, 0, &c).unwrap();
+        assert_eq!(r.ema, Some(Price((99_000_000 * 3 + 101_000_000) / 4)));
     }
 
     /// `IndexReport::price` sliced `dropped[..count]`; `count` is a public field.
@@ -366,7 +427,7 @@ mod tests {
         fn index_within_survivor_range(prices in proptest::collection::vec(1u64..1_000_000_000_000, 1..16),
                                        weights in proptest::collection::vec(0u64..1_000_000, 16),
                                        vw in any::<bool>()) {
-            let s: std::vec::Vec<_> = prices.iter().zip(weights.iter()).map(|(p, w)| SourceReading { price: Price(*p), conf: Price(0), publish_time: 0, weight: *w + 1 }).collect();
+            let s: std::vec::Vec<_> = prices.iter().zip(weights.iter()).map(|(p, w)| SourceReading { price: Price(*p), conf: Price(0), publish_time: 0, weight: *w + 1, ema: Price(0) }).collect();
             let c = IndexConfig { max_age: 10, max_conf: Rate(RATE_PRECISION), max_deviation: Rate(50_000_000), min_sources: 1,
                 method: if vw { IndexMethod::VolumeWeighted } else { IndexMethod::Median } };
             let r = compute_index(&s, 0, &c).unwrap();

@@ -37,9 +37,27 @@ pub fn mark_impact_median(index: Price, impact_bid: Price, impact_ask: Price) ->
     v[1]
 }
 
+/// `mark` kept within `band` of `index`: in `[index x (1 - band), index x (1 + band)]` (the lower
+/// bound rounded up, the upper down, so the result never leaves the band).
+pub fn clamp_to_index(mark: Price, index: Price, band: Rate) -> CoreResult<Price> {
+    let b = band.0.clamp(0, RATE_PRECISION - 1);
+    let lo = index.scale_by_one_plus(Rate(-b), crate::units::Round::Up)?;
+    let hi = index.scale_by_one_plus(Rate(b), crate::units::Round::Down)?;
+    Ok(mark.clamp(lo, hi.max(lo)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clamped_to_the_index() {
+        let i = Price(60_000_000_000);
+        // 3% below the index with a 0.5% band: held at 59,700
+        assert_eq!(clamp_to_index(Price(58_200_000_000), i, Rate(5_000_000)).unwrap(), Price(59_700_000_000));
+        assert_eq!(clamp_to_index(Price(61_000_000_000), i, Rate(5_000_000)).unwrap(), Price(60_300_000_000));
+        assert_eq!(clamp_to_index(Price(60_100_000_000), i, Rate(5_000_000)).unwrap(), Price(60_100_000_000));
+    }
 
     #[test]
     fn seed_document_example() {

@@ -10,7 +10,7 @@ pub enum VaultError {
     LeverageLimit,
     #[msg("a vault order needs a limit price within the market's delegate band of the index")]
     LimitOutsideBand,
-    #[msg("vault parameters invalid (1 to 8 distinct markets, a maximum position for each, leverage 0 to 100x, lockup 0 to 7 days)")]
+    #[msg("vault parameters invalid (1 to 8 distinct markets, a maximum position for each, leverage 0 to 100x, lockup 0 to 7 days, impact 0 to 2.5%, turnover 0 to 10x a day)")]
     InvalidParams,
     #[msg("amount or shares must be positive")]
     ZeroAmount,
@@ -34,6 +34,12 @@ pub enum VaultError {
     VaultLiquidatable,
     #[msg("the vault's own token account cannot receive a withdrawal")]
     WrongTokenAccount,
+    #[msg("a vault order may move the vAMM at most the vault's impact limit (and a quarter of the delegate band): trade a smaller size")]
+    ImpactLimit,
+    #[msg("a vault order against the direction of the previous one must wait one sample period")]
+    ReversalTooSoon,
+    #[msg("the vault's traded notional over the last day would exceed its turnover limit")]
+    TurnoverLimit,
 }
 
 impl From<crate::shares::ShareError> for VaultError {

@@ -34,12 +34,31 @@ pub struct Vault {
     pub _pad: [u8; 2],
     /// Seconds a deposit stays before its depositor may redeem (funding and price-jump sniping).
     pub lockup: i64,
-    pub _reserved: [u8; 56],
+    /// Largest average-price impact of one vault order on the vAMM (rate, 10^9 = 100%; at most a
+    /// quarter of the market's delegate band applies whatever is set here).
+    pub max_impact: u64,
+    /// Largest traded notional per day as a multiple of the vault's equity (rate, 10^9 = 1x),
+    /// over a day-long window that decays linearly.
+    pub max_turnover: u64,
+    /// Notional traded in the window (quote raw) as of `turnover_time`.
+    pub turnover_used: u64,
+    pub turnover_time: i64,
+    /// Time and direction (1 = buy, 2 = sell) of the last vault order.
+    pub last_trade_time: i64,
+    pub last_trade_dir: u8,
+    pub _pad2: [u8; 7],
+    pub _reserved: [u8; 8],
 }
 pub const VAULT_SIZE: usize = 296;
 const _: () = assert!(core::mem::size_of::<Vault>() == VAULT_SIZE);
 
 impl Vault {
+    /// The window's traded notional at `now` (linear decay over [`TURNOVER_WINDOW`]).
+    pub fn turnover_at(&self, now: i64) -> u64 {
+        let dt = now.saturating_sub(self.turnover_time).clamp(0, TURNOVER_WINDOW) as u128;
+        (self.turnover_used as u128 * (TURNOVER_WINDOW as u128 - dt) / TURNOVER_WINDOW as u128) as u64
+    }
+
     /// Slot of `market_index` among the allowed markets.
     pub fn market_slot(&self, market_index: u16) -> Option<usize> {
         self.markets[..self.market_count as usize].iter().position(|m| *m == market_index)
@@ -74,7 +93,19 @@ pub struct VaultParams {
     pub max_leverage: u64,
     /// Seconds after a deposit before its depositor may redeem (0 to 7 days).
     pub lockup: i64,
+    /// Largest average-price impact of one order (rate, 10^9 = 100%), in (0, 2.5%]; a quarter of
+    /// the market's delegate band caps it further.
+    pub max_impact: u64,
+    /// Largest notional traded per day as a multiple of equity (rate, 10^9 = 1x), in (0, 10x].
+    pub max_turnover: u64,
 }
+
+/// Largest `max_impact` a vault may set (2.5%).
+pub const MAX_VAULT_IMPACT: u64 = 25_000_000;
+/// Largest `max_turnover` a vault may set (10x equity per day).
+pub const MAX_VAULT_TURNOVER: u64 = 10_000_000_000;
+/// The turnover window (seconds).
+pub const TURNOVER_WINDOW: i64 = 86_400;
 
 pub const MAX_VAULT_LEVERAGE: u64 = 100_000_000_000;
 pub const MAX_LOCKUP: i64 = 7 * 86_400;
@@ -88,6 +119,8 @@ impl VaultParams {
             && self.max_leverage > 0
             && self.max_leverage <= MAX_VAULT_LEVERAGE
             && (0..=MAX_LOCKUP).contains(&self.lockup)
+            && (1..=MAX_VAULT_IMPACT).contains(&self.max_impact)
+            && (1..=MAX_VAULT_TURNOVER).contains(&self.max_turnover)
             && (0..n).all(|i| !self.markets[..i].contains(&self.markets[i]))
     }
 }

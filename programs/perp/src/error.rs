@@ -116,10 +116,28 @@ pub enum PerpError {
     RepegTooSoon,
     #[msg("no repeg needed or affordable: the vAMM is within the threshold of the index, or this interval's repeg budget cannot move the peg")]
     RepegNotNeeded,
+    #[msg("an oracle source's confidence interval is too wide for a liquidation, a deficit or ADL: wait for a tighter print")]
+    OracleTooUncertain,
+    #[msg("the market's open interest is at its cap for the size of its insurance fund: top up the fund (deposit_insurance) or reduce")]
+    OpenInterestCap,
+    #[msg("the market has an unbacked loss outstanding: no new risk until it is repaid (deposit_insurance)")]
+    UnbackedLossOutstanding,
+    #[msg("a bankruptcy is open on this market: a profitable counterparty position is held for auto-deleveraging until it ends")]
+    ProfitHeldForAdl,
+    #[msg("a delegate's order may move the vAMM at most a quarter of the delegate band: trade a smaller size")]
+    DelegateImpactTooLarge,
+    #[msg("a delegate's order against the direction of its previous one must wait one sample period")]
+    DelegateCooldown,
+    #[msg("a position opened or increased must be at least the market's minimum size")]
+    PositionTooSmall,
+    #[msg(
+        "withdrawals need every position market's index refreshed in the same slot: prepend update_funding for each"
+    )]
+    IndexNotRefreshed,
 }
 
 /// Every error, in code order (code = 6000 + index): lets clients turn a code into a name.
-pub const ALL_ERRORS: [PerpError; 55] = [
+pub const ALL_ERRORS: [PerpError; 63] = [
     PerpError::MathOverflow,
     PerpError::Unauthorized,
     PerpError::OwnerOnly,
@@ -175,6 +193,14 @@ pub const ALL_ERRORS: [PerpError; 55] = [
     PerpError::RepegNotAllowed,
     PerpError::RepegTooSoon,
     PerpError::RepegNotNeeded,
+    PerpError::OracleTooUncertain,
+    PerpError::OpenInterestCap,
+    PerpError::UnbackedLossOutstanding,
+    PerpError::ProfitHeldForAdl,
+    PerpError::DelegateImpactTooLarge,
+    PerpError::DelegateCooldown,
+    PerpError::PositionTooSmall,
+    PerpError::IndexNotRefreshed,
 ];
 
 /// The error with this custom program error code, if it is one of ours.
@@ -186,7 +212,7 @@ pub fn from_code(code: u32) -> Option<PerpError> {
 pub fn core_error(e: CoreError) -> Error {
     msg!("risk engine: {}", e);
     match e {
-        CoreError::TooFewSources { .. } => error!(PerpError::TooFewSources),
+        CoreError::TooFewSources { .. } | CoreError::ZeroTotalWeight => error!(PerpError::TooFewSources),
         CoreError::InsufficientLiquidity => error!(PerpError::InsufficientLiquidity),
         CoreError::ZeroSize => error!(PerpError::InvalidOrderSize),
         CoreError::InvalidTiers(_) | CoreError::InvalidParameter(_) | CoreError::TooManySources => {

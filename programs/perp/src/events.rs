@@ -220,9 +220,12 @@ pub struct AccountBankrupt {
     pub base: i64,
     /// Where auto-deleveraging closes it (within the maintenance band of the live mark).
     pub bankruptcy_price: u64,
-    /// The group's deficit attributed to this market, which its insurance fund could not cover.
+    /// What is left of the group's deficit attributed to this market after its insurance fund
+    /// paid what it held: auto-deleveraging's to absorb.
     pub deficit: i64,
     pub insurance_fund: i64,
+    /// Paid by the insurance fund before the flag (all it held).
+    pub insurance_draw: i64,
 }
 
 #[event]
@@ -256,6 +259,17 @@ pub struct LossSocialized {
     /// Left in the PnL pool (no one left to charge).
     pub unbacked: i64,
     pub delta: i128,
+}
+
+/// A market's outstanding unbacked loss repaid: by its insurance fund (`margin_account` is the
+/// default key) or by a profit realized in the market (the account whose profit was held back).
+#[event]
+pub struct UnbackedLossRepaid {
+    pub market_index: u16,
+    pub margin_account: Pubkey,
+    pub amount: i64,
+    /// What is still outstanding after this repayment.
+    pub outstanding: i64,
 }
 
 #[event]

@@ -108,11 +108,19 @@ async fn attack_restart_an_adl_round_mid_scan() {
 /// would zero its count right before the keeper's resolution).
 #[tokio::test(flavor = "current_thread")]
 async fn attack_reset_a_complete_round_before_resolution() {
-    let (mut w, carol, dan) = carol_bankrupt().await;
-    // nobody profitable is short: Dan and the arbitrageur buy back
+    let mut w = world(10 * USDC).await;
+    let carol = w.env.user(100_000 * USDC, 10_000 * USDC).await;
+    let dan = w.env.user(100_000 * USDC, 5_000 * USDC).await;
+    w.env.trade(&carol, 0, order(OrderSide::Long, 5 * BTC)).await.unwrap();
+    w.env.trade(&dan, 0, order(OrderSide::Short, 2 * BTC)).await.unwrap();
+    w.move_price(usd(18_000)).await;
+    // nobody profitable is short: Dan and the arbitrageur buy back before Carol is flagged (after,
+    // their profit is held for ADL)
     w.env.close(&dan, 0).await.unwrap();
     let arb = clone_user(&w.arb);
     w.env.close(&arb, 0).await.unwrap();
+    w.liquidate(&carol, 0).await.unwrap();
+    assert!(w.env.margin(&carol.account).await.is_bankrupt());
     begin(&mut w, &carol).await.unwrap();
     let m = w.env.market(0).await;
     assert_eq!((m.adl_scanned, m.open_positions_short), (0, 0), "complete at once, nothing ranked");
@@ -133,9 +141,9 @@ async fn attack_socialize_onto_a_dust_position() {
     w.move_price(usd(18_000)).await;
     let sam = w.env.user(1_000 * USDC, 100 * USDC).await;
     w.env.trade(&sam, 0, order(OrderSide::Short, BTC / 1_000)).await.unwrap();
-    w.liquidate(&carol, 0).await.unwrap();
     let arb = clone_user(&w.arb);
     w.env.close(&arb, 0).await.unwrap();
+    w.liquidate(&carol, 0).await.unwrap();
     begin(&mut w, &carol).await.unwrap();
     w.env.send(&[ix::adl_scan(0, &[sam.account])], &[]).await.unwrap();
     assert_eq!(round(&mut w).await.num_entries, 0, "Sam's short is not profitable");

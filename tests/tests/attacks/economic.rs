@@ -233,6 +233,7 @@ async fn attack_impact_median_mark_manipulation() {
     env.set_legacy_oracle(oracle, usd(20_000), usd(2), T0);
     let mut p = default_market_params(vec![legacy_oracle(oracle)]);
     p.mark_method = 1;
+    p.sample_period = 300;
     env.create_market(0, p, 1_000, usd(20_000)).await;
     env.advance(60).await;
     env.set_legacy_oracle(oracle, usd(20_000), usd(2), env.now);

@@ -1,12 +1,17 @@
 //! Attacks on the program, each named `attack_<what>`: the set-up, the attacker's transaction(s)
 //! through the real program, and the amounts afterwards compared with an honest run (computed by
 //! perp-core). Every test ends with the conservation check. The findings they answer are in
-//! `../shared/reviews/2026-11-adversarial-review.md` (H-1..H-3, M-1..M-9, L-1..L-9).
+//! `../shared/reviews/2026-11-adversarial-review.md` (H-1..H-3, M-1..M-9, L-1..L-9) and
+//! `2026-12-adversarial-review.md` (N-1..N-12, in `bad_debt`, `oracle_guard`, `limits` and the
+//! vault and keeper tests).
 
 mod adl;
 mod admin;
+mod bad_debt;
 mod economic;
+mod limits;
 mod margin;
+mod oracle_guard;
 mod oracles;
 mod write_locks;
 

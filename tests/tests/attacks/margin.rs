@@ -16,8 +16,9 @@ async fn attack_profit_backed_withdrawal_through_isolated_collateral() {
     w.move_price(usd(21_000)).await;
     let a = w.env.margin(&alice.account).await;
     let c = a.positions[0].isolated_collateral;
+    let refresh = ix::update_funding(0, &[w.oracle]);
     let take_all = ix::move_isolated_collateral(alice.key(), alice.account, 0, -c, &[0]);
-    assert_error(w.env.send(&[take_all], &[&alice.kp]).await, PerpError::IsolatedMarginTooLow);
+    assert_error(w.env.send(&[refresh.clone(), take_all], &[&alice.kp]).await, PerpError::IsolatedMarginTooLow);
     // what it can release: equity counting only losses, minus initial margin (the cross rule)
     let m = w.env.market(0).await;
     let mut h = Health::new(Quote(c));
@@ -25,14 +26,14 @@ async fn attack_profit_backed_withdrawal_through_isolated_collateral() {
     let free = h.withdrawable(Quote(c)).unwrap().0;
     assert!(free > 0 && free < c);
     let over = ix::move_isolated_collateral(alice.key(), alice.account, 0, -(free + 1), &[0]);
-    assert_error(w.env.send(&[over], &[&alice.kp]).await, PerpError::IsolatedMarginTooLow);
+    assert_error(w.env.send(&[refresh.clone(), over], &[&alice.kp]).await, PerpError::IsolatedMarginTooLow);
     let ok = ix::move_isolated_collateral(alice.key(), alice.account, 0, -free, &[0]);
-    // collateral leaving an isolated position needs the freshness of a withdrawal (15 s)
+    // collateral leaving an isolated position needs the freshness of a withdrawal: the market's
+    // index refreshed in the same slot
     w.env.advance(30).await;
-    assert_error(w.env.send(std::slice::from_ref(&ok), &[&alice.kp]).await, PerpError::StaleCachedIndex);
+    assert_error(w.env.send(std::slice::from_ref(&ok), &[&alice.kp]).await, PerpError::IndexNotRefreshed);
     let t = w.env.now;
     w.env.set_legacy_oracle(w.oracle, usd(21_000), usd(2), t);
-    let refresh = ix::update_funding(0, &[w.oracle]);
     w.env.send(&[refresh, ok], &[&alice.kp]).await.unwrap();
     let a = w.env.margin(&alice.account).await;
     assert_eq!(a.cross_collateral, free);

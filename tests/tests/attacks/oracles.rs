@@ -79,8 +79,9 @@ async fn attack_a_reassigned_oracle_account_bricks_the_market() {
 }
 
 /// M-5: ETH's price drops 8% but nobody refreshes ETH's cached index. A withdrawal valued at the
-/// old ETH price is refused: withdrawals need a cache younger than `withdraw_max_age` (15 s here),
-/// and the cache's age is that of its oldest reading, never the time it was written.
+/// old ETH price is refused: withdrawals need the cache refreshed in their own slot (from readings
+/// younger than `withdraw_max_age`, 15 s here; the cache's age is that of its oldest reading,
+/// never the time it was written).
 #[tokio::test(flavor = "current_thread")]
 async fn attack_withdraw_on_a_stale_cached_price() {
     let mut w = world(0).await;
@@ -91,7 +92,7 @@ async fn attack_withdraw_on_a_stale_cached_price() {
     let t = w.env.now;
     w.env.set_legacy_oracle(eth_oracle, usd(1_380), usd(1), t);
     let i = ix::withdraw(alice.key(), alice.account, alice.token, 1_000 * USDC, &[1]);
-    assert_error(w.env.send(std::slice::from_ref(&i), &[&alice.kp]).await, PerpError::StaleCachedIndex);
+    assert_error(w.env.send(std::slice::from_ref(&i), &[&alice.kp]).await, PerpError::IndexNotRefreshed);
     // refreshed in the same transaction, the withdrawal is valued at the real price
     let m = w.env.market(1).await;
     let refresh = ix::update_funding(1, &ix::market_oracles(&m));
@@ -106,7 +107,7 @@ async fn attack_withdraw_on_a_stale_cached_price() {
     // the most it allows at the real price, and one unit more is refused
     let free = h.withdrawable(Quote(a.cross_collateral)).unwrap().0 as u64;
     let over = ix::withdraw(alice.key(), alice.account, alice.token, free + 1, &[1]);
-    assert_error(w.env.send(&[over], &[&alice.kp]).await, PerpError::WithdrawExceedsFree);
+    assert_error(w.env.send(&[refresh.clone(), over], &[&alice.kp]).await, PerpError::WithdrawExceedsFree);
     w.env.assert_conservation().await;
 
     // re-stamping: every source frozen at T, a crank at T + 59 s caches T, not T + 59

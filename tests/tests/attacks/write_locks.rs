@@ -30,6 +30,7 @@ fn hot_path(m: u16, other: u16) -> Vec<Instruction> {
         reduce_only: false,
         isolated: false,
         isolated_collateral: 0,
+        max_index_deviation: 0,
     };
     vec![
         ix::place_market_order(trader, acct(&trader), m, &oracle, &[other], p),

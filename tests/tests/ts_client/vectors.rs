@@ -47,6 +47,7 @@ fn order_json(p: &OrderParams) -> Value {
         "reduceOnly": p.reduce_only,
         "isolated": p.isolated,
         "isolatedCollateral": p.isolated_collateral.to_string(),
+        "maxIndexDeviation": p.max_index_deviation.to_string(),
     })
 }
 
@@ -170,6 +171,7 @@ pub fn instructions() -> Value {
             reduce_only: false,
             isolated: false,
             isolated_collateral: 0,
+            max_index_deviation: 0,
         },
         OrderParams {
             side: OrderSide::Short,
@@ -178,6 +180,7 @@ pub fn instructions() -> Value {
             reduce_only: true,
             isolated: false,
             isolated_collateral: 0,
+            max_index_deviation: 5_000_000,
         },
         OrderParams {
             side: OrderSide::Long,
@@ -186,6 +189,7 @@ pub fn instructions() -> Value {
             reduce_only: false,
             isolated: true,
             isolated_collateral: 777_000_000,
+            max_index_deviation: 0,
         },
     ];
     for (n, p) in orders.iter().enumerate() {

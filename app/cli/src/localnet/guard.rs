@@ -63,6 +63,10 @@ pub struct Cluster {
     pub genesis: String,
     /// The test oracle's program account exists, is executable and is owned by a BPF loader.
     pub test_oracle_deployed: bool,
+    /// The JSON-RPC URL's host is this machine. The two answers above come from that node, so
+    /// they prove nothing when the node is somewhere else: a proxy can answer them with a local
+    /// chain's and forward the transactions to mainnet (N-11).
+    pub loopback: bool,
 }
 
 /// The refusal, if any, of a deployment using `material` on `cluster`.
@@ -73,6 +77,12 @@ pub fn refusal(material: &[String], cluster: &Cluster) -> Option<String> {
     let what = material.join("; ");
     if PUBLIC_GENESIS.contains(&cluster.genesis.as_str()) {
         return Some(format!("localnet-only config refused on a public cluster (genesis {}): {what}", cluster.genesis));
+    }
+    if !cluster.loopback {
+        return Some(format!(
+            "localnet-only config refused: the RPC node is not on this machine, so its answers cannot prove a \
+             local cluster (use the local validator's loopback URL, e.g. http://127.0.0.1:8899): {what}"
+        ));
     }
     if !cluster.test_oracle_deployed {
         return Some(format!(
@@ -97,7 +107,8 @@ pub async fn cluster(c: &RpcChain) -> Result<Cluster, CliError> {
         .map_err(|e| failed("test oracle program account", &e))?
         .value;
     let test_oracle_deployed = program.is_some_and(|a| a.executable && LOADERS.contains(&a.owner));
-    Ok(Cluster { genesis, test_oracle_deployed })
+    let loopback = perp_client::rpc::is_loopback_url(&c.client().url());
+    Ok(Cluster { genesis, test_oracle_deployed, loopback })
 }
 
 /// Refuses a deployment that uses localnet material on anything but a local perp cluster. The
@@ -138,17 +149,24 @@ mod tests {
         let admin = Pubkey::new_unique();
         let material = localnet_material(&local, &admin);
         assert_eq!(material.len(), 3, "{material:?}"); // two oracle owners and the mint
-        let local_chain =
-            Cluster { genesis: "9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin".into(), test_oracle_deployed: true };
+        let local_chain = Cluster {
+            genesis: "9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin".into(),
+            test_oracle_deployed: true,
+            loopback: true,
+        };
         assert_eq!(refusal(&material, &local_chain), None);
         for g in PUBLIC_GENESIS {
             // refused on a public cluster even if it claimed to hold the test oracle
-            let m = refusal(&material, &Cluster { genesis: g.into(), test_oracle_deployed: true }).expect("refused");
+            let m = refusal(&material, &Cluster { genesis: g.into(), test_oracle_deployed: true, loopback: true })
+                .expect("refused");
             assert!(m.contains("public cluster") && m.contains("collateral_mint"), "{m}");
         }
         // any other chain without the test oracle (an SVM fork, a private cluster): refused
-        let other =
-            Cluster { genesis: "3xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin".into(), test_oracle_deployed: false };
+        let other = Cluster {
+            genesis: "3xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin".into(),
+            test_oracle_deployed: false,
+            loopback: true,
+        };
         let m = refusal(&material, &other).expect("refused");
         assert!(m.contains("not a local perp cluster"), "{m}");
     }
@@ -164,7 +182,7 @@ mod tests {
         }
         let material = localnet_material(&cfg, &Pubkey::new_unique());
         assert_eq!(material.len(), 1, "{material:?}");
-        let other = Cluster { genesis: PUBLIC_GENESIS[1].into(), test_oracle_deployed: false };
+        let other = Cluster { genesis: PUBLIC_GENESIS[1].into(), test_oracle_deployed: false, loopback: true };
         assert!(refusal(&material, &other).expect("refused").contains("published localnet mint"));
     }
 
@@ -173,9 +191,34 @@ mod tests {
         let mainnet = read("migrations/mainnet-btc.json");
         let material = localnet_material(&mainnet, &PUBLISHED_AUTHORITY);
         assert_eq!(material.len(), 1, "{material:?}");
-        let devnet = Cluster { genesis: PUBLIC_GENESIS[1].into(), test_oracle_deployed: false };
+        let devnet = Cluster { genesis: PUBLIC_GENESIS[1].into(), test_oracle_deployed: false, loopback: true };
         assert!(refusal(&material, &devnet).expect("refused").contains("published localnet authority"));
         // the mainnet config by any other admin uses no localnet material: nothing to ask the cluster
         assert!(localnet_material(&mainnet, &Pubkey::new_unique()).is_empty());
+    }
+
+    #[test]
+    fn attack_localnet_guard_behind_a_lying_rpc_proxy() {
+        // a remote proxy answers getGenesisHash with a local chain's hash and the test oracle's
+        // account as deployed, and forwards the transactions to mainnet: everything it says
+        // looks local, but it is not on this machine
+        let local = read("migrations/localnet.json");
+        let material = localnet_material(&local, &Pubkey::new_unique());
+        let proxy = Cluster {
+            genesis: "9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin".into(),
+            test_oracle_deployed: true,
+            loopback: false,
+        };
+        assert!(refusal(&material, &proxy).expect("refused").contains("not on this machine"));
+        for (url, ok) in [
+            ("http://127.0.0.1:8899", true),
+            ("http://localhost:8899", true),
+            ("http://[::1]:8899", true),
+            ("http://127.0.0.1.nip.io:8899", false),
+            ("https://api.mainnet-beta.solana.com", false),
+            ("http://10.1.2.3:8899", false),
+        ] {
+            assert_eq!(perp_client::rpc::is_loopback_url(url), ok, "{url}");
+        }
     }
 }

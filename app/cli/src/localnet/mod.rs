@@ -300,6 +300,14 @@ pub async fn prepare(
     });
     if let Some(admin) = admin {
         setup::ensure_sol(c, &admin.pubkey(), 10).await?;
+        // the markets' insurance seeds come from the admin's token account: mint them first
+        let mut seeds = 0u64;
+        for (i, m) in local.config.get("markets").and_then(Value::as_array).into_iter().flatten().enumerate() {
+            seeds += crate::admin::insurance_seed(m, &format!("market {i}"))?.unwrap_or(0);
+        }
+        if seeds > 0 && perp_client::chain::fetch_market(c, 0).await.is_err() {
+            setup::mint_usdc(c, &local.authority, &local.mint.pubkey(), &admin.pubkey(), seeds).await?;
+        }
         let init = crate::admin::init(c, admin, &local.config, false, &Default::default()).await?;
         v["admin"] = json!(admin.pubkey().to_string());
         v["init"] = init.value;

@@ -297,5 +297,8 @@ pub fn sim_market_params(oracles: Vec<OracleParams>, cfg: &SimConfig) -> MarketP
         withdraw_max_age: 600,
         repeg_budget: cfg.repeg_budget,
         repeg_threshold: cfg.repeg_threshold,
+        liquidation_max_conf: 5_000_000,
+        max_ema_divergence: 10_000_000,
+        max_oi_per_insurance: 0,
     }
 }

@@ -80,6 +80,7 @@ impl Sim {
             reduce_only,
             isolated: false,
             isolated_collateral: 0,
+            max_index_deviation: 0,
         };
         let i = ix::place_market_order(
             t.user.key(),

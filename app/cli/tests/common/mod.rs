@@ -45,5 +45,8 @@ pub fn btc_params(oracles: &[Pubkey]) -> MarketParams {
         withdraw_max_age: 15,
         repeg_budget: 0,
         repeg_threshold: 0,
+        liquidation_max_conf: 5_000_000, // 0.5%
+        max_ema_divergence: 10_000_000,  // 1%
+        max_oi_per_insurance: 0,
     }
 }

@@ -15,9 +15,11 @@
 //!   `max_backoff`), subscribed again and resynced.
 //! - Each entry keeps the slot it was read at (a notification's slot, a JSON-RPC read's context
 //!   slot); an older read never overwrites a newer one, so a lagging node behind a load balancer
-//!   cannot put an older state over a newer notification. Notifications far ahead of the slot
-//!   stream, with keys that do not parse, or that are not margin accounts of the program are
-//!   ignored.
+//!   cannot put an older state over a newer notification. Reads and notifications labelled
+//!   beyond the slot bound (an independent JSON-RPC node's `getSlot`, asked every 2 s, or without
+//!   one the connection's own slot stream, plus 150 slots) are refused, so a lying node can pin
+//!   an entry for a minute at most (N-5); notifications with keys that do not parse, or that are
+//!   not margin accounts of the program, are ignored.
 //! - After a transaction is sent, the accounts it wrote are read again over JSON-RPC, so the next
 //!   read of the same pass does not see the state before it; after a refusal too, so a stale
 //!   entry that made the keeper try is repaired before it tries again.
@@ -44,7 +46,24 @@ use tokio::sync::Notify;
 mod state;
 use state::State;
 
-#[derive(Clone, Debug)]
+#[cfg(test)]
+mod url_tests {
+    use super::check_ws_url;
+
+    #[test]
+    fn plain_websockets_only_to_this_machine() {
+        for ok in ["ws://127.0.0.1:8900", "ws://localhost:8900/", "ws://[::1]:8900", "wss://rpc.example.com"] {
+            assert!(check_ws_url(ok).is_ok(), "{ok}");
+        }
+        for bad in
+            ["ws://10.0.0.5:8900", "ws://rpc.example.com", "ws://127.0.0.1.example.com:8900", "http://127.0.0.1:8899"]
+        {
+            assert!(check_ws_url(bad).is_err(), "{bad}");
+        }
+    }
+}
+
+#[derive(Clone)]
 pub struct WsConfig {
     /// Websocket endpoint (`ws://host:port`, the JSON-RPC port + 1 on a validator).
     pub url: String,
@@ -52,11 +71,36 @@ pub struct WsConfig {
     pub resync: Duration,
     /// Longest wait between reconnection attempts.
     pub max_backoff: Duration,
+    /// An independent JSON-RPC node whose `getSlot` bounds the slots the cache accepts (N-5);
+    /// without one, the websocket node's own slot stream does (a lying node can then pin an entry
+    /// for as long as it keeps its slot stream ahead).
+    pub slot_source: Option<Arc<RpcChain>>,
 }
 
 impl WsConfig {
     pub fn new(url: &str) -> WsConfig {
-        WsConfig { url: url.to_string(), resync: Duration::from_secs(30), max_backoff: Duration::from_secs(10) }
+        WsConfig {
+            url: url.to_string(),
+            resync: Duration::from_secs(30),
+            max_backoff: Duration::from_secs(10),
+            slot_source: None,
+        }
+    }
+}
+
+/// Refuses a websocket URL without TLS to a host that is not this machine (N-5): an unencrypted
+/// connection over a network lets anyone on the path feed the keeper's cache.
+pub fn check_ws_url(url: &str) -> Result<(), String> {
+    if url.starts_with("wss://") {
+        return Ok(());
+    }
+    if !url.starts_with("ws://") {
+        return Err(format!("{url}: not a websocket URL (ws:// or wss://)"));
+    }
+    if crate::rpc::is_loopback_url(url) {
+        Ok(())
+    } else {
+        Err(format!("{url}: an unencrypted websocket to another host; use wss:// (TLS)"))
     }
 }
 
@@ -76,6 +120,8 @@ pub struct CacheStats {
     pub disconnects: u64,
     /// Accounts read per second by the last full resync.
     pub resync_accounts_per_s: f64,
+    /// Reads and notifications refused for a slot beyond the bound.
+    pub refused_ahead: u64,
     /// Reads served from the cache / sent to JSON-RPC.
     pub hits: u64,
     pub misses: u64,
@@ -121,9 +167,11 @@ impl Drop for WsChain {
 
 /// A connection that delivers no slot notification for this long is treated as dead.
 const SILENCE: Duration = Duration::from_secs(10);
-/// A notification this many slots past the newest slot heartbeat (about 7 minutes) is refused:
-/// an entry labelled with a slot far ahead would never be overwritten by the truth.
-const MAX_SLOTS_AHEAD: u64 = 1_000;
+/// A read or notification this many slots past the slot bound (about a minute) is refused: an
+/// entry labelled with a slot far ahead would never be overwritten by the truth.
+const MAX_SLOTS_AHEAD: u64 = 150;
+/// How often the independent slot source is asked.
+const SLOT_POLL: Duration = Duration::from_secs(2);
 
 fn margin_len() -> usize {
     8 + perp::state::MARGIN_ACCOUNT_SIZE
@@ -347,8 +395,12 @@ async fn session(rpc: &Arc<RpcChain>, shared: &Arc<Shared>, cfg: &WsConfig) -> R
     let (mut slots, _slot_unsub) = client.slot_subscribe().await.map_err(|e| format!("slotSubscribe: {e}"))?;
     // a new connection may be to a node that restarted at an older slot (or a new chain): forget
     // what the last one said, then, subscribed first, read everything (nothing in between is missed)
+    let bound_source: &RpcChain = cfg.slot_source.as_deref().unwrap_or(rpc);
+    let anchor = bound_source.client().get_slot().await.map_err(|e| format!("getSlot (slot bound): {e}"))?;
     {
-        shared.state.lock().unwrap().forget();
+        let mut s = shared.state.lock().unwrap();
+        s.forget();
+        s.ceiling = anchor.saturating_add(MAX_SLOTS_AHEAD);
     }
     resync(rpc, shared, &watched).await.map_err(|e| format!("resync: {e}"))?;
     {
@@ -367,8 +419,10 @@ async fn session(rpc: &Arc<RpcChain>, shared: &Arc<Shared>, cfg: &WsConfig) -> R
     report.tick().await;
     let (mut seen, mut since) = (0u64, Instant::now());
     let mut last_slot = Instant::now();
-    let mut heartbeat_slot = 0u64;
     let mut pending: Option<AbortOnDrop<Result<Option<String>, String>>> = None;
+    let mut slot_poll = tokio::time::interval(SLOT_POLL);
+    slot_poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut slot_ask: Option<AbortOnDrop<Option<u64>>> = None;
     loop {
         tokio::select! {
             s = slots.next() => {
@@ -376,7 +430,20 @@ async fn session(rpc: &Arc<RpcChain>, shared: &Arc<Shared>, cfg: &WsConfig) -> R
                     return Err("slot stream ended (connection closed)".into());
                 };
                 last_slot = Instant::now();
-                heartbeat_slot = heartbeat_slot.max(info.slot);
+                // without an independent source the stream itself bounds the slots
+                if cfg.slot_source.is_none() {
+                    shared.state.lock().unwrap().raise_ceiling(info.slot.saturating_add(MAX_SLOTS_AHEAD));
+                }
+            }
+            _ = slot_poll.tick(), if cfg.slot_source.is_some() && slot_ask.is_none() => {
+                let src = cfg.slot_source.clone().expect("guarded");
+                slot_ask = Some(AbortOnDrop(tokio::spawn(async move { src.client().get_slot().await.ok() })));
+            }
+            got = async { (&mut slot_ask.as_mut().expect("guarded").0).await }, if slot_ask.is_some() => {
+                slot_ask = None;
+                if let Ok(Some(slot)) = got {
+                    shared.state.lock().unwrap().raise_ceiling(slot.saturating_add(MAX_SLOTS_AHEAD));
+                }
             }
             _ = tokio::time::sleep_until((last_slot + SILENCE).into()) => {
                 return Err(format!("no slot notification for {} s (connection half-open?)", SILENCE.as_secs()));
@@ -395,11 +462,13 @@ async fn session(rpc: &Arc<RpcChain>, shared: &Arc<Shared>, cfg: &WsConfig) -> R
                     return Err("subscription stream ended (connection closed)".into());
                 };
                 let Some(data) = data else { continue };
-                if heartbeat_slot > 0 && slot > heartbeat_slot.saturating_add(MAX_SLOTS_AHEAD) {
-                    tracing::warn!(target: "ws", account = %key, slot, heartbeat_slot, "notification far ahead of the slot stream: ignored");
-                    continue;
+                let (applied, ceiling) = {
+                    let mut s = shared.state.lock().unwrap();
+                    (s.apply_notification(key, slot, data, is_margin), s.ceiling)
+                };
+                if slot > ceiling {
+                    tracing::warn!(target: "ws", account = %key, slot, ceiling, "notification beyond the slot bound: ignored");
                 }
-                let applied = shared.state.lock().unwrap().apply_notification(key, slot, data, is_margin);
                 if applied && !is_margin {
                     shared.wake.fire();
                 }

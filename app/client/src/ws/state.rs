@@ -24,6 +24,11 @@ pub(super) struct Entry {
 #[derive(Default)]
 pub(super) struct State {
     pub live: bool,
+    /// The highest slot a read or notification may carry (N-5): set from an independent JSON-RPC
+    /// node's `getSlot` (or, without one, this connection's own slot stream) plus a margin. Until
+    /// it is known, nothing is stored. An entry labelled beyond the chain's real slot could never
+    /// be overwritten by the truth; with the ceiling it lasts at most the margin.
+    pub ceiling: u64,
     pub entries: HashMap<Pubkey, Entry>,
     pub margin: HashSet<Pubkey>,
     /// Exchange, markets and oracles (subscribed one by one).
@@ -34,6 +39,10 @@ pub(super) struct State {
 impl State {
     /// Stores what was read at `slot` unless a newer read (or closure) is already there (rule 1).
     pub fn put(&mut self, key: Pubkey, slot: u64, data: Option<AccountData>) -> bool {
+        if slot > self.ceiling {
+            self.stats.refused_ahead += 1;
+            return false;
+        }
         match self.entries.get(&key) {
             Some(e) if e.slot > slot => false,
             _ => {
@@ -101,6 +110,11 @@ impl State {
         }
     }
 
+    /// Raises the slot ceiling to `slot` (never lowers it).
+    pub fn raise_ceiling(&mut self, slot: u64) {
+        self.ceiling = self.ceiling.max(slot);
+    }
+
     /// A new connection: what the last one said is forgotten.
     pub fn forget(&mut self) {
         self.entries.clear();
@@ -134,6 +148,11 @@ mod tests {
         AccountData { owner: perp::ID, lamports: 1, data: vec![tag; 4] }
     }
 
+    /// A state whose slot bound is far away (the merge rules alone).
+    fn open() -> State {
+        State { ceiling: u64::MAX, ..Default::default() }
+    }
+
     fn data(s: &State, k: &Pubkey) -> Option<u8> {
         s.entries.get(k).and_then(|e| e.data.as_ref()).map(|d| d.data[0])
     }
@@ -141,7 +160,7 @@ mod tests {
     #[test]
     fn a_lagging_node_s_older_read_loses_to_a_newer_notification() {
         // a notification at slot 110; then a resync answered by a node behind, at slot 100
-        let mut s = State::default();
+        let mut s = open();
         let (m, oracle) = (Pubkey::new_unique(), Pubkey::new_unique());
         s.apply_resync(90, vec![(m, acc(1))], &[oracle], 90, vec![Some(acc(1))]);
         assert!(s.apply_notification(m, 110, acc(2), true));
@@ -160,7 +179,7 @@ mod tests {
 
     #[test]
     fn a_lagging_resync_does_not_drop_an_account_created_after_it() {
-        let mut s = State::default();
+        let mut s = open();
         let new = Pubkey::new_unique();
         assert!(s.apply_notification(new, 120, acc(1), true));
         // the node read at 100 does not list it yet
@@ -171,7 +190,7 @@ mod tests {
 
     #[test]
     fn a_resync_tombstone_keeps_an_older_notification_from_reviving_a_closed_account() {
-        let mut s = State::default();
+        let mut s = open();
         let m = Pubkey::new_unique();
         s.apply_resync(100, vec![(m, acc(1))], &[], 100, vec![]);
         // closed by slot 200: the resync at 200 does not list it
@@ -190,7 +209,7 @@ mod tests {
     fn an_account_read_back_across_a_reconnect_stays_in_the_margin_set() {
         let m = Pubkey::new_unique();
         // a send decided to read m back; a reconnect forgot everything before the read returned
-        let mut s = State::default();
+        let mut s = open();
         s.apply_resync(100, vec![(m, acc(1))], &[], 100, vec![]);
         s.forget();
         s.read_back(&[m], 210, vec![Some(acc(2))]);
@@ -201,10 +220,39 @@ mod tests {
 
         // an entry newer than the resync, stored while m was not in the set (the old code lost
         // m from the set for good: the resync's older read was refused, and membership with it)
-        let mut s = State::default();
+        let mut s = open();
         s.entries.insert(m, Entry { slot: 210, data: Some(acc(2)) });
         s.apply_resync(205, vec![(m, acc(1))], &[], 205, vec![]);
         assert!(s.margin.contains(&m), "listed by getProgramAccounts: in the margin set");
         assert_eq!(s.margin_accounts(), vec![(m, vec![2; 4])]);
     }
+}
+
+/// N-5: a node that labels a poisoned account with a slot far ahead cannot pin it: beyond the
+/// slot bound it is not stored, and within the bound it lasts only until the honest chain reaches
+/// that slot; the honest resync then wins.
+#[cfg(test)]
+#[test]
+fn attack_ws_node_pins_a_poisoned_oracle() {
+    let mut s = State { ceiling: 1_000 + 150, ..Default::default() };
+    let oracle = Pubkey::new_unique();
+    let honest = AccountData { owner: perp::ID, lamports: 1, data: vec![1; 4] };
+    let poison = AccountData { owner: perp::ID, lamports: 1, data: vec![9; 4] };
+    s.apply_resync(1_000, vec![], &[oracle], 1_000, vec![Some(honest.clone())]);
+    // labelled u64::MAX (or anything past the bound): refused, the honest entry stays
+    assert!(!s.apply_notification(oracle, u64::MAX, poison.clone(), false));
+    assert!(!s.apply_notification(oracle, 1_151, poison.clone(), false));
+    assert_eq!(s.entries[&oracle].data.as_ref().unwrap().data[0], 1);
+    assert_eq!(s.stats.refused_ahead, 2);
+    // within the bound it is stored, at most 150 slots ahead of the independent slot
+    assert!(s.apply_notification(oracle, 1_150, poison, false));
+    assert_eq!(s.entries[&oracle].data.as_ref().unwrap().data[0], 9);
+    // the honest chain passes slot 1,150 (the independent source raises the bound): the next
+    // honest read wins
+    s.raise_ceiling(1_160 + 150);
+    s.apply_resync(1_160, vec![], &[oracle], 1_160, vec![Some(honest)]);
+    assert_eq!(s.entries[&oracle].data.as_ref().unwrap().data[0], 1);
+    // before any bound is known nothing is stored at all
+    let mut fresh = State::default();
+    assert!(!fresh.apply_notification(oracle, 1, AccountData { owner: perp::ID, lamports: 1, data: vec![9] }, false));
 }

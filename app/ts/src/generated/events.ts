@@ -65,6 +65,8 @@ import {
   type TimelockChanged,
   getTradeExecutedDecoder,
   type TradeExecuted,
+  getUnbackedLossRepaidDecoder,
+  type UnbackedLossRepaid,
 } from "./types/index.js";
 
 /** The data of each event, by event name. */
@@ -99,6 +101,7 @@ export type PerpEventMap = {
   Repegged: Repegged;
   TimelockChanged: TimelockChanged;
   TradeExecuted: TradeExecuted;
+  UnbackedLossRepaid: UnbackedLossRepaid;
 };
 
 /** An event's name, its 8-byte discriminator (the first 8 bytes of its data) and decoder. */
@@ -139,4 +142,5 @@ export const PERP_EVENTS: readonly PerpEventDescriptor[] = [
   { name: "Repegged", discriminator: new Uint8Array([71, 53, 173, 66, 242, 157, 231, 144]), getDecoder: getRepeggedDecoder },
   { name: "TimelockChanged", discriminator: new Uint8Array([102, 227, 210, 143, 206, 58, 206, 91]), getDecoder: getTimelockChangedDecoder },
   { name: "TradeExecuted", discriminator: new Uint8Array([41, 110, 64, 129, 60, 79, 179, 80]), getDecoder: getTradeExecutedDecoder },
+  { name: "UnbackedLossRepaid", discriminator: new Uint8Array([37, 74, 101, 204, 66, 45, 236, 215]), getDecoder: getUnbackedLossRepaidDecoder },
 ];

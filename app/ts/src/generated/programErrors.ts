@@ -60,4 +60,12 @@ export const PERP_PROGRAM_ERRORS: ReadonlyArray<readonly [number, string, string
   [6052, "RepegNotAllowed", "repegs are off for this market, or it or the funding crank is paused"],
   [6053, "RepegTooSoon", "the last repeg was less than a sample period ago"],
   [6054, "RepegNotNeeded", "no repeg needed or affordable: the vAMM is within the threshold of the index, or this interval's repeg budget cannot move the peg"],
+  [6055, "OracleTooUncertain", "an oracle source's confidence interval is too wide for a liquidation, a deficit or ADL: wait for a tighter print"],
+  [6056, "OpenInterestCap", "the market's open interest is at its cap for the size of its insurance fund: top up the fund (deposit_insurance) or reduce"],
+  [6057, "UnbackedLossOutstanding", "the market has an unbacked loss outstanding: no new risk until it is repaid (deposit_insurance)"],
+  [6058, "ProfitHeldForAdl", "a bankruptcy is open on this market: a profitable counterparty position is held for auto-deleveraging until it ends"],
+  [6059, "DelegateImpactTooLarge", "a delegate's order may move the vAMM at most a quarter of the delegate band: trade a smaller size"],
+  [6060, "DelegateCooldown", "a delegate's order against the direction of its previous one must wait one sample period"],
+  [6061, "PositionTooSmall", "a position opened or increased must be at least the market's minimum size"],
+  [6062, "IndexNotRefreshed", "withdrawals need every position market's index refreshed in the same slot: prepend update_funding for each"],
 ];

@@ -247,7 +247,13 @@ fn index_follows_its_filters() {
         for conf in [0u64, 1_000_001, 1_000_000] {
             for t in [NOW - 61, NOW, NOW + 10, NOW + 11] {
                 for w in [0u64, 2] {
-                    full.push(SourceReading { price: Price(p), conf: Price(conf), publish_time: t, weight: w });
+                    full.push(SourceReading {
+                        price: Price(p),
+                        conf: Price(conf),
+                        publish_time: t,
+                        weight: w,
+                        ema: Price(0),
+                    });
                 }
             }
         }
@@ -256,7 +262,13 @@ fn index_follows_its_filters() {
     for p in prices {
         for t in [NOW - 61, NOW] {
             for w in [0u64, 2] {
-                small.push(SourceReading { price: Price(p), conf: Price(0), publish_time: t, weight: w });
+                small.push(SourceReading {
+                    price: Price(p),
+                    conf: Price(0),
+                    publish_time: t,
+                    weight: w,
+                    ema: Price(0),
+                });
             }
         }
     }
@@ -289,6 +301,11 @@ fn index_follows_its_filters() {
                         assert_eq!(e, w);
                         continue;
                     }
+                    // zero total weight: a report without a price, whose price() says why
+                    (Ok(r), Err(w)) if r.zero_weight => {
+                        assert_eq!(r.price(), Err(w));
+                        r
+                    }
                     (Ok(r), Ok(p)) => {
                         assert_eq!(r.price.map(|p| p.0), p, "{s:?} {cfg:?}");
                         r
@@ -311,6 +328,7 @@ fn index_follows_its_filters() {
                         assert_eq!(invalid, count(|d| matches!(d, DropReason::Invalid)));
                         assert_eq!(stale + low_confidence + outliers + invalid + v, s.len() as u8);
                     }
+                    Err(CoreError::ZeroTotalWeight) => assert!(r.zero_weight && r.price.is_none()),
                     Err(e) => panic!("{e:?}"),
                 }
                 if let Some(p) = r.price {

@@ -94,7 +94,7 @@ proptest! {
     fn index_any(srcs in proptest::collection::vec((prices(), prices(), i64s(), u64s()), 0..=17), now in i64s(),
                  max_age in i64s(), max_conf in rates(), max_dev in rates(), min_sources in any::<u8>(), median in any::<bool>(), tamper in any::<usize>()) {
         let sources: Vec<SourceReading> =
-            srcs.iter().map(|&(price, conf, publish_time, weight)| SourceReading { price, conf, publish_time, weight }).collect();
+            srcs.iter().map(|&(price, conf, publish_time, weight)| SourceReading { price, conf, publish_time, weight, ema: Price(0) }).collect();
         let method = if median { IndexMethod::Median } else { IndexMethod::VolumeWeighted };
         let any_cfg = IndexConfig { max_age, max_conf, max_deviation: max_dev, min_sources, method };
         // and a valid configuration, so that the filters run

@@ -73,6 +73,8 @@ pub fn handler(ctx: Context<InitializeVault>, vault_id: u16, params: VaultParams
     v.collateral_mint = ctx.accounts.collateral_mint.key();
     v.max_leverage = params.max_leverage;
     v.lockup = params.lockup;
+    v.max_impact = params.max_impact;
+    v.max_turnover = params.max_turnover;
     for (i, (m, p)) in params.markets.iter().zip(&params.max_position).enumerate() {
         v.markets[i] = *m;
         v.max_position[i] = *p;

@@ -6,6 +6,8 @@ use anchor_lang::prelude::*;
 use perp::engine::prices::impact_twap;
 use perp::instructions::{OrderParams, OrderSide};
 use perp::program::Perp;
+use perp_core::vamm::Side;
+use perp_core::Base;
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TradeParams {
@@ -23,7 +25,7 @@ pub struct TradeParams {
 #[derive(Accounts)]
 pub struct Trade<'info> {
     pub manager: Signer<'info>,
-    #[account(has_one = manager, has_one = margin_account)]
+    #[account(mut, has_one = manager, has_one = margin_account)]
     pub vault: AccountLoader<'info, Vault>,
     /// CHECK: the vault's authority PDA (seeds checked); signs the order in perp
     #[account(seeds = [AUTHORITY_SEED, vault.key().as_ref()], bump = vault.load()?.authority_bump)]
@@ -40,22 +42,51 @@ pub struct Trade<'info> {
 }
 
 /// The manager's order, placed in perp by the vault's authority, then checked against the vault's
-/// limits on the state it left (the whole transaction fails otherwise). Before it, the vAMM must
+/// limits on the state it left (the whole transaction fails otherwise). Before it: the vAMM must
 /// sit within a quarter of the delegate band of its time-weighted impact prices (no same-second
-/// push ahead of the order). Remaining accounts: as
+/// push ahead of the order), an order against the last one's direction must wait one sample
+/// period, and the order's own impact must stay within the vault's limit; after it, the day's
+/// traded notional must stay within the vault's turnover limit. Remaining accounts: as
 /// perp's place_market_order (the market's oracles, then the other position markets).
 pub fn handler<'info>(ctx: Context<'info, Trade<'info>>, p: TradeParams) -> Result<()> {
     let a = &ctx.accounts;
-    let (slot, max_position, max_leverage) = {
+    let (slot, max_position, max_leverage, max_impact, last_dir, last_time) = {
         let v = a.vault.load()?;
         let slot = v.market_slot(p.market_index).ok_or(VaultError::MarketNotAllowed)?;
-        (slot, v.max_position[slot], v.max_leverage)
+        (slot, v.max_position[slot], v.max_leverage, v.max_impact, v.last_trade_dir, v.last_trade_time)
     };
     require!(p.limit_price > 0, VaultError::LimitOutsideBand);
     let now = Clock::get()?.unix_timestamp;
-    {
+    let dir = if p.side == OrderSide::Long { 1 } else { 2 };
+    let notional = {
         let m = read_market(&a.market)?;
         require!(m.market_index == p.market_index, VaultError::MarketNotAllowed);
+        // N-1, the back-run: the vault's own impact is what another account of the manager's can
+        // take back from the curve. (1) A reversal waits one sample period, so no round trip is
+        // atomic: the back-running account carries the position against arbitrageurs meanwhile.
+        if last_dir != 0 && last_dir != dir && now - last_time < m.sample_period {
+            msg!("vault reversed its last order after {} s (wait {} s)", now - last_time, m.sample_period);
+            return err!(VaultError::ReversalTooSoon);
+        }
+        // (2) one order's impact is bounded: its average fill within min(max_impact, band / 4)
+        // of the vAMM's price before it (the curve quoted here is the one perp fills against)
+        let side = if p.side == OrderSide::Long { Side::Long } else { Side::Short };
+        let size = Base(i64::try_from(p.size).map_err(|_| VaultError::Overflow)?);
+        let v = m.vamm();
+        let mid = v.price().map_err(|_| VaultError::VammDisplaced)?.0 as u128;
+        let fill = v.quote_trade(side, size).map_err(|_| VaultError::ImpactLimit)?;
+        let limit = (max_impact as u128).min(m.delegate_band.max(0) as u128 / 4);
+        let diff = (fill.avg_price.0 as u128).abs_diff(mid);
+        if diff * 1_000_000_000 > limit * mid {
+            msg!(
+                "vault order: average fill {} is {} from the vAMM's {} (limit {} of 1e9)",
+                fill.avg_price.0,
+                diff,
+                mid,
+                limit
+            );
+            return err!(VaultError::ImpactLimit);
+        }
         // Sandwich guard: the vAMM must sit where it has been on time average. A trade in this
         // second (the manager's own, from another account, ahead of this order) moves the vAMM
         // but has no weight in the time-weighted impact prices yet, so a push of more than a
@@ -67,7 +98,8 @@ pub fn handler<'info>(ctx: Context<'info, Trade<'info>>, p: TradeParams) -> Resu
             msg!("vAMM at {} outside the time-weighted impact prices {}..{} (+/- {})", price, t.bid.0, t.ask.0, tol);
             return err!(VaultError::VammDisplaced);
         }
-    }
+        fill.quote.0.unsigned_abs()
+    };
 
     let vault_key = a.vault.key();
     let bump = a.vault.load()?.authority_bump;
@@ -91,6 +123,7 @@ pub fn handler<'info>(ctx: Context<'info, Trade<'info>>, p: TradeParams) -> Resu
             reduce_only: p.reduce_only,
             isolated: false,
             isolated_collateral: 0,
+            max_index_deviation: 0,
         },
     )?;
 
@@ -109,16 +142,31 @@ pub fn handler<'info>(ctx: Context<'info, Trade<'info>>, p: TradeParams) -> Resu
     }
     let acct = read_margin(&a.margin_account)?;
     let base = acct.find(p.market_index).map(|s| acct.positions[s].base).unwrap_or(0);
+    let oracles = m.oracle_count().min(ctx.remaining_accounts.len());
+    let mut markets: Vec<&AccountInfo> = vec![a.market.as_ref()];
+    markets.extend(ctx.remaining_accounts[oracles..].iter());
+    let h = vault_health(&acct, &markets, now, Freshness::MaxAge)?;
+    // (3) turnover: what the vault trades in a day is bounded by a multiple of its equity, so
+    // what (1) and (2) still let a back-runner take is bounded per day
+    {
+        let mut v = a.vault.load_mut()?;
+        let used = v.turnover_at(now).saturating_add(notional);
+        let room = (h.equity.0.max(0) as u128 * v.max_turnover as u128 / 1_000_000_000) as u64;
+        if used > room {
+            msg!("turnover {} over the day's limit {} (equity {})", used, room, h.equity.0);
+            return err!(VaultError::TurnoverLimit);
+        }
+        v.turnover_used = used;
+        v.turnover_time = now;
+        v.last_trade_time = now;
+        v.last_trade_dir = dir;
+    }
     let mut lev = 0;
     if !p.reduce_only {
         if base.unsigned_abs() > max_position {
             msg!("position {} over the vault's maximum {} (market slot {})", base, max_position, slot);
             return err!(VaultError::PositionLimit);
         }
-        let oracles = m.oracle_count().min(ctx.remaining_accounts.len());
-        let mut markets: Vec<&AccountInfo> = vec![a.market.as_ref()];
-        markets.extend(ctx.remaining_accounts[oracles..].iter());
-        let h = vault_health(&acct, &markets, now, Freshness::MaxAge)?;
         lev = leverage(&h);
         if lev > max_leverage {
             msg!("leverage {} over the vault's maximum {} (1e9 = 1x)", lev, max_leverage);

@@ -6,10 +6,9 @@ use crate::error::{CoreResultExt, PerpError};
 use crate::events::{BankruptcyResolved, LossSocialized};
 use crate::state::{position_flags, MarginAccount, Market};
 use anchor_lang::prelude::*;
-use perp_core::funding::socialize_loss_delta;
+use perp_core::funding::{socialize_cap_per_unit, socialize_loss_delta, socialize_within};
 use perp_core::position::{apply_fill, FillOutcome};
-use perp_core::takeover::socialize_split;
-use perp_core::{Base, Price, Quote, Round};
+use perp_core::{Base, FundingIndex, Price, Quote, Round};
 
 /// Collateral below zero that is only rounding (bankruptcy price and per-step value rounding):
 /// taken from the PnL pool. Anything larger is a real loss and is socialized.
@@ -19,6 +18,7 @@ pub const DUST: i64 = 100;
 /// of `quote` without touching the vAMM, realizing PnL against the market's PnL pool.
 pub fn close_off_curve(
     acct: &mut MarginAccount,
+    key: &Pubkey,
     slot: usize,
     market: &mut Market,
     base: Base,
@@ -27,8 +27,7 @@ pub fn close_off_curve(
     let old = acct.positions[slot].state();
     let out = apply_fill(old, base, quote).or_core()?;
     set_position(acct, slot, market, old.base, &out.position)?;
-    acct.add_collateral(Some(slot), out.realized)?;
-    market.pnl_pool_add(out.realized.checked_neg().or_core()?)?;
+    super::fill::realize(acct, key, slot, market, out.realized)?;
     acct.realized_pnl = acct.realized_pnl.checked_add(out.realized.0).ok_or(PerpError::MathOverflow)?;
     Ok(out)
 }
@@ -65,6 +64,7 @@ pub struct BankruptClose {
 /// stored bankruptcy price when that is worse for the account.
 pub fn close_bankrupt(
     acct: &mut MarginAccount,
+    key: &Pubkey,
     slot: usize,
     market: &mut Market,
     q: i64,
@@ -75,7 +75,7 @@ pub fn close_bankrupt(
     let own = if bsign > 0 { price.min(pb) } else { price.max(pb) };
     let x = Base(q).value_at(price, Round::Down).or_core()?;
     let xb = Base(q).value_at(own, Round::Down).or_core()?;
-    let fill = close_off_curve(acct, slot, market, Base(-bsign * q), Quote(bsign * xb.0))?;
+    let fill = close_off_curve(acct, key, slot, market, Base(-bsign * q), Quote(bsign * xb.0))?;
     // what closing at the bankruptcy price would have realized, rounded in the others' favour
     let shortfall = if bsign > 0 {
         Base(q).value_at(pb, Round::Down).or_core()?.checked_sub(xb).or_core()?
@@ -98,9 +98,12 @@ pub fn book_surplus(market: &mut Market, surplus: Quote) -> Result<()> {
 
 /// Socializes `loss` (> 0) in this market: the side `charge_longs` names pays through its
 /// cumulative funding index, each unit of base at most the first tier's maintenance rate of
-/// `mark` (`perp_core::takeover::socialize_split`); the rest comes from the fee pool, and what the
-/// fee pool cannot pay stays as a hole in the PnL pool, recorded in `unbacked_loss`. The loss is
-/// credited to the account's group collateral now, so the ledgers stay balanced.
+/// `mark` over the whole bankruptcy episode (every call of the episode together, N-2:
+/// `perp_core::funding::socialize_within` with what the episode has left); the rest comes from the
+/// fee pool, and what the fee pool cannot pay stays as a hole in the PnL pool, recorded in
+/// `unbacked_loss` and `unbacked_outstanding` (repaid first by the market's insurance and
+/// realized profits). The loss is credited to the account's group collateral now, so the ledgers
+/// stay balanced.
 #[allow(clippy::too_many_arguments)]
 pub fn socialize(
     acct: &mut MarginAccount,
@@ -116,7 +119,10 @@ pub fn socialize(
     }
     let ovf = || error!(PerpError::MathOverflow);
     let oi = if charge_longs { market.oi_long } else { market.oi_short };
-    let (charged, rest) = socialize_split(loss, Base(oi), mark, market.first_mmr()).or_core()?;
+    let cap = socialize_cap_per_unit(mark, market.first_mmr());
+    let used = market.episode_social(charge_longs);
+    let room = FundingIndex(cap.0.saturating_sub(used.0).max(0));
+    let (charged, rest) = socialize_within(loss, Base(oi), room).or_core()?;
     let mut delta = 0i128;
     if charged.0 > 0 {
         let d = socialize_loss_delta(charged, Base(oi), charge_longs).or_core()?;
@@ -127,6 +133,7 @@ pub fn socialize(
             idx.short = idx.short.checked_add(d).or_core()?;
         }
         market.set_funding_indices(&idx);
+        market.set_episode_social(charge_longs, FundingIndex(used.0.saturating_add(d.0.abs())));
         delta = d.0;
     }
     let from_fees = rest.0.min(market.fee_pool.max(0));
@@ -134,6 +141,7 @@ pub fn socialize(
     market.fee_pool -= from_fees;
     market.pnl_pool_add(Quote(-(charged.0 + unbacked)))?;
     market.unbacked_loss = market.unbacked_loss.checked_add(unbacked).ok_or_else(ovf)?;
+    market.unbacked_outstanding = market.unbacked_outstanding.checked_add(unbacked).ok_or_else(ovf)?;
     acct.add_collateral(Some(slot), loss)?;
     market.socialized_loss = market.socialized_loss.checked_add(loss.0).ok_or_else(ovf)?;
     emit!(LossSocialized {
@@ -180,6 +188,10 @@ pub fn finish_bankruptcy(
         market.adl_round = 0;
         market.adl_side = 0;
         market.adl_scanned = 0;
+        // the bankruptcy episode is over: its socialization cap starts afresh with the next one
+        market.set_episode_social(true, FundingIndex(0));
+        market.set_episode_social(false, FundingIndex(0));
+        market.bankrupt_sides = 0;
     }
     emit!(BankruptcyResolved { margin_account: *key, market_index: market.market_index });
     Ok(())

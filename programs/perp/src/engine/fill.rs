@@ -40,6 +40,26 @@ pub fn set_position(
     market.update_open_interest(old, new.base)
 }
 
+/// Books a realized `pnl` between the position's collateral and the market's PnL pool. While the
+/// market has an outstanding unbacked loss, a profit first repays it (that part stays in the
+/// pool): the hole a market's bad debt left is filled by that market's winners, never by another
+/// market's depositors. Returns what the account was credited.
+pub fn realize(acct: &mut MarginAccount, key: &Pubkey, slot: usize, market: &mut Market, pnl: Quote) -> Result<Quote> {
+    let haircut = market.profit_haircut(pnl);
+    let credited = pnl.checked_sub(haircut).or_core()?;
+    acct.add_collateral(Some(slot), credited)?;
+    market.pnl_pool_add(credited.checked_neg().or_core()?)?;
+    if haircut.0 > 0 {
+        emit!(crate::events::UnbackedLossRepaid {
+            market_index: market.market_index,
+            margin_account: *key,
+            amount: haircut.0,
+            outstanding: market.unbacked_outstanding,
+        });
+    }
+    Ok(credited)
+}
+
 /// Trades `size` in `side` on the market's vAMM for the position in `slot` (funding must already
 /// be settled) at time `now`. Realized PnL moves between the position's collateral and the
 /// market's PnL pool; the fee (`fee_rate` of the fill's quote, rounded up) leaves the collateral,
@@ -48,6 +68,7 @@ pub fn set_position(
 #[allow(clippy::too_many_arguments)]
 pub fn execute_fill(
     acct: &mut MarginAccount,
+    key: &Pubkey,
     slot: usize,
     market: &mut Market,
     side: Side,
@@ -66,8 +87,7 @@ pub fn execute_fill(
     let out = apply_fill(old, fill.base, fill.quote).or_core()?;
     set_position(acct, slot, market, old.base, &out.position)?;
 
-    acct.add_collateral(Some(slot), out.realized)?;
-    market.pnl_pool_add(out.realized.checked_neg().or_core()?)?;
+    realize(acct, key, slot, market, out.realized)?;
 
     let notional = fill.quote.abs().or_core()?;
     let fee = notional.mul_rate(fee_rate, Round::Up).or_core()?;

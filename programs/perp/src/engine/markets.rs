@@ -21,11 +21,16 @@ pub enum PriceNeed {
     Adding,
     /// Withdrawals: within the market's `withdraw_max_age`, else `StaleCachedIndex`.
     Withdraw,
-    /// Reducing risk and liquidation, which a stale market must never block: up to the market's
+    /// Reducing risk, which a stale market must never block: up to the market's
     /// `fallback_max_age` (a feed that is late, not dead) the cached index counts as usual; older,
     /// the position is valued conservatively (its unrealized profit dropped, its loss taken at the
     /// cached index moved against it by its tier's maintenance rate).
     Tolerant,
+    /// Liquidation (M-5): within the market's `max_age` the cached index counts; older than its
+    /// `fallback_max_age` (a dead feed) the position is valued conservatively, as for `Tolerant`, so
+    /// a dead market never shields an account; in between, a live feed has just not been cranked:
+    /// `StaleCachedIndex`, refresh it (`update_funding`) rather than liquidate on an old price.
+    Liquidation,
 }
 
 /// One margin account whose other markets are needed: the positions of `group` outside the
@@ -47,11 +52,17 @@ impl<'a> Holder<'a> {
 }
 
 /// A position's part from a market that is not the instruction's primary one.
-fn cached_part(m: &Market, p: &crate::state::Position, need: PriceNeed, now: i64) -> Result<perp_core::margin::Health> {
+fn cached_part(
+    m: &Market,
+    p: &crate::state::Position,
+    need: PriceNeed,
+    now: i64,
+    slot: u64,
+) -> Result<perp_core::margin::Health> {
     let owed = funding_owed(m, p)?;
     let age = now.saturating_sub(m.last_index_time);
     let limit = match need {
-        PriceNeed::Adding => m.max_age,
+        PriceNeed::Adding | PriceNeed::Liquidation => m.max_age,
         PriceNeed::Withdraw => m.withdraw_max_age,
         PriceNeed::Tolerant => m.max_age.max(m.fallback_max_age),
     };
@@ -59,12 +70,23 @@ fn cached_part(m: &Market, p: &crate::state::Position, need: PriceNeed, now: i64
         msg!("market {} has no index yet", m.market_index);
         return err!(PerpError::StaleCachedIndex);
     }
+    if need == PriceNeed::Withdraw && m.last_index_slot != slot {
+        msg!(
+            "market {} index was last refreshed in slot {}, not this one ({}): prepend update_funding",
+            m.market_index,
+            m.last_index_slot,
+            slot
+        );
+        return err!(PerpError::IndexNotRefreshed);
+    }
+    let tolerant = matches!(need, PriceNeed::Tolerant | PriceNeed::Liquidation);
     if age <= limit {
         let mark = mark_price(m, Price(m.last_index), now)?;
         // reducing and liquidating never look at the initial requirement
-        return position_part_at(p, mark, m.tier_slice(), owed, need != PriceNeed::Tolerant);
+        return position_part_at(p, mark, m.tier_slice(), owed, !tolerant);
     }
-    if need != PriceNeed::Tolerant {
+    let dead = age > m.max_age.max(m.fallback_max_age);
+    if !tolerant || (need == PriceNeed::Liquidation && !dead) {
         msg!(
             "market {} cached index is {} s old (limit {} s); run update_funding on it first",
             m.market_index,
@@ -102,6 +124,8 @@ pub fn load_other_markets<'info>(
 ) -> Result<()> {
     let mut seen = [u16::MAX; 2 * MAX_POSITIONS];
     require!(accounts.len() <= seen.len(), PerpError::UnexpectedMarketAccount);
+    let clock_slot =
+        if holders.iter().any(|h| matches!(h.need, Some((_, PriceNeed::Withdraw)))) { Clock::get()?.slot } else { 0 };
     for (n, info) in accounts.iter().enumerate() {
         let loader = AccountLoader::<Market>::try_from(info)?;
         let m = loader.load()?;
@@ -119,7 +143,7 @@ pub fn load_other_markets<'info>(
             if let Some((group, need)) = h.need {
                 if in_group(h.acct, group, slot) && h.acct.positions[slot].base != 0 {
                     h.not_fresh |= now.saturating_sub(m.last_index_time) > m.withdraw_max_age;
-                    h.parts[slot] = Some(cached_part(&m, &h.acct.positions[slot], need, now)?);
+                    h.parts[slot] = Some(cached_part(&m, &h.acct.positions[slot], need, now, clock_slot)?);
                 }
             }
         }

@@ -1,10 +1,11 @@
 //! Mark prices, the vAMM's time-weighted impact prices, and the per-market view health checks use.
 
-use crate::error::CoreResultExt;
+use crate::error::{CoreResultExt, PerpError};
 use crate::state::Market;
 use anchor_lang::prelude::*;
+use perp_core::index::IndexReport;
 use perp_core::margin::{Tier, MAX_TIERS};
-use perp_core::mark::{mark_funding_basis, mark_impact_median, MarkMethod};
+use perp_core::mark::{clamp_to_index, mark_funding_basis, mark_impact_median, MarkMethod};
 use perp_core::twap::ImpactTwap;
 use perp_core::{Price, Quote};
 
@@ -60,7 +61,10 @@ pub fn mark_price(market: &Market, index: Price, now: i64) -> Result<Price> {
         .or_core(),
         MarkMethod::ImpactMedian => {
             let t = impact_twap(market, now)?;
-            Ok(mark_impact_median(index, t.bid, t.ask))
+            // kept within half the first tier's maintenance rate of the index (M-9): a vAMM held
+            // displaced for a whole sample period moves the mark that far at most
+            let band = perp_core::Rate(market.first_mmr().0 / 2);
+            clamp_to_index(mark_impact_median(index, t.bid, t.ask), index, band).or_core()
         }
     }
 }
@@ -73,4 +77,41 @@ pub fn view(market: &Market, index: Price, now: i64) -> Result<MarketView> {
         tiers: market.tiers(),
         num_tiers: market.tier_count(),
     })
+}
+
+/// The index that liquidations, deficit recognition and ADL use (oracle guard rails, N-3):
+/// - every used source's `conf / price` within the market's `liquidation_max_conf`
+///   (`OracleTooUncertain` otherwise: a wide print is not a price to take a position over at);
+/// - when the index diverges from its sources' own moving averages (Pyth's EMA) by more than
+///   `max_ema_divergence`, or they carry none, the index or its time-weighted value over the
+///   sample period, whichever favours the side named (`favour_long`: a long being liquidated or
+///   closed as bankrupt is better off at the higher price). The time-weighted value gives a print
+///   no weight in its own second, so a one-update wick, or an update a liquidator picked and
+///   posted in the same transaction, moves it by nothing; a real move is followed within a
+///   sample period.
+pub fn guarded_index(m: &Market, report: &IndexReport, index: Price, favour_long: bool, now: i64) -> Result<Price> {
+    if report.max_conf_ratio.0 > m.liquidation_max_conf {
+        msg!(
+            "oracle confidence {} of the price exceeds the liquidation limit {}",
+            report.max_conf_ratio,
+            perp_core::Rate(m.liquidation_max_conf)
+        );
+        return err!(PerpError::OracleTooUncertain);
+    }
+    let diverged = match report.ema {
+        Some(ema) if !ema.is_zero() => {
+            let diff = (index.0 as i128 - ema.0 as i128).unsigned_abs();
+            diff * perp_core::units::RATE_PRECISION as u128 > m.max_ema_divergence as u128 * ema.0 as u128
+        }
+        _ => true,
+    };
+    if !diverged {
+        return Ok(index);
+    }
+    let twap = m.index_twap_now(now)?;
+    let p = if favour_long { index.max(twap) } else { index.min(twap) };
+    if p != index {
+        msg!("index {} diverges from its moving average {:?}: using its time-weighted value {}", index, report.ema, p);
+    }
+    Ok(p)
 }

@@ -1,6 +1,6 @@
 use crate::engine::adl::{book_surplus, close_bankrupt, close_off_curve, finish_bankruptcy, socialize};
 use crate::engine::funding::settle_position;
-use crate::engine::prices::mark_price;
+use crate::engine::prices::{guarded_index, mark_price};
 use crate::error::{CoreResultExt, PerpError};
 use crate::events::AdlStep;
 use crate::oracle::{read_index, resolve_index};
@@ -31,8 +31,9 @@ pub struct AutoDeleverage<'info> {
 /// position's stored bankruptcy price kept within its maintenance rate of the *live* mark; what
 /// that bound leaves on the bankrupt account is socialized in this market, and what it gives beyond
 /// the bankruptcy price (a recovery since the flag) goes to the market's insurance fund, never to
-/// the bankrupt account. A ranked entry whose account has since
-/// closed, emptied or gone bankrupt is skipped (used up).
+/// the bankrupt account. A ranked entry whose account has since closed, emptied, gone bankrupt or
+/// stopped being profitable at the round's mark is skipped (used up). The live index passes the
+/// oracle guard rails (`engine::prices::guarded_index`, in the bankrupt side's favour).
 /// Remaining accounts: the market's oracles, then the candidates.
 pub fn handler<'info>(ctx: Context<'info, AutoDeleverage<'info>>) -> Result<()> {
     let now = crate::engine::now()?;
@@ -50,6 +51,8 @@ pub fn handler<'info>(ctx: Context<'info, AutoDeleverage<'info>>) -> Result<()> 
     let oracles = m.oracle_count();
     let report = read_index(&m, &ex, ctx.remaining_accounts, now)?;
     let (index, _) = resolve_index(&mut m, &report, now, false)?;
+    // the bankrupt side is long when the counterparties are shorts (side 2)
+    let index = guarded_index(&m, &report, index, r.side == 2, now)?;
     let live = mark_price(&m, index, now)?;
     if m.adl_scanned != m.open_positions(r.side) {
         msg!("round counted {} of {} positions", m.adl_scanned, m.open_positions(r.side));
@@ -110,9 +113,14 @@ pub fn handler<'info>(ctx: Context<'info, AutoDeleverage<'info>>) -> Result<()> 
         let st = c.positions[cslot].state();
         let value = st.notional(mark).or_core()?;
         let mm = requirement(tiers, value, MarginKind::Maintenance).or_core()?;
-        let score = adl_score(st.upnl(mark).or_core()?, st.entry_value().or_core()?, mm, value)
-            .or_core()?
-            .ok_or(PerpError::AdlCandidateIneligible)?;
+        // an entry no longer profitable at the round's mark (its entry moved, e.g. by a takeover)
+        // is used up, like a closed one (N-6): it cannot stall the round
+        let Some(score) = adl_score(st.upnl(mark).or_core()?, st.entry_value().or_core()?, mm, value).or_core()? else {
+            msg!("candidate {} is no longer profitable at the round's mark: skipped", info.key());
+            r.entries[idx].size = 0;
+            steps += 1;
+            continue;
+        };
         if prev.is_some_and(|p| score > p) {
             msg!("candidate {} scores {} above the previous {}", info.key(), score, prev.unwrap());
             return err!(PerpError::AdlOrderViolation);
@@ -121,8 +129,8 @@ pub fn handler<'info>(ctx: Context<'info, AutoDeleverage<'info>>) -> Result<()> 
 
         let q = remaining.min(st.base.0.abs()).min(r.entries[idx].size);
         // one amount for both sides (zero-sum between them)
-        let bc = close_bankrupt(&mut b, bslot, &mut m, q, price)?;
-        let out = close_off_curve(&mut c, cslot, &mut m, Base(bsign * q), Quote(-bsign * bc.x.0))?;
+        let bc = close_bankrupt(&mut b, &bkey, bslot, &mut m, q, price)?;
+        let out = close_off_curve(&mut c, &info.key(), cslot, &mut m, Base(bsign * q), Quote(-bsign * bc.x.0))?;
         book_surplus(&mut m, bc.surplus)?;
         socialize(&mut b, &bkey, bslot, &mut m, bc.shortfall, charge_longs, live)?;
         r.entries[idx].size = if out.position.base.0 == 0 { 0 } else { r.entries[idx].size - q };

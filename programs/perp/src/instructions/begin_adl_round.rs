@@ -1,4 +1,4 @@
-use crate::engine::prices::mark_price;
+use crate::engine::prices::{guarded_index, mark_price};
 use crate::error::PerpError;
 use crate::events::AdlRoundStarted;
 use crate::oracle::{read_index, resolve_index};
@@ -53,6 +53,8 @@ pub fn handler<'info>(ctx: Context<'info, BeginAdlRound<'info>>) -> Result<()> {
     }
     let report = read_index(&m, &ex, ctx.remaining_accounts, now)?;
     let (index, _) = resolve_index(&mut m, &report, now, false)?;
+    // the ranking mark passes the same guard rails (a wick does not pick the ranking either)
+    let index = guarded_index(&m, &report, index, side == 2, now)?;
     let mark = mark_price(&m, index, now)?;
     m.adl_round_counter = m.adl_round_counter.checked_add(1).ok_or(PerpError::MathOverflow)?;
     m.adl_round = m.adl_round_counter;

@@ -1,6 +1,6 @@
 use crate::engine::token::{token_account_owner, user_transfer};
 use crate::error::PerpError;
-use crate::events::InsuranceDeposited;
+use crate::events::{InsuranceDeposited, UnbackedLossRepaid};
 use crate::state::*;
 use anchor_lang::prelude::*;
 use anchor_spl::token::Token;
@@ -23,7 +23,8 @@ pub struct DepositInsurance<'info> {
 }
 
 /// Anyone may top up a market's share of the insurance fund. Nothing but that market's
-/// liquidations and bankruptcies ever draws on it, and no admin path moves it.
+/// liquidations, bankruptcies and unbacked loss ever draws on it, and no admin path moves it. An
+/// outstanding unbacked loss is repaid from the fund first.
 pub fn handler(ctx: Context<DepositInsurance>, amount: u64) -> Result<()> {
     require!(amount > 0, PerpError::ZeroAmount);
     {
@@ -36,6 +37,16 @@ pub fn handler(ctx: Context<DepositInsurance>, amount: u64) -> Result<()> {
         let amt = i64::try_from(amount).map_err(|_| PerpError::MathOverflow)?;
         m.insurance_fund = m.insurance_fund.checked_add(amt).ok_or(PerpError::MathOverflow)?;
         m.insurance_total_in = m.insurance_total_in.saturating_add(amount);
+        // an unbacked loss left in this market is repaid first (N-4)
+        let repaid = m.repay_unbacked_from_insurance()?;
+        if repaid.0 > 0 {
+            emit!(UnbackedLossRepaid {
+                market_index: m.market_index,
+                margin_account: Pubkey::default(),
+                amount: repaid.0,
+                outstanding: m.unbacked_outstanding
+            });
+        }
         (m.market_index, m.insurance_fund)
     };
     user_transfer(

@@ -36,6 +36,7 @@ pub fn update_market(ctx: Context<ExecuteUpdateMarket>) -> Result<()> {
         return err!(PerpError::ProposalMismatch);
     }
     params.validate()?;
+    params.validate_with_vamm(&m.vamm())?;
     params.apply(&mut m);
     m.params_version = m.params_version.wrapping_add(1);
     emit!(MarketUpdated { market_index: m.market_index });
@@ -81,6 +82,7 @@ pub fn create_market(ctx: Context<ExecuteCreateMarket>, market_index: u16) -> Re
     }
     params.validate()?;
     let vamm = Vamm::new(*base_reserve, Price(*peg)).or_core()?;
+    params.validate_with_vamm(&vamm)?;
     let mut m = ctx.accounts.market.load_init()?;
     params.apply(&mut m);
     m.market_index = market_index;

@@ -4,7 +4,7 @@ use crate::engine::health::{
     group_health, group_losses, group_of, position_part, require_initial, require_solvent, Group,
 };
 use crate::engine::markets::{load_other_markets, Holder, PriceNeed};
-use crate::engine::prices::view;
+use crate::engine::prices::{guarded_index, view};
 use crate::error::{CoreResultExt, PerpError};
 use crate::events::{AccountBankrupt, LiquidationExecuted};
 use crate::oracle::{read_index, resolve_index};
@@ -32,15 +32,18 @@ pub struct Liquidate<'info> {
 
 /// Permissionless liquidation by takeover (`perp_core::takeover`). Allowed when the position's
 /// margin group has equity below maintenance at the mark, from a live index for this market
-/// (other markets: cached indexes, a stale one valued conservatively). The liquidator's account
+/// within the oracle guard rails (`engine::prices::guarded_index`: confidence, divergence from the
+/// sources' moving average) and other markets' cached indexes (within their `max_age`, or older
+/// than their `fallback_max_age` and valued conservatively; in between, refresh them first). The liquidator's account
 /// takes over `max_base` (0 = all) of the position at the mark, the vAMM untouched; the penalty
 /// (liquidation fee on the closed notional) comes only out of the group's remaining equity, the
 /// liquidator's share as its reward, the rest to the market's insurance fund. A partial takeover
 /// must leave the group at or above maintenance x (1 + buffer); a remainder below the market's
 /// minimum size, or any takeover from a group under water, is taken in full. An under-water
 /// group's deficit is attributed to its losing markets pro rata; this market's insurance fund pays
-/// this market's part, and when it cannot, nothing trades: the position is flagged bankrupt with
-/// its deficit price and auto-deleveraging takes over. The liquidator's account must then pass
+/// this market's part, and when it cannot pay all of it, it pays what it holds and nothing trades:
+/// the position is flagged bankrupt with the deficit price of what is left, and auto-deleveraging
+/// takes over. The liquidator's account must then pass
 /// its own margin check (initial margin when its position grew).
 ///
 /// Remaining accounts: the market's oracles, then (read-only) the markets of the liquidated
@@ -67,7 +70,10 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, max_base: u64) -> R
     // liquidations need a live index: a stale price must not liquidate anyone
     let n = m.oracle_count();
     let report = read_index(&m, &ex, ctx.remaining_accounts, now)?;
-    let (index, _) = resolve_index(&mut m, &report, now, false)?;
+    let (live, _) = resolve_index(&mut m, &report, now, false)?;
+    // oracle guard rails: a wide print is refused, and a print far from its sources' moving
+    // average counts only as far as its time-weighted value goes (in the victim's favour)
+    let index = guarded_index(&m, &report, live, a.positions[slot].base > 0, now)?;
     settle_position(&mut a, &key, slot, &mut m)?;
     let lslot = l.find_or_open(idx, false)?;
     require!(!l.positions[lslot].is_isolated(), PerpError::PositionModeMismatch);
@@ -75,7 +81,7 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, max_base: u64) -> R
     let group = group_of(&a, slot);
     let (mut vparts, mut lparts, not_fresh) = {
         let mut holders = [
-            Holder::new(&a, Some((group, PriceNeed::Tolerant))),
+            Holder::new(&a, Some((group, PriceNeed::Liquidation))),
             Holder::new(&l, Some((Group::Cross, PriceNeed::Adding))),
         ];
         load_other_markets(&ctx.remaining_accounts[n..], Some(idx), &mut holders, now)?;
@@ -118,19 +124,28 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, max_base: u64) -> R
         let losses = group_losses(&a, group, &vparts)?;
         let part = attribute_deficit(deficit, here, losses, last).or_core()?;
         if part.0 > m.insurance_fund {
-            let pb = deficit_price(&pos, mark, part).or_core()?;
+            // the fund pays what it can (N-7); what is left is the bankruptcy's, for ADL
+            let paid = Quote(m.insurance_fund.max(0));
+            if paid.0 > 0 {
+                m.insurance_draw(paid)?;
+                a.add_collateral(Some(slot), paid)?;
+            }
+            let left = part.checked_sub(paid).or_core()?;
+            let pb = deficit_price(&pos, mark, left).or_core()?;
             a.positions[slot].flags |= position_flags::BANKRUPT;
             a.positions[slot].bankruptcy_price = pb.0;
             l.release_if_empty(lslot)?;
             m.bankrupt_accounts = m.bankrupt_accounts.checked_add(1).ok_or(PerpError::MathOverflow)?;
-            msg!("bankrupt: deficit {} of {} exceeds this market's insurance fund {}", part, deficit, m.insurance_fund);
+            m.bankrupt_sides |= if pos.base.0 > 0 { 1 } else { 2 };
+            msg!("bankrupt: deficit {} of {}; the insurance fund paid {}, {} left for ADL", part, deficit, paid, left);
             emit!(AccountBankrupt {
                 margin_account: key,
                 market_index: idx,
                 base: pos.base.0,
                 bankruptcy_price: pb.0,
-                deficit: part.0,
+                deficit: left.0,
                 insurance_fund: m.insurance_fund,
+                insurance_draw: paid.0,
             });
             return Ok(());
         }
@@ -140,8 +155,8 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, max_base: u64) -> R
     // the takeover at the mark: one quote amount for both sides, the vAMM untouched
     let closed = Base(size.0 * pos.base.signum());
     let x = takeover_quote(closed, mark).or_core()?;
-    let vout = close_off_curve(&mut a, slot, &mut m, Base(-closed.0), x)?;
-    let lout = close_off_curve(&mut l, lslot, &mut m, closed, x.checked_neg().or_core()?)?;
+    let vout = close_off_curve(&mut a, &key, slot, &mut m, Base(-closed.0), x)?;
+    let lout = close_off_curve(&mut l, &liquidator_key, lslot, &mut m, closed, x.checked_neg().or_core()?)?;
     if draw.is_positive() {
         m.insurance_draw(draw)?;
         a.add_collateral(Some(slot), draw)?;

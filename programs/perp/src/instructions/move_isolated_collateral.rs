@@ -35,10 +35,8 @@ pub fn handler<'info>(
     require!(!a.is_bankrupt(), PerpError::AccountBankrupt);
     let slot = a.find(market_index).ok_or(PerpError::NoPosition)?;
     require!(a.positions[slot].is_isolated(), PerpError::PositionModeMismatch);
-    if amount > 0 {
-        // new risk for the cross group: paused with new risk
-        require!(!ctx.accounts.exchange.load()?.is_paused(pause::TRADE, now), PerpError::OperationPaused);
-    }
+    // a top-up (amount > 0) is never paused (I-3): it adds no position, and the cross group must
+    // still meet its initial margin after it
     let group = if amount > 0 { Group::Cross } else { Group::Isolated(slot) };
     // collateral leaving an isolated position is as good as withdrawn: the same fresh price
     let need = if amount > 0 { PriceNeed::Adding } else { PriceNeed::Withdraw };

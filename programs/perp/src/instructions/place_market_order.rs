@@ -31,6 +31,10 @@ pub struct OrderParams {
     pub isolated: bool,
     /// Collateral to move from cross into the isolated position before the trade (quote raw).
     pub isolated_collateral: u64,
+    /// Worst acceptable average fill relative to the program's own live index (rate, 10^9 = 100%;
+    /// 0 = none): a long fills at most `index x (1 + this)`, a short at least `index x (1 - this)`.
+    /// The bound a keeper or a wallet can trust without trusting an RPC node's account data.
+    pub max_index_deviation: u64,
 }
 
 /// A trade moves no tokens and writes only the market and the margin account: the exchange is
@@ -78,6 +82,49 @@ fn check_delegate_limit(side: Side, limit: u64, index: Price, band: Rate) -> Res
     Ok(())
 }
 
+/// M-2: a delegate order against the direction of the delegate's previous one must wait one
+/// sample period, so a delegate cannot buy for the owner, sell the impact back from its own
+/// account and reverse the owner's order in the same transaction or second.
+fn check_delegate_cooldown(a: &MarginAccount, side: Side, now: i64, period: i64) -> Result<()> {
+    let dir = if side == Side::Long { 1 } else { 2 };
+    if a.delegate_trade_side != 0 && a.delegate_trade_side != dir && now - a.delegate_trade_time < period {
+        msg!("delegate reversed its previous order after {} s (wait {} s)", now - a.delegate_trade_time, period);
+        return err!(PerpError::DelegateCooldown);
+    }
+    Ok(())
+}
+
+/// M-2: a delegate's fill may average at most a quarter of the delegate band away from the vAMM's
+/// price before it (the impact a back-run from another account could take back).
+fn check_delegate_impact(avg: Price, mid: Price, band: Rate) -> Result<()> {
+    let diff = (avg.0 as i128 - mid.0 as i128).unsigned_abs();
+    if diff * 4 * perp_core::units::RATE_PRECISION as u128 > band.0.max(0) as u128 * mid.0 as u128 {
+        msg!("delegate order: average fill {} is more than a quarter of {} from the vAMM's {}", avg, band, mid);
+        return err!(PerpError::DelegateImpactTooLarge);
+    }
+    Ok(())
+}
+
+/// The order's bound relative to the program's own live index (N-5).
+fn check_index_deviation(side: Side, avg: Price, index: Price, dev: u64) -> Result<()> {
+    let d = Rate(i64::try_from(dev).map_err(|_| PerpError::MathOverflow)?);
+    let (worse, bound) = match side {
+        Side::Long => {
+            let b = index.scale_by_one_plus(d, Round::Down).or_core()?;
+            (avg > b, b)
+        }
+        Side::Short => {
+            let b = index.scale_by_one_plus(Rate(-d.0.min(perp_core::units::RATE_PRECISION)), Round::Up).or_core()?;
+            (avg < b, b)
+        }
+    };
+    if worse {
+        msg!("average fill {} is beyond {} of the index {} (bound {})", avg, d, index, bound);
+        return err!(PerpError::SlippageExceeded);
+    }
+    Ok(())
+}
+
 /// Shared by `place_market_order` and `close_position` (`close_all` sizes the order to the whole
 /// position, reduce-only).
 pub fn execute_order<'info>(
@@ -110,6 +157,7 @@ pub fn execute_order<'info>(
         OrderSide::Short => Side::Short,
     };
     let reducing = old_base != 0 && (old_base > 0) != (side == Side::Long) && size.0 <= old_base.abs();
+    let full_close = reducing && size.0 == old_base.abs();
     if params.reduce_only && !reducing {
         return err!(PerpError::ReduceOnlyViolation);
     }
@@ -126,13 +174,27 @@ pub fn execute_order<'info>(
         require!(!m.is_reduce_only(), PerpError::MarketReduceOnly);
         require!(m.bankrupt_accounts == 0, PerpError::MarketHasBankruptcy);
         require!(!a.is_bankrupt(), PerpError::AccountBankrupt);
+        if m.unbacked_outstanding > 0 {
+            msg!("unbacked loss outstanding: {}", Quote(m.unbacked_outstanding));
+            return err!(PerpError::UnbackedLossOutstanding);
+        }
     }
 
     let n = m.oracle_count();
     let report = read_index(&m, &ex, ctx.remaining_accounts, now)?;
-    let (index, fallback) = resolve_index(&mut m, &report, now, reducing)?;
-    if a.is_delegate(&signer) {
+    let (index, fallback) = match resolve_index(&mut m, &report, now, reducing) {
+        // M-3: a feed dead past the fallback limit never traps a position: closing it in full
+        // needs no price of this market (nothing of it is left to value)
+        Err(e) if full_close && m.last_index > 0 => {
+            msg!("closing in full without a live index ({:?}); last index {}", e, m.last_index);
+            (Price(m.last_index), true)
+        }
+        r => r?,
+    };
+    let by_delegate = a.is_delegate(&signer);
+    if by_delegate {
         check_delegate_limit(side, params.limit_price, index, Rate(m.delegate_band))?;
+        check_delegate_cooldown(&a, side, now, m.sample_period)?;
     }
 
     let slot = a.find_or_open(m.market_index, params.isolated)?;
@@ -165,7 +227,8 @@ pub fn execute_order<'info>(
     // time-weighted: a fill cannot move it within its own second)
     let v = view(&m, index, now)?;
     let fee_rate = Rate(m.taker_fee);
-    let r = execute_fill(&mut a, slot, &mut m, side, size, fee_rate, Rate(ex.fee_insurance_share), now)?;
+    let mid_before = m.vamm().price().or_core()?;
+    let r = execute_fill(&mut a, &key, slot, &mut m, side, size, fee_rate, Rate(ex.fee_insurance_share), now)?;
 
     if params.limit_price != 0 {
         let limit = Price(params.limit_price);
@@ -178,6 +241,20 @@ pub fn execute_order<'info>(
             return err!(PerpError::SlippageExceeded);
         }
     }
+    if reducing && r.realized.is_positive() && m.held_for_adl(old_base) {
+        // a counterparty of an open bankruptcy keeps its profit for auto-deleveraging (N-4)
+        msg!("bankruptcy open on this market: profit {} held for ADL", r.realized);
+        return err!(PerpError::ProfitHeldForAdl);
+    }
+    if by_delegate {
+        // M-2: a delegate's own impact on the curve is bounded (what a back-run could take)
+        check_delegate_impact(r.fill.avg_price, mid_before, Rate(m.delegate_band))?;
+        a.delegate_trade_time = now;
+        a.delegate_trade_side = if side == Side::Long { 1 } else { 2 };
+    }
+    if params.max_index_deviation != 0 {
+        check_index_deviation(side, r.fill.avg_price, index, params.max_index_deviation)?;
+    }
 
     if r.new.base.0 != 0 {
         parts[slot] = Some(position_part(&a.positions[slot], &v, Quote::ZERO)?);
@@ -185,6 +262,12 @@ pub fn execute_order<'info>(
     if reducing {
         require_solvent(&a, group, &parts)?;
     } else {
+        // N-12: no dust positions (they would only inflate every ADL scan)
+        if r.new.base.0.abs() < m.min_position {
+            msg!("position {} below the minimum {}", r.new.base, Base(m.min_position));
+            return err!(PerpError::PositionTooSmall);
+        }
+        m.check_oi_bound(index)?;
         let notional = r.new.notional(v.mark).or_core()?;
         if notional > m.max_notional() {
             msg!("notional {} > max {}", notional, m.max_notional());
@@ -221,7 +304,7 @@ pub fn execute_order<'info>(
         vamm_price: r.fill.final_price.0,
         isolated,
         index_was_fallback: fallback,
-        by_delegate: a.is_delegate(&signer),
+        by_delegate,
     });
     Ok(())
 }

@@ -81,8 +81,13 @@ pub fn set_timelock_delay(ctx: Context<SetTimelockDelay>, delay: i64) -> Result<
 }
 
 /// A proposal may run once both its own eta and the delay in force now have passed, and for
-/// `PROPOSAL_GRACE` seconds after that.
+/// `PROPOSAL_GRACE` seconds after that, and only while its proposer is still the admin (I-8: after
+/// an admin rotation, the old key's pending proposals are void).
 pub fn require_matured(p: &Proposal, ex: &Exchange, now: i64) -> Result<()> {
+    if p.proposer != ex.admin {
+        msg!("proposal {} was made by {}, no longer the admin ({})", p.id, p.proposer, ex.admin);
+        return err!(PerpError::ProposalMismatch);
+    }
     let ready = p.eta.max(p.proposed_at.saturating_add(ex.timelock_delay));
     if now < ready {
         msg!("proposal {} executes at {} ({} s from now)", p.id, ready, ready - now);

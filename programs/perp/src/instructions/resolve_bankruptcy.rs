@@ -1,6 +1,6 @@
 use crate::engine::adl::{close_bankrupt, finish_bankruptcy, socialize};
 use crate::engine::funding::settle_position;
-use crate::engine::prices::mark_price;
+use crate::engine::prices::{guarded_index, mark_price};
 use crate::error::PerpError;
 use crate::oracle::{read_index, resolve_index};
 use crate::state::*;
@@ -46,11 +46,12 @@ pub fn handler<'info>(ctx: Context<'info, ResolveBankruptcy<'info>>) -> Result<(
     require!((base > 0 && r.side == 2) || (base < 0 && r.side == 1), PerpError::AdlRoundMismatch);
     let report = read_index(&m, &ex, ctx.remaining_accounts, now)?;
     let (index, _) = resolve_index(&mut m, &report, now, false)?;
+    let index = guarded_index(&m, &report, index, base > 0, now)?;
     let mark = mark_price(&m, index, now)?;
     settle_position(&mut b, &key, slot, &mut m)?;
     let charge_longs = r.side == 1;
     // the book takes it at the worse of mark and bankruptcy price; no counterparty pays a surplus
-    let bc = close_bankrupt(&mut b, slot, &mut m, base.abs(), mark)?;
+    let bc = close_bankrupt(&mut b, &key, slot, &mut m, base.abs(), mark)?;
     socialize(&mut b, &key, slot, &mut m, bc.shortfall, charge_longs, mark)?;
     finish_bankruptcy(&mut b, &key, slot, &mut m, charge_longs, mark)
 }

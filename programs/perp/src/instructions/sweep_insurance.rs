@@ -1,6 +1,6 @@
 use crate::engine::token::vault_transfer;
 use crate::error::PerpError;
-use crate::events::InsuranceSwept;
+use crate::events::{InsuranceSwept, UnbackedLossRepaid};
 use crate::state::*;
 use anchor_lang::prelude::*;
 use anchor_spl::token::Token;
@@ -23,10 +23,21 @@ pub struct SweepInsurance<'info> {
 /// Permissionless: moves one market's pending insurance amount between the vaults (fees booked to
 /// its insurance fund into the insurance vault, draws already credited to accounts out of it) and
 /// zeroes it. Trades and liquidations only book these amounts, so they never write-lock a vault.
+/// The fund first repays the market's outstanding unbacked loss, if any.
 pub fn handler(ctx: Context<SweepInsurance>) -> Result<()> {
     let (amount, bump, market_index, fund) = {
         let ex = ctx.accounts.exchange.load()?;
         let mut m = ctx.accounts.market.load_mut()?;
+        // the fund (grown by fees since) repays an outstanding unbacked loss first
+        let repaid = m.repay_unbacked_from_insurance()?;
+        if repaid.0 > 0 {
+            emit!(UnbackedLossRepaid {
+                market_index: m.market_index,
+                margin_account: Pubkey::default(),
+                amount: repaid.0,
+                outstanding: m.unbacked_outstanding
+            });
+        }
         let p = m.insurance_pending;
         m.insurance_pending = 0;
         (p, ex.bump, m.market_index, m.insurance_fund)

@@ -4,8 +4,8 @@ use crate::events::{FundingSampled, FundingUpdated};
 use crate::oracle::{read_index, resolve_index};
 use crate::state::*;
 use anchor_lang::prelude::*;
-use perp_core::funding::{funding_event, funding_rate, premium_sample, PremiumAccumulator};
-use perp_core::{Base, Quote};
+use perp_core::funding::{capped_premium_sample, funding_event, funding_rate, PremiumAccumulator};
+use perp_core::{Base, Quote, Rate};
 
 #[derive(Accounts)]
 pub struct UpdateFunding<'info> {
@@ -19,7 +19,8 @@ pub struct UpdateFunding<'info> {
 /// - always refreshes the market's cached index and brings the time-weighted impact prices up to
 ///   date;
 /// - once per sample period, adds a premium sample from the *time-weighted* impact prices and the
-///   index, weighted by the time since the previous sample but at most one sample period; a trade
+///   index, capped at the funding cap, weighted by the time since the previous sample but at most
+///   one sample period; a trade
 ///   moves the time-weighted prices only from the next second on, so nobody can set a sample by
 ///   trading in the same transaction, slot or second (and a sample needs `sample_period >= 10 s`
 ///   to have passed, so there is at most one per slot);
@@ -46,7 +47,9 @@ pub fn handler<'info>(ctx: Context<'info, UpdateFunding<'info>>) -> Result<()> {
     let elapsed = now.saturating_sub(m.last_sample_time);
     if elapsed >= m.sample_period {
         let (bid, ask) = (twap.bid, twap.ask);
-        let premium = premium_sample(index, bid, ask).or_core()?;
+        // each sample is capped at the funding cap: a push held for one sample period moves the
+        // interval's rate by at most cap x period / interval
+        let premium = capped_premium_sample(index, bid, ask, Rate(m.funding_cap)).or_core()?;
         let seconds = elapsed.min(m.sample_period);
         let mut acc = PremiumAccumulator { weighted_sum: m.premium_sum.get(), seconds: m.premium_seconds };
         acc.add(premium, seconds).or_core()?;

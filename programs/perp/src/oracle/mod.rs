@@ -19,9 +19,16 @@ use perp_core::index::{compute_index, IndexReport, SourceReading};
 use perp_core::units::{price_from_mantissa, scale_mantissa};
 use perp_core::{Price, Round};
 
-fn reading(mantissa: i64, conf: u64, expo: i32, publish_time: i64, weight: u64) -> SourceReading {
+fn reading(mantissa: i64, conf: u64, expo: i32, publish_time: i64, weight: u64, ema: i64) -> SourceReading {
     match (price_from_mantissa(mantissa, expo, Round::Down), scale_mantissa(conf, expo, Round::Up)) {
-        (Ok(p), Ok(c)) => SourceReading { price: p, conf: Price(c), publish_time, weight },
+        (Ok(p), Ok(c)) => SourceReading {
+            price: p,
+            conf: Price(c),
+            publish_time,
+            weight,
+            // an unusable average is simply absent (the guard rails then use the time-weighted index)
+            ema: price_from_mantissa(ema, expo, Round::Down).unwrap_or(Price(0)),
+        },
         _ => SourceReading::default(),
     }
 }
@@ -77,7 +84,7 @@ pub fn decode_reading(
             if p.status != legacy::STATUS_TRADING {
                 return Err(OracleIssue::NotTrading(p.status));
             }
-            reading(p.price, p.conf, p.expo, p.publish_time, weight)
+            reading(p.price, p.conf, p.expo, p.publish_time, weight, p.ema)
         }
         oracle_kind::PYTH_PULL => {
             let p = pull::parse(data).ok_or(OracleIssue::PullUnreadable)?;
@@ -87,7 +94,7 @@ pub fn decode_reading(
             if !p.full && partial_min.is_none_or(|n| p.signatures < n) {
                 return Err(OracleIssue::PartialVerification(p.signatures));
             }
-            reading(p.price, p.conf, p.expo, p.publish_time, weight)
+            reading(p.price, p.conf, p.expo, p.publish_time, weight, p.ema)
         }
         _ => return Err(OracleIssue::UnknownKind),
     };
@@ -149,9 +156,8 @@ pub fn resolve_index(
 ) -> Result<(Price, bool)> {
     match report.price() {
         Ok(p) => {
-            market.last_index = p.0;
-            // the cache is as old as the oldest reading behind it, never re-stamped with `now`
-            market.last_index_time = report.oldest_used.unwrap_or(now).min(now);
+            let slot = Clock::get()?.slot;
+            market.cache_index(p, report.oldest_used.unwrap_or(now), now, slot)?;
             Ok((p, false))
         }
         Err(e) => {

@@ -13,6 +13,8 @@ pub struct PullPrice {
     pub publish_time: i64,
     pub full: bool,
     pub signatures: u8,
+    /// Pyth's exponential moving average of the price (same exponent).
+    pub ema: i64,
 }
 
 pub fn parse(data: &[u8]) -> Option<PullPrice> {
@@ -30,5 +32,6 @@ pub fn parse(data: &[u8]) -> Option<PullPrice> {
         publish_time: u.price_message.publish_time,
         full,
         signatures,
+        ema: u.price_message.ema_price,
     })
 }

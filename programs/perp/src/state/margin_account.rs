@@ -60,7 +60,13 @@ pub struct MarginAccount {
     pub flags: u8,
     pub _pad: [u8; 4],
     pub positions: [Position; MAX_POSITIONS],
-    pub _reserved: [u8; 32],
+    /// Time of the delegate's last order on this account (M-2: a delegate order against the
+    /// direction of the previous one waits one sample period).
+    pub delegate_trade_time: i64,
+    /// Direction of that order: 1 = buy, 2 = sell (0 = none yet).
+    pub delegate_trade_side: u8,
+    pub _pad2: [u8; 7],
+    pub _reserved: [u8; 16],
 }
 
 pub const POSITION_SIZE: usize = 56;

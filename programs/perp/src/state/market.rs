@@ -188,10 +188,39 @@ pub struct Market {
     pub repeg_window_start: i64,
     pub repeg_window_budget: i64,
     pub repeg_window_spent: i64,
-    pub _reserved: [u8; 72],
+
+    // oracle guard rails for liquidation, deficit recognition and ADL (parameters)
+    /// Largest `conf / price` of any used oracle source (rate).
+    pub liquidation_max_conf: i64,
+    /// Largest `|index - EMA| / EMA` (the sources' own moving averages) at which the live index is
+    /// used as it is; beyond it, the index and its time-weighted value are taken, whichever favours
+    /// the account being liquidated (rate).
+    pub max_ema_divergence: i64,
+    /// Largest open interest (the larger side's notional at the index) per unit of this market's
+    /// insurance fund, for new risk (rate; 0 = no bound).
+    pub max_oi_per_insurance: i64,
+
+    /// The cached index time-weighted over `sample_period` (perp_core::twap): a new print has no
+    /// weight in its own second.
+    pub index_twap: u64,
+    pub index_twap_time: i64,
+    /// Slot of the last refresh of the cached index from a live reading.
+    pub last_index_slot: u64,
+    /// Unbacked loss not yet repaid: insurance deposits and profits realized in this market repay
+    /// it first, and no new risk is taken here while it is positive.
+    pub unbacked_outstanding: i64,
+    /// Socialized charge per unit of base already put on each side in the open bankruptcy episode
+    /// (funding-index units); the episode ends, and these reset, when no bankrupt account is left.
+    pub episode_social_long: WideI128,
+    pub episode_social_short: WideI128,
+    /// Sides with a bankrupt position open (bit 1: a long, bit 2: a short); cleared with the
+    /// episode. The other side's profitable positions are held for ADL while it is set.
+    pub bankrupt_sides: u8,
+    pub _pad2: [u8; 7],
+    pub _reserved: [u8; 248],
 }
 
-pub const MARKET_SIZE: usize = 1552;
+pub const MARKET_SIZE: usize = 1824;
 const _: () = assert!(size_of::<TierData>() == size_of::<Tier>());
 const _: () = assert!(core::mem::align_of::<TierData>() == core::mem::align_of::<Tier>());
 const _: () = assert!(core::mem::offset_of!(TierData, imr) == core::mem::offset_of!(Tier, imr));
@@ -367,6 +396,108 @@ impl Market {
         count(os, ns, &mut self.open_positions_short);
         require!(self.oi_long >= 0 && self.oi_short >= 0, PerpError::MathOverflow);
         Ok(())
+    }
+
+    /// Caches a live index reading: first the time-weighted index takes the previous value for
+    /// the seconds it held, so the new print counts only from the next second on.
+    pub fn cache_index(&mut self, index: Price, oldest_publish: i64, now: i64, slot: u64) -> Result<()> {
+        if self.last_index > 0 {
+            let elapsed = if self.index_twap_time == 0 { self.sample_period } else { now - self.index_twap_time };
+            let t = perp_core::twap::twap_update(
+                Price(self.index_twap),
+                Price(self.last_index),
+                elapsed,
+                self.sample_period.max(1),
+            )
+            .or_core()?;
+            self.index_twap = t.0;
+            self.index_twap_time = now.max(self.index_twap_time);
+        }
+        self.last_index = index.0;
+        // the cache is as old as the oldest reading behind it, never re-stamped with `now`
+        self.last_index_time = oldest_publish.min(now);
+        self.last_index_slot = slot;
+        Ok(())
+    }
+
+    /// The time-weighted index as of `now` (the cached index has held since the last update).
+    pub fn index_twap_now(&self, now: i64) -> Result<Price> {
+        if self.index_twap == 0 {
+            return Ok(Price(self.last_index));
+        }
+        perp_core::twap::twap_update(
+            Price(self.index_twap),
+            Price(self.last_index),
+            now - self.index_twap_time,
+            self.sample_period.max(1),
+        )
+        .or_core()
+    }
+
+    /// The part of a realized `pnl` that repays this market's outstanding unbacked loss before the
+    /// account is credited: a profit realized here first fills the hole the market left in the
+    /// shared vault (it stays in the PnL pool), so the hole is borne by this market's winners and
+    /// never by another market's depositors. Returns the haircut (0 without a hole or a profit).
+    pub fn profit_haircut(&mut self, pnl: Quote) -> Quote {
+        if pnl.0 <= 0 || self.unbacked_outstanding <= 0 {
+            return Quote::ZERO;
+        }
+        let h = pnl.0.min(self.unbacked_outstanding);
+        self.unbacked_outstanding -= h;
+        Quote(h)
+    }
+
+    /// Repays the outstanding unbacked loss from this market's insurance fund, as far as it goes
+    /// (the tokens follow at the next sweep). Returns the amount repaid.
+    pub fn repay_unbacked_from_insurance(&mut self) -> Result<Quote> {
+        let d = Quote(self.unbacked_outstanding.min(self.insurance_fund).max(0));
+        if d.0 > 0 {
+            self.insurance_draw(d)?;
+            self.pnl_pool_add(d)?;
+            self.unbacked_outstanding -= d.0;
+        }
+        Ok(d)
+    }
+
+    /// New risk needs the larger side's open interest (notional at `index`) within
+    /// `max_oi_per_insurance` times this market's insurance fund (when the bound is set).
+    pub fn check_oi_bound(&self, index: Price) -> Result<()> {
+        if self.max_oi_per_insurance <= 0 {
+            return Ok(());
+        }
+        let oi = Base(self.oi_long.max(self.oi_short)).notional_at(index, Round::Up).or_core()?;
+        let room =
+            Quote(self.insurance_fund.max(0)).mul_rate(Rate(self.max_oi_per_insurance), Round::Down).or_core()?;
+        if oi > room {
+            msg!(
+                "open interest {} > {} x the insurance fund {}",
+                oi,
+                Rate(self.max_oi_per_insurance),
+                Quote(self.insurance_fund)
+            );
+            return err!(PerpError::OpenInterestCap);
+        }
+        Ok(())
+    }
+
+    /// True when a position of this sign is a counterparty of an open bankruptcy (a short while a
+    /// long is bankrupt, and the reverse): its profit is held for auto-deleveraging.
+    pub fn held_for_adl(&self, base: i64) -> bool {
+        self.bankrupt_accounts > 0
+            && ((base < 0 && self.bankrupt_sides & 1 != 0) || (base > 0 && self.bankrupt_sides & 2 != 0))
+    }
+
+    /// Socialized charge per unit already put on a side in the open bankruptcy episode.
+    pub fn episode_social(&self, longs: bool) -> FundingIndex {
+        FundingIndex(if longs { self.episode_social_long.get() } else { self.episode_social_short.get() })
+    }
+
+    pub fn set_episode_social(&mut self, longs: bool, v: FundingIndex) {
+        if longs {
+            self.episode_social_long.set(v.0);
+        } else {
+            self.episode_social_short.set(v.0);
+        }
     }
 
     /// Open positions on a side (1 = long, 2 = short).

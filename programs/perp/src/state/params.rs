@@ -66,7 +66,25 @@ pub struct MarketParams {
     /// Smallest relative gap between the vAMM's mid and the index that allows a repeg, in
     /// (0, 0.5] when repegs are on.
     pub repeg_threshold: i64,
+    /// Largest `conf / price` of a used oracle source for liquidation, deficit recognition and
+    /// ADL, in (0, max_conf].
+    pub liquidation_max_conf: i64,
+    /// Largest divergence of the index from its sources' moving averages (Pyth's EMA) at which
+    /// liquidations use the live index as it is, in (0, 0.25]; beyond it they use the index or its
+    /// time-weighted value, whichever favours the liquidated account.
+    pub max_ema_divergence: i64,
+    /// New risk only while the larger side's open interest (notional at the index) is at most this
+    /// multiple of the market's insurance fund (rate, 10^9 = 1x; 0 = no bound; at most 10,000x).
+    pub max_oi_per_insurance: i64,
 }
+
+/// Largest `max_age` (s): an index older than this is not a price.
+pub const MAX_INDEX_AGE: i64 = 3_600;
+/// Largest `fallback_max_age` (s): a cache older than this values a position at a haircut only.
+pub const MAX_FALLBACK_AGE: i64 = 6 * 3_600;
+/// Shortest sample period (s) with the impact-median mark (M-9: the mark follows the vAMM's
+/// time-weighted impact prices, which a push held for one period moves all the way).
+pub const MIN_IMPACT_MARK_PERIOD: i64 = 300;
 
 /// Shortest funding sample period: the vAMM's impact prices are time-weighted over it.
 pub const MIN_SAMPLE_PERIOD: i64 = 10;
@@ -93,6 +111,9 @@ impl MarketParams {
         if self.min_sources as usize > n {
             return Err(bad("min_sources exceeds the number of oracles"));
         }
+        if self.index_method == 1 && self.oracles.iter().any(|o| o.weight == 0) {
+            return Err(bad("a volume-weighted index needs every oracle's weight > 0"));
+        }
         if self.index_method > 1 || self.mark_method > 1 {
             return Err(bad("index_method and mark_method must be 0 or 1"));
         }
@@ -105,14 +126,20 @@ impl MarketParams {
         }
         .validate()
         .map_err(|e| bad(&format!("{e}")))?;
-        if self.fallback_max_age < 0 {
-            return Err(bad("fallback_max_age must be >= 0"));
+        if self.max_age > MAX_INDEX_AGE {
+            return Err(bad("max_age must be at most 3,600 s"));
+        }
+        if self.fallback_max_age < 0 || self.fallback_max_age > MAX_FALLBACK_AGE {
+            return Err(bad("fallback_max_age must be in 0 ..= 21,600 s"));
         }
         if self.funding_interval <= 0 || self.funding_interval > 7 * 86_400 {
             return Err(bad("funding_interval must be in 1 s ..= 7 days"));
         }
         if self.sample_period < MIN_SAMPLE_PERIOD || self.sample_period > self.funding_interval {
             return Err(bad("sample_period must be in 10 s ..= funding_interval"));
+        }
+        if self.mark_method == 1 && self.sample_period < MIN_IMPACT_MARK_PERIOD {
+            return Err(bad("the impact-median mark needs sample_period >= 300 s"));
         }
         if self.allow_partial_verification && (self.min_signatures == 0 || self.min_signatures > 19) {
             return Err(bad("min_signatures must be in 1..=19 when partial verification is allowed"));
@@ -148,8 +175,11 @@ impl MarketParams {
         if self.liquidation_fee >= tiers[0].mmr.0 {
             return Err(bad("liquidation_fee must be below the first tier's MMR"));
         }
-        if self.funding_cap <= 0 || self.funding_cap > tiers[0].mmr.0 {
-            return Err(bad("funding_cap is mandatory: in (0, the first tier's MMR]"));
+        // the funding-basis mark steps by the rate at each funding event: at most 3/4 of the first
+        // tier's maintenance rate (Binance's cap), so one event cannot take a position from
+        // healthy to liquidatable on its own
+        if self.funding_cap <= 0 || (self.funding_cap as i128) * 4 > (tiers[0].mmr.0 as i128) * 3 {
+            return Err(bad("funding_cap is mandatory: in (0, 0.75 x the first tier's MMR]"));
         }
         if self.delegate_band <= 0 || self.delegate_band > RATE_PRECISION / 10 {
             return Err(bad("delegate_band must be in (0, 0.1]"));
@@ -160,8 +190,17 @@ impl MarketParams {
         if self.liquidation_buffer < 0 || self.liquidation_buffer > RATE_PRECISION {
             return Err(bad("liquidation_buffer must be in [0, 1]"));
         }
-        if self.min_position < 0 {
-            return Err(bad("min_position must be >= 0"));
+        if self.min_position < 0 || self.min_position > 1_000 * perp_core::units::BASE_PRECISION {
+            return Err(bad("min_position must be in [0, 1,000 base units]"));
+        }
+        if self.liquidation_max_conf <= 0 || self.liquidation_max_conf > self.max_conf {
+            return Err(bad("liquidation_max_conf must be in (0, max_conf]"));
+        }
+        if self.max_ema_divergence <= 0 || self.max_ema_divergence > RATE_PRECISION / 4 {
+            return Err(bad("max_ema_divergence must be in (0, 0.25]"));
+        }
+        if self.max_oi_per_insurance < 0 || self.max_oi_per_insurance > 10_000 * RATE_PRECISION {
+            return Err(bad("max_oi_per_insurance must be in [0, 10,000] (0 = no bound)"));
         }
         if self.repeg_budget < 0 || self.repeg_budget > RATE_PRECISION / 2 {
             return Err(bad("repeg_budget must be in [0, 0.5]"));
@@ -218,6 +257,31 @@ impl MarketParams {
         m.withdraw_max_age = self.withdraw_max_age;
         m.repeg_budget = self.repeg_budget;
         m.repeg_threshold = self.repeg_threshold;
+        m.liquidation_max_conf = self.liquidation_max_conf;
+        m.max_ema_divergence = self.max_ema_divergence;
+        m.max_oi_per_insurance = self.max_oi_per_insurance;
+    }
+
+    /// Checks against the market's vAMM: the impact notional must stay well inside the curve's
+    /// depth (at most a tenth of its quote side at the peg, so the impact prices always exist), and
+    /// the minimum position must be worth less than the first tier's cap.
+    pub fn validate_with_vamm(&self, vamm: &perp_core::vamm::Vamm) -> Result<()> {
+        let depth = perp_core::Base(i64::try_from(vamm.base_reserve).unwrap_or(i64::MAX))
+            .value_at(vamm.peg, perp_core::Round::Down)
+            .map_err(|_| bad("vAMM depth out of range"))?;
+        if (self.impact_notional as i128) * 10 > depth.0 as i128 {
+            msg!("impact_notional {} > a tenth of the vAMM's depth {}", Quote(self.impact_notional), depth);
+            return Err(bad("impact_notional must be at most a tenth of the vAMM's depth"));
+        }
+        let min_value = perp_core::Base(self.min_position)
+            .value_at(vamm.peg, perp_core::Round::Up)
+            .map_err(|_| bad("min_position out of range"))?;
+        if let Some(t) = self.tiers.first() {
+            if min_value.0 > t.cap {
+                return Err(bad("min_position must be worth less than the first tier's cap"));
+            }
+        }
+        Ok(())
     }
 
     /// The parameters a market holds now (the inverse of [`MarketParams::apply`]).
@@ -257,11 +321,16 @@ impl MarketParams {
             withdraw_max_age: m.withdraw_max_age,
             repeg_budget: m.repeg_budget,
             repeg_threshold: m.repeg_threshold,
+            liquidation_max_conf: m.liquidation_max_conf,
+            max_ema_divergence: m.max_ema_divergence,
+            max_oi_per_insurance: m.max_oi_per_insurance,
         }
     }
 
     /// True when replacing `current` by these parameters only tightens new risk: initial margin
-    /// rates raised (each at most doubled, to at most 50%), the maximum leverage lowered, and/or
+    /// rates raised (each at most doubled, and never beyond four times the tier's maintenance
+    /// rate nor 50%: maintenance rates change only through the timelock, so a chain of instant
+    /// changes in one transaction stops there too), the maximum leverage lowered, and/or
     /// repegs cut back (budget lowered, threshold raised), everything else (oracles, filters,
     /// funding, maintenance rates, caps, fees) unchanged. Such a change applies at once; any
     /// other change must go through the timelock. (Raising a maintenance rate is not instant: it
@@ -273,7 +342,10 @@ impl MarketParams {
         // raised, but at most doubled and at most 50%: an instant change cannot make margin
         // (a liquidator's included) unobtainable
         let bounded = |n: &TierParams, c: &TierParams| {
-            n.imr >= c.imr && n.imr <= c.imr.saturating_mul(2) && n.imr <= RATE_PRECISION / 2
+            n.imr >= c.imr
+                && n.imr <= c.imr.saturating_mul(2)
+                && n.imr <= RATE_PRECISION / 2
+                && n.imr <= c.mmr.saturating_mul(4)
         };
         if !self.tiers.iter().zip(&current.tiers).all(|(n, c)| n.imr == c.imr || bounded(n, c)) {
             return false;

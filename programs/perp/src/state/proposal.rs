@@ -66,7 +66,7 @@ impl Proposal {
 /// Borsh length of the largest `AdminAction`: `CreateMarket` with 8 oracles and 12 tiers.
 pub const MAX_ACTION_LEN: usize = 1 + 2 + MAX_MARKET_PARAMS_LEN + 16 + 8;
 /// Borsh length of `MarketParams` with 8 oracles and 12 tiers.
-pub const MAX_MARKET_PARAMS_LEN: usize = 16 + (4 + 8 * 73) + 3 * 8 + 4 + 6 * 8 + 1 + (4 + 12 * 24) + 8 + 2 + 9 * 8;
+pub const MAX_MARKET_PARAMS_LEN: usize = 16 + (4 + 8 * 73) + 3 * 8 + 4 + 6 * 8 + 1 + (4 + 12 * 24) + 8 + 2 + 12 * 8;
 
 #[cfg(test)]
 mod tests {
@@ -104,6 +104,9 @@ mod tests {
             withdraw_max_age: 1,
             repeg_budget: 1,
             repeg_threshold: 1,
+            liquidation_max_conf: 1,
+            max_ema_divergence: 1,
+            max_oi_per_insurance: 1,
         };
         let a = AdminAction::CreateMarket { market_index: 1, params, base_reserve: 1, peg: 1 };
         assert_eq!(Proposal::action_len(&a), MAX_ACTION_LEN);

@@ -85,6 +85,14 @@ export type MarginAccount = {
   flags: number;
   pad: ReadonlyUint8Array;
   positions: Array<Position>;
+  /**
+   * Time of the delegate's last order on this account (M-2: a delegate order against the
+   * direction of the previous one waits one sample period).
+   */
+  delegateTradeTime: bigint;
+  /** Direction of that order: 1 = buy, 2 = sell (0 = none yet). */
+  delegateTradeSide: number;
+  pad2: ReadonlyUint8Array;
   reserved: ReadonlyUint8Array;
 };
 
@@ -111,6 +119,14 @@ export type MarginAccountArgs = {
   flags: number;
   pad: ReadonlyUint8Array;
   positions: Array<PositionArgs>;
+  /**
+   * Time of the delegate's last order on this account (M-2: a delegate order against the
+   * direction of the previous one waits one sample period).
+   */
+  delegateTradeTime: number | bigint;
+  /** Direction of that order: 1 = buy, 2 = sell (0 = none yet). */
+  delegateTradeSide: number;
+  pad2: ReadonlyUint8Array;
   reserved: ReadonlyUint8Array;
 };
 
@@ -132,7 +148,10 @@ export function getMarginAccountEncoder(): FixedSizeEncoder<MarginAccountArgs> {
       ["flags", getU8Encoder()],
       ["pad", fixEncoderSize(getBytesEncoder(), 4)],
       ["positions", getArrayEncoder(getPositionEncoder(), { size: 8 })],
-      ["reserved", fixEncoderSize(getBytesEncoder(), 32)],
+      ["delegateTradeTime", getI64Encoder()],
+      ["delegateTradeSide", getU8Encoder()],
+      ["pad2", fixEncoderSize(getBytesEncoder(), 7)],
+      ["reserved", fixEncoderSize(getBytesEncoder(), 16)],
     ]),
     (value) => ({ ...value, discriminator: MARGIN_ACCOUNT_DISCRIMINATOR }),
   );
@@ -155,7 +174,10 @@ export function getMarginAccountDecoder(): FixedSizeDecoder<MarginAccount> {
     ["flags", getU8Decoder()],
     ["pad", fixDecoderSize(getBytesDecoder(), 4)],
     ["positions", getArrayDecoder(getPositionDecoder(), { size: 8 })],
-    ["reserved", fixDecoderSize(getBytesDecoder(), 32)],
+    ["delegateTradeTime", getI64Decoder()],
+    ["delegateTradeSide", getU8Decoder()],
+    ["pad2", fixDecoderSize(getBytesDecoder(), 7)],
+    ["reserved", fixDecoderSize(getBytesDecoder(), 16)],
   ]);
 }
 

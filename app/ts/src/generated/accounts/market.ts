@@ -195,6 +195,44 @@ export type Market = {
   repegWindowStart: bigint;
   repegWindowBudget: bigint;
   repegWindowSpent: bigint;
+  /** Largest `conf / price` of any used oracle source (rate). */
+  liquidationMaxConf: bigint;
+  /**
+   * Largest `|index - EMA| / EMA` (the sources' own moving averages) at which the live index is
+   * used as it is; beyond it, the index and its time-weighted value are taken, whichever favours
+   * the account being liquidated (rate).
+   */
+  maxEmaDivergence: bigint;
+  /**
+   * Largest open interest (the larger side's notional at the index) per unit of this market's
+   * insurance fund, for new risk (rate; 0 = no bound).
+   */
+  maxOiPerInsurance: bigint;
+  /**
+   * The cached index time-weighted over `sample_period` (perp_core::twap): a new print has no
+   * weight in its own second.
+   */
+  indexTwap: bigint;
+  indexTwapTime: bigint;
+  /** Slot of the last refresh of the cached index from a live reading. */
+  lastIndexSlot: bigint;
+  /**
+   * Unbacked loss not yet repaid: insurance deposits and profits realized in this market repay
+   * it first, and no new risk is taken here while it is positive.
+   */
+  unbackedOutstanding: bigint;
+  /**
+   * Socialized charge per unit of base already put on each side in the open bankruptcy episode
+   * (funding-index units); the episode ends, and these reset, when no bankrupt account is left.
+   */
+  episodeSocialLong: WideI128;
+  episodeSocialShort: WideI128;
+  /**
+   * Sides with a bankrupt position open (bit 1: a long, bit 2: a short); cleared with the
+   * episode. The other side's profitable positions are held for ADL while it is set.
+   */
+  bankruptSides: number;
+  pad2: ReadonlyUint8Array;
   reserved: ReadonlyUint8Array;
 };
 
@@ -321,6 +359,44 @@ export type MarketArgs = {
   repegWindowStart: number | bigint;
   repegWindowBudget: number | bigint;
   repegWindowSpent: number | bigint;
+  /** Largest `conf / price` of any used oracle source (rate). */
+  liquidationMaxConf: number | bigint;
+  /**
+   * Largest `|index - EMA| / EMA` (the sources' own moving averages) at which the live index is
+   * used as it is; beyond it, the index and its time-weighted value are taken, whichever favours
+   * the account being liquidated (rate).
+   */
+  maxEmaDivergence: number | bigint;
+  /**
+   * Largest open interest (the larger side's notional at the index) per unit of this market's
+   * insurance fund, for new risk (rate; 0 = no bound).
+   */
+  maxOiPerInsurance: number | bigint;
+  /**
+   * The cached index time-weighted over `sample_period` (perp_core::twap): a new print has no
+   * weight in its own second.
+   */
+  indexTwap: number | bigint;
+  indexTwapTime: number | bigint;
+  /** Slot of the last refresh of the cached index from a live reading. */
+  lastIndexSlot: number | bigint;
+  /**
+   * Unbacked loss not yet repaid: insurance deposits and profits realized in this market repay
+   * it first, and no new risk is taken here while it is positive.
+   */
+  unbackedOutstanding: number | bigint;
+  /**
+   * Socialized charge per unit of base already put on each side in the open bankruptcy episode
+   * (funding-index units); the episode ends, and these reset, when no bankrupt account is left.
+   */
+  episodeSocialLong: WideI128Args;
+  episodeSocialShort: WideI128Args;
+  /**
+   * Sides with a bankrupt position open (bit 1: a long, bit 2: a short); cleared with the
+   * episode. The other side's profitable positions are held for ADL while it is set.
+   */
+  bankruptSides: number;
+  pad2: ReadonlyUint8Array;
   reserved: ReadonlyUint8Array;
 };
 
@@ -406,7 +482,18 @@ export function getMarketEncoder(): FixedSizeEncoder<MarketArgs> {
       ["repegWindowStart", getI64Encoder()],
       ["repegWindowBudget", getI64Encoder()],
       ["repegWindowSpent", getI64Encoder()],
-      ["reserved", fixEncoderSize(getBytesEncoder(), 72)],
+      ["liquidationMaxConf", getI64Encoder()],
+      ["maxEmaDivergence", getI64Encoder()],
+      ["maxOiPerInsurance", getI64Encoder()],
+      ["indexTwap", getU64Encoder()],
+      ["indexTwapTime", getI64Encoder()],
+      ["lastIndexSlot", getU64Encoder()],
+      ["unbackedOutstanding", getI64Encoder()],
+      ["episodeSocialLong", getWideI128Encoder()],
+      ["episodeSocialShort", getWideI128Encoder()],
+      ["bankruptSides", getU8Encoder()],
+      ["pad2", fixEncoderSize(getBytesEncoder(), 7)],
+      ["reserved", fixEncoderSize(getBytesEncoder(), 248)],
     ]),
     (value) => ({ ...value, discriminator: MARKET_DISCRIMINATOR }),
   );
@@ -493,7 +580,18 @@ export function getMarketDecoder(): FixedSizeDecoder<Market> {
     ["repegWindowStart", getI64Decoder()],
     ["repegWindowBudget", getI64Decoder()],
     ["repegWindowSpent", getI64Decoder()],
-    ["reserved", fixDecoderSize(getBytesDecoder(), 72)],
+    ["liquidationMaxConf", getI64Decoder()],
+    ["maxEmaDivergence", getI64Decoder()],
+    ["maxOiPerInsurance", getI64Decoder()],
+    ["indexTwap", getU64Decoder()],
+    ["indexTwapTime", getI64Decoder()],
+    ["lastIndexSlot", getU64Decoder()],
+    ["unbackedOutstanding", getI64Decoder()],
+    ["episodeSocialLong", getWideI128Decoder()],
+    ["episodeSocialShort", getWideI128Decoder()],
+    ["bankruptSides", getU8Decoder()],
+    ["pad2", fixDecoderSize(getBytesDecoder(), 7)],
+    ["reserved", fixDecoderSize(getBytesDecoder(), 248)],
   ]);
 }
 
@@ -556,5 +654,5 @@ export async function fetchAllMaybeMarket(
 }
 
 export function getMarketSize(): number {
-  return 1560;
+  return 1832;
 }

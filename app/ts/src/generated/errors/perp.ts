@@ -124,6 +124,22 @@ export const PERP_ERROR__REPEG_NOT_ALLOWED = 0x17a4; // 6052
 export const PERP_ERROR__REPEG_TOO_SOON = 0x17a5; // 6053
 /** RepegNotNeeded: no repeg needed or affordable: the vAMM is within the threshold of the index, or this interval's repeg budget cannot move the peg */
 export const PERP_ERROR__REPEG_NOT_NEEDED = 0x17a6; // 6054
+/** OracleTooUncertain: an oracle source's confidence interval is too wide for a liquidation, a deficit or ADL: wait for a tighter print */
+export const PERP_ERROR__ORACLE_TOO_UNCERTAIN = 0x17a7; // 6055
+/** OpenInterestCap: the market's open interest is at its cap for the size of its insurance fund: top up the fund (deposit_insurance) or reduce */
+export const PERP_ERROR__OPEN_INTEREST_CAP = 0x17a8; // 6056
+/** UnbackedLossOutstanding: the market has an unbacked loss outstanding: no new risk until it is repaid (deposit_insurance) */
+export const PERP_ERROR__UNBACKED_LOSS_OUTSTANDING = 0x17a9; // 6057
+/** ProfitHeldForAdl: a bankruptcy is open on this market: a profitable counterparty position is held for auto-deleveraging until it ends */
+export const PERP_ERROR__PROFIT_HELD_FOR_ADL = 0x17aa; // 6058
+/** DelegateImpactTooLarge: a delegate's order may move the vAMM at most a quarter of the delegate band: trade a smaller size */
+export const PERP_ERROR__DELEGATE_IMPACT_TOO_LARGE = 0x17ab; // 6059
+/** DelegateCooldown: a delegate's order against the direction of its previous one must wait one sample period */
+export const PERP_ERROR__DELEGATE_COOLDOWN = 0x17ac; // 6060
+/** PositionTooSmall: a position opened or increased must be at least the market's minimum size */
+export const PERP_ERROR__POSITION_TOO_SMALL = 0x17ad; // 6061
+/** IndexNotRefreshed: withdrawals need every position market's index refreshed in the same slot: prepend update_funding for each */
+export const PERP_ERROR__INDEX_NOT_REFRESHED = 0x17ae; // 6062
 
 export type PerpError =
   | typeof PERP_ERROR__ACCOUNT_BANKRUPT
@@ -138,8 +154,11 @@ export type PerpError =
   | typeof PERP_ERROR__ADL_ROUND_MISMATCH
   | typeof PERP_ERROR__ADL_ROUND_OPEN
   | typeof PERP_ERROR__ADMIN_ONLY
+  | typeof PERP_ERROR__DELEGATE_COOLDOWN
+  | typeof PERP_ERROR__DELEGATE_IMPACT_TOO_LARGE
   | typeof PERP_ERROR__DELEGATE_LIMIT_REQUIRED
   | typeof PERP_ERROR__INDEX_FALLBACK_TOO_OLD
+  | typeof PERP_ERROR__INDEX_NOT_REFRESHED
   | typeof PERP_ERROR__INSUFFICIENT_LIQUIDITY
   | typeof PERP_ERROR__INSUFFICIENT_MARGIN
   | typeof PERP_ERROR__INVALID_MARKET_PARAMS
@@ -155,13 +174,17 @@ export type PerpError =
   | typeof PERP_ERROR__NOT_BANKRUPT
   | typeof PERP_ERROR__NOT_LIQUIDATABLE
   | typeof PERP_ERROR__NOT_UPGRADE_AUTHORITY
+  | typeof PERP_ERROR__OPEN_INTEREST_CAP
   | typeof PERP_ERROR__OPERATION_PAUSED
   | typeof PERP_ERROR__ORACLE_ACCOUNTS_MISSING
   | typeof PERP_ERROR__ORACLE_KEY_MISMATCH
+  | typeof PERP_ERROR__ORACLE_TOO_UNCERTAIN
   | typeof PERP_ERROR__OWNER_ONLY
   | typeof PERP_ERROR__PARTIAL_LIQUIDATION_TOO_SMALL
   | typeof PERP_ERROR__PAUSE_COOLDOWN
   | typeof PERP_ERROR__POSITION_MODE_MISMATCH
+  | typeof PERP_ERROR__POSITION_TOO_SMALL
+  | typeof PERP_ERROR__PROFIT_HELD_FOR_ADL
   | typeof PERP_ERROR__PROPOSAL_EXPIRED
   | typeof PERP_ERROR__PROPOSAL_MISMATCH
   | typeof PERP_ERROR__REDUCE_ONLY_VIOLATION
@@ -177,6 +200,7 @@ export type PerpError =
   | typeof PERP_ERROR__TOO_FEW_SOURCES
   | typeof PERP_ERROR__TOO_MANY_POSITIONS
   | typeof PERP_ERROR__UNAUTHORIZED
+  | typeof PERP_ERROR__UNBACKED_LOSS_OUTSTANDING
   | typeof PERP_ERROR__UNEXPECTED_MARKET_ACCOUNT
   | typeof PERP_ERROR__WITHDRAW_EXCEEDS_FREE
   | typeof PERP_ERROR__WRONG_TOKEN_ACCOUNT
@@ -197,8 +221,11 @@ if (process.env["NODE_ENV"] !== "production") {
     [PERP_ERROR__ADL_ROUND_MISMATCH]: `the ADL round account does not match this market's open round`,
     [PERP_ERROR__ADL_ROUND_OPEN]: `an ADL round is already open on this market and is neither finished nor expired`,
     [PERP_ERROR__ADMIN_ONLY]: `only the exchange admin may do this`,
+    [PERP_ERROR__DELEGATE_COOLDOWN]: `a delegate's order against the direction of its previous one must wait one sample period`,
+    [PERP_ERROR__DELEGATE_IMPACT_TOO_LARGE]: `a delegate's order may move the vAMM at most a quarter of the delegate band: trade a smaller size`,
     [PERP_ERROR__DELEGATE_LIMIT_REQUIRED]: `a delegate's order must carry a limit price within the market's delegate band of the index`,
     [PERP_ERROR__INDEX_FALLBACK_TOO_OLD]: `index unavailable and the last valid index is older than the market's fallback limit`,
+    [PERP_ERROR__INDEX_NOT_REFRESHED]: `withdrawals need every position market's index refreshed in the same slot: prepend update_funding for each`,
     [PERP_ERROR__INSUFFICIENT_LIQUIDITY]: `the vAMM cannot fill this size`,
     [PERP_ERROR__INSUFFICIENT_MARGIN]: `insufficient margin: equity after the trade would be below the initial margin requirement`,
     [PERP_ERROR__INVALID_MARKET_PARAMS]: `invalid market parameters; the log says which`,
@@ -214,13 +241,17 @@ if (process.env["NODE_ENV"] !== "production") {
     [PERP_ERROR__NOT_BANKRUPT]: `the account is not bankrupt in this market`,
     [PERP_ERROR__NOT_LIQUIDATABLE]: `account is not liquidatable: equity is at or above maintenance margin`,
     [PERP_ERROR__NOT_UPGRADE_AUTHORITY]: `only the program's upgrade authority may initialize the exchange (pass the program data account)`,
+    [PERP_ERROR__OPEN_INTEREST_CAP]: `the market's open interest is at its cap for the size of its insurance fund: top up the fund (deposit_insurance) or reduce`,
     [PERP_ERROR__OPERATION_PAUSED]: `this operation is paused by the exchange admin`,
     [PERP_ERROR__ORACLE_ACCOUNTS_MISSING]: `oracle accounts missing: pass the market's oracle accounts, in its configured order, first in remaining accounts`,
     [PERP_ERROR__ORACLE_KEY_MISMATCH]: `oracle account key does not match the market's configured oracle at this position`,
+    [PERP_ERROR__ORACLE_TOO_UNCERTAIN]: `an oracle source's confidence interval is too wide for a liquidation, a deficit or ADL: wait for a tighter print`,
     [PERP_ERROR__OWNER_ONLY]: `only the margin account's owner may do this (a delegate may trade but never withdraw)`,
     [PERP_ERROR__PARTIAL_LIQUIDATION_TOO_SMALL]: `partial liquidation leaves the remainder below maintenance plus the buffer: liquidate more`,
     [PERP_ERROR__PAUSE_COOLDOWN]: `a pause that keeps users from their money cannot begin again until its cooldown ends`,
     [PERP_ERROR__POSITION_MODE_MISMATCH]: `position margin mode differs: close the position before switching between cross and isolated`,
+    [PERP_ERROR__POSITION_TOO_SMALL]: `a position opened or increased must be at least the market's minimum size`,
+    [PERP_ERROR__PROFIT_HELD_FOR_ADL]: `a bankruptcy is open on this market: a profitable counterparty position is held for auto-deleveraging until it ends`,
     [PERP_ERROR__PROPOSAL_EXPIRED]: `the proposal was not executed within its grace period after the timelock: cancel it and propose again`,
     [PERP_ERROR__PROPOSAL_MISMATCH]: `the proposal does not match this instruction or its accounts`,
     [PERP_ERROR__REDUCE_ONLY_VIOLATION]: `reduce-only order would increase or flip the position`,
@@ -236,6 +267,7 @@ if (process.env["NODE_ENV"] !== "production") {
     [PERP_ERROR__TOO_FEW_SOURCES]: `too few valid index sources; the log names each dropped source and why (stale, low confidence, outlier, invalid)`,
     [PERP_ERROR__TOO_MANY_POSITIONS]: `the account already has the maximum of 8 positions`,
     [PERP_ERROR__UNAUTHORIZED]: `signer is not the margin account's owner or delegate`,
+    [PERP_ERROR__UNBACKED_LOSS_OUTSTANDING]: `the market has an unbacked loss outstanding: no new risk until it is repaid (deposit_insurance)`,
     [PERP_ERROR__UNEXPECTED_MARKET_ACCOUNT]: `a market account in remaining accounts is not one the margin account has a position in, or is repeated`,
     [PERP_ERROR__WITHDRAW_EXCEEDS_FREE]: `withdrawal exceeds free collateral (equity without unrealized profit, minus initial margin)`,
     [PERP_ERROR__WRONG_TOKEN_ACCOUNT]: `token account has the wrong mint or owner`,

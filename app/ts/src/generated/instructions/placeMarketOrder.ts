@@ -101,6 +101,12 @@ export type PlaceMarketOrderInstructionData = {
   isolated: boolean;
   /** Collateral to move from cross into the isolated position before the trade (quote raw). */
   isolatedCollateral: bigint;
+  /**
+   * Worst acceptable average fill relative to the program's own live index (rate, 10^9 = 100%;
+   * 0 = none): a long fills at most `index x (1 + this)`, a short at least `index x (1 - this)`.
+   * The bound a keeper or a wallet can trust without trusting an RPC node's account data.
+   */
+  maxIndexDeviation: bigint;
 };
 
 export type PlaceMarketOrderInstructionDataArgs = {
@@ -117,6 +123,12 @@ export type PlaceMarketOrderInstructionDataArgs = {
   isolated: boolean;
   /** Collateral to move from cross into the isolated position before the trade (quote raw). */
   isolatedCollateral: number | bigint;
+  /**
+   * Worst acceptable average fill relative to the program's own live index (rate, 10^9 = 100%;
+   * 0 = none): a long fills at most `index x (1 + this)`, a short at least `index x (1 - this)`.
+   * The bound a keeper or a wallet can trust without trusting an RPC node's account data.
+   */
+  maxIndexDeviation: number | bigint;
 };
 
 export function getPlaceMarketOrderInstructionDataEncoder(): FixedSizeEncoder<PlaceMarketOrderInstructionDataArgs> {
@@ -129,6 +141,7 @@ export function getPlaceMarketOrderInstructionDataEncoder(): FixedSizeEncoder<Pl
       ["reduceOnly", getBooleanEncoder()],
       ["isolated", getBooleanEncoder()],
       ["isolatedCollateral", getU64Encoder()],
+      ["maxIndexDeviation", getU64Encoder()],
     ]),
     (value) => ({ ...value, discriminator: PLACE_MARKET_ORDER_DISCRIMINATOR }),
   );
@@ -143,6 +156,7 @@ export function getPlaceMarketOrderInstructionDataDecoder(): FixedSizeDecoder<Pl
     ["reduceOnly", getBooleanDecoder()],
     ["isolated", getBooleanDecoder()],
     ["isolatedCollateral", getU64Decoder()],
+    ["maxIndexDeviation", getU64Decoder()],
   ]);
 }
 
@@ -172,6 +186,7 @@ export type PlaceMarketOrderInput<
   reduceOnly: PlaceMarketOrderInstructionDataArgs["reduceOnly"];
   isolated: PlaceMarketOrderInstructionDataArgs["isolated"];
   isolatedCollateral: PlaceMarketOrderInstructionDataArgs["isolatedCollateral"];
+  maxIndexDeviation: PlaceMarketOrderInstructionDataArgs["maxIndexDeviation"];
 };
 
 export function getPlaceMarketOrderInstruction<

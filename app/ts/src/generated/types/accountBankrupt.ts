@@ -30,9 +30,14 @@ export type AccountBankrupt = {
   base: bigint;
   /** Where auto-deleveraging closes it (within the maintenance band of the live mark). */
   bankruptcyPrice: bigint;
-  /** The group's deficit attributed to this market, which its insurance fund could not cover. */
+  /**
+   * What is left of the group's deficit attributed to this market after its insurance fund
+   * paid what it held: auto-deleveraging's to absorb.
+   */
   deficit: bigint;
   insuranceFund: bigint;
+  /** Paid by the insurance fund before the flag (all it held). */
+  insuranceDraw: bigint;
 };
 
 export type AccountBankruptArgs = {
@@ -41,9 +46,14 @@ export type AccountBankruptArgs = {
   base: number | bigint;
   /** Where auto-deleveraging closes it (within the maintenance band of the live mark). */
   bankruptcyPrice: number | bigint;
-  /** The group's deficit attributed to this market, which its insurance fund could not cover. */
+  /**
+   * What is left of the group's deficit attributed to this market after its insurance fund
+   * paid what it held: auto-deleveraging's to absorb.
+   */
   deficit: number | bigint;
   insuranceFund: number | bigint;
+  /** Paid by the insurance fund before the flag (all it held). */
+  insuranceDraw: number | bigint;
 };
 
 export function getAccountBankruptEncoder(): FixedSizeEncoder<AccountBankruptArgs> {
@@ -54,6 +64,7 @@ export function getAccountBankruptEncoder(): FixedSizeEncoder<AccountBankruptArg
     ["bankruptcyPrice", getU64Encoder()],
     ["deficit", getI64Encoder()],
     ["insuranceFund", getI64Encoder()],
+    ["insuranceDraw", getI64Encoder()],
   ]);
 }
 
@@ -65,6 +76,7 @@ export function getAccountBankruptDecoder(): FixedSizeDecoder<AccountBankrupt> {
     ["bankruptcyPrice", getU64Decoder()],
     ["deficit", getI64Decoder()],
     ["insuranceFund", getI64Decoder()],
+    ["insuranceDraw", getI64Decoder()],
   ]);
 }
 

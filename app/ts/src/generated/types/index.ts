@@ -45,5 +45,6 @@ export * from "./tierData.js";
 export * from "./tierParams.js";
 export * from "./timelockChanged.js";
 export * from "./tradeExecuted.js";
+export * from "./unbackedLossRepaid.js";
 export * from "./wideI128.js";
 export * from "./wideU128.js";

@@ -83,6 +83,22 @@ export type MarketParams = {
    * (0, 0.5] when repegs are on.
    */
   repegThreshold: bigint;
+  /**
+   * Largest `conf / price` of a used oracle source for liquidation, deficit recognition and
+   * ADL, in (0, max_conf].
+   */
+  liquidationMaxConf: bigint;
+  /**
+   * Largest divergence of the index from its sources' moving averages (Pyth's EMA) at which
+   * liquidations use the live index as it is, in (0, 0.25]; beyond it they use the index or its
+   * time-weighted value, whichever favours the liquidated account.
+   */
+  maxEmaDivergence: bigint;
+  /**
+   * New risk only while the larger side's open interest (notional at the index) is at most this
+   * multiple of the market's insurance fund (rate, 10^9 = 1x; 0 = no bound; at most 10,000x).
+   */
+  maxOiPerInsurance: bigint;
 };
 
 export type MarketParamsArgs = {
@@ -128,6 +144,22 @@ export type MarketParamsArgs = {
    * (0, 0.5] when repegs are on.
    */
   repegThreshold: number | bigint;
+  /**
+   * Largest `conf / price` of a used oracle source for liquidation, deficit recognition and
+   * ADL, in (0, max_conf].
+   */
+  liquidationMaxConf: number | bigint;
+  /**
+   * Largest divergence of the index from its sources' moving averages (Pyth's EMA) at which
+   * liquidations use the live index as it is, in (0, 0.25]; beyond it they use the index or its
+   * time-weighted value, whichever favours the liquidated account.
+   */
+  maxEmaDivergence: number | bigint;
+  /**
+   * New risk only while the larger side's open interest (notional at the index) is at most this
+   * multiple of the market's insurance fund (rate, 10^9 = 1x; 0 = no bound; at most 10,000x).
+   */
+  maxOiPerInsurance: number | bigint;
 };
 
 export function getMarketParamsEncoder(): Encoder<MarketParamsArgs> {
@@ -160,6 +192,9 @@ export function getMarketParamsEncoder(): Encoder<MarketParamsArgs> {
     ["withdrawMaxAge", getI64Encoder()],
     ["repegBudget", getI64Encoder()],
     ["repegThreshold", getI64Encoder()],
+    ["liquidationMaxConf", getI64Encoder()],
+    ["maxEmaDivergence", getI64Encoder()],
+    ["maxOiPerInsurance", getI64Encoder()],
   ]);
 }
 
@@ -193,6 +228,9 @@ export function getMarketParamsDecoder(): Decoder<MarketParams> {
     ["withdrawMaxAge", getI64Decoder()],
     ["repegBudget", getI64Decoder()],
     ["repegThreshold", getI64Decoder()],
+    ["liquidationMaxConf", getI64Decoder()],
+    ["maxEmaDivergence", getI64Decoder()],
+    ["maxOiPerInsurance", getI64Decoder()],
   ]);
 }
 
