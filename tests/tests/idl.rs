@@ -31,7 +31,19 @@ fn idl_is_fresh() {
         .resolution(true)
         .skip_lint(true)
         .no_docs(false)
-        .cargo_args(vec!["--lib".into(), "--locked".into()])
+        // the IDL build only prints: nothing in it needs optimising
+        .cargo_args(
+            [
+                "--lib",
+                "--locked",
+                "--config",
+                "profile.dev.package.\"*\".opt-level=0",
+                "--config",
+                "profile.dev.debug=false",
+            ]
+            .map(String::from)
+            .to_vec(),
+        )
         .build()
         .expect("building the IDL");
     let fresh = serde_json::to_string_pretty(&idl).unwrap() + "\n";

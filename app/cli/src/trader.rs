@@ -12,7 +12,7 @@ use perp_client::preview::{account_health, adl_rank, index_view, market_state, p
 use perp_client::{ix, pda, Pubkey};
 use perp_core::units::Decimal;
 use perp_core::vamm::Side;
-use perp_core::{Base, Price, Quote};
+use perp_core::{Base, Price, Quote, Rate, Round};
 use serde_json::{json, Value};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
@@ -482,6 +482,12 @@ pub async fn market<C: Chain>(c: &C, cmd: &MarketCmd) -> Result<Output, CliError
             v["insurance_fund"] = s(Quote(m.insurance_fund));
             v["insurance_pending"] = s(Quote(m.insurance_pending));
             v["unbacked_loss"] = s(Quote(m.unbacked_loss));
+            // outstanding: no new risk in this market until its insurance or its winners repay it
+            v["unbacked_outstanding"] = s(Quote(m.unbacked_outstanding));
+            if m.max_oi_per_insurance > 0 {
+                let cap = Quote(m.insurance_fund.max(0)).mul_rate(Rate(m.max_oi_per_insurance), Round::Down);
+                v["open_interest_cap"] = json!(cap.map(s).unwrap_or_default());
+            }
             v["bankrupt_accounts"] = json!(m.bankrupt_accounts);
             v["socialized_loss"] = s(Quote(m.socialized_loss));
             Ok(Output::new("index", v))

@@ -74,11 +74,17 @@ async function main() {
         throw info ? new Error(`order failed: ${info.name}: ${info.msg}`) : e;
     }
 
-    // the trade's event, from the transaction's logs
-    const sent = await rpc
-        .getTransaction(signature, { commitment: 'confirmed', encoding: 'json', maxSupportedTransactionVersion: 0 })
-        .send();
-    for (const ev of perp.parseEvents(sent?.meta?.logMessages ?? [])) {
+    // the trade's event, from the transaction's logs (a node may confirm a transaction before it
+    // serves it from getTransaction: ask again for a few seconds)
+    let sent = null;
+    for (let i = 0; i < 40 && !sent; i++) {
+        sent = await rpc
+            .getTransaction(signature, { commitment: 'confirmed', encoding: 'json', maxSupportedTransactionVersion: 0 })
+            .send();
+        if (!sent) await new Promise((r) => setTimeout(r, 250));
+    }
+    if (!sent) throw new Error(`transaction ${signature} confirmed but not served by getTransaction`);
+    for (const ev of perp.parseEvents(sent.meta?.logMessages ?? [])) {
         if (ev.name === 'TradeExecuted') console.log(`filled ${ev.data.base} at ${ev.data.avgPrice}, fee ${ev.data.fee}`);
     }
 }

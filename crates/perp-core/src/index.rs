@@ -87,11 +87,6 @@ pub struct IndexReport {
     pub price: Option<Price>,
     /// Publish time of the oldest reading the index used: how old the index really is.
     pub oldest_used: Option<i64>,
-    /// The same aggregate (median or weighted mean) over the used sources' moving averages, when
-    /// every used source carries one: what the index is compared with to tell a wick from a move.
-    pub ema: Option<Price>,
-    /// The widest `conf / price` among the used sources (rate, rounded up).
-    pub max_conf_ratio: Rate,
     /// Volume-weighted method: the surviving sources all have zero weight (no index).
     pub zero_weight: bool,
     required: u8,
@@ -150,8 +145,6 @@ pub fn compute_index(sources: &[SourceReading], now: i64, cfg: &IndexConfig) -> 
         valid: 0,
         price: None,
         oldest_used: None,
-        ema: None,
-        max_conf_ratio: Rate::ZERO,
         zero_weight: false,
         required: cfg.min_sources,
     };
@@ -197,11 +190,8 @@ pub fn compute_index(sources: &[SourceReading], now: i64, cfg: &IndexConfig) -> 
 
     // deviation from the median
     let mut survivors = [0u64; MAX_SOURCES];
-    let mut emas = [0u64; MAX_SOURCES];
-    let mut all_ema = true;
     let mut weights_sum: u128 = 0;
     let mut weighted_sum: u128 = 0;
-    let mut ema_weighted_sum: u128 = 0;
     let mut m = 0;
     for (i, s) in sources.iter().enumerate() {
         if report.dropped[i].is_some() {
@@ -219,12 +209,7 @@ pub fn compute_index(sources: &[SourceReading], now: i64, cfg: &IndexConfig) -> 
             continue;
         }
         survivors[m] = s.price.0;
-        emas[m] = s.ema.0;
-        all_ema &= !s.ema.is_zero();
         m += 1;
-        let conf_ratio = div_round(s.conf.0 as i128 * RATE_PRECISION as i128, s.price.0 as i128, Round::Up)?;
-        report.max_conf_ratio = report.max_conf_ratio.max(Rate(i64::try_from(conf_ratio).unwrap_or(i64::MAX)));
-        ema_weighted_sum = ema_weighted_sum.saturating_add((s.ema.0 as u128).saturating_mul(s.weight as u128));
         let t = s.publish_time.min(now);
         report.oldest_used = Some(report.oldest_used.map_or(t, |o| o.min(t)));
         weights_sum = weights_sum.checked_add(s.weight as u128).ok_or(CoreError::Overflow)?;
@@ -236,11 +221,10 @@ pub fn compute_index(sources: &[SourceReading], now: i64, cfg: &IndexConfig) -> 
     if m < cfg.min_sources as usize {
         return Ok(report);
     }
-    let (price, ema) = match cfg.method {
+    let price = match cfg.method {
         IndexMethod::Median => {
             survivors[..m].sort_unstable();
-            emas[..m].sort_unstable();
-            (median_sorted(&survivors[..m]), median_sorted(&emas[..m]))
+            median_sorted(&survivors[..m])
         }
         IndexMethod::VolumeWeighted => {
             // no weight left: no index (a market reading it falls back like any other failure)
@@ -248,12 +232,78 @@ pub fn compute_index(sources: &[SourceReading], now: i64, cfg: &IndexConfig) -> 
                 report.zero_weight = true;
                 return Ok(report);
             }
-            ((weighted_sum / weights_sum) as u64, (ema_weighted_sum / weights_sum) as u64)
+            (weighted_sum / weights_sum) as u64
         }
     };
     report.price = Some(Price(price));
-    report.ema = (all_ema && ema > 0).then_some(Price(ema));
     Ok(report)
+}
+
+/// What the guard rails of liquidations look at, over the sources an index used (computed only
+/// where needed: it costs a division and a second aggregate).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GuardStats {
+    /// The same aggregate as the index (median or weighted mean) over the used sources' moving
+    /// averages, when every used source carries one: what the index is compared with to tell a
+    /// wick from a move.
+    pub ema: Option<Price>,
+    /// The used source with the widest `conf / price`: `(conf, price)` (zeros when none).
+    pub widest: (Price, Price),
+}
+
+impl GuardStats {
+    /// True when the widest source's `conf / price` exceeds `limit` (exact, no division).
+    pub fn conf_exceeds(&self, limit: Rate) -> bool {
+        let (c, p) = self.widest;
+        crate::wide::mul_64_64(c.0, RATE_PRECISION as u64) > crate::wide::mul_64_64(limit.0.max(0) as u64, p.0)
+    }
+
+    /// The widest `conf / price` as a rate, rounded up (for messages).
+    pub fn max_conf_ratio(&self) -> Rate {
+        let (c, p) = self.widest;
+        if p.is_zero() {
+            return Rate::ZERO;
+        }
+        let r = div_round(c.0 as i128 * RATE_PRECISION as i128, p.0 as i128, Round::Up).unwrap_or(i64::MAX as i128);
+        Rate(i64::try_from(r).unwrap_or(i64::MAX))
+    }
+}
+
+/// [`GuardStats`] of `report`'s used sources (`sources` as given to [`compute_index`]).
+pub fn guard_stats(sources: &[SourceReading], report: &IndexReport, method: IndexMethod) -> CoreResult<GuardStats> {
+    let mut emas = [0u64; MAX_SOURCES];
+    let (mut n, mut all_ema) = (0usize, true);
+    let (mut weights, mut ema_weighted) = (0u128, 0u128);
+    // the widest confidence by cross-multiplication, one division at the end
+    let mut widest: Option<(u64, u64)> = None;
+    for (i, s) in sources.iter().enumerate().take(report.count.min(MAX_SOURCES)) {
+        if report.dropped[i].is_some() || s.price.is_zero() {
+            continue;
+        }
+        emas[n] = s.ema.0;
+        n += 1;
+        all_ema &= !s.ema.is_zero();
+        weights += s.weight as u128;
+        ema_weighted = ema_weighted.saturating_add((s.ema.0 as u128).saturating_mul(s.weight as u128));
+        let wider = match widest {
+            None => true,
+            Some((c, p)) => crate::wide::mul_64_64(s.conf.0, p) > crate::wide::mul_64_64(c, s.price.0),
+        };
+        if wider {
+            widest = Some((s.conf.0, s.price.0));
+        }
+    }
+    let widest = widest.map(|(c, p)| (Price(c), Price(p))).unwrap_or((Price(0), Price(0)));
+    let ema = match method {
+        _ if n == 0 || !all_ema => 0,
+        IndexMethod::Median => {
+            emas[..n].sort_unstable();
+            median_sorted(&emas[..n])
+        }
+        IndexMethod::VolumeWeighted if weights == 0 => 0,
+        IndexMethod::VolumeWeighted => (ema_weighted / weights) as u64,
+    };
+    Ok(GuardStats { ema: (ema > 0).then_some(Price(ema)), widest })
 }
 
 #[cfg(test)]
@@ -378,18 +428,20 @@ mod tests {
         s[2].ema = Price(200_000_000); // an outlier's average is not used
         let r = compute_index(&s, 0, &c).unwrap();
         assert_eq!(r.price, Some(Price(101_000_000)));
-        assert_eq!(r.ema, Some(Price(100_000_000)));
+        let g = guard_stats(&s, &r, c.method).unwrap();
+        assert_eq!(g.ema, Some(Price(100_000_000)));
         // 1 / 100 = 1%, the widest of the used sources
-        assert_eq!(r.max_conf_ratio, Rate(10_000_000));
+        assert_eq!(g.max_conf_ratio(), Rate(10_000_000));
+        assert!(g.conf_exceeds(Rate(9_999_999)) && !g.conf_exceeds(Rate(10_000_000)));
         // a used source without an average: no EMA for the index
         s[1].ema = Price(0);
-        assert_eq!(compute_index(&s, 0, &c).unwrap().ema, None);
+        assert_eq!(guard_stats(&s, &compute_index(&s, 0, &c).unwrap(), c.method).unwrap().ema, None);
         // weighted: the averages are weighted like the prices
         c.method = IndexMethod::VolumeWeighted;
         s[1].ema = Price(101_000_000);
         s[0].weight = 3;
         let r = compute_index(&s, 0, &c).unwrap();
-        assert_eq!(r.ema, Some(Price((99_000_000 * 3 + 101_000_000) / 4)));
+        assert_eq!(guard_stats(&s, &r, c.method).unwrap().ema, Some(Price((99_000_000 * 3 + 101_000_000) / 4)));
     }
 
     /// `IndexReport::price` sliced `dropped[..count]`; `count` is a public field.

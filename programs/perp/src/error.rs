@@ -131,7 +131,7 @@ pub enum PerpError {
     #[msg("a position opened or increased must be at least the market's minimum size")]
     PositionTooSmall,
     #[msg(
-        "withdrawals need every position market's index refreshed in the same slot: prepend update_funding for each"
+        "withdrawals need every position market's index refreshed within the last 4 slots: prepend update_funding for each"
     )]
     IndexNotRefreshed,
 }

@@ -29,7 +29,7 @@ async fn attack_profit_backed_withdrawal_through_isolated_collateral() {
     assert_error(w.env.send(&[refresh.clone(), over], &[&alice.kp]).await, PerpError::IsolatedMarginTooLow);
     let ok = ix::move_isolated_collateral(alice.key(), alice.account, 0, -free, &[0]);
     // collateral leaving an isolated position needs the freshness of a withdrawal: the market's
-    // index refreshed in the same slot
+    // index refreshed within the last 4 slots
     w.env.advance(30).await;
     assert_error(w.env.send(std::slice::from_ref(&ok), &[&alice.kp]).await, PerpError::IndexNotRefreshed);
     let t = w.env.now;

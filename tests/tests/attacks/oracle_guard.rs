@@ -113,7 +113,8 @@ async fn eth(w: &mut World) -> Pubkey {
 /// The withdrawal inside the price-age window: ETH falls 10% eight seconds after its index was
 /// cached (within the 15 s a withdrawal accepts). Without a refresh the old code let Alice
 /// withdraw as if ETH were still at 1,500, leaving her account below its initial margin at the
-/// real price. Withdrawals now need every position market refreshed in the same slot; refreshed,
+/// real price. Withdrawals now need every position market refreshed within the last 4 slots;
+/// refreshed,
 /// she gets exactly what the real price allows.
 #[tokio::test(flavor = "current_thread")]
 async fn attack_withdraw_inside_the_price_age_window() {

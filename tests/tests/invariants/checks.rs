@@ -43,6 +43,31 @@ impl Fz {
                 mk.insurance_fund
             );
             assert!(mk.socialized_loss >= 0 && mk.unbacked_loss >= 0, "invariant_pools_non_negative: loss counters");
+            // 13. an outstanding unbacked loss is part of the lifetime one and is repaid, never grown
+            // otherwise; a bankruptcy episode's socialization lasts only while a bankruptcy is open
+            assert!(
+                (0..=mk.unbacked_loss).contains(&mk.unbacked_outstanding),
+                "invariant_unbacked_outstanding: {} outside [0, {}] in market {m}",
+                mk.unbacked_outstanding,
+                mk.unbacked_loss
+            );
+            if mk.bankrupt_accounts == 0 {
+                assert_eq!(
+                    (mk.episode_social_long.get(), mk.episode_social_short.get(), mk.bankrupt_sides),
+                    (0, 0, 0),
+                    "invariant_episode_closed: market {m}"
+                );
+            }
+            let cap = perp_core::funding::socialize_cap_per_unit(
+                perp_core::Price(mk.last_index.saturating_mul(2)),
+                mk.first_mmr(),
+            );
+            assert!(
+                mk.episode_social_long.get() <= cap.0 && mk.episode_social_short.get() <= cap.0,
+                "invariant_episode_cap: market {m} charged {} / {} per unit, over the cap at twice the index",
+                mk.episode_social_long.get(),
+                mk.episode_social_short.get()
+            );
             // 3. an ADL round's count never exceeds the side's open positions
             if mk.adl_round != 0 {
                 assert!(

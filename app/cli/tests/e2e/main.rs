@@ -81,11 +81,15 @@ fn e2e_trade_and_keeper_liquidation_over_rpc() {
     assert_eq!(ready["websocket"].as_str().unwrap(), ports.ws_url());
     let t_ready = t_start.elapsed();
 
-    // the exchange from migrations/, by the admin funded from the faucet
-    cli(&rpc, None, &["localnet", "faucet", "--to", &admin.pubkey().to_string(), "--usdc", "0"]);
+    // the exchange from migrations/, by the admin funded from the faucet (SOL, and the 100,000 USDC
+    // that seed BTC-PERP's insurance fund)
+    cli(&rpc, None, &["localnet", "faucet", "--to", &admin.pubkey().to_string(), "--usdc", "100000"]);
     let config = repo().join("migrations/localnet.json");
     let init = cli(&rpc, Some(&admin_path), &["admin", "init", "--config", config.to_str().unwrap()]);
     assert_eq!(init["created"], json!(2), "{init}"); // the exchange and BTC-PERP
+    let seeded = cli(&rpc, None, &["market", "show", "--market", "0"]);
+    assert_eq!(seeded["insurance_fund"], json!("100000"), "{seeded}");
+    assert_eq!(seeded["open_interest_cap"], json!("10000000"), "{seeded}");
     let pusher = Pusher::start(rpc.clone(), first_price(&ready), Duration::from_millis(1500));
     pusher.written(Duration::from_secs(30));
     let markets = cli(&rpc, None, &["market", "list"]);
@@ -181,7 +185,16 @@ fn e2e_trade_and_keeper_liquidation_over_rpc() {
     let r = rt();
     // the events in the transactions' logs: each a takeover by the keeper's account, together
     // exactly what left Alice's position
-    let events = r.block_on(liquidation_events(&chain, &a_account));
+    // a node indexes confirmed transactions by address a little after confirming them: ask again
+    let expected = 900_000_000 - (left * 1e9).round() as i64;
+    let mut events = Vec::new();
+    for _ in 0..60 {
+        events = r.block_on(liquidation_events(&chain, &a_account));
+        if events.iter().map(|e| e.closed_base).sum::<i64>() == expected {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
     assert!(!events.is_empty(), "no LiquidationExecuted for Alice");
     let keeper_account = perp_client::pda::margin_account(&k.pubkey(), 0);
     for e in &events {
@@ -189,11 +202,12 @@ fn e2e_trade_and_keeper_liquidation_over_rpc() {
         assert!(e.closed_base > 0 && e.liquidator_reward > 0, "{} {}", e.closed_base, e.liquidator_reward);
     }
     let closed: i64 = events.iter().map(|e| e.closed_base).sum();
-    assert_eq!(closed, 900_000_000 - (left * 1e9).round() as i64, "events and account disagree");
+    assert_eq!(closed, expected, "events and account disagree");
     let cons = r.block_on(perp_client::chain::conservation(&chain)).unwrap();
     assert!(cons.holds(), "conservation over RPC: {cons:?}");
-    // every deposited micro-USDC is in one of the two vaults (fees swept to insurance included)
-    assert_eq!(cons.collateral_vault + cons.insurance_vault, 11_000_000_000, "{cons:?}");
+    // every deposited micro-USDC is in one of the two vaults (fees swept to insurance included):
+    // the traders' 11,000 and the insurance seed's 100,000
+    assert_eq!(cons.collateral_vault + cons.insurance_vault, 111_000_000_000, "{cons:?}");
     // wallets: what each deposited left its token account
     let mint: Pubkey = ready["mint"].as_str().unwrap().parse().unwrap();
     let wallet = |o: &solana_keypair::Keypair| {

@@ -67,5 +67,5 @@ export const PERP_PROGRAM_ERRORS: ReadonlyArray<readonly [number, string, string
   [6059, "DelegateImpactTooLarge", "a delegate's order may move the vAMM at most a quarter of the delegate band: trade a smaller size"],
   [6060, "DelegateCooldown", "a delegate's order against the direction of its previous one must wait one sample period"],
   [6061, "PositionTooSmall", "a position opened or increased must be at least the market's minimum size"],
-  [6062, "IndexNotRefreshed", "withdrawals need every position market's index refreshed in the same slot: prepend update_funding for each"],
+  [6062, "IndexNotRefreshed", "withdrawals need every position market's index refreshed within the last 4 slots: prepend update_funding for each"],
 ];

@@ -14,12 +14,20 @@ use perp_core::margin::{requirement, tier_index, MarginKind};
 use perp_core::takeover::stale_valuation_price;
 use perp_core::{Price, Quote};
 
+/// A withdrawal values each position market at its cached index only when that cache was read
+/// from the oracles within this many slots (about 1.6 s): a price move the oracles already show
+/// cannot be withdrawn against a cache that missed it. Refreshing in the same transaction, or in
+/// one just before (an account in many markets cannot fit every refresh in one transaction), both
+/// work.
+pub const WITHDRAW_REFRESH_SLOTS: u64 = 4;
+
 /// How fresh another market's cached index must be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PriceNeed {
     /// New risk: within the market's `max_age`, else `StaleCachedIndex`.
     Adding,
-    /// Withdrawals: within the market's `withdraw_max_age`, else `StaleCachedIndex`.
+    /// Withdrawals: refreshed within [`WITHDRAW_REFRESH_SLOTS`] (`IndexNotRefreshed`) from
+    /// readings within the market's `withdraw_max_age` (`StaleCachedIndex`).
     Withdraw,
     /// Reducing risk, which a stale market must never block: up to the market's
     /// `fallback_max_age` (a feed that is late, not dead) the cached index counts as usual; older,
@@ -70,12 +78,12 @@ fn cached_part(
         msg!("market {} has no index yet", m.market_index);
         return err!(PerpError::StaleCachedIndex);
     }
-    if need == PriceNeed::Withdraw && m.last_index_slot != slot {
+    if need == PriceNeed::Withdraw && slot.saturating_sub(m.last_index_slot) > WITHDRAW_REFRESH_SLOTS {
         msg!(
-            "market {} index was last refreshed in slot {}, not this one ({}): prepend update_funding",
+            "market {} index was last refreshed in slot {}, {} slots before this one: prepend update_funding",
             m.market_index,
             m.last_index_slot,
-            slot
+            slot.saturating_sub(m.last_index_slot)
         );
         return err!(PerpError::IndexNotRefreshed);
     }

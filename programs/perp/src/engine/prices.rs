@@ -3,7 +3,7 @@
 use crate::error::{CoreResultExt, PerpError};
 use crate::state::Market;
 use anchor_lang::prelude::*;
-use perp_core::index::IndexReport;
+use perp_core::index::GuardStats;
 use perp_core::margin::{Tier, MAX_TIERS};
 use perp_core::mark::{clamp_to_index, mark_funding_basis, mark_impact_median, MarkMethod};
 use perp_core::twap::ImpactTwap;
@@ -89,11 +89,11 @@ pub fn view(market: &Market, index: Price, now: i64) -> Result<MarketView> {
 ///   no weight in its own second, so a one-update wick, or an update a liquidator picked and
 ///   posted in the same transaction, moves it by nothing; a real move is followed within a
 ///   sample period.
-pub fn guarded_index(m: &Market, report: &IndexReport, index: Price, favour_long: bool, now: i64) -> Result<Price> {
-    if report.max_conf_ratio.0 > m.liquidation_max_conf {
+pub fn guarded_index(m: &Market, report: &GuardStats, index: Price, favour_long: bool, now: i64) -> Result<Price> {
+    if report.conf_exceeds(perp_core::Rate(m.liquidation_max_conf)) {
         msg!(
             "oracle confidence {} of the price exceeds the liquidation limit {}",
-            report.max_conf_ratio,
+            report.max_conf_ratio(),
             perp_core::Rate(m.liquidation_max_conf)
         );
         return err!(PerpError::OracleTooUncertain);

@@ -3,7 +3,7 @@ use crate::engine::funding::settle_position;
 use crate::engine::prices::{guarded_index, mark_price};
 use crate::error::{CoreResultExt, PerpError};
 use crate::events::AdlStep;
-use crate::oracle::{read_index, resolve_index};
+use crate::oracle::{read_index_guarded, resolve_index};
 use crate::state::*;
 use anchor_lang::prelude::*;
 use perp_core::adl::{adl_price, adl_score, AdlScore};
@@ -49,10 +49,10 @@ pub fn handler<'info>(ctx: Context<'info, AutoDeleverage<'info>>) -> Result<()> 
         return err!(PerpError::AdlRoundExpired);
     }
     let oracles = m.oracle_count();
-    let report = read_index(&m, &ex, ctx.remaining_accounts, now)?;
+    let (report, guard) = read_index_guarded(&m, &ex, ctx.remaining_accounts, now)?;
     let (index, _) = resolve_index(&mut m, &report, now, false)?;
     // the bankrupt side is long when the counterparties are shorts (side 2)
-    let index = guarded_index(&m, &report, index, r.side == 2, now)?;
+    let index = guarded_index(&m, &guard, index, r.side == 2, now)?;
     let live = mark_price(&m, index, now)?;
     if m.adl_scanned != m.open_positions(r.side) {
         msg!("round counted {} of {} positions", m.adl_scanned, m.open_positions(r.side));

@@ -1,7 +1,7 @@
 use crate::engine::prices::{guarded_index, mark_price};
 use crate::error::PerpError;
 use crate::events::AdlRoundStarted;
-use crate::oracle::{read_index, resolve_index};
+use crate::oracle::{read_index_guarded, resolve_index};
 use crate::state::*;
 use anchor_lang::prelude::*;
 
@@ -51,10 +51,10 @@ pub fn handler<'info>(ctx: Context<'info, BeginAdlRound<'info>>) -> Result<()> {
             return err!(PerpError::AdlRoundOpen);
         }
     }
-    let report = read_index(&m, &ex, ctx.remaining_accounts, now)?;
+    let (report, guard) = read_index_guarded(&m, &ex, ctx.remaining_accounts, now)?;
     let (index, _) = resolve_index(&mut m, &report, now, false)?;
     // the ranking mark passes the same guard rails (a wick does not pick the ranking either)
-    let index = guarded_index(&m, &report, index, side == 2, now)?;
+    let index = guarded_index(&m, &guard, index, side == 2, now)?;
     let mark = mark_price(&m, index, now)?;
     m.adl_round_counter = m.adl_round_counter.checked_add(1).ok_or(PerpError::MathOverflow)?;
     m.adl_round = m.adl_round_counter;

@@ -7,7 +7,7 @@ use crate::engine::markets::{load_other_markets, Holder, PriceNeed};
 use crate::engine::prices::{guarded_index, view};
 use crate::error::{CoreResultExt, PerpError};
 use crate::events::{AccountBankrupt, LiquidationExecuted};
-use crate::oracle::{read_index, resolve_index};
+use crate::oracle::{read_index_guarded, resolve_index};
 use crate::state::*;
 use anchor_lang::prelude::*;
 use perp_core::takeover::{attribute_deficit, deficit_price, takeover_penalty, takeover_quote};
@@ -69,11 +69,11 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, max_base: u64) -> R
 
     // liquidations need a live index: a stale price must not liquidate anyone
     let n = m.oracle_count();
-    let report = read_index(&m, &ex, ctx.remaining_accounts, now)?;
+    let (report, guard) = read_index_guarded(&m, &ex, ctx.remaining_accounts, now)?;
     let (live, _) = resolve_index(&mut m, &report, now, false)?;
     // oracle guard rails: a wide print is refused, and a print far from its sources' moving
     // average counts only as far as its time-weighted value goes (in the victim's favour)
-    let index = guarded_index(&m, &report, live, a.positions[slot].base > 0, now)?;
+    let index = guarded_index(&m, &guard, live, a.positions[slot].base > 0, now)?;
     settle_position(&mut a, &key, slot, &mut m)?;
     let lslot = l.find_or_open(idx, false)?;
     require!(!l.positions[lslot].is_isolated(), PerpError::PositionModeMismatch);

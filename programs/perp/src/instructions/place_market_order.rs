@@ -227,7 +227,7 @@ pub fn execute_order<'info>(
     // time-weighted: a fill cannot move it within its own second)
     let v = view(&m, index, now)?;
     let fee_rate = Rate(m.taker_fee);
-    let mid_before = m.vamm().price().or_core()?;
+    let mid_before = if by_delegate { m.vamm().price().or_core()? } else { Price(0) };
     let r = execute_fill(&mut a, &key, slot, &mut m, side, size, fee_rate, Rate(ex.fee_insurance_share), now)?;
 
     if params.limit_price != 0 {

@@ -2,7 +2,7 @@ use crate::engine::adl::{close_bankrupt, finish_bankruptcy, socialize};
 use crate::engine::funding::settle_position;
 use crate::engine::prices::{guarded_index, mark_price};
 use crate::error::PerpError;
-use crate::oracle::{read_index, resolve_index};
+use crate::oracle::{read_index_guarded, resolve_index};
 use crate::state::*;
 use anchor_lang::prelude::*;
 
@@ -44,9 +44,9 @@ pub fn handler<'info>(ctx: Context<'info, ResolveBankruptcy<'info>>) -> Result<(
     require!(b.positions[slot].is_bankrupt(), PerpError::NotBankrupt);
     let base = b.positions[slot].base;
     require!((base > 0 && r.side == 2) || (base < 0 && r.side == 1), PerpError::AdlRoundMismatch);
-    let report = read_index(&m, &ex, ctx.remaining_accounts, now)?;
+    let (report, guard) = read_index_guarded(&m, &ex, ctx.remaining_accounts, now)?;
     let (index, _) = resolve_index(&mut m, &report, now, false)?;
-    let index = guarded_index(&m, &report, index, base > 0, now)?;
+    let index = guarded_index(&m, &guard, index, base > 0, now)?;
     let mark = mark_price(&m, index, now)?;
     settle_position(&mut b, &key, slot, &mut m)?;
     let charge_longs = r.side == 1;

@@ -15,11 +15,11 @@ use crate::error::{CoreResultExt, PerpError};
 use crate::events::IndexFallbackUsed;
 use crate::state::{oracle_kind, Exchange, Market};
 use anchor_lang::prelude::*;
-use perp_core::index::{compute_index, IndexReport, SourceReading};
+use perp_core::index::{compute_index, guard_stats, GuardStats, IndexReport, SourceReading};
 use perp_core::units::{price_from_mantissa, scale_mantissa};
 use perp_core::{Price, Round};
 
-fn reading(mantissa: i64, conf: u64, expo: i32, publish_time: i64, weight: u64, ema: i64) -> SourceReading {
+fn reading(mantissa: i64, conf: u64, expo: i32, publish_time: i64, weight: u64, ema: Option<i64>) -> SourceReading {
     match (price_from_mantissa(mantissa, expo, Round::Down), scale_mantissa(conf, expo, Round::Up)) {
         (Ok(p), Ok(c)) => SourceReading {
             price: p,
@@ -27,7 +27,7 @@ fn reading(mantissa: i64, conf: u64, expo: i32, publish_time: i64, weight: u64, 
             publish_time,
             weight,
             // an unusable average is simply absent (the guard rails then use the time-weighted index)
-            ema: price_from_mantissa(ema, expo, Round::Down).unwrap_or(Price(0)),
+            ema: ema.and_then(|e| price_from_mantissa(e, expo, Round::Down).ok()).unwrap_or(Price(0)),
         },
         _ => SourceReading::default(),
     }
@@ -78,13 +78,26 @@ pub fn decode_reading(
     partial_min: Option<u8>,
     weight: u64,
 ) -> core::result::Result<SourceReading, OracleIssue> {
+    decode_reading_with(kind, data, feed_id, partial_min, weight, true)
+}
+
+/// [`decode_reading`], the moving average scaled only when `with_ema` (the program's hot paths skip
+/// it: only liquidation's guard rails read it).
+pub fn decode_reading_with(
+    kind: u8,
+    data: &[u8],
+    feed_id: &[u8; 32],
+    partial_min: Option<u8>,
+    weight: u64,
+    with_ema: bool,
+) -> core::result::Result<SourceReading, OracleIssue> {
     let r = match kind {
         oracle_kind::PYTH_LEGACY => {
             let p = legacy::parse(data).map_err(OracleIssue::Legacy)?;
             if p.status != legacy::STATUS_TRADING {
                 return Err(OracleIssue::NotTrading(p.status));
             }
-            reading(p.price, p.conf, p.expo, p.publish_time, weight, p.ema)
+            reading(p.price, p.conf, p.expo, p.publish_time, weight, with_ema.then_some(p.ema))
         }
         oracle_kind::PYTH_PULL => {
             let p = pull::parse(data).ok_or(OracleIssue::PullUnreadable)?;
@@ -94,7 +107,7 @@ pub fn decode_reading(
             if !p.full && partial_min.is_none_or(|n| p.signatures < n) {
                 return Err(OracleIssue::PartialVerification(p.signatures));
             }
-            reading(p.price, p.conf, p.expo, p.publish_time, weight, p.ema)
+            reading(p.price, p.conf, p.expo, p.publish_time, weight, with_ema.then_some(p.ema))
         }
         _ => return Err(OracleIssue::UnknownKind),
     };
@@ -107,7 +120,18 @@ pub fn decode_reading(
 /// Decodes one oracle account of a known kind; `SourceReading::default()` (no price) when the
 /// data is unusable, with the reason logged.
 pub fn decode(kind: u8, data: &[u8], feed_id: &[u8; 32], partial_min: Option<u8>, weight: u64) -> SourceReading {
-    decode_reading(kind, data, feed_id, partial_min, weight).unwrap_or_else(|issue| {
+    decode_with(kind, data, feed_id, partial_min, weight, true)
+}
+
+fn decode_with(
+    kind: u8,
+    data: &[u8],
+    feed_id: &[u8; 32],
+    partial_min: Option<u8>,
+    weight: u64,
+    with_ema: bool,
+) -> SourceReading {
+    decode_reading_with(kind, data, feed_id, partial_min, weight, with_ema).unwrap_or_else(|issue| {
         msg!("{}", issue);
         SourceReading::default()
     })
@@ -115,9 +139,35 @@ pub fn decode(kind: u8, data: &[u8], feed_id: &[u8; 32], partial_min: Option<u8>
 
 /// Reads the market's oracles from the front of `accounts` and computes the index report.
 pub fn read_index(market: &Market, exchange: &Exchange, accounts: &[AccountInfo], now: i64) -> Result<IndexReport> {
+    let mut readings = [SourceReading::default(); crate::state::MAX_ORACLES];
+    read_sources(market, exchange, accounts, now, &mut readings, false)
+}
+
+/// [`read_index`] with what the guard rails of liquidation, deficit recognition and ADL look at
+/// (`engine::prices::guarded_index`): the sources' moving average and widest confidence.
+pub fn read_index_guarded(
+    market: &Market,
+    exchange: &Exchange,
+    accounts: &[AccountInfo],
+    now: i64,
+) -> Result<(IndexReport, GuardStats)> {
+    let mut readings = [SourceReading::default(); crate::state::MAX_ORACLES];
+    let report = read_sources(market, exchange, accounts, now, &mut readings, true)?;
+    let n = market.oracle_count();
+    let stats = guard_stats(&readings[..n], &report, market.index_config().method).or_core()?;
+    Ok((report, stats))
+}
+
+fn read_sources(
+    market: &Market,
+    exchange: &Exchange,
+    accounts: &[AccountInfo],
+    now: i64,
+    readings: &mut [SourceReading; crate::state::MAX_ORACLES],
+    with_ema: bool,
+) -> Result<IndexReport> {
     let n = market.oracle_count();
     require!(accounts.len() >= n, PerpError::OracleAccountsMissing);
-    let mut readings = [SourceReading::default(); crate::state::MAX_ORACLES];
     for i in 0..n {
         let cfg = &market.oracles[i];
         let acc = &accounts[i];
@@ -135,7 +185,7 @@ pub fn read_index(market: &Market, exchange: &Exchange, accounts: &[AccountInfo]
             continue; // dropped as invalid: the index may stand on the others
         }
         let data = acc.try_borrow_data()?;
-        readings[i] = decode(cfg.kind, &data, &cfg.feed_id, market.partial_min_signatures(), cfg.weight);
+        readings[i] = decode_with(cfg.kind, &data, &cfg.feed_id, market.partial_min_signatures(), cfg.weight, with_ema);
     }
     let report = compute_index(&readings[..n], now, &market.index_config()).or_core()?;
     for i in 0..n {

@@ -403,14 +403,18 @@ impl Market {
     pub fn cache_index(&mut self, index: Price, oldest_publish: i64, now: i64, slot: u64) -> Result<()> {
         if self.last_index > 0 {
             let elapsed = if self.index_twap_time == 0 { self.sample_period } else { now - self.index_twap_time };
-            let t = perp_core::twap::twap_update(
-                Price(self.index_twap),
-                Price(self.last_index),
-                elapsed,
-                self.sample_period.max(1),
-            )
-            .or_core()?;
-            self.index_twap = t.0;
+            if self.index_twap == 0 {
+                self.index_twap = self.last_index;
+            } else if elapsed > 0 && self.index_twap != self.last_index {
+                let t = perp_core::twap::twap_update(
+                    Price(self.index_twap),
+                    Price(self.last_index),
+                    elapsed,
+                    self.sample_period.max(1),
+                )
+                .or_core()?;
+                self.index_twap = t.0;
+            }
             self.index_twap_time = now.max(self.index_twap_time);
         }
         self.last_index = index.0;

@@ -138,7 +138,7 @@ export const PERP_ERROR__DELEGATE_IMPACT_TOO_LARGE = 0x17ab; // 6059
 export const PERP_ERROR__DELEGATE_COOLDOWN = 0x17ac; // 6060
 /** PositionTooSmall: a position opened or increased must be at least the market's minimum size */
 export const PERP_ERROR__POSITION_TOO_SMALL = 0x17ad; // 6061
-/** IndexNotRefreshed: withdrawals need every position market's index refreshed in the same slot: prepend update_funding for each */
+/** IndexNotRefreshed: withdrawals need every position market's index refreshed within the last 4 slots: prepend update_funding for each */
 export const PERP_ERROR__INDEX_NOT_REFRESHED = 0x17ae; // 6062
 
 export type PerpError =
@@ -225,7 +225,7 @@ if (process.env["NODE_ENV"] !== "production") {
     [PERP_ERROR__DELEGATE_IMPACT_TOO_LARGE]: `a delegate's order may move the vAMM at most a quarter of the delegate band: trade a smaller size`,
     [PERP_ERROR__DELEGATE_LIMIT_REQUIRED]: `a delegate's order must carry a limit price within the market's delegate band of the index`,
     [PERP_ERROR__INDEX_FALLBACK_TOO_OLD]: `index unavailable and the last valid index is older than the market's fallback limit`,
-    [PERP_ERROR__INDEX_NOT_REFRESHED]: `withdrawals need every position market's index refreshed in the same slot: prepend update_funding for each`,
+    [PERP_ERROR__INDEX_NOT_REFRESHED]: `withdrawals need every position market's index refreshed within the last 4 slots: prepend update_funding for each`,
     [PERP_ERROR__INSUFFICIENT_LIQUIDITY]: `the vAMM cannot fill this size`,
     [PERP_ERROR__INSUFFICIENT_MARGIN]: `insufficient margin: equity after the trade would be below the initial margin requirement`,
     [PERP_ERROR__INVALID_MARKET_PARAMS]: `invalid market parameters; the log says which`,
