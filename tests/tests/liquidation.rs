@@ -551,7 +551,15 @@ async fn a_loss_in_another_market_is_attributed_to_it() {
     let eth_oracle = w.env.market(1).await.oracles[0].key;
     let t = w.env.now;
     w.env.set_legacy_oracle(eth_oracle, usd(1_000), usd(1), t);
-    w.env.crank_funding(1).await.unwrap(); // ETH's cached index, which the BTC takeover reads
+    // ETH's cached index, which the BTC takeover reads; a liquidation counts another market's
+    // move once its time-weighted index has followed it
+    w.env.crank_funding(1).await.unwrap();
+    w.env.advance(60).await;
+    let t = w.env.now;
+    w.env.set_legacy_oracle(eth_oracle, usd(1_000), usd(1), t);
+    let btc_oracle = w.oracle;
+    w.env.set_legacy_oracle(btc_oracle, usd(20_200), usd(2), t);
+    w.env.crank_funding(1).await.unwrap();
     let btc0 = w.env.market(0).await;
     // BTC first: it is in profit, so it carries none of the deficit and is taken over at the mark
     liquidate_in(&mut w, &gina, 0, 0).await.unwrap();

@@ -311,7 +311,8 @@ pub fn preview_takeover(
     let mark = ms.view.mark;
     let closed = Base(size.0.min(p.base.abs()) * p.base.signum());
     let x = perp_core::takeover::takeover_quote(closed, mark).ok()?;
-    let out = perp::engine::adl::close_off_curve(&mut a, &Pubkey::default(), slot, &mut m, Base(-closed.0), x).ok()?;
+    let out =
+        perp::engine::adl::close_off_curve(&mut a, &Pubkey::default(), slot, &mut m, Base(-closed.0), x, false).ok()?;
     parts[slot] =
         if out.position.base.0 != 0 { position_part(&a.positions[slot], &ms.view, Quote::ZERO).ok() } else { None };
     let after = group_health(&a, group, &parts).ok()?;

@@ -68,9 +68,13 @@ fn classify(e: ClientError) -> ChainError {
 /// True when the URL's host is this machine (`localhost`, 127.0.0.0/8, `::1`), whatever its
 /// scheme: a node there is the operator's own.
 pub fn is_loopback_url(url: &str) -> bool {
+    // anything an HTTP client could read differently (user info, a backslash, a query or fragment
+    // right after the host) is not taken as loopback
+    if url.contains('\\') || url.contains('@') {
+        return false;
+    }
     let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
-    let authority = rest.split('/').next().unwrap_or(rest);
-    let authority = authority.rsplit_once('@').map(|(_, h)| h).unwrap_or(authority);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
     let host = if let Some(h) = authority.strip_prefix('[') {
         h.split(']').next().unwrap_or(h)
     } else {
@@ -265,5 +269,24 @@ impl Chain for RpcChain {
         let a = self.account(&clock).await?.ok_or_else(|| ChainError::Account("clock sysvar missing".into()))?;
         let d = a.data.get(32..40).ok_or_else(|| ChainError::Account("clock sysvar too short".into()))?;
         Ok(i64::from_le_bytes(d.try_into().unwrap()))
+    }
+}
+
+#[cfg(test)]
+mod loopback_tests {
+    #[test]
+    fn crafted_urls_are_not_loopback() {
+        for url in [
+            "http://evil.example?@127.0.0.1:8899",
+            "http://evil.example#@127.0.0.1:8899",
+            "http://evil.example\\@127.0.0.1:8899",
+            "http://user@127.0.0.1:8899",
+            "http://127.0.0.1.evil.example:8899",
+        ] {
+            assert!(!super::is_loopback_url(url), "{url}");
+        }
+        for url in ["http://127.0.0.1:8899", "http://localhost:8899/", "ws://[::1]:8900", "http://127.0.0.1:8899?x=1"] {
+            assert!(super::is_loopback_url(url), "{url}");
+        }
     }
 }

@@ -411,7 +411,9 @@ export async function sweepInsurance(i: { marketIndex: number }): Promise<PerpIn
 /**
  * Liquidates (takes over) the account's position in `marketIndex`; `maxBase` 0 takes it all.
  * `otherMarkets`: the liquidated group's other markets and the liquidator's other cross markets,
- * each once ({@link liquidationMarkets}).
+ * each once ({@link liquidationMarkets}). The liquidated group's other markets must have been
+ * refreshed within the last 4 slots: put an `updateFunding` for each before this instruction
+ * (`IndexNotRefreshed` otherwise).
  */
 export async function liquidate(i: {
     liquidator: SignerInput;

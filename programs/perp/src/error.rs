@@ -116,7 +116,7 @@ pub enum PerpError {
     RepegTooSoon,
     #[msg("no repeg needed or affordable: the vAMM is within the threshold of the index, or this interval's repeg budget cannot move the peg")]
     RepegNotNeeded,
-    #[msg("an oracle source's confidence interval is too wide for a liquidation, a deficit or ADL: wait for a tighter print")]
+    #[msg("an oracle source's confidence interval is too wide (reserved: since 2026-12 a wide print makes the time-weighted index decide instead)")]
     OracleTooUncertain,
     #[msg("the market's open interest is at its cap for the size of its insurance fund: top up the fund (deposit_insurance) or reduce")]
     OpenInterestCap,
@@ -131,7 +131,7 @@ pub enum PerpError {
     #[msg("a position opened or increased must be at least the market's minimum size")]
     PositionTooSmall,
     #[msg(
-        "withdrawals need every position market's index refreshed within the last 4 slots: prepend update_funding for each"
+        "withdrawals and liquidations need each other market's index refreshed within the last 4 slots: prepend update_funding for each"
     )]
     IndexNotRefreshed,
 }

@@ -252,6 +252,12 @@ async fn attack_ranked_candidate_turns_ineligible_and_stalls_adl() {
     let t = w.env.now;
     w.env.set_legacy_oracle(eth_oracle, usd(500), usd(1), t);
     w.env.crank_funding(1).await.unwrap();
+    // another market's move counts for a liquidation once its time-weighted index has followed
+    // (a sample period)
+    w.env.advance(60).await;
+    let t = w.env.now;
+    w.env.set_legacy_oracle(eth_oracle, usd(500), usd(1), t);
+    w.env.crank_funding(1).await.unwrap();
     w.env.set_legacy_oracle(w.oracle, usd(17_500), usd(2), t);
     let i = w.liquidate_ix(&cid, cid.account, &eli, 0, 0).await;
     w.env.send(&[i], &[&cid.kp]).await.unwrap();
@@ -295,5 +301,84 @@ async fn attack_insurance_all_or_nothing_sends_a_payable_deficit_to_adl() {
     assert_eq!(c1.cross_collateral, c0.cross_collateral + fund);
     let pb = perp_core::takeover::deficit_price(&c0.positions[0].state(), usd(18_000), Quote(deficit - fund)).unwrap();
     assert_eq!(c1.positions[0].bankruptcy_price, pb.0);
+    w.env.assert_conservation().await;
+}
+
+/// Profit held for ADL taken through a takeover (review of round two, F-2): Dan's short is a
+/// counterparty of Carol's open bankruptcy, so he may not close it at a profit; instead he
+/// liquidates Vic's long, which nets his short away at the mark and would realize the same profit.
+/// Refused; another liquidator takes Vic over as usual.
+#[tokio::test(flavor = "current_thread")]
+async fn attack_held_profit_taken_through_a_takeover() {
+    let mut w = world(10 * USDC).await;
+    let carol = w.env.user(100_000 * USDC, 10_000 * USDC).await;
+    let dan = w.env.user(100_000 * USDC, 5_000 * USDC).await;
+    let vic = w.env.user(100_000 * USDC, 6_700 * USDC).await;
+    w.env.trade(&carol, 0, order(OrderSide::Long, 5 * BTC)).await.unwrap();
+    w.env.trade(&dan, 0, order(OrderSide::Short, 2 * BTC)).await.unwrap();
+    w.env.trade(&vic, 0, order(OrderSide::Long, 3 * BTC)).await.unwrap();
+    w.move_price(usd(18_000)).await;
+    w.liquidate(&carol, 0).await.unwrap();
+    assert!(w.env.margin(&carol.account).await.is_bankrupt());
+    let d0 = w.env.margin(&dan.account).await;
+    let i = w.liquidate_ix(&dan, dan.account, &vic, 0, 0).await;
+    assert_error(w.env.send(&[i], &[&dan.kp]).await, PerpError::ProfitHeldForAdl);
+    assert_eq!(w.env.margin(&dan.account).await.cross_collateral, d0.cross_collateral);
+    // Vic is liquidatable and solvent: Larry (no held position) takes him over
+    w.liquidate(&vic, 0).await.unwrap();
+    let v = w.env.margin(&vic.account).await;
+    assert!(v.find(0).is_none_or(|s| v.positions[s].base < 3 * BTC), "Vic was taken over");
+    w.env.assert_conservation().await;
+}
+
+/// Review of round two (F-3 through a takeover): ETH has an unbacked hole (Ann's bankruptcy, as
+/// above), so closing the arbitrageur's profitable ETH long would repay the hole first. Instead
+/// the arbitrageur, as a liquidator, takes over Dan's short when ETH reaches 1,676: the takeover
+/// nets its long away at the mark and realizes the profit. The old code credited that profit in
+/// full (forced closes are never haircut, and the liquidator's side was treated as one); the
+/// liquidator's side is its own choice, so its profit repays the hole first like any order.
+#[tokio::test(flavor = "current_thread")]
+async fn attack_liquidator_nets_a_profit_past_the_unbacked_haircut() {
+    let mut w = world(100_000 * USDC).await;
+    let eth_oracle = eth(&mut w).await;
+    let dan = w.env.user(100_000 * USDC, 10_000 * USDC).await;
+    let ann = w.env.user(100_000 * USDC, 7_000 * USDC).await;
+    move_market(&mut w, 1, eth_oracle, usd(1_200)).await;
+    w.env.trade(&dan, 1, order(OrderSide::Short, 20 * BTC)).await.unwrap();
+    move_market(&mut w, 1, eth_oracle, usd(1_500)).await;
+    w.env.trade(&ann, 1, order(OrderSide::Long, 100 * BTC)).await.unwrap();
+    let t = w.env.now;
+    w.env.set_legacy_oracle(eth_oracle, usd(1_300), usd(1), t);
+    let larry = clone_user(&w.larry);
+    let i = w.liquidate_ix(&larry, larry.account, &ann, 1, 0).await;
+    w.env.send(&[i], &[&larry.kp]).await.unwrap();
+    let m = w.env.market(1).await;
+    w.env.send(&[ix::begin_adl_round(1, &ix::market_oracles(&m), ann.account)], &[]).await.unwrap();
+    w.env.send(&[ix::adl_scan(1, &[dan.account, w.arb.account])], &[]).await.unwrap();
+    w.env.send(&[ix::resolve_bankruptcy(1, &ix::market_oracles(&m), ann.account)], &[]).await.unwrap();
+    let hole = w.env.market(1).await.unbacked_outstanding;
+    assert!(hole > 5_000 * USDC as i64, "hole {hole}");
+
+    // ETH at 1,676: Dan's short (20 from 1,200, 10,000 of collateral less his socialized share) is
+    // liquidatable and solvent; the arbitrageur's long (its side of Dan's short) is in profit
+    let t = w.env.now;
+    w.env.set_legacy_oracle(eth_oracle, usd(1_676), usd(1), t);
+    let arb = clone_user(&w.arb);
+    let a0 = w.env.margin(&arb.account).await;
+    let long0 = a0.positions[a0.find(1).unwrap()].base;
+    assert!(long0 >= 20 * BTC, "{long0}");
+    let i = w.liquidate_ix(&arb, arb.account, &dan, 1, 0).await;
+    w.env.send(&[i], &[&arb.kp]).await.unwrap();
+    let a1 = w.env.margin(&arb.account).await;
+    let left = a1.find(1).map(|s| a1.positions[s].base).unwrap_or(0);
+    assert_eq!(left, long0 - 20 * BTC, "the takeover netted 20 away");
+    let realized = a1.realized_pnl - a0.realized_pnl;
+    assert!(realized > 0, "a profit was realized: {realized}");
+    let m1 = w.env.market(1).await;
+    let haircut = realized.min(hole);
+    assert_eq!(m1.unbacked_outstanding, hole - haircut, "the profit repaid the hole first");
+    // credited: the profit less the haircut, plus the liquidation reward (half of 0.5% of the notional)
+    let reward = a1.cross_collateral - a0.cross_collateral - (realized - haircut);
+    assert!(reward > 0 && reward <= 20 * 1_750 * USDC as i64 / 400, "reward {reward}");
     w.env.assert_conservation().await;
 }

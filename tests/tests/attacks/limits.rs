@@ -160,7 +160,8 @@ async fn attack_vwap_market_with_a_zero_weight_source_bricks_closes() {
 }
 
 /// N-12: 0.0001 BTC positions (a tenth of the minimum size) cost only rent and would each be
-/// scanned by every ADL round: opening one, or growing one to less than the minimum, is refused.
+/// scanned by every ADL round: opening one, growing one to less than the minimum, or reducing one
+/// to less than the minimum (but not zero) is refused.
 #[tokio::test(flavor = "current_thread")]
 async fn attack_dust_counterparties_inflate_adl_scans() {
     let mut w = world(0).await;
@@ -168,11 +169,13 @@ async fn attack_dust_counterparties_inflate_adl_scans() {
     assert_error(w.env.trade(&dust, 0, order(OrderSide::Short, BTC / 10_000)).await, PerpError::PositionTooSmall);
     assert!(w.env.margin(&dust.account).await.find(0).is_none());
     assert_eq!(w.env.market(0).await.open_positions_short, 0);
-    // the minimum itself is fine, and reducing below it too (a position is never trapped)
+    // the minimum itself is fine; a reduce may not leave dust either, and closing is always possible
     w.env.trade(&dust, 0, order(OrderSide::Short, BTC / 1_000)).await.unwrap();
     let mut r = order(OrderSide::Long, BTC / 2_000);
     r.reduce_only = true;
-    w.env.trade(&dust, 0, r).await.unwrap();
+    assert_error(w.env.trade(&dust, 0, r).await, PerpError::PositionTooSmall);
+    w.env.close(&dust, 0).await.unwrap();
+    assert!(w.env.margin(&dust.account).await.find(0).is_none());
     w.env.assert_conservation().await;
 }
 

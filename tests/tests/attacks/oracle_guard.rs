@@ -28,7 +28,7 @@ fn equity_at(a: &perp::state::MarginAccount, m: &perp::state::Market, p: Price) 
 /// bundles it with `liquidate`. The print is 2.5% from Pyth's EMA (beyond the 1% the market
 /// allows), so the takeover values Alice at the index's time-weighted value, in which a print of
 /// this second has no weight: she is not liquidatable, and nothing moves. A wide print (1%
-/// confidence, within the index's 2% but over the 0.5% liquidations allow) is refused outright.
+/// confidence, within the index's 2% but over the 0.5% liquidations allow) is treated the same.
 /// A real move is followed: held for one sample period, the time-weighted index reaches it and
 /// the takeover happens at it.
 #[tokio::test(flavor = "current_thread")]
@@ -42,9 +42,10 @@ async fn attack_takeover_at_an_oracle_wick() {
     let t = w.env.now;
     w.env.set_legacy_oracle_ema(w.oracle, usd(19_500), usd(2), t, usd(20_000));
     assert_error(w.liquidate(&alice, 0).await, PerpError::NotLiquidatable);
-    // a wide print: refused as a price to take a position over at
+    // a wide print (1% confidence, beyond the 0.5% liquidations accept): the time-weighted index
+    // decides, even with the moving average agreeing
     w.env.set_legacy_oracle_ema(w.oracle, usd(19_500), usd(195), t, usd(19_500));
-    assert_error(w.liquidate(&alice, 0).await, PerpError::OracleTooUncertain);
+    assert_error(w.liquidate(&alice, 0).await, PerpError::NotLiquidatable);
     let (a1, m1) = (w.env.margin(&alice.account).await, w.env.market(0).await);
     assert_eq!((a1.cross_collateral, a1.positions[0].base), (a0.cross_collateral, a0.positions[0].base));
     assert_eq!((m1.insurance_fund, m1.insurance_pending), (m0.insurance_fund, m0.insurance_pending));
@@ -183,9 +184,9 @@ async fn attack_dead_feed_traps_positions_past_fallback() {
 
 /// M-5: Alice is cross long BTC and long ETH. ETH's index was cached at a wick (1,400) and nobody
 /// cranked it since, while ETH went back to 1,500; five minutes later BTC dips. On the old cache
-/// she is liquidatable; at the real ETH price she is not. A liquidation valued on an ETH cache
-/// older than ETH's `max_age` (but younger than its dead-feed limit) is refused: refresh it
-/// first. Refreshed, she is healthy.
+/// she is liquidatable; at the real ETH price she is not. A liquidation needs every other market
+/// of the group refreshed within a few slots (`IndexNotRefreshed`): the liquidator cannot choose
+/// the old cache (nor hide a loss in one). Refreshed, she is healthy.
 #[tokio::test(flavor = "current_thread")]
 async fn attack_liquidate_a_cross_account_on_a_ten_minute_old_cache() {
     let mut w = world(100_000 * USDC).await;
@@ -212,7 +213,7 @@ async fn attack_liquidate_a_cross_account_on_a_ten_minute_old_cache() {
     };
     let (stale, real) = (health(usd(1_400)), health(usd(1_500)));
     assert!(stale.is_liquidatable() && !stale.is_bankrupt() && !real.is_liquidatable(), "{stale:?} {real:?}");
-    assert_error(w.liquidate(&alice, 0).await, PerpError::StaleCachedIndex);
+    assert_error(w.liquidate(&alice, 0).await, PerpError::IndexNotRefreshed);
     w.env.crank_funding(1).await.unwrap();
     assert_error(w.liquidate(&alice, 0).await, PerpError::NotLiquidatable);
     let a1 = w.env.margin(&alice.account).await;
@@ -256,4 +257,116 @@ async fn attack_impact_median_mark_held_for_one_sample_period() {
     assert_error(env.send(&[i], &[&larry.kp]).await, PerpError::NotLiquidatable);
     assert_eq!(env.margin(&alice.account).await.cross_collateral, a.cross_collateral);
     env.assert_conservation().await;
+}
+
+/// The guard rails for the other markets of a cross group (review of round two, F-1): the
+/// liquidator posts a one-update wick in ETH (1,400, its moving average at 1,500), caches it with
+/// ETH's funding crank and liquidates Alice's BTC in the same transaction. ETH is valued for the
+/// liquidation at the account-favourable of its cache and its time-weighted value, in which the
+/// wick has no weight yet: Alice is not liquidatable.
+#[tokio::test(flavor = "current_thread")]
+async fn attack_wick_cached_in_another_market_liquidates_a_cross_account() {
+    let mut w = world(100_000 * USDC).await;
+    let eth_oracle = eth(&mut w).await;
+    let alice = w.env.user(100_000 * USDC, 4_000 * USDC).await;
+    w.env.trade(&alice, 0, order(OrderSide::Long, 4 * BTC)).await.unwrap();
+    w.env.trade(&alice, 1, order(OrderSide::Long, 20 * BTC)).await.unwrap();
+    for _ in 0..2 {
+        w.env.advance(60).await;
+        let t = w.env.now;
+        w.env.set_legacy_oracle(eth_oracle, usd(1_500), usd(1), t);
+        w.env.crank_funding(1).await.unwrap();
+    }
+    w.move_price(usd(19_700)).await;
+    let a0 = w.env.margin(&alice.account).await;
+    let t = w.env.now;
+    w.env.set_legacy_oracle_ema(eth_oracle, usd(1_400), usd(1), t, usd(1_500));
+    let m1 = w.env.market(1).await;
+    let crank = ix::update_funding(1, &ix::market_oracles(&m1));
+    let larry = clone_user(&w.larry);
+    let liq = w.liquidate_ix(&larry, larry.account, &alice, 0, 0).await;
+    assert_error(w.env.send(&[crank, liq], &[&larry.kp]).await, PerpError::NotLiquidatable);
+    assert_eq!(w.env.margin(&alice.account).await.cross_collateral, a0.cross_collateral);
+    w.env.assert_conservation().await;
+}
+
+/// F-8 (review of round two): the feed stops at 20,000 while the market runs on. The program's
+/// index is then the fallback (the last valid one, up to `fallback_max_age` old), on which reducing
+/// is still allowed. A keeper unwinding its 5 BTC long with `max_index_deviation` 1% trusts the
+/// bound to mean "within 1% of the live price"; against a fallback it passed at ~19,950 whatever
+/// the market had become. An order that asks for the bound on a fallback index is refused
+/// (`TooFewSources`) and nothing moves; without the bound the reduce still goes through (a dead
+/// feed never traps a position).
+#[tokio::test(flavor = "current_thread")]
+async fn attack_unwind_bound_checked_against_a_fallback_index() {
+    let mut w = world(100_000 * USDC).await;
+    let keeper = w.env.user(1_000_000 * USDC, 100_000 * USDC).await;
+    w.env.trade(&keeper, 0, order(OrderSide::Long, 5 * BTC)).await.unwrap();
+    w.move_price(usd(20_000)).await;
+    // the feed stops: two minutes without an update (max_age 60 s, fallback limit 600 s)
+    w.env.advance(120).await;
+    let before = w.env.margin(&keeper.account).await;
+    let m0 = w.env.market(0).await;
+    let mut p = order(OrderSide::Short, 5 * BTC);
+    p.reduce_only = true;
+    p.max_index_deviation = 10_000_000; // 1%
+    assert_error(w.env.trade(&keeper, 0, p).await, PerpError::TooFewSources);
+    let after = w.env.margin(&keeper.account).await;
+    assert_eq!(after.positions[after.find(0).unwrap()].base, 5 * BTC, "the long is still held");
+    assert_eq!(after.cross_collateral, before.cross_collateral, "and nothing was paid");
+    assert_eq!(w.env.market(0).await.vamm().price().unwrap(), m0.vamm().price().unwrap(), "nor the vAMM moved");
+    // the owner's plain reduce on the fallback index still works
+    p.max_index_deviation = 0;
+    w.env.trade(&keeper, 0, p).await.unwrap();
+    assert!(w.env.margin(&keeper.account).await.find(0).is_none(), "closed");
+    w.env.assert_conservation().await;
+}
+
+/// Review of round two (F-1, held): the liquidator caches a one-update ETH wick (1,400) with
+/// ETH's funding crank, then waits a whole sample period without anyone cranking ETH, so the
+/// time-weighted index has followed the cache to the wick while ETH is back at 1,500. The old
+/// rules valued ETH at the wick (cache and time-weighted value agreeing, the cache within
+/// `max_age`) and took Alice over. A liquidation now needs ETH refreshed within a few slots, and
+/// a refresh reads the real 1,500: she is not liquidatable, and keeps her money.
+#[tokio::test(flavor = "current_thread")]
+async fn attack_wick_cached_and_held_for_a_sample_period() {
+    let mut w = world(100_000 * USDC).await;
+    let eth_oracle = eth(&mut w).await;
+    let alice = w.env.user(100_000 * USDC, 4_000 * USDC).await;
+    w.env.trade(&alice, 0, order(OrderSide::Long, 4 * BTC)).await.unwrap();
+    w.env.trade(&alice, 1, order(OrderSide::Long, 20 * BTC)).await.unwrap();
+    w.move_price(usd(19_700)).await;
+    let t = w.env.now;
+    w.env.set_legacy_oracle(eth_oracle, usd(1_400), usd(1), t);
+    w.env.crank_funding(1).await.unwrap();
+    w.env.set_legacy_oracle(eth_oracle, usd(1_500), usd(1), t);
+    // a sample period later (within ETH's max_age), nobody having cranked ETH since
+    w.env.advance(59).await;
+    let t = w.env.now;
+    w.env.set_legacy_oracle(eth_oracle, usd(1_500), usd(1), t);
+    w.move_price(usd(19_700)).await;
+    let a0 = w.env.margin(&alice.account).await;
+    let m1 = w.env.market(1).await;
+    assert_eq!(m1.last_index, usd(1_400).0, "the wick is ETH's cache");
+    // what the old rules valued ETH at (the account-favourable of cache and time-weighted value)
+    // makes her liquidatable; the real price does not
+    let m0 = w.env.market(0).await;
+    let health = |eth: Price| {
+        let mut h = Health::new(Quote(a0.cross_collateral));
+        for (m, p) in [(&m0, usd(19_700)), (&m1, eth)] {
+            let s = a0.find(m.market_index).unwrap();
+            h.add_position(&a0.positions[s].state(), p, Quote(0), &tiers(m)).unwrap();
+        }
+        h
+    };
+    let old = Price(m1.last_index).max(m1.index_twap_now(w.env.now).unwrap());
+    assert!(old.0 < usd(1_410).0, "the time-weighted value followed the wick: {old}");
+    assert!(health(old).is_liquidatable() && !health(usd(1_500)).is_liquidatable());
+    assert_error(w.liquidate(&alice, 0).await, PerpError::IndexNotRefreshed);
+    let crank = ix::update_funding(1, &ix::market_oracles(&m1));
+    let larry = clone_user(&w.larry);
+    let liq = w.liquidate_ix(&larry, larry.account, &alice, 0, 0).await;
+    assert_error(w.env.send(&[crank, liq], &[&larry.kp]).await, PerpError::NotLiquidatable);
+    assert_eq!(w.env.margin(&alice.account).await.cross_collateral, a0.cross_collateral);
+    w.env.assert_conservation().await;
 }

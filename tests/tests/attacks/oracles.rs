@@ -139,8 +139,8 @@ async fn attack_a_reading_from_the_future() {
 /// A hedged account (BTC long, ETH short) is healthy; BTC falls 8% and so does ETH, but ETH's
 /// cached index has not been refreshed. Seen through the stale ETH price the group is under water,
 /// and the deficit would be paid by BTC's insurance fund (then withdrawn through the ETH profit).
-/// A deficit is only recognized on fresh prices of every other market: refused until ETH is
-/// refreshed, and then the account is healthy.
+/// A liquidation needs every other market of the group refreshed within a few slots: refused
+/// until ETH is refreshed, and then the account is healthy.
 #[tokio::test(flavor = "current_thread")]
 async fn attack_a_stale_market_fakes_a_deficit() {
     let mut w = world(100_000 * USDC).await;
@@ -153,7 +153,7 @@ async fn attack_a_stale_market_fakes_a_deficit() {
     w.env.set_legacy_oracle(eth_oracle, usd(1_380), usd(1), t);
     w.move_price(usd(18_400)).await;
     let ins0 = w.env.insurance(0).await;
-    assert_error(w.liquidate(&v, 0).await, PerpError::StaleCachedIndex);
+    assert_error(w.liquidate(&v, 0).await, PerpError::IndexNotRefreshed);
     assert_eq!(w.env.insurance(0).await, ins0);
     // refreshed, the hedge holds
     w.env.crank_funding(1).await.unwrap();

@@ -13,6 +13,7 @@ impl Fz {
             let mk = self.env.market(m).await;
             // 3. open interest and position counts are the sums over positions
             let (mut long, mut short, mut nl, mut ns, mut bankrupt) = (0i64, 0i64, 0u32, 0u32, 0u32);
+            let (mut bl, mut bs) = (0u16, 0u16);
             for (_, a) in &accounts {
                 if let Some(s) = a.find(m) {
                     let p = a.positions[s];
@@ -25,6 +26,11 @@ impl Fz {
                     }
                     if p.is_bankrupt() {
                         bankrupt += 1;
+                        if p.base > 0 {
+                            bl += 1;
+                        } else {
+                            bs += 1;
+                        }
                     }
                 }
             }
@@ -35,6 +41,11 @@ impl Fz {
                 "invariant_position_counts: market {m}"
             );
             assert_eq!(mk.bankrupt_accounts, bankrupt, "invariant_bankrupt_count: market {m}");
+            assert_eq!(
+                (mk.bankrupt_long, mk.bankrupt_short),
+                (bl, bs),
+                "invariant_bankrupt_count: sides in market {m}"
+            );
             // 10. pools and ledgers never below zero
             assert!(mk.fee_pool >= 0, "invariant_pools_non_negative: fee pool {} in market {m}", mk.fee_pool);
             assert!(
@@ -53,8 +64,8 @@ impl Fz {
             );
             if mk.bankrupt_accounts == 0 {
                 assert_eq!(
-                    (mk.episode_social_long.get(), mk.episode_social_short.get(), mk.bankrupt_sides),
-                    (0, 0, 0),
+                    (mk.episode_social_long.get(), mk.episode_social_short.get()),
+                    (0, 0),
                     "invariant_episode_closed: market {m}"
                 );
             }

@@ -48,7 +48,26 @@ use state::State;
 
 #[cfg(test)]
 mod url_tests {
-    use super::check_ws_url;
+    use super::{check_ws_url, SlotBound, SILENCE};
+    use std::time::{Duration, Instant};
+
+    /// F-5: a slot source that stops rising (repeats a slot, goes back, errors) is silent: the
+    /// session's deadline stays where the last rise put it, and only a higher slot moves it.
+    #[test]
+    fn attack_slot_source_repeats_a_frozen_slot() {
+        let t0 = Instant::now();
+        let mut b = SlotBound::new(t0);
+        assert_eq!(b.answer(Some(100), t0), Some(100));
+        assert_eq!(b.deadline(), t0 + SILENCE);
+        for (i, got) in [Some(100), Some(99), None, Some(100)].into_iter().enumerate() {
+            let t = t0 + Duration::from_secs(3 * (i as u64 + 1));
+            assert_eq!(b.answer(got, t), None, "{got:?} is no progress");
+            assert_eq!(b.deadline(), t0 + SILENCE, "the deadline did not move");
+        }
+        let t = t0 + Duration::from_secs(9);
+        assert_eq!(b.answer(Some(101), t), Some(101));
+        assert_eq!(b.deadline(), t + SILENCE);
+    }
 
     #[test]
     fn plain_websockets_only_to_this_machine() {
@@ -60,6 +79,30 @@ mod url_tests {
         {
             assert!(check_ws_url(bad).is_err(), "{bad}");
         }
+    }
+}
+
+/// The independent slot source's answers: the highest slot seen, and when it last rose.
+struct SlotBound {
+    slot: u64,
+    rose: Instant,
+}
+
+impl SlotBound {
+    fn new(now: Instant) -> Self {
+        SlotBound { slot: 0, rose: now }
+    }
+
+    /// Takes one answer (`None`: an error); the new slot when it is higher than any before.
+    fn answer(&mut self, got: Option<u64>, now: Instant) -> Option<u64> {
+        let slot = got.filter(|s| *s > self.slot)?;
+        (self.slot, self.rose) = (slot, now);
+        Some(slot)
+    }
+
+    /// When the session ends unless the slot has risen by then.
+    fn deadline(&self) -> Instant {
+        self.rose + SILENCE
     }
 }
 
@@ -423,6 +466,10 @@ async fn session(rpc: &Arc<RpcChain>, shared: &Arc<Shared>, cfg: &WsConfig) -> R
     let mut slot_poll = tokio::time::interval(SLOT_POLL);
     slot_poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut slot_ask: Option<AbortOnDrop<Option<u64>>> = None;
+    // the independent slot source must keep answering with a rising slot: a ceiling that stops
+    // rising would refuse every honest read while the cache still looked live (a source that
+    // errors, hangs or repeats itself ends the session after `SILENCE`)
+    let mut bound = SlotBound::new(Instant::now());
     loop {
         tokio::select! {
             s = slots.next() => {
@@ -441,9 +488,12 @@ async fn session(rpc: &Arc<RpcChain>, shared: &Arc<Shared>, cfg: &WsConfig) -> R
             }
             got = async { (&mut slot_ask.as_mut().expect("guarded").0).await }, if slot_ask.is_some() => {
                 slot_ask = None;
-                if let Ok(Some(slot)) = got {
+                if let Some(slot) = bound.answer(got.ok().flatten(), Instant::now()) {
                     shared.state.lock().unwrap().raise_ceiling(slot.saturating_add(MAX_SLOTS_AHEAD));
                 }
+            }
+            _ = tokio::time::sleep_until(bound.deadline().into()), if cfg.slot_source.is_some() => {
+                return Err(format!("the slot source has not shown a new slot for {} s", SILENCE.as_secs()));
             }
             _ = tokio::time::sleep_until((last_slot + SILENCE).into()) => {
                 return Err(format!("no slot notification for {} s (connection half-open?)", SILENCE.as_secs()));

@@ -23,11 +23,12 @@ pub fn close_off_curve(
     market: &mut Market,
     base: Base,
     quote: Quote,
+    voluntary: bool,
 ) -> Result<FillOutcome> {
     let old = acct.positions[slot].state();
     let out = apply_fill(old, base, quote).or_core()?;
     set_position(acct, slot, market, old.base, &out.position)?;
-    super::fill::realize(acct, key, slot, market, out.realized)?;
+    super::fill::realize(acct, key, slot, market, out.realized, voluntary)?;
     acct.realized_pnl = acct.realized_pnl.checked_add(out.realized.0).ok_or(PerpError::MathOverflow)?;
     Ok(out)
 }
@@ -75,7 +76,7 @@ pub fn close_bankrupt(
     let own = if bsign > 0 { price.min(pb) } else { price.max(pb) };
     let x = Base(q).value_at(price, Round::Down).or_core()?;
     let xb = Base(q).value_at(own, Round::Down).or_core()?;
-    let fill = close_off_curve(acct, key, slot, market, Base(-bsign * q), Quote(bsign * xb.0))?;
+    let fill = close_off_curve(acct, key, slot, market, Base(-bsign * q), Quote(bsign * xb.0), false)?;
     // what closing at the bankruptcy price would have realized, rounded in the others' favour
     let shortfall = if bsign > 0 {
         Base(q).value_at(pb, Round::Down).or_core()?.checked_sub(xb).or_core()?
@@ -180,6 +181,14 @@ pub fn finish_bankruptcy(
             }
         }
     }
+    // the side's count: the counterparties charged are the other side of the bankrupt position
+    if acct.positions[slot].flags & position_flags::BANKRUPT != 0 {
+        if !charge_longs {
+            market.bankrupt_long = market.bankrupt_long.saturating_sub(1);
+        } else {
+            market.bankrupt_short = market.bankrupt_short.saturating_sub(1);
+        }
+    }
     acct.positions[slot].flags &= !position_flags::BANKRUPT;
     acct.positions[slot].bankruptcy_price = 0;
     acct.release_if_empty(slot)?;
@@ -191,7 +200,8 @@ pub fn finish_bankruptcy(
         // the bankruptcy episode is over: its socialization cap starts afresh with the next one
         market.set_episode_social(true, FundingIndex(0));
         market.set_episode_social(false, FundingIndex(0));
-        market.bankrupt_sides = 0;
+        market.bankrupt_long = 0;
+        market.bankrupt_short = 0;
     }
     emit!(BankruptcyResolved { margin_account: *key, market_index: market.market_index });
     Ok(())

@@ -41,11 +41,21 @@ pub fn set_position(
 }
 
 /// Books a realized `pnl` between the position's collateral and the market's PnL pool. While the
-/// market has an outstanding unbacked loss, a profit first repays it (that part stays in the
-/// pool): the hole a market's bad debt left is filled by that market's winners, never by another
-/// market's depositors. Returns what the account was credited.
-pub fn realize(acct: &mut MarginAccount, key: &Pubkey, slot: usize, market: &mut Market, pnl: Quote) -> Result<Quote> {
-    let haircut = market.profit_haircut(pnl);
+/// market has an outstanding unbacked loss, a profit realized by the account's own order
+/// (`voluntary`) first repays it (that part stays in the pool): the hole a market's bad debt left
+/// is filled by that market's winners, never by another market's depositors; the order's margin
+/// check then runs on what was credited. Forced closes (takeovers, ADL, resolution) are not
+/// haircut: their health was judged on the unreduced profit, and a haircut there could leave a
+/// deficit nobody recognizes. Returns what the account was credited.
+pub fn realize(
+    acct: &mut MarginAccount,
+    key: &Pubkey,
+    slot: usize,
+    market: &mut Market,
+    pnl: Quote,
+    voluntary: bool,
+) -> Result<Quote> {
+    let haircut = if voluntary { market.profit_haircut(pnl) } else { Quote::ZERO };
     let credited = pnl.checked_sub(haircut).or_core()?;
     acct.add_collateral(Some(slot), credited)?;
     market.pnl_pool_add(credited.checked_neg().or_core()?)?;
@@ -87,7 +97,7 @@ pub fn execute_fill(
     let out = apply_fill(old, fill.base, fill.quote).or_core()?;
     set_position(acct, slot, market, old.base, &out.position)?;
 
-    realize(acct, key, slot, market, out.realized)?;
+    realize(acct, key, slot, market, out.realized, true)?;
 
     let notional = fill.quote.abs().or_core()?;
     let fee = notional.mul_rate(fee_rate, Round::Up).or_core()?;

@@ -14,30 +14,34 @@ use perp_core::margin::{requirement, tier_index, MarginKind};
 use perp_core::takeover::stale_valuation_price;
 use perp_core::{Price, Quote};
 
-/// A withdrawal values each position market at its cached index only when that cache was read
-/// from the oracles within this many slots (about 1.6 s): a price move the oracles already show
-/// cannot be withdrawn against a cache that missed it. Refreshing in the same transaction, or in
-/// one just before (an account in many markets cannot fit every refresh in one transaction), both
-/// work.
-pub const WITHDRAW_REFRESH_SLOTS: u64 = 4;
+/// A withdrawal or a liquidation values each other market at its cached index only when that
+/// cache was read from the oracles within this many slots (about 1.6 s): a price move the oracles
+/// already show cannot be withdrawn against, nor a victim's loss hidden or a recovered one acted on,
+/// through a cache that missed it. Refreshing in the same transaction, or in one just before (an
+/// account in many markets cannot fit every refresh in one transaction), both work.
+pub const REFRESH_SLOTS: u64 = 4;
 
 /// How fresh another market's cached index must be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PriceNeed {
     /// New risk: within the market's `max_age`, else `StaleCachedIndex`.
     Adding,
-    /// Withdrawals: refreshed within [`WITHDRAW_REFRESH_SLOTS`] (`IndexNotRefreshed`) from
-    /// readings within the market's `withdraw_max_age` (`StaleCachedIndex`).
+    /// Withdrawals: refreshed within [`REFRESH_SLOTS`] (`IndexNotRefreshed`) from
+    /// readings within the market's `withdraw_max_age` (`StaleCachedIndex`), valued at the
+    /// exchange-favourable of the cache and its time-weighted value.
     Withdraw,
     /// Reducing risk, which a stale market must never block: up to the market's
     /// `fallback_max_age` (a feed that is late, not dead) the cached index counts as usual; older,
     /// the position is valued conservatively (its unrealized profit dropped, its loss taken at the
     /// cached index moved against it by its tier's maintenance rate).
     Tolerant,
-    /// Liquidation (M-5): within the market's `max_age` the cached index counts; older than its
-    /// `fallback_max_age` (a dead feed) the position is valued conservatively, as for `Tolerant`, so
-    /// a dead market never shields an account; in between, a live feed has just not been cranked:
-    /// `StaleCachedIndex`, refresh it (`update_funding`) rather than liquidate on an old price.
+    /// Liquidation: refreshed within [`REFRESH_SLOTS`] (`IndexNotRefreshed`: the liquidator
+    /// cannot choose to act on an old cache, M-5, nor let a loss hide in one), valued at the
+    /// account-favourable of the cache and its time-weighted value (a wick cached by another
+    /// market's crank does not liquidate anyone, F-1); a market whose feed is late cannot be
+    /// refreshed, so its accounts wait (at most its `fallback_max_age`); older than that (a dead
+    /// feed) the position is valued conservatively, as for `Tolerant`, so a dead market never
+    /// shields an account.
     Liquidation,
 }
 
@@ -78,7 +82,9 @@ fn cached_part(
         msg!("market {} has no index yet", m.market_index);
         return err!(PerpError::StaleCachedIndex);
     }
-    if need == PriceNeed::Withdraw && slot.saturating_sub(m.last_index_slot) > WITHDRAW_REFRESH_SLOTS {
+    let dead = age > m.max_age.max(m.fallback_max_age);
+    let must_refresh = need == PriceNeed::Withdraw || (need == PriceNeed::Liquidation && !dead);
+    if must_refresh && slot.saturating_sub(m.last_index_slot) > REFRESH_SLOTS {
         msg!(
             "market {} index was last refreshed in slot {}, {} slots before this one: prepend update_funding",
             m.market_index,
@@ -88,13 +94,31 @@ fn cached_part(
         return err!(PerpError::IndexNotRefreshed);
     }
     let tolerant = matches!(need, PriceNeed::Tolerant | PriceNeed::Liquidation);
-    if age <= limit {
-        let mark = mark_price(m, Price(m.last_index), now)?;
+    if age <= limit || (need == PriceNeed::Liquidation && !dead) {
+        // A liquidation values the cache at the account-favourable of it and its time-weighted
+        // value, a withdrawal at the exchange-favourable one: a wick cached by another market's
+        // crank moves neither (the guard rails of the primary market, for the others).
+        let cached = Price(m.last_index);
+        let long = p.base > 0;
+        let price = match need {
+            PriceNeed::Liquidation | PriceNeed::Withdraw => {
+                let twap = m.index_twap_now(now)?;
+                if long == (need == PriceNeed::Liquidation) {
+                    cached.max(twap)
+                } else {
+                    cached.min(twap)
+                }
+            }
+            _ => cached,
+        };
+        let mark = mark_price(m, price, now)?;
         // reducing and liquidating never look at the initial requirement
+        // (a liquidation refreshed within the slots may still read sources up to `max_age` old, a
+        // little past it by now: counted as they are, loss included; recognizing a deficit needs
+        // readings within `withdraw_max_age`, `Holder::not_fresh`)
         return position_part_at(p, mark, m.tier_slice(), owed, !tolerant);
     }
-    let dead = age > m.max_age.max(m.fallback_max_age);
-    if !tolerant || (need == PriceNeed::Liquidation && !dead) {
+    if !tolerant {
         msg!(
             "market {} cached index is {} s old (limit {} s); run update_funding on it first",
             m.market_index,
@@ -133,7 +157,11 @@ pub fn load_other_markets<'info>(
     let mut seen = [u16::MAX; 2 * MAX_POSITIONS];
     require!(accounts.len() <= seen.len(), PerpError::UnexpectedMarketAccount);
     let clock_slot =
-        if holders.iter().any(|h| matches!(h.need, Some((_, PriceNeed::Withdraw)))) { Clock::get()?.slot } else { 0 };
+        if holders.iter().any(|h| matches!(h.need, Some((_, PriceNeed::Withdraw | PriceNeed::Liquidation)))) {
+            Clock::get()?.slot
+        } else {
+            0
+        };
     for (n, info) in accounts.iter().enumerate() {
         let loader = AccountLoader::<Market>::try_from(info)?;
         let m = loader.load()?;

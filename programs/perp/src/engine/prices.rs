@@ -1,6 +1,6 @@
 //! Mark prices, the vAMM's time-weighted impact prices, and the per-market view health checks use.
 
-use crate::error::{CoreResultExt, PerpError};
+use crate::error::CoreResultExt;
 use crate::state::Market;
 use anchor_lang::prelude::*;
 use perp_core::index::GuardStats;
@@ -80,31 +80,32 @@ pub fn view(market: &Market, index: Price, now: i64) -> Result<MarketView> {
 }
 
 /// The index that liquidations, deficit recognition and ADL use (oracle guard rails, N-3):
-/// - every used source's `conf / price` within the market's `liquidation_max_conf`
-///   (`OracleTooUncertain` otherwise: a wide print is not a price to take a position over at);
-/// - when the index diverges from its sources' own moving averages (Pyth's EMA) by more than
-///   `max_ema_divergence`, or they carry none, the index or its time-weighted value over the
+/// - when a used source's `conf / price` exceeds the market's `liquidation_max_conf` (a wide print
+///   is no price to take a position over at), or the index diverges from its sources' own moving
+///   averages (Pyth's EMA) by more than `max_ema_divergence`, or they carry none: the index or its
+///   time-weighted value over the
 ///   sample period, whichever favours the side named (`favour_long`: a long being liquidated or
 ///   closed as bankrupt is better off at the higher price). The time-weighted value gives a print
 ///   no weight in its own second, so a one-update wick, or an update a liquidator picked and
 ///   posted in the same transaction, moves it by nothing; a real move is followed within a
 ///   sample period.
 pub fn guarded_index(m: &Market, report: &GuardStats, index: Price, favour_long: bool, now: i64) -> Result<Price> {
-    if report.conf_exceeds(perp_core::Rate(m.liquidation_max_conf)) {
+    let uncertain = report.conf_exceeds(perp_core::Rate(m.liquidation_max_conf));
+    if uncertain {
         msg!(
-            "oracle confidence {} of the price exceeds the liquidation limit {}",
+            "oracle confidence {} of the price exceeds the liquidation limit {}: the time-weighted index decides",
             report.max_conf_ratio(),
             perp_core::Rate(m.liquidation_max_conf)
         );
-        return err!(PerpError::OracleTooUncertain);
     }
-    let diverged = match report.ema {
-        Some(ema) if !ema.is_zero() => {
-            let diff = (index.0 as i128 - ema.0 as i128).unsigned_abs();
-            diff * perp_core::units::RATE_PRECISION as u128 > m.max_ema_divergence as u128 * ema.0 as u128
-        }
-        _ => true,
-    };
+    let diverged = uncertain
+        || match report.ema {
+            Some(ema) if !ema.is_zero() => {
+                let diff = (index.0 as i128 - ema.0 as i128).unsigned_abs();
+                diff * perp_core::units::RATE_PRECISION as u128 > m.max_ema_divergence as u128 * ema.0 as u128
+            }
+            _ => true,
+        };
     if !diverged {
         return Ok(index);
     }

@@ -130,7 +130,7 @@ pub fn handler<'info>(ctx: Context<'info, AutoDeleverage<'info>>) -> Result<()> 
         let q = remaining.min(st.base.0.abs()).min(r.entries[idx].size);
         // one amount for both sides (zero-sum between them)
         let bc = close_bankrupt(&mut b, &bkey, bslot, &mut m, q, price)?;
-        let out = close_off_curve(&mut c, &info.key(), cslot, &mut m, Base(bsign * q), Quote(-bsign * bc.x.0))?;
+        let out = close_off_curve(&mut c, &info.key(), cslot, &mut m, Base(bsign * q), Quote(-bsign * bc.x.0), false)?;
         book_surplus(&mut m, bc.surplus)?;
         socialize(&mut b, &bkey, bslot, &mut m, bc.shortfall, charge_longs, live)?;
         r.entries[idx].size = if out.position.base.0 == 0 { 0 } else { r.entries[idx].size - q };

@@ -136,7 +136,11 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, max_base: u64) -> R
             a.positions[slot].bankruptcy_price = pb.0;
             l.release_if_empty(lslot)?;
             m.bankrupt_accounts = m.bankrupt_accounts.checked_add(1).ok_or(PerpError::MathOverflow)?;
-            m.bankrupt_sides |= if pos.base.0 > 0 { 1 } else { 2 };
+            if pos.base.0 > 0 {
+                m.bankrupt_long = m.bankrupt_long.checked_add(1).ok_or(PerpError::MathOverflow)?;
+            } else {
+                m.bankrupt_short = m.bankrupt_short.checked_add(1).ok_or(PerpError::MathOverflow)?;
+            }
             msg!("bankrupt: deficit {} of {}; the insurance fund paid {}, {} left for ADL", part, deficit, paid, left);
             emit!(AccountBankrupt {
                 margin_account: key,
@@ -155,8 +159,29 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, max_base: u64) -> R
     // the takeover at the mark: one quote amount for both sides, the vAMM untouched
     let closed = Base(size.0 * pos.base.signum());
     let x = takeover_quote(closed, mark).or_core()?;
-    let vout = close_off_curve(&mut a, &key, slot, &mut m, Base(-closed.0), x)?;
-    let lout = close_off_curve(&mut l, &liquidator_key, lslot, &mut m, closed, x.checked_neg().or_core()?)?;
+    let vout = close_off_curve(&mut a, &key, slot, &mut m, Base(-closed.0), x, false)?;
+    let l_old = l.positions[lslot].base;
+    // the liquidator's side is its own choice: a profit it realizes by netting pays the market's
+    // unbacked-loss haircut like any order of its own (F-3)
+    let lout = close_off_curve(&mut l, &liquidator_key, lslot, &mut m, closed, x.checked_neg().or_core()?, true)?;
+    // no dust left on either side (N-12): a partial takeover leaves the victim 0 or at least the
+    // minimum, and the liquidator 0, at least the minimum, or less of the dust it already held
+    let vb = vout.position.base.0;
+    if vb != 0 && vb.abs() < m.min_position {
+        msg!("a partial takeover may leave 0 or at least {}, not {}", Base(m.min_position), vout.position.base);
+        return err!(PerpError::PartialLiquidationTooSmall);
+    }
+    let lb = lout.position.base.0;
+    if lb != 0 && lb.abs() < m.min_position && !(lb.signum() == l_old.signum() && lb.abs() <= l_old.abs()) {
+        msg!("the liquidator would hold {}, below the minimum {}", lout.position.base, Base(m.min_position));
+        return err!(PerpError::PositionTooSmall);
+    }
+    if lout.realized.is_positive() && m.held_for_adl(l_old) {
+        // netting a held counterparty position against a takeover would take its profit out of
+        // the bankruptcy's reach (N-4, through the back door)
+        msg!("the liquidator's position is held for ADL: its profit {} cannot be realized now", lout.realized);
+        return err!(PerpError::ProfitHeldForAdl);
+    }
     if draw.is_positive() {
         m.insurance_draw(draw)?;
         a.add_collateral(Some(slot), draw)?;

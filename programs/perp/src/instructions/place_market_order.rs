@@ -94,6 +94,32 @@ fn check_delegate_cooldown(a: &MarginAccount, side: Side, now: i64, period: i64)
     Ok(())
 }
 
+/// M-2: before a delegate's order the vAMM may not sit more than a quarter of the delegate band
+/// beyond its time-weighted impact prices in the order's direction (above the ask for a buy, below
+/// the bid for a sell), so the delegate's own account cannot move the mid ahead of it in the same
+/// transaction or second (the vault's sandwich guard). A vAMM displaced the other way only helps
+/// the order, and a close in a fast market is not refused for it.
+fn check_vamm_at_rest(m: &Market, side: Side, now: i64) -> Result<()> {
+    let price = m.vamm().price().or_core()?.0 as u128;
+    let t = crate::engine::prices::impact_twap(m, now)?;
+    let tol = (t.bid.0 as u128 + t.ask.0 as u128) / 2 * m.delegate_band.max(0) as u128 / 4_000_000_000;
+    let displaced = match side {
+        Side::Long => price > t.ask.0 as u128 + tol,
+        Side::Short => price + tol < t.bid.0 as u128,
+    };
+    if displaced {
+        msg!(
+            "delegate order: vAMM at {} beyond its time-weighted impact prices {}..{} (+/- {}) in the order's direction",
+            price,
+            t.bid.0,
+            t.ask.0,
+            tol
+        );
+        return err!(PerpError::DelegateImpactTooLarge);
+    }
+    Ok(())
+}
+
 /// M-2: a delegate's fill may average at most a quarter of the delegate band away from the vAMM's
 /// price before it (the impact a back-run from another account could take back).
 fn check_delegate_impact(avg: Price, mid: Price, band: Rate) -> Result<()> {
@@ -195,6 +221,11 @@ pub fn execute_order<'info>(
     if by_delegate {
         check_delegate_limit(side, params.limit_price, index, Rate(m.delegate_band))?;
         check_delegate_cooldown(&a, side, now, m.sample_period)?;
+        check_vamm_at_rest(&m, side, now)?;
+    }
+    if params.max_index_deviation != 0 && fallback {
+        msg!("max_index_deviation needs a live index (the last one is a fallback)");
+        return err!(PerpError::TooFewSources);
     }
 
     let slot = a.find_or_open(m.market_index, params.isolated)?;
@@ -228,6 +259,7 @@ pub fn execute_order<'info>(
     let v = view(&m, index, now)?;
     let fee_rate = Rate(m.taker_fee);
     let mid_before = if by_delegate { m.vamm().price().or_core()? } else { Price(0) };
+    let oi_before = m.oi_long.max(m.oi_short);
     let r = execute_fill(&mut a, &key, slot, &mut m, side, size, fee_rate, Rate(ex.fee_insurance_share), now)?;
 
     if params.limit_price != 0 {
@@ -260,6 +292,11 @@ pub fn execute_order<'info>(
         parts[slot] = Some(position_part(&a.positions[slot], &v, Quote::ZERO)?);
     }
     if reducing {
+        // N-12: a reduce leaves nothing or at least the minimum (no dust remainders)
+        if r.new.base.0 != 0 && r.new.base.0.abs() < m.min_position && old_base.abs() >= m.min_position {
+            msg!("a reduce may leave 0 or at least {}, not {}", Base(m.min_position), r.new.base);
+            return err!(PerpError::PositionTooSmall);
+        }
         require_solvent(&a, group, &parts)?;
     } else {
         // N-12: no dust positions (they would only inflate every ADL scan)
@@ -267,7 +304,10 @@ pub fn execute_order<'info>(
             msg!("position {} below the minimum {}", r.new.base, Base(m.min_position));
             return err!(PerpError::PositionTooSmall);
         }
-        m.check_oi_bound(index)?;
+        // the bound applies to orders that grow the larger side (one that lowers it is never refused)
+        if m.oi_long.max(m.oi_short) > oi_before {
+            m.check_oi_bound(index)?;
+        }
         let notional = r.new.notional(v.mark).or_core()?;
         if notional > m.max_notional() {
             msg!("notional {} > max {}", notional, m.max_notional());

@@ -213,10 +213,11 @@ pub struct Market {
     /// (funding-index units); the episode ends, and these reset, when no bankrupt account is left.
     pub episode_social_long: WideI128,
     pub episode_social_short: WideI128,
-    /// Sides with a bankrupt position open (bit 1: a long, bit 2: a short); cleared with the
-    /// episode. The other side's profitable positions are held for ADL while it is set.
-    pub bankrupt_sides: u8,
-    pub _pad2: [u8; 7],
+    /// Bankrupt long and short positions open (their sum is `bankrupt_accounts` when each account
+    /// holds one): while a side has one, the other side's profit is held for ADL.
+    pub bankrupt_long: u16,
+    pub bankrupt_short: u16,
+    pub _pad2: [u8; 4],
     pub _reserved: [u8; 248],
 }
 
@@ -486,9 +487,14 @@ impl Market {
 
     /// True when a position of this sign is a counterparty of an open bankruptcy (a short while a
     /// long is bankrupt, and the reverse): its profit is held for auto-deleveraging.
+    /// Should the per-side counts not add up to `bankrupt_accounts` (a market upgraded from the
+    /// single count during an open bankruptcy), both sides are held until the episode ends.
     pub fn held_for_adl(&self, base: i64) -> bool {
-        self.bankrupt_accounts > 0
-            && ((base < 0 && self.bankrupt_sides & 1 != 0) || (base > 0 && self.bankrupt_sides & 2 != 0))
+        let sides = u32::from(self.bankrupt_long) + u32::from(self.bankrupt_short);
+        if sides != self.bankrupt_accounts {
+            return base != 0 && self.bankrupt_accounts > 0;
+        }
+        (base < 0 && self.bankrupt_long > 0) || (base > 0 && self.bankrupt_short > 0)
     }
 
     /// Socialized charge per unit already put on a side in the open bankruptcy episode.

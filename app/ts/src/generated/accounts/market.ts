@@ -228,10 +228,11 @@ export type Market = {
   episodeSocialLong: WideI128;
   episodeSocialShort: WideI128;
   /**
-   * Sides with a bankrupt position open (bit 1: a long, bit 2: a short); cleared with the
-   * episode. The other side's profitable positions are held for ADL while it is set.
+   * Bankrupt long and short positions open (their sum is `bankrupt_accounts` when each account
+   * holds one): while a side has one, the other side's profit is held for ADL.
    */
-  bankruptSides: number;
+  bankruptLong: number;
+  bankruptShort: number;
   pad2: ReadonlyUint8Array;
   reserved: ReadonlyUint8Array;
 };
@@ -392,10 +393,11 @@ export type MarketArgs = {
   episodeSocialLong: WideI128Args;
   episodeSocialShort: WideI128Args;
   /**
-   * Sides with a bankrupt position open (bit 1: a long, bit 2: a short); cleared with the
-   * episode. The other side's profitable positions are held for ADL while it is set.
+   * Bankrupt long and short positions open (their sum is `bankrupt_accounts` when each account
+   * holds one): while a side has one, the other side's profit is held for ADL.
    */
-  bankruptSides: number;
+  bankruptLong: number;
+  bankruptShort: number;
   pad2: ReadonlyUint8Array;
   reserved: ReadonlyUint8Array;
 };
@@ -491,8 +493,9 @@ export function getMarketEncoder(): FixedSizeEncoder<MarketArgs> {
       ["unbackedOutstanding", getI64Encoder()],
       ["episodeSocialLong", getWideI128Encoder()],
       ["episodeSocialShort", getWideI128Encoder()],
-      ["bankruptSides", getU8Encoder()],
-      ["pad2", fixEncoderSize(getBytesEncoder(), 7)],
+      ["bankruptLong", getU16Encoder()],
+      ["bankruptShort", getU16Encoder()],
+      ["pad2", fixEncoderSize(getBytesEncoder(), 4)],
       ["reserved", fixEncoderSize(getBytesEncoder(), 248)],
     ]),
     (value) => ({ ...value, discriminator: MARKET_DISCRIMINATOR }),
@@ -589,8 +592,9 @@ export function getMarketDecoder(): FixedSizeDecoder<Market> {
     ["unbackedOutstanding", getI64Decoder()],
     ["episodeSocialLong", getWideI128Decoder()],
     ["episodeSocialShort", getWideI128Decoder()],
-    ["bankruptSides", getU8Decoder()],
-    ["pad2", fixDecoderSize(getBytesDecoder(), 7)],
+    ["bankruptLong", getU16Decoder()],
+    ["bankruptShort", getU16Decoder()],
+    ["pad2", fixDecoderSize(getBytesDecoder(), 4)],
     ["reserved", fixDecoderSize(getBytesDecoder(), 248)],
   ]);
 }

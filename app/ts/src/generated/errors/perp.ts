@@ -124,7 +124,7 @@ export const PERP_ERROR__REPEG_NOT_ALLOWED = 0x17a4; // 6052
 export const PERP_ERROR__REPEG_TOO_SOON = 0x17a5; // 6053
 /** RepegNotNeeded: no repeg needed or affordable: the vAMM is within the threshold of the index, or this interval's repeg budget cannot move the peg */
 export const PERP_ERROR__REPEG_NOT_NEEDED = 0x17a6; // 6054
-/** OracleTooUncertain: an oracle source's confidence interval is too wide for a liquidation, a deficit or ADL: wait for a tighter print */
+/** OracleTooUncertain: an oracle source's confidence interval is too wide (reserved: since 2026-12 a wide print makes the time-weighted index decide instead) */
 export const PERP_ERROR__ORACLE_TOO_UNCERTAIN = 0x17a7; // 6055
 /** OpenInterestCap: the market's open interest is at its cap for the size of its insurance fund: top up the fund (deposit_insurance) or reduce */
 export const PERP_ERROR__OPEN_INTEREST_CAP = 0x17a8; // 6056
@@ -138,7 +138,7 @@ export const PERP_ERROR__DELEGATE_IMPACT_TOO_LARGE = 0x17ab; // 6059
 export const PERP_ERROR__DELEGATE_COOLDOWN = 0x17ac; // 6060
 /** PositionTooSmall: a position opened or increased must be at least the market's minimum size */
 export const PERP_ERROR__POSITION_TOO_SMALL = 0x17ad; // 6061
-/** IndexNotRefreshed: withdrawals need every position market's index refreshed within the last 4 slots: prepend update_funding for each */
+/** IndexNotRefreshed: withdrawals and liquidations need each other market's index refreshed within the last 4 slots: prepend update_funding for each */
 export const PERP_ERROR__INDEX_NOT_REFRESHED = 0x17ae; // 6062
 
 export type PerpError =
@@ -225,7 +225,7 @@ if (process.env["NODE_ENV"] !== "production") {
     [PERP_ERROR__DELEGATE_IMPACT_TOO_LARGE]: `a delegate's order may move the vAMM at most a quarter of the delegate band: trade a smaller size`,
     [PERP_ERROR__DELEGATE_LIMIT_REQUIRED]: `a delegate's order must carry a limit price within the market's delegate band of the index`,
     [PERP_ERROR__INDEX_FALLBACK_TOO_OLD]: `index unavailable and the last valid index is older than the market's fallback limit`,
-    [PERP_ERROR__INDEX_NOT_REFRESHED]: `withdrawals need every position market's index refreshed within the last 4 slots: prepend update_funding for each`,
+    [PERP_ERROR__INDEX_NOT_REFRESHED]: `withdrawals and liquidations need each other market's index refreshed within the last 4 slots: prepend update_funding for each`,
     [PERP_ERROR__INSUFFICIENT_LIQUIDITY]: `the vAMM cannot fill this size`,
     [PERP_ERROR__INSUFFICIENT_MARGIN]: `insufficient margin: equity after the trade would be below the initial margin requirement`,
     [PERP_ERROR__INVALID_MARKET_PARAMS]: `invalid market parameters; the log says which`,
@@ -245,7 +245,7 @@ if (process.env["NODE_ENV"] !== "production") {
     [PERP_ERROR__OPERATION_PAUSED]: `this operation is paused by the exchange admin`,
     [PERP_ERROR__ORACLE_ACCOUNTS_MISSING]: `oracle accounts missing: pass the market's oracle accounts, in its configured order, first in remaining accounts`,
     [PERP_ERROR__ORACLE_KEY_MISMATCH]: `oracle account key does not match the market's configured oracle at this position`,
-    [PERP_ERROR__ORACLE_TOO_UNCERTAIN]: `an oracle source's confidence interval is too wide for a liquidation, a deficit or ADL: wait for a tighter print`,
+    [PERP_ERROR__ORACLE_TOO_UNCERTAIN]: `an oracle source's confidence interval is too wide (reserved: since 2026-12 a wide print makes the time-weighted index decide instead)`,
     [PERP_ERROR__OWNER_ONLY]: `only the margin account's owner may do this (a delegate may trade but never withdraw)`,
     [PERP_ERROR__PARTIAL_LIQUIDATION_TOO_SMALL]: `partial liquidation leaves the remainder below maintenance plus the buffer: liquidate more`,
     [PERP_ERROR__PAUSE_COOLDOWN]: `a pause that keeps users from their money cannot begin again until its cooldown ends`,
