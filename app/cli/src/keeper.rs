@@ -236,11 +236,20 @@ impl<C: Chain> Keeper<C> {
                     self.abort = Some(e.clone());
                     return Err(e);
                 }
-                if let Some(k) = key {
+                // refreshes that missed their slots or a late feed do not count toward skipping the
+                // account; a takeover the program refused on its guarded prices (the keeper previews
+                // at the live ones) is retried after a minute at most, as the time-weighted prices follow
+                let not_yet =
+                    matches!(e.program_error_name(), Some("IndexNotRefreshed" | "StaleCachedIndex" | "TooFewSources"));
+                let skip = match e.program_error_name() {
+                    Some("NotLiquidatable") => self.cfg.skip_seconds.min(60),
+                    _ => self.cfg.skip_seconds,
+                };
+                if let (Some(k), false) = (key, not_yet) {
                     let entry = self.failing.entry(k).or_insert((0, 0));
                     entry.0 += 1;
                     if entry.0 >= self.cfg.max_failures {
-                        entry.1 = now + self.cfg.skip_seconds;
+                        entry.1 = now + skip;
                     }
                 }
                 tracing::warn!(target: "keeper", what, error = %name, detail = %e, account = ?key, "transaction failed");
@@ -415,18 +424,30 @@ impl<C: Chain> Keeper<C> {
             let others = ix::liquidation_markets(&a, &mine, p.market_index);
             let ms = &states[&p.market_index];
             let (me, my_account, oracles) = (self.keypair.pubkey(), self.account, ix::market_oracles(&ms.market));
-            // a deficit is recognized only on fresh prices of the group's other markets: refresh them
-            // in the same transaction
-            let mut refresh = Vec::new();
-            if !p.isolated {
-                for i in ix::cross_markets(&a, Some(p.market_index)) {
-                    if let Some(o) = states.get(&i) {
-                        refresh.push(ix::update_funding(i, &ix::market_oracles(&o.market)));
-                    }
+            // the program values the group's other markets only when refreshed within 4 slots, and
+            // the keeper's own (new risk for it) within their max_age: refresh them all in the same
+            // transaction, or, when that would be too big, in transactions of their own just before
+            let mut fresh: Vec<u16> = if p.isolated { vec![] } else { ix::cross_markets(&a, Some(p.market_index)) };
+            for i in ix::cross_markets(&mine, Some(p.market_index)) {
+                if !fresh.contains(&i) {
+                    fresh.push(i);
                 }
             }
+            let refresh: Vec<perp_client::Instruction> = fresh
+                .iter()
+                .filter_map(|i| states.get(i).map(|o| ix::update_funding(*i, &ix::market_oracles(&o.market))))
+                .collect();
+            let mut inline = refresh.clone();
+            inline.push(ix::liquidate(me, my_account, k, p.market_index, &oracles, &others, 0));
+            let inline = ix::legacy_tx_size(&inline, &me) + ix::COMPUTE_BUDGET_BYTES <= ix::MAX_TX_BYTES;
+            if !inline {
+                for pack in ix::pack_transactions(&refresh, &me) {
+                    let _ = self.send(&pack, "update_funding", None, now).await;
+                }
+                self.check_abort()?;
+            }
             let mk = |max: u64| {
-                let mut v = refresh.clone();
+                let mut v = if inline { refresh.clone() } else { Vec::new() };
                 v.push(ix::liquidate(me, my_account, k, p.market_index, &oracles, &others, max));
                 v
             };

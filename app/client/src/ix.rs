@@ -449,3 +449,92 @@ pub fn liquidation_markets(
     }
     out
 }
+
+/// The most a transaction may weigh on the wire (a legacy transaction, signatures included).
+pub const MAX_TX_BYTES: usize = 1232;
+/// What a sender's two compute-budget instructions (limit and price) add to a transaction.
+pub const COMPUTE_BUDGET_BYTES: usize = 32 + 2 * 12;
+
+/// The serialized size of a legacy transaction carrying `ixs`, paid by `payer` (one signature per
+/// distinct signer): header, account keys, blockhash, compact instructions. A sender that adds
+/// compute-budget instructions adds [`COMPUTE_BUDGET_BYTES`].
+pub fn legacy_tx_size(ixs: &[Instruction], payer: &Pubkey) -> usize {
+    let compact = |n: usize| {
+        if n < 0x80 {
+            1
+        } else if n < 0x4000 {
+            2
+        } else {
+            3
+        }
+    };
+    let mut keys = std::collections::BTreeSet::from([*payer]);
+    let mut signers = std::collections::BTreeSet::from([*payer]);
+    let mut body = compact(ixs.len());
+    for i in ixs {
+        keys.insert(i.program_id);
+        for a in &i.accounts {
+            keys.insert(a.pubkey);
+            if a.is_signer {
+                signers.insert(a.pubkey);
+            }
+        }
+        body += 1 + compact(i.accounts.len()) + i.accounts.len() + compact(i.data.len()) + i.data.len();
+    }
+    compact(signers.len()) + 64 * signers.len() + 3 + compact(keys.len()) + 32 * keys.len() + 32 + body
+}
+
+/// Splits `ixs` into consecutive groups, each small enough for one transaction paid by `payer`
+/// with compute-budget instructions added (an instruction too big on its own gets a group of its
+/// own, which the node will refuse).
+pub fn pack_transactions(ixs: &[Instruction], payer: &Pubkey) -> Vec<Vec<Instruction>> {
+    let mut out: Vec<Vec<Instruction>> = Vec::new();
+    let mut cur: Vec<Instruction> = Vec::new();
+    for i in ixs {
+        cur.push(i.clone());
+        if cur.len() > 1 && legacy_tx_size(&cur, payer) + COMPUTE_BUDGET_BYTES > MAX_TX_BYTES {
+            let last = cur.pop().expect("pushed");
+            out.push(std::mem::replace(&mut cur, vec![last]));
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+
+    /// The computed size is the real serialized size of a signed legacy transaction.
+    #[test]
+    fn legacy_tx_size_matches_a_serialized_transaction() {
+        let payer = Pubkey::new_unique();
+        let oracles: Vec<Pubkey> = (0..3).map(|_| Pubkey::new_unique()).collect();
+        for n in 1..=8u16 {
+            let mut ixs: Vec<Instruction> = (0..n).map(|m| update_funding(m, &oracles)).collect();
+            ixs.push(liquidate(payer, Pubkey::new_unique(), Pubkey::new_unique(), 0, &oracles, &[1, 2], 0));
+            // unsigned: one default signature per required signer, the same bytes as signed
+            let tx = solana_transaction::Transaction::new_with_payer(&ixs, Some(&payer));
+            let real = bincode::serialize(&tx).unwrap().len();
+            assert_eq!(legacy_tx_size(&ixs, &payer), real, "{n} refreshes and a liquidation");
+        }
+    }
+
+    /// Packed groups each fit, keep the order and lose nothing.
+    #[test]
+    fn refreshes_are_packed_into_transactions_that_fit() {
+        let payer = Pubkey::new_unique();
+        let ixs: Vec<Instruction> =
+            (0..8u16).map(|m| update_funding(m, &(0..3).map(|_| Pubkey::new_unique()).collect::<Vec<_>>())).collect();
+        assert!(legacy_tx_size(&ixs, &payer) > MAX_TX_BYTES, "8 markets of 3 oracles do not fit in one");
+        let packs = pack_transactions(&ixs, &payer);
+        assert!(packs.len() > 1);
+        for p in &packs {
+            assert!(legacy_tx_size(p, &payer) + COMPUTE_BUDGET_BYTES <= MAX_TX_BYTES);
+        }
+        let flat: Vec<Instruction> = packs.concat();
+        assert_eq!(flat, ixs);
+    }
+}

@@ -165,14 +165,17 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, max_base: u64) -> R
     // unbacked-loss haircut like any order of its own (F-3)
     let lout = close_off_curve(&mut l, &liquidator_key, lslot, &mut m, closed, x.checked_neg().or_core()?, true)?;
     // no dust left on either side (N-12): a partial takeover leaves the victim 0 or at least the
-    // minimum, and the liquidator 0, at least the minimum, or less of the dust it already held
+    // minimum; the liquidator is left 0, at least the minimum, less of the dust it already held, or
+    // the victim's whole dust position (which must stay liquidatable by anyone)
     let vb = vout.position.base.0;
     if vb != 0 && vb.abs() < m.min_position {
         msg!("a partial takeover may leave 0 or at least {}, not {}", Base(m.min_position), vout.position.base);
         return err!(PerpError::PartialLiquidationTooSmall);
     }
     let lb = lout.position.base.0;
-    if lb != 0 && lb.abs() < m.min_position && !(lb.signum() == l_old.signum() && lb.abs() <= l_old.abs()) {
+    let shrinking_dust = lb.signum() == l_old.signum() && lb.abs() <= l_old.abs() && l_old.abs() < m.min_position;
+    let whole_dust = vb == 0 && pos.base.0.abs() < m.min_position;
+    if lb != 0 && lb.abs() < m.min_position && !shrinking_dust && !whole_dust {
         msg!("the liquidator would hold {}, below the minimum {}", lout.position.base, Base(m.min_position));
         return err!(PerpError::PositionTooSmall);
     }
