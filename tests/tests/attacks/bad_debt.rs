@@ -39,6 +39,30 @@ async fn eth(w: &mut World) -> Pubkey {
     oracle
 }
 
+/// N-4's unbacked hole in ETH: Dan shorts 20 at 1,200, Ann longs 100 at 1,500 and is flagged
+/// bankrupt when the oracle alone falls to 1,300 (nobody trades the vAMM); no short is in profit,
+/// so resolution socializes what it may and leaves the rest unbacked. Returns Dan.
+async fn eth_hole(w: &mut World, eth_oracle: Pubkey) -> User {
+    let dan = w.env.user(100_000 * USDC, 10_000 * USDC).await;
+    let ann = w.env.user(100_000 * USDC, 7_000 * USDC).await;
+    move_market(w, 1, eth_oracle, usd(1_200)).await;
+    w.env.trade(&dan, 1, order(OrderSide::Short, 20 * BTC)).await.unwrap();
+    move_market(w, 1, eth_oracle, usd(1_500)).await;
+    w.env.trade(&ann, 1, order(OrderSide::Long, 100 * BTC)).await.unwrap();
+    let t = w.env.now;
+    w.env.set_legacy_oracle(eth_oracle, usd(1_300), usd(1), t);
+    let larry = clone_user(&w.larry);
+    let i = w.liquidate_ix(&larry, larry.account, &ann, 1, 0).await;
+    w.env.send(&[i], &[&larry.kp]).await.unwrap();
+    assert!(w.env.margin(&ann.account).await.is_bankrupt());
+    let m = w.env.market(1).await;
+    w.env.send(&[ix::begin_adl_round(1, &ix::market_oracles(&m), ann.account)], &[]).await.unwrap();
+    w.env.send(&[ix::adl_scan(1, &[dan.account, w.arb.account])], &[]).await.unwrap();
+    assert_eq!(round(w, 1).await.num_entries, 0, "no short in profit");
+    w.env.send(&[ix::resolve_bankruptcy(1, &ix::market_oracles(&m), ann.account)], &[]).await.unwrap();
+    dan
+}
+
 /// N-2: Carol's 30 BTC long is flagged bankrupt at 17,000; sixteen profitable shorts of 3 BTC are
 /// ranked against her, and Vic's 10 BTC short, opened at 16,500, is not (it is not in profit).
 /// The live mark then falls to 15,000, so every ADL step closes below Carol's bankruptcy price by
@@ -160,24 +184,7 @@ async fn attack_unbacked_loss_is_paid_by_another_markets_depositors() {
     let eth_oracle = eth(&mut w).await;
     let zoe = w.env.user(100_000 * USDC, 50_000 * USDC).await;
     w.env.trade(&zoe, 0, order(OrderSide::Long, BTC)).await.unwrap();
-    let dan = w.env.user(100_000 * USDC, 10_000 * USDC).await;
-    let ann = w.env.user(100_000 * USDC, 7_000 * USDC).await;
-    move_market(&mut w, 1, eth_oracle, usd(1_200)).await;
-    w.env.trade(&dan, 1, order(OrderSide::Short, 20 * BTC)).await.unwrap();
-    move_market(&mut w, 1, eth_oracle, usd(1_500)).await;
-    w.env.trade(&ann, 1, order(OrderSide::Long, 100 * BTC)).await.unwrap();
-    // the crash: the oracle only (nobody trades the vAMM)
-    let t = w.env.now;
-    w.env.set_legacy_oracle(eth_oracle, usd(1_300), usd(1), t);
-    let larry = clone_user(&w.larry);
-    let i = w.liquidate_ix(&larry, larry.account, &ann, 1, 0).await;
-    w.env.send(&[i], &[&larry.kp]).await.unwrap();
-    assert!(w.env.margin(&ann.account).await.is_bankrupt());
-    let m = w.env.market(1).await;
-    w.env.send(&[ix::begin_adl_round(1, &ix::market_oracles(&m), ann.account)], &[]).await.unwrap();
-    w.env.send(&[ix::adl_scan(1, &[dan.account, w.arb.account])], &[]).await.unwrap();
-    assert_eq!(round(&mut w, 1).await.num_entries, 0, "no short in profit");
-    w.env.send(&[ix::resolve_bankruptcy(1, &ix::market_oracles(&m), ann.account)], &[]).await.unwrap();
+    eth_hole(&mut w, eth_oracle).await;
     let m1 = w.env.market(1).await;
     let hole = m1.unbacked_outstanding;
     assert!(hole > 5_000 * USDC as i64 && hole == m1.unbacked_loss, "hole {hole}");
@@ -341,21 +348,7 @@ async fn attack_held_profit_taken_through_a_takeover() {
 async fn attack_liquidator_nets_a_profit_past_the_unbacked_haircut() {
     let mut w = world(100_000 * USDC).await;
     let eth_oracle = eth(&mut w).await;
-    let dan = w.env.user(100_000 * USDC, 10_000 * USDC).await;
-    let ann = w.env.user(100_000 * USDC, 7_000 * USDC).await;
-    move_market(&mut w, 1, eth_oracle, usd(1_200)).await;
-    w.env.trade(&dan, 1, order(OrderSide::Short, 20 * BTC)).await.unwrap();
-    move_market(&mut w, 1, eth_oracle, usd(1_500)).await;
-    w.env.trade(&ann, 1, order(OrderSide::Long, 100 * BTC)).await.unwrap();
-    let t = w.env.now;
-    w.env.set_legacy_oracle(eth_oracle, usd(1_300), usd(1), t);
-    let larry = clone_user(&w.larry);
-    let i = w.liquidate_ix(&larry, larry.account, &ann, 1, 0).await;
-    w.env.send(&[i], &[&larry.kp]).await.unwrap();
-    let m = w.env.market(1).await;
-    w.env.send(&[ix::begin_adl_round(1, &ix::market_oracles(&m), ann.account)], &[]).await.unwrap();
-    w.env.send(&[ix::adl_scan(1, &[dan.account, w.arb.account])], &[]).await.unwrap();
-    w.env.send(&[ix::resolve_bankruptcy(1, &ix::market_oracles(&m), ann.account)], &[]).await.unwrap();
+    let dan = eth_hole(&mut w, eth_oracle).await;
     let hole = w.env.market(1).await.unbacked_outstanding;
     assert!(hole > 5_000 * USDC as i64, "hole {hole}");
 

@@ -111,6 +111,24 @@ async fn eth(w: &mut World) -> Pubkey {
     oracle
 }
 
+/// Alice cross long 4 BTC and 20 ETH on 4,000 (the other-market liquidation scenarios).
+async fn alice_cross(w: &mut World) -> User {
+    let alice = w.env.user(100_000 * USDC, 4_000 * USDC).await;
+    w.env.trade(&alice, 0, order(OrderSide::Long, 4 * BTC)).await.unwrap();
+    w.env.trade(&alice, 1, order(OrderSide::Long, 20 * BTC)).await.unwrap();
+    alice
+}
+
+/// The cross group's health of `a` with each market's position valued at the price given.
+fn cross_health(a: &perp::state::MarginAccount, at: &[(&perp::state::Market, Price)]) -> Health {
+    let mut h = Health::new(Quote(a.cross_collateral));
+    for (m, p) in at {
+        let s = a.find(m.market_index).unwrap();
+        h.add_position(&a.positions[s].state(), *p, Quote(0), &tiers(m)).unwrap();
+    }
+    h
+}
+
 /// The withdrawal inside the price-age window: ETH falls 10% eight seconds after its index was
 /// cached (within the 15 s a withdrawal accepts). Without a refresh the old code let Alice
 /// withdraw as if ETH were still at 1,500, leaving her account below its initial margin at the
@@ -191,9 +209,7 @@ async fn attack_dead_feed_traps_positions_past_fallback() {
 async fn attack_liquidate_a_cross_account_on_a_ten_minute_old_cache() {
     let mut w = world(100_000 * USDC).await;
     let eth_oracle = eth(&mut w).await;
-    let alice = w.env.user(100_000 * USDC, 4_000 * USDC).await;
-    w.env.trade(&alice, 0, order(OrderSide::Long, 4 * BTC)).await.unwrap();
-    w.env.trade(&alice, 1, order(OrderSide::Long, 20 * BTC)).await.unwrap();
+    let alice = alice_cross(&mut w).await;
     let t = w.env.now;
     w.env.set_legacy_oracle(eth_oracle, usd(1_400), usd(1), t);
     w.env.crank_funding(1).await.unwrap();
@@ -203,14 +219,7 @@ async fn attack_liquidate_a_cross_account_on_a_ten_minute_old_cache() {
     w.move_price(usd(19_700)).await;
     let a0 = w.env.margin(&alice.account).await;
     let (m0, m1) = (w.env.market(0).await, w.env.market(1).await);
-    let health = |eth: Price| {
-        let mut h = Health::new(Quote(a0.cross_collateral));
-        for (slot, m, p) in [(0usize, &m0, usd(19_700)), (1, &m1, eth)] {
-            let s = a0.find(m.market_index).unwrap_or(slot);
-            h.add_position(&a0.positions[s].state(), p, Quote(0), &tiers(m)).unwrap();
-        }
-        h
-    };
+    let health = |eth: Price| cross_health(&a0, &[(&m0, usd(19_700)), (&m1, eth)]);
     let (stale, real) = (health(usd(1_400)), health(usd(1_500)));
     assert!(stale.is_liquidatable() && !stale.is_bankrupt() && !real.is_liquidatable(), "{stale:?} {real:?}");
     assert_error(w.liquidate(&alice, 0).await, PerpError::IndexNotRefreshed);
@@ -268,9 +277,7 @@ async fn attack_impact_median_mark_held_for_one_sample_period() {
 async fn attack_wick_cached_in_another_market_liquidates_a_cross_account() {
     let mut w = world(100_000 * USDC).await;
     let eth_oracle = eth(&mut w).await;
-    let alice = w.env.user(100_000 * USDC, 4_000 * USDC).await;
-    w.env.trade(&alice, 0, order(OrderSide::Long, 4 * BTC)).await.unwrap();
-    w.env.trade(&alice, 1, order(OrderSide::Long, 20 * BTC)).await.unwrap();
+    let alice = alice_cross(&mut w).await;
     for _ in 0..2 {
         w.env.advance(60).await;
         let t = w.env.now;
@@ -332,9 +339,7 @@ async fn attack_unwind_bound_checked_against_a_fallback_index() {
 async fn attack_wick_cached_and_held_for_a_sample_period() {
     let mut w = world(100_000 * USDC).await;
     let eth_oracle = eth(&mut w).await;
-    let alice = w.env.user(100_000 * USDC, 4_000 * USDC).await;
-    w.env.trade(&alice, 0, order(OrderSide::Long, 4 * BTC)).await.unwrap();
-    w.env.trade(&alice, 1, order(OrderSide::Long, 20 * BTC)).await.unwrap();
+    let alice = alice_cross(&mut w).await;
     w.move_price(usd(19_700)).await;
     let t = w.env.now;
     w.env.set_legacy_oracle(eth_oracle, usd(1_400), usd(1), t);
@@ -351,14 +356,7 @@ async fn attack_wick_cached_and_held_for_a_sample_period() {
     // what the old rules valued ETH at (the account-favourable of cache and time-weighted value)
     // makes her liquidatable; the real price does not
     let m0 = w.env.market(0).await;
-    let health = |eth: Price| {
-        let mut h = Health::new(Quote(a0.cross_collateral));
-        for (m, p) in [(&m0, usd(19_700)), (&m1, eth)] {
-            let s = a0.find(m.market_index).unwrap();
-            h.add_position(&a0.positions[s].state(), p, Quote(0), &tiers(m)).unwrap();
-        }
-        h
-    };
+    let health = |eth: Price| cross_health(&a0, &[(&m0, usd(19_700)), (&m1, eth)]);
     let old = Price(m1.last_index).max(m1.index_twap_now(w.env.now).unwrap());
     assert!(old.0 < usd(1_410).0, "the time-weighted value followed the wick: {old}");
     assert!(health(old).is_liquidatable() && !health(usd(1_500)).is_liquidatable());
