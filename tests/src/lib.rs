@@ -3,7 +3,7 @@
 
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
-use perp::instructions::{ExchangeParams, OrderParams, OrderSide};
+use perp::instructions::{ExchangeParams, OrderParams, OrderSide, OrderType, PlaceOrderParams};
 use perp::state::{Exchange, MarginAccount, Market, MarketParams, OracleParams, TierParams};
 use perp_client::{decode::decode, ix, oracle_data, pda};
 use perp_core::Price;
@@ -96,6 +96,25 @@ pub fn default_market_params(oracles: Vec<OracleParams>) -> MarketParams {
         liquidation_max_conf: 5_000_000, // 0.5%
         max_ema_divergence: 10_000_000,  // 1%
         max_oi_per_insurance: 0,
+        filler_reward: 20_000,              // 0.02 USDC
+        order_band: 10_000_000,             // 1%
+        trigger_max_divergence: 20_000_000, // 2%
+    }
+}
+
+/// A resting order of `size` (raw base): limit kinds take `limit`, trigger kinds `trigger`
+/// (0 where not used); stops and take-profits reduce-only, as the clients place them.
+pub fn resting(order_type: OrderType, side: OrderSide, size: i64, limit: Price, trigger: Price) -> PlaceOrderParams {
+    PlaceOrderParams {
+        order_type,
+        side,
+        size: size as u64,
+        limit_price: limit.0,
+        trigger_price: trigger.0,
+        max_slippage: 0,
+        reduce_only: order_type != OrderType::Limit,
+        expiry: 0,
+        client_order_id: 0,
     }
 }
 
@@ -428,6 +447,46 @@ impl Env {
             0,
         );
         let kp = user.kp.insecure_clone();
+        self.send(&[i], &[&kp]).await
+    }
+
+    /// `place_order` for `user` (the cross markets it holds are looked up).
+    pub async fn place_ix(&mut self, user: &User, market: u16, params: PlaceOrderParams) -> Instruction {
+        let a = self.margin(&user.account).await;
+        perp_client::orders::place_order(user.key(), user.account, market, &ix::cross_markets(&a, None), params)
+    }
+
+    pub async fn place(&mut self, user: &User, market: u16, params: PlaceOrderParams) -> Result<(), BanksClientError> {
+        let i = self.place_ix(user, market, params).await;
+        let kp = user.kp.insecure_clone();
+        self.send(&[i], &[&kp]).await
+    }
+
+    /// `fill_order` of `owner_account`'s order `order_id` on `market` by `filler` (reward to its
+    /// own margin account).
+    pub async fn fill_ix(&mut self, filler: &User, owner_account: Pubkey, market: u16, order_id: u64) -> Instruction {
+        let m = self.market(market).await;
+        let a = self.margin(&owner_account).await;
+        perp_client::orders::fill_order(
+            filler.key(),
+            filler.account,
+            owner_account,
+            market,
+            &ix::market_oracles(&m),
+            &ix::position_markets(&a, Some(market)),
+            order_id,
+        )
+    }
+
+    pub async fn fill(
+        &mut self,
+        filler: &User,
+        owner_account: Pubkey,
+        market: u16,
+        order_id: u64,
+    ) -> Result<(), BanksClientError> {
+        let i = self.fill_ix(filler, owner_account, market, order_id).await;
+        let kp = filler.kp.insecure_clone();
         self.send(&[i], &[&kp]).await
     }
 

@@ -183,6 +183,18 @@ pub fn market_from_json(v: &Value, ctx: &str) -> Result<(MarketParams, u128, Pri
         liquidation_max_conf: opt_rate(v, "liquidation_max_conf", 5_000_000, ctx)?,
         max_ema_divergence: opt_rate(v, "max_ema_divergence", 10_000_000, ctx)?,
         max_oi_per_insurance: opt_rate(v, "max_oi_per_insurance", 0, ctx)?,
+        // resting orders: optional, defaults in the README (0.02 quote reward, 1% band, 2%
+        // divergence)
+        filler_reward: match v.get("filler_reward") {
+            None => 20_000,
+            Some(_) => {
+                Quote::parse(&string(v, "filler_reward", ctx)?)
+                    .map_err(|e| bad(format!("{ctx}: filler_reward: {e}")))?
+                    .0
+            }
+        },
+        order_band: opt_rate(v, "order_band", 10_000_000, ctx)?,
+        trigger_max_divergence: opt_rate(v, "trigger_max_divergence", 20_000_000, ctx)?,
     };
     p.validate().map_err(|e| bad(format!("{ctx}: {e}")))?;
     let reserve = parse_decimal(&string(v, "vamm_base_reserve", ctx)?, 9)

@@ -7,6 +7,8 @@
 //! keeps failing is skipped for a while; transport errors are retried by the chain backend;
 //! compute-unit limit and priority fee are settable; counters are kept and logged.
 
+mod orders;
+
 use anchor_lang::prelude::Pubkey;
 use perp::instructions::{OrderParams, OrderSide};
 use perp::state::{AdlRound, MarginAccount, Market};
@@ -69,6 +71,11 @@ pub struct Counters {
     /// Bankruptcies that reached the last resort (`resolve_bankruptcy`: the loss socialized).
     pub losses_socialized: u64,
     pub unwinds: u64,
+    /// Resting orders filled (in full or in part), triggered, and cancelled for the reward
+    /// (expired, unfillable, nothing to reduce).
+    pub orders_filled: u64,
+    pub orders_triggered: u64,
+    pub orders_cancelled: u64,
     pub sweeps: u64,
     pub repegs: u64,
     pub tx_failures: u64,
@@ -95,6 +102,10 @@ pub struct TickReport {
     pub adl_snapshot: Option<Vec<(Pubkey, MarginAccount)>>,
     /// `(market, base closed)` of the keeper's own positions unwound.
     pub unwound: Vec<(u16, i64)>,
+    /// `(account, order id, base filled)` of orders filled.
+    pub orders_filled: Vec<(Pubkey, u64, u64)>,
+    /// `(account, order id)` of orders cancelled for the reward.
+    pub orders_cancelled: Vec<(Pubkey, u64)>,
 }
 
 pub struct Keeper<C: Chain> {
@@ -106,6 +117,8 @@ pub struct Keeper<C: Chain> {
     pub cfg: KeeperConfig,
     pub counters: Counters,
     failing: HashMap<Pubkey, (u32, i64)>,
+    /// Orders whose fills keep failing, by (account, order id), as `failing`.
+    order_failing: HashMap<(Pubkey, u64), (u32, i64)>,
     /// Compute-unit limits raised, by kind of transaction (`what`): a raise for one kind does not
     /// make every other transaction request (and, with a priority fee, pay for) more units.
     cu_raised: HashMap<String, u32>,
@@ -188,6 +201,7 @@ impl<C: Chain> Keeper<C> {
             cfg,
             counters: Counters::default(),
             failing: HashMap::new(),
+            order_failing: HashMap::new(),
             cu_raised: HashMap::new(),
             abort: None,
         }
@@ -310,6 +324,10 @@ impl<C: Chain> Keeper<C> {
         self.liquidate_all(now, &states, &accounts, &mut report).await?;
         self.check_abort()?;
         self.unwind(now, &states, &mut report).await?;
+        self.check_abort()?;
+        // orders after liquidations: a liquidatable account's orders wait (the program agrees)
+        let accounts = fetch_all_margin_accounts(&self.chain).await?;
+        self.fill_orders(now, &states, &accounts, &mut report).await?;
         self.check_abort()?;
         // bankruptcies may have just been marked by this pass
         if fetch_markets(&self.chain).await?.iter().any(|m| m.bankrupt_accounts > 0) {
@@ -723,11 +741,16 @@ impl<C: Chain> Keeper<C> {
                     if backoff.take().is_some() {
                         tracing::info!(target: "keeper", "recovered");
                     }
-                    if !r.liquidated.is_empty() || !r.bankrupt_marked.is_empty() || r.adl_steps > 0 {
+                    if !r.liquidated.is_empty()
+                        || !r.bankrupt_marked.is_empty()
+                        || r.adl_steps > 0
+                        || !r.orders_filled.is_empty()
+                        || !r.orders_cancelled.is_empty()
+                    {
                         // with a websocket cache: from the latest market or oracle notification to these transactions landed
                         let since_update_ms =
                             wake.as_ref().and_then(|w| w.last_update()).map(|t| t.elapsed().as_millis() as u64);
-                        tracing::info!(target: "keeper", liquidated = r.liquidated.len(), bankrupt = r.bankrupt_marked.len(), adl_steps = r.adl_steps, since_update_ms, "pass");
+                        tracing::info!(target: "keeper", liquidated = r.liquidated.len(), bankrupt = r.bankrupt_marked.len(), adl_steps = r.adl_steps, orders_filled = r.orders_filled.len(), orders_cancelled = r.orders_cancelled.len(), since_update_ms, "pass");
                     }
                 }
                 Err(e) => {

@@ -6,6 +6,7 @@ pub mod charts;
 pub mod keeper;
 pub mod localnet;
 pub mod math;
+pub mod orders;
 pub mod output;
 pub mod sim;
 pub mod trader;

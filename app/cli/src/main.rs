@@ -51,6 +51,9 @@ enum Cmd {
     /// Market orders against the vAMM (with a preview of fill, fee, margin ratio, liquidation price).
     #[command(subcommand)]
     Trade(trader::TradeCmd),
+    /// Resting orders: limit, stop-loss, take-profit (place, list, cancel); keepers fill them.
+    #[command(subcommand)]
+    Order(perp_cli::orders::OrderCmd),
     /// Positions: close.
     #[command(subcommand)]
     Position(trader::PositionCmd),
@@ -193,6 +196,12 @@ fn run(cli: &Cli) -> Result<Option<Output>, CliError> {
             let kp = load_keypair(&cli.keypair, needs_key)?;
             let c = chain()?;
             runtime().block_on(trader::position(&c, kp.as_ref(), p, &opts)).map(Some)
+        }
+        Cmd::Order(o) => {
+            let needs_key = !matches!(o, perp_cli::orders::OrderCmd::List(s) if s.owner.is_some());
+            let kp = load_keypair(&cli.keypair, needs_key)?;
+            let c = chain()?;
+            runtime().block_on(perp_cli::orders::order(&c, kp.as_ref(), o, &opts)).map(Some)
         }
         Cmd::Market(m) => {
             let c = chain()?;

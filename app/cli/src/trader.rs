@@ -82,6 +82,13 @@ pub struct TradeArgs {
     pub isolated: Option<String>,
     #[arg(long)]
     pub reduce_only: bool,
+    /// Attach a stop-loss (reduce-only stop-market on the whole resulting position, triggered on
+    /// the oracle index at this price), placed in the same transaction.
+    #[arg(long)]
+    pub stop_loss: Option<String>,
+    /// Attach a take-profit the same way.
+    #[arg(long)]
+    pub take_profit: Option<String>,
     /// Only show the preview.
     #[arg(long)]
     pub dry_run: bool,
@@ -122,11 +129,11 @@ pub struct MarketArg {
     pub market: String,
 }
 
-fn chain_err(e: ChainError) -> CliError {
+pub(crate) fn chain_err(e: ChainError) -> CliError {
     CliError::Failed { message: e.to_string(), details: None }
 }
 
-fn s<T: std::fmt::Display>(v: T) -> Value {
+pub(crate) fn s<T: std::fmt::Display>(v: T) -> Value {
     Value::String(v.to_string())
 }
 
@@ -138,7 +145,7 @@ fn parse_quote(name: &str, v: &str) -> Result<Quote, CliError> {
     Ok(q)
 }
 
-fn parse_key(name: &str, v: &str) -> Result<Pubkey, CliError> {
+pub(crate) fn parse_key(name: &str, v: &str) -> Result<Pubkey, CliError> {
     v.parse().map_err(|_| CliError::input(format!("--{name} '{v}': not a base58 public key")))
 }
 
@@ -195,7 +202,7 @@ pub async fn market_states<C: Chain>(c: &C, now: i64) -> Result<(BTreeMap<u16, M
     Ok((states, details))
 }
 
-async fn resolve_market<C: Chain>(c: &C, key: &str) -> Result<perp::state::Market, CliError> {
+pub(crate) async fn resolve_market<C: Chain>(c: &C, key: &str) -> Result<perp::state::Market, CliError> {
     let markets = fetch_markets(c).await.map_err(chain_err)?;
     if let Ok(i) = key.parse::<u16>() {
         return markets
@@ -209,7 +216,7 @@ async fn resolve_market<C: Chain>(c: &C, key: &str) -> Result<perp::state::Marke
         .ok_or_else(|| CliError::input(format!("--market {key}: no market with that name")))
 }
 
-fn need(signer: Option<&Keypair>) -> Result<&Keypair, CliError> {
+pub(crate) fn need(signer: Option<&Keypair>) -> Result<&Keypair, CliError> {
     signer.ok_or_else(|| CliError::input("this command needs --keypair".into()))
 }
 
@@ -303,6 +310,8 @@ pub async fn show_account<C: Chain>(c: &C, key: &Pubkey) -> Result<Output, CliEr
             "account": key.to_string(),
             "owner": acct.owner.to_string(),
             "cross_collateral": s(Quote(acct.cross_collateral)),
+            "orders_open": acct.orders.iter().filter(|o| o.in_use()).count(),
+            "order_reserve": s(Quote(acct.order_reserve as i64)),
             "maintenance_margin": s(h.cross.maintenance),
             "initial_margin": s(h.cross.initial),
             "free_collateral": s(h.cross.free_collateral().unwrap_or_default()),
@@ -390,15 +399,41 @@ pub async fn trade<C: Chain>(
         isolated_collateral: iso.map(|q| q.0 as u64).unwrap_or(0),
         max_index_deviation: 0,
     };
-    let i = ix::place_market_order(
+    let mut ixs = vec![ix::place_market_order(
         kp.pubkey(),
         key,
         m.market_index,
         &ix::market_oracles(&m),
         &ix::position_markets(&acct, Some(m.market_index)),
         params,
-    );
-    let sig = c.send(&[i], &[kp], opts).await.map_err(chain_err)?;
+    )];
+    let trigger = |name: &str, v: &Option<String>| -> Result<Option<u64>, CliError> {
+        v.as_ref()
+            .map(|x| match Price::parse(x) {
+                Ok(p) if !p.is_zero() => Ok(p.0),
+                Ok(_) => Err(CliError::input(format!("--{name} '{x}': must be positive"))),
+                Err(e) => Err(CliError::input(format!("--{name} '{x}': {e}"))),
+            })
+            .transpose()
+    };
+    let (sl, tp) = (trigger("stop-loss", &a.stop_loss)?, trigger("take-profit", &a.take_profit)?);
+    if sl.is_some() || tp.is_some() {
+        let held = p.new_position.base;
+        if held.0 == 0 {
+            return Err(CliError::input("--stop-loss/--take-profit: the trade leaves no position to protect".into()));
+        }
+        let pos_side = if held.0 > 0 { OrderSide::Long } else { OrderSide::Short };
+        // the reward is reserved from cross margin: the cross markets after this trade
+        let mut cross = ix::cross_markets(&acct, Some(m.market_index));
+        if iso.is_none() && acct.find(m.market_index).is_none_or(|i| !acct.positions[i].is_isolated()) {
+            cross.push(m.market_index);
+        }
+        for o in perp_client::orders::bracket(pos_side, held.0.unsigned_abs(), sl, tp) {
+            ixs.push(perp_client::orders::place_order(kp.pubkey(), key, m.market_index, &cross, o));
+        }
+        out["attached_orders"] = json!(ixs.len() - 1);
+    }
+    let sig = c.send(&ixs, &[kp], opts).await.map_err(chain_err)?;
     out["signature"] = s(sig);
     Ok(Output::new("estimated_fill", out))
 }

@@ -32,6 +32,8 @@ fn trade_args(size: &str) -> TradeArgs {
         limit: None,
         isolated: None,
         reduce_only: false,
+        stop_loss: None,
+        take_profit: None,
         dry_run: false,
         id: 0,
     }

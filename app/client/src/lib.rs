@@ -8,6 +8,7 @@ pub mod data;
 pub mod decode;
 pub mod ix;
 pub mod oracle_data;
+pub mod orders;
 pub mod pda;
 pub mod preview;
 #[cfg(feature = "rpc")]

@@ -9,6 +9,7 @@
  */
 export * as pda from './pda.js';
 export * from './instructions.js';
+export * from './orders.js';
 export * from './accounts.js';
 export * from './events.js';
 export * from './errors.js';

@@ -12,7 +12,22 @@ import { PERP_PROGRAM_ADDRESS, pda } from '../src/index.js';
 import { hex, instructionVectors, readJson, REPO_DIR } from './fixtures.js';
 
 /** Fields the vectors write as decimal strings (u64 / i64). */
-const BIGINT_FIELDS = new Set(['amount', 'maxBase', 'limitPrice', 'id', 'size', 'isolatedCollateral', 'maxIndexDeviation']);
+const BIGINT_FIELDS = new Set([
+    'amount',
+    'maxBase',
+    'limitPrice',
+    'id',
+    'size',
+    'isolatedCollateral',
+    'maxIndexDeviation',
+    'triggerPrice',
+    'maxSlippage',
+    'expiry',
+    'clientOrderId',
+    'orderId',
+    'byId',
+    'byClientId',
+]);
 
 function toInputs(v: any): any {
     if (Array.isArray(v) || v === null || typeof v !== 'object') return v;

@@ -142,6 +142,9 @@ function marketParams(oracle: Address): MarketParamsArgs {
         liquidationMaxConf: 5_000_000n,
         maxEmaDivergence: 10_000_000n,
         maxOiPerInsurance: 0n,
+        fillerReward: 20_000n,
+        orderBand: 10_000_000n,
+        triggerMaxDivergence: 20_000_000n,
     };
 }
 

@@ -12,6 +12,7 @@ pub mod index;
 pub mod liquidation;
 pub mod margin;
 pub mod mark;
+pub mod orders;
 pub mod position;
 pub mod repeg;
 pub mod takeover;

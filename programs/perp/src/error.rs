@@ -134,10 +134,32 @@ pub enum PerpError {
         "withdrawals and liquidations need each other market's index refreshed within the last 4 slots: prepend update_funding for each"
     )]
     IndexNotRefreshed,
+    #[msg("no open order with this id (or client order id) on the account")]
+    OrderNotFound,
+    #[msg("the account already has the maximum of 8 open orders: cancel one first")]
+    TooManyOrders,
+    #[msg("invalid order; the log says which field")]
+    InvalidOrder,
+    #[msg("the order's trigger has not fired: the index has not crossed its trigger price")]
+    OrderNotTriggered,
+    #[msg(
+        "the vAMM cannot fill the order within its bound (limit, slippage and the market's band around the index) yet"
+    )]
+    OrderPriceNotReached,
+    #[msg("the index diverges from its time-weighted value beyond the market's trigger bound: orders wait for it to settle")]
+    IndexDivergesFromTwap,
+    #[msg("the account is below maintenance margin: liquidation goes first, its orders wait")]
+    AccountLiquidatable,
+    #[msg("an open order of this account already has this client order id")]
+    DuplicateClientOrderId,
+    #[msg("the account has open orders: cancel them first")]
+    OrdersOpen,
+    #[msg("resting orders are not enabled on this market (order_band is 0): propose the order parameters")]
+    OrdersDisabled,
 }
 
 /// Every error, in code order (code = 6000 + index): lets clients turn a code into a name.
-pub const ALL_ERRORS: [PerpError; 63] = [
+pub const ALL_ERRORS: [PerpError; 73] = [
     PerpError::MathOverflow,
     PerpError::Unauthorized,
     PerpError::OwnerOnly,
@@ -201,6 +223,16 @@ pub const ALL_ERRORS: [PerpError; 63] = [
     PerpError::DelegateCooldown,
     PerpError::PositionTooSmall,
     PerpError::IndexNotRefreshed,
+    PerpError::OrderNotFound,
+    PerpError::TooManyOrders,
+    PerpError::InvalidOrder,
+    PerpError::OrderNotTriggered,
+    PerpError::OrderPriceNotReached,
+    PerpError::IndexDivergesFromTwap,
+    PerpError::AccountLiquidatable,
+    PerpError::DuplicateClientOrderId,
+    PerpError::OrdersOpen,
+    PerpError::OrdersDisabled,
 ];
 
 /// The error with this custom program error code, if it is one of ours.

@@ -296,3 +296,83 @@ pub struct Repegged {
     /// False when the step cap or the budget stopped the peg short of the index.
     pub full: bool,
 }
+
+#[event]
+pub struct OrderPlaced {
+    pub margin_account: Pubkey,
+    pub order_id: u64,
+    pub client_order_id: u64,
+    pub market_index: u16,
+    /// `perp_core::orders::OrderKind` as u8 (1 limit, 2 stop-market, 3 take-profit-market,
+    /// 4 stop-limit, 5 take-profit-limit).
+    pub kind: u8,
+    /// 1 = buy, 2 = sell.
+    pub side: u8,
+    pub size: u64,
+    pub limit_price: u64,
+    pub trigger_price: u64,
+    pub max_slippage: u64,
+    pub reduce_only: bool,
+    pub expiry: i64,
+    /// Reserved from cross collateral for the filler.
+    pub reward: u64,
+}
+
+/// Why an order left the book without filling in full.
+pub mod cancel_reason {
+    /// Cancelled by its owner (the reward returns to the owner).
+    pub const OWNER: u8 = 0;
+    /// Expired, cancelled by a filler for the reward.
+    pub const EXPIRED: u8 = 1;
+    /// Its fill would break the owner's initial margin (or a position limit): cancelled by a
+    /// filler for the reward.
+    pub const UNFILLABLE: u8 = 2;
+    /// A reduce-only order with no position left to reduce: cancelled by a filler for the reward.
+    pub const NOTHING_TO_REDUCE: u8 = 3;
+}
+
+#[event]
+pub struct OrderCancelled {
+    pub margin_account: Pubkey,
+    pub order_id: u64,
+    pub client_order_id: u64,
+    pub market_index: u16,
+    /// `cancel_reason`.
+    pub reason: u8,
+    /// Unfilled size removed, raw base.
+    pub size: u64,
+    /// The reserved reward and who received it (the owner's margin account on an owner cancel).
+    pub reward: u64,
+    pub reward_to: Pubkey,
+}
+
+#[event]
+pub struct OrderTriggered {
+    pub margin_account: Pubkey,
+    pub order_id: u64,
+    pub market_index: u16,
+    pub trigger_price: u64,
+    /// The index that fired it.
+    pub index_price: u64,
+}
+
+/// A fill of a resting order (the trade itself is also in `TradeExecuted`).
+#[event]
+pub struct OrderFilled {
+    pub margin_account: Pubkey,
+    pub order_id: u64,
+    pub client_order_id: u64,
+    pub market_index: u16,
+    pub kind: u8,
+    /// Signed base filled.
+    pub base: i64,
+    pub avg_price: u64,
+    /// The worst average the fill was allowed (order bound and band, stricter of the two).
+    pub bound_price: u64,
+    pub index_price: u64,
+    /// Left to fill (0 = the order is done and gone).
+    pub remaining: u64,
+    pub filler: Pubkey,
+    /// Paid to the filler's margin account when the order is done (0 on a partial fill).
+    pub reward: u64,
+}

@@ -68,6 +68,15 @@ pub mod perp {
     pub fn close_position<'info>(ctx: Context<'info, PlaceMarketOrder<'info>>, limit_price: u64) -> Result<()> {
         instructions::close_position::handler(ctx, limit_price)
     }
+    pub fn place_order<'info>(ctx: Context<'info, PlaceOrder<'info>>, params: PlaceOrderParams) -> Result<()> {
+        instructions::place_order::handler(ctx, params)
+    }
+    pub fn cancel_orders(ctx: Context<CancelOrdersAccounts>, which: OrdersToCancel) -> Result<()> {
+        instructions::cancel_orders::handler(ctx, which)
+    }
+    pub fn fill_order<'info>(ctx: Context<'info, FillOrder<'info>>, order_id: u64) -> Result<()> {
+        instructions::fill_order::handler(ctx, order_id)
+    }
     pub fn move_isolated_collateral<'info>(
         ctx: Context<'info, MoveIsolatedCollateral<'info>>,
         market_index: u16,

@@ -13,6 +13,7 @@ mod limits;
 mod margin;
 mod oracle_guard;
 mod oracles;
+mod orders;
 mod write_locks;
 
 use anchor_lang::prelude::Pubkey;

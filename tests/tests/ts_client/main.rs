@@ -6,6 +6,7 @@
 //! risk numbers. With `PERP_SBF` set the TypeScript tests also run a deposit and a trade through
 //! LiteSVM on the `.so`. `PERP_TS_WRITE=1` rewrites the committed instruction vectors.
 
+mod orders;
 mod vectors;
 
 use anchor_lang::{AnchorDeserialize, Discriminator};
@@ -189,6 +190,7 @@ async fn typescript_client_matches_rust() {
     let out = target_dir().join("ts-fixtures");
     write_json(&out.join("risk.json"), &vectors::risk());
     write_json(&out.join("accounts.json"), &accounts_and_events().await);
+    write_json(&out.join("orders.json"), &orders::math());
 
     let ts = root.join("app/ts");
     // install when node_modules is missing or older than the lock file

@@ -24,7 +24,7 @@ fn metas(i: &Instruction) -> Value {
     i.accounts.iter().map(|m| json!([m.pubkey.to_string(), m.is_signer, m.is_writable])).collect()
 }
 
-fn case(name: &str, builder: &str, inputs: Value, i: Instruction) -> Value {
+pub fn case(name: &str, builder: &str, inputs: Value, i: Instruction) -> Value {
     assert_eq!(i.program_id, perp::ID);
     json!({
         "name": name,
@@ -35,7 +35,7 @@ fn case(name: &str, builder: &str, inputs: Value, i: Instruction) -> Value {
     })
 }
 
-fn keys(v: &[Pubkey]) -> Value {
+pub fn keys(v: &[Pubkey]) -> Value {
     v.iter().map(|k| k.to_string()).collect()
 }
 
@@ -219,6 +219,7 @@ pub fn instructions() -> Value {
         "adlRound": rounds,
         "proposal": proposals,
     });
+    out.extend(super::orders::instruction_cases());
     json!({ "programId": perp::ID.to_string(), "instructions": out, "pdas": pdas })
 }
 

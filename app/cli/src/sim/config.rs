@@ -300,5 +300,8 @@ pub fn sim_market_params(oracles: Vec<OracleParams>, cfg: &SimConfig) -> MarketP
         liquidation_max_conf: 5_000_000,
         max_ema_divergence: 10_000_000,
         max_oi_per_insurance: 0,
+        filler_reward: 20_000,              // 0.02 USDC
+        order_band: 10_000_000,             // 1%
+        trigger_max_divergence: 20_000_000, // 2%
     }
 }

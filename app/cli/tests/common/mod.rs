@@ -48,5 +48,8 @@ pub fn btc_params(oracles: &[Pubkey]) -> MarketParams {
         liquidation_max_conf: 5_000_000, // 0.5%
         max_ema_divergence: 10_000_000,  // 1%
         max_oi_per_insurance: 0,
+        filler_reward: 20_000,              // 0.02 USDC
+        order_band: 10_000_000,             // 1%
+        trigger_max_divergence: 20_000_000, // 2%
     }
 }

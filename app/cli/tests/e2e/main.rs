@@ -8,6 +8,7 @@ mod cache;
 mod cluster;
 mod failures;
 mod guard;
+mod orders;
 
 use anchor_lang::{AnchorDeserialize, Discriminator};
 use cluster::*;

@@ -51,6 +51,14 @@ import {
   type MarketStatusChanged,
   getMarketUpdatedDecoder,
   type MarketUpdated,
+  getOrderCancelledDecoder,
+  type OrderCancelled,
+  getOrderFilledDecoder,
+  type OrderFilled,
+  getOrderPlacedDecoder,
+  type OrderPlaced,
+  getOrderTriggeredDecoder,
+  type OrderTriggered,
   getPauseChangedDecoder,
   type PauseChanged,
   getProposalCancelledDecoder,
@@ -94,6 +102,10 @@ export type PerpEventMap = {
   MarketCreated: MarketCreated;
   MarketStatusChanged: MarketStatusChanged;
   MarketUpdated: MarketUpdated;
+  OrderCancelled: OrderCancelled;
+  OrderFilled: OrderFilled;
+  OrderPlaced: OrderPlaced;
+  OrderTriggered: OrderTriggered;
   PauseChanged: PauseChanged;
   ProposalCancelled: ProposalCancelled;
   ProposalCreated: ProposalCreated;
@@ -135,6 +147,10 @@ export const PERP_EVENTS: readonly PerpEventDescriptor[] = [
   { name: "MarketCreated", discriminator: new Uint8Array([88, 184, 130, 231, 226, 84, 6, 58]), getDecoder: getMarketCreatedDecoder },
   { name: "MarketStatusChanged", discriminator: new Uint8Array([53, 72, 160, 209, 15, 222, 46, 157]), getDecoder: getMarketStatusChangedDecoder },
   { name: "MarketUpdated", discriminator: new Uint8Array([170, 51, 74, 147, 116, 168, 217, 251]), getDecoder: getMarketUpdatedDecoder },
+  { name: "OrderCancelled", discriminator: new Uint8Array([108, 56, 128, 68, 168, 113, 168, 239]), getDecoder: getOrderCancelledDecoder },
+  { name: "OrderFilled", discriminator: new Uint8Array([120, 124, 109, 66, 249, 116, 174, 30]), getDecoder: getOrderFilledDecoder },
+  { name: "OrderPlaced", discriminator: new Uint8Array([96, 130, 204, 234, 169, 219, 216, 227]), getDecoder: getOrderPlacedDecoder },
+  { name: "OrderTriggered", discriminator: new Uint8Array([242, 228, 9, 85, 62, 161, 99, 208]), getDecoder: getOrderTriggeredDecoder },
   { name: "PauseChanged", discriminator: new Uint8Array([238, 188, 213, 78, 134, 209, 178, 218]), getDecoder: getPauseChangedDecoder },
   { name: "ProposalCancelled", discriminator: new Uint8Array([253, 59, 104, 46, 129, 78, 9, 14]), getDecoder: getProposalCancelledDecoder },
   { name: "ProposalCreated", discriminator: new Uint8Array([186, 8, 160, 108, 81, 13, 51, 206]), getDecoder: getProposalCreatedDecoder },

@@ -8,6 +8,7 @@ pub mod health;
 pub mod markets;
 pub mod prices;
 pub mod token;
+pub mod trade;
 
 pub fn now() -> anchor_lang::Result<i64> {
     use anchor_lang::prelude::*;

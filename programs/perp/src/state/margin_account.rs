@@ -9,6 +9,11 @@ use perp_core::{Base, FundingIndex, Quote};
 
 pub const MARGIN_ACCOUNT_SEED: &[u8] = b"margin";
 pub const MAX_POSITIONS: usize = 8;
+/// Open orders per account: a stop-loss and a take-profit for each of the 8 positions would need
+/// 16, but a bracket is placed per position only while it is open, and every slot costs 88 bytes
+/// of rent on every account; 8 covers a bracket on 4 positions or a ladder of limits, and a
+/// trader who needs more opens a second account (account_id).
+pub const MAX_ORDERS: usize = 8;
 
 pub mod position_flags {
     pub const IN_USE: u8 = 1 << 0;
@@ -39,6 +44,48 @@ pub struct Position {
     pub _pad: u8,
 }
 
+pub mod order_flags {
+    pub const IN_USE: u8 = 1 << 0;
+    pub const REDUCE_ONLY: u8 = 1 << 1;
+    /// A trigger order whose trigger has fired: it now rests as a limit (or market) order.
+    pub const TRIGGERED: u8 = 1 << 2;
+}
+
+/// A resting order (`perp_core::orders`). Placing one reserves the market's filler reward from
+/// cross collateral; the filler who fills, or cancels an expired or unfillable order, gets it; the
+/// owner's own cancel returns it.
+#[zero_copy]
+#[derive(Default, Debug, PartialEq, Eq)]
+pub struct Order {
+    /// Unique per account, never reused (from `MarginAccount::next_order_id`).
+    pub order_id: u64,
+    /// Chosen by the trader (0 = none; otherwise unique among the account's open orders).
+    pub client_order_id: u64,
+    /// What is left to fill, raw base (10^-9).
+    pub size: u64,
+    /// Filled so far, raw base.
+    pub filled: u64,
+    /// Limit kinds: worst average fill price, raw (10^-6).
+    pub limit_price: u64,
+    /// Trigger kinds: the index price that fires the order, raw.
+    pub trigger_price: u64,
+    /// Market kinds: largest distance of the average fill from the index (rate; 0 = the market's
+    /// band).
+    pub max_slippage: u64,
+    /// The filler reward reserved for this order, quote raw.
+    pub reward: u64,
+    /// Unix time from which the order can no longer fill (0 = good until cancelled).
+    pub expiry: i64,
+    pub placed_time: i64,
+    pub market_index: u16,
+    /// `perp_core::orders::OrderKind` as u8.
+    pub kind: u8,
+    /// 1 = buy (long), 2 = sell (short).
+    pub side: u8,
+    pub flags: u8,
+    pub _pad: [u8; 3],
+}
+
 #[account(zero_copy)]
 #[derive(Debug)]
 pub struct MarginAccount {
@@ -66,13 +113,53 @@ pub struct MarginAccount {
     /// Direction of that order: 1 = buy, 2 = sell (0 = none yet).
     pub delegate_trade_side: u8,
     pub _pad2: [u8; 7],
-    pub _reserved: [u8; 16],
+    /// The id the next order placed gets (ids start at 1).
+    pub next_order_id: u64,
+    /// Sum of the rewards reserved by open orders: taken out of cross collateral, not margin,
+    /// still the account's until a filler earns it (conservation counts it).
+    pub order_reserve: u64,
+    pub orders: [Order; MAX_ORDERS],
 }
 
 pub const POSITION_SIZE: usize = 56;
-pub const MARGIN_ACCOUNT_SIZE: usize = 600;
+pub const ORDER_SIZE: usize = 88;
+pub const MARGIN_ACCOUNT_SIZE: usize = 600 + MAX_ORDERS * ORDER_SIZE;
+const _: () = assert!(size_of::<Order>() == ORDER_SIZE);
 const _: () = assert!(size_of::<Position>() == POSITION_SIZE);
 const _: () = assert!(size_of::<MarginAccount>() == MARGIN_ACCOUNT_SIZE);
+
+impl Order {
+    pub fn in_use(&self) -> bool {
+        self.flags & order_flags::IN_USE != 0
+    }
+    pub fn reduce_only(&self) -> bool {
+        self.flags & order_flags::REDUCE_ONLY != 0
+    }
+    pub fn triggered(&self) -> bool {
+        self.flags & order_flags::TRIGGERED != 0
+    }
+    pub fn vamm_side(&self) -> perp_core::vamm::Side {
+        if self.side == 1 {
+            perp_core::vamm::Side::Long
+        } else {
+            perp_core::vamm::Side::Short
+        }
+    }
+    /// The order as `perp_core::orders` sees it.
+    pub fn spec(&self) -> core::result::Result<perp_core::orders::OrderSpec, perp_core::CoreError> {
+        Ok(perp_core::orders::OrderSpec {
+            kind: perp_core::orders::OrderKind::from_u8(self.kind)?,
+            side: self.vamm_side(),
+            limit: perp_core::Price(self.limit_price),
+            trigger: perp_core::Price(self.trigger_price),
+            slippage: perp_core::Rate(i64::try_from(self.max_slippage).unwrap_or(i64::MAX)),
+        })
+    }
+    /// True when the order can no longer fill at `now`.
+    pub fn expired(&self, now: i64) -> bool {
+        self.expiry != 0 && now >= self.expiry
+    }
+}
 
 impl Position {
     pub fn in_use(&self) -> bool {
@@ -173,10 +260,35 @@ impl MarginAccount {
         self.positions.iter().any(|p| p.in_use() && p.is_bankrupt())
     }
 
-    /// Total collateral held by the account (cross plus every isolated position), for the
-    /// conservation check.
+    /// Total collateral held by the account (cross, every isolated position and the rewards its
+    /// open orders reserve), for the conservation check.
     pub fn total_collateral(&self) -> i128 {
         self.cross_collateral as i128
+            + self.order_reserve as i128
             + self.positions.iter().filter(|p| p.in_use()).map(|p| p.isolated_collateral as i128).sum::<i128>()
+    }
+
+    /// Slot of the open order with this id.
+    pub fn find_order(&self, order_id: u64) -> Option<usize> {
+        self.orders.iter().position(|o| o.in_use() && o.order_id == order_id)
+    }
+
+    pub fn has_orders(&self) -> bool {
+        self.orders.iter().any(|o| o.in_use())
+    }
+
+    /// Removes the order in `slot` and returns its reserved reward (to be credited by the caller).
+    pub fn take_order(&mut self, slot: usize) -> Result<u64> {
+        let reward = self.orders[slot].reward;
+        self.order_reserve = self.order_reserve.checked_sub(reward).ok_or(PerpError::MathOverflow)?;
+        self.orders[slot] = Order::default();
+        Ok(reward)
+    }
+
+    /// Credits `amount` of a released reward to cross collateral.
+    pub fn credit_cross(&mut self, amount: u64) -> Result<()> {
+        let amt = i64::try_from(amount).map_err(|_| PerpError::MathOverflow)?;
+        self.cross_collateral = self.cross_collateral.checked_add(amt).ok_or(PerpError::MathOverflow)?;
+        Ok(())
     }
 }

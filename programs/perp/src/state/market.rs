@@ -218,7 +218,16 @@ pub struct Market {
     pub bankrupt_long: u16,
     pub bankrupt_short: u16,
     pub _pad2: [u8; 4],
-    pub _reserved: [u8; 248],
+    // resting orders (perp_core::orders)
+    /// Paid by an order's owner to whoever fills it (or cancels it expired or unfillable), quote
+    /// raw; reserved when the order is placed.
+    pub filler_reward: i64,
+    /// An order's average fill stays within this fraction of the index (rate; 0 = orders off).
+    pub order_band: i64,
+    /// An order fills, and a trigger fires, only while the index is within this fraction of its
+    /// time-weighted value (rate).
+    pub trigger_max_divergence: i64,
+    pub _reserved: [u8; 224],
 }
 
 pub const MARKET_SIZE: usize = 1824;

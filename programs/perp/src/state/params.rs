@@ -76,7 +76,18 @@ pub struct MarketParams {
     /// New risk only while the larger side's open interest (notional at the index) is at most this
     /// multiple of the market's insurance fund (rate, 10^9 = 1x; 0 = no bound; at most 10,000x).
     pub max_oi_per_insurance: i64,
+    /// Paid by an order's owner to its filler, quote raw, in [0, 10 quote units] (reserved at
+    /// placement).
+    pub filler_reward: i64,
+    /// Order fills average within this fraction of the index, in (0, 0.1].
+    pub order_band: i64,
+    /// Orders fill, and triggers fire, only while the index is within this fraction of its
+    /// time-weighted value, in (0, 0.25].
+    pub trigger_max_divergence: i64,
 }
+
+/// Largest filler reward: 10 quote units.
+pub const MAX_FILLER_REWARD: i64 = 10 * perp_core::units::QUOTE_PRECISION;
 
 /// Largest `max_age` (s): an index older than this is not a price.
 pub const MAX_INDEX_AGE: i64 = 3_600;
@@ -202,6 +213,15 @@ impl MarketParams {
         if self.max_oi_per_insurance < 0 || self.max_oi_per_insurance > 10_000 * RATE_PRECISION {
             return Err(bad("max_oi_per_insurance must be in [0, 10,000] (0 = no bound)"));
         }
+        if self.filler_reward < 0 || self.filler_reward > MAX_FILLER_REWARD {
+            return Err(bad("filler_reward must be in [0, 10 quote units]"));
+        }
+        if self.order_band <= 0 || self.order_band > RATE_PRECISION / 10 {
+            return Err(bad("order_band must be in (0, 0.1]"));
+        }
+        if self.trigger_max_divergence <= 0 || self.trigger_max_divergence > RATE_PRECISION / 4 {
+            return Err(bad("trigger_max_divergence must be in (0, 0.25]"));
+        }
         if self.repeg_budget < 0 || self.repeg_budget > RATE_PRECISION / 2 {
             return Err(bad("repeg_budget must be in [0, 0.5]"));
         }
@@ -260,6 +280,9 @@ impl MarketParams {
         m.liquidation_max_conf = self.liquidation_max_conf;
         m.max_ema_divergence = self.max_ema_divergence;
         m.max_oi_per_insurance = self.max_oi_per_insurance;
+        m.filler_reward = self.filler_reward;
+        m.order_band = self.order_band;
+        m.trigger_max_divergence = self.trigger_max_divergence;
     }
 
     /// Checks against the market's vAMM: the impact notional must stay well inside the curve's
@@ -324,6 +347,9 @@ impl MarketParams {
             liquidation_max_conf: m.liquidation_max_conf,
             max_ema_divergence: m.max_ema_divergence,
             max_oi_per_insurance: m.max_oi_per_insurance,
+            filler_reward: m.filler_reward,
+            order_band: m.order_band,
+            trigger_max_divergence: m.trigger_max_divergence,
         }
     }
 

@@ -45,8 +45,12 @@ import {
   type ReadonlyUint8Array,
 } from "@solana/kit";
 import {
+  getOrderDecoder,
+  getOrderEncoder,
   getPositionDecoder,
   getPositionEncoder,
+  type Order,
+  type OrderArgs,
   type Position,
   type PositionArgs,
 } from "../types/index.js";
@@ -93,7 +97,14 @@ export type MarginAccount = {
   /** Direction of that order: 1 = buy, 2 = sell (0 = none yet). */
   delegateTradeSide: number;
   pad2: ReadonlyUint8Array;
-  reserved: ReadonlyUint8Array;
+  /** The id the next order placed gets (ids start at 1). */
+  nextOrderId: bigint;
+  /**
+   * Sum of the rewards reserved by open orders: taken out of cross collateral, not margin,
+   * still the account's until a filler earns it (conservation counts it).
+   */
+  orderReserve: bigint;
+  orders: Array<Order>;
 };
 
 export type MarginAccountArgs = {
@@ -127,7 +138,14 @@ export type MarginAccountArgs = {
   /** Direction of that order: 1 = buy, 2 = sell (0 = none yet). */
   delegateTradeSide: number;
   pad2: ReadonlyUint8Array;
-  reserved: ReadonlyUint8Array;
+  /** The id the next order placed gets (ids start at 1). */
+  nextOrderId: number | bigint;
+  /**
+   * Sum of the rewards reserved by open orders: taken out of cross collateral, not margin,
+   * still the account's until a filler earns it (conservation counts it).
+   */
+  orderReserve: number | bigint;
+  orders: Array<OrderArgs>;
 };
 
 /** Gets the encoder for {@link MarginAccountArgs} account data. */
@@ -151,7 +169,9 @@ export function getMarginAccountEncoder(): FixedSizeEncoder<MarginAccountArgs> {
       ["delegateTradeTime", getI64Encoder()],
       ["delegateTradeSide", getU8Encoder()],
       ["pad2", fixEncoderSize(getBytesEncoder(), 7)],
-      ["reserved", fixEncoderSize(getBytesEncoder(), 16)],
+      ["nextOrderId", getU64Encoder()],
+      ["orderReserve", getU64Encoder()],
+      ["orders", getArrayEncoder(getOrderEncoder(), { size: 8 })],
     ]),
     (value) => ({ ...value, discriminator: MARGIN_ACCOUNT_DISCRIMINATOR }),
   );
@@ -177,7 +197,9 @@ export function getMarginAccountDecoder(): FixedSizeDecoder<MarginAccount> {
     ["delegateTradeTime", getI64Decoder()],
     ["delegateTradeSide", getU8Decoder()],
     ["pad2", fixDecoderSize(getBytesDecoder(), 7)],
-    ["reserved", fixDecoderSize(getBytesDecoder(), 16)],
+    ["nextOrderId", getU64Decoder()],
+    ["orderReserve", getU64Decoder()],
+    ["orders", getArrayDecoder(getOrderDecoder(), { size: 8 })],
   ]);
 }
 
@@ -247,5 +269,5 @@ export async function fetchAllMaybeMarginAccount(
 }
 
 export function getMarginAccountSize(): number {
-  return 608;
+  return 1312;
 }

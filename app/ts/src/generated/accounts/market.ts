@@ -234,6 +234,18 @@ export type Market = {
   bankruptLong: number;
   bankruptShort: number;
   pad2: ReadonlyUint8Array;
+  /**
+   * Paid by an order's owner to whoever fills it (or cancels it expired or unfillable), quote
+   * raw; reserved when the order is placed.
+   */
+  fillerReward: bigint;
+  /** An order's average fill stays within this fraction of the index (rate; 0 = orders off). */
+  orderBand: bigint;
+  /**
+   * An order fills, and a trigger fires, only while the index is within this fraction of its
+   * time-weighted value (rate).
+   */
+  triggerMaxDivergence: bigint;
   reserved: ReadonlyUint8Array;
 };
 
@@ -399,6 +411,18 @@ export type MarketArgs = {
   bankruptLong: number;
   bankruptShort: number;
   pad2: ReadonlyUint8Array;
+  /**
+   * Paid by an order's owner to whoever fills it (or cancels it expired or unfillable), quote
+   * raw; reserved when the order is placed.
+   */
+  fillerReward: number | bigint;
+  /** An order's average fill stays within this fraction of the index (rate; 0 = orders off). */
+  orderBand: number | bigint;
+  /**
+   * An order fills, and a trigger fires, only while the index is within this fraction of its
+   * time-weighted value (rate).
+   */
+  triggerMaxDivergence: number | bigint;
   reserved: ReadonlyUint8Array;
 };
 
@@ -496,7 +520,10 @@ export function getMarketEncoder(): FixedSizeEncoder<MarketArgs> {
       ["bankruptLong", getU16Encoder()],
       ["bankruptShort", getU16Encoder()],
       ["pad2", fixEncoderSize(getBytesEncoder(), 4)],
-      ["reserved", fixEncoderSize(getBytesEncoder(), 248)],
+      ["fillerReward", getI64Encoder()],
+      ["orderBand", getI64Encoder()],
+      ["triggerMaxDivergence", getI64Encoder()],
+      ["reserved", fixEncoderSize(getBytesEncoder(), 224)],
     ]),
     (value) => ({ ...value, discriminator: MARKET_DISCRIMINATOR }),
   );
@@ -595,7 +622,10 @@ export function getMarketDecoder(): FixedSizeDecoder<Market> {
     ["bankruptLong", getU16Decoder()],
     ["bankruptShort", getU16Decoder()],
     ["pad2", fixDecoderSize(getBytesDecoder(), 4)],
-    ["reserved", fixDecoderSize(getBytesDecoder(), 248)],
+    ["fillerReward", getI64Decoder()],
+    ["orderBand", getI64Decoder()],
+    ["triggerMaxDivergence", getI64Decoder()],
+    ["reserved", fixDecoderSize(getBytesDecoder(), 224)],
   ]);
 }
 

@@ -140,9 +140,30 @@ export const PERP_ERROR__DELEGATE_COOLDOWN = 0x17ac; // 6060
 export const PERP_ERROR__POSITION_TOO_SMALL = 0x17ad; // 6061
 /** IndexNotRefreshed: withdrawals and liquidations need each other market's index refreshed within the last 4 slots: prepend update_funding for each */
 export const PERP_ERROR__INDEX_NOT_REFRESHED = 0x17ae; // 6062
+/** OrderNotFound: no open order with this id (or client order id) on the account */
+export const PERP_ERROR__ORDER_NOT_FOUND = 0x17af; // 6063
+/** TooManyOrders: the account already has the maximum of 8 open orders: cancel one first */
+export const PERP_ERROR__TOO_MANY_ORDERS = 0x17b0; // 6064
+/** InvalidOrder: invalid order; the log says which field */
+export const PERP_ERROR__INVALID_ORDER = 0x17b1; // 6065
+/** OrderNotTriggered: the order's trigger has not fired: the index has not crossed its trigger price */
+export const PERP_ERROR__ORDER_NOT_TRIGGERED = 0x17b2; // 6066
+/** OrderPriceNotReached: the vAMM cannot fill the order within its bound (limit, slippage and the market's band around the index) yet */
+export const PERP_ERROR__ORDER_PRICE_NOT_REACHED = 0x17b3; // 6067
+/** IndexDivergesFromTwap: the index diverges from its time-weighted value beyond the market's trigger bound: orders wait for it to settle */
+export const PERP_ERROR__INDEX_DIVERGES_FROM_TWAP = 0x17b4; // 6068
+/** AccountLiquidatable: the account is below maintenance margin: liquidation goes first, its orders wait */
+export const PERP_ERROR__ACCOUNT_LIQUIDATABLE = 0x17b5; // 6069
+/** DuplicateClientOrderId: an open order of this account already has this client order id */
+export const PERP_ERROR__DUPLICATE_CLIENT_ORDER_ID = 0x17b6; // 6070
+/** OrdersOpen: the account has open orders: cancel them first */
+export const PERP_ERROR__ORDERS_OPEN = 0x17b7; // 6071
+/** OrdersDisabled: resting orders are not enabled on this market (order_band is 0): propose the order parameters */
+export const PERP_ERROR__ORDERS_DISABLED = 0x17b8; // 6072
 
 export type PerpError =
   | typeof PERP_ERROR__ACCOUNT_BANKRUPT
+  | typeof PERP_ERROR__ACCOUNT_LIQUIDATABLE
   | typeof PERP_ERROR__ACCOUNT_NOT_EMPTY
   | typeof PERP_ERROR__ACCOUNT_UNDERWATER
   | typeof PERP_ERROR__ADL_CANDIDATE_INELIGIBLE
@@ -157,11 +178,14 @@ export type PerpError =
   | typeof PERP_ERROR__DELEGATE_COOLDOWN
   | typeof PERP_ERROR__DELEGATE_IMPACT_TOO_LARGE
   | typeof PERP_ERROR__DELEGATE_LIMIT_REQUIRED
+  | typeof PERP_ERROR__DUPLICATE_CLIENT_ORDER_ID
+  | typeof PERP_ERROR__INDEX_DIVERGES_FROM_TWAP
   | typeof PERP_ERROR__INDEX_FALLBACK_TOO_OLD
   | typeof PERP_ERROR__INDEX_NOT_REFRESHED
   | typeof PERP_ERROR__INSUFFICIENT_LIQUIDITY
   | typeof PERP_ERROR__INSUFFICIENT_MARGIN
   | typeof PERP_ERROR__INVALID_MARKET_PARAMS
+  | typeof PERP_ERROR__INVALID_ORDER
   | typeof PERP_ERROR__INVALID_ORDER_SIZE
   | typeof PERP_ERROR__ISOLATED_MARGIN_TOO_LOW
   | typeof PERP_ERROR__MARKET_HAS_BANKRUPTCY
@@ -179,6 +203,11 @@ export type PerpError =
   | typeof PERP_ERROR__ORACLE_ACCOUNTS_MISSING
   | typeof PERP_ERROR__ORACLE_KEY_MISMATCH
   | typeof PERP_ERROR__ORACLE_TOO_UNCERTAIN
+  | typeof PERP_ERROR__ORDER_NOT_FOUND
+  | typeof PERP_ERROR__ORDER_NOT_TRIGGERED
+  | typeof PERP_ERROR__ORDER_PRICE_NOT_REACHED
+  | typeof PERP_ERROR__ORDERS_DISABLED
+  | typeof PERP_ERROR__ORDERS_OPEN
   | typeof PERP_ERROR__OWNER_ONLY
   | typeof PERP_ERROR__PARTIAL_LIQUIDATION_TOO_SMALL
   | typeof PERP_ERROR__PAUSE_COOLDOWN
@@ -198,6 +227,7 @@ export type PerpError =
   | typeof PERP_ERROR__TIMELOCK_NOT_ELAPSED
   | typeof PERP_ERROR__TIMELOCK_REQUIRED
   | typeof PERP_ERROR__TOO_FEW_SOURCES
+  | typeof PERP_ERROR__TOO_MANY_ORDERS
   | typeof PERP_ERROR__TOO_MANY_POSITIONS
   | typeof PERP_ERROR__UNAUTHORIZED
   | typeof PERP_ERROR__UNBACKED_LOSS_OUTSTANDING
@@ -210,6 +240,7 @@ let perpErrorMessages: Record<PerpError, string> | undefined;
 if (process.env["NODE_ENV"] !== "production") {
   perpErrorMessages = {
     [PERP_ERROR__ACCOUNT_BANKRUPT]: `the account is bankrupt and awaits auto-deleveraging`,
+    [PERP_ERROR__ACCOUNT_LIQUIDATABLE]: `the account is below maintenance margin: liquidation goes first, its orders wait`,
     [PERP_ERROR__ACCOUNT_NOT_EMPTY]: `account still has positions or collateral: close positions and withdraw first`,
     [PERP_ERROR__ACCOUNT_UNDERWATER]: `the account is underwater (equity below zero): it can only be liquidated`,
     [PERP_ERROR__ADL_CANDIDATE_INELIGIBLE]: `ADL candidate is not eligible: it must be a profitable position on the opposite side`,
@@ -224,11 +255,14 @@ if (process.env["NODE_ENV"] !== "production") {
     [PERP_ERROR__DELEGATE_COOLDOWN]: `a delegate's order against the direction of its previous one must wait one sample period`,
     [PERP_ERROR__DELEGATE_IMPACT_TOO_LARGE]: `a delegate's order may move the vAMM at most a quarter of the delegate band: trade a smaller size`,
     [PERP_ERROR__DELEGATE_LIMIT_REQUIRED]: `a delegate's order must carry a limit price within the market's delegate band of the index`,
+    [PERP_ERROR__DUPLICATE_CLIENT_ORDER_ID]: `an open order of this account already has this client order id`,
+    [PERP_ERROR__INDEX_DIVERGES_FROM_TWAP]: `the index diverges from its time-weighted value beyond the market's trigger bound: orders wait for it to settle`,
     [PERP_ERROR__INDEX_FALLBACK_TOO_OLD]: `index unavailable and the last valid index is older than the market's fallback limit`,
     [PERP_ERROR__INDEX_NOT_REFRESHED]: `withdrawals and liquidations need each other market's index refreshed within the last 4 slots: prepend update_funding for each`,
     [PERP_ERROR__INSUFFICIENT_LIQUIDITY]: `the vAMM cannot fill this size`,
     [PERP_ERROR__INSUFFICIENT_MARGIN]: `insufficient margin: equity after the trade would be below the initial margin requirement`,
     [PERP_ERROR__INVALID_MARKET_PARAMS]: `invalid market parameters; the log says which`,
+    [PERP_ERROR__INVALID_ORDER]: `invalid order; the log says which field`,
     [PERP_ERROR__INVALID_ORDER_SIZE]: `order size must be positive and no larger than the vAMM can fill`,
     [PERP_ERROR__ISOLATED_MARGIN_TOO_LOW]: `isolated collateral cannot be moved: the position would fall below its initial margin`,
     [PERP_ERROR__MARKET_HAS_BANKRUPTCY]: `new risk is paused on this market until its bankrupt accounts are auto-deleveraged`,
@@ -246,6 +280,11 @@ if (process.env["NODE_ENV"] !== "production") {
     [PERP_ERROR__ORACLE_ACCOUNTS_MISSING]: `oracle accounts missing: pass the market's oracle accounts, in its configured order, first in remaining accounts`,
     [PERP_ERROR__ORACLE_KEY_MISMATCH]: `oracle account key does not match the market's configured oracle at this position`,
     [PERP_ERROR__ORACLE_TOO_UNCERTAIN]: `an oracle source's confidence interval is too wide (reserved: since 2026-12 a wide print makes the time-weighted index decide instead)`,
+    [PERP_ERROR__ORDER_NOT_FOUND]: `no open order with this id (or client order id) on the account`,
+    [PERP_ERROR__ORDER_NOT_TRIGGERED]: `the order's trigger has not fired: the index has not crossed its trigger price`,
+    [PERP_ERROR__ORDER_PRICE_NOT_REACHED]: `the vAMM cannot fill the order within its bound (limit, slippage and the market's band around the index) yet`,
+    [PERP_ERROR__ORDERS_DISABLED]: `resting orders are not enabled on this market (order_band is 0): propose the order parameters`,
+    [PERP_ERROR__ORDERS_OPEN]: `the account has open orders: cancel them first`,
     [PERP_ERROR__OWNER_ONLY]: `only the margin account's owner may do this (a delegate may trade but never withdraw)`,
     [PERP_ERROR__PARTIAL_LIQUIDATION_TOO_SMALL]: `partial liquidation leaves the remainder below maintenance plus the buffer: liquidate more`,
     [PERP_ERROR__PAUSE_COOLDOWN]: `a pause that keeps users from their money cannot begin again until its cooldown ends`,
@@ -265,6 +304,7 @@ if (process.env["NODE_ENV"] !== "production") {
     [PERP_ERROR__TIMELOCK_NOT_ELAPSED]: `the proposal's timelock has not passed yet`,
     [PERP_ERROR__TIMELOCK_REQUIRED]: `this change is not a pure tightening: propose it and execute it after the exchange's timelock`,
     [PERP_ERROR__TOO_FEW_SOURCES]: `too few valid index sources; the log names each dropped source and why (stale, low confidence, outlier, invalid)`,
+    [PERP_ERROR__TOO_MANY_ORDERS]: `the account already has the maximum of 8 open orders: cancel one first`,
     [PERP_ERROR__TOO_MANY_POSITIONS]: `the account already has the maximum of 8 positions`,
     [PERP_ERROR__UNAUTHORIZED]: `signer is not the margin account's owner or delegate`,
     [PERP_ERROR__UNBACKED_LOSS_OUTSTANDING]: `the market has an unbacked loss outstanding: no new risk until it is repaid (deposit_insurance)`,

@@ -54,6 +54,7 @@ import {
   getAdlScanInstruction,
   getAutoDeleverageInstruction,
   getBeginAdlRoundInstruction,
+  getCancelOrdersInstruction,
   getCancelProposalInstruction,
   getCloseMarginAccountInstruction,
   getClosePositionInstruction,
@@ -63,10 +64,12 @@ import {
   getExecuteCreateMarketInstructionAsync,
   getExecuteExchangeActionInstruction,
   getExecuteUpdateMarketInstruction,
+  getFillOrderInstruction,
   getInitializeExchangeInstructionAsync,
   getLiquidateInstruction,
   getMoveIsolatedCollateralInstruction,
   getPlaceMarketOrderInstruction,
+  getPlaceOrderInstruction,
   getProposeInstruction,
   getRepegInstruction,
   getResolveBankruptcyInstruction,
@@ -82,6 +85,7 @@ import {
   parseAdlScanInstruction,
   parseAutoDeleverageInstruction,
   parseBeginAdlRoundInstruction,
+  parseCancelOrdersInstruction,
   parseCancelProposalInstruction,
   parseCloseMarginAccountInstruction,
   parseClosePositionInstruction,
@@ -91,10 +95,12 @@ import {
   parseExecuteCreateMarketInstruction,
   parseExecuteExchangeActionInstruction,
   parseExecuteUpdateMarketInstruction,
+  parseFillOrderInstruction,
   parseInitializeExchangeInstruction,
   parseLiquidateInstruction,
   parseMoveIsolatedCollateralInstruction,
   parsePlaceMarketOrderInstruction,
+  parsePlaceOrderInstruction,
   parseProposeInstruction,
   parseRepegInstruction,
   parseResolveBankruptcyInstruction,
@@ -110,6 +116,7 @@ import {
   type AdlScanInput,
   type AutoDeleverageInput,
   type BeginAdlRoundInput,
+  type CancelOrdersInput,
   type CancelProposalInput,
   type CloseMarginAccountInput,
   type ClosePositionInput,
@@ -119,12 +126,14 @@ import {
   type ExecuteCreateMarketAsyncInput,
   type ExecuteExchangeActionInput,
   type ExecuteUpdateMarketInput,
+  type FillOrderInput,
   type InitializeExchangeAsyncInput,
   type LiquidateInput,
   type MoveIsolatedCollateralInput,
   type ParsedAdlScanInstruction,
   type ParsedAutoDeleverageInstruction,
   type ParsedBeginAdlRoundInstruction,
+  type ParsedCancelOrdersInstruction,
   type ParsedCancelProposalInstruction,
   type ParsedCloseMarginAccountInstruction,
   type ParsedClosePositionInstruction,
@@ -134,10 +143,12 @@ import {
   type ParsedExecuteCreateMarketInstruction,
   type ParsedExecuteExchangeActionInstruction,
   type ParsedExecuteUpdateMarketInstruction,
+  type ParsedFillOrderInstruction,
   type ParsedInitializeExchangeInstruction,
   type ParsedLiquidateInstruction,
   type ParsedMoveIsolatedCollateralInstruction,
   type ParsedPlaceMarketOrderInstruction,
+  type ParsedPlaceOrderInstruction,
   type ParsedProposeInstruction,
   type ParsedRepegInstruction,
   type ParsedResolveBankruptcyInstruction,
@@ -151,6 +162,7 @@ import {
   type ParsedUpdateMarketInstruction,
   type ParsedWithdrawInstruction,
   type PlaceMarketOrderInput,
+  type PlaceOrderInput,
   type ProposeInput,
   type RepegInput,
   type ResolveBankruptcyInput,
@@ -253,6 +265,7 @@ export enum PerpInstruction {
   AdlScan,
   AutoDeleverage,
   BeginAdlRound,
+  CancelOrders,
   CancelProposal,
   CloseMarginAccount,
   ClosePosition,
@@ -262,10 +275,12 @@ export enum PerpInstruction {
   ExecuteCreateMarket,
   ExecuteExchangeAction,
   ExecuteUpdateMarket,
+  FillOrder,
   InitializeExchange,
   Liquidate,
   MoveIsolatedCollateral,
   PlaceMarketOrder,
+  PlaceOrder,
   Propose,
   Repeg,
   ResolveBankruptcy,
@@ -316,6 +331,17 @@ export function identifyPerpInstruction(
     )
   ) {
     return PerpInstruction.BeginAdlRound;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([238, 225, 95, 158, 227, 103, 8, 194]),
+      ),
+      0,
+    )
+  ) {
+    return PerpInstruction.CancelOrders;
   }
   if (
     containsBytes(
@@ -420,6 +446,17 @@ export function identifyPerpInstruction(
     containsBytes(
       data,
       fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([232, 122, 115, 25, 199, 143, 136, 162]),
+      ),
+      0,
+    )
+  ) {
+    return PerpInstruction.FillOrder;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
         new Uint8Array([224, 105, 116, 166, 228, 207, 96, 19]),
       ),
       0,
@@ -459,6 +496,17 @@ export function identifyPerpInstruction(
     )
   ) {
     return PerpInstruction.PlaceMarketOrder;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([51, 194, 155, 175, 109, 130, 96, 106]),
+      ),
+      0,
+    )
+  ) {
+    return PerpInstruction.PlaceOrder;
   }
   if (
     containsBytes(
@@ -611,6 +659,9 @@ export type ParsedPerpInstruction<
       instructionType: PerpInstruction.BeginAdlRound;
     } & ParsedBeginAdlRoundInstruction<TProgram>)
   | ({
+      instructionType: PerpInstruction.CancelOrders;
+    } & ParsedCancelOrdersInstruction<TProgram>)
+  | ({
       instructionType: PerpInstruction.CancelProposal;
     } & ParsedCancelProposalInstruction<TProgram>)
   | ({
@@ -638,6 +689,9 @@ export type ParsedPerpInstruction<
       instructionType: PerpInstruction.ExecuteUpdateMarket;
     } & ParsedExecuteUpdateMarketInstruction<TProgram>)
   | ({
+      instructionType: PerpInstruction.FillOrder;
+    } & ParsedFillOrderInstruction<TProgram>)
+  | ({
       instructionType: PerpInstruction.InitializeExchange;
     } & ParsedInitializeExchangeInstruction<TProgram>)
   | ({
@@ -649,6 +703,9 @@ export type ParsedPerpInstruction<
   | ({
       instructionType: PerpInstruction.PlaceMarketOrder;
     } & ParsedPlaceMarketOrderInstruction<TProgram>)
+  | ({
+      instructionType: PerpInstruction.PlaceOrder;
+    } & ParsedPlaceOrderInstruction<TProgram>)
   | ({
       instructionType: PerpInstruction.Propose;
     } & ParsedProposeInstruction<TProgram>)
@@ -710,6 +767,13 @@ export function parsePerpInstruction<TProgram extends string>(
       return {
         instructionType: PerpInstruction.BeginAdlRound,
         ...parseBeginAdlRoundInstruction(instruction),
+      };
+    }
+    case PerpInstruction.CancelOrders: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: PerpInstruction.CancelOrders,
+        ...parseCancelOrdersInstruction(instruction),
       };
     }
     case PerpInstruction.CancelProposal: {
@@ -775,6 +839,13 @@ export function parsePerpInstruction<TProgram extends string>(
         ...parseExecuteUpdateMarketInstruction(instruction),
       };
     }
+    case PerpInstruction.FillOrder: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: PerpInstruction.FillOrder,
+        ...parseFillOrderInstruction(instruction),
+      };
+    }
     case PerpInstruction.InitializeExchange: {
       assertIsInstructionWithAccounts(instruction);
       return {
@@ -801,6 +872,13 @@ export function parsePerpInstruction<TProgram extends string>(
       return {
         instructionType: PerpInstruction.PlaceMarketOrder,
         ...parsePlaceMarketOrderInstruction(instruction),
+      };
+    }
+    case PerpInstruction.PlaceOrder: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: PerpInstruction.PlaceOrder,
+        ...parsePlaceOrderInstruction(instruction),
       };
     }
     case PerpInstruction.Propose: {
@@ -926,6 +1004,9 @@ export type PerpPluginInstructions = {
     input: BeginAdlRoundInput,
   ) => ReturnType<typeof getBeginAdlRoundInstruction> &
     SelfPlanAndSendFunctions;
+  cancelOrders: (
+    input: CancelOrdersInput,
+  ) => ReturnType<typeof getCancelOrdersInstruction> & SelfPlanAndSendFunctions;
   cancelProposal: (
     input: CancelProposalInput,
   ) => ReturnType<typeof getCancelProposalInstruction> &
@@ -961,6 +1042,9 @@ export type PerpPluginInstructions = {
     input: ExecuteUpdateMarketInput,
   ) => ReturnType<typeof getExecuteUpdateMarketInstruction> &
     SelfPlanAndSendFunctions;
+  fillOrder: (
+    input: FillOrderInput,
+  ) => ReturnType<typeof getFillOrderInstruction> & SelfPlanAndSendFunctions;
   initializeExchange: (
     input: InitializeExchangeAsyncInput,
   ) => ReturnType<typeof getInitializeExchangeInstructionAsync> &
@@ -976,6 +1060,9 @@ export type PerpPluginInstructions = {
     input: PlaceMarketOrderInput,
   ) => ReturnType<typeof getPlaceMarketOrderInstruction> &
     SelfPlanAndSendFunctions;
+  placeOrder: (
+    input: PlaceOrderInput,
+  ) => ReturnType<typeof getPlaceOrderInstruction> & SelfPlanAndSendFunctions;
   propose: (
     input: ProposeInput,
   ) => ReturnType<typeof getProposeInstruction> & SelfPlanAndSendFunctions;
@@ -1062,6 +1149,11 @@ export function perpProgram() {
               client,
               getBeginAdlRoundInstruction(input),
             ),
+          cancelOrders: (input) =>
+            addSelfPlanAndSendFunctions(
+              client,
+              getCancelOrdersInstruction(input),
+            ),
           cancelProposal: (input) =>
             addSelfPlanAndSendFunctions(
               client,
@@ -1107,6 +1199,8 @@ export function perpProgram() {
               client,
               getExecuteUpdateMarketInstruction(input),
             ),
+          fillOrder: (input) =>
+            addSelfPlanAndSendFunctions(client, getFillOrderInstruction(input)),
           initializeExchange: (input) =>
             addSelfPlanAndSendFunctions(
               client,
@@ -1123,6 +1217,11 @@ export function perpProgram() {
             addSelfPlanAndSendFunctions(
               client,
               getPlaceMarketOrderInstruction(input),
+            ),
+          placeOrder: (input) =>
+            addSelfPlanAndSendFunctions(
+              client,
+              getPlaceOrderInstruction(input),
             ),
           propose: (input) =>
             addSelfPlanAndSendFunctions(client, getProposeInstruction(input)),

@@ -99,6 +99,18 @@ export type MarketParams = {
    * multiple of the market's insurance fund (rate, 10^9 = 1x; 0 = no bound; at most 10,000x).
    */
   maxOiPerInsurance: bigint;
+  /**
+   * Paid by an order's owner to its filler, quote raw, in [0, 10 quote units] (reserved at
+   * placement).
+   */
+  fillerReward: bigint;
+  /** Order fills average within this fraction of the index, in (0, 0.1]. */
+  orderBand: bigint;
+  /**
+   * Orders fill, and triggers fire, only while the index is within this fraction of its
+   * time-weighted value, in (0, 0.25].
+   */
+  triggerMaxDivergence: bigint;
 };
 
 export type MarketParamsArgs = {
@@ -160,6 +172,18 @@ export type MarketParamsArgs = {
    * multiple of the market's insurance fund (rate, 10^9 = 1x; 0 = no bound; at most 10,000x).
    */
   maxOiPerInsurance: number | bigint;
+  /**
+   * Paid by an order's owner to its filler, quote raw, in [0, 10 quote units] (reserved at
+   * placement).
+   */
+  fillerReward: number | bigint;
+  /** Order fills average within this fraction of the index, in (0, 0.1]. */
+  orderBand: number | bigint;
+  /**
+   * Orders fill, and triggers fire, only while the index is within this fraction of its
+   * time-weighted value, in (0, 0.25].
+   */
+  triggerMaxDivergence: number | bigint;
 };
 
 export function getMarketParamsEncoder(): Encoder<MarketParamsArgs> {
@@ -195,6 +219,9 @@ export function getMarketParamsEncoder(): Encoder<MarketParamsArgs> {
     ["liquidationMaxConf", getI64Encoder()],
     ["maxEmaDivergence", getI64Encoder()],
     ["maxOiPerInsurance", getI64Encoder()],
+    ["fillerReward", getI64Encoder()],
+    ["orderBand", getI64Encoder()],
+    ["triggerMaxDivergence", getI64Encoder()],
   ]);
 }
 
@@ -231,6 +258,9 @@ export function getMarketParamsDecoder(): Decoder<MarketParams> {
     ["liquidationMaxConf", getI64Decoder()],
     ["maxEmaDivergence", getI64Decoder()],
     ["maxOiPerInsurance", getI64Decoder()],
+    ["fillerReward", getI64Decoder()],
+    ["orderBand", getI64Decoder()],
+    ["triggerMaxDivergence", getI64Decoder()],
   ]);
 }
 

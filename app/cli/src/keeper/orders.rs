@@ -1,0 +1,138 @@
+//! The keeper's order filler: every open order that `fill_order` would fill (or cancel for the
+//! reward: expired, unfillable, nothing to reduce) by the program's own rules
+//! (`perp_client::orders::order_status`), after liquidations in the same pass, so an account
+//! below maintenance is liquidated before its orders are touched.
+
+use super::{Keeper, TickReport};
+use perp::state::MarginAccount;
+use perp_client::chain::{fetch_margin, Chain, ChainResult};
+use perp_client::orders::{fill_order, order_status, OrderStatus};
+use perp_client::preview::MarketState;
+use perp_client::{ix, Pubkey};
+use solana_signer::Signer;
+use std::collections::BTreeMap;
+
+impl<C: Chain> Keeper<C> {
+    /// Fills, and cancels for the reward, every order that can be now. An order whose fills keep
+    /// failing is skipped like an account (`max_failures`, then `skip_seconds`).
+    pub async fn fill_orders(
+        &mut self,
+        now: i64,
+        states: &BTreeMap<u16, MarketState>,
+        accounts: &[(Pubkey, MarginAccount)],
+        report: &mut TickReport,
+    ) -> ChainResult<()> {
+        let me = self.keypair.pubkey();
+        for (k, a) in accounts {
+            if !a.has_orders() {
+                continue;
+            }
+            for o in a.orders.iter().filter(|o| o.in_use()) {
+                let Some(ms) = states.get(&o.market_index) else {
+                    continue;
+                };
+                if !self.wanted(&ms.market) {
+                    continue;
+                }
+                let status = order_status(a, o, states, now);
+                if !status.actionable() {
+                    continue;
+                }
+                let key = (*k, o.order_id);
+                if self.order_skipping(key, now) {
+                    continue;
+                }
+                let i = fill_order(
+                    me,
+                    self.account,
+                    *k,
+                    o.market_index,
+                    &ix::market_oracles(&ms.market),
+                    &ix::position_markets(a, Some(o.market_index)),
+                    o.order_id,
+                );
+                tracing::info!(target: "keeper", account = %k, order = o.order_id, market = o.market_index, status = ?status, "filling order");
+                match self.send(&[i], "fill_order", None, now).await {
+                    Ok(()) => {
+                        self.order_failing.remove(&key);
+                        let after = fetch_margin(&self.chain, k).await?;
+                        let left = after.find_order(o.order_id).map(|s| after.orders[s]);
+                        match status {
+                            OrderStatus::Fillable { .. } => {
+                                let done = o.size - left.map(|l| l.size).unwrap_or(0);
+                                let filled = match left {
+                                    Some(l) => l.filled - o.filled,
+                                    // gone: filled in full, or cancelled as unfillable (position unchanged)
+                                    None => {
+                                        let before = a.find(o.market_index).map(|s| a.positions[s].base).unwrap_or(0);
+                                        let now_base =
+                                            after.find(o.market_index).map(|s| after.positions[s].base).unwrap_or(0);
+                                        if before == now_base {
+                                            0
+                                        } else {
+                                            done
+                                        }
+                                    }
+                                };
+                                if o.trigger_price > 0 && !o.triggered() {
+                                    self.counters.orders_triggered += 1;
+                                }
+                                if filled > 0 {
+                                    self.counters.orders_filled += 1;
+                                    report.orders_filled.push((*k, o.order_id, filled));
+                                } else {
+                                    self.counters.orders_cancelled += 1;
+                                    report.orders_cancelled.push((*k, o.order_id));
+                                }
+                            }
+                            _ => {
+                                self.counters.orders_cancelled += 1;
+                                report.orders_cancelled.push((*k, o.order_id));
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        if e.is_payer_or_node() {
+                            return Ok(());
+                        }
+                        // the price moved, or the trigger's index went stale, between the read and the
+                        // fill: not the order's fault
+                        let not_yet = matches!(
+                            e.program_error_name(),
+                            Some(
+                                "OrderPriceNotReached"
+                                    | "OrderNotTriggered"
+                                    | "IndexDivergesFromTwap"
+                                    | "TooFewSources"
+                                    | "StaleCachedIndex"
+                                    | "AccountLiquidatable"
+                            )
+                        );
+                        if !not_yet {
+                            let entry = self.order_failing.entry(key).or_insert((0, 0));
+                            entry.0 += 1;
+                            if entry.0 >= self.cfg.max_failures {
+                                entry.1 = now + self.cfg.skip_seconds;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn order_skipping(&mut self, key: (Pubkey, u64), now: i64) -> bool {
+        match self.order_failing.get(&key) {
+            Some((n, until)) if *n >= self.cfg.max_failures && now < *until => {
+                self.counters.skipped += 1;
+                true
+            }
+            Some((n, _)) if *n >= self.cfg.max_failures => {
+                self.order_failing.remove(&key);
+                false
+            }
+            _ => false,
+        }
+    }
+}

@@ -1,0 +1,232 @@
+use crate::engine::funding::funding_owed;
+use crate::engine::health::{group_health, position_part, Group};
+use crate::engine::markets::{load_other_markets, Holder, PriceNeed};
+use crate::engine::prices::view;
+use crate::engine::trade::{emit_trade, prepare, trade, TradeRequest};
+use crate::error::{CoreResultExt, PerpError};
+use crate::events::{cancel_reason, OrderCancelled, OrderFilled, OrderTriggered};
+use crate::oracle::{read_index, resolve_index};
+use crate::state::*;
+use anchor_lang::error::ERROR_CODE_OFFSET;
+use anchor_lang::prelude::*;
+use perp_core::orders::{fill_bound, fill_size, max_size_within, trigger_met};
+use perp_core::vamm::Side;
+use perp_core::{Base, Rate};
+
+/// A fill writes the order's market, the order's margin account and the filler's margin account.
+#[derive(Accounts)]
+pub struct FillOrder<'info> {
+    pub filler: Signer<'info>,
+    #[account(address = EXCHANGE_ADDRESS)]
+    pub exchange: AccountLoader<'info, Exchange>,
+    #[account(mut)]
+    pub market: AccountLoader<'info, Market>,
+    /// The order's account.
+    #[account(mut)]
+    pub margin_account: AccountLoader<'info, MarginAccount>,
+    /// Owned by the filler: receives the reward (may be the order's own account).
+    #[account(mut)]
+    pub filler_account: AccountLoader<'info, MarginAccount>,
+}
+
+/// Errors of a risk-increasing fill that the order's owner caused and that waiting does not cure:
+/// the filler cancels the order for the reward instead of failing.
+const UNFILLABLE: [PerpError; 5] = [
+    PerpError::InsufficientMargin,
+    PerpError::MaxPositionExceeded,
+    PerpError::TooManyPositions,
+    PerpError::PositionModeMismatch,
+    PerpError::PositionTooSmall,
+];
+
+fn is_unfillable(e: &Error) -> bool {
+    match e {
+        Error::AnchorError(ae) => UNFILLABLE.iter().any(|u| ERROR_CODE_OFFSET + *u as u32 == ae.error_code_number),
+        _ => false,
+    }
+}
+
+/// Permissionless: fills (in full or in part) the order `order_id` of the margin account, or
+/// cancels it for the reward when it has expired, when its fill would break the owner's initial
+/// margin or a position rule, or when a reduce-only order finds nothing left to reduce.
+/// Remaining accounts: the market's oracles (in its configured order), then (read-only) the
+/// market of every other position of the order's margin group.
+///
+/// The index must be live (no fallback) and within `trigger_max_divergence` of its time-weighted
+/// value; a trigger compares that index (never the vAMM); an account below maintenance is left to
+/// liquidation; the average fill is bounded by the order and by `order_band` around the index.
+pub fn handler<'info>(ctx: Context<'info, FillOrder<'info>>, order_id: u64) -> Result<()> {
+    let now = crate::engine::now()?;
+    let key = ctx.accounts.margin_account.key();
+    let filler_key = ctx.accounts.filler_account.key();
+    let filler = ctx.accounts.filler.key();
+    let ex = ctx.accounts.exchange.load()?;
+    let mut m = ctx.accounts.market.load_mut()?;
+    let mut a = ctx.accounts.margin_account.load_mut()?;
+    if filler_key == key {
+        require!(a.owner == filler, PerpError::Unauthorized);
+    } else {
+        require!(ctx.accounts.filler_account.load()?.owner == filler, PerpError::Unauthorized);
+    }
+    let slot = a.find_order(order_id).ok_or(PerpError::OrderNotFound)?;
+    let o = a.orders[slot];
+    if o.market_index != m.market_index {
+        msg!("order {} is on market {}, not {}", order_id, o.market_index, m.market_index);
+        return err!(PerpError::InvalidOrder);
+    }
+    require!(m.order_band > 0, PerpError::OrdersDisabled);
+    let pay = |a: &mut MarginAccount, reward: u64| -> Result<()> {
+        if filler_key == key {
+            a.credit_cross(reward)
+        } else {
+            ctx.accounts.filler_account.load_mut()?.credit_cross(reward)
+        }
+    };
+    let cancel = |a: &mut MarginAccount, reason: u8| -> Result<()> {
+        let reward = a.take_order(slot)?;
+        pay(a, reward)?;
+        msg!("order {} cancelled (reason {}), reward {} to {}", order_id, reason, reward, filler_key);
+        emit!(OrderCancelled {
+            margin_account: key,
+            order_id,
+            client_order_id: o.client_order_id,
+            market_index: o.market_index,
+            reason,
+            size: o.size,
+            reward,
+            reward_to: filler_key,
+        });
+        Ok(())
+    };
+    if o.expired(now) {
+        return cancel(&mut a, cancel_reason::EXPIRED);
+    }
+
+    // a live index only, and not an outlier against its own time-weighted value
+    let n = m.oracle_count();
+    let report = read_index(&m, &ex, ctx.remaining_accounts, now)?;
+    let (index, _) = resolve_index(&mut m, &report, now, false)?;
+    let twap = m.index_twap_now(now)?;
+    let diff = (index.0 as i128 - twap.0 as i128).unsigned_abs();
+    if diff * perp_core::units::RATE_PRECISION as u128 > m.trigger_max_divergence as u128 * twap.0 as u128 {
+        msg!("index {} is beyond {} of its time-weighted value {}", index, Rate(m.trigger_max_divergence), twap);
+        return err!(PerpError::IndexDivergesFromTwap);
+    }
+    let spec = o.spec().or_core()?;
+    if spec.kind.has_trigger() && !o.triggered() {
+        if !trigger_met(&spec, index) {
+            msg!("{} order {}: index {} has not crossed {}", spec.kind.name(), order_id, index, spec.trigger);
+            return err!(PerpError::OrderNotTriggered);
+        }
+        a.orders[slot].flags |= order_flags::TRIGGERED;
+        emit!(OrderTriggered {
+            margin_account: key,
+            order_id,
+            market_index: o.market_index,
+            trigger_price: o.trigger_price,
+            index_price: index.0,
+        });
+    }
+
+    // liquidation goes first
+    let others = &ctx.remaining_accounts[n..];
+    let pos = a.find(m.market_index);
+    let pos_base = pos.map(|i| a.positions[i].base).unwrap_or(0);
+    let group = match pos {
+        Some(i) if a.positions[i].is_isolated() => Group::Isolated(i),
+        _ => Group::Cross,
+    };
+    {
+        let mut parts = {
+            let mut holders = [Holder::new(&a, Some((group, PriceNeed::Tolerant)))];
+            load_other_markets(others, Some(m.market_index), &mut holders, now)?;
+            holders[0].parts
+        };
+        if let Some(i) = pos.filter(|_| pos_base != 0) {
+            let owed = funding_owed(&m, &a.positions[i])?;
+            parts[i] = Some(position_part(&a.positions[i], &view(&m, index, now)?, owed)?);
+        }
+        let h = group_health(&a, group, &parts)?;
+        if h.equity < h.maintenance {
+            msg!("{:?}: equity {} below maintenance {}", group, h.equity, h.maintenance);
+            return err!(PerpError::AccountLiquidatable);
+        }
+    }
+
+    // how much the curve can fill within the bound
+    let side = spec.side;
+    let reduces = pos_base != 0 && (pos_base > 0) != (side == Side::Long);
+    let left = Base(i64::try_from(o.size).map_err(|_| PerpError::MathOverflow)?);
+    let cap = if o.reduce_only() { Base(left.0.min(pos_base.abs())) } else { left };
+    let bound = fill_bound(&spec, index, Rate(m.order_band)).or_core()?;
+    let probe = if cap.0 > 0 { cap } else { left };
+    let available = max_size_within(&m.vamm(), side, bound, probe).or_core()?;
+    let Some(size) = fill_size(probe, available, Base(m.min_position)) else {
+        msg!("order {}: the vAMM fills {} within {} (needs {})", order_id, available, bound, probe);
+        return err!(PerpError::OrderPriceNotReached);
+    };
+    if o.reduce_only() && !reduces {
+        return cancel(&mut a, cancel_reason::NOTHING_TO_REDUCE);
+    }
+
+    let req = TradeRequest {
+        side,
+        size,
+        limit_price: bound.0,
+        reduce_only: o.reduce_only(),
+        isolated: matches!(group, Group::Isolated(_)),
+        isolated_collateral: 0,
+        max_index_deviation: 0,
+    };
+    // a risk-increasing fill the owner's margin cannot carry cancels the order for the reward:
+    // the fill runs on the accounts and is undone from these copies if it fails that way
+    let prep = match prepare(&ex, &m, &a, &req, now) {
+        Ok(p) => p,
+        Err(e) if is_unfillable(&e) => {
+            msg!("order {} cannot be filled as placed ({}): cancelled", order_id, e);
+            return cancel(&mut a, cancel_reason::UNFILLABLE);
+        }
+        Err(e) => return Err(e),
+    };
+    let snap_m = bytemuck::bytes_of(&*m).to_vec();
+    let snap_a = bytemuck::bytes_of(&*a).to_vec();
+    let t = match trade(&ex, &mut m, &mut a, &key, &req, &prep, index, false, others, now) {
+        Ok(t) => t,
+        Err(e) if is_unfillable(&e) && !prep.reducing => {
+            msg!("order {} cannot be filled as placed ({}): cancelled", order_id, e);
+            bytemuck::bytes_of_mut(&mut *m).copy_from_slice(&snap_m);
+            bytemuck::bytes_of_mut(&mut *a).copy_from_slice(&snap_a);
+            return cancel(&mut a, cancel_reason::UNFILLABLE);
+        }
+        Err(e) => return Err(e),
+    };
+    emit_trade(&t, &key, m.market_index, false, false);
+
+    // what is left of the order; a reduce-only order that closed the position is done
+    let rest = o.size - size.0 as u64;
+    let done = rest == 0 || (o.reduce_only() && a.find(m.market_index).is_none());
+    let reward = if done {
+        let r = a.take_order(slot)?;
+        pay(&mut a, r)?;
+        r
+    } else {
+        a.orders[slot].size = rest;
+        a.orders[slot].filled = o.filled.saturating_add(size.0 as u64);
+        0
+    };
+    emit!(OrderFilled {
+        margin_account: key,
+        order_id,
+        client_order_id: o.client_order_id,
+        market_index: o.market_index,
+        kind: o.kind,
+        base: t.r.fill.base.0,
+        avg_price: t.r.fill.avg_price.0,
+        bound_price: bound.0,
+        index_price: index.0,
+        remaining: if done { 0 } else { rest },
+        filler: filler_key,
+        reward,
+    });
+    Ok(())
+}

@@ -1,0 +1,257 @@
+//! Resting orders under attack: stop-hunting through the vAMM, a keeper's sandwich around a fill,
+//! triggers on a chosen or stale oracle print, a fill racing a liquidation, order spam, fills
+//! worse than the limit, other people's cancels and a reward claimed twice.
+
+use super::*;
+use perp::error::PerpError;
+use perp::instructions::{OrderType, OrdersToCancel};
+use perp_client::orders::{cancel_orders, fill_order};
+
+const REWARD: i64 = 20_000;
+
+/// The index at `p` (vAMM arbitraged to it) and a sample period later, re-published.
+async fn settle_at(w: &mut World, p: Price) {
+    w.move_price(p).await;
+    w.env.advance(61).await;
+    let t = w.env.now;
+    w.env.set_legacy_oracle(w.oracle, p, usd(2), t);
+}
+
+/// Alice long `size` with a reduce-only stop-market sell at `trigger`.
+async fn alice_with_stop(w: &mut World, size: i64, trigger: Price) -> User {
+    let alice = w.env.user(10_000_000 * USDC, 1_000_000 * USDC).await;
+    w.env.trade(&alice, 0, order(OrderSide::Long, size)).await.unwrap();
+    w.env.place(&alice, 0, resting(OrderType::StopMarket, OrderSide::Short, size, Price(0), trigger)).await.unwrap();
+    alice
+}
+
+/// Stop-hunting: Mallory dumps 40 BTC into the vAMM (its price ~8% down), calls `fill_order` on
+/// Alice's stop at 19,500 and buys back, in one transaction. The trigger reads the oracle index,
+/// which did not move: nothing fires, Alice keeps her position, Mallory's round trip is refused
+/// whole.
+#[tokio::test(flavor = "current_thread")]
+async fn attack_stop_hunt_by_pushing_the_vamm() {
+    let mut w = world(0).await;
+    let alice = alice_with_stop(&mut w, BTC, usd(19_500)).await;
+    let mallory = w.env.user(10_000_000 * USDC, 2_000_000 * USDC).await;
+    let a0 = w.env.margin(&alice.account).await;
+    let dump = w.env.order_ix(&mallory, 0, order(OrderSide::Short, 40 * BTC)).await;
+    let m = w.env.market(0).await;
+    let hunt = fill_order(mallory.key(), mallory.account, alice.account, 0, &ix::market_oracles(&m), &[], 1);
+    let back = ix::place_market_order(
+        mallory.key(),
+        mallory.account,
+        0,
+        &ix::market_oracles(&m),
+        &[],
+        order(OrderSide::Long, 40 * BTC),
+    );
+    let r = w.env.send(&[dump.clone(), hunt.clone(), back], &[&mallory.kp]).await;
+    assert_error(r, PerpError::OrderNotTriggered);
+    // even left on the curve, the push fires nothing
+    w.env.send(&[dump], &[&mallory.kp]).await.unwrap();
+    assert!(w.env.market(0).await.vamm().price().unwrap() < usd(18_600));
+    assert_error(w.env.send(&[hunt], &[&mallory.kp]).await, PerpError::OrderNotTriggered);
+    let a1 = w.env.margin(&alice.account).await;
+    assert_eq!(a1.positions, a0.positions, "Alice's position is untouched");
+    assert_eq!(a1.cross_collateral, a0.cross_collateral);
+    assert_eq!(a1.orders, a0.orders, "her stop still rests, untriggered");
+    w.env.assert_conservation().await;
+}
+
+/// A keeper's sandwich: the index really fell to 19,400, so Alice's stop at 19,500 fires. The
+/// keeper pushes the vAMM 5% below the index before filling (to buy her 2 BTC cheap and sell
+/// the push back): the fill is refused, the market's 1% band around the index holds. Filled
+/// honestly, her average is within the band, and a push inside the band gains the keeper at
+/// most that band on her size.
+#[tokio::test(flavor = "current_thread")]
+async fn attack_keeper_sandwich_bounded_by_the_band() {
+    let mut w = world(0).await;
+    let alice = alice_with_stop(&mut w, 2 * BTC, usd(19_500)).await;
+    let kate = w.env.user(10_000_000 * USDC, 2_000_000 * USDC).await;
+    settle_at(&mut w, usd(19_400)).await;
+    let m = w.env.market(0).await;
+    let push = w.env.order_ix(&kate, 0, order(OrderSide::Short, 25 * BTC)).await;
+    let fill = fill_order(kate.key(), kate.account, alice.account, 0, &ix::market_oracles(&m), &[], 1);
+    let r = w.env.send(&[push, fill.clone()], &[&kate.kp]).await;
+    assert_error(r, PerpError::OrderPriceNotReached);
+
+    // a push of 0.2% (inside the band) is what the keeper can use
+    let a0 = w.env.margin(&alice.account).await;
+    let small = w.env.order_ix(&kate, 0, order(OrderSide::Short, BTC)).await;
+    w.env.send(&[small, fill], &[&kate.kp]).await.unwrap();
+    let a1 = w.env.margin(&alice.account).await;
+    assert!(a1.find(0).is_none(), "the stop closed her 2 BTC");
+    let proceeds = a1.cross_collateral - a0.cross_collateral - a0.positions[0].quote_entry;
+    // her average sale price: proceeds before the fee, per BTC (fee 0.05%, rounded up)
+    let avg = Price(((proceeds as i128 * 10_000 / 9_995) / 2) as u64);
+    let bound = usd(19_400).scale_by_one_plus(perp_core::Rate(-10_000_000), Round::Up).unwrap();
+    assert!(avg >= Price(bound.0 - 2_000_000), "average {avg} within the band's bound {bound} (fee rounding aside)");
+    w.env.assert_conservation().await;
+}
+
+/// A trigger on a chosen oracle print: Mallory posts (as anyone may, with Pyth pull updates) a
+/// genuine-looking update 5% below the last index in the same second and fills Alice's stop on
+/// it: the index diverges from its time-weighted value beyond the market's 2%, so orders wait.
+/// A stale feed (older than `max_age`) triggers nothing either.
+#[tokio::test(flavor = "current_thread")]
+async fn attack_trigger_on_an_outlier_or_stale_oracle() {
+    let mut w = world(0).await;
+    let alice = alice_with_stop(&mut w, BTC, usd(19_500)).await;
+    let kate = w.env.user(1_000 * USDC, 100 * USDC).await;
+    w.env.advance(61).await;
+    let t = w.env.now;
+    w.env.set_legacy_oracle(w.oracle, usd(19_000), usd(2), t);
+    let a0 = w.env.margin(&alice.account).await;
+    assert_error(w.env.fill(&kate, alice.account, 0, 1).await, PerpError::IndexDivergesFromTwap);
+    // the same print two minutes old: stale, no index at all
+    w.env.set_legacy_oracle(w.oracle, usd(19_000), usd(2), t);
+    w.env.advance(120).await;
+    assert_error(w.env.fill(&kate, alice.account, 0, 1).await, PerpError::TooFewSources);
+    let a1 = w.env.margin(&alice.account).await;
+    assert_eq!(a1.positions, a0.positions);
+    assert_eq!(a1.orders, a0.orders);
+    // a real move, held for a sample period, does fire it
+    settle_at(&mut w, usd(19_400)).await;
+    w.env.fill(&kate, alice.account, 0, 1).await.unwrap();
+    assert!(w.env.margin(&alice.account).await.find(0).is_none());
+    w.env.assert_conservation().await;
+}
+
+/// A fill racing a liquidation: Alice (long 5 BTC on 10,000) sits below maintenance with a stop
+/// that has fired. Her keeper's fill would close her at the curve, taking the loss past what the
+/// liquidation's waterfall accounts for: it is refused, the liquidation goes first, and the stop,
+/// with nothing left to reduce, is then cancelled for the reward.
+#[tokio::test(flavor = "current_thread")]
+async fn attack_fill_racing_a_liquidation() {
+    let mut w = world(1_000_000 * USDC).await;
+    let alice = w.env.user(100_000 * USDC, 10_000 * USDC).await;
+    w.env.trade(&alice, 0, order(OrderSide::Long, 5 * BTC)).await.unwrap();
+    w.env
+        .place(&alice, 0, resting(OrderType::StopMarket, OrderSide::Short, 5 * BTC, Price(0), usd(18_500)))
+        .await
+        .unwrap();
+    let kate = w.env.user(1_000 * USDC, 100 * USDC).await;
+    let a = w.env.margin(&alice.account).await;
+    let m = w.env.market(0).await;
+    let lp = perp_core::liquidation::liquidation_price(&a.positions[0].state(), Quote(a.cross_collateral), &tiers(&m))
+        .unwrap()
+        .unwrap();
+    settle_at(&mut w, Price(lp.price.0 - 10_000_000)).await;
+    assert_error(w.env.fill(&kate, alice.account, 0, 1).await, PerpError::AccountLiquidatable);
+    w.liquidate(&alice, 0).await.unwrap();
+    let a = w.env.margin(&alice.account).await;
+    assert!(a.find(0).is_none(), "liquidated");
+    let k0 = w.env.margin(&kate.account).await.cross_collateral;
+    let c0 = a.cross_collateral;
+    w.env.fill(&kate, alice.account, 0, 1).await.unwrap();
+    let a = w.env.margin(&alice.account).await;
+    assert!(!a.has_orders() && a.order_reserve == 0);
+    assert_eq!(a.cross_collateral, c0, "the reward was already out of her margin");
+    assert_eq!(w.env.margin(&kate.account).await.cross_collateral - k0, REWARD);
+    w.env.assert_conservation().await;
+}
+
+/// Order spam: every order reserves the reward out of margin, has at least the minimum size and
+/// takes one of 8 slots. With 0.1 USDC Mallory places 5, then is out of margin; with more, 8 and
+/// no more. Her reserve is exactly the rewards of what rests; cancelling returns it all.
+#[tokio::test(flavor = "current_thread")]
+async fn attack_order_spam() {
+    let mut w = world(0).await;
+    let mallory = w.env.user(1_000 * USDC, 100_000).await; // 0.1 USDC
+    let spam = |size| resting(OrderType::Limit, OrderSide::Long, size, usd(1), Price(0));
+    assert_error(w.env.place(&mallory, 0, spam(1)).await, PerpError::PositionTooSmall);
+    for _ in 0..5 {
+        w.env.place(&mallory, 0, spam(BTC / 1_000)).await.unwrap();
+    }
+    assert_error(w.env.place(&mallory, 0, spam(BTC / 1_000)).await, PerpError::InsufficientMargin);
+    let a = w.env.margin(&mallory.account).await;
+    assert_eq!((a.cross_collateral, a.order_reserve), (0, 5 * REWARD as u64));
+    w.env.send(&[ix::deposit(mallory.key(), mallory.account, mallory.token, 10 * USDC)], &[&mallory.kp]).await.unwrap();
+    for _ in 0..3 {
+        w.env.place(&mallory, 0, spam(BTC / 1_000)).await.unwrap();
+    }
+    assert_error(w.env.place(&mallory, 0, spam(BTC / 1_000)).await, PerpError::TooManyOrders);
+    let a = w.env.margin(&mallory.account).await;
+    assert_eq!(a.order_reserve, 8 * REWARD as u64);
+    assert_eq!(a.cross_collateral, 10 * USDC as i64 - 3 * REWARD);
+    w.env.assert_conservation().await;
+    let all = cancel_orders(mallory.key(), mallory.account, OrdersToCancel::All { market_index: None });
+    w.env.send(&[all], &[&mallory.kp]).await.unwrap();
+    let a = w.env.margin(&mallory.account).await;
+    assert_eq!((a.cross_collateral, a.order_reserve), (10 * USDC as i64 + 100_000, 0));
+    w.env.assert_conservation().await;
+}
+
+/// Filling another user's order into a worse price than its limit: Alice bids 1 BTC at 19,800
+/// with the index at 19,700; Mallory buys 10 BTC first (the vAMM ~2% up) and then fills her:
+/// refused. Filled without the push, her average is within her limit.
+#[tokio::test(flavor = "current_thread")]
+async fn attack_fill_worse_than_the_limit() {
+    let mut w = world(0).await;
+    let alice = w.env.user(100_000 * USDC, 10_000 * USDC).await;
+    let mallory = w.env.user(10_000_000 * USDC, 2_000_000 * USDC).await;
+    settle_at(&mut w, usd(19_700)).await;
+    let limit = usd(19_800);
+    w.env.place(&alice, 0, resting(OrderType::Limit, OrderSide::Long, BTC, limit, Price(0))).await.unwrap();
+    let push = w.env.order_ix(&mallory, 0, order(OrderSide::Long, 10 * BTC)).await;
+    let fill = w.env.fill_ix(&mallory, alice.account, 0, 1).await;
+    assert_error(w.env.send(&[push, fill.clone()], &[&mallory.kp]).await, PerpError::OrderPriceNotReached);
+    w.env.send(&[fill], &[&mallory.kp]).await.unwrap();
+    let a = w.env.margin(&alice.account).await;
+    let p = a.positions[a.find(0).unwrap()];
+    assert_eq!(p.base, BTC);
+    assert!(Price((-p.quote_entry) as u64) <= limit, "average {} within the limit", -p.quote_entry);
+    w.env.assert_conservation().await;
+}
+
+/// Someone else's orders: Mallory cannot cancel Alice's order, nor take its reward by naming
+/// Alice's account (or anyone's but her own) as the filler's.
+#[tokio::test(flavor = "current_thread")]
+async fn attack_cancel_someone_elses_order() {
+    let mut w = world(0).await;
+    let alice = w.env.user(100_000 * USDC, 10_000 * USDC).await;
+    let mallory = w.env.user(1_000 * USDC, 100 * USDC).await;
+    let mut p = resting(OrderType::Limit, OrderSide::Long, BTC, usd(19_000), Price(0));
+    p.client_order_id = 7;
+    p.expiry = w.env.now + 60;
+    w.env.place(&alice, 0, p).await.unwrap();
+    let a0 = w.env.margin(&alice.account).await;
+    for which in [OrdersToCancel::ById(1), OrdersToCancel::ByClientId(7), OrdersToCancel::All { market_index: None }] {
+        let c = cancel_orders(mallory.key(), alice.account, which);
+        assert_error(w.env.send(&[c], &[&mallory.kp]).await, PerpError::Unauthorized);
+    }
+    w.env.advance(60).await;
+    // expired: a filler may cancel it, but the reward goes only to the filler's own account
+    let m = w.env.market(0).await;
+    let steal = fill_order(mallory.key(), alice.account, alice.account, 0, &ix::market_oracles(&m), &[], 1);
+    assert_error(w.env.send(&[steal], &[&mallory.kp]).await, PerpError::Unauthorized);
+    let a1 = w.env.margin(&alice.account).await;
+    assert_eq!(a1.orders, a0.orders);
+    assert_eq!((a1.cross_collateral, a1.order_reserve), (a0.cross_collateral, a0.order_reserve));
+    w.env.assert_conservation().await;
+}
+
+/// A reward claimed twice: two `fill_order`s of the same expired order in one transaction, or a
+/// fill and then the owner's cancel: the second finds no order, so the reserve pays once.
+#[tokio::test(flavor = "current_thread")]
+async fn attack_reward_drained_twice() {
+    let mut w = world(0).await;
+    let alice = w.env.user(100_000 * USDC, 10_000 * USDC).await;
+    let kate = w.env.user(1_000 * USDC, 100 * USDC).await;
+    let mut p = resting(OrderType::Limit, OrderSide::Long, BTC, usd(19_000), Price(0));
+    p.expiry = w.env.now + 60;
+    w.env.place(&alice, 0, p).await.unwrap();
+    w.env.advance(60).await;
+    let fill = w.env.fill_ix(&kate, alice.account, 0, 1).await;
+    assert_error(w.env.send(&[fill.clone(), fill.clone()], &[&kate.kp]).await, PerpError::OrderNotFound);
+    let k0 = w.env.margin(&kate.account).await.cross_collateral;
+    w.env.send(std::slice::from_ref(&fill), &[&kate.kp]).await.unwrap();
+    assert_error(w.env.send(&[fill], &[&kate.kp]).await, PerpError::OrderNotFound);
+    let cancel = cancel_orders(alice.key(), alice.account, OrdersToCancel::ById(1));
+    assert_error(w.env.send(&[cancel], &[&alice.kp]).await, PerpError::OrderNotFound);
+    assert_eq!(w.env.margin(&kate.account).await.cross_collateral - k0, REWARD);
+    let a = w.env.margin(&alice.account).await;
+    assert_eq!((a.cross_collateral, a.order_reserve), (10_000 * USDC as i64 - REWARD, 0));
+    w.env.assert_conservation().await;
+}
