@@ -8,6 +8,8 @@ impl Fz {
     pub async fn check_all(&mut self) {
         // 1. conservation: collateral vault = accounts + pools, insurance vault = ledgers
         self.env.assert_conservation().await;
+        // 14. order reserves and ids
+        self.check_orders().await;
         let accounts = self.accounts().await;
         for m in 0..MARKETS as u16 {
             let mk = self.env.market(m).await;

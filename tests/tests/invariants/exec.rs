@@ -188,6 +188,11 @@ impl Fz {
             Action::RoundTrip { u, m, long, milli } => {
                 return self.round_trip(u, (m % MARKETS) as u16, long, milli).await
             }
+            Action::PlaceOrder { u, m, kind, long, milli, bps, reduce, expiry } => {
+                return self.place(u, (m % MARKETS) as u16, kind, long, milli, bps, reduce, expiry).await
+            }
+            Action::CancelOrders { u, all } => return self.cancel(u, all).await,
+            Action::FillOrders { m } => return self.fill_pass((m % MARKETS) as u16).await,
         };
         outcome(r)
     }

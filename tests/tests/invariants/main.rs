@@ -13,6 +13,7 @@
 mod checks;
 mod exec;
 mod model;
+mod orders;
 mod world;
 
 use exec::Outcome;
@@ -40,6 +41,7 @@ pub struct Stats {
     pub bankruptcies_resolved: u64,
     pub round_trips: u64,
     pub repegs: u64,
+    pub order_fills: u64,
 }
 
 impl Stats {
@@ -57,6 +59,7 @@ impl Stats {
         self.bankruptcies_resolved += o.bankruptcies_resolved;
         self.round_trips += o.round_trips;
         self.repegs += o.repegs;
+        self.order_fills += o.order_fills;
         for (k, v) in &o.kinds {
             let e = self.kinds.entry(k.clone()).or_default();
             e.0 += v.0;
@@ -151,7 +154,14 @@ fn error_name(c: Option<u32>) -> String {
 
 fn is_tx(a: &Action) -> bool {
     // an ADL pass sends several transactions and checks each failed one itself
-    !matches!(a, Action::Price { .. } | Action::Feed { .. } | Action::Warp { .. } | Action::AdlPass { .. })
+    !matches!(
+        a,
+        Action::Price { .. }
+            | Action::Feed { .. }
+            | Action::Warp { .. }
+            | Action::AdlPass { .. }
+            | Action::FillOrders { .. }
+    )
 }
 
 /// The fuzzer: random action sequences, every invariant after every step, shrinking on failure.
@@ -175,7 +185,7 @@ fn invariant_action_sequences() {
     });
     let t = TOTAL.lock().unwrap().clone().unwrap_or_default();
     let line = format!(
-        "invariant_action_sequences: {} sequences, {} actions ({} transactions: {} ok, {} failed and checked unchanged; {} environment moves), {} funding events, {} liquidations, {} bankruptcies, {} ADL steps, {} bankruptcies fully resolved, {} round trips, {} repegs, {:.1} s",
+        "invariant_action_sequences: {} sequences, {} actions ({} transactions: {} ok, {} failed and checked unchanged; {} environment moves), {} funding events, {} liquidations, {} bankruptcies, {} ADL steps, {} bankruptcies fully resolved, {} round trips, {} repegs, {} order fills, {:.1} s",
         t.sequences,
         t.actions,
         t.tx_ok + t.tx_failed,
@@ -189,6 +199,7 @@ fn invariant_action_sequences() {
         t.bankruptcies_resolved,
         t.round_trips,
         t.repegs,
+        t.order_fills,
         started.elapsed().as_secs_f64()
     );
     let kinds: Vec<String> = t.kinds.iter().map(|(k, v)| format!("{k} {}/{}", v.0, v.0 + v.1)).collect();
@@ -208,6 +219,7 @@ fn invariant_action_sequences() {
     // a change that silently stops the fuzzer from reaching the hard paths fails (default budget)
     if cases >= 300 {
         assert!(t.liquidations > 0 && t.bankruptcies > 0, "the fuzzer reached no liquidation or bankruptcy: {line}");
+        assert!(t.order_fills > 0, "the fuzzer filled no resting order: {line}");
     }
 }
 

@@ -147,6 +147,26 @@ pub enum Action {
     Repeg {
         m: u8,
     },
+    /// A resting order (`kind` 0..5: limit, stop, take-profit, stop-limit, take-profit-limit),
+    /// its trigger and limit `bps` away from the true price, expiring in `expiry` s (0 = never).
+    PlaceOrder {
+        u: u8,
+        m: u8,
+        kind: u8,
+        long: bool,
+        milli: u16,
+        bps: (i16, i16),
+        reduce: bool,
+        expiry: u16,
+    },
+    CancelOrders {
+        u: u8,
+        all: bool,
+    },
+    /// A keeper's pass over every open order of a market.
+    FillOrders {
+        m: u8,
+    },
     /// Open and close `milli` in one transaction (the trader has no position there before).
     RoundTrip {
         u: u8,
@@ -213,7 +233,16 @@ pub fn action() -> impl Strategy<Value = Action> {
         1 => m.clone().prop_map(|m| Action::Sweep { m }),
         3 => m.clone().prop_map(|m| Action::Repeg { m }),
         1 => (m.clone(), 1u16..5_000).prop_map(|(m, usdc)| Action::Insurance { m, usdc }),
-        2 => (u, m, any::<bool>(), 1u16..3_000).prop_map(|(u, m, long, milli)| Action::RoundTrip { u, m, long, milli }),
+        2 => (u.clone(), m.clone(), any::<bool>(), 1u16..3_000).prop_map(|(u, m, long, milli)| Action::RoundTrip { u, m, long, milli }),
+        4 => (
+            (u.clone(), m.clone(), 0u8..5, any::<bool>(), 1u16..3_000),
+            ((-600i16..600, -300i16..300), prop::bool::weighted(0.6), prop_oneof![3 => Just(0u16), 1 => 1u16..3_000]),
+        )
+            .prop_map(|((u, m, kind, long, milli), (bps, reduce, expiry))| Action::PlaceOrder {
+                u, m, kind, long, milli, bps, reduce, expiry
+            }),
+        1 => (u, any::<bool>()).prop_map(|(u, all)| Action::CancelOrders { u, all }),
+        4 => m.prop_map(|m| Action::FillOrders { m }),
     ]
 }
 
