@@ -11,8 +11,9 @@
 //! Natively there are no compute units to measure, so the test is ignored unless asked for.
 
 use anchor_lang::prelude::Pubkey;
-use perp::instructions::{OrderParams, OrderSide};
+use perp::instructions::{OrderParams, OrderSide, OrderType, OrdersToCancel};
 use perp_client::ix;
+use perp_core::Price;
 use perp_tests::*;
 use solana_instruction::Instruction;
 use solana_keypair::Keypair;
@@ -30,6 +31,10 @@ const CEILINGS: &[(&str, &str, u64, u64)] = &[
     ("deposit", "", 10_000, 10_000),
     ("withdraw", "0 positions", 10_000, 35_000),
     ("repeg", "1 oracle", 15_000, 15_000),
+    // the goal: fill_order median <= 20,000 with one oracle; worst: 8 positions
+    ("fill_order", "1 oracle, 1 position", 20_000, 40_000),
+    ("place_order", "1 position", 10_000, 30_000),
+    ("cancel_orders", "", 6_000, 10_000),
 ];
 
 #[derive(Default)]
@@ -154,8 +159,47 @@ async fn cu_ceilings() {
         }
         env.trade(&alice, m, order(OrderSide::Long, BTC / 10)).await.unwrap();
     }
+    // resting orders on market 0 (1 oracle): placed with one cross position, filled by a keeper
+    // (limits on alternating sides keep the curve where it is; stops fire at once), cancelled
+    let olive = env.user(10_000_000 * USDC, 1_000_000 * USDC).await;
+    let kate = env.user(1_000 * USDC, 100 * USDC).await;
+    env.trade(&olive, 0, order(OrderSide::Long, BTC)).await.unwrap();
+    for n in 0..6 {
+        let (side, limit) = if n % 2 == 0 { (OrderSide::Long, 20_150) } else { (OrderSide::Short, 19_850) };
+        let p = resting(OrderType::Limit, side, BTC / 2, usd(limit), Price(0));
+        let i = perp_client::orders::place_order(olive.key(), olive.account, 0, &[0], p);
+        cu.run(&mut env, "place_order / 1 position", &[i], &[&olive.kp]).await;
+        let id = env.margin(&olive.account).await.next_order_id - 1;
+        let i = perp_client::orders::fill_order(kate.key(), kate.account, olive.account, 0, &oracles[&0], &[], id);
+        cu.run(&mut env, "fill_order / 1 oracle, 1 position, limit", &[i], &[&kate.kp]).await;
+    }
+    for _ in 0..3 {
+        let p = resting(OrderType::StopMarket, OrderSide::Short, BTC / 4, Price(0), usd(20_100));
+        env.place(&olive, 0, p).await.unwrap();
+        let id = env.margin(&olive.account).await.next_order_id - 1;
+        let i = perp_client::orders::fill_order(kate.key(), kate.account, olive.account, 0, &oracles[&0], &[], id);
+        cu.run(&mut env, "fill_order / 1 oracle, 1 position, stop triggered", &[i], &[&kate.kp]).await;
+        env.trade(&olive, 0, order(OrderSide::Long, BTC / 4)).await.unwrap();
+        let p = resting(OrderType::Limit, OrderSide::Long, BTC, usd(19_000), Price(0));
+        env.place(&olive, 0, p).await.unwrap();
+        let id = env.margin(&olive.account).await.next_order_id - 1;
+        let i = perp_client::orders::cancel_orders(olive.key(), olive.account, OrdersToCancel::ById(id));
+        cu.run(&mut env, "cancel_orders / by id", &[i], &[&olive.kp]).await;
+    }
     for m in 3..=7u16 {
         env.trade(&alice, m, order(OrderSide::Long, BTC / 10)).await.unwrap();
+    }
+    // alice's 8 positions: an order on market 0 values the other 7 from their caches
+    for n in 0..3 {
+        let (side, limit) = if n % 2 == 0 { (OrderSide::Long, 20_150) } else { (OrderSide::Short, 19_850) };
+        let p = resting(OrderType::Limit, side, BTC / 10, usd(limit), Price(0));
+        let a = env.margin(&alice.account).await;
+        let i = perp_client::orders::place_order(alice.key(), alice.account, 0, &ix::cross_markets(&a, None), p);
+        cu.run(&mut env, "place_order / 8 positions", &[i], &[&alice.kp]).await;
+        let id = env.margin(&alice.account).await.next_order_id - 1;
+        let others = ix::position_markets(&a, Some(0));
+        let i = perp_client::orders::fill_order(kate.key(), kate.account, alice.account, 0, &oracles[&0], &others, id);
+        cu.run(&mut env, "fill_order / 1 oracle, 8 positions", &[i], &[&kate.kp]).await;
     }
     // alice now holds 8 positions (0..=7)
     for m in [0u16, 2] {

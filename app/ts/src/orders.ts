@@ -254,6 +254,13 @@ const within = (side: 'long' | 'short', avg: bigint, bound: bigint) => (side ===
 /** `orders::max_size_within`: the largest size the curve fills on `side` with an average within `bound`, at most `cap`. */
 export function maxSizeWithin(v: VammState, side: 'long' | 'short', bound: bigint, cap: bigint): bigint {
     if (bound === 0n || cap <= 0n) return 0n;
+    // the common case first: all of `cap` fits
+    try {
+        if (within(side, quoteAverage(v, side, cap), bound)) return cap;
+    } catch (e) {
+        if (!(e instanceof OrderMathError)) throw e;
+        if (e.message !== 'Overflow' && e.message !== 'InsufficientLiquidity') throw e;
+    }
     const b = v.baseReserve;
     const q = ceilDiv(v.k, b);
     let d: bigint;

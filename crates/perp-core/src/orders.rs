@@ -133,12 +133,19 @@ pub fn within_bound(side: Side, avg: Price, bound: Price) -> bool {
 
 /// The largest size `d` (raw base) the curve fills on `side` with an average price within
 /// `bound`: `avg(d) = k x peg / (B x (B -/+ d))`, so a buy keeps `d <= B - k x peg / (B x bound)`
-/// and a sell `d <= k x peg / (B x bound) - B`; the closed form is then checked against
+/// and a sell `d <= k x peg / (B x bound) - B`. `cap` itself is tried first (an order the curve
+/// fills whole costs one quote); otherwise the closed form is checked against
 /// [`Vamm::quote_trade`] (its rounding is against the trader) and stepped down until it holds.
 /// 0 when no size fits (the curve is beyond the bound), at most `cap`.
 pub fn max_size_within(v: &Vamm, side: Side, bound: Price, cap: Base) -> CoreResult<Base> {
     if bound.is_zero() || cap.0 <= 0 {
         return Ok(Base(0));
+    }
+    // the common case first: all of `cap` fits
+    match v.quote_trade(side, cap) {
+        Ok(f) if within_bound(side, f.avg_price, bound) => return Ok(cap),
+        Ok(_) | Err(CoreError::InsufficientLiquidity) | Err(CoreError::Overflow) => {}
+        Err(e) => return Err(e),
     }
     let b = v.base_reserve;
     // k x peg / (B x bound) = Q x peg / bound, with Q = k / B the quote reserve

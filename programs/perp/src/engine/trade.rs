@@ -5,7 +5,7 @@
 
 use super::fill::{execute_fill, FillResult};
 use super::funding::settle_position;
-use super::health::{group_is_bankrupt, group_of, position_part, require_initial, require_solvent, Group};
+use super::health::{group_is_bankrupt, group_of, position_part, require_initial, require_solvent, Group, Parts};
 use super::markets::{load_other_markets, Holder, PriceNeed};
 use super::prices::{view, MarketView};
 use crate::error::{CoreResultExt, PerpError};
@@ -93,6 +93,15 @@ fn check_index_deviation(side: Side, avg: Price, index: Price, dev: u64) -> Resu
     Ok(())
 }
 
+/// What the caller already computed at the trade's index: the market's view, and the parts of
+/// the order group's other positions (valued as [`trade`] would: `Tolerant` for a reduce,
+/// `Adding` otherwise). `Given::default()` computes both.
+#[derive(Default)]
+pub struct Given {
+    pub view: Option<MarketView>,
+    pub parts: Option<Parts>,
+}
+
 /// A trade done: the fill and the view it was valued at.
 pub struct Traded {
     pub r: FillResult,
@@ -102,7 +111,8 @@ pub struct Traded {
 }
 
 /// Trades `req` for the account at `index` (`fallback`: the last valid index, not a live one).
-/// `others` are the read-only markets of the order's margin group. Checks the limit, the index
+/// `others` are the read-only markets of the order's margin group (not read when `given` has
+/// their parts). Checks the limit, the index
 /// deviation, held ADL profit, dust, open-interest and notional bounds and the margin
 /// (initial for new risk, solvency for a reduce).
 #[allow(clippy::too_many_arguments)]
@@ -117,6 +127,7 @@ pub fn trade<'info>(
     fallback: bool,
     others: &'info [AccountInfo<'info>],
     now: i64,
+    given: &Given,
 ) -> Result<Traded> {
     if req.max_index_deviation != 0 && fallback {
         msg!("max_index_deviation needs a live index (the last one is a fallback)");
@@ -129,7 +140,9 @@ pub fn trade<'info>(
     require!(!group_is_bankrupt(a, group), PerpError::AccountBankrupt);
     settle_position(a, key, slot, m)?;
     let moves_collateral = req.isolated && req.isolated_collateral > 0;
-    let mut parts = {
+    let mut parts = if let Some(p) = &given.parts {
+        *p
+    } else {
         // collateral leaving cross is new risk for the cross group, whatever the order does
         let need = if group == Group::Cross || moves_collateral {
             Some((Group::Cross, if reducing && !moves_collateral { PriceNeed::Tolerant } else { PriceNeed::Adding }))
@@ -151,7 +164,10 @@ pub fn trade<'info>(
 
     // new risk is valued at the mark before this fill (with the impact-median method the mark is
     // time-weighted: a fill cannot move it within its own second)
-    let v = view(m, index, now)?;
+    let v = match &given.view {
+        Some(v) => *v,
+        None => view(m, index, now)?,
+    };
     let oi_before = m.oi_long.max(m.oi_short);
     let r = execute_fill(a, key, slot, m, req.side, req.size, Rate(m.taker_fee), Rate(ex.fee_insurance_share), now)?;
 

@@ -1,8 +1,8 @@
 use crate::engine::funding::funding_owed;
-use crate::engine::health::{group_health, position_part, Group};
+use crate::engine::health::{group_health, position_part_at, Group};
 use crate::engine::markets::{load_other_markets, Holder, PriceNeed};
 use crate::engine::prices::view;
-use crate::engine::trade::{emit_trade, prepare, trade, TradeRequest};
+use crate::engine::trade::{emit_trade, prepare, trade, Given, TradeRequest};
 use crate::error::{CoreResultExt, PerpError};
 use crate::events::{cancel_reason, OrderCancelled, OrderFilled, OrderTriggered};
 use crate::oracle::{read_index, resolve_index};
@@ -128,7 +128,6 @@ pub fn handler<'info>(ctx: Context<'info, FillOrder<'info>>, order_id: u64) -> R
         });
     }
 
-    // liquidation goes first
     let others = &ctx.remaining_accounts[n..];
     let pos = a.find(m.market_index);
     let pos_base = pos.map(|i| a.positions[i].base).unwrap_or(0);
@@ -136,22 +135,6 @@ pub fn handler<'info>(ctx: Context<'info, FillOrder<'info>>, order_id: u64) -> R
         Some(i) if a.positions[i].is_isolated() => Group::Isolated(i),
         _ => Group::Cross,
     };
-    {
-        let mut parts = {
-            let mut holders = [Holder::new(&a, Some((group, PriceNeed::Tolerant)))];
-            load_other_markets(others, Some(m.market_index), &mut holders, now)?;
-            holders[0].parts
-        };
-        if let Some(i) = pos.filter(|_| pos_base != 0) {
-            let owed = funding_owed(&m, &a.positions[i])?;
-            parts[i] = Some(position_part(&a.positions[i], &view(&m, index, now)?, owed)?);
-        }
-        let h = group_health(&a, group, &parts)?;
-        if h.equity < h.maintenance {
-            msg!("{:?}: equity {} below maintenance {}", group, h.equity, h.maintenance);
-            return err!(PerpError::AccountLiquidatable);
-        }
-    }
 
     // how much the curve can fill within the bound
     let side = spec.side;
@@ -178,8 +161,6 @@ pub fn handler<'info>(ctx: Context<'info, FillOrder<'info>>, order_id: u64) -> R
         isolated_collateral: 0,
         max_index_deviation: 0,
     };
-    // a risk-increasing fill the owner's margin cannot carry cancels the order for the reward:
-    // the fill runs on the accounts and is undone from these copies if it fails that way
     let prep = match prepare(&ex, &m, &a, &req, now) {
         Ok(p) => p,
         Err(e) if is_unfillable(&e) => {
@@ -188,9 +169,35 @@ pub fn handler<'info>(ctx: Context<'info, FillOrder<'info>>, order_id: u64) -> R
         }
         Err(e) => return Err(e),
     };
+
+    // liquidation goes first: the group's health before the fill (its other markets valued as the
+    // trade will value them, so the trade reuses these parts)
+    let mut given = Given { view: Some(view(&m, index, now)?), parts: None };
+    given.parts = Some({
+        let need = if group == Group::Cross {
+            Some((Group::Cross, if prep.reducing { PriceNeed::Tolerant } else { PriceNeed::Adding }))
+        } else {
+            None
+        };
+        let mut holders = [Holder::new(&a, need)];
+        load_other_markets(others, Some(m.market_index), &mut holders, now)?;
+        holders[0].parts
+    });
+    if let (Some(i), Some(v), Some(parts)) = (pos.filter(|_| pos_base != 0), &given.view, &mut given.parts) {
+        let owed = funding_owed(&m, &a.positions[i])?;
+        parts[i] = Some(position_part_at(&a.positions[i], v.mark, v.tiers(), owed, false)?);
+    }
+    let h = group_health(&a, group, given.parts.as_ref().ok_or(PerpError::MathOverflow)?)?;
+    if h.equity < h.maintenance {
+        msg!("{:?}: equity {} below maintenance {}", group, h.equity, h.maintenance);
+        return err!(PerpError::AccountLiquidatable);
+    }
+
+    // a risk-increasing fill the owner's margin cannot carry cancels the order for the reward:
+    // the fill runs on the accounts and is undone from these copies if it fails that way
     let snap_m = bytemuck::bytes_of(&*m).to_vec();
     let snap_a = bytemuck::bytes_of(&*a).to_vec();
-    let t = match trade(&ex, &mut m, &mut a, &key, &req, &prep, index, false, others, now) {
+    let t = match trade(&ex, &mut m, &mut a, &key, &req, &prep, index, false, others, now, &given) {
         Ok(t) => t,
         Err(e) if is_unfillable(&e) && !prep.reducing => {
             msg!("order {} cannot be filled as placed ({}): cancelled", order_id, e);

@@ -1,4 +1,4 @@
-use crate::engine::trade::{emit_trade, prepare, trade, TradeRequest};
+use crate::engine::trade::{emit_trade, prepare, trade, Given, TradeRequest};
 use crate::error::{CoreResultExt, PerpError};
 use crate::oracle::{read_index, resolve_index};
 use crate::state::*;
@@ -185,7 +185,19 @@ pub fn execute_order<'info>(
     } else {
         Price(0)
     };
-    let t = trade(&ex, &mut m, &mut a, &key, &req, &prep, index, fallback, &ctx.remaining_accounts[n..], now)?;
+    let t = trade(
+        &ex,
+        &mut m,
+        &mut a,
+        &key,
+        &req,
+        &prep,
+        index,
+        fallback,
+        &ctx.remaining_accounts[n..],
+        now,
+        &Given::default(),
+    )?;
     if by_delegate {
         // M-2: a delegate's own impact on the curve is bounded (what a back-run could take)
         check_delegate_impact(t.r.fill.avg_price, mid_before, Rate(m.delegate_band))?;
