@@ -1,6 +1,7 @@
 //! The keeper: funding crank on schedule, insurance sweeps, liquidation scanner (takeovers into
 //! its own margin account, which needs collateral), unwinding what it took over, ADL executor,
-//! bankruptcy resolution. Generic over the chain, so the same code runs against a cluster
+//! bankruptcy resolution, and the resting-order filler (`keeper/orders.rs`: fills, triggers and
+//! cancels orders for the reward, after liquidations). Generic over the chain, so the same code runs against a cluster
 //! (`perp keeper`) and against the in-process bank (tests, `perp simulate`).
 //!
 //! Robustness: every failed transaction is logged with the program error's name; an account that
@@ -71,11 +72,12 @@ pub struct Counters {
     /// Bankruptcies that reached the last resort (`resolve_bankruptcy`: the loss socialized).
     pub losses_socialized: u64,
     pub unwinds: u64,
-    /// Resting orders filled (in full or in part), triggered, and cancelled for the reward
-    /// (expired, unfillable, nothing to reduce).
+    /// Resting orders filled (in full or in part), triggered, cancelled for the reward (unfillable,
+    /// nothing to reduce) and expired (also cancelled for the reward).
     pub orders_filled: u64,
     pub orders_triggered: u64,
     pub orders_cancelled: u64,
+    pub orders_expired: u64,
     pub sweeps: u64,
     pub repegs: u64,
     pub tx_failures: u64,
@@ -102,8 +104,8 @@ pub struct TickReport {
     pub adl_snapshot: Option<Vec<(Pubkey, MarginAccount)>>,
     /// `(market, base closed)` of the keeper's own positions unwound.
     pub unwound: Vec<(u16, i64)>,
-    /// `(account, order id, base filled)` of orders filled.
-    pub orders_filled: Vec<(Pubkey, u64, u64)>,
+    /// `(account, order id, base filled, order kind)` of orders filled.
+    pub orders_filled: Vec<(Pubkey, u64, u64, u8)>,
     /// `(account, order id)` of orders cancelled for the reward.
     pub orders_cancelled: Vec<(Pubkey, u64)>,
 }

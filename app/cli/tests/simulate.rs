@@ -78,6 +78,10 @@ async fn scenario_default() {
     assert_eq!(s.funding_events, 96, "one per hour");
     assert!(s.gap.within_50bps > 0.99, "{:?}", s.gap);
     assert_eq!(s.repegs, 0, "repegs are off by default");
+    // resting orders: stops and take-profits on a third of the positions, noise traders' limits
+    assert!(s.orders_placed > 500 && s.orders_filled > 50 && s.stop_fills > 0, "{s:?}");
+    assert!(s.orders_triggered > 0 && s.orders_expired > 0 && s.orders_cancelled_by_owner > 0, "{s:?}");
+    assert!(r.events.iter().any(|e| e.kind == EventKind::OrderFill), "no limit fill marked");
 }
 
 /// `--scenario no-arb`: nobody trades the vAMM toward the index; repegs alone move it there,
@@ -114,9 +118,17 @@ async fn scenario_stress_reaches_every_path_of_the_waterfall() {
         EventKind::Bankruptcy,
         EventKind::AdlComplete,
         EventKind::LossSocialized,
+        EventKind::StopFill,
     ] {
         assert!(r.events.iter().any(|e| e.kind == kind), "no {kind:?} marked");
     }
+    // stops fire in the largest move (the keeper's outage, minutes 5,150-5,240, sits in it): fills
+    // of stop orders within three hours of it, and in total more than a few
+    let start = r.start_time().unwrap();
+    let (a, b) = (start + (5_150 - 180) * 60, start + (5_240 + 180) * 60);
+    let stops = r.events.iter().filter(|e| e.kind == EventKind::StopFill);
+    assert!(stops.clone().any(|e| (a..=b).contains(&e.t)), "no stop fired in the largest move");
+    assert!(s.stop_fills >= 5 && stops.count() as u64 == s.stop_fills, "{s:?}");
     // the ADL comparison: every round closed what it needed; pro rata spreads the same closes
     let a = &s.adl_fairness;
     assert!(!a.is_empty());

@@ -79,11 +79,15 @@ impl<C: Chain> Keeper<C> {
                                 }
                                 if filled > 0 {
                                     self.counters.orders_filled += 1;
-                                    report.orders_filled.push((*k, o.order_id, filled));
+                                    report.orders_filled.push((*k, o.order_id, filled, o.kind));
                                 } else {
                                     self.counters.orders_cancelled += 1;
                                     report.orders_cancelled.push((*k, o.order_id));
                                 }
+                            }
+                            OrderStatus::Expired => {
+                                self.counters.orders_expired += 1;
+                                report.orders_cancelled.push((*k, o.order_id));
                             }
                             _ => {
                                 self.counters.orders_cancelled += 1;

@@ -4,15 +4,18 @@
 //! alternating), updated as its bars close. A deterministic population of traders (trend
 //! followers at 2-50x, mean reverters, noise traders and an arbitrageur who trades the vAMM toward
 //! the index) trades through the program; the keeper code cranks funding, liquidates and
-//! deleverages. At the end: a summary, charts, and the conservation check.
+//! deleverages. A third of the traders protect each position with a stop-loss and a take-profit,
+//! and some noise traders keep resting limit orders; the keeper fills them. At the end: a summary,
+//! charts, and the conservation check.
 
 //!
 //! Modules: `config` (arguments, named scenarios, the market), `world` (the bank, oracles and
-//! population), `traders` (strategies), `run` (the minute loop), `stats` (vAMM gap distribution,
+//! population), `traders` (strategies), `orders` (stops, take-profits and resting limits), `run` (the minute loop), `stats` (vAMM gap distribution,
 //! ADL queue vs pro rata), `report` (summary and charts), `cli` (`perp simulate`).
 
 mod cli;
 mod config;
+mod orders;
 mod report;
 mod run;
 mod stats;

@@ -51,6 +51,17 @@ pub struct SimSummary {
     pub gap: GapStats,
     pub adl_fairness: Vec<AdlRoundStats>,
     pub keeper_passes: u64,
+    /// Resting orders: placed by traders, filled (in full or in part) and triggered by the
+    /// keeper, cancelled by the keeper for the reward (unfillable or nothing left to reduce),
+    /// expired, and cancelled by their owners.
+    pub orders_placed: u64,
+    pub orders_filled: u64,
+    pub orders_triggered: u64,
+    pub orders_cancelled: u64,
+    pub orders_expired: u64,
+    pub orders_cancelled_by_owner: u64,
+    /// Of the fills, those of stop orders (stop-market, stop-limit).
+    pub stop_fills: u64,
     pub feed_dark_minutes: u64,
     pub keeper_failures: u64,
     pub keeper_failures_by_error: BTreeMap<String, u64>,
@@ -81,6 +92,8 @@ pub enum EventKind {
     Bankruptcy,
     AdlComplete,
     LossSocialized,
+    StopFill,
+    OrderFill,
 }
 
 impl EventKind {
@@ -91,6 +104,8 @@ impl EventKind {
             EventKind::Bankruptcy => ("#6a0dad", "triangle"),
             EventKind::AdlComplete => ("#1f77b4", "triangle"),
             EventKind::LossSocialized => ("#000000", "triangle"),
+            EventKind::StopFill => ("#e377c2", "circle"),
+            EventKind::OrderFill => ("#2ca02c", "circle"),
         }
     }
 }
@@ -114,6 +129,11 @@ pub struct SimResult {
 const COLORS: [&str; 8] = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"];
 
 impl SimResult {
+    /// Unix time of the first replayed minute.
+    pub fn start_time(&self) -> Option<i64> {
+        self.samples.first().map(|s| s.t - 60)
+    }
+
     pub fn summary_json(&self) -> Value {
         let s = &self.summary;
         let c = s.conservation.unwrap_or(Conservation {
@@ -158,6 +178,10 @@ impl SimResult {
                 s.gap.within_50bps * 100.0, s.gap.minutes, s.gap.p50, s.gap.p90, s.gap.p95, s.gap.p99, s.gap.max
             ),
             "keeper_passes": s.keeper_passes,
+            "orders": format!(
+                "{} placed, {} filled ({} stops), {} triggered, {} expired, {} cancelled by the keeper (unfillable or nothing to reduce), {} by their owners",
+                s.orders_placed, s.orders_filled, s.stop_fills, s.orders_triggered, s.orders_expired, s.orders_cancelled, s.orders_cancelled_by_owner
+            ),
             "feed_dark_minutes": s.feed_dark_minutes,
             "keeper_failed_transactions": s.keeper_failures,
             "keeper_failed_by_reason": s.keeper_failures_by_error.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", "),
@@ -222,7 +246,7 @@ impl SimResult {
             (
                 "prices.svg",
                 line_chart(
-                    "BTC-PERP: index vs each feed vs mark vs vAMM (liquidations, insurance draws, bankruptcies, ADL, socialized losses)",
+                    "BTC-PERP: index vs each feed vs mark vs vAMM (liquidations, insurance draws, bankruptcies, ADL, socialized losses, stop and limit fills)",
                     "USD",
                     &price_lines,
                     &markers(&|e| e.price),

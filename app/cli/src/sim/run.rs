@@ -83,6 +83,12 @@ pub async fn simulate(cfg: &SimConfig, mut progress: impl FnMut(i64, i64)) -> Re
             mark_event(EventKind::InsuranceDraw, format!("insurance draw: {paid} USDC"));
             insurance_out = m.insurance_total_out;
         }
+        for (k, id, base, kind) in &report.orders_filled {
+            let stop = matches!(*kind, 2 | 4);
+            sim.summary.stop_fills += stop as u64;
+            let (ek, what) = if stop { (EventKind::StopFill, "stop") } else { (EventKind::OrderFill, "order") };
+            mark_event(ek, format!("{what} fill: {k} #{id} {} BTC", *base as f64 / 1e9));
+        }
         for (k, _) in &report.bankrupt_marked {
             mark_event(EventKind::Bankruptcy, format!("bankruptcy: {k}"));
         }
@@ -173,6 +179,10 @@ pub async fn simulate(cfg: &SimConfig, mut progress: impl FnMut(i64, i64)) -> Re
     s.fee_pool_end = Quote(m.fee_pool);
     s.gap = gap_stats(&gaps);
     s.keeper_failures = k.tx_failures;
+    s.orders_filled = k.orders_filled;
+    s.orders_triggered = k.orders_triggered;
+    s.orders_cancelled = k.orders_cancelled;
+    s.orders_expired = k.orders_expired;
     s.keeper_failures_by_error = k.failures_by_error.clone();
     s.conservation = Some(sim.boot.conservation().await.map_err(|e| e.to_string())?);
     s.wall_seconds = wall.elapsed().as_secs_f64();

@@ -31,6 +31,7 @@ pub(super) enum Strategy {
 pub(super) struct Trader {
     pub user: BankUser,
     pub strategy: Strategy,
+    pub orders: super::orders::OrderHabits,
 }
 
 pub(super) fn f(p: Price) -> f64 {
@@ -101,6 +102,15 @@ impl Sim {
                 *self.summary.rejections.entry(name).or_default() += 1;
                 false
             }
+        }
+    }
+
+    async fn after_open(&mut self, i: usize, index: Price) {
+        if self.traders[i].orders.protect.is_none() {
+            return;
+        }
+        if let Ok(a) = perp_client::chain::fetch_margin(&self.boot.chain, &self.traders[i].user.account).await {
+            self.protect(i, &a, index).await;
         }
     }
 
@@ -192,11 +202,20 @@ impl Sim {
                 }
                 Strategy::Arb => None,
             };
+            if matches!(self.traders[i].strategy, Strategy::Noise { .. }) {
+                let size = base_for(target_notional(2)) / 4;
+                self.quote(i, &acct, state.index, size).await;
+            }
             let Some(target) = target else { continue };
             let delta = target - pos;
             if delta == 0 {
                 continue;
             }
+            // a close or a flip by hand takes the position's orders with it
+            if pos != 0 && (target == 0 || target.signum() != pos.signum()) {
+                self.cancel_all_orders(i, &acct).await;
+            }
+            let opens = target != 0 && (pos == 0 || target.signum() != pos.signum() || target.abs() > pos.abs());
             let side = if delta > 0 { OrderSide::Long } else { OrderSide::Short };
             // close first when flipping, so the reduce never needs margin
             if pos != 0 && target.signum() != pos.signum() {
@@ -208,10 +227,13 @@ impl Sim {
                     let a2 = perp_client::chain::fetch_margin(&self.boot.chain, &self.traders[i].user.account)
                         .await
                         .unwrap_or(acct);
-                    self.order(i, side, target.abs(), false, &fresh, &a2).await;
+                    if self.order(i, side, target.abs(), false, &fresh, &a2).await && opens {
+                        self.after_open(i, state.index).await;
+                    }
                 }
-            } else {
-                self.order(i, side, delta.abs(), delta.signum() != target.signum(), &fresh, &acct).await;
+            } else if self.order(i, side, delta.abs(), delta.signum() != target.signum(), &fresh, &acct).await && opens
+            {
+                self.after_open(i, state.index).await;
             }
         }
     }

@@ -116,7 +116,7 @@ impl Sim {
                 .user_with(key(&mut rng), 40_000_000 * USDC as u64, 20_000_000 * USDC as u64)
                 .await
                 .map_err(|e| e.to_string())?;
-            Some(Trader { user, strategy: Strategy::Arb })
+            Some(Trader { user, strategy: Strategy::Arb, orders: Default::default() })
         } else {
             None
         };
@@ -124,9 +124,10 @@ impl Sim {
         for i in 0..cfg.traders {
             let deposit = rng.gen_range(2_000..=20_000) * USDC;
             let strategy = population(i, cfg.high_leverage, &mut rng);
+            let orders = habits(i, &strategy, &mut rng);
             let user =
                 boot.user_with(key(&mut rng), deposit as u64 * 2, deposit as u64).await.map_err(|e| e.to_string())?;
-            traders.push(Trader { user, strategy });
+            traders.push(Trader { user, strategy, orders });
         }
         // the keeper takes liquidated positions over, so it carries collateral of its own
         let keeper_user = boot
@@ -209,6 +210,16 @@ fn population(i: usize, high: bool, rng: &mut ChaCha8Rng) -> Strategy {
             leverage: rng.gen_range(2..=10),
         },
         _ => Strategy::Noise { leverage: rng.gen_range(1..=5) },
+    }
+}
+
+/// Trader `i`'s use of resting orders: every third trader protects each position with a stop-loss
+/// 1.5-4% and a take-profit 2-8% from the entry; every other noise trader keeps a resting limit
+/// 0.2-0.6% from the index.
+fn habits(i: usize, s: &Strategy, rng: &mut ChaCha8Rng) -> super::orders::OrderHabits {
+    super::orders::OrderHabits {
+        protect: i.is_multiple_of(3).then(|| (rng.gen_range(150..=400), rng.gen_range(200..=800))),
+        quote_bp: (matches!(s, Strategy::Noise { .. }) && i % 2 == 1).then(|| rng.gen_range(20..=60)),
     }
 }
 
