@@ -323,3 +323,83 @@ async fn attack_keeper_unwind_limit_from_a_lying_rpc() {
     assert_eq!(after.cross_collateral, before.cross_collateral, "and lost nothing to the sandwich");
     w.assert_conservation().await;
 }
+
+/// Resting orders: the keeper fills a stop once the index (held for a sample period) crosses its
+/// trigger, leaves a limit the vAMM cannot fill yet, cancels an expired order, and is paid each
+/// reward once; the trader's CLI lists and cancels what is left.
+#[tokio::test(flavor = "current_thread")]
+async fn fills_stops_and_cancels_expired_orders_for_the_reward() {
+    use perp_cli::orders::{order, Kind, OrderCmd, PlaceArgs, SideArg};
+    let w = World::new(0).await;
+    let alice = w.boot.user(100_000 * USDC, 10_000 * USDC).await.unwrap();
+    let arb = w.boot.user(5_000_000 * USDC, 1_000_000 * USDC).await.unwrap();
+    w.trade(&alice, OrderSide::Long, BTC).await.unwrap();
+    let place = |kind, side, size: &str, limit: Option<&str>, trigger: Option<&str>, expires_in| {
+        OrderCmd::Place(PlaceArgs {
+            market: "BTC-PERP".into(),
+            kind,
+            side,
+            size: size.into(),
+            limit: limit.map(Into::into),
+            trigger: trigger.map(Into::into),
+            slippage: None,
+            reduce_only: None,
+            expires_in,
+            client_id: 0,
+            id: 0,
+        })
+    };
+    let opts = SendOptions::default();
+    for cmd in [
+        place(Kind::Stop, SideArg::Sell, "1", None, Some("19500"), None),
+        place(Kind::Limit, SideArg::Buy, "0.5", Some("18000"), None, None),
+        place(Kind::Limit, SideArg::Sell, "0.5", Some("25000"), None, Some(120)),
+    ] {
+        let out = order(&w.boot.chain, Some(&alice.kp), &cmd, &opts).await.unwrap();
+        assert_eq!(out.value["reward_reserved"], "0.02", "{}", out.value);
+    }
+    // a stop with a limit and no trigger is refused before anything is sent
+    let bad = place(Kind::Stop, SideArg::Sell, "1", Some("19000"), Some("19500"), None);
+    assert!(order(&w.boot.chain, Some(&alice.kp), &bad, &opts).await.is_err());
+    let mut k = w.keeper().await;
+    let k0 = fetch_margin(&w.boot.chain, &k.account).await.unwrap().cross_collateral;
+    let r = k.tick().await.unwrap();
+    assert!(r.orders_filled.is_empty() && r.orders_cancelled.is_empty(), "{r:?}");
+    // the index falls to 19,400 and holds a sample period; the 120 s order expires meanwhile
+    w.boot.chain.set_time(T0 + 30).await;
+    w.move_to(&arb, usd(19_400)).await;
+    w.boot.chain.set_time(T0 + 200).await;
+    w.price(usd(19_400));
+    let r = k.tick().await.unwrap();
+    assert_eq!(r.orders_filled.len(), 1, "{r:?}");
+    assert_eq!(r.orders_filled[0].1, 1, "the stop");
+    assert_eq!(r.orders_cancelled, vec![(alice.account, 3)], "the expired limit");
+    assert_eq!((k.counters.orders_filled, k.counters.orders_triggered, k.counters.orders_expired), (1, 1, 1));
+    let a = fetch_margin(&w.boot.chain, &alice.account).await.unwrap();
+    assert!(a.find(0).is_none(), "the stop closed the position");
+    let mine = fetch_margin(&w.boot.chain, &k.account).await.unwrap();
+    assert_eq!(mine.cross_collateral - k0, 2 * 20_000, "two rewards, once each");
+    // nothing more to do: the buy limit at 18,000 rests
+    let r = k.tick().await.unwrap();
+    assert!(r.orders_filled.is_empty() && r.orders_cancelled.is_empty(), "{r:?}");
+    let list = order(
+        &w.boot.chain,
+        Some(&alice.kp),
+        &OrderCmd::List(perp_cli::orders::ListArgs { id: 0, owner: None }),
+        &opts,
+    )
+    .await
+    .unwrap();
+    assert_eq!(list.value["orders_open"], 1, "{}", list.value);
+    assert!(list.value["orders"][0]["status"].as_str().unwrap().starts_with("resting"), "{}", list.value);
+    let cancel = OrderCmd::Cancel(perp_cli::orders::CancelArgs {
+        order_id: None,
+        client_id: None,
+        all: true,
+        market: None,
+        id: 0,
+    });
+    let out = order(&w.boot.chain, Some(&alice.kp), &cancel, &opts).await.unwrap();
+    assert_eq!((out.value["cancelled"].clone(), out.value["reward_returned"].clone()), (1.into(), "0.02".into()));
+    w.assert_conservation().await;
+}
