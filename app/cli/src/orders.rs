@@ -305,5 +305,7 @@ pub fn status_text(st: &OrderStatus) -> String {
         }
         OrderStatus::IndexUnusable(why) => format!("waiting: {why}"),
         OrderStatus::Liquidatable => "waiting: the account is liquidatable (liquidation first)".into(),
+        OrderStatus::Paused => "waiting: the market is paused".into(),
+        OrderStatus::VammDisplaced => "waiting: the vAMM is pushed beyond half the band against the order".into(),
     }
 }

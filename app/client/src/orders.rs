@@ -10,7 +10,7 @@ use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
 use anchor_lang::{InstructionData, ToAccountMetas};
 use perp::instructions::{OrderSide, OrderType, OrdersToCancel, PlaceOrderParams};
 use perp::state::{MarginAccount, Market, Order};
-use perp_core::orders::{fill_bound, fill_size, max_size_within, trigger_met, OrderKind};
+use perp_core::orders::{fill_bound, max_size_within, order_fill_size, trigger_met, OrderKind};
 use perp_core::{Base, Price, Rate};
 use std::collections::BTreeMap;
 
@@ -112,8 +112,12 @@ pub enum OrderStatus {
     PriceNotReached { available: Base, bound: Price },
     /// Waiting: no live index, or it diverges from its time-weighted value.
     IndexUnusable(String),
-    /// Waiting: the account is below maintenance (liquidation first).
+    /// Waiting: the order's margin group is below maintenance (liquidation first).
     Liquidatable,
+    /// Waiting: the market is paused by its admin.
+    Paused,
+    /// Waiting: the vAMM sits more than half the band beyond the index against the order.
+    VammDisplaced,
 }
 
 impl OrderStatus {
@@ -166,22 +170,46 @@ pub fn order_status(acct: &MarginAccount, o: &Order, markets: &BTreeMap<u16, Mar
     if spec.kind.has_trigger() && !o.triggered() && !trigger_met(&spec, index) {
         return OrderStatus::NotTriggered;
     }
-    if account_health(acct, markets).liquidatable() {
-        return OrderStatus::Liquidatable;
-    }
-    let pos = acct.find(o.market_index).map(|i| acct.positions[i].base).unwrap_or(0);
-    let reduces = pos != 0 && (pos > 0) != (spec.side == perp_core::vamm::Side::Long);
-    let left = Base(o.size as i64);
-    let cap = if o.reduce_only() { Base(left.0.min(pos.abs())) } else { left };
-    let probe = if cap.0 > 0 { cap } else { left };
     let m = &ms.market;
+    if m.is_paused(now) {
+        return OrderStatus::Paused;
+    }
+    let slot = acct.find(o.market_index);
+    let pos = slot.map(|i| acct.positions[i].base).unwrap_or(0);
+    let side = spec.side;
+    let reduces = pos != 0 && (pos > 0) != (side == perp_core::vamm::Side::Long);
+    let left = Base(o.size as i64);
+    let against = Base(if reduces { pos.abs() } else { 0 });
     let Ok(bound) = fill_bound(&spec, index, Rate(m.order_band)) else {
         return OrderStatus::IndexUnusable("orders disabled on this market".into());
     };
-    let available = max_size_within(&m.vamm(), spec.side, bound, probe).unwrap_or(Base(0));
-    match fill_size(probe, available, Base(m.min_position)) {
-        None => OrderStatus::PriceNotReached { available, bound },
-        Some(_) if o.reduce_only() && !reduces => OrderStatus::NothingToReduce,
-        Some(size) => OrderStatus::Fillable { size, bound },
+    let half = Rate(m.order_band / 2);
+    let mid = m.vamm().price().unwrap_or(index);
+    let displaced = match side {
+        perp_core::vamm::Side::Long => index.scale_by_one_plus(half, perp_core::Round::Up).is_ok_and(|b| mid > b),
+        perp_core::vamm::Side::Short => {
+            index.scale_by_one_plus(Rate(-half.0), perp_core::Round::Down).is_ok_and(|b| mid < b)
+        }
+    };
+    if displaced {
+        return OrderStatus::VammDisplaced;
     }
+    let probe = if o.reduce_only() { Base(left.0.max(against.0)) } else { left };
+    let available = max_size_within(&m.vamm(), side, bound, probe).unwrap_or(Base(0));
+    let Some(size) = order_fill_size(left, available, Base(m.min_position), against, o.reduce_only()) else {
+        return OrderStatus::PriceNotReached { available, bound };
+    };
+    if o.reduce_only() && !reduces {
+        return OrderStatus::NothingToReduce;
+    }
+    // the order's own margin group below maintenance: liquidation first
+    let h = account_health(acct, markets);
+    let below = match slot {
+        Some(i) if acct.positions[i].is_isolated() => h.isolated.iter().any(|(s, g)| *s == i && g.is_liquidatable()),
+        _ => h.cross.is_liquidatable(),
+    };
+    if below {
+        return OrderStatus::Liquidatable;
+    }
+    OrderStatus::Fillable { size, bound }
 }

@@ -306,3 +306,29 @@ export function fillSize(remaining: bigint, available: bigint, minSize: bigint):
     if (available < take) take = available;
     return take > 0n && take >= minSize ? take : null;
 }
+
+/**
+ * `orders::order_fill_size`: one fill of an order with `left` to fill when the curve fills
+ * `available` within the bound, for a position the order's side reduces by up to `against` (0 when
+ * it adds or there is none), leaving no dust: a reduce-only order closes a position it would leave
+ * below `minSize` (when the curve can), others leave exactly `minSize`; a flip into less than
+ * `minSize` stops at the close. Null when nothing can be filled now.
+ */
+export function orderFillSize(left: bigint, available: bigint, minSize: bigint, against: bigint, reduceOnly: boolean): bigint | null {
+    const cap = reduceOnly && against > 0n ? (left < against ? left : against) : left;
+    const first = fillSize(cap, available, minSize);
+    if (first === null) return null;
+    let size = first;
+    const min = minSize > 0n ? minSize : 0n;
+    const p = against;
+    if (p > 0n && size < p && p >= min) {
+        const rem = p - size;
+        if (rem < min) {
+            if (reduceOnly && available >= p) size = p;
+            else size -= min - rem;
+        }
+    } else if (p > 0n && size > p && size - p < min) {
+        size = p;
+    }
+    return size > 0n ? size : null;
+}

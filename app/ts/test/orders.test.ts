@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fillBound, fillSize, maxSizeWithin, triggerMet, type OrderSpec } from '../src/orders.js';
+import { fillBound, fillSize, maxSizeWithin, orderFillSize, triggerMet, type OrderSpec } from '../src/orders.js';
 import { rustFixture } from './fixtures.js';
 
 const v = rustFixture('orders.json');
@@ -48,6 +48,14 @@ test('largest fill within a bound', () => {
 test('fill sizes', () => {
     for (const c of v.fillSize) {
         const r = fillSize(BigInt(c.remaining), BigInt(c.available), BigInt(c.min));
+        assert.equal(r === null ? null : r.toString(), c.size, JSON.stringify(c));
+    }
+});
+
+test('order fill sizes leave no dust', () => {
+    assert.ok(v.orderFillSize.length >= 4000);
+    for (const c of v.orderFillSize) {
+        const r = orderFillSize(BigInt(c.left), BigInt(c.available), BigInt(c.min), BigInt(c.against), c.reduceOnly);
         assert.equal(r === null ? null : r.toString(), c.size, JSON.stringify(c));
     }
 });

@@ -196,6 +196,37 @@ pub fn fill_size(remaining: Base, available: Base, min_size: Base) -> Option<Bas
     (take > 0 && take >= min_size.0).then_some(Base(take))
 }
 
+/// One fill of an order with `left` to fill, when the curve fills `available` within the bound,
+/// for an account whose position the order's side would reduce by up to `against` (its size; 0
+/// when the order adds to it or there is none), without leaving dust (a position or a flip below
+/// `min_size`, which the program refuses):
+/// - the size is [`fill_size`] of what is left (reduce-only: at most `against`);
+/// - a reduce that would leave less than `min_size` of a position of at least `min_size` closes it
+///   in full when the order is reduce-only and the curve can (a stop-loss sized to a position that
+///   was since partly closed or added to still protects all of it), and otherwise leaves exactly
+///   `min_size`;
+/// - a flip that would open less than `min_size` on the other side stops at the close.
+///
+/// `None` when nothing can be filled now.
+pub fn order_fill_size(left: Base, available: Base, min_size: Base, against: Base, reduce_only: bool) -> Option<Base> {
+    let cap = if reduce_only && against.0 > 0 { Base(left.0.min(against.0)) } else { left };
+    let mut size = fill_size(cap, available, min_size)?.0;
+    let (p, min) = (against.0, min_size.0.max(0));
+    if p > 0 && size < p && p >= min {
+        let rem = p - size;
+        if rem < min {
+            if reduce_only && available.0 >= p {
+                size = p;
+            } else {
+                size -= min - rem;
+            }
+        }
+    } else if p > 0 && size > p && size - p < min {
+        size = p;
+    }
+    (size > 0).then_some(Base(size))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,6 +295,46 @@ mod tests {
         assert_eq!(fill_size(Base(5 * ONE), Base(ONE / 2), Base(ONE)), None);
         assert_eq!(fill_size(Base(3 * ONE / 2), Base(ONE), Base(ONE)), None);
         assert_eq!(fill_size(Base(5 * ONE), Base(0), Base(ONE)), None);
+    }
+
+    #[test]
+    fn fills_leave_no_dust_by_hand() {
+        let m = Base(ONE);
+        // long 1.5, reduce-only stop of 1 (min 1): 0.5 would be left, so it closes all 1.5
+        assert_eq!(order_fill_size(Base(ONE), Base(2 * ONE), m, Base(3 * ONE / 2), true), Some(Base(3 * ONE / 2)));
+        // the curve cannot take all 1.5: it leaves exactly the minimum
+        assert_eq!(order_fill_size(Base(ONE), Base(ONE), m, Base(3 * ONE / 2), true), Some(Base(ONE / 2)));
+        assert_eq!(order_fill_size(Base(ONE), Base(ONE), m, Base(5 * ONE / 2), true), Some(Base(ONE)));
+        assert_eq!(order_fill_size(Base(ONE), Base(ONE), m, Base(9 * ONE / 5), true), Some(Base(4 * ONE / 5)));
+        // not reduce-only: never more than the order, keep the minimum
+        assert_eq!(order_fill_size(Base(ONE), Base(2 * ONE), m, Base(3 * ONE / 2), false), Some(Base(ONE / 2)));
+        // long 4.5, sell 6 with 5.3 available: 5 would flip into 0.5, so it stops at the close
+        assert_eq!(
+            order_fill_size(Base(6 * ONE), Base(53 * ONE / 10), m, Base(9 * ONE / 2), false),
+            Some(Base(9 * ONE / 2))
+        );
+        // a flip of at least the minimum is fine
+        assert_eq!(order_fill_size(Base(6 * ONE), Base(6 * ONE), m, Base(9 * ONE / 2), false), Some(Base(6 * ONE)));
+        // adding to a position, or none: plain fill_size
+        assert_eq!(order_fill_size(Base(5 * ONE), Base(2 * ONE), m, Base(0), false), Some(Base(2 * ONE)));
+        // reduce-only with nothing to reduce: what the curve takes (the program then cancels it)
+        assert_eq!(order_fill_size(Base(ONE), Base(2 * ONE), m, Base(0), true), Some(Base(ONE)));
+    }
+
+    proptest! {
+        #[test]
+        fn order_fills_never_leave_dust(
+            left in 1i64..10_000, available in 0i64..10_000, min in 0i64..500, against in 0i64..10_000, ro: bool,
+        ) {
+            if let Some(s) = order_fill_size(Base(left), Base(available), Base(min), Base(against), ro) {
+                prop_assert!(s.0 > 0 && s.0 <= available);
+                prop_assert!(s.0 <= left || (ro && s.0 == against));
+                if against >= min && against > 0 {
+                    let after = against - s.0; // signed: negative = flipped
+                    prop_assert!(after == 0 || after.abs() >= min, "{s:?} leaves {after}");
+                }
+            }
+        }
     }
 
     fn curve() -> Vamm {

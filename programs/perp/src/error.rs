@@ -156,10 +156,12 @@ pub enum PerpError {
     OrdersOpen,
     #[msg("resting orders are not enabled on this market (order_band is 0): propose the order parameters")]
     OrdersDisabled,
+    #[msg("the vAMM sits more than half the market's order band beyond the index against the order: fills wait for it to come back")]
+    VammDisplaced,
 }
 
 /// Every error, in code order (code = 6000 + index): lets clients turn a code into a name.
-pub const ALL_ERRORS: [PerpError; 73] = [
+pub const ALL_ERRORS: [PerpError; 74] = [
     PerpError::MathOverflow,
     PerpError::Unauthorized,
     PerpError::OwnerOnly,
@@ -233,6 +235,7 @@ pub const ALL_ERRORS: [PerpError; 73] = [
     PerpError::DuplicateClientOrderId,
     PerpError::OrdersOpen,
     PerpError::OrdersDisabled,
+    PerpError::VammDisplaced,
 ];
 
 /// The error with this custom program error code, if it is one of ours.

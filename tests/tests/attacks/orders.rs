@@ -60,10 +60,9 @@ async fn attack_stop_hunt_by_pushing_the_vamm() {
 }
 
 /// A keeper's sandwich: the index really fell to 19,400, so Alice's stop at 19,500 fires. The
-/// keeper pushes the vAMM 5% below the index before filling (to buy her 2 BTC cheap and sell
-/// the push back): the fill is refused, the market's 1% band around the index holds. Filled
-/// honestly, her average is within the band, and a push inside the band gains the keeper at
-/// most that band on her size.
+/// keeper pushes the vAMM 5%, then 0.7%, below the index before filling (to buy her 2 BTC cheap
+/// and sell the push back): refused, the vAMM may sit at most half the market's 1% band beyond
+/// the index against an order. With a push inside that, her average is still within the band.
 #[tokio::test(flavor = "current_thread")]
 async fn attack_keeper_sandwich_bounded_by_the_band() {
     let mut w = world(0).await;
@@ -74,9 +73,12 @@ async fn attack_keeper_sandwich_bounded_by_the_band() {
     let push = w.env.order_ix(&kate, 0, order(OrderSide::Short, 25 * BTC)).await;
     let fill = fill_order(kate.key(), kate.account, alice.account, 0, &ix::market_oracles(&m), &[], 1);
     let r = w.env.send(&[push, fill.clone()], &[&kate.kp]).await;
-    assert_error(r, PerpError::OrderPriceNotReached);
+    assert_error(r, PerpError::VammDisplaced);
+    // 0.7% (3.5 BTC into 1,000 of depth), still inside the 1% band: more than half of it, refused
+    let push = w.env.order_ix(&kate, 0, order(OrderSide::Short, 7 * BTC / 2)).await;
+    assert_error(w.env.send(&[push, fill.clone()], &[&kate.kp]).await, PerpError::VammDisplaced);
 
-    // a push of 0.2% (inside the band) is what the keeper can use
+    // a push of 0.2% (inside half the band) is what the keeper can use
     let a0 = w.env.margin(&alice.account).await;
     let small = w.env.order_ix(&kate, 0, order(OrderSide::Short, BTC)).await;
     w.env.send(&[small, fill], &[&kate.kp]).await.unwrap();
@@ -120,8 +122,8 @@ async fn attack_trigger_on_an_outlier_or_stale_oracle() {
 
 /// A fill racing a liquidation: Alice (long 5 BTC on 10,000) sits below maintenance with a stop
 /// that has fired. Her keeper's fill would close her at the curve, taking the loss past what the
-/// liquidation's waterfall accounts for: it is refused, the liquidation goes first, and the stop,
-/// with nothing left to reduce, is then cancelled for the reward.
+/// liquidation's waterfall accounts for: it is refused, the liquidation goes first and cancels
+/// her orders, their rewards back into her collateral.
 #[tokio::test(flavor = "current_thread")]
 async fn attack_fill_racing_a_liquidation() {
     let mut w = world(1_000_000 * USDC).await;
@@ -139,16 +141,16 @@ async fn attack_fill_racing_a_liquidation() {
         .unwrap();
     settle_at(&mut w, Price(lp.price.0 - 10_000_000)).await;
     assert_error(w.env.fill(&kate, alice.account, 0, 1).await, PerpError::AccountLiquidatable);
+    let k0 = w.env.margin(&kate.account).await.cross_collateral;
     w.liquidate(&alice, 0).await.unwrap();
     let a = w.env.margin(&alice.account).await;
     assert!(a.find(0).is_none(), "liquidated");
-    let k0 = w.env.margin(&kate.account).await.cross_collateral;
-    let c0 = a.cross_collateral;
-    w.env.fill(&kate, alice.account, 0, 1).await.unwrap();
-    let a = w.env.margin(&alice.account).await;
+    // the liquidation cancelled her orders first: the reserved reward went back into her
+    // collateral (it counts toward her equity and any deficit), nothing is left to fire or to
+    // recover from a bankrupt account later
     assert!(!a.has_orders() && a.order_reserve == 0);
-    assert_eq!(a.cross_collateral, c0, "the reward was already out of her margin");
-    assert_eq!(w.env.margin(&kate.account).await.cross_collateral - k0, REWARD);
+    assert_error(w.env.fill(&kate, alice.account, 0, 1).await, PerpError::OrderNotFound);
+    assert_eq!(w.env.margin(&kate.account).await.cross_collateral, k0, "the keeper earned nothing");
     w.env.assert_conservation().await;
 }
 
@@ -185,7 +187,9 @@ async fn attack_order_spam() {
 
 /// Filling another user's order into a worse price than its limit: Alice bids 1 BTC at 19,800
 /// with the index at 19,700; Mallory buys 10 BTC first (the vAMM ~2% up) and then fills her:
-/// refused. Filled without the push, her average is within her limit.
+/// refused (the vAMM is displaced against the order), and a smaller push that passes the guard
+/// cannot fill a limit the curve no longer reaches. Filled without the push, her average is
+/// within her limit.
 #[tokio::test(flavor = "current_thread")]
 async fn attack_fill_worse_than_the_limit() {
     let mut w = world(0).await;
@@ -196,7 +200,17 @@ async fn attack_fill_worse_than_the_limit() {
     w.env.place(&alice, 0, resting(OrderType::Limit, OrderSide::Long, BTC, limit, Price(0))).await.unwrap();
     let push = w.env.order_ix(&mallory, 0, order(OrderSide::Long, 10 * BTC)).await;
     let fill = w.env.fill_ix(&mallory, alice.account, 0, 1).await;
-    assert_error(w.env.send(&[push, fill.clone()], &[&mallory.kp]).await, PerpError::OrderPriceNotReached);
+    assert_error(w.env.send(&[push, fill.clone()], &[&mallory.kp]).await, PerpError::VammDisplaced);
+    // a push the displacement guard lets through (0.2%) still cannot fill her above her limit
+    let small = w.env.order_ix(&mallory, 0, order(OrderSide::Long, BTC)).await;
+    let tight = {
+        let mut p = resting(OrderType::Limit, OrderSide::Long, BTC, usd(19_701), Price(0));
+        p.client_order_id = 9;
+        p
+    };
+    w.env.place(&alice, 0, tight).await.unwrap();
+    let fill2 = w.env.fill_ix(&mallory, alice.account, 0, 2).await;
+    assert_error(w.env.send(&[small, fill2], &[&mallory.kp]).await, PerpError::OrderPriceNotReached);
     w.env.send(&[fill], &[&mallory.kp]).await.unwrap();
     let a = w.env.margin(&alice.account).await;
     let p = a.positions[a.find(0).unwrap()];
@@ -253,5 +267,67 @@ async fn attack_reward_drained_twice() {
     assert_eq!(w.env.margin(&kate.account).await.cross_collateral - k0, REWARD);
     let a = w.env.margin(&alice.account).await;
     assert_eq!((a.cross_collateral, a.order_reserve), (10_000 * USDC as i64 - REWARD, 0));
+    w.env.assert_conservation().await;
+}
+
+/// A delegate harvesting the owner's rewards: Dave, Alice's delegate, lets her order expire (or
+/// trades her position away so her stop has nothing to reduce) and cancels it from his own
+/// account: the reward goes back to Alice, not to him.
+#[tokio::test(flavor = "current_thread")]
+async fn attack_delegate_harvests_order_rewards() {
+    let mut w = world(0).await;
+    let alice = w.env.user(100_000 * USDC, 10_000 * USDC).await;
+    let dave = w.env.user(1_000 * USDC, 100 * USDC).await;
+    w.env.send(&[ix::set_delegate(alice.key(), alice.account, dave.key())], &[&alice.kp]).await.unwrap();
+    let mut p = resting(OrderType::Limit, OrderSide::Long, BTC, usd(19_000), Price(0));
+    p.expiry = w.env.now + 60;
+    w.env.place(&alice, 0, p).await.unwrap();
+    w.env.advance(60).await;
+    let (a0, d0) = (w.env.margin(&alice.account).await, w.env.margin(&dave.account).await);
+    w.env.fill(&dave, alice.account, 0, 1).await.unwrap();
+    let (a1, d1) = (w.env.margin(&alice.account).await, w.env.margin(&dave.account).await);
+    assert!(!a1.has_orders());
+    assert_eq!(a1.cross_collateral - a0.cross_collateral, REWARD, "the reward is back with Alice");
+    assert_eq!(d1.cross_collateral, d0.cross_collateral, "her delegate earned nothing");
+    w.env.assert_conservation().await;
+}
+
+/// A trigger while the admin has paused the market (its oracle may be why): refused; closing by
+/// hand still works, and once the pause ends the stop fires.
+#[tokio::test(flavor = "current_thread")]
+async fn attack_trigger_during_market_pause() {
+    let mut w = world(0).await;
+    let alice = alice_with_stop(&mut w, BTC, usd(19_500)).await;
+    let kate = w.env.user(1_000 * USDC, 100 * USDC).await;
+    settle_at(&mut w, usd(19_400)).await;
+    let admin = w.env.admin.insecure_clone();
+    let pause = ix::set_market_status(admin.pubkey(), 0, perp::state::market_status::PAUSED);
+    w.env.send(&[pause], &[&admin]).await.unwrap();
+    let a0 = w.env.margin(&alice.account).await;
+    assert_error(w.env.fill(&kate, alice.account, 0, 1).await, PerpError::MarketPaused);
+    assert_eq!(w.env.margin(&alice.account).await.orders, a0.orders);
+    let resume = ix::set_market_status(admin.pubkey(), 0, perp::state::market_status::ACTIVE);
+    w.env.send(&[resume], &[&admin]).await.unwrap();
+    let t = w.env.now;
+    w.env.set_legacy_oracle(w.oracle, usd(19_400), usd(2), t);
+    w.env.fill(&kate, alice.account, 0, 1).await.unwrap();
+    assert!(w.env.margin(&alice.account).await.find(0).is_none());
+    w.env.assert_conservation().await;
+}
+
+/// A stop-loss sized to a position that has since grown by less than the minimum: closing only
+/// the stop's size would leave dust the program refuses, so the stop would never fire. It closes
+/// the whole position instead.
+#[tokio::test(flavor = "current_thread")]
+async fn attack_stop_loss_left_with_a_dust_remainder() {
+    let mut w = world(0).await;
+    let alice = alice_with_stop(&mut w, BTC, usd(19_500)).await;
+    let kate = w.env.user(1_000 * USDC, 100 * USDC).await;
+    // 1.0005 BTC now; the market's minimum is 0.001
+    w.env.trade(&alice, 0, order(OrderSide::Long, BTC / 2_000)).await.unwrap();
+    settle_at(&mut w, usd(19_400)).await;
+    w.env.fill(&kate, alice.account, 0, 1).await.unwrap();
+    let a = w.env.margin(&alice.account).await;
+    assert!(a.find(0).is_none() && !a.has_orders(), "the whole 1.0005 BTC closed");
     w.env.assert_conservation().await;
 }

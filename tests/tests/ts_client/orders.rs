@@ -5,7 +5,7 @@
 use super::vectors::{case, key, keys};
 use perp::instructions::{OrderSide, OrderType, OrdersToCancel, PlaceOrderParams};
 use perp_client::{orders, pda};
-use perp_core::orders::{fill_bound, fill_size, max_size_within, trigger_met, OrderKind, OrderSpec};
+use perp_core::orders::{fill_bound, fill_size, max_size_within, order_fill_size, trigger_met, OrderKind, OrderSpec};
 use perp_core::vamm::{Side, Vamm};
 use perp_core::{Base, Price, Rate};
 use serde_json::{json, Value};
@@ -168,5 +168,23 @@ pub fn math() -> Value {
             }
         }
     }
-    json!({ "triggers": triggers, "bounds": bounds, "maxSize": sizes, "fillSize": fills })
+    let mut order_fills = Vec::new();
+    let grid = [0i64, 1, 499_999, 500_000, 999_999, 1_000_000, 1_500_000, 2_000_000, 4_500_000, 6_000_000];
+    for left in grid {
+        for available in grid {
+            for against in grid {
+                for min in [0i64, 1_000_000] {
+                    for ro in [false, true] {
+                        let r = order_fill_size(Base(left), Base(available), Base(min), Base(against), ro);
+                        order_fills.push(json!({
+                            "left": left.to_string(), "available": available.to_string(), "min": min.to_string(),
+                            "against": against.to_string(), "reduceOnly": ro,
+                            "size": r.map(|b| json!(b.0.to_string())).unwrap_or(Value::Null),
+                        }));
+                    }
+                }
+            }
+        }
+    }
+    json!({ "triggers": triggers, "bounds": bounds, "maxSize": sizes, "fillSize": fills, "orderFillSize": order_fills })
 }

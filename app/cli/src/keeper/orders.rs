@@ -23,18 +23,23 @@ impl<C: Chain> Keeper<C> {
         report: &mut TickReport,
     ) -> ChainResult<()> {
         let me = self.keypair.pubkey();
-        for (k, a) in accounts {
-            if !a.has_orders() {
+        for (k, a0) in accounts {
+            if !a0.has_orders() {
                 continue;
             }
-            for o in a.orders.iter().filter(|o| o.in_use()) {
+            // the account as this pass left it: a fill or cancel of one order changes the next's
+            let mut a = *a0;
+            for o in a0.orders.iter().filter(|o| o.in_use()) {
+                if a.find_order(o.order_id).is_none() {
+                    continue;
+                }
                 let Some(ms) = states.get(&o.market_index) else {
                     continue;
                 };
                 if !self.wanted(&ms.market) {
                     continue;
                 }
-                let status = order_status(a, o, states, now);
+                let status = order_status(&a, o, states, now);
                 if !status.actionable() {
                     continue;
                 }
@@ -48,42 +53,26 @@ impl<C: Chain> Keeper<C> {
                     *k,
                     o.market_index,
                     &ix::market_oracles(&ms.market),
-                    &ix::position_markets(a, Some(o.market_index)),
+                    &ix::position_markets(&a, Some(o.market_index)),
                     o.order_id,
                 );
                 tracing::info!(target: "keeper", account = %k, order = o.order_id, market = o.market_index, status = ?status, "filling order");
                 match self.send(&[i], "fill_order", None, now).await {
                     Ok(()) => {
                         self.order_failing.remove(&key);
-                        let after = fetch_margin(&self.chain, k).await?;
-                        let left = after.find_order(o.order_id).map(|s| after.orders[s]);
+                        let Ok(after) = fetch_margin(&self.chain, k).await else {
+                            continue;
+                        };
+                        let base = |x: &MarginAccount| x.find(o.market_index).map(|s| x.positions[s].base).unwrap_or(0);
+                        let traded = base(&a) != base(&after);
                         match status {
-                            OrderStatus::Fillable { .. } => {
-                                let done = o.size - left.map(|l| l.size).unwrap_or(0);
-                                let filled = match left {
-                                    Some(l) => l.filled - o.filled,
-                                    // gone: filled in full, or cancelled as unfillable (position unchanged)
-                                    None => {
-                                        let before = a.find(o.market_index).map(|s| a.positions[s].base).unwrap_or(0);
-                                        let now_base =
-                                            after.find(o.market_index).map(|s| after.positions[s].base).unwrap_or(0);
-                                        if before == now_base {
-                                            0
-                                        } else {
-                                            done
-                                        }
-                                    }
-                                };
+                            OrderStatus::Fillable { .. } if traded => {
+                                let filled = (base(&a) - base(&after)).unsigned_abs();
                                 if o.trigger_price > 0 && !o.triggered() {
                                     self.counters.orders_triggered += 1;
                                 }
-                                if filled > 0 {
-                                    self.counters.orders_filled += 1;
-                                    report.orders_filled.push((*k, o.order_id, filled, o.kind));
-                                } else {
-                                    self.counters.orders_cancelled += 1;
-                                    report.orders_cancelled.push((*k, o.order_id));
-                                }
+                                self.counters.orders_filled += 1;
+                                report.orders_filled.push((*k, o.order_id, filled, o.kind));
                             }
                             OrderStatus::Expired => {
                                 self.counters.orders_expired += 1;
@@ -94,13 +83,15 @@ impl<C: Chain> Keeper<C> {
                                 report.orders_cancelled.push((*k, o.order_id));
                             }
                         }
+                        a = after;
                     }
                     Err(e) => {
                         if e.is_payer_or_node() {
                             return Ok(());
                         }
-                        // the price moved, or the trigger's index went stale, between the read and the
-                        // fill: not the order's fault
+                        // the price moved or the index is settling between the read and the fill:
+                        // not the order's fault, but a view that keeps disagreeing with the
+                        // program's is retried only every 30 s
                         let not_yet = matches!(
                             e.program_error_name(),
                             Some(
@@ -110,14 +101,15 @@ impl<C: Chain> Keeper<C> {
                                     | "TooFewSources"
                                     | "StaleCachedIndex"
                                     | "AccountLiquidatable"
+                                    | "VammDisplaced"
+                                    | "MarketPaused"
                             )
                         );
-                        if !not_yet {
-                            let entry = self.order_failing.entry(key).or_insert((0, 0));
-                            entry.0 += 1;
-                            if entry.0 >= self.cfg.max_failures {
-                                entry.1 = now + self.cfg.skip_seconds;
-                            }
+                        let skip = if not_yet { self.cfg.skip_seconds.min(30) } else { self.cfg.skip_seconds };
+                        let entry = self.order_failing.entry(key).or_insert((0, 0));
+                        entry.0 += 1;
+                        if entry.0 >= self.cfg.max_failures {
+                            entry.1 = now + skip;
                         }
                     }
                 }

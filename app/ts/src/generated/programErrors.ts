@@ -78,4 +78,5 @@ export const PERP_PROGRAM_ERRORS: ReadonlyArray<readonly [number, string, string
   [6070, "DuplicateClientOrderId", "an open order of this account already has this client order id"],
   [6071, "OrdersOpen", "the account has open orders: cancel them first"],
   [6072, "OrdersDisabled", "resting orders are not enabled on this market (order_band is 0): propose the order parameters"],
+  [6073, "VammDisplaced", "the vAMM sits more than half the market's order band beyond the index against the order: fills wait for it to come back"],
 ];

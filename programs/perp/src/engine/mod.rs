@@ -6,6 +6,7 @@ pub mod fill;
 pub mod funding;
 pub mod health;
 pub mod markets;
+pub mod orders;
 pub mod prices;
 pub mod token;
 pub mod trade;

@@ -1,4 +1,4 @@
-use crate::engine::funding::funding_owed;
+use crate::engine::funding::{funding_owed, settle_position};
 use crate::engine::health::{group_health, position_part_at, Group};
 use crate::engine::markets::{load_other_markets, Holder, PriceNeed};
 use crate::engine::prices::view;
@@ -9,7 +9,7 @@ use crate::oracle::{read_index, resolve_index};
 use crate::state::*;
 use anchor_lang::error::ERROR_CODE_OFFSET;
 use anchor_lang::prelude::*;
-use perp_core::orders::{fill_bound, fill_size, max_size_within, trigger_met};
+use perp_core::orders::{fill_bound, max_size_within, order_fill_size, trigger_met};
 use perp_core::vamm::Side;
 use perp_core::{Base, Rate};
 
@@ -63,11 +63,21 @@ pub fn handler<'info>(ctx: Context<'info, FillOrder<'info>>, order_id: u64) -> R
     let ex = ctx.accounts.exchange.load()?;
     let mut m = ctx.accounts.market.load_mut()?;
     let mut a = ctx.accounts.margin_account.load_mut()?;
-    if filler_key == key {
+    // a filler that controls the order's account (its owner, or a delegate of it) earns nothing
+    // from it: the reward goes back to the account (a delegate cannot empty an owner's orders
+    // into its own pocket)
+    let reward_to = if filler_key == key {
         require!(a.owner == filler, PerpError::Unauthorized);
+        key
     } else {
-        require!(ctx.accounts.filler_account.load()?.owner == filler, PerpError::Unauthorized);
-    }
+        let f = ctx.accounts.filler_account.load()?;
+        require!(f.owner == filler, PerpError::Unauthorized);
+        if f.shares_control_with(&a) {
+            key
+        } else {
+            filler_key
+        }
+    };
     let slot = a.find_order(order_id).ok_or(PerpError::OrderNotFound)?;
     let o = a.orders[slot];
     if o.market_index != m.market_index {
@@ -76,7 +86,7 @@ pub fn handler<'info>(ctx: Context<'info, FillOrder<'info>>, order_id: u64) -> R
     }
     require!(m.order_band > 0, PerpError::OrdersDisabled);
     let pay = |a: &mut MarginAccount, reward: u64| -> Result<()> {
-        if filler_key == key {
+        if reward_to == key {
             a.credit_cross(reward)
         } else {
             ctx.accounts.filler_account.load_mut()?.credit_cross(reward)
@@ -85,7 +95,7 @@ pub fn handler<'info>(ctx: Context<'info, FillOrder<'info>>, order_id: u64) -> R
     let cancel = |a: &mut MarginAccount, reason: u8| -> Result<()> {
         let reward = a.take_order(slot)?;
         pay(a, reward)?;
-        msg!("order {} cancelled (reason {}), reward {} to {}", order_id, reason, reward, filler_key);
+        msg!("order {} cancelled (reason {}), reward {} to {}", order_id, reason, reward, reward_to);
         emit!(OrderCancelled {
             margin_account: key,
             order_id,
@@ -94,13 +104,15 @@ pub fn handler<'info>(ctx: Context<'info, FillOrder<'info>>, order_id: u64) -> R
             reason,
             size: o.size,
             reward,
-            reward_to: filler_key,
+            reward_to,
         });
         Ok(())
     };
     if o.expired(now) {
         return cancel(&mut a, cancel_reason::EXPIRED);
     }
+    // an admin's pause stops triggers and fills too (the oracle may be what it was paused for)
+    require!(!m.is_paused(now), PerpError::MarketPaused);
 
     // a live index only, and not an outlier against its own time-weighted value
     let n = m.oracle_count();
@@ -136,16 +148,18 @@ pub fn handler<'info>(ctx: Context<'info, FillOrder<'info>>, order_id: u64) -> R
         _ => Group::Cross,
     };
 
-    // how much the curve can fill within the bound
+    // how much the curve can fill within the bound, without leaving dust
     let side = spec.side;
     let reduces = pos_base != 0 && (pos_base > 0) != (side == Side::Long);
     let left = Base(i64::try_from(o.size).map_err(|_| PerpError::MathOverflow)?);
-    let cap = if o.reduce_only() { Base(left.0.min(pos_base.abs())) } else { left };
+    let against = Base(if reduces { pos_base.abs() } else { 0 });
     let bound = fill_bound(&spec, index, Rate(m.order_band)).or_core()?;
-    let probe = if cap.0 > 0 { cap } else { left };
+    // a keeper's push of the curve against the order before filling it: at most half the band
+    check_vamm_near_index(&m, side, index)?;
+    let probe = if o.reduce_only() { Base(left.0.max(against.0)) } else { left };
     let available = max_size_within(&m.vamm(), side, bound, probe).or_core()?;
-    let Some(size) = fill_size(probe, available, Base(m.min_position)) else {
-        msg!("order {}: the vAMM fills {} within {} (needs {})", order_id, available, bound, probe);
+    let Some(size) = order_fill_size(left, available, Base(m.min_position), against, o.reduce_only()) else {
+        msg!("order {}: the vAMM fills {} within {} (needs {})", order_id, available, bound, left);
         return err!(PerpError::OrderPriceNotReached);
     };
     if o.reduce_only() && !reduces {
@@ -169,6 +183,12 @@ pub fn handler<'info>(ctx: Context<'info, FillOrder<'info>>, order_id: u64) -> R
         }
         Err(e) => return Err(e),
     };
+
+    // funding settled before the copies below are taken, so an undone fill leaves it settled (its
+    // event stays true); the trade's own settlement then has nothing left to do
+    if let Some(i) = pos {
+        settle_position(&mut a, &key, i, &mut m)?;
+    }
 
     // liquidation goes first: the group's health before the fill (its other markets valued as the
     // trade will value them, so the trade reuses these parts)
@@ -210,7 +230,7 @@ pub fn handler<'info>(ctx: Context<'info, FillOrder<'info>>, order_id: u64) -> R
     emit_trade(&t, &key, m.market_index, false, false);
 
     // what is left of the order; a reduce-only order that closed the position is done
-    let rest = o.size - size.0 as u64;
+    let rest = o.size.saturating_sub(size.0 as u64);
     let done = rest == 0 || (o.reduce_only() && a.find(m.market_index).is_none());
     let reward = if done {
         let r = a.take_order(slot)?;
@@ -235,5 +255,24 @@ pub fn handler<'info>(ctx: Context<'info, FillOrder<'info>>, order_id: u64) -> R
         filler: filler_key,
         reward,
     });
+    Ok(())
+}
+
+/// A keeper's sandwich guard: before the fill, the vAMM's mid may sit at most half the market's
+/// band beyond the index against the order (below it for a sale, above it for a purchase).
+/// Arbitrage holds it at the index; a keeper that pushes it further to fill the order worse (and
+/// take the push back after) is refused, so what a sandwich can take is bounded by half the band
+/// plus the order's own impact.
+fn check_vamm_near_index(m: &Market, side: Side, index: perp_core::Price) -> Result<()> {
+    let mid = m.vamm().price().or_core()?;
+    let half = Rate(m.order_band / 2);
+    let displaced = match side {
+        Side::Long => mid > index.scale_by_one_plus(half, perp_core::Round::Up).or_core()?,
+        Side::Short => mid < index.scale_by_one_plus(Rate(-half.0), perp_core::Round::Down).or_core()?,
+    };
+    if displaced {
+        msg!("vAMM at {} is more than {} from the index {} against the order", mid, half, index);
+        return err!(PerpError::VammDisplaced);
+    }
     Ok(())
 }

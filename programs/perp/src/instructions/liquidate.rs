@@ -75,6 +75,9 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, max_base: u64) -> R
     // average counts only as far as its time-weighted value goes (in the victim's favour)
     let index = guarded_index(&m, &guard, live, a.positions[slot].base > 0, now)?;
     settle_position(&mut a, &key, slot, &mut m)?;
+    if a.has_orders() {
+        crate::engine::orders::cancel_all_for_liquidation(&mut a, &key)?;
+    }
     let lslot = l.find_or_open(idx, false)?;
     require!(!l.positions[lslot].is_isolated(), PerpError::PositionModeMismatch);
     settle_position(&mut l, &liquidator_key, lslot, &mut m)?;

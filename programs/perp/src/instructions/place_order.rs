@@ -104,8 +104,10 @@ fn validate(p: &PlaceOrderParams, m: &Market, now: i64) -> Result<()> {
 }
 
 /// Places a resting order. The market's filler reward is reserved from cross collateral, which
-/// must keep the cross group's initial margin (remaining accounts, read-only: the market of every
-/// cross position, this order's market included, each cached within its `max_age`).
+/// must keep the cross group's initial margin, or for a reduce-only order its maintenance margin
+/// (remaining accounts, read-only: the market of every cross position, this order's market
+/// included, each cached within its `max_age`; a reduce-only order takes older caches as a close
+/// does).
 pub fn handler<'info>(ctx: Context<'info, PlaceOrder<'info>>, params: PlaceOrderParams) -> Result<()> {
     let now = crate::engine::now()?;
     let key = ctx.accounts.margin_account.key();
@@ -114,9 +116,10 @@ pub fn handler<'info>(ctx: Context<'info, PlaceOrder<'info>>, params: PlaceOrder
     a.authorize_owner(&ctx.accounts.owner.key())?;
     require!(m.order_band > 0, PerpError::OrdersDisabled);
     validate(&params, &m, now)?;
+    // a bankrupt account awaits auto-deleveraging: nothing may be reserved out of it
+    require!(!a.is_bankrupt(), PerpError::AccountBankrupt);
     if !params.reduce_only {
         require!(!m.is_reduce_only(), PerpError::MarketReduceOnly);
-        require!(!a.is_bankrupt(), PerpError::AccountBankrupt);
     }
     if params.client_order_id != 0 && a.orders.iter().any(|o| o.in_use() && o.client_order_id == params.client_order_id)
     {
@@ -129,19 +132,28 @@ pub fn handler<'info>(ctx: Context<'info, PlaceOrder<'info>>, params: PlaceOrder
     if reward > 0 {
         a.cross_collateral = a.cross_collateral.checked_sub(reward as i64).ok_or(PerpError::MathOverflow)?;
         a.order_reserve = a.order_reserve.checked_add(reward).ok_or(PerpError::MathOverflow)?;
+        // an order that can only reduce (a stop-loss) must be placeable by an account short of
+        // initial margin: its reward needs only maintenance (on tolerant prices); others need
+        // initial margin, as a withdrawal of the reward would
+        let need = if params.reduce_only { PriceNeed::Tolerant } else { PriceNeed::Adding };
         let parts = {
-            let mut holders = [Holder::new(&a, Some((Group::Cross, PriceNeed::Adding)))];
+            let mut holders = [Holder::new(&a, Some((Group::Cross, need)))];
             load_other_markets(ctx.remaining_accounts, None, &mut holders, now)?;
             holders[0].parts
         };
         let h = group_health(&a, Group::Cross, &parts)?;
-        require_initial_known(&h)?;
-        if a.cross_collateral < 0 || h.equity < h.initial {
+        let required = if params.reduce_only {
+            h.maintenance
+        } else {
+            require_initial_known(&h)?;
+            h.initial
+        };
+        if a.cross_collateral < 0 || h.equity < required {
             msg!(
-                "reserving the filler reward {} leaves cross equity {} below initial margin {} (collateral {})",
+                "reserving the filler reward {} leaves cross equity {} below {} (collateral {})",
                 Quote(reward as i64),
                 h.equity,
-                h.initial,
+                required,
                 Quote(a.cross_collateral)
             );
             return err!(PerpError::InsufficientMargin);

@@ -160,6 +160,8 @@ export const PERP_ERROR__DUPLICATE_CLIENT_ORDER_ID = 0x17b6; // 6070
 export const PERP_ERROR__ORDERS_OPEN = 0x17b7; // 6071
 /** OrdersDisabled: resting orders are not enabled on this market (order_band is 0): propose the order parameters */
 export const PERP_ERROR__ORDERS_DISABLED = 0x17b8; // 6072
+/** VammDisplaced: the vAMM sits more than half the market's order band beyond the index against the order: fills wait for it to come back */
+export const PERP_ERROR__VAMM_DISPLACED = 0x17b9; // 6073
 
 export type PerpError =
   | typeof PERP_ERROR__ACCOUNT_BANKRUPT
@@ -232,6 +234,7 @@ export type PerpError =
   | typeof PERP_ERROR__UNAUTHORIZED
   | typeof PERP_ERROR__UNBACKED_LOSS_OUTSTANDING
   | typeof PERP_ERROR__UNEXPECTED_MARKET_ACCOUNT
+  | typeof PERP_ERROR__VAMM_DISPLACED
   | typeof PERP_ERROR__WITHDRAW_EXCEEDS_FREE
   | typeof PERP_ERROR__WRONG_TOKEN_ACCOUNT
   | typeof PERP_ERROR__ZERO_AMOUNT;
@@ -309,6 +312,7 @@ if (process.env["NODE_ENV"] !== "production") {
     [PERP_ERROR__UNAUTHORIZED]: `signer is not the margin account's owner or delegate`,
     [PERP_ERROR__UNBACKED_LOSS_OUTSTANDING]: `the market has an unbacked loss outstanding: no new risk until it is repaid (deposit_insurance)`,
     [PERP_ERROR__UNEXPECTED_MARKET_ACCOUNT]: `a market account in remaining accounts is not one the margin account has a position in, or is repeated`,
+    [PERP_ERROR__VAMM_DISPLACED]: `the vAMM sits more than half the market's order band beyond the index against the order: fills wait for it to come back`,
     [PERP_ERROR__WITHDRAW_EXCEEDS_FREE]: `withdrawal exceeds free collateral (equity without unrealized profit, minus initial margin)`,
     [PERP_ERROR__WRONG_TOKEN_ACCOUNT]: `token account has the wrong mint or owner`,
     [PERP_ERROR__ZERO_AMOUNT]: `amount must be greater than zero`,
