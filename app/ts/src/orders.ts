@@ -228,25 +228,21 @@ export interface VammState {
     peg: bigint;
 }
 
-/** `Vamm::quote_trade`: the average price of trading `size` on `side` (throws as the Rust errors). */
+/** `Vamm::average_price`: the average price of trading `size` on `side` (throws as the Rust errors). */
 export function quoteAverage(v: VammState, side: 'long' | 'short', size: bigint): bigint {
     if (size <= 0n) fail('ZeroSize');
     const b = v.baseReserve;
     const q = ceilDiv(v.k, b);
-    let nb: bigint;
     let quote: bigint;
     if (side === 'long') {
         if (size >= b || b - size < MIN_RESERVE) fail('InsufficientLiquidity');
-        nb = b - size;
-        quote = i64(mulDivU128(ceilDiv(v.k, nb) - q, v.peg, BASE, true));
+        quote = i64(mulDivU128(ceilDiv(v.k, b - size) - q, v.peg, BASE, true));
     } else {
-        nb = b + size;
+        const nb = b + size;
         if (nb > MAX_RESERVE) fail('InsufficientLiquidity');
         quote = i64(mulDivU128(q - ceilDiv(v.k, nb), v.peg, BASE, false));
     }
-    const avg = u64(mulDiv(quote, BASE, size, side === 'long'));
-    u64(mulDivU128(ceilDiv(v.k, nb), v.peg, nb, false)); // the final price must fit, as in Rust
-    return avg;
+    return u64(mulDiv(quote, BASE, size, side === 'long'));
 }
 
 const within = (side: 'long' | 'short', avg: bigint, bound: bigint) => (side === 'long' ? avg <= bound : avg >= bound);

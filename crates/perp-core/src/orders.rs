@@ -135,15 +135,16 @@ pub fn within_bound(side: Side, avg: Price, bound: Price) -> bool {
 /// `bound`: `avg(d) = k x peg / (B x (B -/+ d))`, so a buy keeps `d <= B - k x peg / (B x bound)`
 /// and a sell `d <= k x peg / (B x bound) - B`. `cap` itself is tried first (an order the curve
 /// fills whole costs one quote); otherwise the closed form is checked against
-/// [`Vamm::quote_trade`] (its rounding is against the trader) and stepped down until it holds.
+/// [`Vamm::average_price`] (`quote_trade`'s rounding, against the trader) and stepped down until
+/// it holds.
 /// 0 when no size fits (the curve is beyond the bound), at most `cap`.
 pub fn max_size_within(v: &Vamm, side: Side, bound: Price, cap: Base) -> CoreResult<Base> {
     if bound.is_zero() || cap.0 <= 0 {
         return Ok(Base(0));
     }
     // the common case first: all of `cap` fits
-    match v.quote_trade(side, cap) {
-        Ok(f) if within_bound(side, f.avg_price, bound) => return Ok(cap),
+    match v.average_price(side, cap) {
+        Ok(avg) if within_bound(side, avg, bound) => return Ok(cap),
         Ok(_) | Err(CoreError::InsufficientLiquidity) | Err(CoreError::Overflow) => {}
         Err(e) => return Err(e),
     }
@@ -164,8 +165,8 @@ pub fn max_size_within(v: &Vamm, side: Side, bound: Price, cap: Base) -> CoreRes
     let mut step: u128 = 1;
     while d > 0 {
         let size = Base(i64::try_from(d).map_err(|_| CoreError::Overflow)?);
-        match v.quote_trade(side, size) {
-            Ok(f) if within_bound(side, f.avg_price, bound) => return Ok(size),
+        match v.average_price(side, size) {
+            Ok(avg) if within_bound(side, avg, bound) => return Ok(size),
             Ok(_) | Err(CoreError::InsufficientLiquidity) => {}
             // a size whose cost does not fit the quote type: halve it
             Err(CoreError::Overflow) => {

@@ -144,6 +144,24 @@ impl Vamm {
 
     /// Fill for trading `size` (> 0) base in direction `side`. Does not change the curve.
     pub fn quote_trade(&self, side: Side, size: Base) -> CoreResult<Fill> {
+        let (new_b, quote, avg_price) = self.quote_core(side, size)?;
+        Ok(Fill {
+            base: Base(size.0 * side.sign()),
+            quote: Quote(quote),
+            avg_price,
+            final_price: self.price_at(new_b)?,
+            new_base_reserve: new_b,
+        })
+    }
+
+    /// The average price of trading `size` on `side`, as [`Vamm::quote_trade`] rounds it, without
+    /// the price after the trade (what a search over sizes needs, at one division less).
+    pub fn average_price(&self, side: Side, size: Base) -> CoreResult<Price> {
+        Ok(self.quote_core(side, size)?.2)
+    }
+
+    /// `(base reserve after, signed quote, average price)` of a trade.
+    fn quote_core(&self, side: Side, size: Base) -> CoreResult<(u128, i64, Price)> {
         if size.0 <= 0 {
             return Err(CoreError::ZeroSize);
         }
@@ -169,13 +187,7 @@ impl Vamm {
             }
         };
         let avg_round = if side == Side::Long { Round::Up } else { Round::Down };
-        Ok(Fill {
-            base: Base(size.0 * side.sign()),
-            quote: Quote(quote),
-            avg_price: Quote(quote).per_base(size, avg_round)?,
-            final_price: self.price_at(new_b)?,
-            new_base_reserve: new_b,
-        })
+        Ok((new_b, quote, Quote(quote).per_base(size, avg_round)?))
     }
 
     /// Applies a fill previously quoted on this curve.

@@ -93,13 +93,16 @@ fn check_index_deviation(side: Side, avg: Price, index: Price, dev: u64) -> Resu
     Ok(())
 }
 
-/// What the caller already computed at the trade's index: the market's view, and the parts of
-/// the order group's other positions (valued as [`trade`] would: `Tolerant` for a reduce,
-/// `Adding` otherwise). `Given::default()` computes both.
+/// What the caller already computed at the trade's index: the market's view, the parts of the
+/// order group's other positions (valued as [`trade`] would: `Tolerant` for a reduce, `Adding`
+/// otherwise), and whether the position's funding is settled (only when it already exists).
+/// `Given::default()` computes everything.
 #[derive(Default)]
 pub struct Given {
     pub view: Option<MarketView>,
     pub parts: Option<Parts>,
+    /// The position's funding is already settled in this instruction.
+    pub settled: bool,
 }
 
 /// A trade done: the fill and the view it was valued at.
@@ -138,7 +141,9 @@ pub fn trade<'info>(
     let group = group_of(a, slot);
     // a bankrupt account may still reduce outside the bankrupt position's margin group
     require!(!group_is_bankrupt(a, group), PerpError::AccountBankrupt);
-    settle_position(a, key, slot, m)?;
+    if !given.settled {
+        settle_position(a, key, slot, m)?;
+    }
     let moves_collateral = req.isolated && req.isolated_collateral > 0;
     let mut parts = if let Some(p) = &given.parts {
         *p

@@ -192,7 +192,7 @@ pub fn handler<'info>(ctx: Context<'info, FillOrder<'info>>, order_id: u64) -> R
 
     // liquidation goes first: the group's health before the fill (its other markets valued as the
     // trade will value them, so the trade reuses these parts)
-    let mut given = Given { view: Some(view(&m, index, now)?), parts: None };
+    let mut given = Given { view: Some(view(&m, index, now)?), parts: None, settled: pos.is_some() };
     given.parts = Some({
         let need = if group == Group::Cross {
             Some((Group::Cross, if prep.reducing { PriceNeed::Tolerant } else { PriceNeed::Adding }))
