@@ -13,7 +13,9 @@ use perp_core::Price;
 /// How a trader uses resting orders.
 #[derive(Clone, Copy, Debug, Default)]
 pub(super) struct OrderHabits {
-    /// Stop-loss and take-profit distances from the entry (basis points), placed with each open.
+    /// With each open, a stop-loss this share (percent) of the way from the price to the
+    /// position's liquidation price, and a take-profit this multiple (percent) of that distance on
+    /// the other side.
     pub protect: Option<(i64, i64)>,
     /// Keeps a resting limit order this many basis points from the index (noise traders).
     pub quote_bp: Option<i64>,
@@ -46,20 +48,33 @@ impl Sim {
         }
     }
 
-    /// After an open: a stop-loss and a take-profit on the whole position.
+    /// After an open: a stop-loss and a take-profit on the whole position, placed as a trader
+    /// would, between the price and the liquidation price (which perp-core computes as the
+    /// program will enforce it).
     pub(super) async fn protect(&mut self, who: usize, acct: &MarginAccount, index: Price) {
-        let Some((stop_bp, tp_bp)) = self.traders[who].orders.protect else { return };
+        let Some((stop_pct, tp_pct)) = self.traders[who].orders.protect else { return };
         let Some(slot) = acct.find(0) else { return };
         let base = acct.positions[slot].base;
-        if base == 0 {
+        if base == 0 || acct.positions[slot].is_isolated() {
             return;
         }
-        let at = |bp: i64| Price((index.0 as i128 * (10_000 + bp) as i128 / 10_000) as u64);
-        let (side, sl, tp) = if base > 0 {
-            (OrderSide::Long, at(-stop_bp), at(tp_bp))
-        } else {
-            (OrderSide::Short, at(stop_bp), at(-tp_bp))
+        let Ok(m) = perp_client::chain::fetch_market(&self.boot.chain, 0).await else { return };
+        let tiers = &m.tiers()[..m.tier_count()];
+        let lp = perp_core::liquidation::liquidation_price(
+            &acct.positions[slot].state(),
+            perp_core::Quote(acct.cross_collateral),
+            tiers,
+        );
+        // the distance to liquidation, or 10% when there is none (a fully collateralized position)
+        let dist = match lp {
+            Ok(Some(l)) => (index.0 as i128 - l.price.0 as i128).abs(),
+            _ => index.0 as i128 / 10,
         };
+        let stop_d = dist * stop_pct as i128 / 100;
+        let tp_d = stop_d * tp_pct as i128 / 100;
+        let at = |d: i128| Price((index.0 as i128 + d).max(1) as u64);
+        let (side, sl, tp) =
+            if base > 0 { (OrderSide::Long, at(-stop_d), at(tp_d)) } else { (OrderSide::Short, at(stop_d), at(-tp_d)) };
         self.cancel_all_orders(who, acct).await;
         let u = &self.traders[who].user;
         let ixs: Vec<_> = bracket(side, base.unsigned_abs(), Some(sl.0), Some(tp.0))

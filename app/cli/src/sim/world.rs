@@ -214,11 +214,11 @@ fn population(i: usize, high: bool, rng: &mut ChaCha8Rng) -> Strategy {
 }
 
 /// Trader `i`'s use of resting orders: every third trader protects each position with a stop-loss
-/// 1.5-4% and a take-profit 2-8% from the entry; every other noise trader keeps a resting limit
-/// 0.2-0.6% from the index.
+/// 40-70% of the way to its liquidation price and a take-profit 1-3 times that distance the other
+/// way; every other noise trader keeps a resting limit 0.2-0.6% from the index.
 fn habits(i: usize, s: &Strategy, rng: &mut ChaCha8Rng) -> super::orders::OrderHabits {
     super::orders::OrderHabits {
-        protect: i.is_multiple_of(3).then(|| (rng.gen_range(150..=400), rng.gen_range(200..=800))),
+        protect: i.is_multiple_of(3).then(|| (rng.gen_range(40..=70), rng.gen_range(100..=300))),
         quote_bp: (matches!(s, Strategy::Noise { .. }) && i % 2 == 1).then(|| rng.gen_range(20..=60)),
     }
 }
