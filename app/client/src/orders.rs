@@ -121,9 +121,21 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
-    /// A filler earns something by sending `fill_order` now.
+    /// `fill_order` would do something with the order now.
     pub fn actionable(&self) -> bool {
         matches!(self, OrderStatus::Fillable { .. } | OrderStatus::Expired | OrderStatus::NothingToReduce)
+    }
+
+    /// A filler earns the reward by sending `fill_order` now: a fill, or a cancel of an order
+    /// placed with initial margin (one placed short of it refunds its owner when cancelled).
+    pub fn pays(&self, o: &Order) -> bool {
+        match self {
+            OrderStatus::Fillable { .. } => true,
+            OrderStatus::Expired | OrderStatus::NothingToReduce => {
+                o.flags & perp::state::order_flags::BELOW_INITIAL == 0
+            }
+            _ => false,
+        }
     }
 }
 
@@ -180,6 +192,9 @@ pub fn order_status(acct: &MarginAccount, o: &Order, markets: &BTreeMap<u16, Mar
     let reduces = pos != 0 && (pos > 0) != (side == perp_core::vamm::Side::Long);
     let left = Base(o.size as i64);
     let against = Base(if reduces { pos.abs() } else { 0 });
+    if o.reduce_only() && !reduces {
+        return OrderStatus::NothingToReduce;
+    }
     let Ok(bound) = fill_bound(&spec, index, Rate(m.order_band)) else {
         return OrderStatus::IndexUnusable("orders disabled on this market".into());
     };
@@ -191,7 +206,7 @@ pub fn order_status(acct: &MarginAccount, o: &Order, markets: &BTreeMap<u16, Mar
             index.scale_by_one_plus(Rate(-half.0), perp_core::Round::Down).is_ok_and(|b| mid < b)
         }
     };
-    if displaced {
+    if displaced && !(o.reduce_only() && spec.kind.has_trigger()) {
         return OrderStatus::VammDisplaced;
     }
     let probe = if o.reduce_only() { Base(left.0.max(against.0)) } else { left };
@@ -199,9 +214,6 @@ pub fn order_status(acct: &MarginAccount, o: &Order, markets: &BTreeMap<u16, Mar
     let Some(size) = order_fill_size(left, available, Base(m.min_position), against, o.reduce_only()) else {
         return OrderStatus::PriceNotReached { available, bound };
     };
-    if o.reduce_only() && !reduces {
-        return OrderStatus::NothingToReduce;
-    }
     // the order's own margin group below maintenance: liquidation first
     let h = account_health(acct, markets);
     let below = match slot {

@@ -329,7 +329,8 @@ pub mod cancel_reason {
     pub const UNFILLABLE: u8 = 2;
     /// A reduce-only order with no position left to reduce: cancelled by a filler for the reward.
     pub const NOTHING_TO_REDUCE: u8 = 3;
-    /// The account was liquidated: every open order is cancelled first, its reward back to the
+    /// The account was liquidated: the liquidated group's orders that could add risk (and, when
+    /// the group is under water, its stops too) are cancelled first, the rewards back to the
     /// account's cross collateral.
     pub const LIQUIDATION: u8 = 4;
 }

@@ -5,7 +5,7 @@
 
 use super::{Keeper, TickReport};
 use perp::state::MarginAccount;
-use perp_client::chain::{fetch_margin, Chain, ChainResult};
+use perp_client::chain::{fetch_margin, fetch_market, Chain, ChainResult};
 use perp_client::orders::{fill_order, order_status, OrderStatus};
 use perp_client::preview::MarketState;
 use perp_client::{ix, Pubkey};
@@ -23,8 +23,13 @@ impl<C: Chain> Keeper<C> {
         report: &mut TickReport,
     ) -> ChainResult<()> {
         let me = self.keypair.pubkey();
+        let mine = fetch_margin(&self.chain, &self.account).await?;
+        // fills change the curve: later orders of the pass are judged on the market as it is then
+        let mut states = states.clone();
         for (k, a0) in accounts {
-            if !a0.has_orders() {
+            // an account the keeper controls pays it nothing (the program returns the rewards to
+            // it): anyone could otherwise make the keeper work for free by naming it delegate
+            if !a0.has_orders() || a0.shares_control_with(&mine) {
                 continue;
             }
             // the account as this pass left it: a fill or cancel of one order changes the next's
@@ -39,8 +44,8 @@ impl<C: Chain> Keeper<C> {
                 if !self.wanted(&ms.market) {
                     continue;
                 }
-                let status = order_status(&a, o, states, now);
-                if !status.actionable() {
+                let status = order_status(&a, o, &states, now);
+                if !status.pays(o) {
                     continue;
                 }
                 let key = (*k, o.order_id);
@@ -84,6 +89,13 @@ impl<C: Chain> Keeper<C> {
                             }
                         }
                         a = after;
+                        if traded {
+                            if let (Ok(m), Some(st)) =
+                                (fetch_market(&self.chain, o.market_index).await, states.get_mut(&o.market_index))
+                            {
+                                st.market = m;
+                            }
+                        }
                     }
                     Err(e) => {
                         if e.is_payer_or_node() {

@@ -1,21 +1,35 @@
 //! Orders when something else happens to the account.
 
+use super::health::Group;
 use crate::events::{cancel_reason, OrderCancelled};
 use crate::state::{MarginAccount, MAX_ORDERS};
 use anchor_lang::prelude::*;
 
-/// A liquidation cancels every open order of the liquidated account first, its reserved rewards
-/// back into cross collateral: they count toward the account's equity (and so toward any
-/// deficit), and no order of an account being liquidated is left to fire afterwards.
+/// A liquidation cancels the open orders of the liquidated margin group (an isolated position's
+/// market, or every market not held isolated), their reserved rewards back into cross
+/// collateral: orders that could add risk always (`all: false`), and the reduce-only ones too
+/// when the group is under water (`all: true`: the rewards count toward the deficit, and nothing
+/// is left reserved in a bankrupt account to recover later). Orders of other groups stay, and so
+/// do the group's stops while a partial liquidation leaves it something to protect. Returns the
+/// rewards released.
 #[inline(never)]
-pub fn cancel_all_for_liquidation(a: &mut MarginAccount, key: &Pubkey) -> Result<()> {
+pub fn cancel_for_liquidation(a: &mut MarginAccount, key: &Pubkey, group: Group, all: bool) -> Result<u64> {
+    let mut released = 0u64;
     for slot in 0..MAX_ORDERS {
         let o = a.orders[slot];
-        if !o.in_use() {
+        if !o.in_use() || (o.reduce_only() && !all) {
+            continue;
+        }
+        let of = match a.find(o.market_index) {
+            Some(i) if a.positions[i].is_isolated() => Group::Isolated(i),
+            _ => Group::Cross,
+        };
+        if of != group {
             continue;
         }
         let reward = a.take_order(slot)?;
         a.credit_cross(reward)?;
+        released = released.saturating_add(reward);
         emit!(OrderCancelled {
             margin_account: *key,
             order_id: o.order_id,
@@ -27,5 +41,5 @@ pub fn cancel_all_for_liquidation(a: &mut MarginAccount, key: &Pubkey) -> Result
             reward_to: *key,
         });
     }
-    Ok(())
+    Ok(released)
 }

@@ -1,7 +1,7 @@
 use crate::engine::funding::{funding_owed, settle_position};
 use crate::engine::health::{group_health, position_part_at, Group};
 use crate::engine::markets::{load_other_markets, Holder, PriceNeed};
-use crate::engine::prices::view;
+use crate::engine::prices::{mark_price, view};
 use crate::engine::trade::{emit_trade, prepare, trade, Given, TradeRequest};
 use crate::error::{CoreResultExt, PerpError};
 use crate::events::{cancel_reason, OrderCancelled, OrderFilled, OrderTriggered};
@@ -92,9 +92,18 @@ pub fn handler<'info>(ctx: Context<'info, FillOrder<'info>>, order_id: u64) -> R
             ctx.accounts.filler_account.load_mut()?.credit_cross(reward)
         }
     };
+    // an order placed short of initial margin (a stop-loss, allowed on maintenance) pays its
+    // reward only for a fill: cancelled, it goes back to the account, so placing and expiring
+    // orders cannot move money out past the withdrawal rules
     let cancel = |a: &mut MarginAccount, reason: u8| -> Result<()> {
         let reward = a.take_order(slot)?;
-        pay(a, reward)?;
+        let refund = o.flags & order_flags::BELOW_INITIAL != 0;
+        if refund {
+            a.credit_cross(reward)?;
+        } else {
+            pay(a, reward)?;
+        }
+        let reward_to = if refund { key } else { reward_to };
         msg!("order {} cancelled (reason {}), reward {} to {}", order_id, reason, reward, reward_to);
         emit!(OrderCancelled {
             margin_account: key,
@@ -153,18 +162,23 @@ pub fn handler<'info>(ctx: Context<'info, FillOrder<'info>>, order_id: u64) -> R
     let reduces = pos_base != 0 && (pos_base > 0) != (side == Side::Long);
     let left = Base(i64::try_from(o.size).map_err(|_| PerpError::MathOverflow)?);
     let against = Base(if reduces { pos_base.abs() } else { 0 });
+    if o.reduce_only() && !reduces {
+        return cancel(&mut a, cancel_reason::NOTHING_TO_REDUCE);
+    }
     let bound = fill_bound(&spec, index, Rate(m.order_band)).or_core()?;
-    // a keeper's push of the curve against the order before filling it: at most half the band
-    check_vamm_near_index(&m, side, index)?;
+    // a keeper's push of the curve against the order before filling it: at most half the band;
+    // a fired stop or take-profit that only closes is exempt (in a crash the fills themselves
+    // and slow arbitrage leave the curve displaced, and a protective close must not stall on
+    // it; the band still bounds it)
+    if !(o.reduce_only() && spec.kind.has_trigger()) {
+        check_vamm_near_index(&m, side, index)?;
+    }
     let probe = if o.reduce_only() { Base(left.0.max(against.0)) } else { left };
     let available = max_size_within(&m.vamm(), side, bound, probe).or_core()?;
     let Some(size) = order_fill_size(left, available, Base(m.min_position), against, o.reduce_only()) else {
         msg!("order {}: the vAMM fills {} within {} (needs {})", order_id, available, bound, left);
         return err!(PerpError::OrderPriceNotReached);
     };
-    if o.reduce_only() && !reduces {
-        return cancel(&mut a, cancel_reason::NOTHING_TO_REDUCE);
-    }
 
     let req = TradeRequest {
         side,
@@ -203,11 +217,19 @@ pub fn handler<'info>(ctx: Context<'info, FillOrder<'info>>, order_id: u64) -> R
         load_other_markets(others, Some(m.market_index), &mut holders, now)?;
         holders[0].parts
     });
+    // valued never more strictly than `liquidate` would (the account-favourable of the index and
+    // its time-weighted value, the orders' reserve counted: a liquidation releases it first), so
+    // no account is refused here that a liquidator could not take
     if let (Some(i), Some(v), Some(parts)) = (pos.filter(|_| pos_base != 0), &given.view, &mut given.parts) {
         let owed = funding_owed(&m, &a.positions[i])?;
-        parts[i] = Some(position_part_at(&a.positions[i], v.mark, v.tiers(), owed, false)?);
+        let fav = if pos_base > 0 { index.max(twap) } else { index.min(twap) };
+        let mark = if fav == index { v.mark } else { mark_price(&m, fav, now)? };
+        parts[i] = Some(position_part_at(&a.positions[i], mark, v.tiers(), owed, false)?);
     }
-    let h = group_health(&a, group, given.parts.as_ref().ok_or(PerpError::MathOverflow)?)?;
+    let mut h = group_health(&a, group, given.parts.as_ref().ok_or(PerpError::MathOverflow)?)?;
+    if group == Group::Cross {
+        h.equity = h.equity.checked_add(perp_core::Quote(i64::try_from(a.order_reserve).unwrap_or(0))).or_core()?;
+    }
     if h.equity < h.maintenance {
         msg!("{:?}: equity {} below maintenance {}", group, h.equity, h.maintenance);
         return err!(PerpError::AccountLiquidatable);
@@ -231,7 +253,11 @@ pub fn handler<'info>(ctx: Context<'info, FillOrder<'info>>, order_id: u64) -> R
 
     // what is left of the order; a reduce-only order that closed the position is done
     let rest = o.size.saturating_sub(size.0 as u64);
-    let done = rest == 0 || (o.reduce_only() && a.find(m.market_index).is_none());
+    // done: all filled; a reduce-only order whose position is closed; or a remainder too small to
+    // ever fill on its own (below the minimum: dropped with this fill)
+    let done = rest == 0
+        || (o.reduce_only() && a.find(m.market_index).is_none())
+        || (!o.reduce_only() && (rest as i64) < m.min_position);
     let reward = if done {
         let r = a.take_order(slot)?;
         pay(&mut a, r)?;

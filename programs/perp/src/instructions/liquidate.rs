@@ -76,7 +76,8 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, max_base: u64) -> R
     let index = guarded_index(&m, &guard, live, a.positions[slot].base > 0, now)?;
     settle_position(&mut a, &key, slot, &mut m)?;
     if a.has_orders() {
-        crate::engine::orders::cancel_all_for_liquidation(&mut a, &key)?;
+        let g = group_of(&a, slot);
+        crate::engine::orders::cancel_for_liquidation(&mut a, &key, g, false)?;
     }
     let lslot = l.find_or_open(idx, false)?;
     require!(!l.positions[lslot].is_isolated(), PerpError::PositionModeMismatch);
@@ -94,7 +95,13 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, max_base: u64) -> R
     let v = view(&m, index, now)?;
     let mark = v.mark;
     vparts[slot] = Some(position_part(&a.positions[slot], &v, Quote::ZERO)?);
-    let h = group_health(&a, group, &vparts)?;
+    let mut h = group_health(&a, group, &vparts)?;
+    if h.equity.is_negative() && a.has_orders() {
+        // under water: the group's stops go too, their rewards toward the deficit
+        if crate::engine::orders::cancel_for_liquidation(&mut a, &key, group, true)? > 0 {
+            h = group_health(&a, group, &vparts)?;
+        }
+    }
     if !h.is_liquidatable() {
         msg!("{:?}: equity {} >= maintenance {}", group, h.equity, h.maintenance);
         return err!(PerpError::NotLiquidatable);

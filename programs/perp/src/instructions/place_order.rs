@@ -1,4 +1,4 @@
-use crate::engine::health::{group_health, require_initial_known, Group};
+use crate::engine::health::{group_health, require_initial_known, Group, Parts};
 use crate::engine::markets::{load_other_markets, Holder, PriceNeed};
 use crate::error::PerpError;
 use crate::events::OrderPlaced;
@@ -129,20 +129,28 @@ pub fn handler<'info>(ctx: Context<'info, PlaceOrder<'info>>, params: PlaceOrder
 
     // the reward leaves margin now, so a fill can always pay it
     let reward = u64::try_from(m.filler_reward.max(0)).map_err(|_| PerpError::MathOverflow)?;
+    let mut below_initial = false;
     if reward > 0 {
         a.cross_collateral = a.cross_collateral.checked_sub(reward as i64).ok_or(PerpError::MathOverflow)?;
         a.order_reserve = a.order_reserve.checked_add(reward).ok_or(PerpError::MathOverflow)?;
-        // an order that can only reduce (a stop-loss) must be placeable by an account short of
-        // initial margin: its reward needs only maintenance (on tolerant prices); others need
-        // initial margin, as a withdrawal of the reward would
-        let need = if params.reduce_only { PriceNeed::Tolerant } else { PriceNeed::Adding };
-        let parts = {
+        // the reward must leave initial margin intact, as a withdrawal of it would; an order that
+        // can only reduce (a stop-loss) may be placed on maintenance margin alone (and on caches
+        // only a close would accept), its reward then paying a filler only for a fill
+        let cross_parts = |need| -> Result<Parts> {
             let mut holders = [Holder::new(&a, Some((Group::Cross, need)))];
             load_other_markets(ctx.remaining_accounts, None, &mut holders, now)?;
-            holders[0].parts
+            Ok(holders[0].parts)
         };
-        let h = group_health(&a, Group::Cross, &parts)?;
+        let (h, initial_known) = match cross_parts(PriceNeed::Adding) {
+            Ok(parts) => (group_health(&a, Group::Cross, &parts)?, true),
+            Err(e) if params.reduce_only && e == error!(PerpError::StaleCachedIndex) => {
+                (group_health(&a, Group::Cross, &cross_parts(PriceNeed::Tolerant)?)?, false)
+            }
+            Err(e) => return Err(e),
+        };
+        let meets_initial = initial_known && h.initial < perp_core::margin::NOT_COMPUTED && h.equity >= h.initial;
         let required = if params.reduce_only {
+            below_initial = !meets_initial;
             h.maintenance
         } else {
             require_initial_known(&h)?;
@@ -164,6 +172,9 @@ pub fn handler<'info>(ctx: Context<'info, PlaceOrder<'info>>, params: PlaceOrder
     let mut flags = order_flags::IN_USE;
     if params.reduce_only {
         flags |= order_flags::REDUCE_ONLY;
+    }
+    if below_initial {
+        flags |= order_flags::BELOW_INITIAL;
     }
     a.orders[slot] = Order {
         order_id,

@@ -49,6 +49,9 @@ pub mod order_flags {
     pub const REDUCE_ONLY: u8 = 1 << 1;
     /// A trigger order whose trigger has fired: it now rests as a limit (or market) order.
     pub const TRIGGERED: u8 = 1 << 2;
+    /// Placed while the account was short of initial margin (a reduce-only order needs only
+    /// maintenance): its reward pays a filler only for a fill; cancelled, it returns to the account.
+    pub const BELOW_INITIAL: u8 = 1 << 3;
 }
 
 /// A resting order (`perp_core::orders`). Placing one reserves the market's filler reward from
