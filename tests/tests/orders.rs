@@ -290,3 +290,28 @@ async fn orders_keep_the_account_open() {
 }
 
 use solana_signer::Signer;
+
+/// A stop-limit keeps its trigger: fired while its limit is out of reach, it is only marked
+/// triggered (no reward); when the price comes back above the trigger it fills as a limit.
+#[tokio::test(flavor = "current_thread")]
+async fn a_stop_limit_fired_out_of_reach_rests_as_a_limit() {
+    let mut w = world(0).await;
+    let alice = w.env.user(100_000 * USDC, 10_000 * USDC).await;
+    let kate = keeper(&mut w).await;
+    w.env.trade(&alice, 0, order(OrderSide::Long, BTC)).await.unwrap();
+    let sl = resting(OrderType::StopLimit, OrderSide::Short, BTC, usd(19_450), usd(19_500));
+    w.env.place(&alice, 0, sl).await.unwrap();
+    settle_at(&mut w, usd(19_400)).await;
+    let k0 = w.env.margin(&kate.account).await.cross_collateral;
+    w.env.fill(&kate, alice.account, 0, 1).await.unwrap();
+    let a = w.env.margin(&alice.account).await;
+    assert!(a.orders[0].triggered() && a.positions[a.find(0).unwrap()].base == BTC, "marked, nothing traded");
+    assert_eq!(w.env.margin(&kate.account).await.cross_collateral, k0, "marking pays nothing");
+    // the price recovers above the trigger: the order, already fired, fills at its limit or better
+    settle_at(&mut w, usd(19_600)).await;
+    w.env.fill(&kate, alice.account, 0, 1).await.unwrap();
+    let a = w.env.margin(&alice.account).await;
+    assert!(a.find(0).is_none() && !a.has_orders());
+    assert_eq!(w.env.margin(&kate.account).await.cross_collateral - k0, REWARD);
+    w.env.assert_conservation().await;
+}

@@ -307,5 +307,6 @@ pub fn status_text(st: &OrderStatus) -> String {
         OrderStatus::Liquidatable => "waiting: the account is liquidatable (liquidation first)".into(),
         OrderStatus::Paused => "waiting: the market is paused".into(),
         OrderStatus::VammDisplaced => "waiting: the vAMM is pushed beyond half the band against the order".into(),
+        OrderStatus::Trigger => "triggered now: a keeper marks it, then it rests as a limit".into(),
     }
 }

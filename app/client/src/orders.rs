@@ -118,12 +118,18 @@ pub enum OrderStatus {
     Paused,
     /// Waiting: the vAMM sits more than half the band beyond the index against the order.
     VammDisplaced,
+    /// A stop-limit or take-profit-limit whose trigger fires now while its limit is out of reach:
+    /// `fill_order` marks it triggered (no reward; it then rests as a limit order).
+    Trigger,
 }
 
 impl OrderStatus {
     /// `fill_order` would do something with the order now.
     pub fn actionable(&self) -> bool {
-        matches!(self, OrderStatus::Fillable { .. } | OrderStatus::Expired | OrderStatus::NothingToReduce)
+        matches!(
+            self,
+            OrderStatus::Fillable { .. } | OrderStatus::Expired | OrderStatus::NothingToReduce | OrderStatus::Trigger
+        )
     }
 
     /// A filler earns the reward by sending `fill_order` now: a fill, or a cancel of an order
@@ -206,13 +212,14 @@ pub fn order_status(acct: &MarginAccount, o: &Order, markets: &BTreeMap<u16, Mar
             index.scale_by_one_plus(Rate(-half.0), perp_core::Round::Down).is_ok_and(|b| mid < b)
         }
     };
+    let latch = spec.kind.has_trigger() && !o.triggered() && spec.kind.has_limit();
     if displaced && !(o.reduce_only() && spec.kind.has_trigger()) {
-        return OrderStatus::VammDisplaced;
+        return if latch { OrderStatus::Trigger } else { OrderStatus::VammDisplaced };
     }
     let probe = if o.reduce_only() { Base(left.0.max(against.0)) } else { left };
     let available = max_size_within(&m.vamm(), side, bound, probe).unwrap_or(Base(0));
     let Some(size) = order_fill_size(left, available, Base(m.min_position), against, o.reduce_only()) else {
-        return OrderStatus::PriceNotReached { available, bound };
+        return if latch { OrderStatus::Trigger } else { OrderStatus::PriceNotReached { available, bound } };
     };
     // the order's own margin group below maintenance: liquidation first
     let h = account_health(acct, markets);

@@ -45,7 +45,9 @@ impl<C: Chain> Keeper<C> {
                     continue;
                 }
                 let status = order_status(&a, o, &states, now);
-                if !status.pays(o) {
+                // a fill or a paid cancel; and marking a stop-limit triggered (unpaid: the
+                // keeper's service to the order's owner, once per order)
+                if !status.pays(o) && status != OrderStatus::Trigger {
                     continue;
                 }
                 let key = (*k, o.order_id);
@@ -78,6 +80,9 @@ impl<C: Chain> Keeper<C> {
                                 }
                                 self.counters.orders_filled += 1;
                                 report.orders_filled.push((*k, o.order_id, filled, o.kind));
+                            }
+                            OrderStatus::Trigger => {
+                                self.counters.orders_triggered += 1;
                             }
                             OrderStatus::Expired => {
                                 self.counters.orders_expired += 1;

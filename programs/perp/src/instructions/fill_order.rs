@@ -48,7 +48,9 @@ fn is_unfillable(e: &Error) -> bool {
 
 /// Permissionless: fills (in full or in part) the order `order_id` of the margin account, or
 /// cancels it for the reward when it has expired, when its fill would break the owner's initial
-/// margin or a position rule, or when a reduce-only order finds nothing left to reduce.
+/// margin or a position rule, or when a reduce-only order finds nothing left to reduce; a
+/// stop-limit or take-profit-limit whose trigger fires while its limit is out of reach is only
+/// marked triggered (it then rests as a limit order; no reward).
 /// Remaining accounts: the market's oracles (in its configured order), then (read-only) the
 /// market of every other position of the order's margin group.
 ///
@@ -134,7 +136,8 @@ pub fn handler<'info>(ctx: Context<'info, FillOrder<'info>>, order_id: u64) -> R
         return err!(PerpError::IndexDivergesFromTwap);
     }
     let spec = o.spec().or_core()?;
-    if spec.kind.has_trigger() && !o.triggered() {
+    let just_triggered = spec.kind.has_trigger() && !o.triggered();
+    if just_triggered {
         if !trigger_met(&spec, index) {
             msg!("{} order {}: index {} has not crossed {}", spec.kind.name(), order_id, index, spec.trigger);
             return err!(PerpError::OrderNotTriggered);
@@ -170,12 +173,30 @@ pub fn handler<'info>(ctx: Context<'info, FillOrder<'info>>, order_id: u64) -> R
     // a fired stop or take-profit that only closes is exempt (in a crash the fills themselves
     // and slow arbitrage leave the curve displaced, and a protective close must not stall on
     // it; the band still bounds it)
+    // a stop-limit or take-profit-limit whose trigger fires now but whose limit the curve cannot
+    // reach yet keeps its trigger: it rests as a limit order from here on (nothing is paid)
+    let latch = just_triggered && spec.kind.has_limit();
     if !(o.reduce_only() && spec.kind.has_trigger()) {
-        check_vamm_near_index(&m, side, index)?;
+        if let Err(e) = check_vamm_near_index(&m, side, index) {
+            if latch {
+                msg!("order {} triggered; it rests as a limit order", order_id);
+                return Ok(());
+            }
+            return Err(e);
+        }
     }
     let probe = if o.reduce_only() { Base(left.0.max(against.0)) } else { left };
     let available = max_size_within(&m.vamm(), side, bound, probe).or_core()?;
     let Some(size) = order_fill_size(left, available, Base(m.min_position), against, o.reduce_only()) else {
+        if latch {
+            msg!(
+                "order {} triggered; the vAMM fills {} within {}: it rests as a limit order",
+                order_id,
+                available,
+                bound
+            );
+            return Ok(());
+        }
         msg!("order {}: the vAMM fills {} within {} (needs {})", order_id, available, bound, left);
         return err!(PerpError::OrderPriceNotReached);
     };
