@@ -83,18 +83,23 @@ async fn bracket_attached_to_a_market_order_stop_fires_on_the_index() {
     assert_error(w.env.fill(&kate, alice.account, 0, tp_id).await, PerpError::OrderNotTriggered);
     settle_at(&mut w, usd(18_900)).await;
     let k0 = w.env.margin(&kate.account).await.cross_collateral;
+    let b0 = w.env.margin(&alice.account).await;
     w.env.fill(&kate, alice.account, 0, stop_id).await.unwrap();
     let a = w.env.margin(&alice.account).await;
     assert!(a.find(0).is_none(), "the stop closed the whole position");
     assert_eq!(w.env.margin(&kate.account).await.cross_collateral - k0, REWARD);
-    // the take-profit still rests (its trigger is far); its owner cancels it and gets the reward back
-    assert_eq!(a.orders.iter().filter(|o| o.in_use()).count(), 1);
-    let c0 = a.cross_collateral;
-    let cancel = perp_client::orders::cancel_orders(alice.key(), alice.account, OrdersToCancel::ById(tp_id));
-    w.env.send(&[cancel], &[&alice.kp]).await.unwrap();
-    let a = w.env.margin(&alice.account).await;
-    assert_eq!(a.cross_collateral - c0, REWARD);
+    // the position is gone, and with it the bracket's other leg: the take-profit is cancelled in
+    // the same fill, its reward back to Alice (the sale's proceeds aside)
     assert!(!a.has_orders() && a.order_reserve == 0);
+    assert!(a.find_order(tp_id).is_none());
+    let traded = (a.realized_pnl - b0.realized_pnl) - (a.fees_paid - b0.fees_paid) - (a.funding_paid - b0.funding_paid);
+    assert_eq!(
+        a.cross_collateral - b0.cross_collateral,
+        traded + REWARD,
+        "the sale, and the take-profit's reward back"
+    );
+    let cancel = perp_client::orders::cancel_orders(alice.key(), alice.account, OrdersToCancel::ById(tp_id));
+    assert_error(w.env.send(&[cancel], &[&alice.kp]).await, PerpError::OrderNotFound);
     w.env.assert_conservation().await;
 }
 
@@ -188,17 +193,22 @@ async fn reduce_only_stop_with_no_position_left_is_cancelled_when_it_fires() {
     let mut w = world(0).await;
     let alice = w.env.user(100_000 * USDC, 10_000 * USDC).await;
     let kate = keeper(&mut w).await;
-    w.env.trade(&alice, 0, order(OrderSide::Long, BTC)).await.unwrap();
+    // a stop placed before the position (a bracket on an entry still to come) waits for one
     w.env.place(&alice, 0, resting(OrderType::StopMarket, OrderSide::Short, BTC, Price(0), usd(19_500))).await.unwrap();
-    // Alice closes by hand; the stop stays until it fires
-    w.env.close(&alice, 0).await.unwrap();
-    assert_error(w.env.fill(&kate, alice.account, 0, 1).await, PerpError::OrderNotTriggered);
     settle_at(&mut w, usd(19_400)).await;
     let k0 = w.env.margin(&kate.account).await.cross_collateral;
+    // it fires with nothing to reduce: cancelled for the reward
     w.env.fill(&kate, alice.account, 0, 1).await.unwrap();
-    let a = w.env.margin(&alice.account).await;
-    assert!(a.find(0).is_none() && !a.has_orders(), "nothing traded, the order is gone");
+    assert!(!w.env.margin(&alice.account).await.has_orders());
     assert_eq!(w.env.margin(&kate.account).await.cross_collateral - k0, REWARD);
+    // a stop on a position closed by hand goes with the position, its reward back to its owner
+    w.env.trade(&alice, 0, order(OrderSide::Long, BTC)).await.unwrap();
+    w.env.place(&alice, 0, resting(OrderType::StopMarket, OrderSide::Short, BTC, Price(0), usd(19_000))).await.unwrap();
+    let c0 = w.env.margin(&alice.account).await;
+    assert_eq!(c0.order_reserve, REWARD as u64);
+    w.env.close(&alice, 0).await.unwrap();
+    let a = w.env.margin(&alice.account).await;
+    assert!(a.find(0).is_none() && !a.has_orders() && a.order_reserve == 0);
     w.env.assert_conservation().await;
 }
 
@@ -292,7 +302,8 @@ async fn orders_keep_the_account_open() {
 use solana_signer::Signer;
 
 /// A stop-limit keeps its trigger: fired while its limit is out of reach, it is only marked
-/// triggered (no reward); when the price comes back above the trigger it fills as a limit.
+/// triggered (for a quarter of its reward); when the price comes back above the trigger it fills
+/// as a limit, for the rest.
 #[tokio::test(flavor = "current_thread")]
 async fn a_stop_limit_fired_out_of_reach_rests_as_a_limit() {
     let mut w = world(0).await;
@@ -306,7 +317,11 @@ async fn a_stop_limit_fired_out_of_reach_rests_as_a_limit() {
     w.env.fill(&kate, alice.account, 0, 1).await.unwrap();
     let a = w.env.margin(&alice.account).await;
     assert!(a.orders[0].triggered() && a.positions[a.find(0).unwrap()].base == BTC, "marked, nothing traded");
-    assert_eq!(w.env.margin(&kate.account).await.cross_collateral, k0, "marking pays nothing");
+    assert_eq!(a.orders[0].flags & perp::state::order_flags::BELOW_INITIAL, 0, "{:?}", a.orders[0]);
+    assert_eq!(w.env.margin(&kate.account).await.cross_collateral - k0, REWARD / 4, "marking pays a quarter");
+    assert_eq!(a.order_reserve, (REWARD - REWARD / 4) as u64);
+    // marked once only: the index back above the trigger changes nothing
+    assert_error(w.env.fill(&kate, alice.account, 0, 1).await, PerpError::OrderPriceNotReached);
     // the price recovers above the trigger: the order, already fired, fills at its limit or better
     settle_at(&mut w, usd(19_600)).await;
     w.env.fill(&kate, alice.account, 0, 1).await.unwrap();

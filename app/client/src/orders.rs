@@ -11,7 +11,7 @@ use anchor_lang::{InstructionData, ToAccountMetas};
 use perp::instructions::{OrderSide, OrderType, OrdersToCancel, PlaceOrderParams};
 use perp::state::{MarginAccount, Market, Order};
 use perp_core::orders::{fill_bound, max_size_within, order_fill_size, trigger_met, OrderKind};
-use perp_core::{Base, Price, Rate};
+use perp_core::{Base, Price, Quote, Rate};
 use std::collections::BTreeMap;
 
 fn build(accounts: impl ToAccountMetas, data: impl InstructionData, remaining: Vec<AccountMeta>) -> Instruction {
@@ -119,7 +119,8 @@ pub enum OrderStatus {
     /// Waiting: the vAMM sits more than half the band beyond the index against the order.
     VammDisplaced,
     /// A stop-limit or take-profit-limit whose trigger fires now while its limit is out of reach:
-    /// `fill_order` marks it triggered (no reward; it then rests as a limit order).
+    /// `fill_order` marks it triggered for a quarter of its reward (none when placed short of
+    /// initial margin); it then rests as a limit order.
     Trigger,
 }
 
@@ -137,8 +138,9 @@ impl OrderStatus {
     pub fn pays(&self, o: &Order) -> bool {
         match self {
             OrderStatus::Fillable { .. } => true,
-            OrderStatus::Expired | OrderStatus::NothingToReduce => {
+            OrderStatus::Expired | OrderStatus::NothingToReduce | OrderStatus::Trigger => {
                 o.flags & perp::state::order_flags::BELOW_INITIAL == 0
+                    && (*self != OrderStatus::Trigger || o.reward >= 4)
             }
             _ => false,
         }
@@ -225,7 +227,12 @@ pub fn order_status(acct: &MarginAccount, o: &Order, markets: &BTreeMap<u16, Mar
     let h = account_health(acct, markets);
     let below = match slot {
         Some(i) if acct.positions[i].is_isolated() => h.isolated.iter().any(|(s, g)| *s == i && g.is_liquidatable()),
-        _ => h.cross.is_liquidatable(),
+        // as the program: the orders' reserve counts (a liquidation releases it first)
+        _ => {
+            let mut c = h.cross;
+            c.equity = Quote(c.equity.0.saturating_add(acct.order_reserve as i64));
+            c.is_liquidatable()
+        }
     };
     if below {
         return OrderStatus::Liquidatable;

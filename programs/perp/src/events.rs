@@ -333,6 +333,9 @@ pub mod cancel_reason {
     /// the group is under water, its stops too) are cancelled first, the rewards back to the
     /// account's cross collateral.
     pub const LIQUIDATION: u8 = 4;
+    /// Its position was closed (by hand, by another order's fill or by a takeover): a reduce-only
+    /// order left with nothing to protect, cancelled, its reward back to the account.
+    pub const POSITION_CLOSED: u8 = 5;
 }
 
 #[event]

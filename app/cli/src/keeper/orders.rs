@@ -23,7 +23,9 @@ impl<C: Chain> Keeper<C> {
         report: &mut TickReport,
     ) -> ChainResult<()> {
         let me = self.keypair.pubkey();
-        let mine = fetch_margin(&self.chain, &self.account).await?;
+        let Ok(mine) = fetch_margin(&self.chain, &self.account).await else {
+            return Ok(());
+        };
         // fills change the curve: later orders of the pass are judged on the market as it is then
         let mut states = states.clone();
         for (k, a0) in accounts {
@@ -45,9 +47,8 @@ impl<C: Chain> Keeper<C> {
                     continue;
                 }
                 let status = order_status(&a, o, &states, now);
-                // a fill or a paid cancel; and marking a stop-limit triggered (unpaid: the
-                // keeper's service to the order's owner, once per order)
-                if !status.pays(o) && status != OrderStatus::Trigger {
+                // a fill, a paid cancel, or marking a stop-limit triggered (a quarter of its reward)
+                if !status.pays(o) {
                     continue;
                 }
                 let key = (*k, o.order_id);
@@ -72,6 +73,18 @@ impl<C: Chain> Keeper<C> {
                         };
                         let base = |x: &MarginAccount| x.find(o.market_index).map(|s| x.positions[s].base).unwrap_or(0);
                         let traded = base(&a) != base(&after);
+                        let still = after.find_order(o.order_id).map(|s| after.orders[s]);
+                        // what the program did, read from the account: a fill (the position moved),
+                        // a mark (the order is still there, now triggered), or a cancel (gone)
+                        let status = match (traded, still) {
+                            (true, _) => status,
+                            (false, Some(x)) if x.triggered() && !o.triggered() => OrderStatus::Trigger,
+                            (false, Some(_)) => status,
+                            (false, None) if matches!(status, OrderStatus::Fillable { .. } | OrderStatus::Trigger) => {
+                                OrderStatus::NothingToReduce
+                            }
+                            (false, None) => status,
+                        };
                         match status {
                             OrderStatus::Fillable { .. } if traded => {
                                 let filled = (base(&a) - base(&after)).unsigned_abs();

@@ -43,6 +43,11 @@ pub enum PriceNeed {
     /// feed) the position is valued conservatively, as for `Tolerant`, so a dead market never
     /// shields an account.
     Liquidation,
+    /// A fill that only reduces, deciding whether the account is liquidatable first: as
+    /// `Tolerant`, but valued at the account-favourable of the cache and its time-weighted value
+    /// (as `Liquidation`, without its refresh requirement), so the check is never stricter than a
+    /// liquidation's and a stop cannot be refused while a liquidation is refused too.
+    Lenient,
 }
 
 /// One margin account whose other markets are needed: the positions of `group` outside the
@@ -76,7 +81,7 @@ fn cached_part(
     let limit = match need {
         PriceNeed::Adding | PriceNeed::Liquidation => m.max_age,
         PriceNeed::Withdraw => m.withdraw_max_age,
-        PriceNeed::Tolerant => m.max_age.max(m.fallback_max_age),
+        PriceNeed::Tolerant | PriceNeed::Lenient => m.max_age.max(m.fallback_max_age),
     };
     if m.last_index == 0 {
         msg!("market {} has no index yet", m.market_index);
@@ -93,7 +98,7 @@ fn cached_part(
         );
         return err!(PerpError::IndexNotRefreshed);
     }
-    let tolerant = matches!(need, PriceNeed::Tolerant | PriceNeed::Liquidation);
+    let tolerant = matches!(need, PriceNeed::Tolerant | PriceNeed::Liquidation | PriceNeed::Lenient);
     if age <= limit || (need == PriceNeed::Liquidation && !dead) {
         // A liquidation values the cache at the account-favourable of it and its time-weighted
         // value, a withdrawal at the exchange-favourable one: a wick cached by another market's
@@ -101,9 +106,9 @@ fn cached_part(
         let cached = Price(m.last_index);
         let long = p.base > 0;
         let price = match need {
-            PriceNeed::Liquidation | PriceNeed::Withdraw => {
+            PriceNeed::Liquidation | PriceNeed::Withdraw | PriceNeed::Lenient => {
                 let twap = m.index_twap_now(now)?;
-                if long == (need == PriceNeed::Liquidation) {
+                if long == (need != PriceNeed::Withdraw) {
                     cached.max(twap)
                 } else {
                     cached.min(twap)

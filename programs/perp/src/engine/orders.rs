@@ -43,3 +43,50 @@ pub fn cancel_for_liquidation(a: &mut MarginAccount, key: &Pubkey, group: Group,
     }
     Ok(released)
 }
+
+/// When a position is closed (by hand, by a fill or by a takeover), the reduce-only orders left on
+/// its market have nothing to protect: they are cancelled, their rewards back to the account (a
+/// bracket's take-profit goes when its stop fills, and no old stop waits to fire on a later
+/// position). `except` is an order the caller settles itself (the one being filled).
+#[inline(never)]
+pub fn cancel_reduce_only_of_closed(a: &mut MarginAccount, key: &Pubkey, market_index: u16, except: u64) -> Result<()> {
+    if a.find(market_index).is_some() {
+        return Ok(());
+    }
+    for slot in 0..MAX_ORDERS {
+        let o = a.orders[slot];
+        if !o.in_use() || !o.reduce_only() || o.market_index != market_index || o.order_id == except {
+            continue;
+        }
+        let reward = a.take_order(slot)?;
+        a.credit_cross(reward)?;
+        emit!(OrderCancelled {
+            margin_account: *key,
+            order_id: o.order_id,
+            client_order_id: o.client_order_id,
+            market_index: o.market_index,
+            reason: cancel_reason::POSITION_CLOSED,
+            size: o.size,
+            reward,
+            reward_to: *key,
+        });
+    }
+    Ok(())
+}
+
+/// The rewards of the group's reduce-only orders (those a liquidation keeps unless the group is
+/// under water): counted toward the group's equity when deciding whether it is liquidatable, so
+/// the decision does not depend on whether they are cancelled.
+pub fn reduce_only_rewards(a: &MarginAccount, group: Group) -> u64 {
+    let mut sum = 0u64;
+    for o in a.orders.iter().filter(|o| o.in_use() && o.reduce_only()) {
+        let of = match a.find(o.market_index) {
+            Some(i) if a.positions[i].is_isolated() => Group::Isolated(i),
+            _ => Group::Cross,
+        };
+        if of == group {
+            sum = sum.saturating_add(o.reward);
+        }
+    }
+    sum
+}

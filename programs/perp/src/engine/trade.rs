@@ -94,8 +94,8 @@ fn check_index_deviation(side: Side, avg: Price, index: Price, dev: u64) -> Resu
 }
 
 /// What the caller already computed at the trade's index: the market's view, the parts of the
-/// order group's other positions (valued as [`trade`] would: `Tolerant` for a reduce, `Adding`
-/// otherwise), and whether the position's funding is settled (only when it already exists).
+/// order group's other positions (valued as [`trade`] would: `Tolerant` for a reduce, or the
+/// account-favourable `Lenient`, `Adding` otherwise), and whether the position's funding is settled (only when it already exists).
 /// `Given::default()` computes everything.
 #[derive(Default)]
 pub struct Given {

@@ -176,11 +176,23 @@ pub fn handler<'info>(ctx: Context<'info, FillOrder<'info>>, order_id: u64) -> R
     // a stop-limit or take-profit-limit whose trigger fires now but whose limit the curve cannot
     // reach yet keeps its trigger: it rests as a limit order from here on (nothing is paid)
     let latch = just_triggered && spec.kind.has_limit();
+    // marking pays a quarter of the reserved reward (so keepers do it, and so placing and
+    // cancelling orders that only get marked costs their owner); none for an order placed short of
+    // initial margin (it pays only for a fill)
+    let pay_latch = |a: &mut MarginAccount| -> Result<()> {
+        if o.flags & order_flags::BELOW_INITIAL != 0 {
+            return Ok(());
+        }
+        let part = o.reward / 4;
+        a.orders[slot].reward = o.reward - part;
+        a.order_reserve = a.order_reserve.checked_sub(part).ok_or(PerpError::MathOverflow)?;
+        pay(a, part)
+    };
     if !(o.reduce_only() && spec.kind.has_trigger()) {
         if let Err(e) = check_vamm_near_index(&m, side, index) {
             if latch {
                 msg!("order {} triggered; it rests as a limit order", order_id);
-                return Ok(());
+                return pay_latch(&mut a);
             }
             return Err(e);
         }
@@ -195,7 +207,7 @@ pub fn handler<'info>(ctx: Context<'info, FillOrder<'info>>, order_id: u64) -> R
                 available,
                 bound
             );
-            return Ok(());
+            return pay_latch(&mut a);
         }
         msg!("order {}: the vAMM fills {} within {} (needs {})", order_id, available, bound, left);
         return err!(PerpError::OrderPriceNotReached);
@@ -230,7 +242,7 @@ pub fn handler<'info>(ctx: Context<'info, FillOrder<'info>>, order_id: u64) -> R
     let mut given = Given { view: Some(view(&m, index, now)?), parts: None, settled: pos.is_some() };
     given.parts = Some({
         let need = if group == Group::Cross {
-            Some((Group::Cross, if prep.reducing { PriceNeed::Tolerant } else { PriceNeed::Adding }))
+            Some((Group::Cross, if prep.reducing { PriceNeed::Lenient } else { PriceNeed::Adding }))
         } else {
             None
         };
@@ -282,6 +294,8 @@ pub fn handler<'info>(ctx: Context<'info, FillOrder<'info>>, order_id: u64) -> R
     let reward = if done {
         let r = a.take_order(slot)?;
         pay(&mut a, r)?;
+        // a closed position takes its other reduce-only orders with it (a bracket's other leg)
+        crate::engine::orders::cancel_reduce_only_of_closed(&mut a, &key, o.market_index, order_id)?;
         r
     } else {
         a.orders[slot].size = rest;

@@ -102,9 +102,15 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, max_base: u64) -> R
             h = group_health(&a, group, &vparts)?;
         }
     }
-    if !h.is_liquidatable() {
-        msg!("{:?}: equity {} >= maintenance {}", group, h.equity, h.maintenance);
-        return err!(PerpError::NotLiquidatable);
+    {
+        // the group's stops' rewards count toward the decision whether or not they are cancelled
+        let mut hd = h;
+        let kept = crate::engine::orders::reduce_only_rewards(&a, group);
+        hd.equity = hd.equity.checked_add(Quote(i64::try_from(kept).unwrap_or(i64::MAX))).or_core()?;
+        if !hd.is_liquidatable() {
+            msg!("{:?}: equity {} >= maintenance {}", group, hd.equity, h.maintenance);
+            return err!(PerpError::NotLiquidatable);
+        }
     }
 
     // size: all of it when asked, when the rest would be dust, or when the group is under water
@@ -251,6 +257,9 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, max_base: u64) -> R
         isolated,
         insurance_fund: m.insurance_fund,
     });
+    if a.has_orders() {
+        crate::engine::orders::cancel_reduce_only_of_closed(&mut a, &key, idx, 0)?;
+    }
     Ok(())
 }
 

@@ -205,5 +205,8 @@ pub fn execute_order<'info>(
         a.delegate_trade_side = if side == Side::Long { 1 } else { 2 };
     }
     emit_trade(&t, &key, m.market_index, fallback, by_delegate);
+    if a.has_orders() {
+        crate::engine::orders::cancel_reduce_only_of_closed(&mut a, &key, m.market_index, 0)?;
+    }
     Ok(())
 }
