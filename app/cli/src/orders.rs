@@ -179,6 +179,8 @@ pub async fn order<C: Chain>(
     match cmd {
         OrderCmd::Place(a) => {
             let kp = need(signer)?;
+            // bad input is refused before any request to the node
+            place_params(a, 0)?;
             let now = c.unix_time().await.map_err(chain_err)?;
             let params = place_params(a, now)?;
             let m = resolve_market(c, &a.market).await?;

@@ -15,7 +15,11 @@ use anchor_lang::{InstructionData, ToAccountMetas};
 use perp::instructions::{ExchangeParams, OrderParams};
 use perp::state::{AdminAction, MarketParams};
 
-fn build(accounts: impl ToAccountMetas, data: impl InstructionData, remaining: Vec<AccountMeta>) -> Instruction {
+pub(crate) fn build(
+    accounts: impl ToAccountMetas,
+    data: impl InstructionData,
+    remaining: Vec<AccountMeta>,
+) -> Instruction {
     let mut metas = accounts.to_account_metas(None);
     metas.extend(remaining);
     Instruction { program_id: perp::ID, accounts: metas, data: data.data() }

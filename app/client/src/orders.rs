@@ -2,23 +2,18 @@
 //! with an order now (the keeper fills what this says is fillable; the CLI shows it), computed
 //! with the program's own rules (`perp_core::orders`, the market's cached-index arithmetic).
 
-use crate::ix::{market_metas, oracle_metas};
+use crate::ix::{build, market_metas, oracle_metas};
 use crate::pda;
 use crate::preview::{account_health, MarketState};
 use anchor_lang::prelude::Pubkey;
-use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
-use anchor_lang::{InstructionData, ToAccountMetas};
+use anchor_lang::solana_program::instruction::Instruction;
 use perp::instructions::{OrderSide, OrderType, OrdersToCancel, PlaceOrderParams};
 use perp::state::{MarginAccount, Market, Order};
-use perp_core::orders::{fill_bound, max_size_within, order_fill_size, trigger_met, OrderKind};
+use perp_core::orders::{
+    fill_bound, index_diverges, max_size_within, order_fill_size, trigger_met, vamm_displaced, OrderKind,
+};
 use perp_core::{Base, Price, Quote, Rate};
 use std::collections::BTreeMap;
-
-fn build(accounts: impl ToAccountMetas, data: impl InstructionData, remaining: Vec<AccountMeta>) -> Instruction {
-    let mut metas = accounts.to_account_metas(None);
-    metas.extend(remaining);
-    Instruction { program_id: perp::ID, accounts: metas, data: data.data() }
-}
 
 /// `place_order`: `cross_markets` are the markets of every cross position of the account (this
 /// order's market included when held), read to check the reserved reward against initial margin.
@@ -160,8 +155,7 @@ pub fn order_index(ms: &MarketState, now: i64) -> Result<Price, String> {
     let mut m: Market = ms.market;
     m.cache_index(ms.index, now, now, 0).map_err(|e| e.to_string())?;
     let twap = m.index_twap_now(now).map_err(|e| e.to_string())?;
-    let diff = (ms.index.0 as i128 - twap.0 as i128).unsigned_abs();
-    if diff * perp_core::units::RATE_PRECISION as u128 > m.trigger_max_divergence as u128 * twap.0 as u128 {
+    if index_diverges(ms.index, twap, Rate(m.trigger_max_divergence)) {
         return Err(format!(
             "index {} beyond {} of its time-weighted value {}",
             ms.index,
@@ -206,14 +200,8 @@ pub fn order_status(acct: &MarginAccount, o: &Order, markets: &BTreeMap<u16, Mar
     let Ok(bound) = fill_bound(&spec, index, Rate(m.order_band)) else {
         return OrderStatus::IndexUnusable("orders disabled on this market".into());
     };
-    let half = Rate(m.order_band / 2);
     let mid = m.vamm().price().unwrap_or(index);
-    let displaced = match side {
-        perp_core::vamm::Side::Long => index.scale_by_one_plus(half, perp_core::Round::Up).is_ok_and(|b| mid > b),
-        perp_core::vamm::Side::Short => {
-            index.scale_by_one_plus(Rate(-half.0), perp_core::Round::Down).is_ok_and(|b| mid < b)
-        }
-    };
+    let displaced = vamm_displaced(side, mid, index, Rate(m.order_band)).unwrap_or(false);
     let latch = spec.kind.has_trigger() && !o.triggered() && spec.kind.has_limit();
     if displaced && !(o.reduce_only() && spec.kind.has_trigger()) {
         return if latch { OrderStatus::Trigger } else { OrderStatus::VammDisplaced };

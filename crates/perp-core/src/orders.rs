@@ -197,6 +197,25 @@ pub fn fill_size(remaining: Base, available: Base, min_size: Base) -> Option<Bas
     (take > 0 && take >= min_size.0).then_some(Base(take))
 }
 
+/// True when `index` is more than `max` (rate) away from its time-weighted value `twap`: orders
+/// then neither trigger nor fill (an outlier print has no weight in its own second). Exact:
+/// `|index - twap| x 10^9 > max x twap`.
+pub fn index_diverges(index: Price, twap: Price, max: Rate) -> bool {
+    let diff = (index.0 as i128 - twap.0 as i128).unsigned_abs();
+    diff * RATE_PRECISION as u128 > max.0.max(0) as u128 * twap.0 as u128
+}
+
+/// The sandwich guard: true when the vAMM's `mid` sits more than half of `band` beyond `index`
+/// against an order on `side` (above it for a purchase, below it for a sale), the bound rounded
+/// in the order's favour (a purchase's up, a sale's down), so a mid exactly on it passes.
+pub fn vamm_displaced(side: Side, mid: Price, index: Price, band: Rate) -> CoreResult<bool> {
+    let half = Rate(band.0 / 2);
+    Ok(match side {
+        Side::Long => mid > index.scale_by_one_plus(half, Round::Up)?,
+        Side::Short => mid < index.scale_by_one_plus(Rate(-half.0), Round::Down)?,
+    })
+}
+
 /// One fill of an order with `left` to fill, when the curve fills `available` within the bound,
 /// for an account whose position the order's side would reduce by up to `against` (its size; 0
 /// when the order adds to it or there is none), without leaving dust (a position or a flip below
@@ -296,6 +315,25 @@ mod tests {
         assert_eq!(fill_size(Base(5 * ONE), Base(ONE / 2), Base(ONE)), None);
         assert_eq!(fill_size(Base(3 * ONE / 2), Base(ONE), Base(ONE)), None);
         assert_eq!(fill_size(Base(5 * ONE), Base(0), Base(ONE)), None);
+    }
+
+    #[test]
+    fn divergence_and_displacement_by_hand() {
+        // 2% of 20,000 is 400: 20,400 is on the bound, 20,400.000001 beyond it
+        let (twap, max) = (Price(20_000_000_000), Rate(20_000_000));
+        assert!(!index_diverges(Price(20_400_000_000), twap, max));
+        assert!(index_diverges(Price(20_400_000_001), twap, max));
+        assert!(!index_diverges(Price(19_600_000_000), twap, max));
+        assert!(index_diverges(Price(19_599_999_999), twap, max));
+        // band 1%: half is 0.5% of 19,400 = 97 -> a buy is displaced above 19,497, a sale below 19,303
+        let (index, band) = (Price(19_400_000_000), Rate(10_000_000));
+        assert!(!vamm_displaced(Side::Long, Price(19_497_000_000), index, band).unwrap());
+        assert!(vamm_displaced(Side::Long, Price(19_497_000_001), index, band).unwrap());
+        assert!(!vamm_displaced(Side::Short, Price(19_303_000_000), index, band).unwrap());
+        assert!(vamm_displaced(Side::Short, Price(19_302_999_999), index, band).unwrap());
+        // displacement the other way (in the order's favour) never counts
+        assert!(!vamm_displaced(Side::Long, Price(1), index, band).unwrap());
+        assert!(!vamm_displaced(Side::Short, Price(u64::MAX), index, band).unwrap());
     }
 
     #[test]

@@ -97,6 +97,15 @@ pub fn group_of(acct: &MarginAccount, slot: usize) -> Group {
     }
 }
 
+/// The group an order or a trade in `market_index` belongs to: the isolated position's there,
+/// else cross (a market with no position opens a cross one).
+pub fn group_of_market(acct: &MarginAccount, market_index: u16) -> Group {
+    match acct.find(market_index) {
+        Some(i) if acct.positions[i].is_isolated() => Group::Isolated(i),
+        _ => Group::Cross,
+    }
+}
+
 /// True when the group holds a bankrupt position.
 pub fn group_is_bankrupt(acct: &MarginAccount, group: Group) -> bool {
     (0..MAX_POSITIONS).any(|i| in_group(acct, group, i) && acct.positions[i].is_bankrupt())

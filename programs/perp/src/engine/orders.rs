@@ -1,6 +1,6 @@
 //! Orders when something else happens to the account.
 
-use super::health::Group;
+use super::health::{group_of_market, Group};
 use crate::events::{cancel_reason, OrderCancelled};
 use crate::state::{MarginAccount, MAX_ORDERS};
 use anchor_lang::prelude::*;
@@ -20,11 +20,7 @@ pub fn cancel_for_liquidation(a: &mut MarginAccount, key: &Pubkey, group: Group,
         if !o.in_use() || (o.reduce_only() && !all) {
             continue;
         }
-        let of = match a.find(o.market_index) {
-            Some(i) if a.positions[i].is_isolated() => Group::Isolated(i),
-            _ => Group::Cross,
-        };
-        if of != group {
+        if group_of_market(a, o.market_index) != group {
             continue;
         }
         let reward = a.take_order(slot)?;
@@ -80,11 +76,7 @@ pub fn cancel_reduce_only_of_closed(a: &mut MarginAccount, key: &Pubkey, market_
 pub fn reduce_only_rewards(a: &MarginAccount, group: Group) -> u64 {
     let mut sum = 0u64;
     for o in a.orders.iter().filter(|o| o.in_use() && o.reduce_only()) {
-        let of = match a.find(o.market_index) {
-            Some(i) if a.positions[i].is_isolated() => Group::Isolated(i),
-            _ => Group::Cross,
-        };
-        if of == group {
+        if group_of_market(a, o.market_index) == group {
             sum = sum.saturating_add(o.reward);
         }
     }

@@ -1,5 +1,5 @@
 use crate::engine::funding::{funding_owed, settle_position};
-use crate::engine::health::{group_health, position_part_at, Group};
+use crate::engine::health::{group_health, group_of_market, position_part_at, Group};
 use crate::engine::markets::{load_other_markets, Holder, PriceNeed};
 use crate::engine::prices::{mark_price, view};
 use crate::engine::trade::{emit_trade, prepare, trade, Given, TradeRequest};
@@ -9,7 +9,7 @@ use crate::oracle::{read_index, resolve_index};
 use crate::state::*;
 use anchor_lang::error::ERROR_CODE_OFFSET;
 use anchor_lang::prelude::*;
-use perp_core::orders::{fill_bound, max_size_within, order_fill_size, trigger_met};
+use perp_core::orders::{fill_bound, index_diverges, max_size_within, order_fill_size, trigger_met, vamm_displaced};
 use perp_core::vamm::Side;
 use perp_core::{Base, Rate};
 
@@ -130,8 +130,7 @@ pub fn handler<'info>(ctx: Context<'info, FillOrder<'info>>, order_id: u64) -> R
     let report = read_index(&m, &ex, ctx.remaining_accounts, now)?;
     let (index, _) = resolve_index(&mut m, &report, now, false)?;
     let twap = m.index_twap_now(now)?;
-    let diff = (index.0 as i128 - twap.0 as i128).unsigned_abs();
-    if diff * perp_core::units::RATE_PRECISION as u128 > m.trigger_max_divergence as u128 * twap.0 as u128 {
+    if index_diverges(index, twap, Rate(m.trigger_max_divergence)) {
         msg!("index {} is beyond {} of its time-weighted value {}", index, Rate(m.trigger_max_divergence), twap);
         return err!(PerpError::IndexDivergesFromTwap);
     }
@@ -155,10 +154,7 @@ pub fn handler<'info>(ctx: Context<'info, FillOrder<'info>>, order_id: u64) -> R
     let others = &ctx.remaining_accounts[n..];
     let pos = a.find(m.market_index);
     let pos_base = pos.map(|i| a.positions[i].base).unwrap_or(0);
-    let group = match pos {
-        Some(i) if a.positions[i].is_isolated() => Group::Isolated(i),
-        _ => Group::Cross,
-    };
+    let group = group_of_market(&a, m.market_index);
 
     // how much the curve can fill within the bound, without leaving dust
     let side = spec.side;
@@ -326,13 +322,8 @@ pub fn handler<'info>(ctx: Context<'info, FillOrder<'info>>, order_id: u64) -> R
 /// plus the order's own impact.
 fn check_vamm_near_index(m: &Market, side: Side, index: perp_core::Price) -> Result<()> {
     let mid = m.vamm().price().or_core()?;
-    let half = Rate(m.order_band / 2);
-    let displaced = match side {
-        Side::Long => mid > index.scale_by_one_plus(half, perp_core::Round::Up).or_core()?,
-        Side::Short => mid < index.scale_by_one_plus(Rate(-half.0), perp_core::Round::Down).or_core()?,
-    };
-    if displaced {
-        msg!("vAMM at {} is more than {} from the index {} against the order", mid, half, index);
+    if vamm_displaced(side, mid, index, Rate(m.order_band)).or_core()? {
+        msg!("vAMM at {} is more than half of {} from the index {} against the order", mid, Rate(m.order_band), index);
         return err!(PerpError::VammDisplaced);
     }
     Ok(())
