@@ -6,6 +6,7 @@
 #![cfg_attr(not(test), no_std)]
 
 pub mod adl;
+pub mod collateral;
 pub mod error;
 pub mod funding;
 pub mod index;
