@@ -419,14 +419,16 @@ impl Env {
     pub async fn order_ix(&mut self, user: &User, market: u16, params: OrderParams) -> Instruction {
         let m = self.market(market).await;
         let a = self.margin(&user.account).await;
-        ix::place_market_order(
+        let mut i = ix::place_market_order(
             user.key(),
             user.account,
             market,
             &ix::market_oracles(&m),
             &ix::position_markets(&a, Some(market)),
             params,
-        )
+        );
+        i.accounts.extend(perp_client::collateral::collateral_metas(&perp_client::collateral::held(&a)));
+        i
     }
 
     pub async fn trade(&mut self, user: &User, market: u16, params: OrderParams) -> Result<(), BanksClientError> {
@@ -438,7 +440,7 @@ impl Env {
     pub async fn close(&mut self, user: &User, market: u16) -> Result<(), BanksClientError> {
         let m = self.market(market).await;
         let a = self.margin(&user.account).await;
-        let i = ix::close_position(
+        let mut i = ix::close_position(
             user.key(),
             user.account,
             market,
@@ -446,6 +448,7 @@ impl Env {
             &ix::position_markets(&a, Some(market)),
             0,
         );
+        i.accounts.extend(perp_client::collateral::collateral_metas(&perp_client::collateral::held(&a)));
         let kp = user.kp.insecure_clone();
         self.send(&[i], &[&kp]).await
     }
@@ -453,7 +456,10 @@ impl Env {
     /// `place_order` for `user` (the cross markets it holds are looked up).
     pub async fn place_ix(&mut self, user: &User, market: u16, params: PlaceOrderParams) -> Instruction {
         let a = self.margin(&user.account).await;
-        perp_client::orders::place_order(user.key(), user.account, market, &ix::cross_markets(&a, None), params)
+        let mut i =
+            perp_client::orders::place_order(user.key(), user.account, market, &ix::cross_markets(&a, None), params);
+        i.accounts.extend(perp_client::collateral::collateral_metas(&perp_client::collateral::held(&a)));
+        i
     }
 
     pub async fn place(&mut self, user: &User, market: u16, params: PlaceOrderParams) -> Result<(), BanksClientError> {
@@ -467,7 +473,7 @@ impl Env {
     pub async fn fill_ix(&mut self, filler: &User, owner_account: Pubkey, market: u16, order_id: u64) -> Instruction {
         let m = self.market(market).await;
         let a = self.margin(&owner_account).await;
-        perp_client::orders::fill_order(
+        let mut i = perp_client::orders::fill_order(
             filler.key(),
             filler.account,
             owner_account,
@@ -475,7 +481,9 @@ impl Env {
             &ix::market_oracles(&m),
             &ix::position_markets(&a, Some(market)),
             order_id,
-        )
+        );
+        i.accounts.extend(perp_client::collateral::collateral_metas(&perp_client::collateral::held(&a)));
+        i
     }
 
     pub async fn fill(
@@ -531,6 +539,110 @@ impl Env {
         assert_eq!(vault, owed + pools, "collateral vault {} != accounts {} + pools {}", vault, owed, pools);
         let ins = self.token_balance(&pda::insurance_vault()).await as i128;
         assert_eq!(ins, insurance, "insurance vault != the markets' insurance ledgers");
+        // per listed mint: its vault holds exactly the registry's total and the accounts' balances
+        for ci in 1..=self.exchange().await.collateral_count {
+            let c = self.collateral(ci).await;
+            let mut held: u128 = 0;
+            for key in self.accounts.clone() {
+                if let Some(d) = self.account_data(&key).await {
+                    if !d.is_empty() {
+                        let a: MarginAccount = decode(&d).unwrap();
+                        held += a.collateral_balance(ci) as u128;
+                    }
+                }
+            }
+            let vault = self.token_balance(&pda::mint_vault(ci)).await as u128;
+            assert_eq!(vault, held, "collateral {} vault {} != accounts' balances {}", ci, vault, held);
+            assert_eq!(vault, c.total_deposits as u128, "collateral {} vault != registry total", ci);
+        }
+    }
+
+    pub async fn collateral(&mut self, i: u16) -> perp::state::Collateral {
+        decode(&self.account_data(&pda::collateral(i)).await.expect("collateral")).unwrap()
+    }
+
+    /// A classic SPL mint with `decimals`, the admin as mint authority, `freeze` as freeze authority.
+    pub async fn create_mint_with(&mut self, decimals: u8, freeze: Option<&Pubkey>) -> Pubkey {
+        let mint = Keypair::new();
+        let rent = self.ctx.banks_client.get_rent().await.unwrap();
+        let payer = self.payer();
+        let create = solana_system_interface::instruction::create_account(
+            &payer.pubkey(),
+            &mint.pubkey(),
+            rent.minimum_balance(spl_token_interface::state::Mint::LEN),
+            spl_token_interface::state::Mint::LEN as u64,
+            &spl_token_interface::ID,
+        );
+        let init = spl_token_interface::instruction::initialize_mint2(
+            &spl_token_interface::ID,
+            &mint.pubkey(),
+            &self.admin.pubkey(),
+            freeze,
+            decimals,
+        )
+        .unwrap();
+        self.send(&[create, init], &[&mint]).await.unwrap();
+        mint.pubkey()
+    }
+
+    /// A token account of `owner` for `mint` (the admin its mint authority) holding `amount`.
+    pub async fn token_account_of(&mut self, mint: &Pubkey, owner: &Pubkey, amount: u64) -> Pubkey {
+        let saved = self.mint;
+        self.mint = *mint;
+        let acc = self.token_account(owner, amount).await;
+        self.mint = saved;
+        acc
+    }
+
+    /// Lists `mint` as the next collateral through a proposal (executed at once when the
+    /// timelock is 0); returns its index.
+    pub async fn list_collateral(
+        &mut self,
+        mint: Pubkey,
+        params: perp::state::CollateralParams,
+    ) -> Result<u16, BanksClientError> {
+        let ci = self.exchange().await.collateral_count + 1;
+        let id = self
+            .propose(perp::state::AdminAction::ListCollateral { collateral_index: ci, mint, params })
+            .await?;
+        let admin = self.admin.insecure_clone();
+        self.send(
+            &[perp_client::collateral::execute_list_collateral(admin.pubkey(), id, admin.pubkey(), mint, ci)],
+            &[&admin],
+        )
+        .await?;
+        Ok(ci)
+    }
+
+    /// Refreshes collateral `ci`'s cached price from its oracles.
+    pub async fn refresh_collateral(&mut self, ci: u16) -> Result<(), BanksClientError> {
+        let c = self.collateral(ci).await;
+        let oracles: Vec<Pubkey> = c.oracles[..c.oracle_count()].iter().map(|o| o.key).collect();
+        self.send(&[perp_client::collateral::refresh_collateral(ci, &oracles)], &[]).await
+    }
+}
+
+/// Collateral parameters the tests start from: one legacy oracle, Drift's SOL weights (0.8
+/// initial, 0.9 maintenance), no size discount, a 5% liquidation discount half of which goes to
+/// the liquidator, and a cap of `cap` raw tokens.
+pub fn collateral_params(oracle: Pubkey, cap: u64) -> perp::state::CollateralParams {
+    perp::state::CollateralParams {
+        oracles: vec![legacy_oracle(oracle)],
+        max_age: 60,
+        max_conf: 20_000_000,
+        max_deviation: 50_000_000,
+        min_sources: 1,
+        index_method: 0,
+        allow_partial_verification: false,
+        min_signatures: 0,
+        sample_period: 600,
+        initial_weight: 800_000_000,
+        maintenance_weight: 900_000_000,
+        imf: 0,
+        liquidation_discount: 50_000_000,
+        liquidator_share: 500_000_000,
+        deposit_cap: cap,
+        status: 0,
     }
 }
 

@@ -4,6 +4,7 @@
 #[cfg(feature = "bank")]
 pub mod bank;
 pub mod chain;
+pub mod collateral;
 pub mod data;
 pub mod decode;
 pub mod ix;

@@ -38,3 +38,13 @@ pub fn proposal(id: u64) -> Pubkey {
 pub fn program_data() -> Pubkey {
     Pubkey::find_program_address(&[perp::ID.as_ref()], &anchor_lang::solana_program::bpf_loader_upgradeable::ID).0
 }
+
+/// Listed collateral `collateral_index` (1, 2, ...).
+pub fn collateral(collateral_index: u16) -> Pubkey {
+    Pubkey::find_program_address(&[perp::state::COLLATERAL_SEED, &collateral_index.to_le_bytes()], &perp::ID).0
+}
+
+/// The vault of listed collateral `collateral_index`.
+pub fn mint_vault(collateral_index: u16) -> Pubkey {
+    Pubkey::find_program_address(&[perp::state::MINT_VAULT_SEED, &collateral_index.to_le_bytes()], &perp::ID).0
+}

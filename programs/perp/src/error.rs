@@ -158,10 +158,32 @@ pub enum PerpError {
     OrdersDisabled,
     #[msg("the vAMM sits more than half the market's order band beyond the index against the order: fills wait for it to come back")]
     VammDisplaced,
+    #[msg("invalid collateral parameters; the log says which")]
+    InvalidCollateralParams,
+    #[msg("the account already holds the maximum of 4 collateral mints: withdraw one first")]
+    TooManyCollaterals,
+    #[msg("the account does not hold that much of this collateral")]
+    InsufficientCollateralBalance,
+    #[msg("this is not the listed collateral's account, mint or vault")]
+    CollateralNotListed,
+    #[msg("the collateral is reduce-only or withdraw-only: no new deposits")]
+    CollateralDepositsClosed,
+    #[msg("the deposit would take the collateral's total above its deposit cap")]
+    DepositCapExceeded,
+    #[msg("a collateral account the account holds is missing from the remaining accounts")]
+    MissingCollateralAccount,
+    #[msg("the collateral's cached price is too old: prepend refresh_collateral")]
+    StaleCollateralPrice,
+    #[msg("the mint cannot be collateral: it must be a classic SPL token mint with no freeze authority and at most 12 decimals")]
+    CollateralMintRejected,
+    #[msg("the cross group is under water while the account holds collateral: liquidate_collateral first")]
+    LiquidateCollateralFirst,
+    #[msg("the account still holds collateral: withdraw it first")]
+    CollateralHeld,
 }
 
 /// Every error, in code order (code = 6000 + index): lets clients turn a code into a name.
-pub const ALL_ERRORS: [PerpError; 74] = [
+pub const ALL_ERRORS: [PerpError; 85] = [
     PerpError::MathOverflow,
     PerpError::Unauthorized,
     PerpError::OwnerOnly,
@@ -236,6 +258,17 @@ pub const ALL_ERRORS: [PerpError; 74] = [
     PerpError::OrdersOpen,
     PerpError::OrdersDisabled,
     PerpError::VammDisplaced,
+    PerpError::InvalidCollateralParams,
+    PerpError::TooManyCollaterals,
+    PerpError::InsufficientCollateralBalance,
+    PerpError::CollateralNotListed,
+    PerpError::CollateralDepositsClosed,
+    PerpError::DepositCapExceeded,
+    PerpError::MissingCollateralAccount,
+    PerpError::StaleCollateralPrice,
+    PerpError::CollateralMintRejected,
+    PerpError::LiquidateCollateralFirst,
+    PerpError::CollateralHeld,
 ];
 
 /// The error with this custom program error code, if it is one of ours.

@@ -383,3 +383,60 @@ pub struct OrderFilled {
     /// Paid to the filler's margin account when the order is done (0 on a partial fill).
     pub reward: u64,
 }
+
+#[event]
+pub struct CollateralListed {
+    pub collateral_index: u16,
+    pub mint: Pubkey,
+    pub decimals: u8,
+    pub initial_weight: i64,
+    pub maintenance_weight: i64,
+    pub deposit_cap: u64,
+}
+
+#[event]
+pub struct CollateralUpdated {
+    pub collateral_index: u16,
+    pub initial_weight: i64,
+    pub maintenance_weight: i64,
+    pub imf: i64,
+    pub deposit_cap: u64,
+    pub status: u8,
+    /// True for the admin's instant tightening, false for an executed proposal.
+    pub instant: bool,
+}
+
+#[event]
+pub struct CollateralTokenDeposited {
+    pub margin_account: Pubkey,
+    pub collateral_index: u16,
+    pub amount: u64,
+    /// The account's balance of this mint after the deposit (raw tokens).
+    pub balance: u64,
+}
+
+#[event]
+pub struct CollateralTokenWithdrawn {
+    pub margin_account: Pubkey,
+    pub collateral_index: u16,
+    pub amount: u64,
+    pub balance: u64,
+}
+
+#[event]
+pub struct CollateralLiquidated {
+    pub margin_account: Pubkey,
+    pub liquidator: Pubkey,
+    pub collateral_index: u16,
+    /// Raw tokens moved from the account to the liquidator.
+    pub tokens: u64,
+    /// The collateral's index price it was sold at (before the discount).
+    pub price: u64,
+    /// Settlement credited to the account.
+    pub to_account: i64,
+    /// Settlement the liquidator paid.
+    pub from_liquidator: i64,
+    /// Settlement to the insurance fund of `market_index`.
+    pub to_insurance: i64,
+    pub market_index: u16,
+}

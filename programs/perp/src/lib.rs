@@ -48,6 +48,15 @@ pub mod perp {
     pub fn set_pause(ctx: Context<SetPause>, pause_flags: u16) -> Result<()> {
         instructions::set_pause::handler(ctx, pause_flags)
     }
+    pub fn execute_list_collateral(ctx: Context<ExecuteListCollateral>, collateral_index: u16) -> Result<()> {
+        instructions::collateral_admin::list(ctx, collateral_index)
+    }
+    pub fn execute_update_collateral(ctx: Context<ExecuteUpdateCollateral>) -> Result<()> {
+        instructions::collateral_admin::update(ctx)
+    }
+    pub fn tighten_collateral(ctx: Context<TightenCollateral>, tightening: state::CollateralTightening) -> Result<()> {
+        instructions::collateral_admin::tighten(ctx, tightening)
+    }
     pub fn set_market_status(ctx: Context<SetMarketStatus>, status: u8) -> Result<()> {
         instructions::set_market_status::handler(ctx, status)
     }
@@ -61,6 +70,21 @@ pub mod perp {
     }
     pub fn withdraw<'info>(ctx: Context<'info, Withdraw<'info>>, amount: u64) -> Result<()> {
         instructions::withdraw::handler(ctx, amount)
+    }
+    pub fn deposit_collateral(ctx: Context<DepositCollateral>, amount: u64) -> Result<()> {
+        instructions::deposit_collateral::handler(ctx, amount)
+    }
+    pub fn withdraw_collateral<'info>(ctx: Context<'info, WithdrawCollateral<'info>>, amount: u64) -> Result<()> {
+        instructions::withdraw_collateral::handler(ctx, amount)
+    }
+    pub fn refresh_collateral(ctx: Context<RefreshCollateral>) -> Result<()> {
+        instructions::refresh_collateral::handler(ctx)
+    }
+    pub fn liquidate_collateral<'info>(
+        ctx: Context<'info, LiquidateCollateral<'info>>,
+        max_tokens: u64,
+    ) -> Result<()> {
+        instructions::liquidate_collateral::handler(ctx, max_tokens)
     }
     pub fn place_market_order<'info>(ctx: Context<'info, PlaceMarketOrder<'info>>, params: OrderParams) -> Result<()> {
         instructions::place_market_order::handler(ctx, params)

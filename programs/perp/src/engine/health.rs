@@ -15,8 +15,46 @@ pub enum Group {
     Isolated(usize),
 }
 
-/// Each slot's part of its group's health (no collateral), `None` where not computed.
-pub type Parts = [Option<Health>; MAX_POSITIONS];
+/// Each slot's part of its group's health, `None` where not computed, and the part of the
+/// account's listed collateral (cross only; `None` until the collateral accounts were read).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Parts {
+    pub pos: [Option<Health>; MAX_POSITIONS],
+    pub collateral: Option<Health>,
+}
+
+impl core::ops::Index<usize> for Parts {
+    type Output = Option<Health>;
+    fn index(&self, i: usize) -> &Option<Health> {
+        &self.pos[i]
+    }
+}
+
+impl core::ops::IndexMut<usize> for Parts {
+    fn index_mut(&mut self, i: usize) -> &mut Option<Health> {
+        &mut self.pos[i]
+    }
+}
+
+impl Parts {
+    pub fn iter(&self) -> core::slice::Iter<'_, Option<Health>> {
+        self.pos.iter()
+    }
+}
+
+/// A collateral holding's part of cross health: its maintenance value counts as equity (and as
+/// equity without profit: it is an asset, not a gain), and the gap to its initial value as an
+/// initial requirement, so `equity - initial` counts it at its initial value and
+/// `equity - maintenance` at its maintenance value.
+pub fn collateral_part(v: &perp_core::collateral::CollateralValue) -> Result<Health> {
+    Ok(Health {
+        equity: v.maintenance,
+        equity_without_profit: v.maintenance,
+        initial: v.maintenance.checked_sub(v.initial).or_core()?,
+        maintenance: Quote::ZERO,
+        notional: Quote::ZERO,
+    })
+}
 
 /// A position's part at `view`'s mark with `owed` funding (positive = owes). A bankrupt position
 /// counts at its stored bankruptcy price with no requirement: that is where it will close.
@@ -57,13 +95,17 @@ pub fn in_group(acct: &MarginAccount, group: Group, i: usize) -> bool {
         }
 }
 
-/// The group's health: its collateral plus the part of every position in it.
+/// The group's health: its settlement collateral, the listed collateral it holds (cross), and the
+/// part of every position in it.
 pub fn group_health(acct: &MarginAccount, group: Group, parts: &Parts) -> Result<Health> {
     let collateral = match group {
         Group::Isolated(i) => acct.positions[i].isolated_collateral,
         Group::Cross => acct.cross_collateral,
     };
     let mut h = Health::new(Quote(collateral));
+    if group == Group::Cross && acct.has_collateral() {
+        h.merge(parts.collateral.as_ref().ok_or(PerpError::MissingCollateralAccount)?).or_core()?;
+    }
     for (i, part) in parts.iter().enumerate() {
         if !in_group(acct, group, i) || acct.positions[i].base == 0 {
             continue;

@@ -5,10 +5,11 @@
 //! different markets never write-lock each other's market accounts.
 
 use super::funding::funding_owed;
-use super::health::{in_group, position_part, position_part_at, Group, Parts};
+use super::collateral::{holding_value, is_collateral};
+use super::health::{collateral_part, in_group, position_part, position_part_at, Group, Parts};
 use super::prices::{mark_price, view};
 use crate::error::{CoreResultExt, PerpError};
-use crate::state::{MarginAccount, Market, MAX_POSITIONS};
+use crate::state::{Collateral, MarginAccount, Market, MAX_ACCOUNT_COLLATERALS, MAX_POSITIONS};
 use anchor_lang::prelude::*;
 use perp_core::margin::{requirement, tier_index, MarginKind};
 use perp_core::takeover::stale_valuation_price;
@@ -150,31 +151,90 @@ fn cached_part(
     Ok(part)
 }
 
-/// Loads the markets in `accounts` (read-only) and fills each holder's parts. Every market must
-/// be one a holder has a position in, given once, and not the primary market; every position a
-/// holder needs must be covered (`MissingMarketAccount` otherwise).
+/// Loads the markets and listed collateral in `accounts` (read-only) and fills each holder's
+/// parts. Every market must be one a holder has a position in, every collateral one a holder
+/// holds, each given once, and not the primary market; every position and every collateral
+/// balance a holder's cross group needs must be covered (`MissingMarketAccount`,
+/// `MissingCollateralAccount` otherwise).
 pub fn load_other_markets<'info>(
     accounts: &'info [AccountInfo<'info>],
     primary: Option<u16>,
     holders: &mut [Holder],
     now: i64,
 ) -> Result<()> {
+    load_other_markets_with(accounts, primary, None, holders, now)
+}
+
+/// The holders' holding of one listed collateral: its part of every cross group that needs it.
+fn apply_collateral(c: &Collateral, holders: &mut [Holder], now: i64, slot: u64) -> Result<bool> {
+    let mut held = false;
+    for h in holders.iter_mut() {
+        let amount = h.acct.collateral_balance(c.collateral_index);
+        if amount == 0 {
+            continue;
+        }
+        held = true;
+        if let Some((Group::Cross, need)) = h.need {
+            let v = holding_value(c, amount, need, now, slot)?;
+            let part = collateral_part(&v)?;
+            h.parts.collateral.get_or_insert_with(Default::default).merge(&part).or_core()?;
+        }
+    }
+    Ok(held)
+}
+
+/// [`load_other_markets`] with one collateral account the instruction already holds (counted as
+/// if it were among `accounts`, which may then not repeat it).
+pub fn load_other_markets_with<'info>(
+    accounts: &'info [AccountInfo<'info>],
+    primary: Option<u16>,
+    primary_collateral: Option<&Collateral>,
+    holders: &mut [Holder],
+    now: i64,
+) -> Result<()> {
     let mut seen = [u16::MAX; 2 * MAX_POSITIONS];
-    require!(accounts.len() <= seen.len(), PerpError::UnexpectedMarketAccount);
+    let mut seen_collateral = [0u16; 2 * MAX_ACCOUNT_COLLATERALS];
+    let (mut n_markets, mut n_collateral) = (0usize, 0usize);
     let clock_slot =
         if holders.iter().any(|h| matches!(h.need, Some((_, PriceNeed::Withdraw | PriceNeed::Liquidation)))) {
             Clock::get()?.slot
         } else {
             0
         };
-    for (n, info) in accounts.iter().enumerate() {
+    for h in holders.iter_mut() {
+        if matches!(h.need, Some((Group::Cross, _))) {
+            h.parts.collateral = Some(Default::default());
+        }
+    }
+    if let Some(c) = primary_collateral {
+        seen_collateral[0] = c.collateral_index;
+        n_collateral = 1;
+        apply_collateral(c, holders, now, clock_slot)?;
+    }
+    for info in accounts.iter() {
+        if is_collateral(info) {
+            let loader = AccountLoader::<Collateral>::try_from(info)?;
+            let c = loader.load()?;
+            let ci = c.collateral_index;
+            if n_collateral == seen_collateral.len() || seen_collateral[..n_collateral].contains(&ci) {
+                return err!(PerpError::UnexpectedMarketAccount);
+            }
+            seen_collateral[n_collateral] = ci;
+            n_collateral += 1;
+            if !apply_collateral(&c, holders, now, clock_slot)? {
+                msg!("collateral {} is not one the accounts hold", ci);
+                return err!(PerpError::UnexpectedMarketAccount);
+            }
+            continue;
+        }
         let loader = AccountLoader::<Market>::try_from(info)?;
         let m = loader.load()?;
         let idx = m.market_index;
-        if Some(idx) == primary || seen[..n].contains(&idx) {
+        if Some(idx) == primary || n_markets == seen.len() || seen[..n_markets].contains(&idx) {
             return err!(PerpError::UnexpectedMarketAccount);
         }
-        seen[n] = idx;
+        seen[n_markets] = idx;
+        n_markets += 1;
         let mut held = false;
         for h in holders.iter_mut() {
             let Some(slot) = h.acct.find(idx) else {
@@ -201,6 +261,15 @@ pub fn load_other_markets<'info>(
             if in_group(h.acct, group, i) && p.base != 0 && Some(p.market_index) != primary && h.parts[i].is_none() {
                 msg!("missing market account for market {}", p.market_index);
                 return err!(PerpError::MissingMarketAccount);
+            }
+        }
+        if group == Group::Cross {
+            for b in h.acct.collaterals.iter() {
+                if b.collateral_index != 0 && b.amount > 0 && !seen_collateral[..n_collateral].contains(&b.collateral_index)
+                {
+                    msg!("missing collateral account for collateral {}", b.collateral_index);
+                    return err!(PerpError::MissingCollateralAccount);
+                }
             }
         }
     }

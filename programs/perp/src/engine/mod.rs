@@ -2,6 +2,7 @@
 //! Every number comes from perp-core; this layer only moves it between accounts.
 
 pub mod adl;
+pub mod collateral;
 pub mod fill;
 pub mod funding;
 pub mod health;

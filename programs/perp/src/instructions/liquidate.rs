@@ -124,6 +124,12 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, max_base: u64) -> R
     // the group's deficit: this market's part is paid by its insurance fund, or ADL takes over
     let mut draw = Quote::ZERO;
     if h.equity.is_negative() {
+        // listed collateral with a price is sold for settlement first (liquidate_collateral): the
+        // waterfall only pays a deficit that what the account holds cannot
+        if group == Group::Cross && vparts.collateral.is_some_and(|c| c.equity.is_positive()) {
+            msg!("the cross group is under water and holds collateral worth {}", vparts.collateral.map(|c| c.equity.0).unwrap_or(0));
+            return err!(PerpError::LiquidateCollateralFirst);
+        }
         // a deficit is paid out (insurance) or passed on (ADL) only on fresh prices of every other
         // market of the group: a lagging or stale price could overstate it
         if not_fresh {

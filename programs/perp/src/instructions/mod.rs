@@ -3,6 +3,11 @@
 #![allow(ambiguous_glob_reexports)]
 
 pub mod adl_scan;
+pub mod withdraw_collateral;
+pub mod refresh_collateral;
+pub mod liquidate_collateral;
+pub mod deposit_collateral;
+pub mod collateral_admin;
 pub mod auto_deleverage;
 pub mod begin_adl_round;
 pub mod cancel_orders;
@@ -31,6 +36,11 @@ pub mod update_market;
 pub mod withdraw;
 
 pub use adl_scan::*;
+pub use withdraw_collateral::*;
+pub use refresh_collateral::*;
+pub use liquidate_collateral::*;
+pub use deposit_collateral::*;
+pub use collateral_admin::*;
 pub use auto_deleverage::*;
 pub use begin_adl_round::*;
 pub use cancel_orders::*;

@@ -156,7 +156,7 @@ pub fn handler<'info>(ctx: Context<'info, PlaceOrder<'info>>, params: PlaceOrder
             require_initial_known(&h)?;
             h.initial
         };
-        if a.cross_collateral < 0 || h.equity < required {
+        if (a.cross_collateral < 0 && !a.has_collateral()) || h.equity < required {
             msg!(
                 "reserving the filler reward {} leaves cross equity {} below {} (collateral {})",
                 Quote(reward as i64),

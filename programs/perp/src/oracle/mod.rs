@@ -13,7 +13,7 @@ pub mod pull;
 
 use crate::error::{CoreResultExt, PerpError};
 use crate::events::IndexFallbackUsed;
-use crate::state::{oracle_kind, Exchange, Market};
+use crate::state::{oracle_kind, Collateral, Exchange, Market, OracleSource};
 use anchor_lang::prelude::*;
 use perp_core::index::{compute_index, guard_stats, GuardStats, IndexReport, SourceReading};
 use perp_core::units::{price_from_mantissa, scale_mantissa};
@@ -137,10 +137,46 @@ fn decode_with(
     })
 }
 
+/// What an index is read from: a market's oracle set or a listed collateral's.
+pub trait OracleSet {
+    fn sources(&self) -> &[OracleSource];
+    fn config(&self) -> perp_core::index::IndexConfig;
+    fn partial_min(&self) -> Option<u8>;
+}
+
+impl OracleSet for Market {
+    fn sources(&self) -> &[OracleSource] {
+        &self.oracles[..self.oracle_count()]
+    }
+    fn config(&self) -> perp_core::index::IndexConfig {
+        self.index_config()
+    }
+    fn partial_min(&self) -> Option<u8> {
+        self.partial_min_signatures()
+    }
+}
+
+impl OracleSet for Collateral {
+    fn sources(&self) -> &[OracleSource] {
+        &self.oracles[..self.oracle_count()]
+    }
+    fn config(&self) -> perp_core::index::IndexConfig {
+        self.index_config()
+    }
+    fn partial_min(&self) -> Option<u8> {
+        self.partial_min_signatures()
+    }
+}
+
 /// Reads the market's oracles from the front of `accounts` and computes the index report.
 pub fn read_index(market: &Market, exchange: &Exchange, accounts: &[AccountInfo], now: i64) -> Result<IndexReport> {
+    read_set_index(market, exchange, accounts, now)
+}
+
+/// [`read_index`] for any oracle set (a listed collateral's).
+pub fn read_set_index<S: OracleSet>(set: &S, exchange: &Exchange, accounts: &[AccountInfo], now: i64) -> Result<IndexReport> {
     let mut readings = [SourceReading::default(); crate::state::MAX_ORACLES];
-    read_sources(market, exchange, accounts, now, &mut readings, false)
+    read_sources(set, exchange, accounts, now, &mut readings, false)
 }
 
 /// [`read_index`] with what the guard rails of liquidation, deficit recognition and ADL look at
@@ -153,23 +189,24 @@ pub fn read_index_guarded(
 ) -> Result<(IndexReport, GuardStats)> {
     let mut readings = [SourceReading::default(); crate::state::MAX_ORACLES];
     let report = read_sources(market, exchange, accounts, now, &mut readings, true)?;
-    let n = market.oracle_count();
-    let stats = guard_stats(&readings[..n], &report, market.index_config().method).or_core()?;
+    let n = market.sources().len();
+    let stats = guard_stats(&readings[..n], &report, market.config().method).or_core()?;
     Ok((report, stats))
 }
 
-fn read_sources(
-    market: &Market,
+fn read_sources<S: OracleSet>(
+    market: &S,
     exchange: &Exchange,
     accounts: &[AccountInfo],
     now: i64,
     readings: &mut [SourceReading; crate::state::MAX_ORACLES],
     with_ema: bool,
 ) -> Result<IndexReport> {
-    let n = market.oracle_count();
+    let sources = market.sources();
+    let n = sources.len();
     require!(accounts.len() >= n, PerpError::OracleAccountsMissing);
     for i in 0..n {
-        let cfg = &market.oracles[i];
+        let cfg = &sources[i];
         let acc = &accounts[i];
         if acc.key() != cfg.key {
             msg!("oracle {}: expected {}, got {}", i, cfg.key, acc.key());
@@ -185,12 +222,12 @@ fn read_sources(
             continue; // dropped as invalid: the index may stand on the others
         }
         let data = acc.try_borrow_data()?;
-        readings[i] = decode_with(cfg.kind, &data, &cfg.feed_id, market.partial_min_signatures(), cfg.weight, with_ema);
+        readings[i] = decode_with(cfg.kind, &data, &cfg.feed_id, market.partial_min(), cfg.weight, with_ema);
     }
-    let report = compute_index(&readings[..n], now, &market.index_config()).or_core()?;
-    for i in 0..n {
+    let report = compute_index(&readings[..n], now, &market.config()).or_core()?;
+    for (i, src) in sources.iter().enumerate() {
         if let Some(reason) = report.dropped[i] {
-            msg!("oracle {} {} dropped: {}", i, market.oracles[i].key, reason);
+            msg!("oracle {} {} dropped: {}", i, src.key, reason);
         }
     }
     Ok(report)

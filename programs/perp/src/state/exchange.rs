@@ -71,7 +71,10 @@ pub struct Exchange {
     pub collateral_vault_bump: u8,
     pub insurance_vault_bump: u8,
     pub _pad0: [u8; 1],
-    pub _reserved: [u8; 128],
+    /// Collateral mints listed so far besides the settlement mint (the next one's index is this + 1).
+    pub collateral_count: u16,
+    pub _pad1: [u8; 6],
+    pub _reserved: [u8; 120],
 }
 
 pub const EXCHANGE_SIZE: usize = 368;

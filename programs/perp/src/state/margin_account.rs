@@ -1,5 +1,6 @@
 //! A trader's margin account: cross collateral and up to 8 positions, each cross or isolated.
 
+use super::collateral::MAX_ACCOUNT_COLLATERALS;
 use super::wide::WideI128;
 use crate::error::PerpError;
 use anchor_lang::prelude::*;
@@ -122,11 +123,26 @@ pub struct MarginAccount {
     /// still the account's until a filler earns it (conservation counts it).
     pub order_reserve: u64,
     pub orders: [Order; MAX_ORDERS],
+    /// Balances of listed collateral mints (cross margin only), one slot per mint held.
+    pub collaterals: [CollateralBalance; MAX_ACCOUNT_COLLATERALS],
+}
+
+/// A balance of a listed collateral mint (`state::Collateral`), raw tokens of that mint.
+#[zero_copy]
+#[derive(Default, Debug, PartialEq, Eq)]
+pub struct CollateralBalance {
+    pub amount: u64,
+    /// The mint's index in the registry (1, 2, ...; 0 = free slot).
+    pub collateral_index: u16,
+    pub _pad: [u8; 6],
 }
 
 pub const POSITION_SIZE: usize = 56;
 pub const ORDER_SIZE: usize = 88;
-pub const MARGIN_ACCOUNT_SIZE: usize = 600 + MAX_ORDERS * ORDER_SIZE;
+pub const COLLATERAL_BALANCE_SIZE: usize = 16;
+pub const MARGIN_ACCOUNT_SIZE: usize =
+    600 + MAX_ORDERS * ORDER_SIZE + MAX_ACCOUNT_COLLATERALS * COLLATERAL_BALANCE_SIZE;
+const _: () = assert!(size_of::<CollateralBalance>() == COLLATERAL_BALANCE_SIZE);
 const _: () = assert!(size_of::<Order>() == ORDER_SIZE);
 const _: () = assert!(size_of::<Position>() == POSITION_SIZE);
 const _: () = assert!(size_of::<MarginAccount>() == MARGIN_ACCOUNT_SIZE);
@@ -292,6 +308,51 @@ impl MarginAccount {
     pub fn credit_cross(&mut self, amount: u64) -> Result<()> {
         let amt = i64::try_from(amount).map_err(|_| PerpError::MathOverflow)?;
         self.cross_collateral = self.cross_collateral.checked_add(amt).ok_or(PerpError::MathOverflow)?;
+        Ok(())
+    }
+
+    /// True when the account holds any listed collateral.
+    pub fn has_collateral(&self) -> bool {
+        self.collaterals.iter().any(|c| c.collateral_index != 0 && c.amount > 0)
+    }
+
+    /// Slot of the balance of collateral `index`, if any.
+    pub fn find_collateral(&self, index: u16) -> Option<usize> {
+        self.collaterals.iter().position(|c| c.collateral_index == index && index != 0)
+    }
+
+    /// The account's balance of collateral `index` (0 when it holds none).
+    pub fn collateral_balance(&self, index: u16) -> u64 {
+        self.find_collateral(index).map_or(0, |i| self.collaterals[i].amount)
+    }
+
+    /// Adds `amount` to the balance of collateral `index`, taking a free slot if needed.
+    pub fn credit_collateral(&mut self, index: u16, amount: u64) -> Result<()> {
+        let i = match self.find_collateral(index) {
+            Some(i) => i,
+            None => {
+                let i = self
+                    .collaterals
+                    .iter()
+                    .position(|c| c.collateral_index == 0)
+                    .ok_or(PerpError::TooManyCollaterals)?;
+                self.collaterals[i] = CollateralBalance { amount: 0, collateral_index: index, _pad: [0; 6] };
+                i
+            }
+        };
+        let c = &mut self.collaterals[i];
+        c.amount = c.amount.checked_add(amount).ok_or(PerpError::MathOverflow)?;
+        Ok(())
+    }
+
+    /// Takes `amount` from the balance of collateral `index`, freeing the slot at zero.
+    pub fn debit_collateral(&mut self, index: u16, amount: u64) -> Result<()> {
+        let i = self.find_collateral(index).ok_or(PerpError::InsufficientCollateralBalance)?;
+        let c = &mut self.collaterals[i];
+        c.amount = c.amount.checked_sub(amount).ok_or(PerpError::InsufficientCollateralBalance)?;
+        if c.amount == 0 {
+            self.collaterals[i] = CollateralBalance::default();
+        }
         Ok(())
     }
 }

@@ -1,4 +1,5 @@
 pub mod adl_round;
+pub mod collateral;
 pub mod exchange;
 pub mod margin_account;
 pub mod market;
@@ -7,6 +8,7 @@ pub mod proposal;
 pub mod wide;
 
 pub use adl_round::*;
+pub use collateral::*;
 pub use exchange::*;
 pub use margin_account::*;
 pub use market::*;

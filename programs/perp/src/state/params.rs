@@ -105,40 +105,72 @@ fn bad(what: &str) -> Error {
     error!(PerpError::InvalidMarketParams)
 }
 
+/// The checks every oracle set (a market's, a collateral's) passes: 1 to 8 distinct Pyth sources,
+/// a quorum they can meet, the index filters perp-core accepts, an age of at most an hour.
+#[allow(clippy::too_many_arguments)]
+pub fn validate_oracle_set(
+    oracles: &[OracleParams],
+    max_age: i64,
+    max_conf: i64,
+    max_deviation: i64,
+    min_sources: u8,
+    index_method: u8,
+    allow_partial_verification: bool,
+    min_signatures: u8,
+) -> Result<()> {
+    let n = oracles.len();
+    if n == 0 || n > MAX_ORACLES {
+        return Err(bad("between 1 and 8 oracles"));
+    }
+    for (i, o) in oracles.iter().enumerate() {
+        if o.kind != oracle_kind::PYTH_LEGACY && o.kind != oracle_kind::PYTH_PULL {
+            return Err(bad("oracle kind must be 1 (Pyth legacy) or 2 (Pyth pull)"));
+        }
+        if oracles[..i].iter().any(|p| p.key == o.key) {
+            return Err(bad("oracle keys must be distinct"));
+        }
+    }
+    if min_sources as usize > n {
+        return Err(bad("min_sources exceeds the number of oracles"));
+    }
+    if index_method == 1 && oracles.iter().any(|o| o.weight == 0) {
+        return Err(bad("a volume-weighted index needs every oracle's weight > 0"));
+    }
+    if index_method > 1 {
+        return Err(bad("index_method must be 0 or 1"));
+    }
+    IndexConfig {
+        max_age,
+        max_conf: Rate(max_conf),
+        max_deviation: Rate(max_deviation),
+        min_sources,
+        method: perp_core::index::IndexMethod::Median,
+    }
+    .validate()
+    .map_err(|e| bad(&format!("{e}")))?;
+    if max_age > MAX_INDEX_AGE {
+        return Err(bad("max_age must be at most 3,600 s"));
+    }
+    if allow_partial_verification && (min_signatures == 0 || min_signatures > 19) {
+        return Err(bad("min_signatures must be in 1..=19 when partial verification is allowed"));
+    }
+    Ok(())
+}
+
 impl MarketParams {
     pub fn validate(&self) -> Result<()> {
-        let n = self.oracles.len();
-        if n == 0 || n > MAX_ORACLES {
-            return Err(bad("between 1 and 8 oracles"));
-        }
-        for (i, o) in self.oracles.iter().enumerate() {
-            if o.kind != oracle_kind::PYTH_LEGACY && o.kind != oracle_kind::PYTH_PULL {
-                return Err(bad("oracle kind must be 1 (Pyth legacy) or 2 (Pyth pull)"));
-            }
-            if self.oracles[..i].iter().any(|p| p.key == o.key) {
-                return Err(bad("oracle keys must be distinct"));
-            }
-        }
-        if self.min_sources as usize > n {
-            return Err(bad("min_sources exceeds the number of oracles"));
-        }
-        if self.index_method == 1 && self.oracles.iter().any(|o| o.weight == 0) {
-            return Err(bad("a volume-weighted index needs every oracle's weight > 0"));
-        }
-        if self.index_method > 1 || self.mark_method > 1 {
-            return Err(bad("index_method and mark_method must be 0 or 1"));
-        }
-        IndexConfig {
-            max_age: self.max_age,
-            max_conf: Rate(self.max_conf),
-            max_deviation: Rate(self.max_deviation),
-            min_sources: self.min_sources,
-            method: perp_core::index::IndexMethod::Median,
-        }
-        .validate()
-        .map_err(|e| bad(&format!("{e}")))?;
-        if self.max_age > MAX_INDEX_AGE {
-            return Err(bad("max_age must be at most 3,600 s"));
+        validate_oracle_set(
+            &self.oracles,
+            self.max_age,
+            self.max_conf,
+            self.max_deviation,
+            self.min_sources,
+            self.index_method,
+            self.allow_partial_verification,
+            self.min_signatures,
+        )?;
+        if self.mark_method > 1 {
+            return Err(bad("mark_method must be 0 or 1"));
         }
         if self.fallback_max_age < 0 || self.fallback_max_age > MAX_FALLBACK_AGE {
             return Err(bad("fallback_max_age must be in 0 ..= 21,600 s"));
@@ -151,9 +183,6 @@ impl MarketParams {
         }
         if self.mark_method == 1 && self.sample_period < MIN_IMPACT_MARK_PERIOD {
             return Err(bad("the impact-median mark needs sample_period >= 300 s"));
-        }
-        if self.allow_partial_verification && (self.min_signatures == 0 || self.min_signatures > 19) {
-            return Err(bad("min_signatures must be in 1..=19 when partial verification is allowed"));
         }
         FundingParams {
             interest: Rate(self.interest),

@@ -3,7 +3,7 @@
 //! fake oracle, loosen a market's risk, create a market or hand itself the exchange without the
 //! change sitting in public, on chain, for the whole delay first.
 
-use super::MarketParams;
+use super::{CollateralParams, MarketParams};
 use anchor_lang::prelude::*;
 
 pub const PROPOSAL_SEED: &[u8] = b"proposal";
@@ -22,6 +22,10 @@ pub enum AdminAction {
     SetAdmin { new_admin: Pubkey },
     /// The exchange's fee share to insurance and the Pyth owner programs of the two oracle kinds.
     SetExchangeConfig { fee_insurance_share: i64, pyth_legacy_program: Pubkey, pyth_receiver_program: Pubkey },
+    /// List `mint` as collateral `collateral_index` (the next index: the exchange's count + 1).
+    ListCollateral { collateral_index: u16, mint: Pubkey, params: CollateralParams },
+    /// Replace a listed collateral's parameters, made against its `params_version` `version`.
+    UpdateCollateral { collateral_index: u16, params: CollateralParams, version: u32 },
 }
 
 impl AdminAction {
@@ -31,6 +35,8 @@ impl AdminAction {
             AdminAction::CreateMarket { .. } => 1,
             AdminAction::SetAdmin { .. } => 2,
             AdminAction::SetExchangeConfig { .. } => 3,
+            AdminAction::ListCollateral { .. } => 4,
+            AdminAction::UpdateCollateral { .. } => 5,
         }
     }
 }

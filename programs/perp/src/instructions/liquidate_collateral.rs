@@ -1,0 +1,112 @@
+use crate::engine::health::{group_health, require_initial, Group};
+use crate::engine::markets::{load_other_markets_with, Holder, PriceNeed, REFRESH_SLOTS};
+use crate::engine::orders::reduce_only_rewards;
+use crate::error::{CoreResultExt, PerpError};
+use crate::events::CollateralLiquidated;
+use crate::state::*;
+use anchor_lang::prelude::*;
+use perp_core::collateral::collateral_liquidation;
+use perp_core::units::RATE_PRECISION as RATE_ONE;
+use perp_core::{Price, Quote, Rate, Round};
+
+#[derive(Accounts)]
+pub struct LiquidateCollateral<'info> {
+    pub liquidator: Signer<'info>,
+    #[account(address = EXCHANGE_ADDRESS)]
+    pub exchange: AccountLoader<'info, Exchange>,
+    #[account(mut)]
+    pub margin_account: AccountLoader<'info, MarginAccount>,
+    #[account(mut, constraint = liquidator_account.key() != margin_account.key() @ PerpError::SelfLiquidation)]
+    pub liquidator_account: AccountLoader<'info, MarginAccount>,
+    pub collateral: AccountLoader<'info, Collateral>,
+    /// Receives the insurance share of the discount in its insurance fund (any market; the
+    /// tokens reach the insurance vault at the next sweep).
+    #[account(mut)]
+    pub market: AccountLoader<'info, Market>,
+}
+
+/// Anyone with a margin account: when `margin_account`'s cross group is below maintenance and it
+/// lacks settlement (its settlement balance plus its positions' results is negative), buys up to
+/// `max_tokens` of its collateral at the collateral's index less the discount, paying from the
+/// liquidator's cross balance; only as much as brings the group to maintenance x (1 + 10%) or
+/// pays what it lacks, whichever is less. The account gets `index x (1 - discount)`, the
+/// liquidator pays `index x (1 - discount x liquidator_share)`, the difference goes to the
+/// insurance fund of `market`. The liquidator's cross group must meet its initial margin after.
+/// Remaining accounts (read-only): the markets of both accounts' cross positions and their other
+/// collateral, each refreshed within a few slots for the liquidated account.
+pub fn handler<'info>(ctx: Context<'info, LiquidateCollateral<'info>>, max_tokens: u64) -> Result<()> {
+    let now = crate::engine::now()?;
+    let slot = Clock::get()?.slot;
+    let key = ctx.accounts.margin_account.key();
+    let liquidator_key = ctx.accounts.liquidator_account.key();
+    let c = ctx.accounts.collateral.load()?;
+    let ci = c.collateral_index;
+    let mut a = ctx.accounts.margin_account.load_mut()?;
+    let mut l = ctx.accounts.liquidator_account.load_mut()?;
+    l.authorize_owner(&ctx.accounts.liquidator.key())?;
+    require!(!l.shares_control_with(&a), PerpError::SelfLiquidation);
+    require!(!l.is_bankrupt(), PerpError::AccountBankrupt);
+    let balance = a.collateral_balance(ci);
+    require!(balance > 0, PerpError::InsufficientCollateralBalance);
+    // a sale needs a live price, refreshed in this transaction or just before
+    let age = now.saturating_sub(c.last_price_time);
+    if c.last_price == 0 || age > c.max_age || slot.saturating_sub(c.last_price_slot) > REFRESH_SLOTS {
+        msg!("collateral {} price: {} s old, refreshed {} slots ago", ci, age, slot.saturating_sub(c.last_price_slot));
+        return err!(PerpError::StaleCollateralPrice);
+    }
+    let parts = {
+        let mut holders = [Holder::new(&a, Some((Group::Cross, PriceNeed::Liquidation))), Holder::new(&l, None)];
+        load_other_markets_with(ctx.remaining_accounts, None, Some(&c), &mut holders, now)?;
+        holders[0].parts
+    };
+    let h = group_health(&a, Group::Cross, &parts)?;
+    // the group's stops' rewards count toward the decision, as in `liquidate`
+    let kept = Quote(i64::try_from(reduce_only_rewards(&a, Group::Cross)).unwrap_or(i64::MAX));
+    let equity = h.equity.checked_add(kept).or_core()?;
+    if equity >= h.maintenance {
+        msg!("cross equity {} >= maintenance {}", equity, h.maintenance);
+        return err!(PerpError::NotLiquidatable);
+    }
+    // what the account lacks in settlement: its equity without the collateral, below zero
+    let collateral_equity = parts.collateral.map_or(Quote::ZERO, |p| p.equity);
+    let owed = equity.checked_sub(collateral_equity).or_core()?.min(Quote::ZERO).checked_neg().or_core()?;
+    if owed.is_zero() {
+        msg!("the account lacks no settlement: its positions are liquidated, not its collateral");
+        return err!(PerpError::NotLiquidatable);
+    }
+    let target = h.maintenance.mul_rate(Rate(RATE_ONE + COLLATERAL_TARGET_BUFFER), Round::Up).or_core()?;
+    let shortfall = target.checked_sub(equity).or_core()?;
+    let price = Price(c.last_price);
+    let sale = collateral_liquidation(shortfall, owed, balance, max_tokens, &c.sale_terms(price)).or_core()?;
+    require!(sale.tokens > 0, PerpError::ZeroAmount);
+
+    a.debit_collateral(ci, sale.tokens)?;
+    a.cross_collateral = a.cross_collateral.checked_add(sale.to_account.0).ok_or(PerpError::MathOverflow)?;
+    l.credit_collateral(ci, sale.tokens)?;
+    l.cross_collateral = l.cross_collateral.checked_sub(sale.from_liquidator.0).ok_or(PerpError::MathOverflow)?;
+    let mut m = ctx.accounts.market.load_mut()?;
+    m.insurance_in(sale.to_insurance)?;
+    let market_index = m.market_index;
+    drop(m);
+
+    // the liquidator carries what it bought like any collateral of its own
+    let lparts = {
+        let mut holders = [Holder::new(&a, None), Holder::new(&l, Some((Group::Cross, PriceNeed::Adding)))];
+        load_other_markets_with(ctx.remaining_accounts, None, Some(&c), &mut holders, now)?;
+        holders[1].parts
+    };
+    require_initial(&l, Group::Cross, &lparts, Quote::ZERO)?;
+
+    emit!(CollateralLiquidated {
+        margin_account: key,
+        liquidator: liquidator_key,
+        collateral_index: ci,
+        tokens: sale.tokens,
+        price: price.0,
+        to_account: sale.to_account.0,
+        from_liquidator: sale.from_liquidator.0,
+        to_insurance: sale.to_insurance.0,
+        market_index,
+    });
+    Ok(())
+}

@@ -1,0 +1,177 @@
+//! Listed collateral through the real program: a SOL-backed trader opens a BTC position, withdraws
+//! within initial margin, and has its SOL sold when SOL falls while BTC does not move.
+
+use anchor_lang::prelude::Pubkey;
+use perp::error::PerpError;
+use perp::instructions::OrderSide;
+use perp_client::collateral as cix;
+use perp_client::ix;
+use perp_core::collateral::sale_of;
+use perp_core::Price;
+use perp_tests::world::*;
+use perp_tests::*;
+use solana_instruction::Instruction;
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+
+pub const SOL: u64 = 1_000_000_000;
+
+pub struct Sol {
+    pub w: World,
+    pub oracle: Pubkey,
+    pub mint: Pubkey,
+    pub ci: u16,
+    /// A trader with no USDC and `sol` SOL in its account.
+    pub sam: User,
+    pub sam_sol: Pubkey,
+}
+
+/// The BTC world with SOL listed at 100 (9 decimals, 0.8 / 0.9 weights, 5% discount) and Sam
+/// holding `sol` SOL as his only collateral.
+pub async fn sol_world(sol: u64) -> Sol {
+    let mut w = world(1_000_000 * USDC).await;
+    let oracle = Keypair::new().pubkey();
+    w.env.set_legacy_oracle(oracle, usd(100), Price(50_000), T0);
+    let mint = w.env.create_mint_with(9, None).await;
+    let ci = w.env.list_collateral(mint, collateral_params(oracle, 1_000_000 * SOL)).await.unwrap();
+    w.env.refresh_collateral(ci).await.unwrap();
+    let sam = w.env.user(0, 0).await;
+    let sam_sol = w.env.token_account_of(&mint, &sam.key(), sol).await;
+    if sol > 0 {
+        w.env.send(&[cix::deposit_collateral(sam.key(), sam.account, ci, sam_sol, sol)], &[&sam.kp]).await.unwrap();
+    }
+    Sol { w, oracle, mint, ci, sam, sam_sol }
+}
+
+impl Sol {
+    /// Publishes SOL at `price` now.
+    pub fn sol_price(&mut self, price: Price) {
+        let t = self.w.env.now;
+        self.w.env.set_legacy_oracle(self.oracle, price, Price(50_000), t);
+    }
+
+    /// The refreshes a withdrawal or a liquidation needs in front: BTC's index and SOL's price.
+    pub async fn refreshes(&mut self) -> Vec<Instruction> {
+        let m = self.w.env.market(0).await;
+        vec![ix::update_funding(0, &ix::market_oracles(&m)), cix::refresh_collateral(self.ci, &[self.oracle])]
+    }
+
+    pub async fn withdraw_sol(&mut self, amount: u64) -> Result<(), solana_program_test::BanksClientError> {
+        let a = self.w.env.margin(&self.sam.account).await;
+        let mut ixs = self.refreshes().await;
+        ixs.push(cix::withdraw_collateral(
+            self.sam.key(),
+            self.sam.account,
+            self.ci,
+            self.sam_sol,
+            amount,
+            &ix::cross_markets(&a, None),
+            &[],
+        ));
+        let kp = self.sam.kp.insecure_clone();
+        self.w.env.send(&ixs, &[&kp]).await
+    }
+
+    /// Larry buys up to `max` of Sam's SOL (insurance share to market 0).
+    pub async fn liquidate_sol(&mut self, max: u64) -> Result<(), solana_program_test::BanksClientError> {
+        let mut ixs = self.refreshes().await;
+        let larry = clone_user(&self.w.larry);
+        ixs.push(cix::liquidate_collateral(larry.key(), self.sam.account, larry.account, self.ci, 0, max, &[0], &[]));
+        self.w.env.send(&ixs, &[&larry.kp]).await
+    }
+}
+
+#[tokio::test]
+async fn sol_backed_trader_trades_and_withdraws_within_initial_margin() {
+    let mut s = sol_world(10 * SOL).await;
+    assert_eq!(s.w.env.token_balance(&pda_vault(s.ci)).await, 10 * SOL);
+    assert_eq!(s.w.env.collateral(s.ci).await.total_deposits, 10 * SOL);
+    s.w.env.assert_conservation().await;
+
+    // 10 SOL at 100 back 800 of initial margin: a 1 BTC long (20,000 notional, 400 initial) opens
+    // with no USDC at all, the fee leaving the settlement balance negative
+    let sam = clone_user(&s.sam);
+    s.w.env.trade(&sam, 0, order(OrderSide::Long, BTC)).await.unwrap();
+    let a = s.w.env.margin(&sam.account).await;
+    assert_eq!(a.positions[a.find(0).unwrap()].base, BTC);
+    assert!(a.cross_collateral < 0, "the fee is owed in settlement: {}", a.cross_collateral);
+    // 1 BTC more (800 initial in all) does not fit with the fees and the fill's slippage
+    assert_error(s.w.env.trade(&sam, 0, order(OrderSide::Long, BTC)).await, PerpError::InsufficientMargin);
+
+    // a settlement withdrawal of what it does not have: nothing to withdraw
+    let usdc = s.w.env.token_account(&sam.key(), 0).await;
+    let mut i = ix::withdraw(sam.key(), sam.account, usdc, 1, &[0]);
+    let mut ixs = s.refreshes().await;
+    ixs.push(i.clone());
+    // without the collateral account the check cannot count it: refused, not mis-valued
+    assert_error(s.w.env.send(&ixs, &[&sam.kp]).await, PerpError::MissingCollateralAccount);
+    i.accounts.extend(cix::collateral_metas(&[s.ci]));
+    ixs.pop();
+    ixs.push(i);
+    assert_error(s.w.env.send(&ixs, &[&sam.kp]).await, PerpError::WithdrawExceedsFree);
+
+    // SOL withdrawals keep initial margin: all of it is refused, 4 of 10 are fine (6 x 80 =
+    // 480 >= 400 + the owed fee and slippage), 1 more (5 x 80 = 400) is not
+    assert_error(s.withdraw_sol(10 * SOL).await, PerpError::WithdrawExceedsFree);
+    s.withdraw_sol(4 * SOL).await.unwrap();
+    assert_eq!(s.w.env.token_balance(&s.sam_sol).await, 4 * SOL);
+    assert_eq!(s.w.env.margin(&sam.account).await.collateral_balance(s.ci), 6 * SOL);
+    assert_error(s.withdraw_sol(SOL).await, PerpError::WithdrawExceedsFree);
+    s.w.env.assert_conservation().await;
+
+    // the account cannot be closed while it holds collateral
+    s.w.env.close(&sam, 0).await.unwrap();
+    let r = s.w.env.send(&[ix::close_margin_account(sam.key(), sam.account)], &[&sam.kp]).await;
+    assert!(r.is_err());
+    s.w.env.assert_conservation().await;
+}
+
+fn pda_vault(ci: u16) -> Pubkey {
+    perp_client::pda::mint_vault(ci)
+}
+
+#[tokio::test]
+async fn a_sol_fall_sells_sol_while_btc_stands_still() {
+    let mut s = sol_world(10 * SOL).await;
+    let sam = clone_user(&s.sam);
+    s.w.env.trade(&sam, 0, order(OrderSide::Long, BTC)).await.unwrap();
+    let base = s.w.env.margin(&sam.account).await.positions[0].base;
+
+    // SOL at 40: 10 x 40 x 0.9 = 360 of maintenance value, far above the 200 BTC needs
+    s.w.env.advance(1).await;
+    s.sol_price(usd(40));
+    assert_error(s.liquidate_sol(u64::MAX).await, PerpError::NotLiquidatable);
+
+    // SOL at 25: 225 of maintenance value, less the owed fee and slippage, is below 200
+    s.w.env.advance(1).await;
+    s.sol_price(usd(25));
+    let before = s.w.env.margin(&sam.account).await;
+    let larry_before = s.w.env.margin(&s.w.larry.account).await;
+    let ins_before = s.w.env.insurance(0).await;
+    s.liquidate_sol(u64::MAX).await.unwrap();
+    let after = s.w.env.margin(&sam.account).await;
+    let larry_after = s.w.env.margin(&s.w.larry.account).await;
+    let sold = before.collateral_balance(s.ci) - after.collateral_balance(s.ci);
+    assert!(sold > 0 && sold < 2 * SOL, "sold {sold}: only what pays the owed settlement");
+    assert_eq!(larry_after.collateral_balance(s.ci), sold);
+    let c = s.w.env.collateral(s.ci).await;
+    let sale = sale_of(sold, &c.sale_terms(usd(25))).unwrap();
+    assert_eq!(after.cross_collateral - before.cross_collateral, sale.to_account.0);
+    assert_eq!(larry_before.cross_collateral - larry_after.cross_collateral, sale.from_liquidator.0);
+    assert_eq!(s.w.env.insurance(0).await - ins_before, sale.to_insurance.0);
+    // 5% below the index for the account, half of it back to insurance
+    assert_eq!(sale.to_account.0, (sold as i128 * 25 * 95 / 100 / 1_000) as i64);
+    // the BTC position was not touched, and the account owes nothing more in settlement
+    assert_eq!(after.positions[0].base, base);
+    assert_error(s.liquidate_sol(u64::MAX).await, PerpError::NotLiquidatable);
+    s.w.env.assert_conservation().await;
+
+    // the position itself is still below maintenance: the takeover goes on, SOL passed along
+    let larry = clone_user(&s.w.larry);
+    let mut i = s.w.liquidate_ix(&larry, larry.account, &sam, 0, 0).await;
+    i.accounts.extend(cix::collateral_metas(&[s.ci]));
+    let refresh = cix::refresh_collateral(s.ci, &[s.oracle]);
+    s.w.env.send(&[refresh, i], &[&larry.kp]).await.unwrap();
+    assert_eq!(s.w.env.margin(&sam.account).await.positions[0].base, 0);
+    s.w.env.assert_conservation().await;
+}
