@@ -17,6 +17,7 @@ use solana_transaction::Transaction;
 pub use solana_keypair::Keypair as Kp;
 pub use solana_program_test;
 
+pub mod sol;
 pub mod world;
 
 pub const USDC: u64 = 1_000_000;
@@ -551,7 +552,7 @@ impl Env {
                     }
                 }
             }
-            let vault = self.token_balance(&pda::mint_vault(ci)).await as u128;
+            let vault = self.token_balance(&c.vault).await as u128;
             assert_eq!(vault, held, "collateral {} vault {} != accounts' balances {}", ci, vault, held);
             assert_eq!(vault, c.total_deposits as u128, "collateral {} vault != registry total", ci);
         }
@@ -643,6 +644,7 @@ pub fn collateral_params(oracle: Pubkey, cap: u64) -> perp::state::CollateralPar
         liquidator_share: 500_000_000,
         deposit_cap: cap,
         status: 0,
+        insurance_market: 0,
     }
 }
 

@@ -1,90 +1,21 @@
 //! Listed collateral through the real program: a SOL-backed trader opens a BTC position, withdraws
 //! within initial margin, and has its SOL sold when SOL falls while BTC does not move.
 
-use anchor_lang::prelude::Pubkey;
 use perp::error::PerpError;
 use perp::instructions::OrderSide;
 use perp_client::collateral as cix;
 use perp_client::ix;
 use perp_core::collateral::sale_of;
-use perp_core::Price;
+use perp_tests::sol::*;
 use perp_tests::world::*;
 use perp_tests::*;
-use solana_instruction::Instruction;
-use solana_keypair::Keypair;
-use solana_signer::Signer;
-
-pub const SOL: u64 = 1_000_000_000;
-
-pub struct Sol {
-    pub w: World,
-    pub oracle: Pubkey,
-    pub mint: Pubkey,
-    pub ci: u16,
-    /// A trader with no USDC and `sol` SOL in its account.
-    pub sam: User,
-    pub sam_sol: Pubkey,
-}
-
-/// The BTC world with SOL listed at 100 (9 decimals, 0.8 / 0.9 weights, 5% discount) and Sam
-/// holding `sol` SOL as his only collateral.
-pub async fn sol_world(sol: u64) -> Sol {
-    let mut w = world(1_000_000 * USDC).await;
-    let oracle = Keypair::new().pubkey();
-    w.env.set_legacy_oracle(oracle, usd(100), Price(50_000), T0);
-    let mint = w.env.create_mint_with(9, None).await;
-    let ci = w.env.list_collateral(mint, collateral_params(oracle, 1_000_000 * SOL)).await.unwrap();
-    w.env.refresh_collateral(ci).await.unwrap();
-    let sam = w.env.user(0, 0).await;
-    let sam_sol = w.env.token_account_of(&mint, &sam.key(), sol).await;
-    if sol > 0 {
-        w.env.send(&[cix::deposit_collateral(sam.key(), sam.account, ci, sam_sol, sol)], &[&sam.kp]).await.unwrap();
-    }
-    Sol { w, oracle, mint, ci, sam, sam_sol }
-}
-
-impl Sol {
-    /// Publishes SOL at `price` now.
-    pub fn sol_price(&mut self, price: Price) {
-        let t = self.w.env.now;
-        self.w.env.set_legacy_oracle(self.oracle, price, Price(50_000), t);
-    }
-
-    /// The refreshes a withdrawal or a liquidation needs in front: BTC's index and SOL's price.
-    pub async fn refreshes(&mut self) -> Vec<Instruction> {
-        let m = self.w.env.market(0).await;
-        vec![ix::update_funding(0, &ix::market_oracles(&m)), cix::refresh_collateral(self.ci, &[self.oracle])]
-    }
-
-    pub async fn withdraw_sol(&mut self, amount: u64) -> Result<(), solana_program_test::BanksClientError> {
-        let a = self.w.env.margin(&self.sam.account).await;
-        let mut ixs = self.refreshes().await;
-        ixs.push(cix::withdraw_collateral(
-            self.sam.key(),
-            self.sam.account,
-            self.ci,
-            self.sam_sol,
-            amount,
-            &ix::cross_markets(&a, None),
-            &[],
-        ));
-        let kp = self.sam.kp.insecure_clone();
-        self.w.env.send(&ixs, &[&kp]).await
-    }
-
-    /// Larry buys up to `max` of Sam's SOL (insurance share to market 0).
-    pub async fn liquidate_sol(&mut self, max: u64) -> Result<(), solana_program_test::BanksClientError> {
-        let mut ixs = self.refreshes().await;
-        let larry = clone_user(&self.w.larry);
-        ixs.push(cix::liquidate_collateral(larry.key(), self.sam.account, larry.account, self.ci, 0, max, &[0], &[]));
-        self.w.env.send(&ixs, &[&larry.kp]).await
-    }
-}
 
 #[tokio::test]
 async fn sol_backed_trader_trades_and_withdraws_within_initial_margin() {
     let mut s = sol_world(10 * SOL).await;
-    assert_eq!(s.w.env.token_balance(&pda_vault(s.ci)).await, 10 * SOL);
+    let vault = s.w.env.collateral(s.ci).await.vault;
+    assert_eq!(vault, perp_client::pda::mint_vault(&s.mint));
+    assert_eq!(s.w.env.token_balance(&vault).await, 10 * SOL);
     assert_eq!(s.w.env.collateral(s.ci).await.total_deposits, 10 * SOL);
     s.w.env.assert_conservation().await;
 
@@ -126,10 +57,6 @@ async fn sol_backed_trader_trades_and_withdraws_within_initial_margin() {
     s.w.env.assert_conservation().await;
 }
 
-fn pda_vault(ci: u16) -> Pubkey {
-    perp_client::pda::mint_vault(ci)
-}
-
 #[tokio::test]
 async fn a_sol_fall_sells_sol_while_btc_stands_still() {
     let mut s = sol_world(10 * SOL).await;
@@ -138,13 +65,16 @@ async fn a_sol_fall_sells_sol_while_btc_stands_still() {
     let base = s.w.env.margin(&sam.account).await.positions[0].base;
 
     // SOL at 40: 10 x 40 x 0.9 = 360 of maintenance value, far above the 200 BTC needs
-    s.w.env.advance(1).await;
-    s.sol_price(usd(40));
+    s.hold_sol(usd(40)).await;
     assert_error(s.liquidate_sol(u64::MAX).await, PerpError::NotLiquidatable);
 
-    // SOL at 25: 225 of maintenance value, less the owed fee and slippage, is below 200
+    // a wick to 20 is valued at the time-weighted price (about 40): nobody is liquidated by it
     s.w.env.advance(1).await;
-    s.sol_price(usd(25));
+    s.sol_price(usd(20));
+    assert_error(s.liquidate_sol(u64::MAX).await, PerpError::NotLiquidatable);
+
+    // SOL held at 25: 225 of maintenance value, less the owed fee and slippage, is below 200
+    s.hold_sol(usd(25)).await;
     let before = s.w.env.margin(&sam.account).await;
     let larry_before = s.w.env.margin(&s.w.larry.account).await;
     let ins_before = s.w.env.insurance(0).await;
@@ -155,7 +85,7 @@ async fn a_sol_fall_sells_sol_while_btc_stands_still() {
     assert!(sold > 0 && sold < 2 * SOL, "sold {sold}: only what pays the owed settlement");
     assert_eq!(larry_after.collateral_balance(s.ci), sold);
     let c = s.w.env.collateral(s.ci).await;
-    let sale = sale_of(sold, &c.sale_terms(usd(25))).unwrap();
+    let sale = sale_of(sold, &c.sale_terms(usd(25), usd(25))).unwrap();
     assert_eq!(after.cross_collateral - before.cross_collateral, sale.to_account.0);
     assert_eq!(larry_before.cross_collateral - larry_after.cross_collateral, sale.from_liquidator.0);
     assert_eq!(s.w.env.insurance(0).await - ins_before, sale.to_insurance.0);

@@ -35,7 +35,7 @@ pub fn execute_list_collateral(
             proposer,
             mint,
             collateral: pda::collateral(collateral_index),
-            vault: pda::mint_vault(collateral_index),
+            vault: pda::mint_vault(&mint),
             token_program: anchor_spl::token::ID,
             system_program: anchor_lang::system_program::ID,
         },
@@ -81,10 +81,12 @@ pub fn refresh_collateral(collateral_index: u16, oracles: &[Pubkey]) -> Instruct
     )
 }
 
+/// Deposits `amount` raw tokens of collateral `collateral_index` (mint `mint`).
 pub fn deposit_collateral(
     authority: Pubkey,
     margin_account: Pubkey,
     collateral_index: u16,
+    mint: &Pubkey,
     user_token: Pubkey,
     amount: u64,
 ) -> Instruction {
@@ -95,7 +97,7 @@ pub fn deposit_collateral(
             margin_account,
             collateral: pda::collateral(collateral_index),
             user_token,
-            vault: pda::mint_vault(collateral_index),
+            vault: pda::mint_vault(mint),
             token_program: anchor_spl::token::ID,
         },
         perp::instruction::DepositCollateral { amount },
@@ -105,10 +107,12 @@ pub fn deposit_collateral(
 
 /// Withdraws listed collateral; `cross_markets` and `other_collateral` are the account's cross
 /// positions' markets and its other collateral (refreshed within a few slots).
+#[allow(clippy::too_many_arguments)]
 pub fn withdraw_collateral(
     owner: Pubkey,
     margin_account: Pubkey,
     collateral_index: u16,
+    mint: &Pubkey,
     user_token: Pubkey,
     amount: u64,
     cross_markets: &[u16],
@@ -123,7 +127,7 @@ pub fn withdraw_collateral(
             margin_account,
             collateral: pda::collateral(collateral_index),
             user_token,
-            vault: pda::mint_vault(collateral_index),
+            vault: pda::mint_vault(mint),
             token_program: anchor_spl::token::ID,
         },
         perp::instruction::WithdrawCollateral { amount },
@@ -132,7 +136,7 @@ pub fn withdraw_collateral(
 }
 
 /// Liquidates up to `max_tokens` of `margin_account`'s collateral `collateral_index` into the
-/// liquidator's account; the insurance share goes to `market_index`'s fund. `markets` and
+/// liquidator's account; `market_index` must be the collateral's insurance market. `markets` and
 /// `other_collateral`: every cross market and other collateral either account holds.
 #[allow(clippy::too_many_arguments)]
 pub fn liquidate_collateral(

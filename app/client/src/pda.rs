@@ -44,7 +44,7 @@ pub fn collateral(collateral_index: u16) -> Pubkey {
     Pubkey::find_program_address(&[perp::state::COLLATERAL_SEED, &collateral_index.to_le_bytes()], &perp::ID).0
 }
 
-/// The vault of listed collateral `collateral_index`.
-pub fn mint_vault(collateral_index: u16) -> Pubkey {
-    Pubkey::find_program_address(&[perp::state::MINT_VAULT_SEED, &collateral_index.to_le_bytes()], &perp::ID).0
+/// The vault of a listed collateral mint (keyed by the mint).
+pub fn mint_vault(mint: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[perp::state::MINT_VAULT_SEED, mint.as_ref()], &perp::ID).0
 }

@@ -135,7 +135,11 @@ pub fn collateral_value(
 /// Terms of a collateral liquidation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SaleTerms {
+    /// The index the sale executes at (before the discount).
     pub price: Price,
+    /// The price the account's holding is valued at for maintenance (the account-favourable of
+    /// the index and its time-weighted value; at least `price`).
+    pub value_price: Price,
     pub decimals: u8,
     pub maintenance_weight: Rate,
     /// The account sells at `price x (1 - discount)`.
@@ -177,10 +181,12 @@ pub fn sale_of(tokens: u64, terms: &SaleTerms) -> CoreResult<CollateralSale> {
 }
 
 /// The sale that brings an account's equity up by `shortfall` (its target less its equity), and
-/// no further: each token sold adds `price x (1 - discount - maintenance weight)` to the equity
-/// less the target, so it sells `ceil(shortfall / that)` tokens, at most `balance`, at most
-/// `max_tokens` (the liquidator's bound), and at most what raises `owed` (the settlement the
-/// account lacks: selling more would only swap one asset for another at a loss).
+/// no further: each token sold adds `price x (1 - discount) - value_price x maintenance weight`
+/// to the equity less the target, so it sells `ceil(shortfall / that)` tokens (no bound from the
+/// target when a token adds nothing: the index has fallen far below its time-weighted value), at
+/// most `balance`, at most `max_tokens` (the liquidator's bound), and at most what raises `owed`
+/// (the settlement the account lacks: selling more would only swap one asset for another at a
+/// loss).
 pub fn collateral_liquidation(
     shortfall: Quote,
     owed: Quote,
@@ -188,15 +194,24 @@ pub fn collateral_liquidation(
     max_tokens: u64,
     terms: &SaleTerms,
 ) -> CoreResult<CollateralSale> {
-    let gain = RATE_PRECISION - terms.discount.0 - terms.maintenance_weight.0;
-    if gain <= 0 || terms.discount.0 < 0 || terms.price.is_zero() {
+    if RATE_PRECISION - terms.discount.0 - terms.maintenance_weight.0 <= 0
+        || terms.discount.0 < 0
+        || terms.price.is_zero()
+        || terms.value_price < terms.price
+    {
         return Err(CoreError::InvalidParameter("discount + maintenance weight must be below 1"));
     }
     if shortfall.0 <= 0 || owed.0 <= 0 {
         return Ok(CollateralSale::default());
     }
-    let den = (terms.price.0 as u128) * gain as u128;
-    let for_target = mul_div_u128(shortfall.0 as u128, pow10(terms.decimals)? * RATE_PRECISION as u128, den, Round::Up)?;
+    // per token, at rate x price precision: price x (1 - d) - value_price x w
+    let credit = (terms.price.0 as u128) * (RATE_PRECISION - terms.discount.0) as u128;
+    let given_up = (terms.value_price.0 as u128) * terms.maintenance_weight.0 as u128;
+    let for_target = if credit > given_up {
+        mul_div_u128(shortfall.0 as u128, pow10(terms.decimals)? * RATE_PRECISION as u128, credit - given_up, Round::Up)?
+    } else {
+        u128::MAX
+    };
     let sell_price = (terms.price.0 as u128) * (RATE_PRECISION - terms.discount.0) as u128;
     let for_owed = mul_div_u128(owed.0 as u128, pow10(terms.decimals)? * RATE_PRECISION as u128, sell_price, Round::Up)?;
     let tokens = for_target.min(for_owed).min(balance as u128).min(max_tokens as u128);
@@ -278,6 +293,7 @@ mod tests {
     fn terms() -> SaleTerms {
         SaleTerms {
             price: Price(100 * USD as u64),
+            value_price: Price(100 * USD as u64),
             decimals: 9,
             maintenance_weight: Rate(900_000_000),
             discount: Rate(50_000_000),
@@ -321,6 +337,22 @@ mod tests {
         let mut bad = terms();
         bad.discount = Rate(100_000_000);
         assert!(collateral_liquidation(Quote(5), Quote(5), 10, 10, &bad).is_err());
+    }
+
+    #[test]
+    fn liquidation_after_a_fall_below_the_time_weighted_value() {
+        // valued at 104 (time-weighted), sold at 100: a token adds 95 - 93.6 = 1.4 -> 12 / 1.4
+        let mut t = terms();
+        t.value_price = Price(104 * USD as u64);
+        let s = collateral_liquidation(Quote(12 * USD), Quote(1_000 * USD), 100 * 1_000_000_000, u64::MAX, &t).unwrap();
+        assert_eq!(s.tokens, 8_571_428_572);
+        // valued at 110: a token adds nothing toward the target; only what is owed bounds the sale
+        t.value_price = Price(110 * USD as u64);
+        let s = collateral_liquidation(Quote(12 * USD), Quote(95 * USD), 100 * 1_000_000_000, u64::MAX, &t).unwrap();
+        assert_eq!(s.tokens, 1_000_000_000);
+        // a valuation below the sale price is refused (the account-favourable price is the higher)
+        t.value_price = Price(99 * USD as u64);
+        assert!(collateral_liquidation(Quote(12 * USD), Quote(95 * USD), 10, 10, &t).is_err());
     }
 
     #[test]

@@ -440,3 +440,15 @@ pub struct CollateralLiquidated {
     pub to_insurance: i64,
     pub market_index: u16,
 }
+
+/// A collateral sale left an account with no collateral, no position and a negative settlement
+/// balance: the insurance market's fund paid `from_insurance`, the rest is recorded as that
+/// market's unbacked loss.
+#[event]
+pub struct CollateralDebtResolved {
+    pub margin_account: Pubkey,
+    pub market_index: u16,
+    pub debt: i64,
+    pub from_insurance: i64,
+    pub unbacked: i64,
+}

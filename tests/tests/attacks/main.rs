@@ -8,6 +8,7 @@
 mod adl;
 mod admin;
 mod bad_debt;
+mod collateral;
 mod economic;
 mod limits;
 mod margin;

@@ -23,11 +23,15 @@ pub fn is_collateral(info: &AccountInfo) -> bool {
 /// - new risk: the cached price within `max_age` (`StaleCollateralPrice`), initial at the lower
 ///   of it and its time-weighted value;
 /// - a withdrawal: also refreshed within [`REFRESH_SLOTS`] (`IndexNotRefreshed`);
-/// - a liquidation: refreshed within the slots while the feed is live (so neither a liquidator
-///   nor the account can act on an old price); a price older than [`MAX_FALLBACK_AGE`] (a dead
-///   feed) counts nothing, so a dead collateral never shields an account; in between it waits;
-/// - reducing: within `max_age`, else nothing (conservative, it never blocks a reduction that
-///   needs no margin).
+/// - a liquidation or a collateral sale: refreshed within the slots (neither a liquidator nor
+///   the account can act on an old price), maintenance at the account-favourable of the index
+///   and its time-weighted value (a wick refreshed into the cache does not liquidate anyone); a
+///   price older than [`MAX_FALLBACK_AGE`] (a feed dead for hours, which nobody could refresh)
+///   counts nothing for the decision, but `liquidate` never passes a deficit on while the
+///   account holds any collateral;
+/// - a reducing fill deciding whether the account is liquidatable: as a liquidation without the
+///   refresh (never stricter than one);
+/// - reducing: the cache within [`MAX_FALLBACK_AGE`], else nothing (reducing needs no margin).
 pub fn holding_value(
     c: &Collateral,
     amount: u64,
@@ -37,32 +41,24 @@ pub fn holding_value(
 ) -> Result<CollateralValue> {
     let age = now.saturating_sub(c.last_price_time);
     let live = c.last_price > 0 && age <= c.max_age;
+    let dead = c.last_price == 0 || age > MAX_FALLBACK_AGE;
     let refreshed = slot.saturating_sub(c.last_price_slot) <= REFRESH_SLOTS;
     let nothing = CollateralValue::default();
+    let liquidating = matches!(need, PriceNeed::Liquidation | PriceNeed::CollateralSale | PriceNeed::Lenient);
     match need {
-        PriceNeed::Adding | PriceNeed::Withdraw => {
-            if !live {
-                msg!("collateral {} price is {} s old (limit {} s): refresh_collateral first", c.collateral_index, age, c.max_age);
-                return err!(PerpError::StaleCollateralPrice);
-            }
+        PriceNeed::Tolerant if dead => return Ok(nothing),
+        PriceNeed::Tolerant => {}
+        _ if liquidating && dead => {
+            msg!("collateral {} has had no price for {} s: counted as nothing", c.collateral_index, age);
+            return Ok(nothing);
         }
-        PriceNeed::Liquidation => {
-            if c.last_price == 0 || age > MAX_FALLBACK_AGE {
-                msg!("collateral {} has no price for {} s: counted as nothing", c.collateral_index, age);
-                return Ok(nothing);
-            }
-            if !live {
-                msg!("collateral {} price is {} s old: its holders wait for its feed", c.collateral_index, age);
-                return err!(PerpError::StaleCollateralPrice);
-            }
+        _ if !live => {
+            msg!("collateral {} price is {} s old (limit {} s): refresh_collateral first", c.collateral_index, age, c.max_age);
+            return err!(PerpError::StaleCollateralPrice);
         }
-        PriceNeed::Tolerant | PriceNeed::Lenient => {
-            if !live {
-                return Ok(nothing);
-            }
-        }
+        _ => {}
     }
-    if matches!(need, PriceNeed::Withdraw | PriceNeed::Liquidation) && !refreshed {
+    if matches!(need, PriceNeed::Withdraw | PriceNeed::Liquidation | PriceNeed::CollateralSale) && !refreshed {
         msg!(
             "collateral {} price was last refreshed in slot {}, {} slots ago: prepend refresh_collateral",
             c.collateral_index,
@@ -72,6 +68,7 @@ pub fn holding_value(
         return err!(PerpError::IndexNotRefreshed);
     }
     let index = Price(c.last_price);
-    let strict = index.min(c.twap_now(now)?);
-    collateral_value(amount, &c.risk(), index, strict, c.status != collateral_status::WITHDRAW_ONLY).or_core()
+    let twap = c.twap_now(now)?;
+    let valued = if liquidating { index.max(twap) } else { index };
+    collateral_value(amount, &c.risk(), valued, index.min(twap), c.status != collateral_status::WITHDRAW_ONLY).or_core()
 }

@@ -49,6 +49,10 @@ pub enum PriceNeed {
     /// (as `Liquidation`, without its refresh requirement), so the check is never stricter than a
     /// liquidation's and a stop cannot be refused while a liquidation is refused too.
     Lenient,
+    /// A collateral sale (`liquidate_collateral`): as `Liquidation`, but valued at the refreshed
+    /// cache itself, as `liquidate` values its own market at the live index: an account whose
+    /// deficit `liquidate` refuses until its collateral is sold is never refused the sale.
+    CollateralSale,
 }
 
 /// One margin account whose other markets are needed: the positions of `group` outside the
@@ -80,7 +84,7 @@ fn cached_part(
     let owed = funding_owed(m, p)?;
     let age = now.saturating_sub(m.last_index_time);
     let limit = match need {
-        PriceNeed::Adding | PriceNeed::Liquidation => m.max_age,
+        PriceNeed::Adding | PriceNeed::Liquidation | PriceNeed::CollateralSale => m.max_age,
         PriceNeed::Withdraw => m.withdraw_max_age,
         PriceNeed::Tolerant | PriceNeed::Lenient => m.max_age.max(m.fallback_max_age),
     };
@@ -89,7 +93,8 @@ fn cached_part(
         return err!(PerpError::StaleCachedIndex);
     }
     let dead = age > m.max_age.max(m.fallback_max_age);
-    let must_refresh = need == PriceNeed::Withdraw || (need == PriceNeed::Liquidation && !dead);
+    let liquidating = matches!(need, PriceNeed::Liquidation | PriceNeed::CollateralSale);
+    let must_refresh = need == PriceNeed::Withdraw || (liquidating && !dead);
     if must_refresh && slot.saturating_sub(m.last_index_slot) > REFRESH_SLOTS {
         msg!(
             "market {} index was last refreshed in slot {}, {} slots before this one: prepend update_funding",
@@ -99,8 +104,8 @@ fn cached_part(
         );
         return err!(PerpError::IndexNotRefreshed);
     }
-    let tolerant = matches!(need, PriceNeed::Tolerant | PriceNeed::Liquidation | PriceNeed::Lenient);
-    if age <= limit || (need == PriceNeed::Liquidation && !dead) {
+    let tolerant = liquidating || matches!(need, PriceNeed::Tolerant | PriceNeed::Lenient);
+    if age <= limit || (liquidating && !dead) {
         // A liquidation values the cache at the account-favourable of it and its time-weighted
         // value, a withdrawal at the exchange-favourable one: a wick cached by another market's
         // crank moves neither (the guard rails of the primary market, for the others).
@@ -196,7 +201,9 @@ pub fn load_other_markets_with<'info>(
     let mut seen_collateral = [0u16; 2 * MAX_ACCOUNT_COLLATERALS];
     let (mut n_markets, mut n_collateral) = (0usize, 0usize);
     let clock_slot =
-        if holders.iter().any(|h| matches!(h.need, Some((_, PriceNeed::Withdraw | PriceNeed::Liquidation)))) {
+        if holders.iter().any(|h| {
+            matches!(h.need, Some((_, PriceNeed::Withdraw | PriceNeed::Liquidation | PriceNeed::CollateralSale)))
+        }) {
             Clock::get()?.slot
         } else {
             0

@@ -27,7 +27,8 @@ pub struct ExecuteListCollateral<'info> {
     #[account(init, payer = payer, space = 8 + COLLATERAL_SIZE,
               seeds = [COLLATERAL_SEED, &collateral_index.to_le_bytes()], bump)]
     pub collateral: AccountLoader<'info, Collateral>,
-    #[account(init, payer = payer, seeds = [MINT_VAULT_SEED, &collateral_index.to_le_bytes()], bump,
+    /// Keyed by the mint: a mint listed once cannot be listed again under another index.
+    #[account(init, payer = payer, seeds = [MINT_VAULT_SEED, mint.key().as_ref()], bump,
               token::mint = mint, token::authority = exchange)]
     pub vault: Account<'info, TokenAccount>,
     pub token_program: Program<'info, Token>,
@@ -55,6 +56,7 @@ pub fn list(ctx: Context<ExecuteListCollateral>, collateral_index: u16) -> Resul
         return err!(PerpError::CollateralMintRejected);
     }
     params.validate()?;
+    params.validate_with(&ex)?;
     let mut c = ctx.accounts.collateral.load_init()?;
     params.apply(&mut c);
     c.mint = *mint;
@@ -94,7 +96,8 @@ pub struct ExecuteUpdateCollateral<'info> {
 /// weights, size discount, liquidation terms, cap, status). Balances, vault and price stay.
 pub fn update(ctx: Context<ExecuteUpdateCollateral>) -> Result<()> {
     let now = crate::engine::now()?;
-    require_matured(&ctx.accounts.proposal, &*ctx.accounts.exchange.load()?, now)?;
+    let ex = ctx.accounts.exchange.load()?;
+    require_matured(&ctx.accounts.proposal, &ex, now)?;
     let AdminAction::UpdateCollateral { collateral_index, params, version } = &ctx.accounts.proposal.action else {
         return err!(PerpError::ProposalMismatch);
     };
@@ -105,6 +108,7 @@ pub fn update(ctx: Context<ExecuteUpdateCollateral>) -> Result<()> {
         return err!(PerpError::ProposalMismatch);
     }
     params.validate()?;
+    params.validate_with(&ex)?;
     params.apply(&mut c);
     c.params_version = c.params_version.wrapping_add(1);
     emit!(CollateralUpdated {

@@ -126,7 +126,9 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, max_base: u64) -> R
     if h.equity.is_negative() {
         // listed collateral with a price is sold for settlement first (liquidate_collateral): the
         // waterfall only pays a deficit that what the account holds cannot
-        if group == Group::Cross && vparts.collateral.is_some_and(|c| c.equity.is_positive()) {
+        // (whatever its price: collateral counted as nothing for a dead feed is still the
+        // account's, and is sold once the feed is back)
+        if group == Group::Cross && a.has_collateral() {
             msg!("the cross group is under water and holds collateral worth {}", vparts.collateral.map(|c| c.equity.0).unwrap_or(0));
             return err!(PerpError::LiquidateCollateralFirst);
         }

@@ -2,7 +2,7 @@ use crate::engine::health::{group_health, require_initial, Group};
 use crate::engine::markets::{load_other_markets_with, Holder, PriceNeed, REFRESH_SLOTS};
 use crate::engine::orders::reduce_only_rewards;
 use crate::error::{CoreResultExt, PerpError};
-use crate::events::CollateralLiquidated;
+use crate::events::{CollateralDebtResolved, CollateralLiquidated};
 use crate::state::*;
 use anchor_lang::prelude::*;
 use perp_core::collateral::collateral_liquidation;
@@ -19,8 +19,8 @@ pub struct LiquidateCollateral<'info> {
     #[account(mut, constraint = liquidator_account.key() != margin_account.key() @ PerpError::SelfLiquidation)]
     pub liquidator_account: AccountLoader<'info, MarginAccount>,
     pub collateral: AccountLoader<'info, Collateral>,
-    /// Receives the insurance share of the discount in its insurance fund (any market; the
-    /// tokens reach the insurance vault at the next sweep).
+    /// The collateral's insurance market: takes the insurance share of the discount (the tokens
+    /// reach the insurance vault at the next sweep) and covers a debt the sale leaves behind.
     #[account(mut)]
     pub market: AccountLoader<'info, Market>,
 }
@@ -55,7 +55,7 @@ pub fn handler<'info>(ctx: Context<'info, LiquidateCollateral<'info>>, max_token
         return err!(PerpError::StaleCollateralPrice);
     }
     let parts = {
-        let mut holders = [Holder::new(&a, Some((Group::Cross, PriceNeed::Liquidation))), Holder::new(&l, None)];
+        let mut holders = [Holder::new(&a, Some((Group::Cross, PriceNeed::CollateralSale))), Holder::new(&l, None)];
         load_other_markets_with(ctx.remaining_accounts, None, Some(&c), &mut holders, now)?;
         holders[0].parts
     };
@@ -77,7 +77,11 @@ pub fn handler<'info>(ctx: Context<'info, LiquidateCollateral<'info>>, max_token
     let target = h.maintenance.mul_rate(Rate(RATE_ONE + COLLATERAL_TARGET_BUFFER), Round::Up).or_core()?;
     let shortfall = target.checked_sub(equity).or_core()?;
     let price = Price(c.last_price);
-    let sale = collateral_liquidation(shortfall, owed, balance, max_tokens, &c.sale_terms(price)).or_core()?;
+    // valued as the decision valued it (the account-favourable of the index and its
+    // time-weighted value), sold at the index
+    let value_price = price.max(c.twap_now(now)?);
+    let terms = c.sale_terms(price, value_price);
+    let sale = collateral_liquidation(shortfall, owed, balance, max_tokens, &terms).or_core()?;
     require!(sale.tokens > 0, PerpError::ZeroAmount);
 
     a.debit_collateral(ci, sale.tokens)?;
@@ -85,8 +89,27 @@ pub fn handler<'info>(ctx: Context<'info, LiquidateCollateral<'info>>, max_token
     l.credit_collateral(ci, sale.tokens)?;
     l.cross_collateral = l.cross_collateral.checked_sub(sale.from_liquidator.0).ok_or(PerpError::MathOverflow)?;
     let mut m = ctx.accounts.market.load_mut()?;
+    require!(m.market_index == c.insurance_market, PerpError::CollateralNotListed);
     m.insurance_in(sale.to_insurance)?;
     let market_index = m.market_index;
+    // nothing left to sell, no position, still owing: the waterfall takes the rest (the insurance
+    // market's fund, then a recorded unbacked loss that market's insurance and profits repay)
+    if !a.has_collateral() && !a.has_positions() && a.cross_collateral < 0 {
+        let debt = a.cross_collateral.checked_neg().ok_or(PerpError::MathOverflow)?;
+        let from_insurance = debt.min(m.insurance_fund.max(0));
+        if from_insurance > 0 {
+            m.insurance_draw(Quote(from_insurance))?;
+        }
+        let unbacked = debt - from_insurance;
+        if unbacked > 0 {
+            m.pnl_pool_add(Quote(-unbacked))?;
+            m.unbacked_loss = m.unbacked_loss.checked_add(unbacked).ok_or(PerpError::MathOverflow)?;
+            m.unbacked_outstanding = m.unbacked_outstanding.checked_add(unbacked).ok_or(PerpError::MathOverflow)?;
+        }
+        a.cross_collateral = 0;
+        msg!("debt {} left after the sale: {} from insurance, {} unbacked", Quote(debt), Quote(from_insurance), Quote(unbacked));
+        emit!(CollateralDebtResolved { margin_account: key, market_index, debt, from_insurance, unbacked });
+    }
     drop(m);
 
     // the liquidator carries what it bought like any collateral of its own

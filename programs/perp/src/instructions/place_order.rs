@@ -143,7 +143,10 @@ pub fn handler<'info>(ctx: Context<'info, PlaceOrder<'info>>, params: PlaceOrder
         };
         let (h, initial_known) = match cross_parts(PriceNeed::Adding) {
             Ok(parts) => (group_health(&a, Group::Cross, &parts)?, true),
-            Err(e) if params.reduce_only && e == error!(PerpError::StaleCachedIndex) => {
+            Err(e)
+                if params.reduce_only
+                    && (e == error!(PerpError::StaleCachedIndex) || e == error!(PerpError::StaleCollateralPrice)) =>
+            {
                 (group_health(&a, Group::Cross, &cross_parts(PriceNeed::Tolerant)?)?, false)
             }
             Err(e) => return Err(e),

@@ -83,7 +83,11 @@ pub struct Collateral {
     pub bump: u8,
     pub vault_bump: u8,
     pub _pad: [u8; 1],
-    pub _reserved: [u8; 128],
+    /// The market whose insurance fund takes this collateral's liquidation share and covers a
+    /// debt its sale leaves behind.
+    pub insurance_market: u16,
+    pub _pad2: [u8; 6],
+    pub _reserved: [u8; 120],
 }
 
 pub const COLLATERAL_SIZE: usize = 976;
@@ -116,6 +120,8 @@ pub struct CollateralParams {
     /// Raw tokens.
     pub deposit_cap: u64,
     pub status: u8,
+    /// The market whose insurance fund backs this collateral (an existing market).
+    pub insurance_market: u16,
 }
 
 fn bad(what: &str) -> Error {
@@ -187,6 +193,15 @@ impl CollateralParams {
         c.liquidator_share = self.liquidator_share;
         c.deposit_cap = self.deposit_cap;
         c.status = self.status;
+        c.insurance_market = self.insurance_market;
+    }
+
+    /// Checks what needs the exchange: the insurance market exists.
+    pub fn validate_with(&self, ex: &crate::state::Exchange) -> Result<()> {
+        if self.insurance_market >= ex.market_count {
+            return Err(bad("insurance_market must be an existing market"));
+        }
+        Ok(())
     }
 }
 
@@ -233,9 +248,10 @@ impl Collateral {
         }
     }
 
-    pub fn sale_terms(&self, price: Price) -> SaleTerms {
+    pub fn sale_terms(&self, price: Price, value_price: Price) -> SaleTerms {
         SaleTerms {
             price,
+            value_price,
             decimals: self.decimals,
             maintenance_weight: Rate(self.maintenance_weight),
             discount: Rate(self.liquidation_discount),
