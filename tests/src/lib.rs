@@ -628,6 +628,7 @@ impl Env {
 /// the liquidator, and a cap of `cap` raw tokens.
 pub fn collateral_params(oracle: Pubkey, cap: u64) -> perp::state::CollateralParams {
     perp::state::CollateralParams {
+        name: *b"SOL\0\0\0\0\0\0\0\0\0\0\0\0\0",
         oracles: vec![legacy_oracle(oracle)],
         max_age: 60,
         max_conf: 20_000_000,

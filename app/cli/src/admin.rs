@@ -87,7 +87,7 @@ pub fn pyth_push_account(feed_id: &[u8; 32], shard: u16) -> Pubkey {
     Pubkey::find_program_address(&[&shard.to_le_bytes(), feed_id], &pyth_solana_receiver_sdk::PYTH_PUSH_ORACLE_ID).0
 }
 
-fn feed_id(s: &str, ctx: &str) -> Result<[u8; 32], CliError> {
+pub fn parse_feed_id(s: &str, ctx: &str) -> Result<[u8; 32], CliError> {
     let h = s.trim_start_matches("0x");
     if h.len() != 64 {
         return Err(bad(format!("{ctx}: feed id must be 32 bytes of hex")));
@@ -121,7 +121,7 @@ pub fn market_from_json(v: &Value, ctx: &str) -> Result<(MarketParams, u128, Pri
             k => return Err(bad(format!("{octx}: kind '{k}' (use legacy or pull)"))),
         };
         let fid = match o.get("feed_id") {
-            Some(f) => feed_id(f.as_str().unwrap_or(""), &octx)?,
+            Some(f) => parse_feed_id(f.as_str().unwrap_or(""), &octx)?,
             None if kind == oracle_kind::PYTH_LEGACY => [0; 32],
             None => return Err(bad(format!("{octx}: a pull oracle needs feed_id"))),
         };
@@ -296,6 +296,8 @@ pub async fn init<C: Chain>(
         }
         done.push(json!({ "insurance_seeded": i, "amount": Quote(missing as i64).to_string() }));
     }
+    // listed collateral, once the markets its insurance market names exist
+    crate::collateral::list_from_config(c, admin, config, dry_run, opts, &mut done, &mut proposed).await?;
     if timelock > delay {
         if !dry_run {
             c.send(&[ix::set_timelock_delay(admin.pubkey(), timelock)], &[admin], opts).await.map_err(err)?;
@@ -322,6 +324,12 @@ pub async fn execute<C: Chain>(c: &C, signer: &Keypair, id: u64, opts: &SendOpti
         }
         AdminAction::CreateMarket { market_index, .. } => {
             ix::execute_create_market(signer.pubkey(), id, p.proposer, *market_index)
+        }
+        AdminAction::ListCollateral { collateral_index, mint, .. } => {
+            perp_client::collateral::execute_list_collateral(signer.pubkey(), id, p.proposer, *mint, *collateral_index)
+        }
+        AdminAction::UpdateCollateral { collateral_index, .. } => {
+            perp_client::collateral::execute_update_collateral(signer.pubkey(), id, p.proposer, *collateral_index)
         }
         _ => ix::execute_exchange_action(signer.pubkey(), id, p.proposer),
     };

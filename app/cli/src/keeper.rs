@@ -8,16 +8,17 @@
 //! keeps failing is skipped for a while; transport errors are retried by the chain backend;
 //! compute-unit limit and priority fee are settable; counters are kept and logged.
 
+mod collateral;
 mod orders;
 
 use anchor_lang::prelude::Pubkey;
 use perp::instructions::{OrderParams, OrderSide};
 use perp::state::{AdlRound, MarginAccount, Market};
 use perp_client::chain::{
-    fetch_all_margin_accounts, fetch_exchange, fetch_markets, fetch_oracles, Chain, ChainError, ChainResult,
+    fetch_all_margin_accounts, fetch_collaterals, fetch_exchange, fetch_markets, fetch_oracles, Chain, ChainError, ChainResult,
     SendOptions,
 };
-use perp_client::preview::{account_health, index_view, market_state, preview_takeover, scan_accounts, MarketState};
+use perp_client::preview::{account_health_with, index_view, market_state, preview_takeover, scan_accounts, MarketState};
 use perp_client::{decode::decode, ix, pda};
 use perp_core::liquidation::min_close_size;
 use perp_core::{Base, Quote, Rate, Round};
@@ -80,6 +81,9 @@ pub struct Counters {
     pub orders_expired: u64,
     pub sweeps: u64,
     pub repegs: u64,
+    /// Listed collateral prices refreshed, and collateral sales of accounts below maintenance.
+    pub collateral_refreshes: u64,
+    pub collateral_liquidations: u64,
     pub tx_failures: u64,
     /// Times the compute-unit limit was raised after a transaction ran out of it.
     pub cu_limit_raised: u64,
@@ -108,6 +112,8 @@ pub struct TickReport {
     pub orders_filled: Vec<(Pubkey, u64, u64, u8)>,
     /// `(account, order id)` of orders cancelled for the reward.
     pub orders_cancelled: Vec<(Pubkey, u64)>,
+    /// `(account, collateral index, raw tokens bought)` of collateral sales.
+    pub collateral_liquidated: Vec<(Pubkey, u16, u64)>,
 }
 
 pub struct Keeper<C: Chain> {
@@ -321,15 +327,23 @@ impl<C: Chain> Keeper<C> {
         let now = self.chain.unix_time().await?;
         self.crank_funding(now, &mut report).await?;
         self.check_abort()?;
+        let collaterals = fetch_collaterals(&self.chain).await?;
+        self.refresh_collaterals(now, &collaterals).await;
+        self.check_abort()?;
+        let collaterals = fetch_collaterals(&self.chain).await?;
         let states = self.market_states(now).await?;
         let accounts = fetch_all_margin_accounts(&self.chain).await?;
-        self.liquidate_all(now, &states, &accounts, &mut report).await?;
+        // collateral first: the program passes no deficit on while an account holds any
+        self.liquidate_collateral_all(now, &states, &accounts, &collaterals, &mut report).await?;
+        self.check_abort()?;
+        let accounts = fetch_all_margin_accounts(&self.chain).await?;
+        self.liquidate_all(now, &states, &accounts, &collaterals, &mut report).await?;
         self.check_abort()?;
         self.unwind(now, &states, &mut report).await?;
         self.check_abort()?;
         // orders after liquidations: a liquidatable account's orders wait (the program agrees)
         let accounts = fetch_all_margin_accounts(&self.chain).await?;
-        self.fill_orders(now, &states, &accounts, &mut report).await?;
+        self.fill_orders(now, &states, &accounts, &collaterals, &mut report).await?;
         self.check_abort()?;
         // bankruptcies may have just been marked by this pass
         if fetch_markets(&self.chain).await?.iter().any(|m| m.bankrupt_accounts > 0) {
@@ -415,22 +429,23 @@ impl<C: Chain> Keeper<C> {
         now: i64,
         states: &BTreeMap<u16, MarketState>,
         accounts: &[(Pubkey, MarginAccount)],
+        collaterals: &perp_client::collateral_view::Collaterals,
         report: &mut TickReport,
     ) -> ChainResult<()> {
         // the cheap scan over every account (2 threads), then details for the few found
         let by_key: HashMap<Pubkey, MarginAccount> = accounts.iter().copied().collect();
-        let mut targets: Vec<(Quote, Pubkey, MarginAccount)> = scan_accounts(accounts, states, 2)
+        let mut targets: Vec<(Quote, Pubkey, MarginAccount)> = scan_accounts(accounts, states, collaterals, now, 2)
             .into_iter()
             .filter(|(k, _)| *k != self.account)
             .filter_map(|(k, short)| by_key.get(&k).map(|a| (short, k, *a)))
-            .filter(|(_, _, a)| !account_health(a, states).liquidatable_positions().is_empty())
+            .filter(|(_, _, a)| !account_health_with(a, states, collaterals, now).liquidatable_positions().is_empty())
             .collect();
         targets.sort_by_key(|t| std::cmp::Reverse(t.0));
         for (shortfall, k, a) in targets {
             if self.skipping(&k, now) {
                 continue;
             }
-            let h = account_health(&a, states);
+            let h = account_health_with(&a, states, collaterals, now);
             // the position carrying the most maintenance in a liquidatable group
             let Some(p) = h.liquidatable_positions().into_iter().max_by_key(|p| p.maintenance).cloned() else {
                 continue;
@@ -453,12 +468,20 @@ impl<C: Chain> Keeper<C> {
                     fresh.push(i);
                 }
             }
-            let refresh: Vec<perp_client::Instruction> = fresh
+            let mut refresh: Vec<perp_client::Instruction> = fresh
                 .iter()
                 .filter_map(|i| states.get(i).map(|o| ix::update_funding(*i, &ix::market_oracles(&o.market))))
                 .collect();
+            // both accounts' listed collateral: refreshed, and passed along
+            refresh.extend(collateral::collateral_refreshes(&[&a, &mine], collaterals));
+            let metas = collateral::held_metas(&[&a, &mine]);
+            let liq = |max: u64| {
+                let mut i = ix::liquidate(me, my_account, k, p.market_index, &oracles, &others, max);
+                i.accounts.extend(metas.clone());
+                i
+            };
             let mut inline = refresh.clone();
-            inline.push(ix::liquidate(me, my_account, k, p.market_index, &oracles, &others, 0));
+            inline.push(liq(0));
             let inline = ix::legacy_tx_size(&inline, &me) + ix::COMPUTE_BUDGET_BYTES <= ix::MAX_TX_BYTES;
             if !inline {
                 for pack in ix::pack_transactions(&refresh, &me) {
@@ -468,7 +491,7 @@ impl<C: Chain> Keeper<C> {
             }
             let mk = |max: u64| {
                 let mut v = if inline { refresh.clone() } else { Vec::new() };
-                v.push(ix::liquidate(me, my_account, k, p.market_index, &oracles, &others, max));
+                v.push(liq(max));
                 v
             };
             tracing::info!(target: "keeper", account = %k, market = p.market_index, shortfall = %shortfall, size = %size, "liquidating");
@@ -558,7 +581,7 @@ impl<C: Chain> Keeper<C> {
                 isolated_collateral: 0,
                 max_index_deviation: band.0.max(0) as u64,
             };
-            let i = ix::place_market_order(
+            let mut i = ix::place_market_order(
                 self.keypair.pubkey(),
                 self.account,
                 p.market_index,
@@ -566,6 +589,7 @@ impl<C: Chain> Keeper<C> {
                 &others,
                 params,
             );
+            i.accounts.extend(collateral::held_metas(&[&mine]));
             if self.send(&[i], "unwind", None, now).await.is_ok() {
                 self.counters.unwinds += 1;
                 report.unwound.push((p.market_index, p.base));

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod charts;
+pub mod collateral;
 pub mod keeper;
 pub mod localnet;
 pub mod math;

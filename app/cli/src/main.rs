@@ -57,6 +57,9 @@ enum Cmd {
     /// Positions: close.
     #[command(subcommand)]
     Position(trader::PositionCmd),
+    /// Listed collateral (SOL, wBTC, ...): list the registry, refresh prices.
+    #[command(subcommand)]
+    Collateral(perp_cli::collateral::CollateralCmd),
     /// Markets: list, show.
     #[command(subcommand)]
     Market(trader::MarketCmd),
@@ -202,6 +205,12 @@ fn run(cli: &Cli) -> Result<Option<Output>, CliError> {
             let kp = load_keypair(&cli.keypair, needs_key)?;
             let c = chain()?;
             runtime().block_on(perp_cli::orders::order(&c, kp.as_ref(), o, &opts)).map(Some)
+        }
+        Cmd::Collateral(x) => {
+            let needs_key = matches!(x, perp_cli::collateral::CollateralCmd::Refresh { .. });
+            let kp = load_keypair(&cli.keypair, needs_key)?;
+            let c = chain()?;
+            runtime().block_on(perp_cli::collateral::run(&c, kp.as_ref(), x, &opts)).map(Some)
         }
         Cmd::Market(m) => {
             let c = chain()?;

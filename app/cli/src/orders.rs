@@ -199,14 +199,15 @@ pub async fn order<C: Chain>(
             }
             let key = pda::margin_account(&kp.pubkey(), a.id);
             let acct = fetch_margin(c, &key).await.map_err(chain_err)?;
-            let i = perp_client::orders::place_order(
+            let mut ixs = vec![perp_client::orders::place_order(
                 kp.pubkey(),
                 key,
                 m.market_index,
                 &ix::cross_markets(&acct, None),
                 params,
-            );
-            let sig = c.send(&[i], &[kp], opts).await.map_err(chain_err)?;
+            )];
+            crate::collateral::pass_collateral(&acct, &mut ixs);
+            let sig = c.send(&ixs, &[kp], opts).await.map_err(chain_err)?;
             let after = fetch_margin(c, &key).await.map_err(chain_err)?;
             let id = after.next_order_id.saturating_sub(1);
             Ok(Output::new(
@@ -228,12 +229,13 @@ pub async fn order<C: Chain>(
             let acct = fetch_margin(c, &key).await.map_err(chain_err)?;
             let now = c.unix_time().await.map_err(chain_err)?;
             let (states, _) = market_states(c, now).await?;
+            let collaterals = perp_client::chain::fetch_collaterals(c).await.map_err(chain_err)?;
             let orders: Vec<Value> = acct
                 .orders
                 .iter()
                 .filter(|o| o.in_use())
                 .map(|o| {
-                    let status = order_status(&acct, o, &states, now);
+                    let status = order_status(&acct, o, &states, &collaterals, now);
                     json!({
                         "order_id": o.order_id.to_string(),
                         "client_order_id": o.client_order_id.to_string(),

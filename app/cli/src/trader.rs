@@ -8,7 +8,7 @@ use perp_client::chain::{
     fetch_all_margin_accounts, fetch_exchange, fetch_margin, fetch_markets, fetch_oracles, Chain, ChainError,
     SendOptions,
 };
-use perp_client::preview::{account_health, adl_rank, index_view, market_state, preview_trade, MarketState};
+use perp_client::preview::{account_health_with, adl_rank, index_view, market_state, preview_trade_with, MarketState};
 use perp_client::{ix, pda, Pubkey};
 use perp_core::units::Decimal;
 use perp_core::vamm::Side;
@@ -39,9 +39,12 @@ pub struct IdArg {
 
 #[derive(Args, Debug)]
 pub struct MoveArgs {
-    /// Amount of collateral (USDC).
+    /// Amount, in whole tokens (USDC, or the `--mint`'s).
     #[arg(long)]
     pub amount: String,
+    /// A listed collateral (symbol, index or mint address) instead of the settlement mint.
+    #[arg(long)]
+    pub mint: Option<String>,
     #[arg(long, default_value_t = 0)]
     pub id: u16,
     /// Token account to move from/to (default: your associated token account).
@@ -233,6 +236,11 @@ pub async fn account<C: Chain>(
             let sig = c.send(&[ix::create_margin_account(kp.pubkey(), a.id)], &[kp], opts).await.map_err(chain_err)?;
             Ok(Output::new("margin_account", json!({ "margin_account": key.to_string(), "signature": sig })))
         }
+        AccountCmd::Deposit(a) | AccountCmd::Withdraw(a) if a.mint.is_some() => {
+            let deposit = matches!(cmd, AccountCmd::Deposit(_));
+            let mint = a.mint.as_deref().unwrap_or_default();
+            crate::collateral::move_collateral(c, signer, a.id, mint, &a.amount, a.token.as_deref(), deposit, opts).await
+        }
         AccountCmd::Deposit(a) | AccountCmd::Withdraw(a) => {
             let kp = need(signer)?;
             let amount = parse_quote("amount", &a.amount)?;
@@ -253,7 +261,11 @@ pub async fn account<C: Chain>(
                     let m = perp_client::chain::fetch_market(c, *i).await.map_err(chain_err)?;
                     v.push(ix::update_funding(*i, &ix::market_oracles(&m)));
                 }
+                // and every listed collateral it holds
+                let collaterals = perp_client::chain::fetch_collaterals(c).await.map_err(chain_err)?;
+                v.extend(crate::collateral::refreshes(&acct, &collaterals));
                 v.push(ix::withdraw(kp.pubkey(), key, token, amount.0 as u64, &markets));
+                crate::collateral::pass_collateral(&acct, &mut v);
                 v
             };
             let sig = c.send(&ixs, &[kp], opts).await.map_err(chain_err)?;
@@ -277,7 +289,24 @@ pub async fn show_account<C: Chain>(c: &C, key: &Pubkey) -> Result<Output, CliEr
     let now = c.unix_time().await.map_err(chain_err)?;
     let acct = fetch_margin(c, key).await.map_err(chain_err)?;
     let (states, _) = market_states(c, now).await?;
-    let h = account_health(&acct, &states);
+    let collaterals = perp_client::chain::fetch_collaterals(c).await.map_err(chain_err)?;
+    let h = account_health_with(&acct, &states, &collaterals, now);
+    let holdings: Vec<Value> = perp_client::collateral_view::holdings(&acct, &collaterals, now)
+        .iter()
+        .map(|x| {
+            let name = collaterals.get(&x.collateral_index).map(|c| c.name_str().to_string()).unwrap_or_default();
+            json!({
+                "collateral": name,
+                "amount": crate::collateral::tokens(x.amount, x.decimals),
+                "price": s(x.price),
+                "value": s(x.value),
+                "initial_weight": s(Rate(x.initial_weight)),
+                "maintenance_weight": s(Rate(x.maintenance_weight)),
+                "counts_initial": s(x.counted.initial),
+                "counts_maintenance": s(x.counted.maintenance),
+            })
+        })
+        .collect();
     let all = if acct.has_positions() { fetch_all_margin_accounts(c).await.map_err(chain_err)? } else { vec![] };
     let positions: Vec<Value> = h
         .positions
@@ -310,6 +339,7 @@ pub async fn show_account<C: Chain>(c: &C, key: &Pubkey) -> Result<Output, CliEr
             "account": key.to_string(),
             "owner": acct.owner.to_string(),
             "cross_collateral": s(Quote(acct.cross_collateral)),
+            "collateral": holdings,
             "orders_open": acct.orders.iter().filter(|o| o.in_use()).count(),
             "order_reserve": s(Quote(acct.order_reserve as i64)),
             "maintenance_margin": s(h.cross.maintenance),
@@ -358,10 +388,12 @@ pub async fn trade<C: Chain>(
         .get(&m.market_index)
         .ok_or_else(|| CliError::Failed { message: "market has no price".into(), details: None })?;
     let ex = fetch_exchange(c).await.map_err(chain_err)?;
-    let p = preview_trade(
+    let collaterals = perp_client::chain::fetch_collaterals(c).await.map_err(chain_err)?;
+    let p = preview_trade_with(
         &acct,
         ms,
         &states,
+        &collaterals,
         ex.fee_insurance_share,
         side,
         size,
@@ -407,6 +439,7 @@ pub async fn trade<C: Chain>(
         &ix::position_markets(&acct, Some(m.market_index)),
         params,
     )];
+    crate::collateral::pass_collateral(&acct, &mut ixs);
     let trigger = |name: &str, v: &Option<String>| -> Result<Option<u64>, CliError> {
         v.as_ref()
             .map(|x| match Price::parse(x) {
@@ -429,7 +462,9 @@ pub async fn trade<C: Chain>(
             cross.push(m.market_index);
         }
         for o in perp_client::orders::bracket(pos_side, held.0.unsigned_abs(), sl, tp) {
-            ixs.push(perp_client::orders::place_order(kp.pubkey(), key, m.market_index, &cross, o));
+            let mut i = perp_client::orders::place_order(kp.pubkey(), key, m.market_index, &cross, o);
+            i.accounts.extend(perp_client::collateral::collateral_metas(&perp_client::collateral::held(&acct)));
+            ixs.push(i);
         }
         out["attached_orders"] = json!(ixs.len() - 1);
     }
@@ -470,15 +505,16 @@ pub async fn position<C: Chain>(
         None => Price(0),
     };
     let before = acct.realized_pnl;
-    let i = ix::close_position(
+    let mut ixs = vec![ix::close_position(
         kp.pubkey(),
         key,
         m.market_index,
         &ix::market_oracles(&m),
         &ix::position_markets(&acct, Some(m.market_index)),
         limit.0,
-    );
-    let sig = c.send(&[i], &[kp], opts).await.map_err(chain_err)?;
+    )];
+    crate::collateral::pass_collateral(&acct, &mut ixs);
+    let sig = c.send(&ixs, &[kp], opts).await.map_err(chain_err)?;
     let after = fetch_margin(c, &key).await.map_err(chain_err)?;
     Ok(Output::new("realized_pnl", json!({ "realized_pnl": s(Quote(after.realized_pnl - before)), "signature": sig })))
 }

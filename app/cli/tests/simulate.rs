@@ -25,7 +25,7 @@ async fn three_hours_of_the_depeg_weekend() {
     assert_eq!(last, 180);
     let s = &r.summary;
     assert_eq!(s.minutes, 180);
-    assert!(s.conservation.unwrap().holds(), "{:?}", s.conservation);
+    assert!(s.conservation.as_ref().unwrap().holds(), "{:?}", s.conservation);
     assert!(s.trades > 10, "{s:?}");
     assert_eq!(s.funding_events, 3, "one funding event per hour");
     assert!(s.volume.0 > 0 && s.fees.0 > 0);
@@ -63,7 +63,7 @@ fn full(s: Scenario) -> SimConfig {
 async fn run(cfg: &SimConfig) -> perp_cli::sim::SimResult {
     let r = simulate(cfg, |_, _| {}).await.unwrap();
     let s = &r.summary;
-    assert!(s.conservation.unwrap().holds(), "{:?}", s.conservation);
+    assert!(s.conservation.as_ref().unwrap().holds(), "{:?}", s.conservation);
     assert_eq!(s.minutes, 5_760, "the whole bundled window");
     r
 }

@@ -63,10 +63,10 @@ async fn trader_commands_end_to_end() {
     // account create / deposit / show
     let out = trader::account(c, Some(&kp), &AccountCmd::Create(IdArg { id: 0 }), &o).await.unwrap();
     assert_eq!(val(&out, "margin_account"), pda::margin_account(&kp.pubkey(), 0).to_string());
-    let dep = MoveArgs { amount: "10000".into(), id: 0, token: Some(token.to_string()) };
+    let dep = MoveArgs { amount: "10000".into(), mint: None, id: 0, token: Some(token.to_string()) };
     let out = trader::account(c, Some(&kp), &AccountCmd::Deposit(dep), &o).await.unwrap();
     assert_eq!(val(&out, "cross_collateral"), "10000");
-    let bad = MoveArgs { amount: "-5".into(), id: 0, token: Some(token.to_string()) };
+    let bad = MoveArgs { amount: "-5".into(), mint: None, id: 0, token: Some(token.to_string()) };
     assert!(matches!(trader::account(c, Some(&kp), &AccountCmd::Deposit(bad), &o).await, Err(CliError::Input(_))));
 
     // a preview, then the trade
@@ -145,7 +145,7 @@ async fn trader_commands_end_to_end() {
         assert!(out.value.get("realized_pnl").is_some());
     }
     let free = fetch_margin(c, &me).await.unwrap().cross_collateral;
-    let w = MoveArgs { amount: perp_core::Quote(free).to_string(), id: 0, token: Some(token.to_string()) };
+    let w = MoveArgs { amount: perp_core::Quote(free).to_string(), mint: None, id: 0, token: Some(token.to_string()) };
     let out = trader::account(c, Some(&kp), &AccountCmd::Withdraw(w), &o).await.unwrap();
     assert_eq!(val(&out, "cross_collateral"), "0");
     let conservation = b.conservation().await.unwrap();

@@ -73,7 +73,7 @@ fn bench(c: &mut Criterion) {
     let accts = accounts();
     for threads in [1usize, 2] {
         let start = Instant::now();
-        let found = scan_accounts(&accts, &markets, threads);
+        let found = scan_accounts(&accts, &markets, &Default::default(), 0, threads);
         let el = start.elapsed();
         println!(
             "health scan, {threads} thread(s): {N} accounts in {:.1} ms = {:.0} accounts/s ({} liquidatable)",
@@ -84,8 +84,8 @@ fn bench(c: &mut Criterion) {
     }
     let mut g = c.benchmark_group("keeper health scan");
     g.sample_size(10);
-    g.bench_function("100k accounts, 2 threads", |b| b.iter(|| scan_accounts(&accts, &markets, 2).len()));
-    g.bench_function("100k accounts, 1 thread", |b| b.iter(|| scan_accounts(&accts, &markets, 1).len()));
+    g.bench_function("100k accounts, 2 threads", |b| b.iter(|| scan_accounts(&accts, &markets, &Default::default(), 0, 2).len()));
+    g.bench_function("100k accounts, 1 thread", |b| b.iter(|| scan_accounts(&accts, &markets, &Default::default(), 0, 1).len()));
     g.finish();
 }
 

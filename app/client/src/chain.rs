@@ -208,6 +208,17 @@ pub async fn fetch_markets<C: Chain>(c: &C) -> ChainResult<Vec<Market>> {
     keys.iter().zip(accs).map(|(k, a)| typed(k, a)).collect()
 }
 
+/// Every listed collateral, by index.
+pub async fn fetch_collaterals<C: Chain>(c: &C) -> ChainResult<crate::collateral_view::Collaterals> {
+    let ex = fetch_exchange(c).await?;
+    let keys: Vec<Pubkey> = (1..=ex.collateral_count).map(crate::pda::collateral).collect();
+    let accs = c.accounts(&keys).await?;
+    keys.iter()
+        .zip(accs)
+        .map(|(k, a)| typed::<perp::state::Collateral>(k, a).map(|col| (col.collateral_index, col)))
+        .collect()
+}
+
 pub async fn fetch_margin<C: Chain>(c: &C, key: &Pubkey) -> ChainResult<MarginAccount> {
     typed(key, c.account(key).await?)
 }
@@ -233,12 +244,33 @@ pub async fn conservation<C: Chain>(c: &C) -> ChainResult<Conservation> {
     let markets = fetch_markets(c).await?;
     let owed: i128 = accounts.iter().map(|(_, a)| a.total_collateral()).sum::<i128>()
         + markets.iter().map(|m| m.pnl_pool as i128 + m.fee_pool as i128 + m.insurance_pending as i128).sum::<i128>();
+    let mut mints = Vec::new();
+    for (ci, col) in fetch_collaterals(c).await? {
+        let held: u128 = accounts.iter().map(|(_, a)| a.collateral_balance(ci) as u128).sum();
+        mints.push(MintConservation {
+            collateral_index: ci,
+            vault: token_balance(c, &col.vault).await? as u128,
+            registry: col.total_deposits as u128,
+            balances: held,
+        });
+    }
     Ok(Conservation {
         collateral_vault: token_balance(c, &crate::pda::collateral_vault()).await? as i128,
         ledgers: owed,
         insurance_vault: token_balance(c, &crate::pda::insurance_vault()).await? as i128,
         insurance_ledger: markets.iter().map(|m| m.insurance_in_vault()).sum(),
+        mints,
     })
+}
+
+/// One listed mint's conservation: its vault holds the registry's total, which is the sum of the
+/// accounts' balances (raw tokens).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MintConservation {
+    pub collateral_index: u16,
+    pub vault: u128,
+    pub registry: u128,
+    pub balances: u128,
 }
 
 /// The balance of an SPL token account (amount at bytes 64..72).
@@ -248,8 +280,9 @@ pub async fn token_balance<C: Chain>(c: &C, key: &Pubkey) -> ChainResult<u64> {
     Ok(u64::from_le_bytes(d.try_into().unwrap()))
 }
 
-/// The two conservation equalities, with both sides.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The conservation equalities, with both sides: the settlement mint's two and one per listed
+/// mint.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Conservation {
     /// Tokens in the collateral vault.
     pub collateral_vault: i128,
@@ -259,11 +292,14 @@ pub struct Conservation {
     pub insurance_vault: i128,
     /// Σ markets' (insurance fund - pending insurance).
     pub insurance_ledger: i128,
+    pub mints: Vec<MintConservation>,
 }
 
 impl Conservation {
     pub fn holds(&self) -> bool {
-        self.collateral_vault == self.ledgers && self.insurance_vault == self.insurance_ledger
+        self.collateral_vault == self.ledgers
+            && self.insurance_vault == self.insurance_ledger
+            && self.mints.iter().all(|m| m.vault == m.registry && m.registry == m.balances)
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod bank;
 pub mod chain;
 pub mod collateral;
+pub mod collateral_view;
 pub mod data;
 pub mod decode;
 pub mod ix;

@@ -167,7 +167,13 @@ pub fn order_index(ms: &MarketState, now: i64) -> Result<Price, String> {
 }
 
 /// What `fill_order` would do with `o` (an open order of `acct`) given the markets' states now.
-pub fn order_status(acct: &MarginAccount, o: &Order, markets: &BTreeMap<u16, MarketState>, now: i64) -> OrderStatus {
+pub fn order_status(
+    acct: &MarginAccount,
+    o: &Order,
+    markets: &BTreeMap<u16, MarketState>,
+    collaterals: &crate::collateral_view::Collaterals,
+    now: i64,
+) -> OrderStatus {
     if o.expired(now) {
         return OrderStatus::Expired;
     }
@@ -211,14 +217,22 @@ pub fn order_status(acct: &MarginAccount, o: &Order, markets: &BTreeMap<u16, Mar
     let Some(size) = order_fill_size(left, available, Base(m.min_position), against, o.reduce_only()) else {
         return if latch { OrderStatus::Trigger } else { OrderStatus::PriceNotReached { available, bound } };
     };
-    // the order's own margin group below maintenance: liquidation first
+    // the order's own margin group below maintenance: liquidation first (listed collateral valued
+    // as the program's reducing-fill check values it)
     let h = account_health(acct, markets);
+    let cross_collateral = crate::collateral_view::collateral_health(
+        acct,
+        collaterals,
+        perp::engine::markets::PriceNeed::Lenient,
+        now,
+    );
     let below = match slot {
         Some(i) if acct.positions[i].is_isolated() => h.isolated.iter().any(|(s, g)| *s == i && g.is_liquidatable()),
         // as the program: the orders' reserve counts (a liquidation releases it first)
         _ => {
             let mut c = h.cross;
             c.equity = Quote(c.equity.0.saturating_add(acct.order_reserve as i64));
+            let _ = c.merge(&cross_collateral);
             c.is_liquidatable()
         }
     };

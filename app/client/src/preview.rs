@@ -4,6 +4,8 @@
 //! program enforces.
 
 use crate::chain::AccountData;
+use crate::collateral_view::{collateral_health, cross_liquidation_price, Collaterals};
+use perp::engine::markets::PriceNeed;
 use anchor_lang::prelude::Pubkey;
 use perp::engine::fill::execute_fill;
 use perp::engine::health::{group_health, position_part, Group, Parts};
@@ -114,9 +116,10 @@ pub fn settled(acct: &MarginAccount, markets: &BTreeMap<u16, MarketState>) -> Ma
 }
 
 /// Every position's part of its group's health at its market's view (funding already settled
-/// in `acct`), as the program computes it.
+/// in `acct`), as the program computes it. Listed collateral counts nothing here (set
+/// `parts.collateral` from [`crate::collateral_view::collateral_health`] to count it).
 pub fn parts_for(acct: &MarginAccount, markets: &BTreeMap<u16, MarketState>) -> Parts {
-    let mut v: Parts = Default::default();
+    let mut v: Parts = Parts { collateral: Some(Health::default()), ..Default::default() };
     for (i, p) in acct.positions.iter().enumerate() {
         if p.in_use() && p.base != 0 {
             v[i] = markets.get(&p.market_index).and_then(|m| position_part(p, &m.view, Quote::ZERO).ok());
@@ -181,10 +184,25 @@ impl AccountHealth {
 }
 
 /// Health of every group of the account, funding owed included, at the given markets' marks.
-/// Positions whose market is missing from `markets` are left out.
+/// Positions whose market is missing from `markets` are left out; listed collateral counts
+/// nothing ([`account_health_with`] counts it).
 pub fn account_health(acct: &MarginAccount, markets: &BTreeMap<u16, MarketState>) -> AccountHealth {
+    account_health_with(acct, markets, &Collaterals::new(), 0)
+}
+
+/// [`account_health`] with the account's listed collateral counted as a reduction would count it
+/// now (at its cached index; nothing once its price is hours old), and cross liquidation prices
+/// that move collateral tracking the position's market with it.
+pub fn account_health_with(
+    acct: &MarginAccount,
+    markets: &BTreeMap<u16, MarketState>,
+    collaterals: &Collaterals,
+    now: i64,
+) -> AccountHealth {
     let a = settled(acct, markets);
-    let views = parts_for(&a, markets);
+    let mut views = parts_for(&a, markets);
+    views.collateral = Some(collateral_health(&a, collaterals, PriceNeed::Tolerant, now));
+    let with_collateral = a.has_collateral() && !collaterals.is_empty();
     let cross = group_health(&a, Group::Cross, &views).unwrap_or_default();
     let mut isolated = Vec::new();
     let mut positions = Vec::new();
@@ -214,7 +232,11 @@ pub fn account_health(acct: &MarginAccount, markets: &BTreeMap<u16, MarketState>
         } else {
             let bank_c = if p.is_isolated() { effective } else { Quote(cross.equity.0 - upnl.0) };
             (
-                liquidation_price(&st, effective, tiers).ok().flatten().map(|l| l.price),
+                if with_collateral && !p.is_isolated() {
+                    cross_liquidation_price(acct, i, markets, collaterals, now)
+                } else {
+                    liquidation_price(&st, effective, tiers).ok().flatten().map(|l| l.price)
+                },
                 if p.is_bankrupt() { Some(Price(p.bankruptcy_price)) } else { bankruptcy_price(&st, bank_c).ok() },
             )
         };
@@ -239,11 +261,20 @@ pub fn account_health(acct: &MarginAccount, markets: &BTreeMap<u16, MarketState>
 }
 
 /// The keeper's scan: is any margin group of the account below maintenance, and by how much
-/// (positive shortfall = liquidatable). Funding owed is included; no liquidation prices are
-/// computed, so this is the cheap path run over every account.
-pub fn scan_health(acct: &MarginAccount, markets: &BTreeMap<u16, MarketState>) -> (bool, Quote) {
+/// (positive shortfall = liquidatable). Funding owed is included, listed collateral valued as a
+/// liquidation values it (a holding missing from `collaterals` counts nothing); no liquidation
+/// prices are computed, so this is the cheap path run over every account.
+pub fn scan_health(
+    acct: &MarginAccount,
+    markets: &BTreeMap<u16, MarketState>,
+    collaterals: &Collaterals,
+    now: i64,
+) -> (bool, Quote) {
     let a = settled(acct, markets);
-    let views = parts_for(&a, markets);
+    let mut views = parts_for(&a, markets);
+    if a.has_collateral() {
+        views.collateral = Some(collateral_health(&a, collaterals, PriceNeed::Liquidation, now));
+    }
     let mut worst = i64::MIN;
     let mut any = false;
     let mut consider = |g: Group| {
@@ -266,6 +297,8 @@ pub fn scan_health(acct: &MarginAccount, markets: &BTreeMap<u16, MarketState>) -
 pub fn scan_accounts(
     accounts: &[(Pubkey, MarginAccount)],
     markets: &BTreeMap<u16, MarketState>,
+    collaterals: &Collaterals,
+    now: i64,
     threads: usize,
 ) -> Vec<(Pubkey, Quote)> {
     let chunk = accounts.len().div_ceil(threads.max(1)).max(1);
@@ -276,7 +309,7 @@ pub fn scan_accounts(
                 s.spawn(move || {
                     part.iter()
                         .filter_map(|(k, a)| {
-                            let (liq, short) = scan_health(a, markets);
+                            let (liq, short) = scan_health(a, markets, collaterals, now);
                             liq.then_some((*k, short))
                         })
                         .collect::<Vec<_>>()
@@ -336,12 +369,42 @@ pub struct TradePreview {
     pub accepted: Result<(), String>,
 }
 
-/// What `place_market_order` would do now: the program's fill on copies of the accounts.
+/// What `place_market_order` would do now: the program's fill on copies of the accounts (listed
+/// collateral counting nothing: [`preview_trade_with`] counts it).
 #[allow(clippy::too_many_arguments)]
 pub fn preview_trade(
     acct: &MarginAccount,
     market: &MarketState,
     others: &BTreeMap<u16, MarketState>,
+    fee_insurance_share: i64,
+    side: Side,
+    size: Base,
+    isolated: bool,
+    isolated_collateral: Quote,
+    now: i64,
+) -> Result<TradePreview, String> {
+    preview_trade_with(
+        acct,
+        market,
+        others,
+        &Collaterals::new(),
+        fee_insurance_share,
+        side,
+        size,
+        isolated,
+        isolated_collateral,
+        now,
+    )
+}
+
+/// [`preview_trade`] with the account's listed collateral valued as the program values it for
+/// new risk (a price it would refuse counts nothing).
+#[allow(clippy::too_many_arguments)]
+pub fn preview_trade_with(
+    acct: &MarginAccount,
+    market: &MarketState,
+    others: &BTreeMap<u16, MarketState>,
+    collaterals: &Collaterals,
     fee_insurance_share: i64,
     side: Side,
     size: Base,
@@ -371,6 +434,7 @@ pub fn preview_trade(
         execute_fill(&mut a, &Pubkey::default(), slot, &mut m, side, size, fee_rate, Rate(fee_insurance_share), now)
             .map_err(|e| e.to_string())?;
     let mut views = parts_for(&a, &all);
+    views.collateral = Some(collateral_health(&a, collaterals, PriceNeed::Adding, now));
     views[slot] = if r.new.base.0 != 0 { position_part(&a.positions[slot], &v, Quote::ZERO).ok() } else { None };
     let group = if a.positions[slot].is_isolated() { Group::Isolated(slot) } else { Group::Cross };
     let h = group_health(&a, group, &views).map_err(|e| e.to_string())?;
@@ -390,7 +454,7 @@ pub fn preview_trade(
     } else {
         Ok(())
     };
-    let acc_after = AccountHealth::from_preview(&a, &all, &m, v);
+    let acc_after = AccountHealth::from_preview(&a, &all, &m, v, collaterals, now);
     let liq = acc_after.positions.iter().find(|p| p.market_index == idx).and_then(|p| p.liquidation_price);
     Ok(TradePreview {
         fill: r.fill,
@@ -405,14 +469,21 @@ pub fn preview_trade(
 }
 
 impl AccountHealth {
-    fn from_preview(a: &MarginAccount, all: &BTreeMap<u16, MarketState>, m: &Market, v: MarketView) -> AccountHealth {
+    fn from_preview(
+        a: &MarginAccount,
+        all: &BTreeMap<u16, MarketState>,
+        m: &Market,
+        v: MarketView,
+        collaterals: &Collaterals,
+        now: i64,
+    ) -> AccountHealth {
         let mut all = all.clone();
         if let Some(ms) = all.get_mut(&m.market_index) {
             ms.market = *m;
             ms.view = v;
         }
         // funding is already settled in `a`: clear the owed amounts by using its snapshots
-        account_health(a, &all)
+        account_health_with(a, &all, collaterals, now)
     }
 }
 

@@ -1,5 +1,5 @@
 /**
- * Account decoding: the program's accounts (`Exchange`, `Market`, `MarginAccount`, `AdlRound` are
+ * Account decoding: the program's accounts (`Exchange`, `Market`, `MarginAccount`, `AdlRound`, `Collateral` are
  * zero-copy `repr(C)` structs with explicit padding; `Proposal` is Borsh) decoded with the
  * Codama-generated decoders after checking the 8-byte discriminator and the size, plus helpers for
  * the 128-bit fields (stored as 16 little-endian bytes) and fixed-size names.
@@ -7,12 +7,15 @@
 import { type ReadonlyUint8Array } from '@solana/kit';
 import {
     ADL_ROUND_DISCRIMINATOR,
+    COLLATERAL_DISCRIMINATOR,
     EXCHANGE_DISCRIMINATOR,
     MARGIN_ACCOUNT_DISCRIMINATOR,
     MARKET_DISCRIMINATOR,
     PROPOSAL_DISCRIMINATOR,
     getAdlRoundDecoder,
     getAdlRoundSize,
+    getCollateralDecoder,
+    getCollateralSize,
     getExchangeDecoder,
     getExchangeSize,
     getMarginAccountDecoder,
@@ -21,6 +24,7 @@ import {
     getMarketSize,
     getProposalDecoder,
     type AdlRound,
+    type Collateral,
     type Exchange,
     type MarginAccount,
     type Market,
@@ -39,7 +43,7 @@ export class AccountDecodeError extends Error {
     }
 }
 
-export type PerpAccountName = 'Exchange' | 'Market' | 'MarginAccount' | 'AdlRound' | 'Proposal';
+export type PerpAccountName = 'Exchange' | 'Market' | 'MarginAccount' | 'AdlRound' | 'Collateral' | 'Proposal';
 
 interface Layout<T> {
     discriminator: ReadonlyUint8Array;
@@ -57,6 +61,11 @@ const layouts = {
         decode: (d) => getMarginAccountDecoder().decode(d),
     } as Layout<MarginAccount>,
     AdlRound: { discriminator: ADL_ROUND_DISCRIMINATOR, size: getAdlRoundSize(), decode: (d) => getAdlRoundDecoder().decode(d) } as Layout<AdlRound>,
+    Collateral: {
+        discriminator: COLLATERAL_DISCRIMINATOR,
+        size: getCollateralSize(),
+        decode: (d) => getCollateralDecoder().decode(d),
+    } as Layout<Collateral>,
     Proposal: { discriminator: PROPOSAL_DISCRIMINATOR, size: null, decode: (d) => getProposalDecoder().decode(d) } as Layout<Proposal>,
 };
 
@@ -92,6 +101,9 @@ export const decodeMarginAccount = (data: ReadonlyUint8Array): MarginAccount =>
     decodeChecked('MarginAccount', layouts.MarginAccount, data);
 /** Decodes an `AdlRound` account's data (checks discriminator and size). */
 export const decodeAdlRound = (data: ReadonlyUint8Array): AdlRound => decodeChecked('AdlRound', layouts.AdlRound, data);
+/** Decodes a listed `Collateral` account's data (checks discriminator and size). */
+export const decodeCollateral = (data: ReadonlyUint8Array): Collateral =>
+    decodeChecked('Collateral', layouts.Collateral, data);
 /** Decodes a `Proposal` account's data (checks discriminator; Borsh, padded to its allocation). */
 export const decodeProposal = (data: ReadonlyUint8Array): Proposal => decodeChecked('Proposal', layouts.Proposal, data);
 
@@ -109,6 +121,7 @@ export type DecodedPerpAccount =
     | { kind: 'Market'; data: Market }
     | { kind: 'MarginAccount'; data: MarginAccount }
     | { kind: 'AdlRound'; data: AdlRound }
+    | { kind: 'Collateral'; data: Collateral }
     | { kind: 'Proposal'; data: Proposal };
 
 /** Decodes any program account by its discriminator (throws on an unknown one). */

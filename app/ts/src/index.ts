@@ -5,11 +5,13 @@
  *   account decoders, error constants), regenerated with `npm run generate`;
  * - this layer, mirroring the Rust SDK (app/client): PDAs ({@link pda}), instruction builders
  *   with the program's remaining-account rules, checked account decoding, events from logs,
- *   error names, and perp-core's risk math ({@link risk}).
+ *   error names, listed-collateral builders (src/collateral.ts), and perp-core's risk and
+ *   collateral math ({@link risk}).
  */
 export * as pda from './pda.js';
 export * from './instructions.js';
 export * from './orders.js';
+export * from './collateral.js';
 export * from './accounts.js';
 export * from './events.js';
 export * from './errors.js';

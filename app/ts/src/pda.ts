@@ -22,6 +22,8 @@ export const MARKET_SEED = 'market';
 export const MARGIN_ACCOUNT_SEED = 'margin';
 export const ADL_ROUND_SEED = 'adl_round';
 export const PROPOSAL_SEED = 'proposal';
+export const COLLATERAL_SEED = 'collateral';
+export const MINT_VAULT_SEED = 'mint_vault';
 
 const utf8 = getUtf8Encoder();
 const u16 = getU16Encoder();
@@ -72,3 +74,11 @@ export const proposal = async (id: bigint | number): Promise<Address> => {
 /** The program's data account under the upgradeable loader (holds its upgrade authority). */
 export const programData = (programAddress: Address = PERP_PROGRAM_ADDRESS): Promise<Address> =>
     derive([addressBytes.encode(programAddress) as Uint8Array], BPF_LOADER_UPGRADEABLE_ADDRESS);
+
+/** Listed collateral `collateralIndex` (u16; 1, 2, ... in listing order, 0 is the settlement mint). */
+export const collateral = async (collateralIndex: number): Promise<Address> =>
+    derive([COLLATERAL_SEED, u16Seed('collateralIndex', collateralIndex)]);
+
+/** The vault of a listed collateral mint, keyed by the mint (a mint can be listed only once). */
+export const mintVault = async (mint: Address): Promise<Address> =>
+    derive([MINT_VAULT_SEED, addressBytes.encode(mint) as Uint8Array]);

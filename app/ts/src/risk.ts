@@ -1,5 +1,6 @@
 /**
- * perp-core's risk math (crates/perp-core/src/{units,margin,liquidation,adl}.rs) in TypeScript.
+ * perp-core's risk math (crates/perp-core/src/{units,margin,liquidation,adl}.rs) in TypeScript,
+ * with the collateral math of {@link ./collateral-risk.ts} re-exported.
  *
  * Every quantity is a `bigint` in the protocol's raw units: base 10^-9, quote 10^-6, price 10^-6,
  * rate 10^-9. Arithmetic reproduces Rust's checked operations exactly: a result outside the Rust
@@ -11,8 +12,29 @@
  * Rust `CoreError`'s `Debug` text (`"Overflow"`, `"ZeroSize"`, `"InvalidTiers(Empty)"`, ...).
  */
 
-/** A value or the name of the `CoreError` that Rust returns for the same inputs. */
-export type Result<T> = { ok: true; value: T } | { ok: false; error: string };
+import {
+    abs,
+    attempt,
+    clamp,
+    CoreError,
+    divRound,
+    expectI64,
+    expectU64,
+    I128_MAX,
+    i128,
+    I64_MAX,
+    i64,
+    max,
+    min,
+    mulDiv,
+    u64,
+    type Result,
+} from './core.js';
+
+import type { CollateralValue } from './collateral-risk.js';
+
+export { divRound, mulDiv, type Result };
+export * from './collateral-risk.js';
 
 /** One margin tier: notional cap (quote, inclusive), initial and maintenance rates (10^-9). */
 export interface Tier {
@@ -45,50 +67,6 @@ export const MAX_PRICE = 1_000_000_000_000_000_000n;
 /** Largest window scanned past the liquidation boundary for rounding flips. */
 export const ROUNDING_WINDOW_CAP = 1_000_000n;
 
-const I64_MIN = -(1n << 63n);
-const I64_MAX = (1n << 63n) - 1n;
-const U64_MAX = (1n << 64n) - 1n;
-const I128_MIN = -(1n << 127n);
-const I128_MAX = (1n << 127n) - 1n;
-const U128_MAX = (1n << 128n) - 1n;
-
-/** A `CoreError` raised inside a computation; turned into a {@link Result} at the API boundary. */
-class CoreError extends Error {
-    constructor(readonly debug: string) {
-        super(debug);
-    }
-}
-
-const overflow = (): never => {
-    throw new CoreError('Overflow');
-};
-
-function attempt<T>(f: () => T): Result<T> {
-    try {
-        return { ok: true, value: f() };
-    } catch (e) {
-        if (e instanceof CoreError) return { ok: false, error: e.debug };
-        throw e;
-    }
-}
-
-/** Unwraps a {@link Result} inside a computation (Rust's `?`). */
-function unwrap<T>(r: Result<T>): T {
-    if (!r.ok) throw new CoreError(r.error);
-    return r.value;
-}
-
-// range checks: Rust's `checked_*` and `try_from`
-const i64 = (v: bigint): bigint => (v < I64_MIN || v > I64_MAX ? overflow() : v);
-const u64 = (v: bigint): bigint => (v < 0n || v > U64_MAX ? overflow() : v);
-const i128 = (v: bigint): bigint => (v < I128_MIN || v > I128_MAX ? overflow() : v);
-
-/** Inputs must be values of the Rust types (a caller's bug otherwise, not a `CoreError`). */
-function expectRange(name: string, v: bigint, lo: bigint, hi: bigint): void {
-    if (typeof v !== 'bigint' || v < lo || v > hi) throw new RangeError(`${name} out of range: ${v}`);
-}
-const expectI64 = (name: string, v: bigint) => expectRange(name, v, I64_MIN, I64_MAX);
-const expectU64 = (name: string, v: bigint) => expectRange(name, v, 0n, U64_MAX);
 function expectPosition(p: PositionState): void {
     expectI64('base', p.base);
     expectI64('quoteEntry', p.quoteEntry);
@@ -99,32 +77,6 @@ function expectTiers(tiers: readonly Tier[]): void {
         expectI64(`tiers[${i}].imr`, t.imr);
         expectI64(`tiers[${i}].mmr`, t.mmr);
     });
-}
-
-const abs = (v: bigint) => (v < 0n ? -v : v);
-const min = (a: bigint, b: bigint) => (a <= b ? a : b);
-const max = (a: bigint, b: bigint) => (a >= b ? a : b);
-const clamp = (v: bigint, lo: bigint, hi: bigint) => (v < lo ? lo : v > hi ? hi : v);
-
-/** `n / d` rounded down (`up = false`, floor) or up (ceiling), as `units::div_round`. */
-export function divRound(n: bigint, d: bigint, up: boolean): bigint {
-    if (d === 0n) throw new CoreError('DivisionByZero');
-    if (n === I128_MIN && d === -1n) overflow();
-    const q = n / d; // truncates toward zero
-    if (n % d === 0n) return q;
-    const negative = n < 0n !== d < 0n;
-    if (!up && negative) return q - 1n;
-    if (up && !negative) return q + 1n;
-    return q;
-}
-
-/** `a x b / d` with the product checked against i128 (`units::mul_div`). */
-export function mulDiv(a: bigint, b: bigint, d: bigint, up: boolean): bigint {
-    const negative = a < 0n !== b < 0n;
-    const p = abs(a) * abs(b);
-    if (p > U128_MAX) overflow();
-    if (p > I128_MAX + (negative ? 1n : 0n)) overflow();
-    return divRound(negative ? -p : p, d, up);
 }
 
 /** `Base::value_at`: `base x price`, rounded as asked, as an i64 quote. */
@@ -289,6 +241,26 @@ export class Health {
         });
     }
 
+    /**
+     * Adds a part computed elsewhere (`Health::merge`): another position's, or a collateral
+     * holding's ({@link collateralPart}). On an error the fields already updated stay updated.
+     */
+    merge(o: Health): Result<void> {
+        return attempt(() => {
+            this.equity = i64(this.equity + o.equity);
+            this.equityWithoutProfit = i64(this.equityWithoutProfit + o.equityWithoutProfit);
+            this.initial = i64(this.initial + o.initial);
+            this.maintenance = i64(this.maintenance + o.maintenance);
+            this.notional = i64(this.notional + o.notional);
+        });
+    }
+
+    /** Adds a collateral holding's value: `merge(collateralPart(v))`. */
+    addCollateral(v: CollateralValue): Result<void> {
+        const part = collateralPart(v);
+        return part.ok ? this.merge(part.value) : part;
+    }
+
     /** Equity strictly below the maintenance requirement. */
     isLiquidatable(): boolean {
         return this.equity < this.maintenance;
@@ -315,6 +287,22 @@ export class Health {
         if (this.equity <= 0n) return { ok: true, value: null };
         return attempt(() => i64(mulDiv(this.maintenance, RATE_PRECISION, this.equity, true)));
     }
+}
+
+/**
+ * A collateral holding's part of cross health (`engine::health::collateral_part`): its maintenance
+ * value counts as equity and as equity without profit (an asset, not a gain), and the gap to its
+ * initial value as an initial requirement, so `equity - initial` counts it at its initial value
+ * and `equity - maintenance` at its maintenance value.
+ */
+export function collateralPart(v: CollateralValue): Result<Health> {
+    expectI64('maintenance', v.maintenance);
+    expectI64('initial', v.initial);
+    return attempt(() => {
+        const h = new Health(v.maintenance);
+        h.initial = i64(v.maintenance - v.initial);
+        return h;
+    });
 }
 
 /** The integer check the program enforces: `collateral + upnl(p) < maintenance(p)`. */

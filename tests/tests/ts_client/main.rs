@@ -3,7 +3,7 @@
 //! Writes the vectors (see [`vectors`]) and real account bytes and event logs from a bank run,
 //! then runs the package's tests with node's test runner (`npm test`), which must reproduce them:
 //! instruction data and metas byte for byte, PDAs, decoded accounts and events, and perp-core's
-//! risk numbers. With `PERP_SBF` set the TypeScript tests also run a deposit and a trade through
+//! risk and collateral numbers. With `PERP_SBF` set the TypeScript tests also run a deposit and a trade through
 //! LiteSVM on the `.so`. `PERP_TS_WRITE=1` rewrites the committed instruction vectors.
 
 mod orders;
@@ -189,6 +189,7 @@ async fn typescript_client_matches_rust() {
     }
     let out = target_dir().join("ts-fixtures");
     write_json(&out.join("risk.json"), &vectors::risk());
+    write_json(&out.join("collateral.json"), &vectors::collateral());
     write_json(&out.join("accounts.json"), &accounts_and_events().await);
     write_json(&out.join("orders.json"), &orders::math());
 
@@ -218,5 +219,35 @@ fn risk_vectors_cover_every_outcome() {
     assert!(count(&|c| c["liquidationPrice"].get("error").is_some() || c["upnl"].get("error").is_some()) > 50);
     for tier in 0..10 {
         assert!(count(&|c| c["table"] == 1 && c["liquidationPrice"]["tier"] == tier) > 0, "tier {tier} never reached");
+    }
+}
+
+/// The collateral vectors' own sanity: every function has values and errors, every price need
+/// both values and refusals.
+#[test]
+fn collateral_vectors_cover_every_outcome() {
+    let v = vectors::collateral();
+    let cases = |name: &str, field: &str| -> (usize, usize) {
+        let all = v[name].as_array().unwrap();
+        let errors = all.iter().filter(|c| c[field].get("error").is_some()).count();
+        (all.len() - errors, errors)
+    };
+    for (name, field) in [
+        ("tokenValue", "value"),
+        ("tokensForValue", "tokens"),
+        ("collateralValue", "result"),
+        ("saleOf", "sale"),
+        ("liquidation", "sale"),
+        ("holding", "result"),
+    ] {
+        let (ok, errors) = cases(name, field);
+        assert!(ok > 20 && errors > 5, "{name}: {ok} values, {errors} errors");
+    }
+    let liq = v["liquidation"].as_array().unwrap();
+    assert!(liq.iter().filter(|c| c["sale"]["tokens"].as_str().is_some_and(|t| t != "0")).count() > 100);
+    for need in ["adding", "withdraw", "tolerant", "liquidation", "lenient", "collateralSale"] {
+        let of = |f: &dyn Fn(&Value) -> bool| v["holding"].as_array().unwrap().iter().filter(|c| c["need"] == need && f(c)).count();
+        assert!(of(&|c| c["result"]["maintenance"].as_str().is_some_and(|m| m != "0")) > 0, "{need}: never counted");
+        assert!(of(&|c| c["result"].get("error").is_some() || c["result"]["maintenance"] == "0") > 0, "{need}: never refused");
     }
 }

@@ -20,6 +20,7 @@ impl<C: Chain> Keeper<C> {
         now: i64,
         states: &BTreeMap<u16, MarketState>,
         accounts: &[(Pubkey, MarginAccount)],
+        collaterals: &perp_client::collateral_view::Collaterals,
         report: &mut TickReport,
     ) -> ChainResult<()> {
         let me = self.keypair.pubkey();
@@ -46,7 +47,7 @@ impl<C: Chain> Keeper<C> {
                 if !self.wanted(&ms.market) {
                     continue;
                 }
-                let status = order_status(&a, o, &states, now);
+                let status = order_status(&a, o, &states, collaterals, now);
                 // a fill, a paid cancel, or marking a stop-limit triggered (a quarter of its reward)
                 if !status.pays(o) {
                     continue;
@@ -55,7 +56,7 @@ impl<C: Chain> Keeper<C> {
                 if self.order_skipping(key, now) {
                     continue;
                 }
-                let i = fill_order(
+                let mut i = fill_order(
                     me,
                     self.account,
                     *k,
@@ -64,6 +65,7 @@ impl<C: Chain> Keeper<C> {
                     &ix::position_markets(&a, Some(o.market_index)),
                     o.order_id,
                 );
+                i.accounts.extend(super::collateral::held_metas(&[&a]));
                 tracing::info!(target: "keeper", account = %k, order = o.order_id, market = o.market_index, status = ?status, "filling order");
                 match self.send(&[i], "fill_order", None, now).await {
                     Ok(()) => {

@@ -136,11 +136,12 @@ impl SimResult {
 
     pub fn summary_json(&self) -> Value {
         let s = &self.summary;
-        let c = s.conservation.unwrap_or(Conservation {
+        let c = s.conservation.clone().unwrap_or(Conservation {
             collateral_vault: 0,
             ledgers: 0,
             insurance_vault: 0,
             insurance_ledger: 0,
+            mints: vec![],
         });
         json!({
             "conservation": if c.holds() { "ok" } else { "FAILED" },

@@ -15,8 +15,20 @@ import {
   type AdminChanged,
   getBankruptcyResolvedDecoder,
   type BankruptcyResolved,
+  getCollateralDebtResolvedDecoder,
+  type CollateralDebtResolved,
   getCollateralDepositedDecoder,
   type CollateralDeposited,
+  getCollateralLiquidatedDecoder,
+  type CollateralLiquidated,
+  getCollateralListedDecoder,
+  type CollateralListed,
+  getCollateralTokenDepositedDecoder,
+  type CollateralTokenDeposited,
+  getCollateralTokenWithdrawnDecoder,
+  type CollateralTokenWithdrawn,
+  getCollateralUpdatedDecoder,
+  type CollateralUpdated,
   getCollateralWithdrawnDecoder,
   type CollateralWithdrawn,
   getDelegateSetDecoder,
@@ -84,7 +96,13 @@ export type PerpEventMap = {
   AdlStep: AdlStep;
   AdminChanged: AdminChanged;
   BankruptcyResolved: BankruptcyResolved;
+  CollateralDebtResolved: CollateralDebtResolved;
   CollateralDeposited: CollateralDeposited;
+  CollateralLiquidated: CollateralLiquidated;
+  CollateralListed: CollateralListed;
+  CollateralTokenDeposited: CollateralTokenDeposited;
+  CollateralTokenWithdrawn: CollateralTokenWithdrawn;
+  CollateralUpdated: CollateralUpdated;
   CollateralWithdrawn: CollateralWithdrawn;
   DelegateSet: DelegateSet;
   ExchangeInitialized: ExchangeInitialized;
@@ -129,7 +147,13 @@ export const PERP_EVENTS: readonly PerpEventDescriptor[] = [
   { name: "AdlStep", discriminator: new Uint8Array([65, 96, 153, 111, 29, 103, 232, 152]), getDecoder: getAdlStepDecoder },
   { name: "AdminChanged", discriminator: new Uint8Array([232, 34, 31, 226, 62, 18, 19, 114]), getDecoder: getAdminChangedDecoder },
   { name: "BankruptcyResolved", discriminator: new Uint8Array([94, 86, 196, 195, 106, 72, 227, 169]), getDecoder: getBankruptcyResolvedDecoder },
+  { name: "CollateralDebtResolved", discriminator: new Uint8Array([227, 159, 87, 63, 111, 204, 23, 255]), getDecoder: getCollateralDebtResolvedDecoder },
   { name: "CollateralDeposited", discriminator: new Uint8Array([244, 62, 77, 11, 135, 112, 61, 96]), getDecoder: getCollateralDepositedDecoder },
+  { name: "CollateralLiquidated", discriminator: new Uint8Array([148, 42, 28, 104, 72, 50, 124, 98]), getDecoder: getCollateralLiquidatedDecoder },
+  { name: "CollateralListed", discriminator: new Uint8Array([29, 63, 81, 178, 255, 208, 149, 10]), getDecoder: getCollateralListedDecoder },
+  { name: "CollateralTokenDeposited", discriminator: new Uint8Array([66, 219, 205, 203, 68, 74, 134, 118]), getDecoder: getCollateralTokenDepositedDecoder },
+  { name: "CollateralTokenWithdrawn", discriminator: new Uint8Array([143, 197, 201, 228, 182, 227, 113, 127]), getDecoder: getCollateralTokenWithdrawnDecoder },
+  { name: "CollateralUpdated", discriminator: new Uint8Array([64, 22, 207, 249, 114, 44, 203, 32]), getDecoder: getCollateralUpdatedDecoder },
   { name: "CollateralWithdrawn", discriminator: new Uint8Array([51, 224, 133, 106, 74, 173, 72, 82]), getDecoder: getCollateralWithdrawnDecoder },
   { name: "DelegateSet", discriminator: new Uint8Array([103, 126, 239, 131, 201, 31, 212, 253]), getDecoder: getDelegateSetDecoder },
   { name: "ExchangeInitialized", discriminator: new Uint8Array([200, 154, 187, 160, 29, 243, 230, 104]), getDecoder: getExchangeInitializedDecoder },

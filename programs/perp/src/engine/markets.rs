@@ -49,9 +49,11 @@ pub enum PriceNeed {
     /// (as `Liquidation`, without its refresh requirement), so the check is never stricter than a
     /// liquidation's and a stop cannot be refused while a liquidation is refused too.
     Lenient,
-    /// A collateral sale (`liquidate_collateral`): as `Liquidation`, but valued at the refreshed
-    /// cache itself, as `liquidate` values its own market at the live index: an account whose
-    /// deficit `liquidate` refuses until its collateral is sold is never refused the sale.
+    /// A collateral sale (`liquidate_collateral`): as `Liquidation`, but positions valued at the
+    /// refreshed cache itself, as `liquidate` values its own market at the live index, so an
+    /// account whose deficit `liquidate` refuses until its collateral is sold is never refused
+    /// the sale (listed collateral itself is valued as for `Liquidation`: the account-favourable
+    /// of its index and time-weighted value, `engine::collateral::holding_value`).
     CollateralSale,
 }
 

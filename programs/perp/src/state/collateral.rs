@@ -87,7 +87,9 @@ pub struct Collateral {
     /// debt its sale leaves behind.
     pub insurance_market: u16,
     pub _pad2: [u8; 6],
-    pub _reserved: [u8; 120],
+    /// Its symbol, as clients show it (e.g. "SOL"), zero-padded.
+    pub name: [u8; 16],
+    pub _reserved: [u8; 104],
 }
 
 pub const COLLATERAL_SIZE: usize = 976;
@@ -96,6 +98,8 @@ const _: () = assert!(size_of::<Collateral>() == COLLATERAL_SIZE);
 /// A listed mint's parameters as the admin proposes them.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
 pub struct CollateralParams {
+    /// Its symbol (e.g. "SOL"), zero-padded.
+    pub name: [u8; 16],
     pub oracles: Vec<OracleParams>,
     pub max_age: i64,
     pub max_conf: i64,
@@ -173,6 +177,7 @@ impl CollateralParams {
 
     /// Writes the parameters (never the mint, vault, balances or cached price).
     pub fn apply(&self, c: &mut Collateral) {
+        c.name = self.name;
         c.oracles = Default::default();
         for (i, o) in self.oracles.iter().enumerate() {
             c.oracles[i] = OracleSource { key: o.key, feed_id: o.feed_id, weight: o.weight, kind: o.kind, _pad: [0; 7] };
@@ -221,6 +226,12 @@ pub struct CollateralTightening {
 }
 
 impl Collateral {
+    /// The symbol without its zero padding.
+    pub fn name_str(&self) -> &str {
+        let n = self.name.iter().position(|b| *b == 0).unwrap_or(self.name.len());
+        core::str::from_utf8(&self.name[..n]).unwrap_or("")
+    }
+
     pub fn index_config(&self) -> IndexConfig {
         IndexConfig {
             max_age: self.max_age,

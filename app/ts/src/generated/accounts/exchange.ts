@@ -80,6 +80,9 @@ export type Exchange = {
   collateralVaultBump: number;
   insuranceVaultBump: number;
   pad0: ReadonlyUint8Array;
+  /** Collateral mints listed so far besides the settlement mint (the next one's index is this + 1). */
+  collateralCount: number;
+  pad1: ReadonlyUint8Array;
   reserved: ReadonlyUint8Array;
 };
 
@@ -111,6 +114,9 @@ export type ExchangeArgs = {
   collateralVaultBump: number;
   insuranceVaultBump: number;
   pad0: ReadonlyUint8Array;
+  /** Collateral mints listed so far besides the settlement mint (the next one's index is this + 1). */
+  collateralCount: number;
+  pad1: ReadonlyUint8Array;
   reserved: ReadonlyUint8Array;
 };
 
@@ -136,7 +142,9 @@ export function getExchangeEncoder(): FixedSizeEncoder<ExchangeArgs> {
       ["collateralVaultBump", getU8Encoder()],
       ["insuranceVaultBump", getU8Encoder()],
       ["pad0", fixEncoderSize(getBytesEncoder(), 1)],
-      ["reserved", fixEncoderSize(getBytesEncoder(), 128)],
+      ["collateralCount", getU16Encoder()],
+      ["pad1", fixEncoderSize(getBytesEncoder(), 6)],
+      ["reserved", fixEncoderSize(getBytesEncoder(), 120)],
     ]),
     (value) => ({ ...value, discriminator: EXCHANGE_DISCRIMINATOR }),
   );
@@ -163,7 +171,9 @@ export function getExchangeDecoder(): FixedSizeDecoder<Exchange> {
     ["collateralVaultBump", getU8Decoder()],
     ["insuranceVaultBump", getU8Decoder()],
     ["pad0", fixDecoderSize(getBytesDecoder(), 1)],
-    ["reserved", fixDecoderSize(getBytesDecoder(), 128)],
+    ["collateralCount", getU16Decoder()],
+    ["pad1", fixDecoderSize(getBytesDecoder(), 6)],
+    ["reserved", fixDecoderSize(getBytesDecoder(), 120)],
   ]);
 }
 

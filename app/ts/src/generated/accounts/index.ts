@@ -7,6 +7,7 @@
  */
 
 export * from "./adlRound.js";
+export * from "./collateral.js";
 export * from "./exchange.js";
 export * from "./marginAccount.js";
 export * from "./market.js";

@@ -45,10 +45,14 @@ import {
   type ReadonlyUint8Array,
 } from "@solana/kit";
 import {
+  getCollateralBalanceDecoder,
+  getCollateralBalanceEncoder,
   getOrderDecoder,
   getOrderEncoder,
   getPositionDecoder,
   getPositionEncoder,
+  type CollateralBalance,
+  type CollateralBalanceArgs,
   type Order,
   type OrderArgs,
   type Position,
@@ -105,6 +109,8 @@ export type MarginAccount = {
    */
   orderReserve: bigint;
   orders: Array<Order>;
+  /** Balances of listed collateral mints (cross margin only), one slot per mint held. */
+  collaterals: Array<CollateralBalance>;
 };
 
 export type MarginAccountArgs = {
@@ -146,6 +152,8 @@ export type MarginAccountArgs = {
    */
   orderReserve: number | bigint;
   orders: Array<OrderArgs>;
+  /** Balances of listed collateral mints (cross margin only), one slot per mint held. */
+  collaterals: Array<CollateralBalanceArgs>;
 };
 
 /** Gets the encoder for {@link MarginAccountArgs} account data. */
@@ -172,6 +180,10 @@ export function getMarginAccountEncoder(): FixedSizeEncoder<MarginAccountArgs> {
       ["nextOrderId", getU64Encoder()],
       ["orderReserve", getU64Encoder()],
       ["orders", getArrayEncoder(getOrderEncoder(), { size: 8 })],
+      [
+        "collaterals",
+        getArrayEncoder(getCollateralBalanceEncoder(), { size: 4 }),
+      ],
     ]),
     (value) => ({ ...value, discriminator: MARGIN_ACCOUNT_DISCRIMINATOR }),
   );
@@ -200,6 +212,10 @@ export function getMarginAccountDecoder(): FixedSizeDecoder<MarginAccount> {
     ["nextOrderId", getU64Decoder()],
     ["orderReserve", getU64Decoder()],
     ["orders", getArrayDecoder(getOrderDecoder(), { size: 8 })],
+    [
+      "collaterals",
+      getArrayDecoder(getCollateralBalanceDecoder(), { size: 4 }),
+    ],
   ]);
 }
 
@@ -269,5 +285,5 @@ export async function fetchAllMaybeMarginAccount(
 }
 
 export function getMarginAccountSize(): number {
-  return 1312;
+  return 1376;
 }

@@ -162,6 +162,28 @@ export const PERP_ERROR__ORDERS_OPEN = 0x17b7; // 6071
 export const PERP_ERROR__ORDERS_DISABLED = 0x17b8; // 6072
 /** VammDisplaced: the vAMM sits more than half the market's order band beyond the index against the order: fills wait for it to come back */
 export const PERP_ERROR__VAMM_DISPLACED = 0x17b9; // 6073
+/** InvalidCollateralParams: invalid collateral parameters; the log says which */
+export const PERP_ERROR__INVALID_COLLATERAL_PARAMS = 0x17ba; // 6074
+/** TooManyCollaterals: the account already holds the maximum of 4 collateral mints: withdraw one first */
+export const PERP_ERROR__TOO_MANY_COLLATERALS = 0x17bb; // 6075
+/** InsufficientCollateralBalance: the account does not hold that much of this collateral */
+export const PERP_ERROR__INSUFFICIENT_COLLATERAL_BALANCE = 0x17bc; // 6076
+/** CollateralNotListed: this is not the listed collateral's account, mint or vault */
+export const PERP_ERROR__COLLATERAL_NOT_LISTED = 0x17bd; // 6077
+/** CollateralDepositsClosed: the collateral is reduce-only or withdraw-only: no new deposits */
+export const PERP_ERROR__COLLATERAL_DEPOSITS_CLOSED = 0x17be; // 6078
+/** DepositCapExceeded: the deposit would take the collateral's total above its deposit cap */
+export const PERP_ERROR__DEPOSIT_CAP_EXCEEDED = 0x17bf; // 6079
+/** MissingCollateralAccount: a collateral account the account holds is missing from the remaining accounts */
+export const PERP_ERROR__MISSING_COLLATERAL_ACCOUNT = 0x17c0; // 6080
+/** StaleCollateralPrice: the collateral's cached price is too old: prepend refresh_collateral */
+export const PERP_ERROR__STALE_COLLATERAL_PRICE = 0x17c1; // 6081
+/** CollateralMintRejected: the mint cannot be collateral: it must be a classic SPL token mint with no freeze authority and at most 12 decimals */
+export const PERP_ERROR__COLLATERAL_MINT_REJECTED = 0x17c2; // 6082
+/** LiquidateCollateralFirst: the cross group is under water while the account holds collateral: liquidate_collateral first */
+export const PERP_ERROR__LIQUIDATE_COLLATERAL_FIRST = 0x17c3; // 6083
+/** CollateralHeld: the account still holds collateral: withdraw it first */
+export const PERP_ERROR__COLLATERAL_HELD = 0x17c4; // 6084
 
 export type PerpError =
   | typeof PERP_ERROR__ACCOUNT_BANKRUPT
@@ -177,24 +199,33 @@ export type PerpError =
   | typeof PERP_ERROR__ADL_ROUND_MISMATCH
   | typeof PERP_ERROR__ADL_ROUND_OPEN
   | typeof PERP_ERROR__ADMIN_ONLY
+  | typeof PERP_ERROR__COLLATERAL_DEPOSITS_CLOSED
+  | typeof PERP_ERROR__COLLATERAL_HELD
+  | typeof PERP_ERROR__COLLATERAL_MINT_REJECTED
+  | typeof PERP_ERROR__COLLATERAL_NOT_LISTED
   | typeof PERP_ERROR__DELEGATE_COOLDOWN
   | typeof PERP_ERROR__DELEGATE_IMPACT_TOO_LARGE
   | typeof PERP_ERROR__DELEGATE_LIMIT_REQUIRED
+  | typeof PERP_ERROR__DEPOSIT_CAP_EXCEEDED
   | typeof PERP_ERROR__DUPLICATE_CLIENT_ORDER_ID
   | typeof PERP_ERROR__INDEX_DIVERGES_FROM_TWAP
   | typeof PERP_ERROR__INDEX_FALLBACK_TOO_OLD
   | typeof PERP_ERROR__INDEX_NOT_REFRESHED
+  | typeof PERP_ERROR__INSUFFICIENT_COLLATERAL_BALANCE
   | typeof PERP_ERROR__INSUFFICIENT_LIQUIDITY
   | typeof PERP_ERROR__INSUFFICIENT_MARGIN
+  | typeof PERP_ERROR__INVALID_COLLATERAL_PARAMS
   | typeof PERP_ERROR__INVALID_MARKET_PARAMS
   | typeof PERP_ERROR__INVALID_ORDER
   | typeof PERP_ERROR__INVALID_ORDER_SIZE
   | typeof PERP_ERROR__ISOLATED_MARGIN_TOO_LOW
+  | typeof PERP_ERROR__LIQUIDATE_COLLATERAL_FIRST
   | typeof PERP_ERROR__MARKET_HAS_BANKRUPTCY
   | typeof PERP_ERROR__MARKET_PAUSED
   | typeof PERP_ERROR__MARKET_REDUCE_ONLY
   | typeof PERP_ERROR__MATH_OVERFLOW
   | typeof PERP_ERROR__MAX_POSITION_EXCEEDED
+  | typeof PERP_ERROR__MISSING_COLLATERAL_ACCOUNT
   | typeof PERP_ERROR__MISSING_MARKET_ACCOUNT
   | typeof PERP_ERROR__NO_POSITION
   | typeof PERP_ERROR__NOT_BANKRUPT
@@ -225,10 +256,12 @@ export type PerpError =
   | typeof PERP_ERROR__SELF_LIQUIDATION
   | typeof PERP_ERROR__SLIPPAGE_EXCEEDED
   | typeof PERP_ERROR__STALE_CACHED_INDEX
+  | typeof PERP_ERROR__STALE_COLLATERAL_PRICE
   | typeof PERP_ERROR__TIMELOCK_DECREASE
   | typeof PERP_ERROR__TIMELOCK_NOT_ELAPSED
   | typeof PERP_ERROR__TIMELOCK_REQUIRED
   | typeof PERP_ERROR__TOO_FEW_SOURCES
+  | typeof PERP_ERROR__TOO_MANY_COLLATERALS
   | typeof PERP_ERROR__TOO_MANY_ORDERS
   | typeof PERP_ERROR__TOO_MANY_POSITIONS
   | typeof PERP_ERROR__UNAUTHORIZED
@@ -255,24 +288,33 @@ if (process.env["NODE_ENV"] !== "production") {
     [PERP_ERROR__ADL_ROUND_MISMATCH]: `the ADL round account does not match this market's open round`,
     [PERP_ERROR__ADL_ROUND_OPEN]: `an ADL round is already open on this market and is neither finished nor expired`,
     [PERP_ERROR__ADMIN_ONLY]: `only the exchange admin may do this`,
+    [PERP_ERROR__COLLATERAL_DEPOSITS_CLOSED]: `the collateral is reduce-only or withdraw-only: no new deposits`,
+    [PERP_ERROR__COLLATERAL_HELD]: `the account still holds collateral: withdraw it first`,
+    [PERP_ERROR__COLLATERAL_MINT_REJECTED]: `the mint cannot be collateral: it must be a classic SPL token mint with no freeze authority and at most 12 decimals`,
+    [PERP_ERROR__COLLATERAL_NOT_LISTED]: `this is not the listed collateral's account, mint or vault`,
     [PERP_ERROR__DELEGATE_COOLDOWN]: `a delegate's order against the direction of its previous one must wait one sample period`,
     [PERP_ERROR__DELEGATE_IMPACT_TOO_LARGE]: `a delegate's order may move the vAMM at most a quarter of the delegate band: trade a smaller size`,
     [PERP_ERROR__DELEGATE_LIMIT_REQUIRED]: `a delegate's order must carry a limit price within the market's delegate band of the index`,
+    [PERP_ERROR__DEPOSIT_CAP_EXCEEDED]: `the deposit would take the collateral's total above its deposit cap`,
     [PERP_ERROR__DUPLICATE_CLIENT_ORDER_ID]: `an open order of this account already has this client order id`,
     [PERP_ERROR__INDEX_DIVERGES_FROM_TWAP]: `the index diverges from its time-weighted value beyond the market's trigger bound: orders wait for it to settle`,
     [PERP_ERROR__INDEX_FALLBACK_TOO_OLD]: `index unavailable and the last valid index is older than the market's fallback limit`,
     [PERP_ERROR__INDEX_NOT_REFRESHED]: `withdrawals and liquidations need each other market's index refreshed within the last 4 slots: prepend update_funding for each`,
+    [PERP_ERROR__INSUFFICIENT_COLLATERAL_BALANCE]: `the account does not hold that much of this collateral`,
     [PERP_ERROR__INSUFFICIENT_LIQUIDITY]: `the vAMM cannot fill this size`,
     [PERP_ERROR__INSUFFICIENT_MARGIN]: `insufficient margin: equity after the trade would be below the initial margin requirement`,
+    [PERP_ERROR__INVALID_COLLATERAL_PARAMS]: `invalid collateral parameters; the log says which`,
     [PERP_ERROR__INVALID_MARKET_PARAMS]: `invalid market parameters; the log says which`,
     [PERP_ERROR__INVALID_ORDER]: `invalid order; the log says which field`,
     [PERP_ERROR__INVALID_ORDER_SIZE]: `order size must be positive and no larger than the vAMM can fill`,
     [PERP_ERROR__ISOLATED_MARGIN_TOO_LOW]: `isolated collateral cannot be moved: the position would fall below its initial margin`,
+    [PERP_ERROR__LIQUIDATE_COLLATERAL_FIRST]: `the cross group is under water while the account holds collateral: liquidate_collateral first`,
     [PERP_ERROR__MARKET_HAS_BANKRUPTCY]: `new risk is paused on this market until its bankrupt accounts are auto-deleveraged`,
     [PERP_ERROR__MARKET_PAUSED]: `market is paused: no trading until the admin reactivates it`,
     [PERP_ERROR__MARKET_REDUCE_ONLY]: `market is reduce-only: only orders that shrink a position are accepted`,
     [PERP_ERROR__MATH_OVERFLOW]: `arithmetic overflow: an amount is out of the supported range`,
     [PERP_ERROR__MAX_POSITION_EXCEEDED]: `position notional would exceed the market's largest tier cap`,
+    [PERP_ERROR__MISSING_COLLATERAL_ACCOUNT]: `a collateral account the account holds is missing from the remaining accounts`,
     [PERP_ERROR__MISSING_MARKET_ACCOUNT]: `a market account for one of the margin account's positions is missing from remaining accounts`,
     [PERP_ERROR__NO_POSITION]: `no open position in this market`,
     [PERP_ERROR__NOT_BANKRUPT]: `the account is not bankrupt in this market`,
@@ -303,10 +345,12 @@ if (process.env["NODE_ENV"] !== "production") {
     [PERP_ERROR__SELF_LIQUIDATION]: `a liquidator cannot liquidate an account that shares an owner or delegate key with its own`,
     [PERP_ERROR__SLIPPAGE_EXCEEDED]: `fill price is worse than the order's limit price (slippage bound)`,
     [PERP_ERROR__STALE_CACHED_INDEX]: `a market's cached index is too old; run update_funding on that market first`,
+    [PERP_ERROR__STALE_COLLATERAL_PRICE]: `the collateral's cached price is too old: prepend refresh_collateral`,
     [PERP_ERROR__TIMELOCK_DECREASE]: `the timelock can only be raised (at most 30 days)`,
     [PERP_ERROR__TIMELOCK_NOT_ELAPSED]: `the proposal's timelock has not passed yet`,
     [PERP_ERROR__TIMELOCK_REQUIRED]: `this change is not a pure tightening: propose it and execute it after the exchange's timelock`,
     [PERP_ERROR__TOO_FEW_SOURCES]: `too few valid index sources; the log names each dropped source and why (stale, low confidence, outlier, invalid)`,
+    [PERP_ERROR__TOO_MANY_COLLATERALS]: `the account already holds the maximum of 4 collateral mints: withdraw one first`,
     [PERP_ERROR__TOO_MANY_ORDERS]: `the account already has the maximum of 8 open orders: cancel one first`,
     [PERP_ERROR__TOO_MANY_POSITIONS]: `the account already has the maximum of 8 positions`,
     [PERP_ERROR__UNAUTHORIZED]: `signer is not the margin account's owner or delegate`,

@@ -7,8 +7,10 @@
  */
 
 export * from "./adlRound.js";
+export * from "./collateral.js";
 export * from "./collateralVault.js";
 export * from "./exchange.js";
 export * from "./insuranceVault.js";
 export * from "./marginAccount.js";
 export * from "./market.js";
+export * from "./vault.js";

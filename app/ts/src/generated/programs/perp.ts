@@ -35,12 +35,15 @@ import {
 } from "@solana/kit/program-client-core";
 import {
   getAdlRoundCodec,
+  getCollateralCodec,
   getExchangeCodec,
   getMarginAccountCodec,
   getMarketCodec,
   getProposalCodec,
   type AdlRound,
   type AdlRoundArgs,
+  type Collateral,
+  type CollateralArgs,
   type Exchange,
   type ExchangeArgs,
   type MarginAccount,
@@ -59,18 +62,23 @@ import {
   getCloseMarginAccountInstruction,
   getClosePositionInstruction,
   getCreateMarginAccountInstructionAsync,
+  getDepositCollateralInstruction,
   getDepositInstruction,
   getDepositInsuranceInstruction,
   getExecuteCreateMarketInstructionAsync,
   getExecuteExchangeActionInstruction,
+  getExecuteListCollateralInstructionAsync,
+  getExecuteUpdateCollateralInstruction,
   getExecuteUpdateMarketInstruction,
   getFillOrderInstruction,
   getInitializeExchangeInstructionAsync,
+  getLiquidateCollateralInstruction,
   getLiquidateInstruction,
   getMoveIsolatedCollateralInstruction,
   getPlaceMarketOrderInstruction,
   getPlaceOrderInstruction,
   getProposeInstruction,
+  getRefreshCollateralInstruction,
   getRepegInstruction,
   getResolveBankruptcyInstruction,
   getSetDelegateInstruction,
@@ -79,8 +87,10 @@ import {
   getSetTimelockDelayInstruction,
   getSettleFundingInstruction,
   getSweepInsuranceInstruction,
+  getTightenCollateralInstruction,
   getUpdateFundingInstruction,
   getUpdateMarketInstruction,
+  getWithdrawCollateralInstruction,
   getWithdrawInstruction,
   parseAdlScanInstruction,
   parseAutoDeleverageInstruction,
@@ -90,18 +100,23 @@ import {
   parseCloseMarginAccountInstruction,
   parseClosePositionInstruction,
   parseCreateMarginAccountInstruction,
+  parseDepositCollateralInstruction,
   parseDepositInstruction,
   parseDepositInsuranceInstruction,
   parseExecuteCreateMarketInstruction,
   parseExecuteExchangeActionInstruction,
+  parseExecuteListCollateralInstruction,
+  parseExecuteUpdateCollateralInstruction,
   parseExecuteUpdateMarketInstruction,
   parseFillOrderInstruction,
   parseInitializeExchangeInstruction,
+  parseLiquidateCollateralInstruction,
   parseLiquidateInstruction,
   parseMoveIsolatedCollateralInstruction,
   parsePlaceMarketOrderInstruction,
   parsePlaceOrderInstruction,
   parseProposeInstruction,
+  parseRefreshCollateralInstruction,
   parseRepegInstruction,
   parseResolveBankruptcyInstruction,
   parseSetDelegateInstruction,
@@ -110,8 +125,10 @@ import {
   parseSetTimelockDelayInstruction,
   parseSettleFundingInstruction,
   parseSweepInsuranceInstruction,
+  parseTightenCollateralInstruction,
   parseUpdateFundingInstruction,
   parseUpdateMarketInstruction,
+  parseWithdrawCollateralInstruction,
   parseWithdrawInstruction,
   type AdlScanInput,
   type AutoDeleverageInput,
@@ -121,13 +138,17 @@ import {
   type CloseMarginAccountInput,
   type ClosePositionInput,
   type CreateMarginAccountAsyncInput,
+  type DepositCollateralInput,
   type DepositInput,
   type DepositInsuranceInput,
   type ExecuteCreateMarketAsyncInput,
   type ExecuteExchangeActionInput,
+  type ExecuteListCollateralAsyncInput,
+  type ExecuteUpdateCollateralInput,
   type ExecuteUpdateMarketInput,
   type FillOrderInput,
   type InitializeExchangeAsyncInput,
+  type LiquidateCollateralInput,
   type LiquidateInput,
   type MoveIsolatedCollateralInput,
   type ParsedAdlScanInstruction,
@@ -138,18 +159,23 @@ import {
   type ParsedCloseMarginAccountInstruction,
   type ParsedClosePositionInstruction,
   type ParsedCreateMarginAccountInstruction,
+  type ParsedDepositCollateralInstruction,
   type ParsedDepositInstruction,
   type ParsedDepositInsuranceInstruction,
   type ParsedExecuteCreateMarketInstruction,
   type ParsedExecuteExchangeActionInstruction,
+  type ParsedExecuteListCollateralInstruction,
+  type ParsedExecuteUpdateCollateralInstruction,
   type ParsedExecuteUpdateMarketInstruction,
   type ParsedFillOrderInstruction,
   type ParsedInitializeExchangeInstruction,
+  type ParsedLiquidateCollateralInstruction,
   type ParsedLiquidateInstruction,
   type ParsedMoveIsolatedCollateralInstruction,
   type ParsedPlaceMarketOrderInstruction,
   type ParsedPlaceOrderInstruction,
   type ParsedProposeInstruction,
+  type ParsedRefreshCollateralInstruction,
   type ParsedRepegInstruction,
   type ParsedResolveBankruptcyInstruction,
   type ParsedSetDelegateInstruction,
@@ -158,12 +184,15 @@ import {
   type ParsedSetTimelockDelayInstruction,
   type ParsedSettleFundingInstruction,
   type ParsedSweepInsuranceInstruction,
+  type ParsedTightenCollateralInstruction,
   type ParsedUpdateFundingInstruction,
   type ParsedUpdateMarketInstruction,
+  type ParsedWithdrawCollateralInstruction,
   type ParsedWithdrawInstruction,
   type PlaceMarketOrderInput,
   type PlaceOrderInput,
   type ProposeInput,
+  type RefreshCollateralInput,
   type RepegInput,
   type ResolveBankruptcyInput,
   type SetDelegateInput,
@@ -172,17 +201,21 @@ import {
   type SetTimelockDelayInput,
   type SettleFundingInput,
   type SweepInsuranceInput,
+  type TightenCollateralInput,
   type UpdateFundingInput,
   type UpdateMarketInput,
+  type WithdrawCollateralInput,
   type WithdrawInput,
 } from "../instructions/index.js";
 import {
   findAdlRoundPda,
+  findCollateralPda,
   findCollateralVaultPda,
   findExchangePda,
   findInsuranceVaultPda,
   findMarginAccountPda,
   findMarketPda,
+  findVaultPda,
 } from "../pdas/index.js";
 
 export const PERP_PROGRAM_ADDRESS =
@@ -190,6 +223,7 @@ export const PERP_PROGRAM_ADDRESS =
 
 export enum PerpAccount {
   AdlRound,
+  Collateral,
   Exchange,
   MarginAccount,
   Market,
@@ -210,6 +244,17 @@ export function identifyPerpAccount(
     )
   ) {
     return PerpAccount.AdlRound;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([123, 130, 234, 63, 255, 240, 255, 92]),
+      ),
+      0,
+    )
+  ) {
+    return PerpAccount.Collateral;
   }
   if (
     containsBytes(
@@ -271,17 +316,22 @@ export enum PerpInstruction {
   ClosePosition,
   CreateMarginAccount,
   Deposit,
+  DepositCollateral,
   DepositInsurance,
   ExecuteCreateMarket,
   ExecuteExchangeAction,
+  ExecuteListCollateral,
+  ExecuteUpdateCollateral,
   ExecuteUpdateMarket,
   FillOrder,
   InitializeExchange,
   Liquidate,
+  LiquidateCollateral,
   MoveIsolatedCollateral,
   PlaceMarketOrder,
   PlaceOrder,
   Propose,
+  RefreshCollateral,
   Repeg,
   ResolveBankruptcy,
   SetDelegate,
@@ -290,9 +340,11 @@ export enum PerpInstruction {
   SetTimelockDelay,
   SettleFunding,
   SweepInsurance,
+  TightenCollateral,
   UpdateFunding,
   UpdateMarket,
   Withdraw,
+  WithdrawCollateral,
 }
 
 export function identifyPerpInstruction(
@@ -402,6 +454,17 @@ export function identifyPerpInstruction(
     containsBytes(
       data,
       fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([156, 131, 142, 116, 146, 247, 162, 120]),
+      ),
+      0,
+    )
+  ) {
+    return PerpInstruction.DepositCollateral;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
         new Uint8Array([34, 221, 238, 103, 190, 136, 23, 194]),
       ),
       0,
@@ -430,6 +493,28 @@ export function identifyPerpInstruction(
     )
   ) {
     return PerpInstruction.ExecuteExchangeAction;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([44, 42, 140, 26, 254, 3, 252, 142]),
+      ),
+      0,
+    )
+  ) {
+    return PerpInstruction.ExecuteListCollateral;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([198, 204, 133, 171, 138, 27, 71, 114]),
+      ),
+      0,
+    )
+  ) {
+    return PerpInstruction.ExecuteUpdateCollateral;
   }
   if (
     containsBytes(
@@ -479,6 +564,17 @@ export function identifyPerpInstruction(
     containsBytes(
       data,
       fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([160, 199, 78, 141, 140, 146, 166, 212]),
+      ),
+      0,
+    )
+  ) {
+    return PerpInstruction.LiquidateCollateral;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
         new Uint8Array([88, 64, 84, 78, 207, 40, 183, 215]),
       ),
       0,
@@ -518,6 +614,17 @@ export function identifyPerpInstruction(
     )
   ) {
     return PerpInstruction.Propose;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([53, 63, 154, 91, 212, 33, 159, 81]),
+      ),
+      0,
+    )
+  ) {
+    return PerpInstruction.RefreshCollateral;
   }
   if (
     containsBytes(
@@ -611,6 +718,17 @@ export function identifyPerpInstruction(
     containsBytes(
       data,
       fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([80, 15, 26, 42, 151, 35, 73, 206]),
+      ),
+      0,
+    )
+  ) {
+    return PerpInstruction.TightenCollateral;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
         new Uint8Array([224, 66, 9, 70, 75, 81, 94, 88]),
       ),
       0,
@@ -639,6 +757,17 @@ export function identifyPerpInstruction(
     )
   ) {
     return PerpInstruction.Withdraw;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([115, 135, 168, 106, 139, 214, 138, 150]),
+      ),
+      0,
+    )
+  ) {
+    return PerpInstruction.WithdrawCollateral;
   }
   throw new SolanaError(
     SOLANA_ERROR__PROGRAM_CLIENTS__FAILED_TO_IDENTIFY_INSTRUCTION,
@@ -677,6 +806,9 @@ export type ParsedPerpInstruction<
       instructionType: PerpInstruction.Deposit;
     } & ParsedDepositInstruction<TProgram>)
   | ({
+      instructionType: PerpInstruction.DepositCollateral;
+    } & ParsedDepositCollateralInstruction<TProgram>)
+  | ({
       instructionType: PerpInstruction.DepositInsurance;
     } & ParsedDepositInsuranceInstruction<TProgram>)
   | ({
@@ -685,6 +817,12 @@ export type ParsedPerpInstruction<
   | ({
       instructionType: PerpInstruction.ExecuteExchangeAction;
     } & ParsedExecuteExchangeActionInstruction<TProgram>)
+  | ({
+      instructionType: PerpInstruction.ExecuteListCollateral;
+    } & ParsedExecuteListCollateralInstruction<TProgram>)
+  | ({
+      instructionType: PerpInstruction.ExecuteUpdateCollateral;
+    } & ParsedExecuteUpdateCollateralInstruction<TProgram>)
   | ({
       instructionType: PerpInstruction.ExecuteUpdateMarket;
     } & ParsedExecuteUpdateMarketInstruction<TProgram>)
@@ -698,6 +836,9 @@ export type ParsedPerpInstruction<
       instructionType: PerpInstruction.Liquidate;
     } & ParsedLiquidateInstruction<TProgram>)
   | ({
+      instructionType: PerpInstruction.LiquidateCollateral;
+    } & ParsedLiquidateCollateralInstruction<TProgram>)
+  | ({
       instructionType: PerpInstruction.MoveIsolatedCollateral;
     } & ParsedMoveIsolatedCollateralInstruction<TProgram>)
   | ({
@@ -709,6 +850,9 @@ export type ParsedPerpInstruction<
   | ({
       instructionType: PerpInstruction.Propose;
     } & ParsedProposeInstruction<TProgram>)
+  | ({
+      instructionType: PerpInstruction.RefreshCollateral;
+    } & ParsedRefreshCollateralInstruction<TProgram>)
   | ({
       instructionType: PerpInstruction.Repeg;
     } & ParsedRepegInstruction<TProgram>)
@@ -734,6 +878,9 @@ export type ParsedPerpInstruction<
       instructionType: PerpInstruction.SweepInsurance;
     } & ParsedSweepInsuranceInstruction<TProgram>)
   | ({
+      instructionType: PerpInstruction.TightenCollateral;
+    } & ParsedTightenCollateralInstruction<TProgram>)
+  | ({
       instructionType: PerpInstruction.UpdateFunding;
     } & ParsedUpdateFundingInstruction<TProgram>)
   | ({
@@ -741,7 +888,10 @@ export type ParsedPerpInstruction<
     } & ParsedUpdateMarketInstruction<TProgram>)
   | ({
       instructionType: PerpInstruction.Withdraw;
-    } & ParsedWithdrawInstruction<TProgram>);
+    } & ParsedWithdrawInstruction<TProgram>)
+  | ({
+      instructionType: PerpInstruction.WithdrawCollateral;
+    } & ParsedWithdrawCollateralInstruction<TProgram>);
 
 export function parsePerpInstruction<TProgram extends string>(
   instruction: Instruction<TProgram> & InstructionWithData<ReadonlyUint8Array>,
@@ -811,6 +961,13 @@ export function parsePerpInstruction<TProgram extends string>(
         ...parseDepositInstruction(instruction),
       };
     }
+    case PerpInstruction.DepositCollateral: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: PerpInstruction.DepositCollateral,
+        ...parseDepositCollateralInstruction(instruction),
+      };
+    }
     case PerpInstruction.DepositInsurance: {
       assertIsInstructionWithAccounts(instruction);
       return {
@@ -830,6 +987,20 @@ export function parsePerpInstruction<TProgram extends string>(
       return {
         instructionType: PerpInstruction.ExecuteExchangeAction,
         ...parseExecuteExchangeActionInstruction(instruction),
+      };
+    }
+    case PerpInstruction.ExecuteListCollateral: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: PerpInstruction.ExecuteListCollateral,
+        ...parseExecuteListCollateralInstruction(instruction),
+      };
+    }
+    case PerpInstruction.ExecuteUpdateCollateral: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: PerpInstruction.ExecuteUpdateCollateral,
+        ...parseExecuteUpdateCollateralInstruction(instruction),
       };
     }
     case PerpInstruction.ExecuteUpdateMarket: {
@@ -860,6 +1031,13 @@ export function parsePerpInstruction<TProgram extends string>(
         ...parseLiquidateInstruction(instruction),
       };
     }
+    case PerpInstruction.LiquidateCollateral: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: PerpInstruction.LiquidateCollateral,
+        ...parseLiquidateCollateralInstruction(instruction),
+      };
+    }
     case PerpInstruction.MoveIsolatedCollateral: {
       assertIsInstructionWithAccounts(instruction);
       return {
@@ -886,6 +1064,13 @@ export function parsePerpInstruction<TProgram extends string>(
       return {
         instructionType: PerpInstruction.Propose,
         ...parseProposeInstruction(instruction),
+      };
+    }
+    case PerpInstruction.RefreshCollateral: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: PerpInstruction.RefreshCollateral,
+        ...parseRefreshCollateralInstruction(instruction),
       };
     }
     case PerpInstruction.Repeg: {
@@ -944,6 +1129,13 @@ export function parsePerpInstruction<TProgram extends string>(
         ...parseSweepInsuranceInstruction(instruction),
       };
     }
+    case PerpInstruction.TightenCollateral: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: PerpInstruction.TightenCollateral,
+        ...parseTightenCollateralInstruction(instruction),
+      };
+    }
     case PerpInstruction.UpdateFunding: {
       assertIsInstructionWithAccounts(instruction);
       return {
@@ -965,6 +1157,13 @@ export function parsePerpInstruction<TProgram extends string>(
         ...parseWithdrawInstruction(instruction),
       };
     }
+    case PerpInstruction.WithdrawCollateral: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: PerpInstruction.WithdrawCollateral,
+        ...parseWithdrawCollateralInstruction(instruction),
+      };
+    }
     default:
       throw new SolanaError(
         SOLANA_ERROR__PROGRAM_CLIENTS__UNRECOGNIZED_INSTRUCTION_TYPE,
@@ -982,6 +1181,8 @@ export type PerpPlugin = {
 export type PerpPluginAccounts = {
   adlRound: ReturnType<typeof getAdlRoundCodec> &
     SelfFetchFunctions<AdlRoundArgs, AdlRound>;
+  collateral: ReturnType<typeof getCollateralCodec> &
+    SelfFetchFunctions<CollateralArgs, Collateral>;
   exchange: ReturnType<typeof getExchangeCodec> &
     SelfFetchFunctions<ExchangeArgs, Exchange>;
   marginAccount: ReturnType<typeof getMarginAccountCodec> &
@@ -1026,6 +1227,10 @@ export type PerpPluginInstructions = {
   deposit: (
     input: DepositInput,
   ) => ReturnType<typeof getDepositInstruction> & SelfPlanAndSendFunctions;
+  depositCollateral: (
+    input: DepositCollateralInput,
+  ) => ReturnType<typeof getDepositCollateralInstruction> &
+    SelfPlanAndSendFunctions;
   depositInsurance: (
     input: DepositInsuranceInput,
   ) => ReturnType<typeof getDepositInsuranceInstruction> &
@@ -1037,6 +1242,14 @@ export type PerpPluginInstructions = {
   executeExchangeAction: (
     input: ExecuteExchangeActionInput,
   ) => ReturnType<typeof getExecuteExchangeActionInstruction> &
+    SelfPlanAndSendFunctions;
+  executeListCollateral: (
+    input: MakeOptional<ExecuteListCollateralAsyncInput, "payer">,
+  ) => ReturnType<typeof getExecuteListCollateralInstructionAsync> &
+    SelfPlanAndSendFunctions;
+  executeUpdateCollateral: (
+    input: ExecuteUpdateCollateralInput,
+  ) => ReturnType<typeof getExecuteUpdateCollateralInstruction> &
     SelfPlanAndSendFunctions;
   executeUpdateMarket: (
     input: ExecuteUpdateMarketInput,
@@ -1052,6 +1265,10 @@ export type PerpPluginInstructions = {
   liquidate: (
     input: LiquidateInput,
   ) => ReturnType<typeof getLiquidateInstruction> & SelfPlanAndSendFunctions;
+  liquidateCollateral: (
+    input: LiquidateCollateralInput,
+  ) => ReturnType<typeof getLiquidateCollateralInstruction> &
+    SelfPlanAndSendFunctions;
   moveIsolatedCollateral: (
     input: MoveIsolatedCollateralInput,
   ) => ReturnType<typeof getMoveIsolatedCollateralInstruction> &
@@ -1066,6 +1283,10 @@ export type PerpPluginInstructions = {
   propose: (
     input: ProposeInput,
   ) => ReturnType<typeof getProposeInstruction> & SelfPlanAndSendFunctions;
+  refreshCollateral: (
+    input: RefreshCollateralInput,
+  ) => ReturnType<typeof getRefreshCollateralInstruction> &
+    SelfPlanAndSendFunctions;
   repeg: (
     input: RepegInput,
   ) => ReturnType<typeof getRepegInstruction> & SelfPlanAndSendFunctions;
@@ -1095,6 +1316,10 @@ export type PerpPluginInstructions = {
     input: SweepInsuranceInput,
   ) => ReturnType<typeof getSweepInsuranceInstruction> &
     SelfPlanAndSendFunctions;
+  tightenCollateral: (
+    input: TightenCollateralInput,
+  ) => ReturnType<typeof getTightenCollateralInstruction> &
+    SelfPlanAndSendFunctions;
   updateFunding: (
     input: UpdateFundingInput,
   ) => ReturnType<typeof getUpdateFundingInstruction> &
@@ -1105,12 +1330,18 @@ export type PerpPluginInstructions = {
   withdraw: (
     input: WithdrawInput,
   ) => ReturnType<typeof getWithdrawInstruction> & SelfPlanAndSendFunctions;
+  withdrawCollateral: (
+    input: WithdrawCollateralInput,
+  ) => ReturnType<typeof getWithdrawCollateralInstruction> &
+    SelfPlanAndSendFunctions;
 };
 
 export type PerpPluginPdas = {
   marginAccount: typeof findMarginAccountPda;
   market: typeof findMarketPda;
   adlRound: typeof findAdlRoundPda;
+  collateral: typeof findCollateralPda;
+  vault: typeof findVaultPda;
   exchange: typeof findExchangePda;
   collateralVault: typeof findCollateralVaultPda;
   insuranceVault: typeof findInsuranceVaultPda;
@@ -1131,6 +1362,7 @@ export function perpProgram() {
       perp: <PerpPlugin>{
         accounts: {
           adlRound: addSelfFetchFunctions(client, getAdlRoundCodec()),
+          collateral: addSelfFetchFunctions(client, getCollateralCodec()),
           exchange: addSelfFetchFunctions(client, getExchangeCodec()),
           marginAccount: addSelfFetchFunctions(client, getMarginAccountCodec()),
           market: addSelfFetchFunctions(client, getMarketCodec()),
@@ -1176,6 +1408,11 @@ export function perpProgram() {
             ),
           deposit: (input) =>
             addSelfPlanAndSendFunctions(client, getDepositInstruction(input)),
+          depositCollateral: (input) =>
+            addSelfPlanAndSendFunctions(
+              client,
+              getDepositCollateralInstruction(input),
+            ),
           depositInsurance: (input) =>
             addSelfPlanAndSendFunctions(
               client,
@@ -1194,6 +1431,19 @@ export function perpProgram() {
               client,
               getExecuteExchangeActionInstruction(input),
             ),
+          executeListCollateral: (input) =>
+            addSelfPlanAndSendFunctions(
+              client,
+              getExecuteListCollateralInstructionAsync({
+                ...input,
+                payer: input.payer ?? client.payer,
+              }),
+            ),
+          executeUpdateCollateral: (input) =>
+            addSelfPlanAndSendFunctions(
+              client,
+              getExecuteUpdateCollateralInstruction(input),
+            ),
           executeUpdateMarket: (input) =>
             addSelfPlanAndSendFunctions(
               client,
@@ -1208,6 +1458,11 @@ export function perpProgram() {
             ),
           liquidate: (input) =>
             addSelfPlanAndSendFunctions(client, getLiquidateInstruction(input)),
+          liquidateCollateral: (input) =>
+            addSelfPlanAndSendFunctions(
+              client,
+              getLiquidateCollateralInstruction(input),
+            ),
           moveIsolatedCollateral: (input) =>
             addSelfPlanAndSendFunctions(
               client,
@@ -1225,6 +1480,11 @@ export function perpProgram() {
             ),
           propose: (input) =>
             addSelfPlanAndSendFunctions(client, getProposeInstruction(input)),
+          refreshCollateral: (input) =>
+            addSelfPlanAndSendFunctions(
+              client,
+              getRefreshCollateralInstruction(input),
+            ),
           repeg: (input) =>
             addSelfPlanAndSendFunctions(client, getRepegInstruction(input)),
           resolveBankruptcy: (input) =>
@@ -1259,6 +1519,11 @@ export function perpProgram() {
               client,
               getSweepInsuranceInstruction(input),
             ),
+          tightenCollateral: (input) =>
+            addSelfPlanAndSendFunctions(
+              client,
+              getTightenCollateralInstruction(input),
+            ),
           updateFunding: (input) =>
             addSelfPlanAndSendFunctions(
               client,
@@ -1271,11 +1536,18 @@ export function perpProgram() {
             ),
           withdraw: (input) =>
             addSelfPlanAndSendFunctions(client, getWithdrawInstruction(input)),
+          withdrawCollateral: (input) =>
+            addSelfPlanAndSendFunctions(
+              client,
+              getWithdrawCollateralInstruction(input),
+            ),
         },
         pdas: {
           marginAccount: findMarginAccountPda,
           market: findMarketPda,
           adlRound: findAdlRoundPda,
+          collateral: findCollateralPda,
+          vault: findVaultPda,
           exchange: findExchangePda,
           collateralVault: findCollateralVaultPda,
           insuranceVault: findInsuranceVaultPda,

@@ -32,8 +32,12 @@ import {
   type GetDiscriminatedUnionVariantContent,
 } from "@solana/kit";
 import {
+  getCollateralParamsDecoder,
+  getCollateralParamsEncoder,
   getMarketParamsDecoder,
   getMarketParamsEncoder,
+  type CollateralParams,
+  type CollateralParamsArgs,
   type MarketParams,
   type MarketParamsArgs,
 } from "./index.js";
@@ -59,6 +63,18 @@ export type AdminAction =
       feeInsuranceShare: bigint;
       pythLegacyProgram: Address;
       pythReceiverProgram: Address;
+    }
+  | {
+      __kind: "ListCollateral";
+      collateralIndex: number;
+      mint: Address;
+      params: CollateralParams;
+    }
+  | {
+      __kind: "UpdateCollateral";
+      collateralIndex: number;
+      params: CollateralParams;
+      version: number;
     };
 
 export type AdminActionArgs =
@@ -81,6 +97,18 @@ export type AdminActionArgs =
       feeInsuranceShare: number | bigint;
       pythLegacyProgram: Address;
       pythReceiverProgram: Address;
+    }
+  | {
+      __kind: "ListCollateral";
+      collateralIndex: number;
+      mint: Address;
+      params: CollateralParamsArgs;
+    }
+  | {
+      __kind: "UpdateCollateral";
+      collateralIndex: number;
+      params: CollateralParamsArgs;
+      version: number;
     };
 
 export function getAdminActionEncoder(): Encoder<AdminActionArgs> {
@@ -109,6 +137,22 @@ export function getAdminActionEncoder(): Encoder<AdminActionArgs> {
         ["feeInsuranceShare", getI64Encoder()],
         ["pythLegacyProgram", getAddressEncoder()],
         ["pythReceiverProgram", getAddressEncoder()],
+      ]),
+    ],
+    [
+      "ListCollateral",
+      getStructEncoder([
+        ["collateralIndex", getU16Encoder()],
+        ["mint", getAddressEncoder()],
+        ["params", getCollateralParamsEncoder()],
+      ]),
+    ],
+    [
+      "UpdateCollateral",
+      getStructEncoder([
+        ["collateralIndex", getU16Encoder()],
+        ["params", getCollateralParamsEncoder()],
+        ["version", getU32Encoder()],
       ]),
     ],
   ]);
@@ -140,6 +184,22 @@ export function getAdminActionDecoder(): Decoder<AdminAction> {
         ["feeInsuranceShare", getI64Decoder()],
         ["pythLegacyProgram", getAddressDecoder()],
         ["pythReceiverProgram", getAddressDecoder()],
+      ]),
+    ],
+    [
+      "ListCollateral",
+      getStructDecoder([
+        ["collateralIndex", getU16Decoder()],
+        ["mint", getAddressDecoder()],
+        ["params", getCollateralParamsDecoder()],
+      ]),
+    ],
+    [
+      "UpdateCollateral",
+      getStructDecoder([
+        ["collateralIndex", getU16Decoder()],
+        ["params", getCollateralParamsDecoder()],
+        ["version", getU32Decoder()],
       ]),
     ],
   ]);
@@ -182,6 +242,22 @@ export function adminAction(
     "SetExchangeConfig"
   >,
 ): GetDiscriminatedUnionVariant<AdminActionArgs, "__kind", "SetExchangeConfig">;
+export function adminAction(
+  kind: "ListCollateral",
+  data: GetDiscriminatedUnionVariantContent<
+    AdminActionArgs,
+    "__kind",
+    "ListCollateral"
+  >,
+): GetDiscriminatedUnionVariant<AdminActionArgs, "__kind", "ListCollateral">;
+export function adminAction(
+  kind: "UpdateCollateral",
+  data: GetDiscriminatedUnionVariantContent<
+    AdminActionArgs,
+    "__kind",
+    "UpdateCollateral"
+  >,
+): GetDiscriminatedUnionVariant<AdminActionArgs, "__kind", "UpdateCollateral">;
 export function adminAction<K extends AdminActionArgs["__kind"], Data>(
   kind: K,
   data?: Data,
