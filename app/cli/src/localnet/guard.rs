@@ -6,7 +6,9 @@
 //! - the published USDC-like mint as collateral (`migrations/localnet/usdc-mint.json`): on a public
 //!   chain anyone can create that mint first and be its mint authority, so the exchange's
 //!   collateral would be a token they print;
-//! - the published localnet authority as the admin signer: anyone holds its key.
+//! - the published localnet authority as the admin signer: anyone holds its key;
+//! - a published localnet collateral mint (`migrations/localnet/sol-mint.json`,
+//!   `wbtc-mint.json`) as listed collateral: the same printing press, one listing away.
 //!
 //! The proof is an allow-list, not a list of known public chains: the test oracle's program
 //! account must exist, owned by a BPF loader and executable. Its address
@@ -32,6 +34,11 @@ pub const PUBLIC_GENESIS: [&str; 3] = [
 pub const PUBLISHED_AUTHORITY: Pubkey = anchor_lang::pubkey!("DAAWVrmPT52rQEY7bVVBB8hYMyrYKUyabCJSrmCzjcmr");
 /// The published localnet mint (`migrations/localnet/usdc-mint.json`).
 pub const PUBLISHED_MINT: Pubkey = anchor_lang::pubkey!("GkK6235cQwkD3CQcmFfjtTSQ7EKVAJuP9KxNmm6gpMEv");
+/// The published localnet collateral mints (`sol-mint.json`, `wbtc-mint.json`).
+pub const PUBLISHED_COLLATERAL_MINTS: [Pubkey; 2] = [
+    anchor_lang::pubkey!("HrvURD3PciVWJycGRa8BwnHGrvKWjgCmrPcFsXCAgVYi"),
+    anchor_lang::pubkey!("9SVwXLnk7N4utghYt2mxkbPwBGgFBxnW9f9rQwShXCzW"),
+];
 
 const LOADERS: [Pubkey; 3] = [
     anchor_lang::pubkey!("BPFLoaderUpgradeab1e11111111111111111111111"),
@@ -53,6 +60,12 @@ pub fn localnet_material(config: &Value, admin: &Pubkey) -> Vec<String> {
     }
     if *admin == PUBLISHED_AUTHORITY {
         found.push(format!("the admin signer is the published localnet authority {PUBLISHED_AUTHORITY}"));
+    }
+    for (i, e) in config.get("collateral").and_then(Value::as_array).into_iter().flatten().enumerate() {
+        let mint = e.get("mint").and_then(Value::as_str).unwrap_or_default();
+        if PUBLISHED_COLLATERAL_MINTS.iter().any(|k| k.to_string() == mint) {
+            found.push(format!("collateral {i} is the published localnet mint {mint}"));
+        }
     }
     found
 }
@@ -141,6 +154,7 @@ mod tests {
         };
         assert_eq!(key("authority.json"), PUBLISHED_AUTHORITY);
         assert_eq!(key("usdc-mint.json"), PUBLISHED_MINT);
+        assert_eq!([key("sol-mint.json"), key("wbtc-mint.json")], PUBLISHED_COLLATERAL_MINTS);
     }
 
     #[test]
@@ -148,7 +162,7 @@ mod tests {
         let local = read("migrations/localnet.json");
         let admin = Pubkey::new_unique();
         let material = localnet_material(&local, &admin);
-        assert_eq!(material.len(), 3, "{material:?}"); // two oracle owners and the mint
+        assert_eq!(material.len(), 5, "{material:?}"); // two oracle owners, the mint, two collateral mints
         let local_chain = Cluster {
             genesis: "9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin".into(),
             test_oracle_deployed: true,
@@ -181,9 +195,14 @@ mod tests {
             cfg[k] = mainnet[k].clone();
         }
         let material = localnet_material(&cfg, &Pubkey::new_unique());
-        assert_eq!(material.len(), 1, "{material:?}");
+        assert_eq!(material.len(), 3, "{material:?}"); // the mint and both collateral mints
         let other = Cluster { genesis: PUBLIC_GENESIS[1].into(), test_oracle_deployed: false, loopback: true };
         assert!(refusal(&material, &other).expect("refused").contains("published localnet mint"));
+        // the collateral alone, settlement mint replaced: still refused
+        cfg["collateral_mint"] = mainnet["collateral_mint"].clone();
+        let material = localnet_material(&cfg, &Pubkey::new_unique());
+        assert_eq!(material.len(), 2, "{material:?}");
+        assert!(refusal(&material, &other).expect("refused").contains("collateral 0 is the published localnet mint"));
     }
 
     #[test]

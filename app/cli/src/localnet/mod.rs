@@ -95,6 +95,9 @@ pub struct FaucetArgs {
     /// USDC to mint into the owner's associated token account.
     #[arg(long, default_value = "10000")]
     pub usdc: String,
+    /// Listed collateral to mint too, as NAME=AMOUNT in whole tokens (e.g. SOL=10); repeatable.
+    #[arg(long)]
+    pub collateral: Vec<String>,
     #[arg(long)]
     pub config: Option<PathBuf>,
 }
@@ -104,6 +107,9 @@ pub struct PriceArgs {
     /// Market index.
     #[arg(long, default_value_t = 0)]
     pub market: u16,
+    /// A listed collateral's own oracle instead of a market's (its symbol, e.g. SOL).
+    #[arg(long)]
+    pub collateral: Option<String>,
     /// Price in USDC (e.g. 19500.25).
     #[arg(long)]
     pub price: String,
@@ -120,6 +126,9 @@ pub struct Local {
     pub authority: Keypair,
     pub mint: Keypair,
     pub feeds: Vec<oracles::Feed>,
+    /// The listed collateral mints of the config: `(symbol, mint key, decimals)`, each key
+    /// published as `migrations/localnet/<symbol in lower case>-mint.json`.
+    pub collateral: Vec<(String, Keypair, u8)>,
 }
 
 fn read_key(p: &Path) -> Result<Keypair, CliError> {
@@ -143,7 +152,29 @@ impl Local {
             )));
         }
         let feeds = oracles::feeds(&config, &authority.pubkey())?;
-        Ok(Local { config, authority, mint, feeds })
+        let mut collateral = Vec::new();
+        for (i, e) in config.get("collateral").and_then(Value::as_array).into_iter().flatten().enumerate() {
+            let name = e.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+            let kp = read_key(&root.join(format!("migrations/localnet/{}-mint.json", name.to_lowercase())))?;
+            if e.get("mint").and_then(Value::as_str) != Some(kp.pubkey().to_string().as_str()) {
+                return Err(CliError::input(format!("config: collateral {i} ({name}): mint must be {}", kp.pubkey())));
+            }
+            let decimals = e.get("decimals").and_then(Value::as_u64).unwrap_or(0) as u8;
+            collateral.push((name, kp, decimals));
+        }
+        Ok(Local { config, authority, mint, feeds, collateral })
+    }
+
+    /// The collateral index (1, 2, ...) of a symbol.
+    pub fn collateral_index(&self, name: &str) -> Result<u16, CliError> {
+        self.collateral
+            .iter()
+            .position(|(n, _, _)| n.eq_ignore_ascii_case(name))
+            .map(|i| i as u16 + 1)
+            .ok_or_else(|| {
+                let names: Vec<&str> = self.collateral.iter().map(|(n, _, _)| n.as_str()).collect();
+                CliError::input(format!("collateral '{name}': not in the config (listed: {})", names.join(", ")))
+            })
     }
 }
 
@@ -290,13 +321,17 @@ pub async fn prepare(
     setup::wait_for_node(c, Duration::from_secs(120)).await?;
     setup::ensure_sol(c, &local.authority.pubkey(), 100).await?;
     setup::wait_for_programs(c, &local.authority, &[perp::ID, perp_vault::ID, perp_test_oracle::ID]).await?;
-    let mint_created = setup::ensure_mint(c, &local.authority, &local.mint).await?;
+    let mint_created = setup::ensure_mint(c, &local.authority, &local.mint, setup::USDC_DECIMALS).await?;
+    for (_, kp, decimals) in &local.collateral {
+        setup::ensure_mint(c, &local.authority, kp, *decimals).await?;
+    }
     let oracles_created = setup::ensure_oracles(c, &local.authority, &local.feeds, first_price).await?;
     let mut v = json!({
         "mint": local.mint.pubkey().to_string(),
         "mint_created": mint_created,
         "oracles": local.feeds.iter().map(|f| f.key.to_string()).collect::<Vec<_>>(),
         "oracles_created": oracles_created,
+        "collateral_mints": local.collateral.iter().map(|(n, k, _)| json!({ "name": n, "mint": k.pubkey().to_string() })).collect::<Vec<_>>(),
     });
     if let Some(admin) = admin {
         setup::ensure_sol(c, &admin.pubkey(), 10).await?;
@@ -389,6 +424,20 @@ pub async fn faucet(rpc: &str, a: &FaucetArgs, me: Option<&Keypair>) -> Result<O
     let c = chain(rpc);
     let sol = setup::ensure_sol(&c, &to, a.sol).await?;
     setup::ensure_sol(&c, &local.authority.pubkey(), 10).await?;
+    let mut minted = Vec::new();
+    for spec in &a.collateral {
+        let (name, amount) = spec
+            .split_once('=')
+            .ok_or_else(|| CliError::input(format!("--collateral '{spec}': use NAME=AMOUNT, e.g. SOL=10")))?;
+        let i = local.collateral_index(name)? as usize - 1;
+        let (n, kp, decimals) = &local.collateral[i];
+        let raw = perp_core::units::parse_decimal(amount, *decimals as u32)
+            .ok()
+            .and_then(|v| u64::try_from(v).ok())
+            .ok_or_else(|| CliError::input(format!("--collateral '{spec}': {amount} is not an amount of {n}")))?;
+        let ata = setup::mint_usdc(&c, &local.authority, &kp.pubkey(), &to, raw).await?;
+        minted.push(json!({ "collateral": n, "token_account": ata.to_string(), "minted": amount }));
+    }
     let ata = setup::mint_usdc(&c, &local.authority, &local.mint.pubkey(), &to, usdc.0 as u64).await?;
     let balance = perp_client::chain::token_balance(&c, &ata).await.map_err(setup::failed)?;
     Ok(Output::new(
@@ -399,6 +448,7 @@ pub async fn faucet(rpc: &str, a: &FaucetArgs, me: Option<&Keypair>) -> Result<O
             "token_account": ata.to_string(),
             "usdc_minted": usdc.to_string(),
             "usdc_balance": Quote(balance as i64).to_string(),
+            "collateral": minted,
         }),
     ))
 }
@@ -414,7 +464,19 @@ pub async fn price(rpc: &str, a: &PriceArgs) -> Result<Output, CliError> {
         Some(cf) => Price::parse(cf).map_err(|e| CliError::input(format!("--conf: {e}")))?,
         None => Price(p.0 / 10_000),
     };
-    let feeds: Vec<oracles::Feed> = local.feeds.iter().filter(|f| f.market == a.market).cloned().collect();
+    let feeds: Vec<oracles::Feed> = match &a.collateral {
+        Some(name) => {
+            let ci = local.collateral_index(name)?;
+            let f: Vec<oracles::Feed> = local.feeds.iter().filter(|f| f.collateral == ci).cloned().collect();
+            if f.is_empty() {
+                return Err(CliError::input(format!(
+                    "--collateral {name}: it has no oracle of its own (it moves with a market's): use --market"
+                )));
+            }
+            f
+        }
+        None => local.feeds.iter().filter(|f| f.market == a.market).cloned().collect(),
+    };
     if feeds.is_empty() {
         return Err(CliError::input(format!("--market {}: no such market in the config", a.market)));
     }
@@ -427,6 +489,7 @@ pub async fn price(rpc: &str, a: &PriceArgs) -> Result<Output, CliError> {
             "price": p.to_string(),
             "conf": conf.to_string(),
             "market": a.market,
+            "collateral": a.collateral,
             "publish_time": now,
             "oracles": feeds.iter().map(|f| f.key.to_string()).collect::<Vec<_>>(),
         }),

@@ -18,11 +18,20 @@ pub const EXPO: i32 = -8;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Feed {
+    /// The market whose replayed prices it carries ([`COLLATERAL_FEED`] for a listed collateral's
+    /// own oracle, which holds the price `perp localnet price --collateral` last wrote).
     pub market: u16,
     pub kind: u8,
     pub key: Pubkey,
     pub seed: [u8; 32],
+    /// The listed collateral it prices (1, 2, ...; 0 = a market's oracle).
+    pub collateral: u16,
+    /// Its first price (collateral feeds: the entry's `localnet_price`).
+    pub initial: Option<Price>,
 }
+
+/// `Feed::market` of a collateral's own oracle.
+pub const COLLATERAL_FEED: u16 = u16::MAX;
 
 fn bad(m: String) -> CliError {
     CliError::input(m)
@@ -82,7 +91,50 @@ pub fn feeds(config: &Value, authority: &Pubkey) -> Result<Vec<Feed>, CliError> 
                     "{ctx}: key {key} is not the test oracle account {want} of authority {authority}"
                 )));
             }
-            out.push(Feed { market: m as u16, kind, key, seed });
+            out.push(Feed { market: m as u16, kind, key, seed, collateral: 0, initial: None });
+        }
+    }
+    // listed collateral: an oracle a market already has (wBTC on the BTC feed) moves with the
+    // market; its own oracles hold the price last written
+    let entries = config.get("collateral").and_then(Value::as_array).cloned().unwrap_or_default();
+    for (c, entry) in entries.iter().enumerate() {
+        let ctx = format!("collateral {c}");
+        let initial = match entry.get("localnet_price").and_then(Value::as_str) {
+            Some(p) => Some(Price::parse(p).map_err(|e| bad(format!("{ctx}: localnet_price: {e}")))?),
+            None => None,
+        };
+        for (i, o) in entry.get("oracles").and_then(Value::as_array).cloned().unwrap_or_default().iter().enumerate() {
+            let octx = format!("{ctx} oracle {i}");
+            let key: Pubkey = o
+                .get("key")
+                .and_then(Value::as_str)
+                .and_then(|k| k.parse().ok())
+                .ok_or_else(|| bad(format!("{octx}: \"key\" must be a public key")))?;
+            if out.iter().any(|f| f.key == key) {
+                continue;
+            }
+            if o.get("kind").and_then(Value::as_str) != Some("legacy") {
+                return Err(bad(format!("{octx}: a collateral's own local oracle must be legacy")));
+            }
+            let seed_text = o.get("seed").and_then(Value::as_str).ok_or_else(|| bad(format!("{octx}: needs \"seed\"")))?;
+            let seed = seed_of(seed_text).map_err(|e| bad(format!("{octx}: {e}")))?;
+            let want = perp_test_oracle::oracle_address(authority, &seed);
+            if key != want {
+                return Err(bad(format!(
+                    "{octx}: key {key} is not the test oracle account {want} of authority {authority}"
+                )));
+            }
+            if initial.is_none() {
+                return Err(bad(format!("{ctx}: an oracle of its own needs \"localnet_price\"")));
+            }
+            out.push(Feed {
+                market: COLLATERAL_FEED,
+                kind: oracle_kind::PYTH_LEGACY,
+                key,
+                seed,
+                collateral: c as u16 + 1,
+                initial,
+            });
         }
     }
     Ok(out)
@@ -148,6 +200,16 @@ mod tests {
         assert!(f.len() >= 2 && f.iter().any(|f| f.kind == oracle_kind::PYTH_LEGACY));
         // and the exchange side accepts it
         crate::admin::market_from_json(&cfg["markets"][0], "market 0").unwrap();
+        // SOL has an oracle of its own; wBTC shares the BTC market's
+        let sol: Vec<&Feed> = f.iter().filter(|f| f.collateral == 1).collect();
+        assert_eq!(sol.len(), 1);
+        assert_eq!(sol[0].market, COLLATERAL_FEED);
+        assert!(f.iter().all(|f| f.collateral != 2));
+        for (i, e) in cfg["collateral"].as_array().unwrap().iter().enumerate() {
+            let (_, decimals, p) = crate::collateral::params_from_json(e, &format!("collateral {i}")).unwrap();
+            p.validate().unwrap();
+            assert!(decimals == 9 || decimals == 8);
+        }
         // another authority's accounts are refused
         let e = feeds(&cfg, &Pubkey::new_unique()).unwrap_err();
         assert!(e.message().contains("is not the test oracle account"), "{}", e.message());

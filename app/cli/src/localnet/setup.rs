@@ -85,8 +85,9 @@ pub async fn ensure_sol(c: &RpcChain, to: &Pubkey, sol: u64) -> Result<u64, CliE
     c.client().get_balance(to).await.map_err(failed)
 }
 
-/// Creates the mint at the address of `mint` (decimals 6, `authority` mints) unless it exists.
-pub async fn ensure_mint(c: &RpcChain, authority: &Keypair, mint: &Keypair) -> Result<bool, CliError> {
+/// Creates the mint at the address of `mint` (`decimals`, `authority` mints, no freeze
+/// authority) unless it exists.
+pub async fn ensure_mint(c: &RpcChain, authority: &Keypair, mint: &Keypair, decimals: u8) -> Result<bool, CliError> {
     if c.account(&mint.pubkey()).await.map_err(failed)?.is_some() {
         return Ok(false);
     }
@@ -104,7 +105,7 @@ pub async fn ensure_mint(c: &RpcChain, authority: &Keypair, mint: &Keypair) -> R
         &mint.pubkey(),
         &authority.pubkey(),
         None,
-        USDC_DECIMALS,
+        decimals,
     )
     .map_err(failed)?;
     c.send(&[create, init], &[authority, mint], &SendOptions::default()).await.map_err(failed)?;
@@ -130,7 +131,10 @@ pub async fn ensure_oracles(
     let now = c.unix_time().await.map_err(failed)?;
     let ixs: Vec<Instruction> = feeds
         .iter()
-        .map(|f| oracles::set_price_ix(authority.pubkey(), f, price, Price(price.0 / 10_000), now))
+        .map(|f| {
+            let p = f.initial.unwrap_or(price);
+            oracles::set_price_ix(authority.pubkey(), f, p, Price(p.0 / 10_000), now)
+        })
         .collect();
     c.send(&ixs, &[authority], &SendOptions::default()).await.map_err(failed)?;
     Ok(created)
