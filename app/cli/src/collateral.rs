@@ -116,6 +116,30 @@ pub fn pass_collateral(acct: &MarginAccount, ixs: &mut [Instruction]) {
     }
 }
 
+/// Refreshes (in a transaction of their own) the cached price of every collateral the account
+/// holds that is older than half its `max_age`, so a preview and the program both see a fresh one;
+/// returns the registry as it is then.
+pub async fn refresh_stale<C: Chain>(
+    c: &C,
+    kp: &Keypair,
+    acct: &MarginAccount,
+    opts: &SendOptions,
+) -> Result<Collaterals, CliError> {
+    let collaterals = fetch_collaterals(c).await.map_err(chain_err)?;
+    let now = c.unix_time().await.map_err(chain_err)?;
+    let stale: Vec<Instruction> = cix::held(acct)
+        .iter()
+        .filter_map(|i| collaterals.get(i))
+        .filter(|col| col.last_price == 0 || now - col.last_price_time > (col.max_age / 2).max(1))
+        .map(refresh_ix)
+        .collect();
+    if stale.is_empty() {
+        return Ok(collaterals);
+    }
+    c.send(&stale, &[kp], opts).await.map_err(chain_err)?;
+    fetch_collaterals(c).await.map_err(chain_err)
+}
+
 /// Refreshes of every collateral the account holds (withdrawals need them within a few slots).
 pub fn refreshes(acct: &MarginAccount, collaterals: &Collaterals) -> Vec<Instruction> {
     cix::held(acct).iter().filter_map(|i| collaterals.get(i)).map(refresh_ix).collect()

@@ -199,6 +199,7 @@ pub async fn order<C: Chain>(
             }
             let key = pda::margin_account(&kp.pubkey(), a.id);
             let acct = fetch_margin(c, &key).await.map_err(chain_err)?;
+            crate::collateral::refresh_stale(c, kp, &acct, opts).await?;
             let mut ixs = vec![perp_client::orders::place_order(
                 kp.pubkey(),
                 key,

@@ -388,7 +388,7 @@ pub async fn trade<C: Chain>(
         .get(&m.market_index)
         .ok_or_else(|| CliError::Failed { message: "market has no price".into(), details: None })?;
     let ex = fetch_exchange(c).await.map_err(chain_err)?;
-    let collaterals = perp_client::chain::fetch_collaterals(c).await.map_err(chain_err)?;
+    let collaterals = crate::collateral::refresh_stale(c, kp, &acct, opts).await?;
     let p = preview_trade_with(
         &acct,
         ms,
@@ -505,6 +505,7 @@ pub async fn position<C: Chain>(
         None => Price(0),
     };
     let before = acct.realized_pnl;
+    crate::collateral::refresh_stale(c, kp, &acct, opts).await?;
     let mut ixs = vec![ix::close_position(
         kp.pubkey(),
         key,

@@ -310,6 +310,12 @@ pub struct Pusher {
 
 impl Pusher {
     pub fn start(rpc: String, micro: u64, every: Duration) -> Pusher {
+        Pusher::start_on(rpc, &["--market", "0"], micro, every)
+    }
+
+    /// A pusher of `perp localnet price` with `target` (e.g. `--collateral SOL`).
+    pub fn start_on(rpc: String, target: &[&str], micro: u64, every: Duration) -> Pusher {
+        let target: Vec<String> = target.iter().map(|s| s.to_string()).collect();
         let price = Arc::new(std::sync::atomic::AtomicU64::new(micro));
         let stop = Arc::new(AtomicBool::new(false));
         let last_write: Arc<Mutex<Option<(u64, Instant)>>> = Arc::default();
@@ -318,7 +324,10 @@ impl Pusher {
             while !s2.load(Ordering::Relaxed) {
                 let m = p2.load(Ordering::Relaxed);
                 let text = format!("{}.{:06}", m / 1_000_000, m % 1_000_000);
-                let (code, _, _) = cli_raw(&rpc, None, &["localnet", "price", "--market", "0", "--price", &text]);
+                let mut args: Vec<&str> = vec!["localnet", "price"];
+                args.extend(target.iter().map(String::as_str));
+                args.extend(["--price", text.as_str()]);
+                let (code, _, _) = cli_raw(&rpc, None, &args);
                 if code == 0 {
                     *w2.lock().unwrap() = Some((m, Instant::now()));
                 }

@@ -6,6 +6,7 @@
 
 mod cache;
 mod cluster;
+mod collateral;
 mod failures;
 mod guard;
 mod orders;
