@@ -35,7 +35,14 @@ const CEILINGS: &[(&str, &str, u64, u64)] = &[
     ("fill_order", "1 oracle, 1 position", 20_000, 40_000),
     ("place_order", "1 position", 10_000, 30_000),
     ("cancel_orders", "", 6_000, 10_000),
+    ("deposit_collateral", "", 12_000, 12_000),
+    ("withdraw_collateral", "1 mint", 20_000, 40_000),
+    ("refresh_collateral", "1 oracle", 10_000, 10_000),
+    ("liquidate_collateral", "", 40_000, 60_000),
 ];
+
+/// The goal: a trade of an account holding 4 collateral mints, median.
+const TRADE_4_MINTS_CEILING: u64 = 30_000;
 
 #[derive(Default)]
 struct Cu(BTreeMap<String, Vec<u64>>);
@@ -369,8 +376,84 @@ async fn cu_ceilings() {
         cu.run(&mut env, "repeg / 1 oracle", &[ix::repeg(0, &oracles[&0])], &[]).await;
     }
     env.assert_conservation().await;
+    collateral_cases(&mut env, &mut cu, &oracles).await;
+    env.assert_conservation().await;
 
     report_and_check(&cu);
+}
+
+/// Listed collateral: 4 mints (6, 8, 9 and 9 decimals, one oracle each); deposits, trades of an
+/// account holding 1 and 4 of them, withdrawals, refreshes and a collateral sale.
+async fn collateral_cases(env: &mut Env, cu: &mut Cu, oracles: &BTreeMap<u16, Vec<Pubkey>>) {
+    use perp_client::collateral as cix;
+    env.advance(1).await;
+    refresh(env, oracles, 20_000);
+    crank_all(env, oracles).await;
+    let mut mints = Vec::new();
+    for (n, d) in [6u8, 8, 9, 9].into_iter().enumerate() {
+        let o = Keypair::new().pubkey();
+        env.set_legacy_oracle(o, usd(100), Price(10_000), env.now);
+        let mint = env.create_mint_with(d, None).await;
+        let ci = env.list_collateral(mint, collateral_params(o, u64::MAX / 2)).await.unwrap();
+        assert_eq!(ci as usize, n + 1);
+        cu.run(env, "refresh_collateral / 1 oracle", &[cix::refresh_collateral(ci, &[o])], &[]).await;
+        mints.push((ci, mint, o, d));
+    }
+    let refresh_all = |env: &mut Env, mints: &[(u16, Pubkey, Pubkey, u8)]| {
+        for (_, _, o, _) in mints {
+            env.set_legacy_oracle(*o, usd(100), Price(10_000), env.now);
+        }
+    };
+    // cora holds all four (1,000 of value each), cole one
+    let cora = env.user(0, 0).await;
+    let cole = env.user(0, 0).await;
+    for (who, n) in [(&cora, 4usize), (&cole, 1)] {
+        for (ci, mint, _, d) in &mints[..n] {
+            let amount = 10 * 10u64.pow(*d as u32);
+            let tok = env.token_account_of(mint, &who.key(), 2 * amount).await;
+            let i = cix::deposit_collateral(who.key(), who.account, *ci, mint, tok, amount);
+            cu.run(env, "deposit_collateral", &[i], &[&who.kp]).await;
+        }
+    }
+    let (_, mint0, _, _) = mints[0];
+    let dest = [env.token_account_of(&mint0, &cole.key(), 0).await, env.token_account_of(&mint0, &cora.key(), 0).await];
+    for (n, (who, label)) in [(&cole, "1 mint"), (&cora, "4 mints")].into_iter().enumerate() {
+        let held: Vec<u16> = cix::held(&env.margin(&who.account).await);
+        for side in [OrderSide::Long, OrderSide::Short, OrderSide::Long, OrderSide::Short, OrderSide::Long] {
+            let mut i = ix::place_market_order(who.key(), who.account, 0, &oracles[&0], &[], order(side, BTC / 20));
+            i.accounts.extend(cix::collateral_metas(&held));
+            cu.run(env, &format!("place_market_order / collateral {label}, 1 oracle, 1 position"), &[i], &[&who.kp])
+                .await;
+        }
+        // withdrawals: BTC's index and every collateral refreshed just before
+        for _ in 0..3 {
+            env.advance(1).await;
+            refresh(env, oracles, 20_000);
+            refresh_all(env, &mints);
+            let mut pre = vec![ix::update_funding(0, &oracles[&0])];
+            for (ci, _, o, _) in mints.iter().filter(|m| held.contains(&m.0)) {
+                pre.push(cix::refresh_collateral(*ci, &[*o]));
+            }
+            env.send(&pre, &[]).await.unwrap();
+            let (ci, mint, _, _) = mints[0];
+            let others: Vec<u16> = held.iter().copied().filter(|i| *i != ci).collect();
+            let i = cix::withdraw_collateral(who.key(), who.account, ci, &mint, dest[n], 1, &[0], &others);
+            cu.run(env, &format!("withdraw_collateral / {label}, 1 position"), &[i], &[&who.kp]).await;
+        }
+    }
+    // a collateral sale: cole's only mint falls to 0.5 and holds there for a window
+    env.advance(1).await;
+    let (ci, _, o, _) = mints[0];
+    env.set_legacy_oracle(o, Price(500_000), Price(100), env.now);
+    env.send(&[cix::refresh_collateral(ci, &[o])], &[]).await.unwrap();
+    env.advance(601).await;
+    refresh(env, oracles, 20_000);
+    env.set_legacy_oracle(o, Price(500_000), Price(100), env.now);
+    crank_all(env, oracles).await;
+    let larry = env.user(10_000_000 * USDC, 1_000_000 * USDC).await;
+    env.send(&[ix::update_funding(0, &oracles[&0]), cix::refresh_collateral(ci, &[o])], &[]).await.unwrap();
+    let i = cix::liquidate_collateral(larry.key(), cole.account, larry.account, ci, 0, u64::MAX, &[0], &[]);
+    cu.run(env, "liquidate_collateral / 1 mint, 1 position", &[i], &[&larry.kp]).await;
 }
 
 fn report_and_check(cu: &Cu) {
@@ -390,6 +473,13 @@ fn report_and_check(cu: &Cu) {
     let per_position =
         (med("place_market_order / 1 oracle, 8 positions") - med("place_market_order / 1 oracle, 1 position")) / 7;
     println!("each extra oracle: ~{per_oracle} CU; each extra cross position: ~{per_position} CU (place_market_order medians)");
+    let one = med("place_market_order / collateral 1 mint, 1 oracle, 1 position");
+    let four = med("place_market_order / collateral 4 mints, 1 oracle, 1 position");
+    println!(
+        "a trade holding 1 collateral mint: {one} CU, 4 mints: {four} CU (goal <= {TRADE_4_MINTS_CEILING}); each extra mint ~{} CU",
+        (four - one) / 3
+    );
+    assert!(four as u64 <= TRADE_4_MINTS_CEILING, "a trade with 4 collateral mints: {four} CU");
     if std::env::var("PERP_CU_WRITE_BASELINE").is_ok() {
         let b: BTreeMap<&String, u64> = stats.iter().map(|(k, s)| (k, s.1)).collect();
         std::fs::write(&path, serde_json::to_string_pretty(&b).unwrap() + "\n").unwrap();
