@@ -91,9 +91,10 @@ impl Fz {
                 );
             }
         }
-        // 4. no account or isolated position with nothing open holds negative collateral
+        // 4. no account with nothing open and no listed collateral owes settlement (a debt left
+        // after its last collateral is sold goes to the insurance market, never stays)
         for (k, a) in &accounts {
-            if !a.has_positions() {
+            if !a.has_positions() && !a.has_collateral() {
                 assert!(
                     a.cross_collateral >= 0,
                     "invariant_no_negative_idle_collateral: {k} holds {}",
@@ -126,8 +127,11 @@ impl Fz {
             }
             let Some(ms) = states.get(&m) else { continue };
             let tiers = ms.view.tiers().to_vec();
+            let collaterals: perp_client::collateral_view::Collaterals =
+                [(crate::world::SOL_INDEX, self.env.collateral(crate::world::SOL_INDEX).await)].into_iter().collect();
+            let now = self.env.now;
             for (k, a) in accounts {
-                let h = perp_client::preview::account_health(a, &states);
+                let h = perp_client::preview::account_health_with(a, &states, &collaterals, now);
                 for pv in h.positions.iter().filter(|p| p.market_index == m && p.base.0 != 0 && !p.bankrupt) {
                     let group_size = if pv.isolated {
                         1

@@ -2,7 +2,7 @@
 //! that action (funding zero-sum, liquidation shown = enforced, round trip, ADL order).
 
 use crate::model::*;
-use crate::world::{Fz, SIZE_STEP};
+use crate::world::{Fz, SIZE_STEP, SOL, SOL_INDEX};
 use perp::instructions::{OrderParams, OrderSide};
 use perp::state::{market_status, MarginAccount};
 use perp_client::preview::{account_health, index_view, market_state, MarketState};
@@ -31,9 +31,52 @@ fn code(e: perp::error::PerpError) -> Option<u32> {
     Some(6000 + e as u32)
 }
 
+/// Instructions whose margin checks read the other markets and the listed collateral of the
+/// accounts they check from the remaining accounts.
+fn checks_margin(i: &Instruction) -> bool {
+    use anchor_lang::Discriminator;
+    use perp::instruction as pi;
+    let d = &i.data[..8.min(i.data.len())];
+    i.program_id == perp::ID
+        && [
+            pi::PlaceMarketOrder::DISCRIMINATOR,
+            pi::ClosePosition::DISCRIMINATOR,
+            pi::Withdraw::DISCRIMINATOR,
+            pi::MoveIsolatedCollateral::DISCRIMINATOR,
+            pi::Liquidate::DISCRIMINATOR,
+            pi::FillOrder::DISCRIMINATOR,
+            pi::PlaceOrder::DISCRIMINATOR,
+        ]
+        .contains(&d)
+}
+
 impl Fz {
-    async fn tx(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<(), BanksClientError> {
-        self.env.send(ixs, signers).await
+    /// Sends `ixs`, as a client would: every margin-checking instruction of an account that holds
+    /// SOL gets the SOL account among its remaining accounts, with SOL's price refreshed first in
+    /// the same transaction.
+    pub async fn tx(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<(), BanksClientError> {
+        let mut out = Vec::with_capacity(ixs.len() + 1);
+        let mut refreshed = false;
+        for i in ixs {
+            let mut i = i.clone();
+            if checks_margin(&i) {
+                let mut holds = false;
+                for k in self.users.iter().map(|u| u.account).collect::<Vec<_>>() {
+                    if i.accounts.iter().any(|m| m.pubkey == k) && self.env.margin(&k).await.has_collateral() {
+                        holds = true;
+                    }
+                }
+                if holds {
+                    i.accounts.extend(perp_client::collateral::collateral_metas(&[SOL_INDEX]));
+                    if !refreshed {
+                        out.insert(0, perp_client::collateral::refresh_collateral(SOL_INDEX, &[self.sol_oracle]));
+                        refreshed = true;
+                    }
+                }
+            }
+            out.push(i);
+        }
+        self.env.send(&out, signers).await
     }
 
     /// The market states the program's own functions value positions with: the live index of
@@ -193,8 +236,114 @@ impl Fz {
             }
             Action::CancelOrders { u, all } => return self.cancel(u, all).await,
             Action::FillOrders { m } => return self.fill_pass((m % MARKETS) as u16).await,
+            Action::SolPrice { bps } => {
+                let p = self.sol_price.0 as i128 * (10_000 + bps as i128) / 10_000;
+                self.sol_price = Price(p.clamp(usd(1).0 as i128, usd(10_000).0 as i128) as u64);
+                self.publish_all();
+                return Outcome::Env;
+            }
+            Action::SolDeposit { u, centi } => {
+                let us = self.user(u);
+                let tok = self.sol_tokens[u as usize % self.sol_tokens.len()];
+                let i = perp_client::collateral::deposit_collateral(
+                    us.key(),
+                    us.account,
+                    SOL_INDEX,
+                    &self.sol_mint,
+                    tok,
+                    centi as u64 * SOL / 100,
+                );
+                self.tx(&[i], &[&us.kp]).await
+            }
+            Action::SolWithdraw { u, centi } => {
+                let us = self.user(u);
+                let tok = self.sol_tokens[u as usize % self.sol_tokens.len()];
+                let acct = self.env.margin(&us.account).await;
+                let cross = ix::cross_markets(&acct, None);
+                let mut ixs: Vec<Instruction> = Vec::new();
+                for m in &cross {
+                    let mk = self.env.market(*m).await;
+                    ixs.push(ix::update_funding(*m, &ix::market_oracles(&mk)));
+                }
+                ixs.push(perp_client::collateral::refresh_collateral(SOL_INDEX, &[self.sol_oracle]));
+                ixs.push(perp_client::collateral::withdraw_collateral(
+                    us.key(),
+                    us.account,
+                    SOL_INDEX,
+                    &self.sol_mint,
+                    tok,
+                    centi as u64 * SOL / 100,
+                    &cross,
+                    &[],
+                ));
+                self.tx(&ixs, &[&us.kp]).await
+            }
+            Action::SolLiquidate { v } => return self.sol_liquidate(v).await,
         };
         outcome(r)
+    }
+
+    /// The liquidator buys SOL from the `v`-th SOL holder (other than itself), markets and SOL
+    /// refreshed in the same transaction; a sale moves exactly the amounts perp-core computes.
+    async fn sol_liquidate(&mut self, v: u8) -> Outcome {
+        let l = self.user(LIQUIDATOR as u8);
+        let accts = self.accounts().await;
+        let holders: Vec<usize> =
+            (0..accts.len()).filter(|&i| i != LIQUIDATOR && accts[i].1.collateral_balance(SOL_INDEX) > 0).collect();
+        let vict = match holders.is_empty() {
+            true => self.user(v),
+            false => self.user(holders[v as usize % holders.len()] as u8),
+        };
+        let a = self.env.margin(&vict.account).await;
+        let la = self.env.margin(&l.account).await;
+        let mut markets = ix::cross_markets(&a, None);
+        for m in ix::cross_markets(&la, None) {
+            if !markets.contains(&m) {
+                markets.push(m);
+            }
+        }
+        let mut ixs = Vec::new();
+        for m in &markets {
+            let mk = self.env.market(*m).await;
+            ixs.push(ix::update_funding(*m, &ix::market_oracles(&mk)));
+        }
+        ixs.push(perp_client::collateral::refresh_collateral(SOL_INDEX, &[self.sol_oracle]));
+        ixs.push(perp_client::collateral::liquidate_collateral(
+            l.key(),
+            vict.account,
+            l.account,
+            SOL_INDEX,
+            0,
+            u64::MAX,
+            &markets,
+            &[],
+        ));
+        let before = (a.collateral_balance(SOL_INDEX), a.cross_collateral, la.cross_collateral);
+        let ins = self.env.market(0).await.insurance_fund;
+        let out = outcome(self.env.send(&ixs, &[&l.kp]).await);
+        if out == Outcome::Ok {
+            self.stats.collateral_sales += 1;
+            let after = self.env.margin(&vict.account).await;
+            let lafter = self.env.margin(&l.account).await;
+            let sold = before.0 - after.collateral_balance(SOL_INDEX);
+            let c = self.env.collateral(SOL_INDEX).await;
+            let sale = perp_core::collateral::sale_of(sold, &c.sale_terms(Price(c.last_price), Price(c.last_price)))
+                .unwrap();
+            // the liquidator paid the sale's price and the insurance fund got its share; the
+            // account got its credit, less a debt it could not pay that the fund took over
+            assert_eq!(before.2 - lafter.cross_collateral, sale.from_liquidator.0, "invariant_collateral_sale: liquidator");
+            let debt_paid = after.cross_collateral - before.1 - sale.to_account.0;
+            assert!(debt_paid >= 0, "invariant_collateral_sale: account credited {} less than the sale", debt_paid);
+            let ins_after = self.env.market(0).await.insurance_fund;
+            assert!(
+                ins_after - ins <= sale.to_insurance.0 && ins_after - ins >= sale.to_insurance.0 - debt_paid,
+                "invariant_collateral_sale: insurance moved {} for a share of {} and a debt of {}",
+                ins_after - ins,
+                sale.to_insurance.0,
+                debt_paid
+            );
+        }
+        out
     }
 
     /// The owner, or (when `delegate`) the account's delegate if one is set (else the owner).
@@ -314,6 +463,7 @@ impl Fz {
         let mk = self.env.market(m).await;
         let comparable = live
             && single
+            && !victim.has_collateral()
             && mk.status == market_status::ACTIVE
             && mk.bankrupt_accounts == 0
             && vict.account != l.account;

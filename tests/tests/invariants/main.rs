@@ -1,7 +1,8 @@
 //! Action-sequence fuzzer over the real program (solana-program-test's bank; the SBF `.so` with
 //! `PERP_SBF=1`): random sequences of deposits, withdrawals, orders (cross, isolated, reduce-only,
 //! limits, by delegates), oracle moves and feed failures (stale, outlier, missing, wide
-//! confidence), clock warps, funding cranks, settlements, liquidations, ADL rounds (begin, scan,
+//! confidence), SOL collateral (deposits, withdrawals, price moves, collateral sales), clock warps,
+//! funding cranks, settlements, liquidations, ADL rounds (begin, scan,
 //! honest and out-of-order steps), bankruptcy resolution, admin changes and pauses, over four
 //! thin-margin traders, a liquidator and two markets. Every invariant of docs/invariants.md is
 //! checked after EVERY step; a failing sequence is shrunk by proptest to a minimal one and its
@@ -42,6 +43,7 @@ pub struct Stats {
     pub round_trips: u64,
     pub repegs: u64,
     pub order_fills: u64,
+    pub collateral_sales: u64,
 }
 
 impl Stats {
@@ -60,6 +62,7 @@ impl Stats {
         self.round_trips += o.round_trips;
         self.repegs += o.repegs;
         self.order_fills += o.order_fills;
+        self.collateral_sales += o.collateral_sales;
         for (k, v) in &o.kinds {
             let e = self.kinds.entry(k.clone()).or_default();
             e.0 += v.0;
@@ -161,6 +164,7 @@ fn is_tx(a: &Action) -> bool {
             | Action::Warp { .. }
             | Action::AdlPass { .. }
             | Action::FillOrders { .. }
+            | Action::SolPrice { .. }
     )
 }
 
@@ -185,7 +189,7 @@ fn invariant_action_sequences() {
     });
     let t = TOTAL.lock().unwrap().clone().unwrap_or_default();
     let line = format!(
-        "invariant_action_sequences: {} sequences, {} actions ({} transactions: {} ok, {} failed and checked unchanged; {} environment moves), {} funding events, {} liquidations, {} bankruptcies, {} ADL steps, {} bankruptcies fully resolved, {} round trips, {} repegs, {} order fills, {:.1} s",
+        "invariant_action_sequences: {} sequences, {} actions ({} transactions: {} ok, {} failed and checked unchanged; {} environment moves), {} funding events, {} liquidations, {} bankruptcies, {} ADL steps, {} bankruptcies fully resolved, {} round trips, {} repegs, {} order fills, {} collateral sales, {:.1} s",
         t.sequences,
         t.actions,
         t.tx_ok + t.tx_failed,
@@ -200,6 +204,7 @@ fn invariant_action_sequences() {
         t.round_trips,
         t.repegs,
         t.order_fills,
+        t.collateral_sales,
         started.elapsed().as_secs_f64()
     );
     let kinds: Vec<String> = t.kinds.iter().map(|(k, v)| format!("{k} {}/{}", v.0, v.0 + v.1)).collect();

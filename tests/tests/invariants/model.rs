@@ -174,6 +174,23 @@ pub enum Action {
         long: bool,
         milli: u16,
     },
+    /// Listed collateral (SOL, 9 decimals): deposit or withdraw `centi` hundredths of a SOL.
+    SolDeposit {
+        u: u8,
+        centi: u16,
+    },
+    SolWithdraw {
+        u: u8,
+        centi: u16,
+    },
+    /// SOL's true price moves by `bps` (its oracle publishes it now).
+    SolPrice {
+        bps: i16,
+    },
+    /// The liquidator buys the SOL of the `v`-th SOL holder (refreshed in the same transaction).
+    SolLiquidate {
+        v: u8,
+    },
 }
 
 fn limit() -> impl Strategy<Value = Limit> {
@@ -243,6 +260,10 @@ pub fn action() -> impl Strategy<Value = Action> {
             }),
         1 => (u, any::<bool>()).prop_map(|(u, all)| Action::CancelOrders { u, all }),
         4 => m.prop_map(|m| Action::FillOrders { m }),
+        4 => (0u8..USERS, 1u16..3_000).prop_map(|(u, centi)| Action::SolDeposit { u, centi }),
+        2 => (0u8..USERS, 1u16..3_000).prop_map(|(u, centi)| Action::SolWithdraw { u, centi }),
+        4 => (-2500i16..1500).prop_map(|bps| Action::SolPrice { bps }),
+        3 => (0u8..USERS).prop_map(|v| Action::SolLiquidate { v }),
     ]
 }
 

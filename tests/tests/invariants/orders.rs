@@ -50,7 +50,7 @@ impl Fz {
         };
         let acct = self.env.margin(&us.account).await;
         let i = place_order(us.key(), us.account, m, &ix::cross_markets(&acct, None), p);
-        outcome(self.env.send(&[i], &[&us.kp]).await)
+        outcome(self.tx(&[i], &[&us.kp]).await)
     }
 
     /// The owner cancels its first open order by id (`all`: every order).
@@ -85,7 +85,7 @@ impl Fz {
                     &ix::position_markets(&acct, Some(m)),
                     o.order_id,
                 );
-                out = outcome(self.env.send(&[i], &[&k.kp]).await);
+                out = outcome(self.tx(&[i], &[&k.kp]).await);
                 match out {
                     Outcome::Ok => self.stats.order_fills += 1,
                     Outcome::Err(c) => {

@@ -1,6 +1,6 @@
 //! The fuzzer's world: two markets (one on three feeds, legacy and pull, one on a single feed),
-//! four traders with thin margins, a rich liquidator, a thin insurance fund, and the feeds' and
-//! prices' state the actions move.
+//! four traders with thin margins (one of them on SOL collateral alone), a rich liquidator, a thin
+//! insurance fund, SOL listed as collateral, and the feeds' and prices' state the actions move.
 
 use crate::model::*;
 use anchor_lang::prelude::Pubkey;
@@ -28,7 +28,18 @@ pub struct Fz {
     pub price: Vec<Price>,
     pub params: Vec<MarketParams>,
     pub stats: crate::Stats,
+    /// Listed collateral 1 (SOL, 9 decimals): its oracle, true price, mint and each user's token
+    /// account.
+    pub sol_oracle: Pubkey,
+    pub sol_price: Price,
+    pub sol_mint: Pubkey,
+    pub sol_tokens: Vec<Pubkey>,
 }
+
+/// Raw units of one SOL.
+pub const SOL: u64 = 1_000_000_000;
+/// The listed collateral's index.
+pub const SOL_INDEX: u16 = 1;
 
 pub fn market_params(m: usize, oracles: &[Pubkey]) -> MarketParams {
     let srcs = oracles
@@ -66,6 +77,10 @@ impl Fz {
             users: vec![],
             env,
             stats: Default::default(),
+            sol_oracle: solana_keypair::Keypair::new().pubkey(),
+            sol_price: usd(100),
+            sol_mint: Pubkey::default(),
+            sol_tokens: vec![],
         };
         fz.publish_all();
         let (depth, peg) = ([200u64, 4_000], [usd(20_000), usd(1_000)]);
@@ -73,7 +88,8 @@ impl Fz {
             let p = fz.params[m].clone();
             fz.env.create_market(m as u16, p, depth[m], peg[m]).await;
         }
-        for deposit in [2_000, 5_000, 10_000, 20_000] {
+        // user 2 trades on SOL alone (its USDC balance goes negative, backed by SOL)
+        for deposit in [2_000, 5_000, 0, 20_000] {
             let u = fz.env.user(1_000_000 * USDC, deposit * USDC).await;
             fz.users.push(u);
         }
@@ -85,6 +101,20 @@ impl Fz {
                 .unwrap();
         }
         fz.users.push(larry);
+        // SOL listed as collateral (0.8 / 0.9, 5% discount), each user holding 1,000 in its wallet
+        fz.sol_mint = fz.env.create_mint_with(9, None).await;
+        let mut cp = collateral_params(fz.sol_oracle, 1_000_000 * SOL);
+        cp.sample_period = 60;
+        let ci = fz.env.list_collateral(fz.sol_mint, cp).await.unwrap();
+        assert_eq!(ci, SOL_INDEX);
+        fz.env.refresh_collateral(SOL_INDEX).await.unwrap();
+        for k in fz.users.iter().map(|u| u.key()).collect::<Vec<_>>() {
+            let t = fz.env.token_account_of(&fz.sol_mint, &k, 1_000 * SOL).await;
+            fz.sol_tokens.push(t);
+        }
+        let (u0, t0) = (clone_user(&fz.users[2]), fz.sol_tokens[2]);
+        let dep = perp_client::collateral::deposit_collateral(u0.key(), u0.account, ci, &fz.sol_mint, t0, 30 * SOL);
+        fz.env.send(&[dep], &[&u0.kp]).await.unwrap();
         fz
     }
 
@@ -124,6 +154,8 @@ impl Fz {
                 self.publish(m, s);
             }
         }
+        let now = self.env.now;
+        self.env.set_legacy_oracle(self.sol_oracle, self.sol_price, Price(self.sol_price.0 / 10_000), now);
     }
 
     /// Every key whose bytes a failed transaction must leave unchanged.
@@ -137,6 +169,9 @@ impl Fz {
             v.push(u.account);
             v.push(u.token);
         }
+        v.push(pda::collateral(SOL_INDEX));
+        v.push(pda::mint_vault(&self.sol_mint));
+        v.extend(self.sol_tokens.iter().copied());
         v
     }
 
