@@ -75,6 +75,7 @@ pub enum Scenario {
     Default,
     NoArb,
     Stress,
+    Collateral,
 }
 
 impl Scenario {
@@ -83,7 +84,8 @@ impl Scenario {
             "default" => Ok(Scenario::Default),
             "no-arb" => Ok(Scenario::NoArb),
             "stress" => Ok(Scenario::Stress),
-            _ => Err(format!("unknown scenario '{s}' (default, no-arb, stress)")),
+            "collateral" => Ok(Scenario::Collateral),
+            _ => Err(format!("unknown scenario '{s}' (default, no-arb, stress, collateral)")),
         }
     }
 }
@@ -110,6 +112,9 @@ pub struct SimConfig {
     pub high_leverage: bool,
     /// The exchange's share of trading fees paid into the insurance fund (1e9 = 100%).
     pub insurance_fee_share: i64,
+    /// The collateral scenario: `(USD-quoted, USDC-quoted)` series pairs whose ratio prices USDC,
+    /// and the number of USDC-backed and of wBTC-backed traders (each).
+    pub collateral: Option<(Vec<(PathBuf, PathBuf)>, usize)>,
 }
 
 impl SimConfig {
@@ -132,6 +137,7 @@ impl SimConfig {
             feed_outages: Vec::new(),
             high_leverage: false,
             insurance_fee_share: 200_000_000,
+            collateral: None,
         };
         match s {
             Scenario::Default => base,
@@ -155,6 +161,24 @@ impl SimConfig {
                 high_leverage: true,
                 ..base
             },
+            // settles in USD: the index reads the USD-quoted series (Binance.US 1 m, Kraken 5 m);
+            // USDC is priced by BTCUSD / BTCUSDC on each venue, wBTC by the index's own oracles
+            Scenario::Collateral => {
+                let pick = |name: &str| base.files.iter().find(|p| p.to_string_lossy().contains(name)).cloned();
+                let usd = [pick("binanceus_BTCUSD_1m"), pick("kraken_XBTUSD_5m")];
+                let usdc = [pick("binanceus_BTCUSDC_1m"), pick("kraken_XBTUSDC_5m")];
+                let pairs: Vec<(PathBuf, PathBuf)> = usd
+                    .iter()
+                    .zip(usdc.iter())
+                    .filter_map(|(a, b)| Some((a.clone()?, b.clone()?)))
+                    .collect();
+                SimConfig {
+                    files: usd.iter().flatten().cloned().collect(),
+                    traders: 12,
+                    collateral: Some((pairs, 16)),
+                    ..base
+                }
+            }
         }
     }
 
@@ -169,7 +193,13 @@ impl SimConfig {
             return Err(CliError::input("at most 8 price files (a market has at most 8 oracles)".into()));
         }
         let scenario = Scenario::parse(&a.scenario).map_err(|e| CliError::input(format!("--scenario: {e}")))?;
+        if scenario == Scenario::Collateral && !a.data.is_empty() {
+            return Err(CliError::input("--scenario collateral replays the bundled files: leave out --data".into()));
+        }
         let mut c = SimConfig::scenario(scenario, files);
+        if c.collateral.as_ref().is_some_and(|(p, _)| p.is_empty()) {
+            return Err(CliError::input("--scenario collateral: the bundled BTCUSD and BTCUSDC files are missing".into()));
+        }
         c.seed = a.seed;
         c.funding_interval = a.funding_interval;
         c.minutes = a.minutes;

@@ -9,11 +9,14 @@
 //! charts, and the conservation check.
 
 //!
+//! `--scenario collateral` replays the USDC de-peg with USDC- and wBTC-backed traders (`collateral`).
+//!
 //! Modules: `config` (arguments, named scenarios, the market), `world` (the bank, oracles and
 //! population), `traders` (strategies), `orders` (stops, take-profits and resting limits), `run` (the minute loop), `stats` (vAMM gap distribution,
 //! ADL queue vs pro rata), `report` (summary and charts), `cli` (`perp simulate`).
 
 mod cli;
+mod collateral;
 mod config;
 mod orders;
 mod report;
@@ -23,6 +26,7 @@ mod traders;
 mod world;
 
 pub use cli::run_cli;
+pub use collateral::CollateralSummary;
 pub use config::{sim_market_params, Scenario, SimArgs, SimConfig};
 pub use report::{summary_table, EventKind, SimEvent, SimResult, SimSummary};
 pub use run::simulate;

@@ -67,6 +67,8 @@ pub struct SimSummary {
     pub keeper_failures_by_error: BTreeMap<String, u64>,
     pub wall_seconds: f64,
     pub conservation: Option<Conservation>,
+    /// The collateral scenario's counts.
+    pub collateral: Option<super::collateral::CollateralSummary>,
 }
 
 /// Per-minute record for the charts.
@@ -124,6 +126,8 @@ pub struct SimResult {
     pub(super) samples: Vec<Sample>,
     pub events: Vec<SimEvent>,
     pub(super) feed_names: Vec<String>,
+    /// The collateral scenario's derived USDC/USD per minute.
+    pub usdc_path: Vec<(i64, f64)>,
 }
 
 const COLORS: [&str; 8] = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"];
@@ -143,7 +147,7 @@ impl SimResult {
             insurance_ledger: 0,
             mints: vec![],
         });
-        json!({
+        let mut v = json!({
             "conservation": if c.holds() { "ok" } else { "FAILED" },
             "minutes": s.minutes,
             "trades": s.trades,
@@ -191,7 +195,11 @@ impl SimResult {
             "insurance_vault": Quote(c.insurance_vault as i64).to_string(),
             "insurance_ledger": Quote(c.insurance_ledger as i64).to_string(),
             "wall_seconds": format!("{:.1}", s.wall_seconds),
-        })
+        });
+        if let Some(col) = &s.collateral {
+            v["collateral"] = col.json();
+        }
+        v
     }
 
     /// Writes the charts (SVG), the summary (JSON and text) and an HTML page showing them.
@@ -243,7 +251,7 @@ impl SimResult {
                 })
             })
             .collect();
-        let charts = [
+        let mut charts = vec![
             (
                 "prices.svg",
                 line_chart(
@@ -311,6 +319,28 @@ impl SimResult {
                 ),
             ),
         ];
+        if !self.usdc_path.is_empty() {
+            let usdc_at = |e: &SimEvent| {
+                let k = self.usdc_path.partition_point(|x| x.0 < e.t).min(self.usdc_path.len() - 1);
+                self.usdc_path[k].1
+            };
+            let sold: Vec<Marker> = self
+                .events
+                .iter()
+                .filter(|e| e.label.contains(" sold: "))
+                .map(|e| Marker { t: e.t, v: usdc_at(e), color: "#d62728", shape: "circle", label: e.label.clone() })
+                .collect();
+            charts.push((
+                "collateral.svg",
+                line_chart(
+                    "USDC/USD derived from BTCUSD / BTCUSDC (median of two venues), with collateral sales",
+                    "USD per USDC",
+                    &[Line::new("USDC/USD", "#1f77b4", self.usdc_path.clone()), Line::new("peg", "#7f7f7f", self.usdc_path.iter().map(|x| (x.0, 1.0)).collect()).thin()],
+                    &sold,
+                    false,
+                ),
+            ));
+        }
         for (name, svg) in &charts {
             let p = dir.join(name);
             std::fs::write(&p, svg)?;

@@ -53,7 +53,16 @@ pub async fn simulate(cfg: &SimConfig, mut progress: impl FnMut(i64, i64)) -> Re
         let dark = within(&cfg.feed_outages, minute);
         sim.summary.feed_dark_minutes += dark as u64;
         let feeds = sim.feed(t, !dark);
+        if let Some(c) = sim.collateral.as_mut() {
+            if let Some(p) = c.usdc.publish(&sim.boot, if dark { 0 } else { t }) {
+                c.usdc_path.push((t, p));
+            }
+        }
         let keeper_up = !within(&cfg.keeper_outages, minute) && minute % cfg.keeper_every == 0;
+        let before = match (&sim.collateral, keeper_up) {
+            (Some(c), true) => c.snapshot(&sim.boot).await,
+            _ => Vec::new(),
+        };
         let report = if keeper_up {
             sim.summary.keeper_passes += 1;
             match sim.keeper.tick().await {
@@ -72,6 +81,10 @@ pub async fn simulate(cfg: &SimConfig, mut progress: impl FnMut(i64, i64)) -> Re
             sim.history.push(f(st.index));
         }
         let px = state.as_ref().map(|s| f(s.view.mark)).unwrap_or(f64::NAN);
+        if let (Some(c), Some(st)) = (sim.collateral.as_mut(), &state) {
+            let states = BTreeMap::from([(0u16, st.clone())]);
+            c.after_keeper(&sim.boot, &report, &before, &states, t, px, &mut events).await;
+        }
         let mut mark_event = |kind, label: String| events.push(SimEvent { t, price: px, kind, label });
         for (k, _, base, partial) in &report.liquidated {
             let what = if *partial { " (partial)" } else { "" };
@@ -129,6 +142,9 @@ pub async fn simulate(cfg: &SimConfig, mut progress: impl FnMut(i64, i64)) -> Re
         }
         if let Some(st) = state.as_ref().filter(|s| s.live) {
             sim.traders_act(st, &accounts).await;
+            if let Some(c) = sim.collateral.as_mut() {
+                c.act(&sim.boot, st, minute).await;
+            }
         }
         let m2 = fetch_market(&sim.boot.chain, 0).await.map_err(|e| e.to_string())?;
         let vamm = m2.vamm().price().map(f).unwrap_or(f64::NAN);
@@ -185,7 +201,13 @@ pub async fn simulate(cfg: &SimConfig, mut progress: impl FnMut(i64, i64)) -> Re
     s.orders_expired = k.orders_expired;
     s.keeper_failures_by_error = k.failures_by_error.clone();
     s.conservation = Some(sim.boot.conservation().await.map_err(|e| e.to_string())?);
+    if let (Some(c), Some(cons)) = (sim.collateral.as_mut(), s.conservation.as_ref()) {
+        let entry = sim.history.first().copied().unwrap_or(f64::NAN);
+        c.finish(cons, entry);
+        s.collateral = Some(c.summary.clone());
+    }
+    let usdc_path = sim.collateral.as_ref().map(|c| c.usdc_path.clone()).unwrap_or_default();
     s.wall_seconds = wall.elapsed().as_secs_f64();
     let feed_names = sim.series.iter().map(|x| x.name.split("_20").next().unwrap_or(&x.name).to_string()).collect();
-    Ok(SimResult { summary: sim.summary, samples, events, feed_names })
+    Ok(SimResult { summary: sim.summary, samples, events, feed_names, usdc_path })
 }

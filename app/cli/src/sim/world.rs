@@ -27,6 +27,8 @@ pub(super) struct Sim {
     pub rng: ChaCha8Rng,
     pub history: Vec<f64>,
     pub summary: SimSummary,
+    /// The collateral scenario's traders and USDC feeds.
+    pub collateral: Option<super::collateral::CollateralRun>,
 }
 
 /// Repeats `series` until they cover `minutes` from their common start: repetition k is shifted
@@ -97,7 +99,7 @@ impl Sim {
         let mut sorted = first.clone();
         sorted.sort_unstable();
         let peg = Price(sorted[sorted.len() / 2]);
-        let params = sim_market_params(sim_oracles, cfg);
+        let params = sim_market_params(sim_oracles.clone(), cfg);
         boot.create_market(0, params, cfg.depth.0 as u128, peg).await.map_err(|e| e.to_string())?;
 
         if cfg.insurance.0 > 0 {
@@ -138,6 +140,21 @@ impl Sim {
         let keeper = Keeper::new(boot.chain.clone(), keeper_user.kp, KeeperConfig::default())
             .await
             .map_err(|e| e.to_string())?;
+        let collateral = match &cfg.collateral {
+            None => None,
+            Some((pairs, n)) => {
+                let pairs: Vec<(Series, Series)> = pairs
+                    .iter()
+                    .map(|(a, b)| Ok::<_, String>((Series::load(a)?, Series::load(b)?)))
+                    .collect::<Result<_, _>>()?;
+                let mut crng = super::collateral::rng(cfg.seed);
+                let usdc_oracles: Vec<Pubkey> = pairs.iter().map(|_| key(&mut crng).pubkey()).collect();
+                let k = pairs.len();
+                let mut usdc = super::collateral::UsdcFeed { pairs, oracles: usdc_oracles, last: vec![0; k] };
+                let traders = super::collateral::setup(&boot, &sim_oracles, &mut usdc, start, *n, &mut crng).await?;
+                Some(super::collateral::CollateralRun { traders, usdc, summary: Default::default(), usdc_path: vec![] })
+            }
+        };
         let n = series.len();
         let sim = Sim {
             boot,
@@ -150,6 +167,7 @@ impl Sim {
             rng,
             history: Vec::new(),
             summary: SimSummary::default(),
+            collateral,
         };
         Ok((sim, start, end))
     }
