@@ -160,6 +160,22 @@ pub struct LiqArgs {
     collateral: String,
     #[arg(long = "tier", required = true)]
     tiers: Vec<String>,
+    /// A listed-collateral holding beside the position, in whole tokens (then --collateral is the
+    /// settlement balance, which may be negative).
+    #[arg(long)]
+    asset_amount: Option<String>,
+    /// The holding's token decimals.
+    #[arg(long, default_value_t = 8)]
+    asset_decimals: u8,
+    /// The holding's price now (ignored with --asset-tracks).
+    #[arg(long)]
+    asset_price: Option<String>,
+    /// The holding's maintenance weight.
+    #[arg(long, default_value = "0.9")]
+    asset_weight: String,
+    /// The holding is the market's own asset (wBTC for a BTC perp): it moves with the price.
+    #[arg(long)]
+    asset_tracks: bool,
 }
 
 #[derive(Args, Debug)]
@@ -509,6 +525,9 @@ fn liq(a: &LiqArgs) -> Result<Output, CliError> {
         base: if long { size } else { size.checked_neg().map_err(fail)? },
         quote_entry: if long { value.checked_neg().map_err(fail)? } else { value },
     };
+    if let Some(amount) = &a.asset_amount {
+        return liq_with_holding(a, amount, &pos, collateral, &tiers, entry);
+    }
     let lp = liquidation_price(&pos, collateral, &tiers).map_err(fail)?;
     let bp = bankruptcy_price(&pos, collateral).map_err(fail)?;
     let mut out = json!({
@@ -529,6 +548,46 @@ fn liq(a: &LiqArgs) -> Result<Output, CliError> {
         }
     }
     Ok(Output::new("liquidation_price", out))
+}
+
+/// `liq-price` with a listed-collateral holding: the price where the account reaches maintenance
+/// with the holding counted at its maintenance weight (moving with the market when it tracks it),
+/// and the same as if the holding stayed at its price now, for comparison.
+fn liq_with_holding(
+    a: &LiqArgs,
+    amount: &str,
+    pos: &PositionState,
+    settlement: Quote,
+    tiers: &[perp_core::margin::Tier],
+    entry: Price,
+) -> Result<Output, CliError> {
+    use perp_core::collateral::{liquidation_price_with_holding, Holding, MAX_DECIMALS};
+    if a.asset_decimals > MAX_DECIMALS {
+        return Err(CliError::input(format!("--asset-decimals: at most {MAX_DECIMALS}")));
+    }
+    let raw = perp_core::units::parse_decimal(amount, a.asset_decimals as u32)
+        .ok()
+        .and_then(|v| u64::try_from(v).ok())
+        .filter(|v| *v > 0)
+        .ok_or_else(|| CliError::input(format!("--asset-amount '{amount}': a positive amount of tokens")))?;
+    let w = fraction("asset-weight", &a.asset_weight, 0, RATE_PRECISION)?;
+    let now_price = match (&a.asset_price, a.asset_tracks) {
+        (Some(p), _) => price("asset-price", p)?,
+        (None, true) => entry,
+        (None, false) => return Err(CliError::input("--asset-price is needed unless --asset-tracks".into())),
+    };
+    let h = Holding { amount: raw, decimals: a.asset_decimals, maintenance_weight: w, price: now_price, tracks: a.asset_tracks };
+    let with = liquidation_price_with_holding(pos, settlement, tiers, &h).map_err(fail)?;
+    let fixed = liquidation_price_with_holding(pos, settlement, tiers, &Holding { tracks: false, ..h }).map_err(fail)?;
+    Ok(Output::new(
+        "liquidation_price",
+        json!({
+            "liquidation_price": with.map(s).unwrap_or(Value::Null),
+            "liquidation_price_if_the_holding_did_not_move": fixed.map(s).unwrap_or(Value::Null),
+            "holding_tracks_the_market": a.asset_tracks,
+            "entry_notional": s(pos.entry_value().map_err(fail)?),
+        }),
+    ))
 }
 
 fn vamm(a: &VammArgs) -> Result<Output, CliError> {

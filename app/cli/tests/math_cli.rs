@@ -289,3 +289,20 @@ fn bad_input_is_one_line_and_exit_2() {
     bad(&["math", "index", "--source", "100:1:2:3:4"]);
     bad(&["math", "nonsense"]);
 }
+
+/// A long backed by its own asset (wBTC for BTC) liquidates nearer its entry than the same
+/// account would if the holding did not move: 1 BTC long at 20,000 on 10,000 borrowed, 0.6 wBTC
+/// at a 0.9 weight (by hand: 30,000 / 1.53 and 19,200 / 0.99).
+#[test]
+fn liq_price_with_a_holding_that_moves_with_the_market() {
+    let args = [
+        "math", "liq-price", "--side", "long", "--size", "1", "--entry", "20000", "--collateral", "-10000", "--tier",
+        "1000000000:0.02:0.01", "--asset-amount", "0.6", "--asset-tracks",
+    ];
+    let v = json(&args);
+    assert_eq!(v["liquidation_price"], "19607.843138");
+    assert_eq!(v["liquidation_price_if_the_holding_did_not_move"], "19393.939393");
+    let err = bad(&["math", "liq-price", "--side", "long", "--size", "1", "--entry", "20000", "--collateral", "0",
+        "--tier", "1000000000:0.02:0.01", "--asset-amount", "0.6"]);
+    assert!(err.contains("--asset-price"), "{err}");
+}

@@ -218,6 +218,72 @@ pub fn collateral_liquidation(
     sale_of(tokens as u64, terms)
 }
 
+/// A collateral holding beside a position, for [`liquidation_price_with_holding`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Holding {
+    pub amount: u64,
+    pub decimals: u8,
+    pub maintenance_weight: Rate,
+    /// Its price now; ignored when it `tracks` the market (its price is then the market's).
+    pub price: Price,
+    /// The collateral is the market's own asset (wBTC for a BTC perp): its price moves with it.
+    pub tracks: bool,
+}
+
+/// The liquidation price of a position whose account holds `settlement` (quote, may be negative)
+/// and a collateral holding: the price where `settlement + upnl + holding's maintenance value`
+/// meets the maintenance requirement. A holding that does not move with the market counts as a
+/// fixed amount (`crate::liquidation::liquidation_price` on the sum); one that does moves with
+/// the price searched (a long backed by its own asset liquidates nearer its entry). The search
+/// is over whole raw prices, with the program's roundings (value down, requirement up); `None`
+/// when no price from 1 raw unit to 10^12 liquidates it.
+pub fn liquidation_price_with_holding(
+    pos: &crate::margin::PositionState,
+    settlement: Quote,
+    tiers: &[crate::margin::Tier],
+    h: &Holding,
+) -> CoreResult<Option<Price>> {
+    if pos.base.0 == 0 {
+        return Err(CoreError::ZeroSize);
+    }
+    crate::margin::validate_tiers(tiers)?;
+    let value = |p: Price| -> CoreResult<Quote> {
+        let at = if h.tracks { p } else { h.price };
+        token_value(h.amount, h.decimals, at, Round::Down)?.mul_rate(h.maintenance_weight, Round::Down)
+    };
+    if !h.tracks {
+        let c = settlement.checked_add(value(h.price)?)?;
+        return Ok(crate::liquidation::liquidation_price(pos, c, tiers)?.map(|l| l.price));
+    }
+    let liq = |p: Price| -> CoreResult<bool> {
+        let equity = settlement.checked_add(pos.upnl(p)?)?.checked_add(value(p)?)?;
+        let mm = crate::margin::requirement(tiers, pos.notional(p)?, crate::margin::MarginKind::Maintenance)?;
+        Ok(equity < mm)
+    };
+    const TOP: u64 = 1_000_000_000_000_000_000;
+    let long = pos.base.0 > 0;
+    // a long (or a short backed by its own asset, whose value rises with the price too) is
+    // liquidated below some price, a short above it; find which end liquidates
+    let (lo_liq, hi_liq) = (liq(Price(1))?, liq(Price(TOP))?);
+    let below = match (lo_liq, hi_liq) {
+        (false, false) => return Ok(None),
+        (true, true) => return Ok(Some(Price(if long { TOP } else { 1 }))),
+        (true, false) => true,
+        (false, true) => false,
+    };
+    let (mut lo, mut hi) = (1u64, TOP);
+    // invariant: liq(lo) == below, liq(hi) != below
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if liq(Price(mid))? == below {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    Ok(Some(Price(if below { lo } else { hi })))
+}
+
 impl Rate {
     /// `self x other`, rounded down, as a raw rate.
     fn mul_rate_of(self, other: Rate) -> CoreResult<i64> {
@@ -353,6 +419,31 @@ mod tests {
         // a valuation below the sale price is refused (the account-favourable price is the higher)
         t.value_price = Price(99 * USD as u64);
         assert!(collateral_liquidation(Quote(12 * USD), Quote(95 * USD), 10, 10, &t).is_err());
+    }
+
+    #[test]
+    fn a_long_backed_by_its_own_asset_liquidates_nearer() {
+        use crate::margin::{PositionState, Tier, UNBOUNDED};
+        use crate::Base;
+        let tiers = [Tier { cap: UNBOUNDED, imr: Rate(20_000_000), mmr: Rate(10_000_000) }];
+        // 1 BTC long at 20,000 on 10,000 borrowed, backed by 0.6 wBTC at 0.9
+        let pos = PositionState { base: Base(1_000_000_000), quote_entry: Quote(-20_000 * USD) };
+        let h = |tracks| Holding {
+            amount: 60_000_000,
+            decimals: 8,
+            maintenance_weight: Rate(900_000_000),
+            price: Price(20_000 * USD as u64),
+            tracks,
+        };
+        // by hand: tracking, 1.54 p - 30,000 < 0.01 p below 19,607.84; fixed, p - 19,200 < 0.01 p
+        // below 19,393.94
+        let with = liquidation_price_with_holding(&pos, Quote(-10_000 * USD), &tiers, &h(true)).unwrap().unwrap();
+        let without = liquidation_price_with_holding(&pos, Quote(-10_000 * USD), &tiers, &h(false)).unwrap().unwrap();
+        assert!((19_607_840_000..=19_607_850_000).contains(&with.0), "{with:?}");
+        assert!((19_393_930_000..=19_393_950_000).contains(&without.0), "{without:?}");
+        // a short backed by the asset it is short is hedged: no price liquidates it
+        let short = PositionState { base: Base(-500_000_000), quote_entry: Quote(10_000 * USD) };
+        assert_eq!(liquidation_price_with_holding(&short, Quote(-1_000 * USD), &tiers, &h(true)).unwrap(), None);
     }
 
     #[test]
