@@ -603,9 +603,7 @@ impl Env {
         params: perp::state::CollateralParams,
     ) -> Result<u16, BanksClientError> {
         let ci = self.exchange().await.collateral_count + 1;
-        let id = self
-            .propose(perp::state::AdminAction::ListCollateral { collateral_index: ci, mint, params })
-            .await?;
+        let id = self.propose(perp::state::AdminAction::ListCollateral { collateral_index: ci, mint, params }).await?;
         let admin = self.admin.insecure_clone();
         self.send(
             &[perp_client::collateral::execute_list_collateral(admin.pubkey(), id, admin.pubkey(), mint, ci)],

@@ -31,7 +31,10 @@ pub async fn sol_world(sol: u64) -> Sol {
     let sam = w.env.user(0, 0).await;
     let sam_sol = w.env.token_account_of(&mint, &sam.key(), sol).await;
     if sol > 0 {
-        w.env.send(&[cix::deposit_collateral(sam.key(), sam.account, ci, &mint, sam_sol, sol)], &[&sam.kp]).await.unwrap();
+        w.env
+            .send(&[cix::deposit_collateral(sam.key(), sam.account, ci, &mint, sam_sol, sol)], &[&sam.kp])
+            .await
+            .unwrap();
     }
     Sol { w, oracle, mint, ci, sam, sam_sol }
 }
@@ -91,8 +94,16 @@ impl Sol {
                 markets.push(m);
             }
         }
-        ixs.push(cix::liquidate_collateral(larry.key(), self.sam.account, larry.account, self.ci, 0, max, &markets, &[]));
+        ixs.push(cix::liquidate_collateral(
+            larry.key(),
+            self.sam.account,
+            larry.account,
+            self.ci,
+            0,
+            max,
+            &markets,
+            &[],
+        ));
         self.w.env.send(&ixs, &[&larry.kp]).await
     }
 }
-

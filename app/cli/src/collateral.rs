@@ -160,8 +160,9 @@ pub async fn move_collateral<C: Chain>(
     let kp = need(signer)?;
     let collaterals = fetch_collaterals(c).await.map_err(chain_err)?;
     let col = resolve(&collaterals, mint)?;
-    let raw = parse_decimal(amount, col.decimals as u32)
-        .map_err(|e| CliError::input(format!("--amount '{amount}': {e} ({} has {} decimals)", col.name_str(), col.decimals)))?;
+    let raw = parse_decimal(amount, col.decimals as u32).map_err(|e| {
+        CliError::input(format!("--amount '{amount}': {e} ({} has {} decimals)", col.name_str(), col.decimals))
+    })?;
     let raw = u64::try_from(raw)
         .ok()
         .filter(|v| *v > 0)
@@ -187,7 +188,16 @@ pub async fn move_collateral<C: Chain>(
             return Err(CliError::input(format!("the account holds no {}", col.name_str())));
         }
         let others: Vec<u16> = cix::held(&acct).into_iter().filter(|i| *i != col.collateral_index).collect();
-        v.push(cix::withdraw_collateral(kp.pubkey(), key, col.collateral_index, &col.mint, token, raw, &markets, &others));
+        v.push(cix::withdraw_collateral(
+            kp.pubkey(),
+            key,
+            col.collateral_index,
+            &col.mint,
+            token,
+            raw,
+            &markets,
+            &others,
+        ));
         v
     };
     let sig = c.send(&ixs, &[kp], opts).await.map_err(chain_err)?;
@@ -310,7 +320,9 @@ pub async fn list_from_config<C: Chain>(
         if !dry_run {
             if let Some(m) = c.account(&mint).await.map_err(err)? {
                 if m.data.get(44) != Some(&decimals) {
-                    return Err(CliError::input(format!("collateral {i}: mint {mint} does not have {decimals} decimals")));
+                    return Err(CliError::input(format!(
+                        "collateral {i}: mint {mint} does not have {decimals} decimals"
+                    )));
                 }
             }
         }

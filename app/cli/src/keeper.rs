@@ -15,10 +15,12 @@ use anchor_lang::prelude::Pubkey;
 use perp::instructions::{OrderParams, OrderSide};
 use perp::state::{AdlRound, MarginAccount, Market};
 use perp_client::chain::{
-    fetch_all_margin_accounts, fetch_collaterals, fetch_exchange, fetch_markets, fetch_oracles, Chain, ChainError, ChainResult,
-    SendOptions,
+    fetch_all_margin_accounts, fetch_collaterals, fetch_exchange, fetch_markets, fetch_oracles, Chain, ChainError,
+    ChainResult, SendOptions,
 };
-use perp_client::preview::{account_health_with, index_view, market_state, preview_takeover, scan_accounts, MarketState};
+use perp_client::preview::{
+    account_health_with, index_view, market_state, preview_takeover, scan_accounts, MarketState,
+};
 use perp_client::{decode::decode, ix, pda};
 use perp_core::liquidation::min_close_size;
 use perp_core::{Base, Quote, Rate, Round};

@@ -576,9 +576,16 @@ fn liq_with_holding(
         (None, true) => entry,
         (None, false) => return Err(CliError::input("--asset-price is needed unless --asset-tracks".into())),
     };
-    let h = Holding { amount: raw, decimals: a.asset_decimals, maintenance_weight: w, price: now_price, tracks: a.asset_tracks };
+    let h = Holding {
+        amount: raw,
+        decimals: a.asset_decimals,
+        maintenance_weight: w,
+        price: now_price,
+        tracks: a.asset_tracks,
+    };
     let with = liquidation_price_with_holding(pos, settlement, tiers, &h).map_err(fail)?;
-    let fixed = liquidation_price_with_holding(pos, settlement, tiers, &Holding { tracks: false, ..h }).map_err(fail)?;
+    let fixed =
+        liquidation_price_with_holding(pos, settlement, tiers, &Holding { tracks: false, ..h }).map_err(fail)?;
     Ok(Output::new(
         "liquidation_price",
         json!({

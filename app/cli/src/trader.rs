@@ -239,7 +239,8 @@ pub async fn account<C: Chain>(
         AccountCmd::Deposit(a) | AccountCmd::Withdraw(a) if a.mint.is_some() => {
             let deposit = matches!(cmd, AccountCmd::Deposit(_));
             let mint = a.mint.as_deref().unwrap_or_default();
-            crate::collateral::move_collateral(c, signer, a.id, mint, &a.amount, a.token.as_deref(), deposit, opts).await
+            crate::collateral::move_collateral(c, signer, a.id, mint, &a.amount, a.token.as_deref(), deposit, opts)
+                .await
         }
         AccountCmd::Deposit(a) | AccountCmd::Withdraw(a) => {
             let kp = need(signer)?;

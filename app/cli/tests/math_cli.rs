@@ -296,13 +296,40 @@ fn bad_input_is_one_line_and_exit_2() {
 #[test]
 fn liq_price_with_a_holding_that_moves_with_the_market() {
     let args = [
-        "math", "liq-price", "--side", "long", "--size", "1", "--entry", "20000", "--collateral", "-10000", "--tier",
-        "1000000000:0.02:0.01", "--asset-amount", "0.6", "--asset-tracks",
+        "math",
+        "liq-price",
+        "--side",
+        "long",
+        "--size",
+        "1",
+        "--entry",
+        "20000",
+        "--collateral",
+        "-10000",
+        "--tier",
+        "1000000000:0.02:0.01",
+        "--asset-amount",
+        "0.6",
+        "--asset-tracks",
     ];
     let v = json(&args);
     assert_eq!(v["liquidation_price"], "19607.843138");
     assert_eq!(v["liquidation_price_if_the_holding_did_not_move"], "19393.939393");
-    let err = bad(&["math", "liq-price", "--side", "long", "--size", "1", "--entry", "20000", "--collateral", "0",
-        "--tier", "1000000000:0.02:0.01", "--asset-amount", "0.6"]);
+    let err = bad(&[
+        "math",
+        "liq-price",
+        "--side",
+        "long",
+        "--size",
+        "1",
+        "--entry",
+        "20000",
+        "--collateral",
+        "0",
+        "--tier",
+        "1000000000:0.02:0.01",
+        "--asset-amount",
+        "0.6",
+    ]);
     assert!(err.contains("--asset-price"), "{err}");
 }

@@ -84,8 +84,12 @@ fn bench(c: &mut Criterion) {
     }
     let mut g = c.benchmark_group("keeper health scan");
     g.sample_size(10);
-    g.bench_function("100k accounts, 2 threads", |b| b.iter(|| scan_accounts(&accts, &markets, &Default::default(), 0, 2).len()));
-    g.bench_function("100k accounts, 1 thread", |b| b.iter(|| scan_accounts(&accts, &markets, &Default::default(), 0, 1).len()));
+    g.bench_function("100k accounts, 2 threads", |b| {
+        b.iter(|| scan_accounts(&accts, &markets, &Default::default(), 0, 2).len())
+    });
+    g.bench_function("100k accounts, 1 thread", |b| {
+        b.iter(|| scan_accounts(&accts, &markets, &Default::default(), 0, 1).len())
+    });
     g.finish();
 }
 

@@ -220,12 +220,8 @@ pub fn order_status(
     // the order's own margin group below maintenance: liquidation first (listed collateral valued
     // as the program's reducing-fill check values it)
     let h = account_health(acct, markets);
-    let cross_collateral = crate::collateral_view::collateral_health(
-        acct,
-        collaterals,
-        perp::engine::markets::PriceNeed::Lenient,
-        now,
-    );
+    let cross_collateral =
+        crate::collateral_view::collateral_health(acct, collaterals, perp::engine::markets::PriceNeed::Lenient, now);
     let below = match slot {
         Some(i) if acct.positions[i].is_isolated() => h.isolated.iter().any(|(s, g)| *s == i && g.is_liquidatable()),
         // as the program: the orders' reserve counts (a liquidation releases it first)

@@ -5,10 +5,10 @@
 
 use crate::chain::AccountData;
 use crate::collateral_view::{collateral_health, cross_liquidation_price, Collaterals};
-use perp::engine::markets::PriceNeed;
 use anchor_lang::prelude::Pubkey;
 use perp::engine::fill::execute_fill;
 use perp::engine::health::{group_health, position_part, Group, Parts};
+use perp::engine::markets::PriceNeed;
 use perp::engine::prices::{view, MarketView};
 use perp::state::{Exchange, MarginAccount, Market, MAX_POSITIONS};
 use perp_core::adl::{adl_score, AdlScore};

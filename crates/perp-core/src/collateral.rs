@@ -208,12 +208,18 @@ pub fn collateral_liquidation(
     let credit = (terms.price.0 as u128) * (RATE_PRECISION - terms.discount.0) as u128;
     let given_up = (terms.value_price.0 as u128) * terms.maintenance_weight.0 as u128;
     let for_target = if credit > given_up {
-        mul_div_u128(shortfall.0 as u128, pow10(terms.decimals)? * RATE_PRECISION as u128, credit - given_up, Round::Up)?
+        mul_div_u128(
+            shortfall.0 as u128,
+            pow10(terms.decimals)? * RATE_PRECISION as u128,
+            credit - given_up,
+            Round::Up,
+        )?
     } else {
         u128::MAX
     };
     let sell_price = (terms.price.0 as u128) * (RATE_PRECISION - terms.discount.0) as u128;
-    let for_owed = mul_div_u128(owed.0 as u128, pow10(terms.decimals)? * RATE_PRECISION as u128, sell_price, Round::Up)?;
+    let for_owed =
+        mul_div_u128(owed.0 as u128, pow10(terms.decimals)? * RATE_PRECISION as u128, sell_price, Round::Up)?;
     let tokens = for_target.min(for_owed).min(balance as u128).min(max_tokens as u128);
     sale_of(tokens as u64, terms)
 }
@@ -347,12 +353,14 @@ mod tests {
             imf: Rate(0),
         };
         // 10 SOL, index 100, time-weighted 110: maintenance 1,000 x 0.9; initial 1,000 x 0.8
-        let v = collateral_value(10_000_000_000, &risk, Price(100 * USD as u64), Price(110 * USD as u64), true).unwrap();
+        let v =
+            collateral_value(10_000_000_000, &risk, Price(100 * USD as u64), Price(110 * USD as u64), true).unwrap();
         assert_eq!(v, CollateralValue { maintenance: Quote(900 * USD), initial: Quote(800 * USD) });
         // time-weighted 90 (a spike up): initial at 90
         let v = collateral_value(10_000_000_000, &risk, Price(100 * USD as u64), Price(90 * USD as u64), true).unwrap();
         assert_eq!(v.initial, Quote(720 * USD));
-        let v = collateral_value(10_000_000_000, &risk, Price(100 * USD as u64), Price(90 * USD as u64), false).unwrap();
+        let v =
+            collateral_value(10_000_000_000, &risk, Price(100 * USD as u64), Price(90 * USD as u64), false).unwrap();
         assert_eq!(v.initial, Quote::ZERO);
     }
 
@@ -382,11 +390,15 @@ mod tests {
     #[test]
     fn liquidation_sells_just_enough() {
         // each SOL adds 100 x (1 - 0.05 - 0.9) = 5 to equity - target: 12 short -> 2.4 SOL
-        let s = collateral_liquidation(Quote(12 * USD), Quote(1_000 * USD), 10_000_000_000, u64::MAX, &terms()).unwrap();
+        let s =
+            collateral_liquidation(Quote(12 * USD), Quote(1_000 * USD), 10_000_000_000, u64::MAX, &terms()).unwrap();
         assert_eq!(s.tokens, 2_400_000_000);
         assert_eq!(s.to_account, Quote(228 * USD));
         // the gain in equity covers the shortfall: credit - maintenance value given up
-        let lost = token_value(s.tokens, 9, Price(100 * USD as u64), Round::Up).unwrap().mul_rate(Rate(900_000_000), Round::Up).unwrap();
+        let lost = token_value(s.tokens, 9, Price(100 * USD as u64), Round::Up)
+            .unwrap()
+            .mul_rate(Rate(900_000_000), Round::Up)
+            .unwrap();
         assert!(s.to_account.0 - lost.0 >= 12 * USD);
         // bounded by what the account owes: 50 owed -> ceil(50 / 95) SOL
         let s = collateral_liquidation(Quote(12 * USD), Quote(50 * USD), 10_000_000_000, u64::MAX, &terms()).unwrap();

@@ -80,10 +80,7 @@ pub mod perp {
     pub fn refresh_collateral(ctx: Context<RefreshCollateral>) -> Result<()> {
         instructions::refresh_collateral::handler(ctx)
     }
-    pub fn liquidate_collateral<'info>(
-        ctx: Context<'info, LiquidateCollateral<'info>>,
-        max_tokens: u64,
-    ) -> Result<()> {
+    pub fn liquidate_collateral<'info>(ctx: Context<'info, LiquidateCollateral<'info>>, max_tokens: u64) -> Result<()> {
         instructions::liquidate_collateral::handler(ctx, max_tokens)
     }
     pub fn place_market_order<'info>(ctx: Context<'info, PlaceMarketOrder<'info>>, params: OrderParams) -> Result<()> {

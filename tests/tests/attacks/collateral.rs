@@ -6,9 +6,9 @@
 use super::*;
 use perp::error::PerpError;
 use perp::state::{AdminAction, CollateralTightening};
-use solana_signer::Signer;
 use perp_client::collateral as cix;
 use perp_tests::sol::*;
+use solana_signer::Signer;
 
 const DAY: i64 = 86_400;
 
@@ -40,14 +40,18 @@ async fn attack_fake_collateral_listing_waits_for_the_timelock_and_the_cap_bound
     let tok = w.env.token_account_of(&fake, &mallory.key(), 10 * cap).await;
     let over = cix::deposit_collateral(mallory.key(), mallory.account, 1, &fake, tok, cap + 1);
     assert_error(w.env.send(&[over], &[&mallory.kp]).await, PerpError::DepositCapExceeded);
-    w.env.send(&[cix::deposit_collateral(mallory.key(), mallory.account, 1, &fake, tok, cap)], &[&mallory.kp]).await.unwrap();
+    w.env
+        .send(&[cix::deposit_collateral(mallory.key(), mallory.account, 1, &fake, tok, cap)], &[&mallory.kp])
+        .await
+        .unwrap();
     let more = cix::deposit_collateral(mallory.key(), mallory.account, 1, &fake, tok, 1);
     assert_error(w.env.send(&[more], &[&mallory.kp]).await, PerpError::DepositCapExceeded);
     assert_eq!(w.env.token_balance(&tok).await, 9 * cap);
     // the cap is the stated bound of the damage: 1 token x 1,000,000 x 0.8 of initial margin
     let c = w.env.collateral(1).await;
-    let bound = perp_core::collateral::collateral_value(c.total_deposits, &c.risk(), usd(1_000_000), usd(1_000_000), true)
-        .unwrap();
+    let bound =
+        perp_core::collateral::collateral_value(c.total_deposits, &c.risk(), usd(1_000_000), usd(1_000_000), true)
+            .unwrap();
     assert_eq!(bound.initial, Quote(800_000 * USDC as i64));
     // and the real admin can stop new deposits at once
     let t = CollateralTightening { initial_weight: 0, imf: c.imf, deposit_cap: 0, status: 2 };
@@ -63,7 +67,8 @@ async fn attack_instant_tightening_cannot_loosen() {
     let mut s = sol_world(10 * SOL).await;
     let admin = s.w.env.admin.insecure_clone();
     let c = s.w.env.collateral(s.ci).await;
-    let base = CollateralTightening { initial_weight: c.initial_weight, imf: c.imf, deposit_cap: c.deposit_cap, status: 0 };
+    let base =
+        CollateralTightening { initial_weight: c.initial_weight, imf: c.imf, deposit_cap: c.deposit_cap, status: 0 };
     for loose in [
         CollateralTightening { initial_weight: c.initial_weight + 1, ..base },
         CollateralTightening { deposit_cap: c.deposit_cap + 1, ..base },
@@ -82,7 +87,8 @@ async fn attack_instant_tightening_cannot_loosen() {
     let r = s.w.env.send(&[cix::tighten_collateral(sam.key(), s.ci, strict)], &[&sam.kp]).await;
     assert_error(r, PerpError::AdminOnly);
     // reduce-only: no new deposits
-    let r = s.w.env.send(&[cix::deposit_collateral(sam.key(), sam.account, s.ci, &s.mint, s.sam_sol, 1)], &[&sam.kp]).await;
+    let r =
+        s.w.env.send(&[cix::deposit_collateral(sam.key(), sam.account, s.ci, &s.mint, s.sam_sol, 1)], &[&sam.kp]).await;
     assert_error(r, PerpError::CollateralDepositsClosed);
     assert_eq!(s.w.env.collateral(s.ci).await.maintenance_weight, c.maintenance_weight);
     s.w.env.assert_conservation().await;
@@ -97,7 +103,10 @@ async fn attack_collateral_mint_that_can_freeze_or_tax_the_vault_is_refused() {
     w.env.set_legacy_oracle(oracle, usd(100), Price(1_000), T0);
     let admin = w.env.admin.insecure_clone();
     let freezer = w.env.create_mint_with(9, Some(&admin.pubkey())).await;
-    assert_error(w.env.list_collateral(freezer, collateral_params(oracle, SOL)).await.map(|_| ()), PerpError::CollateralMintRejected);
+    assert_error(
+        w.env.list_collateral(freezer, collateral_params(oracle, SOL)).await.map(|_| ()),
+        PerpError::CollateralMintRejected,
+    );
     let settlement = w.env.mint;
     assert_error(
         w.env.list_collateral(settlement, collateral_params(oracle, SOL)).await.map(|_| ()),

@@ -327,11 +327,15 @@ impl Fz {
             let lafter = self.env.margin(&l.account).await;
             let sold = before.0 - after.collateral_balance(SOL_INDEX);
             let c = self.env.collateral(SOL_INDEX).await;
-            let sale = perp_core::collateral::sale_of(sold, &c.sale_terms(Price(c.last_price), Price(c.last_price)))
-                .unwrap();
+            let sale =
+                perp_core::collateral::sale_of(sold, &c.sale_terms(Price(c.last_price), Price(c.last_price))).unwrap();
             // the liquidator paid the sale's price and the insurance fund got its share; the
             // account got its credit, less a debt it could not pay that the fund took over
-            assert_eq!(before.2 - lafter.cross_collateral, sale.from_liquidator.0, "invariant_collateral_sale: liquidator");
+            assert_eq!(
+                before.2 - lafter.cross_collateral,
+                sale.from_liquidator.0,
+                "invariant_collateral_sale: liquidator"
+            );
             let debt_paid = after.cross_collateral - before.1 - sale.to_account.0;
             assert!(debt_paid >= 0, "invariant_collateral_sale: account credited {} less than the sale", debt_paid);
             let ins_after = self.env.market(0).await.insurance_fund;

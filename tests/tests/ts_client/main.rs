@@ -246,8 +246,13 @@ fn collateral_vectors_cover_every_outcome() {
     let liq = v["liquidation"].as_array().unwrap();
     assert!(liq.iter().filter(|c| c["sale"]["tokens"].as_str().is_some_and(|t| t != "0")).count() > 100);
     for need in ["adding", "withdraw", "tolerant", "liquidation", "lenient", "collateralSale"] {
-        let of = |f: &dyn Fn(&Value) -> bool| v["holding"].as_array().unwrap().iter().filter(|c| c["need"] == need && f(c)).count();
+        let of = |f: &dyn Fn(&Value) -> bool| {
+            v["holding"].as_array().unwrap().iter().filter(|c| c["need"] == need && f(c)).count()
+        };
         assert!(of(&|c| c["result"]["maintenance"].as_str().is_some_and(|m| m != "0")) > 0, "{need}: never counted");
-        assert!(of(&|c| c["result"].get("error").is_some() || c["result"]["maintenance"] == "0") > 0, "{need}: never refused");
+        assert!(
+            of(&|c| c["result"].get("error").is_some() || c["result"]["maintenance"] == "0") > 0,
+            "{need}: never refused"
+        );
     }
 }

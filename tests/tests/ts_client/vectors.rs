@@ -248,7 +248,8 @@ fn collateral_instruction_cases() -> Vec<Value> {
     let liq_acct = pda::margin_account(&liquidator, 7);
     let (mint, mint2) = (key(30), key(31));
     let oracles = [key(10), key(11), key(12)];
-    let tightening = CollateralTightening { initial_weight: 700_000_000, imf: 1_000_000, deposit_cap: u64::MAX, status: 1 };
+    let tightening =
+        CollateralTightening { initial_weight: 700_000_000, imf: 1_000_000, deposit_cap: u64::MAX, status: 1 };
     vec![
         case(
             "execute_list_collateral",
@@ -663,11 +664,12 @@ pub fn collateral() -> Value {
         }
     }
 
-    let mut sqrts: Vec<Value> = [0u64, 1, 2, 3, 4, 15, 16, 17, 999_999_999_999, 1_000_000_000_000, 1 << 40, (1 << 40) + 1]
-        .into_iter()
-        .chain([u64::MAX - 1, u64::MAX, (1 << 63) + 1, 4_294_967_295 * 4_294_967_295])
-        .map(|n| json!([n.to_string(), ceil_sqrt(n).to_string()]))
-        .collect();
+    let mut sqrts: Vec<Value> =
+        [0u64, 1, 2, 3, 4, 15, 16, 17, 999_999_999_999, 1_000_000_000_000, 1 << 40, (1 << 40) + 1]
+            .into_iter()
+            .chain([u64::MAX - 1, u64::MAX, (1 << 63) + 1, 4_294_967_295 * 4_294_967_295])
+            .map(|n| json!([n.to_string(), ceil_sqrt(n).to_string()]))
+            .collect();
     for _ in 0..300 {
         let n = rng.wide();
         sqrts.push(json!([n.to_string(), ceil_sqrt(n).to_string()]));
@@ -704,7 +706,8 @@ pub fn collateral() -> Value {
     ];
     for &d in &decimals[1..] {
         for &(iw, mw, imf) in &weights {
-            let risk = CollateralRisk { decimals: d, initial_weight: Rate(iw), maintenance_weight: Rate(mw), imf: Rate(imf) };
+            let risk =
+                CollateralRisk { decimals: d, initial_weight: Rate(iw), maintenance_weight: Rate(mw), imf: Rate(imf) };
             for amount in [0u64, 1, 1_234_567, 10_000_000_000, 5_000_000_000_000_000, u64::MAX] {
                 for &(index, strict) in &price_pairs {
                     for allowed in [true, false] {
@@ -718,9 +721,18 @@ pub fn collateral() -> Value {
         let mw = (rng.next() % (R as u64 + 1)) as i64;
         let iw = (rng.next() % (mw as u64 + 1)) as i64;
         let imf = (rng.next() % 10_000_001) as i64;
-        let risk = CollateralRisk { decimals: (rng.next() % 14) as u8, initial_weight: Rate(iw), maintenance_weight: Rate(mw), imf: Rate(imf) };
+        let risk = CollateralRisk {
+            decimals: (rng.next() % 14) as u8,
+            initial_weight: Rate(iw),
+            maintenance_weight: Rate(mw),
+            imf: Rate(imf),
+        };
         let index = rng.wide();
-        let strict = if rng.next().is_multiple_of(2) { index.saturating_add(rng.wide() >> 8) } else { index.saturating_sub(rng.wide() >> 8) };
+        let strict = if rng.next().is_multiple_of(2) {
+            index.saturating_add(rng.wide() >> 8)
+        } else {
+            index.saturating_sub(rng.wide() >> 8)
+        };
         values.push(collateral_value_case(rng.wide(), risk, index, strict, !rng.next().is_multiple_of(4)));
     }
 
@@ -752,7 +764,9 @@ pub fn collateral() -> Value {
     }
     let mut sales = Vec::new();
     for t in &sale_terms {
-        for tokens in [0u64, 1, 2, 3, 999, 1_000_000_000, 1_000_000_007, u32::MAX as u64, 1_000_000_000_000_000, u64::MAX] {
+        for tokens in
+            [0u64, 1, 2, 3, 999, 1_000_000_000, 1_000_000_007, u32::MAX as u64, 1_000_000_000_000_000, u64::MAX]
+        {
             sales.push(sale_case(tokens, t));
         }
     }

@@ -28,9 +28,7 @@ pub fn collateral_refreshes(accounts: &[&MarginAccount], collaterals: &Collatera
     let mut idx: Vec<u16> = accounts.iter().flat_map(|a| held(a)).collect();
     idx.sort_unstable();
     idx.dedup();
-    idx.iter()
-        .filter_map(|i| collaterals.get(i).map(|c| refresh_collateral(*i, &oracle_keys(c))))
-        .collect()
+    idx.iter().filter_map(|i| collaterals.get(i).map(|c| refresh_collateral(*i, &oracle_keys(c)))).collect()
 }
 
 /// Every collateral `accounts` hold, each once: the metas a margin check of them needs.
@@ -101,10 +99,8 @@ impl<C: Chain> Keeper<C> {
                 continue;
             }
             // the holding worth most for maintenance goes first
-            let Some((ci, c)) = held(a)
-                .into_iter()
-                .filter_map(|i| collaterals.get(&i).map(|c| (i, c)))
-                .max_by_key(|(i, c)| {
+            let Some((ci, c)) =
+                held(a).into_iter().filter_map(|i| collaterals.get(&i).map(|c| (i, c))).max_by_key(|(i, c)| {
                     perp_client::collateral_view::holding_counts(c, a.collateral_balance(*i), PriceNeed::Tolerant, now)
                         .map(|v| v.maintenance.0)
                         .unwrap_or(0)

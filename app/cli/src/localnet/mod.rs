@@ -167,14 +167,12 @@ impl Local {
 
     /// The collateral index (1, 2, ...) of a symbol.
     pub fn collateral_index(&self, name: &str) -> Result<u16, CliError> {
-        self.collateral
-            .iter()
-            .position(|(n, _, _)| n.eq_ignore_ascii_case(name))
-            .map(|i| i as u16 + 1)
-            .ok_or_else(|| {
+        self.collateral.iter().position(|(n, _, _)| n.eq_ignore_ascii_case(name)).map(|i| i as u16 + 1).ok_or_else(
+            || {
                 let names: Vec<&str> = self.collateral.iter().map(|(n, _, _)| n.as_str()).collect();
                 CliError::input(format!("collateral '{name}': not in the config (listed: {})", names.join(", ")))
-            })
+            },
+        )
     }
 }
 

@@ -116,7 +116,8 @@ pub fn feeds(config: &Value, authority: &Pubkey) -> Result<Vec<Feed>, CliError> 
             if o.get("kind").and_then(Value::as_str) != Some("legacy") {
                 return Err(bad(format!("{octx}: a collateral's own local oracle must be legacy")));
             }
-            let seed_text = o.get("seed").and_then(Value::as_str).ok_or_else(|| bad(format!("{octx}: needs \"seed\"")))?;
+            let seed_text =
+                o.get("seed").and_then(Value::as_str).ok_or_else(|| bad(format!("{octx}: needs \"seed\"")))?;
             let seed = seed_of(seed_text).map_err(|e| bad(format!("{octx}: {e}")))?;
             let want = perp_test_oracle::oracle_address(authority, &seed);
             if key != want {

@@ -173,12 +173,19 @@ pub(super) async fn setup(
         usdc.oracles.iter().map(|k| OracleParams { kind: 1, key: *k, feed_id: [0; 32], weight: 1 }).collect();
     for (ci, mint, p) in [
         (USDC_INDEX, usdc_mint, params(b"USDC", usdc_oracles, (950_000_000, 970_000_000, 20_000_000), u64::MAX / 4)),
-        (WBTC_INDEX, wbtc_mint, params(b"wBTC", market_oracles.to_vec(), (800_000_000, 900_000_000, 50_000_000), u64::MAX / 4)),
+        (
+            WBTC_INDEX,
+            wbtc_mint,
+            params(b"wBTC", market_oracles.to_vec(), (800_000_000, 900_000_000, 50_000_000), u64::MAX / 4),
+        ),
     ] {
         let id = perp_client::chain::fetch_exchange(&boot.chain).await.map_err(err)?.proposal_count;
         let action = perp::state::AdminAction::ListCollateral { collateral_index: ci, mint, params: p };
         boot.chain.send(&[ix::propose(a, id, action)], &[&boot.admin], &opts).await.map_err(err)?;
-        boot.chain.send(&[cix::execute_list_collateral(a, id, a, mint, ci)], &[&boot.admin], &opts).await.map_err(err)?;
+        boot.chain
+            .send(&[cix::execute_list_collateral(a, id, a, mint, ci)], &[&boot.admin], &opts)
+            .await
+            .map_err(err)?;
     }
     let mut out = Vec::new();
     for i in 0..2 * n {
@@ -215,10 +222,16 @@ fn name(ci: u16) -> &'static str {
 
 /// Is the account liquidatable with its collateral valued at `price` (maintenance), the rest as
 /// the program values it for a liquidation decision (the same health functions)?
-fn liquidatable_at(a: &MarginAccount, states: &BTreeMap<u16, MarketState>, c: &perp::state::Collateral, price: Price) -> bool {
+fn liquidatable_at(
+    a: &MarginAccount,
+    states: &BTreeMap<u16, MarketState>,
+    c: &perp::state::Collateral,
+    price: Price,
+) -> bool {
     let s = settled(a, states);
     let mut parts = parts_for(&s, states);
-    let v = collateral_value(s.collateral_balance(c.collateral_index), &c.risk(), price, price, true).unwrap_or_default();
+    let v =
+        collateral_value(s.collateral_balance(c.collateral_index), &c.risk(), price, price, true).unwrap_or_default();
     parts.collateral = collateral_part(&v).ok();
     group_health(&s, Group::Cross, &parts).map(|h| h.is_liquidatable()).unwrap_or(false)
 }
@@ -257,8 +270,7 @@ impl CollateralRun {
         let collaterals = fetch_collaterals(&boot.chain).await.unwrap_or_default();
         for (i, tr) in self.traders.iter_mut().enumerate() {
             let k = tr.user.account;
-            let sold: u64 =
-                report.collateral_liquidated.iter().filter(|(a, _, _)| *a == k).map(|(_, _, n)| *n).sum();
+            let sold: u64 = report.collateral_liquidated.iter().filter(|(a, _, _)| *a == k).map(|(_, _, n)| *n).sum();
             let taken = report.liquidated.iter().any(|(a, ..)| *a == k);
             if sold == 0 && !taken {
                 continue;
@@ -311,8 +323,9 @@ impl CollateralRun {
         let (mut lo, mut hi) = (0i64, 50_000_000 * USDC);
         while hi - lo > USDC {
             let mid = lo + (hi - lo) / 2;
-            let ok = perp_core::margin::requirement(tiers, perp_core::Quote(mid), perp_core::margin::MarginKind::Initial)
-                .is_ok_and(|r| r <= budget);
+            let ok =
+                perp_core::margin::requirement(tiers, perp_core::Quote(mid), perp_core::margin::MarginKind::Initial)
+                    .is_ok_and(|r| r <= budget);
             if ok {
                 lo = mid;
             } else {
@@ -333,7 +346,8 @@ impl CollateralRun {
             isolated_collateral: 0,
             max_index_deviation: 0,
         };
-        let mut order = ix::place_market_order(tr.user.key(), tr.user.account, 0, &ix::market_oracles(&state.market), &[], p);
+        let mut order =
+            ix::place_market_order(tr.user.key(), tr.user.account, 0, &ix::market_oracles(&state.market), &[], p);
         order.accounts.extend(cix::collateral_metas(&[tr.collateral]));
         let oracles: Vec<Pubkey> = col.oracles[..col.oracle_count()].iter().map(|o| o.key).collect();
         let txs = [cix::refresh_collateral(tr.collateral, &oracles), order];
@@ -378,7 +392,13 @@ impl CollateralRun {
             .iter()
             .map(|m| {
                 let ok = m.vault == m.registry && m.registry == m.balances;
-                format!("{} vault {} = balances {} ({})", name(m.collateral_index), m.vault, m.balances, if ok { "ok" } else { "FAILED" })
+                format!(
+                    "{} vault {} = balances {} ({})",
+                    name(m.collateral_index),
+                    m.vault,
+                    m.balances,
+                    if ok { "ok" } else { "FAILED" }
+                )
             })
             .collect();
     }

@@ -167,11 +167,8 @@ impl SimConfig {
                 let pick = |name: &str| base.files.iter().find(|p| p.to_string_lossy().contains(name)).cloned();
                 let usd = [pick("binanceus_BTCUSD_1m"), pick("kraken_XBTUSD_5m")];
                 let usdc = [pick("binanceus_BTCUSDC_1m"), pick("kraken_XBTUSDC_5m")];
-                let pairs: Vec<(PathBuf, PathBuf)> = usd
-                    .iter()
-                    .zip(usdc.iter())
-                    .filter_map(|(a, b)| Some((a.clone()?, b.clone()?)))
-                    .collect();
+                let pairs: Vec<(PathBuf, PathBuf)> =
+                    usd.iter().zip(usdc.iter()).filter_map(|(a, b)| Some((a.clone()?, b.clone()?))).collect();
                 SimConfig {
                     files: usd.iter().flatten().cloned().collect(),
                     traders: 12,
@@ -198,7 +195,9 @@ impl SimConfig {
         }
         let mut c = SimConfig::scenario(scenario, files);
         if c.collateral.as_ref().is_some_and(|(p, _)| p.is_empty()) {
-            return Err(CliError::input("--scenario collateral: the bundled BTCUSD and BTCUSDC files are missing".into()));
+            return Err(CliError::input(
+                "--scenario collateral: the bundled BTCUSD and BTCUSDC files are missing".into(),
+            ));
         }
         c.seed = a.seed;
         c.funding_interval = a.funding_interval;

@@ -335,7 +335,10 @@ impl SimResult {
                 line_chart(
                     "USDC/USD derived from BTCUSD / BTCUSDC (median of two venues), with collateral sales",
                     "USD per USDC",
-                    &[Line::new("USDC/USD", "#1f77b4", self.usdc_path.clone()), Line::new("peg", "#7f7f7f", self.usdc_path.iter().map(|x| (x.0, 1.0)).collect()).thin()],
+                    &[
+                        Line::new("USDC/USD", "#1f77b4", self.usdc_path.clone()),
+                        Line::new("peg", "#7f7f7f", self.usdc_path.iter().map(|x| (x.0, 1.0)).collect()).thin(),
+                    ],
                     &sold,
                     false,
                 ),

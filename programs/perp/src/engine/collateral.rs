@@ -32,13 +32,7 @@ pub fn is_collateral(info: &AccountInfo) -> bool {
 /// - a reducing fill deciding whether the account is liquidatable: as a liquidation without the
 ///   refresh (never stricter than one);
 /// - reducing: the cache within [`MAX_FALLBACK_AGE`], else nothing (reducing needs no margin).
-pub fn holding_value(
-    c: &Collateral,
-    amount: u64,
-    need: PriceNeed,
-    now: i64,
-    slot: u64,
-) -> Result<CollateralValue> {
+pub fn holding_value(c: &Collateral, amount: u64, need: PriceNeed, now: i64, slot: u64) -> Result<CollateralValue> {
     let age = now.saturating_sub(c.last_price_time);
     let live = c.last_price > 0 && age <= c.max_age;
     let dead = c.last_price == 0 || age > MAX_FALLBACK_AGE;
@@ -53,7 +47,12 @@ pub fn holding_value(
             return Ok(nothing);
         }
         _ if !live => {
-            msg!("collateral {} price is {} s old (limit {} s): refresh_collateral first", c.collateral_index, age, c.max_age);
+            msg!(
+                "collateral {} price is {} s old (limit {} s): refresh_collateral first",
+                c.collateral_index,
+                age,
+                c.max_age
+            );
             return err!(PerpError::StaleCollateralPrice);
         }
         _ => {}

@@ -4,8 +4,8 @@
 //! time the position's own market is touched, or by `settle_funding`). So instructions in
 //! different markets never write-lock each other's market accounts.
 
-use super::funding::funding_owed;
 use super::collateral::{holding_value, is_collateral};
+use super::funding::funding_owed;
 use super::health::{collateral_part, in_group, position_part, position_part_at, Group, Parts};
 use super::prices::{mark_price, view};
 use crate::error::{CoreResultExt, PerpError};
@@ -202,14 +202,14 @@ pub fn load_other_markets_with<'info>(
     let mut seen = [u16::MAX; 2 * MAX_POSITIONS];
     let mut seen_collateral = [0u16; 2 * MAX_ACCOUNT_COLLATERALS];
     let (mut n_markets, mut n_collateral) = (0usize, 0usize);
-    let clock_slot =
-        if holders.iter().any(|h| {
-            matches!(h.need, Some((_, PriceNeed::Withdraw | PriceNeed::Liquidation | PriceNeed::CollateralSale)))
-        }) {
-            Clock::get()?.slot
-        } else {
-            0
-        };
+    let clock_slot = if holders
+        .iter()
+        .any(|h| matches!(h.need, Some((_, PriceNeed::Withdraw | PriceNeed::Liquidation | PriceNeed::CollateralSale))))
+    {
+        Clock::get()?.slot
+    } else {
+        0
+    };
     for h in holders.iter_mut() {
         if matches!(h.need, Some((Group::Cross, _))) {
             h.parts.collateral = Some(Default::default());
@@ -274,7 +274,9 @@ pub fn load_other_markets_with<'info>(
         }
         if group == Group::Cross {
             for b in h.acct.collaterals.iter() {
-                if b.collateral_index != 0 && b.amount > 0 && !seen_collateral[..n_collateral].contains(&b.collateral_index)
+                if b.collateral_index != 0
+                    && b.amount > 0
+                    && !seen_collateral[..n_collateral].contains(&b.collateral_index)
                 {
                     msg!("missing collateral account for collateral {}", b.collateral_index);
                     return err!(PerpError::MissingCollateralAccount);

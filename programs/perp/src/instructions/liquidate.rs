@@ -129,7 +129,10 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, max_base: u64) -> R
         // (whatever its price: collateral counted as nothing for a dead feed is still the
         // account's, and is sold once the feed is back)
         if group == Group::Cross && a.has_collateral() {
-            msg!("the cross group is under water and holds collateral worth {}", vparts.collateral.map(|c| c.equity.0).unwrap_or(0));
+            msg!(
+                "the cross group is under water and holds collateral worth {}",
+                vparts.collateral.map(|c| c.equity.0).unwrap_or(0)
+            );
             return err!(PerpError::LiquidateCollateralFirst);
         }
         // a deficit is paid out (insurance) or passed on (ADL) only on fresh prices of every other

@@ -107,7 +107,12 @@ pub fn handler<'info>(ctx: Context<'info, LiquidateCollateral<'info>>, max_token
             m.unbacked_outstanding = m.unbacked_outstanding.checked_add(unbacked).ok_or(PerpError::MathOverflow)?;
         }
         a.cross_collateral = 0;
-        msg!("debt {} left after the sale: {} from insurance, {} unbacked", Quote(debt), Quote(from_insurance), Quote(unbacked));
+        msg!(
+            "debt {} left after the sale: {} from insurance, {} unbacked",
+            Quote(debt),
+            Quote(from_insurance),
+            Quote(unbacked)
+        );
         emit!(CollateralDebtResolved { margin_account: key, market_index, debt, from_insurance, unbacked });
     }
     drop(m);

@@ -29,7 +29,9 @@ pub fn handler(ctx: Context<Propose>, action: AdminAction) -> Result<()> {
             require!((0..=RATE_PRECISION).contains(fee_insurance_share), PerpError::InvalidMarketParams)
         }
         AdminAction::SetAdmin { .. } => {}
-        AdminAction::ListCollateral { params, .. } | AdminAction::UpdateCollateral { params, .. } => params.validate()?,
+        AdminAction::ListCollateral { params, .. } | AdminAction::UpdateCollateral { params, .. } => {
+            params.validate()?
+        }
     }
     let now = crate::engine::now()?;
     let mut ex = ctx.accounts.exchange.load_mut()?;

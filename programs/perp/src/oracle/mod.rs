@@ -174,7 +174,12 @@ pub fn read_index(market: &Market, exchange: &Exchange, accounts: &[AccountInfo]
 }
 
 /// [`read_index`] for any oracle set (a listed collateral's).
-pub fn read_set_index<S: OracleSet>(set: &S, exchange: &Exchange, accounts: &[AccountInfo], now: i64) -> Result<IndexReport> {
+pub fn read_set_index<S: OracleSet>(
+    set: &S,
+    exchange: &Exchange,
+    accounts: &[AccountInfo],
+    now: i64,
+) -> Result<IndexReport> {
     let mut readings = [SourceReading::default(); crate::state::MAX_ORACLES];
     read_sources(set, exchange, accounts, now, &mut readings, false)
 }

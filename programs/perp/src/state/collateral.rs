@@ -180,7 +180,8 @@ impl CollateralParams {
         c.name = self.name;
         c.oracles = Default::default();
         for (i, o) in self.oracles.iter().enumerate() {
-            c.oracles[i] = OracleSource { key: o.key, feed_id: o.feed_id, weight: o.weight, kind: o.kind, _pad: [0; 7] };
+            c.oracles[i] =
+                OracleSource { key: o.key, feed_id: o.feed_id, weight: o.weight, kind: o.kind, _pad: [0; 7] };
         }
         c.num_oracles = self.oracles.len() as u8;
         c.max_age = self.max_age;
@@ -294,13 +295,8 @@ impl Collateral {
         if elapsed <= 0 || self.price_twap == self.last_price {
             return Ok(Price(self.price_twap));
         }
-        perp_core::twap::twap_update(
-            Price(self.price_twap),
-            Price(self.last_price),
-            elapsed,
-            self.sample_period.max(1),
-        )
-        .map_err(crate::error::core_error)
+        perp_core::twap::twap_update(Price(self.price_twap), Price(self.last_price), elapsed, self.sample_period.max(1))
+            .map_err(crate::error::core_error)
     }
 
     /// Applies an instant tightening, refusing anything that loosens.
