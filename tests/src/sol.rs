@@ -17,6 +17,8 @@ pub struct Sol {
     /// A trader with no USDC and `sol` SOL in its account.
     pub sam: User,
     pub sam_sol: Pubkey,
+    /// Larry's SOL token account, once created.
+    pub larry_token: Option<Pubkey>,
 }
 
 /// The BTC world with SOL listed at 100 (9 decimals, 0.8 / 0.9 weights, 5% discount) and Sam
@@ -36,7 +38,7 @@ pub async fn sol_world(sol: u64) -> Sol {
             .await
             .unwrap();
     }
-    Sol { w, oracle, mint, ci, sam, sam_sol }
+    Sol { w, oracle, mint, ci, sam, sam_sol, larry_token: None }
 }
 
 impl Sol {
@@ -82,6 +84,17 @@ impl Sol {
         self.w.env.send(&ixs, &[&kp]).await
     }
 
+    /// Larry's SOL token account (created the first time): where what he buys arrives.
+    pub async fn larry_sol(&mut self) -> Pubkey {
+        if let Some(k) = self.larry_token {
+            return k;
+        }
+        let larry = self.w.larry.key();
+        let k = self.w.env.token_account_of(&self.mint, &larry, 0).await;
+        self.larry_token = Some(k);
+        k
+    }
+
     /// Larry buys up to `max` of Sam's SOL (insurance share to market 0).
     pub async fn liquidate_sol(&mut self, max: u64) -> Result<(), solana_program_test::BanksClientError> {
         let mut ixs = self.refreshes().await;
@@ -94,11 +107,14 @@ impl Sol {
                 markets.push(m);
             }
         }
+        let dest = self.larry_sol().await;
         ixs.push(cix::liquidate_collateral(
             larry.key(),
             self.sam.account,
             larry.account,
             self.ci,
+            &self.mint,
+            dest,
             0,
             max,
             &markets,

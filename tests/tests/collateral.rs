@@ -53,7 +53,7 @@ async fn sol_backed_trader_trades_and_withdraws_within_initial_margin() {
     // the account cannot be closed while it holds collateral
     s.w.env.close(&sam, 0).await.unwrap();
     let r = s.w.env.send(&[ix::close_margin_account(sam.key(), sam.account)], &[&sam.kp]).await;
-    assert!(r.is_err());
+    assert_error(r, PerpError::CollateralHeld);
     s.w.env.assert_conservation().await;
 }
 
@@ -83,7 +83,10 @@ async fn a_sol_fall_sells_sol_while_btc_stands_still() {
     let larry_after = s.w.env.margin(&s.w.larry.account).await;
     let sold = before.collateral_balance(s.ci) - after.collateral_balance(s.ci);
     assert!(sold > 0 && sold < 2 * SOL, "sold {sold}: only what pays the owed settlement");
-    assert_eq!(larry_after.collateral_balance(s.ci), sold);
+    // the tokens went to Larry's token account, never to his margin account
+    assert_eq!(larry_after.collateral_balance(s.ci), 0);
+    let dest = s.larry_sol().await;
+    assert_eq!(s.w.env.token_balance(&dest).await, sold);
     let c = s.w.env.collateral(s.ci).await;
     let sale = sale_of(sold, &c.sale_terms(usd(25), usd(25))).unwrap();
     assert_eq!(after.cross_collateral - before.cross_collateral, sale.to_account.0);

@@ -452,7 +452,11 @@ async fn collateral_cases(env: &mut Env, cu: &mut Cu, oracles: &BTreeMap<u16, Ve
     crank_all(env, oracles).await;
     let larry = env.user(10_000_000 * USDC, 1_000_000 * USDC).await;
     env.send(&[ix::update_funding(0, &oracles[&0]), cix::refresh_collateral(ci, &[o])], &[]).await.unwrap();
-    let i = cix::liquidate_collateral(larry.key(), cole.account, larry.account, ci, 0, u64::MAX, &[0], &[]);
+    let (_, mint, _, _) = mints[0];
+    let dest = env.token_account_of(&mint, &larry.key(), 0).await;
+    env.send(&[ix::update_funding(0, &oracles[&0]), cix::refresh_collateral(ci, &[o])], &[]).await.unwrap();
+    let i =
+        cix::liquidate_collateral(larry.key(), cole.account, larry.account, ci, &mint, dest, 0, u64::MAX, &[0], &[]);
     cu.run(env, "liquidate_collateral / 1 mint, 1 position", &[i], &[&larry.kp]).await;
 }
 

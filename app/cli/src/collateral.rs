@@ -136,7 +136,12 @@ pub async fn refresh_stale<C: Chain>(
     if stale.is_empty() {
         return Ok(collaterals);
     }
-    c.send(&stale, &[kp], opts).await.map_err(chain_err)?;
+    // best effort: a late feed must not keep a trader from reducing (the program counts a late
+    // price as cached for reductions and refuses new risk on it with its own reason)
+    if let Err(e) = c.send(&stale, &[kp], opts).await {
+        eprintln!("note: refreshing the collateral prices failed ({e}); going on with the cached ones");
+        return Ok(collaterals);
+    }
     fetch_collaterals(c).await.map_err(chain_err)
 }
 

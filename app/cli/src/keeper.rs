@@ -474,9 +474,11 @@ impl<C: Chain> Keeper<C> {
                 .iter()
                 .filter_map(|i| states.get(i).map(|o| ix::update_funding(*i, &ix::market_oracles(&o.market))))
                 .collect();
-            // both accounts' listed collateral: refreshed, and passed along
-            refresh.extend(collateral::collateral_refreshes(&[&a, &mine], collaterals));
-            let metas = collateral::held_metas(&[&a, &mine]);
+            // listed collateral the checks read (the victim's for a cross group only): refreshed,
+            // and passed along
+            let checked: Vec<&MarginAccount> = if p.isolated { vec![&mine] } else { vec![&a, &mine] };
+            refresh.extend(collateral::collateral_refreshes(&checked, collaterals));
+            let metas = collateral::held_metas(&checked);
             let liq = |max: u64| {
                 let mut i = ix::liquidate(me, my_account, k, p.market_index, &oracles, &others, max);
                 i.accounts.extend(metas.clone());

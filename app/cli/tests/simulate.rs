@@ -151,8 +151,8 @@ async fn scenario_stress_reaches_every_path_of_the_waterfall() {
 }
 
 /// The collateral scenario on the bundled window: USDC priced by BTCUSD / BTCUSDC falls to about
-/// 0.88 on 2023-03-11; accounts backed by USDC are sold and some are liquidated only because their
-/// collateral fell (healthy with USDC at its price when they opened); wBTC-backed longs are shown
+/// 0.88 on 2023-03-11; some accounts backed by USDC are liquidated only because their collateral
+/// fell (healthy with USDC at its price when they opened); wBTC-backed longs are shown
 /// a nearer liquidation price than the same account would have if wBTC did not move with BTC;
 /// every vault holds what its ledgers say. Counts of the seed-7 run (deterministic).
 #[tokio::test(flavor = "current_thread")]
@@ -162,8 +162,9 @@ async fn collateral_scenario_replays_the_usdc_depeg() {
     assert!(c.usdc_low < 0.89 && c.usdc_low > 0.85, "USDC/USD low {}", c.usdc_low);
     assert_eq!(c.traders.get("USDC"), Some(&16));
     assert_eq!(c.traders.get("wBTC"), Some(&16));
-    assert_eq!(c.sales.get("USDC"), Some(&16), "{c:?}");
-    assert_eq!(c.sales.get("wBTC"), Some(&15), "{c:?}");
+    // the positions are taken over first (the takeover reads its market's live index, a collateral
+    // sale every price at its account-favourable time-weighted value), and what is left is backed
+    assert_eq!(c.sales.values().sum::<u64>(), 0, "{c:?}");
     assert_eq!(c.by_collateral_fall.get("USDC"), Some(&6), "{c:?}");
     assert_eq!(c.by_collateral_fall.get("wBTC"), Some(&1), "{c:?}");
     assert_eq!(c.liquidated.get("USDC-backed short"), Some(&9), "{c:?}");
@@ -178,6 +179,6 @@ async fn collateral_scenario_replays_the_usdc_depeg() {
     let files = r.write(&dir).unwrap();
     assert!(files.contains(&dir.join("collateral.svg")));
     let svg = std::fs::read_to_string(dir.join("collateral.svg")).unwrap();
-    assert!(svg.contains("USDC/USD") && svg.contains("sold"));
+    assert!(svg.contains("USDC/USD"));
     std::fs::remove_dir_all(&dir).ok();
 }

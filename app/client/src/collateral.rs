@@ -135,15 +135,19 @@ pub fn withdraw_collateral(
     )
 }
 
-/// Liquidates up to `max_tokens` of `margin_account`'s collateral `collateral_index` into the
-/// liquidator's account; `market_index` must be the collateral's insurance market. `markets` and
-/// `other_collateral`: every cross market and other collateral either account holds.
+/// Liquidates up to `max_tokens` of `margin_account`'s collateral `collateral_index` (mint
+/// `mint`): the liquidator pays from `liquidator_account`'s settlement balance and receives the
+/// tokens in `liquidator_token` (a token account of the mint); `market_index` must be the
+/// collateral's insurance market. `markets` and `other_collateral`: every cross market and other
+/// collateral either account holds.
 #[allow(clippy::too_many_arguments)]
 pub fn liquidate_collateral(
     liquidator: Pubkey,
     margin_account: Pubkey,
     liquidator_account: Pubkey,
     collateral_index: u16,
+    mint: &Pubkey,
+    liquidator_token: Pubkey,
     market_index: u16,
     max_tokens: u64,
     markets: &[u16],
@@ -159,8 +163,42 @@ pub fn liquidate_collateral(
             liquidator_account,
             collateral: pda::collateral(collateral_index),
             market: pda::market(market_index),
+            vault: pda::mint_vault(mint),
+            liquidator_token,
+            token_program: anchor_spl::token::ID,
         },
         perp::instruction::LiquidateCollateral { max_tokens },
         rem,
     )
+}
+
+/// The keeper's token account for a collateral mint: derived from its key with a seed
+/// (`create_account_with_seed`), so it needs no other signer and is found again after a restart.
+pub fn seeded_token_account(owner: &Pubkey, collateral_index: u16) -> (Pubkey, String) {
+    let seed = format!("perp-collateral-{collateral_index}");
+    let key = Pubkey::create_with_seed(owner, &seed, &anchor_spl::token::ID).expect("seed length");
+    (key, seed)
+}
+
+/// Creates [`seeded_token_account`] for `mint` (paid and signed by `owner`).
+pub fn create_seeded_token_account(
+    owner: &Pubkey,
+    collateral_index: u16,
+    mint: &Pubkey,
+    rent: u64,
+) -> Vec<Instruction> {
+    let (key, seed) = seeded_token_account(owner, collateral_index);
+    vec![
+        solana_system_interface::instruction::create_account_with_seed(
+            owner,
+            &key,
+            owner,
+            &seed,
+            rent,
+            165,
+            &anchor_spl::token::ID,
+        ),
+        spl_token_interface::instruction::initialize_account3(&anchor_spl::token::ID, &key, mint, owner)
+            .expect("initialize_account3"),
+    ]
 }

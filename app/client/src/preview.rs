@@ -434,7 +434,10 @@ pub fn preview_trade_with(
         execute_fill(&mut a, &Pubkey::default(), slot, &mut m, side, size, fee_rate, Rate(fee_insurance_share), now)
             .map_err(|e| e.to_string())?;
     let mut views = parts_for(&a, &all);
-    views.collateral = Some(collateral_health(&a, collaterals, PriceNeed::Adding, now));
+    // a reduction is checked as the program checks it (a late collateral price counts as cached)
+    let reduces = old_base != 0 && (old_base > 0) != (side == Side::Long) && size.0 <= old_base.abs();
+    let need = if reduces { PriceNeed::Tolerant } else { PriceNeed::Adding };
+    views.collateral = Some(collateral_health(&a, collaterals, need, now));
     views[slot] = if r.new.base.0 != 0 { position_part(&a.positions[slot], &v, Quote::ZERO).ok() } else { None };
     let group = if a.positions[slot].is_isolated() { Group::Isolated(slot) } else { Group::Cross };
     let h = group_health(&a, group, &views).map_err(|e| e.to_string())?;

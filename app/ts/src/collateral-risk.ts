@@ -368,8 +368,8 @@ export const saleTerms = (c: CollateralPricing, price: bigint, valuePrice: bigin
 
 /** Slots within which a withdrawal or liquidation needs the price refreshed (`REFRESH_SLOTS`). */
 export const REFRESH_SLOTS = 4n;
-/** Seconds after which a price counts as dead (`MAX_FALLBACK_AGE`, 6 h). */
-export const MAX_FALLBACK_AGE = 21_600n;
+/** Seconds past its `maxAge` after which a price counts as dead (`COLLATERAL_FALLBACK_AGE`, 15 min). */
+export const COLLATERAL_FALLBACK_AGE = 900n;
 
 const saturatingSubI64 = (a: bigint, b: bigint) => {
     const v = a - b;
@@ -400,7 +400,7 @@ export function collateralTwapNow(c: CollateralPricing, now: bigint): Result<big
 }
 
 /** What an instruction needs of a price (`engine::markets::PriceNeed`). */
-export type PriceNeed = 'adding' | 'withdraw' | 'tolerant' | 'liquidation' | 'lenient' | 'collateralSale';
+export type PriceNeed = 'adding' | 'withdraw' | 'tolerant' | 'liquidation' | 'lenient';
 
 /** `core_error`: the program error a perp-core error becomes. */
 const programError = (debug: string): string =>
@@ -410,11 +410,12 @@ const programError = (debug: string): string =>
 
 /**
  * `engine::collateral::holding_value`: what `amount` of `c` counts for in a check needing `need`
- * at `now` (unix seconds) and `slot`. A dead price (none, or older than {@link MAX_FALLBACK_AGE})
- * counts nothing for `tolerant` and the liquidation needs; otherwise a price older than the
- * collateral's `maxAge` is `StaleCollateralPrice`, and `withdraw`, `liquidation` and
- * `collateralSale` need it refreshed within {@link REFRESH_SLOTS} (`IndexNotRefreshed`). The
- * liquidation needs value maintenance at the higher of the index and its time-weighted value;
+ * at `now` (unix seconds) and `slot`. A dead price (none, or more than
+ * {@link COLLATERAL_FALLBACK_AGE} past the collateral's `maxAge`) counts nothing for `tolerant`,
+ * `lenient` and `liquidation`; `tolerant` and `lenient` count a late price as cached; for the
+ * others a price older than `maxAge` is `StaleCollateralPrice`, and `withdraw` and `liquidation`
+ * need it refreshed within {@link REFRESH_SLOTS} (`IndexNotRefreshed`). `liquidation` and
+ * `lenient` value maintenance at the higher of the index and its time-weighted value;
  * initial margin is at the lower; a withdraw-only collateral counts nothing for it. Errors are
  * program error names.
  */
@@ -431,18 +432,19 @@ export function holdingValue(
     expectRisk(collateralRisk(c));
     const age = saturatingSubI64(now, c.lastPriceTime);
     const live = c.lastPrice > 0n && age <= c.maxAge;
-    const dead = c.lastPrice === 0n || age > MAX_FALLBACK_AGE;
+    const deadAfter = c.maxAge + COLLATERAL_FALLBACK_AGE > I64_MAX ? I64_MAX : c.maxAge + COLLATERAL_FALLBACK_AGE;
+    const dead = c.lastPrice === 0n || age > deadAfter;
     const refreshed = (slot > c.lastPriceSlot ? slot - c.lastPriceSlot : 0n) <= REFRESH_SLOTS;
     const nothing = { ok: true as const, value: { maintenance: 0n, initial: 0n } };
-    const liquidating = need === 'liquidation' || need === 'collateralSale' || need === 'lenient';
-    if (need === 'tolerant') {
-        if (dead) return nothing;
-    } else if (liquidating && dead) {
+    const liquidating = need === 'liquidation' || need === 'lenient';
+    if ((need === 'tolerant' || liquidating) && dead) {
         return nothing;
+    } else if (need === 'tolerant' || need === 'lenient') {
+        // a late price counts as cached
     } else if (!live) {
         return { ok: false, error: 'StaleCollateralPrice' };
     }
-    if ((need === 'withdraw' || need === 'liquidation' || need === 'collateralSale') && !refreshed) {
+    if ((need === 'withdraw' || need === 'liquidation') && !refreshed) {
         return { ok: false, error: 'IndexNotRefreshed' };
     }
     const r = attempt(() => {

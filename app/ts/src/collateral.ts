@@ -207,6 +207,10 @@ export async function liquidateCollateral(i: {
     marginAccount: Address;
     liquidatorAccount: Address;
     collateralIndex: number;
+    /** The collateral's mint (its vault is keyed by it). */
+    mint: Address;
+    /** A token account of the mint: receives what the liquidator buys. */
+    liquidatorToken: Address;
     marketIndex: number;
     maxTokens: Int;
     markets: readonly number[];
@@ -220,6 +224,8 @@ export async function liquidateCollateral(i: {
             liquidatorAccount: i.liquidatorAccount,
             collateral: await pda.collateral(i.collateralIndex),
             market: await pda.market(i.marketIndex),
+            vault: await pda.mintVault(i.mint),
+            liquidatorToken: i.liquidatorToken,
             maxTokens: i.maxTokens,
         }),
         [...(await marketMetas(i.markets)), ...(await collateralMetas(i.otherCollateral))],

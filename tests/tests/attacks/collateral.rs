@@ -131,7 +131,8 @@ async fn attack_collateral_mint_that_can_freeze_or_tax_the_vault_is_refused() {
 
 /// Nobody refreshes SOL for hours (its feed is alive): a liquidator who does not refresh it sees
 /// SOL counted as nothing and the group under water, but no deficit reaches the insurance fund
-/// while the account holds any collateral; refreshed, the account is healthy.
+/// while the account holds collateral worth something at its cached price; refreshed, the
+/// account is healthy.
 #[tokio::test(flavor = "current_thread")]
 async fn attack_stale_collateral_cache_cannot_pass_a_deficit_on() {
     let mut s = sol_world(10 * SOL).await;
@@ -241,13 +242,25 @@ async fn attack_self_liquidation_of_collateral_for_the_discount() {
     let sam = clone_user(&s.sam);
     s.w.env.trade(&sam, 0, order(OrderSide::Long, BTC)).await.unwrap();
     let second = s.w.env.second_account(&sam, 1, 0).await;
+    let dest = s.w.env.token_account_of(&s.mint, &sam.key(), 0).await;
     s.w.env.advance(1).await;
     s.sol_price(usd(25));
     let mut ixs = s.refreshes().await;
-    ixs.push(cix::liquidate_collateral(sam.key(), sam.account, second, s.ci, 0, u64::MAX, &[0], &[]));
+    ixs.push(cix::liquidate_collateral(sam.key(), sam.account, second, s.ci, &s.mint, dest, 0, u64::MAX, &[0], &[]));
     assert_error(s.w.env.send(&ixs, &[&sam.kp]).await, PerpError::SelfLiquidation);
     ixs.pop();
-    ixs.push(cix::liquidate_collateral(sam.key(), sam.account, sam.account, s.ci, 0, u64::MAX, &[0], &[]));
+    ixs.push(cix::liquidate_collateral(
+        sam.key(),
+        sam.account,
+        sam.account,
+        s.ci,
+        &s.mint,
+        dest,
+        0,
+        u64::MAX,
+        &[0],
+        &[],
+    ));
     assert_error(s.w.env.send(&ixs, &[&sam.kp]).await, PerpError::SelfLiquidation);
     assert_eq!(s.w.env.margin(&sam.account).await.collateral_balance(s.ci), 10 * SOL);
     s.w.env.assert_conservation().await;
@@ -268,10 +281,12 @@ async fn attack_liquidator_omits_collateral_or_skips_to_the_insurance_fund() {
     with.accounts.extend(cix::collateral_metas(&[s.ci]));
     let refresh = cix::refresh_collateral(s.ci, &[s.oracle]);
     assert_error(s.w.env.send(&[refresh.clone(), with], &[&larry.kp]).await, PerpError::NotLiquidatable);
-    // BTC falls 5% and SOL halves: the group is under water, SOL still worth something
+    // BTC falls 5% and SOL halves, and both hold there for a window (a liquidation values every
+    // price at the account-favourable of it and its time-weighted value): the group is under
+    // water, SOL still worth something
     s.w.env.advance(1).await;
     s.w.move_price(usd(19_000)).await;
-    s.sol_price(usd(50));
+    s.hold_sol(usd(50)).await;
     let ins = s.w.env.insurance(0).await;
     let mut i = s.w.liquidate_ix(&larry, larry.account, &sam, 0, 0).await;
     i.accounts.extend(cix::collateral_metas(&[s.ci]));
@@ -318,5 +333,63 @@ async fn attack_dust_deposit_withdraw_pairs_gain_nothing() {
         ];
         assert_error(s.w.env.send(&ixs, &[&sam.kp]).await, PerpError::InsufficientCollateralBalance);
     }
+    s.w.env.assert_conservation().await;
+}
+
+/// A trader about to be liquidated under water deposits one raw unit of a listed mint: dust holds
+/// neither the liquidation nor the waterfall (the deficit goes to the insurance fund at once).
+#[tokio::test(flavor = "current_thread")]
+async fn attack_dust_collateral_cannot_hold_the_waterfall() {
+    let mut s = sol_world(0).await;
+    let bob = s.w.env.user(100_000 * USDC, 5_000 * USDC).await;
+    s.w.env.trade(&bob, 0, order(OrderSide::Long, 5 * BTC)).await.unwrap();
+    let bob_sol = s.w.env.token_account_of(&s.mint, &bob.key(), 5).await;
+    let dep = cix::deposit_collateral(bob.key(), bob.account, s.ci, &s.mint, bob_sol, 1);
+    s.w.env.send(&[dep], &[&bob.kp]).await.unwrap();
+    assert!(s.w.env.margin(&bob.account).await.has_collateral());
+    // BTC falls 8%: 5 BTC lose about 8,000 against 5,000 of collateral
+    s.w.env.advance(1).await;
+    s.w.move_price(usd(18_400)).await;
+    s.w.env.refresh_collateral(s.ci).await.unwrap();
+    let ins = s.w.env.insurance(0).await;
+    let larry = clone_user(&s.w.larry);
+    let mut i = s.w.liquidate_ix(&larry, larry.account, &bob, 0, 0).await;
+    i.accounts.extend(cix::collateral_metas(&[s.ci]));
+    s.w.env.send(&[cix::refresh_collateral(s.ci, &[s.oracle]), i], &[&larry.kp]).await.unwrap();
+    let after = s.w.env.margin(&bob.account).await;
+    let drawn = ins - s.w.env.insurance(0).await;
+    assert!(drawn > 0 || after.is_bankrupt(), "the deficit went down the waterfall: drawn {drawn}");
+    s.w.env.assert_conservation().await;
+}
+
+/// A cross debt left after the last collateral is sold is covered even while an isolated
+/// position stays open (it is its own group and cannot pay a cross debt): no debt is stranded
+/// for a later close of the isolated position to leave behind.
+#[tokio::test(flavor = "current_thread")]
+async fn attack_debt_left_beside_an_isolated_position_is_not_stranded() {
+    let mut s = sol_world(10 * SOL).await;
+    let eth = Keypair::new().pubkey();
+    s.w.env.set_legacy_oracle(eth, usd(1_000), usd(1), s.w.env.now);
+    s.w.env.create_market(1, default_market_params(vec![legacy_oracle(eth)]), 100, usd(1_000)).await;
+    let sam = clone_user(&s.sam);
+    let usdc = s.w.env.token_account(&sam.key(), 300 * USDC).await;
+    s.w.env.send(&[ix::deposit(sam.key(), sam.account, usdc, 300 * USDC)], &[&sam.kp]).await.unwrap();
+    let mut iso = order(OrderSide::Long, BTC / 10);
+    iso.isolated = true;
+    iso.isolated_collateral = 100 * USDC;
+    s.w.env.trade(&sam, 1, iso).await.unwrap();
+    s.w.env.trade(&sam, 0, order(OrderSide::Long, BTC)).await.unwrap();
+    s.w.env.advance(1).await;
+    s.w.move_price(usd(19_500)).await;
+    s.w.env.close(&sam, 0).await.unwrap();
+    let debt = -s.w.env.margin(&sam.account).await.cross_collateral;
+    assert!(debt > 0, "{debt}");
+    s.hold_sol(usd(20)).await;
+    s.w.env.set_legacy_oracle(eth, usd(1_000), usd(1), s.w.env.now);
+    s.liquidate_sol(u64::MAX).await.unwrap();
+    let a = s.w.env.margin(&sam.account).await;
+    assert_eq!(a.collateral_balance(s.ci), 0);
+    assert!(a.find(1).is_some_and(|i| a.positions[i].is_isolated() && a.positions[i].base != 0));
+    assert_eq!(a.cross_collateral, 0, "the cross debt was covered with the isolated position open");
     s.w.env.assert_conservation().await;
 }

@@ -308,11 +308,14 @@ impl Fz {
             ixs.push(ix::update_funding(*m, &ix::market_oracles(&mk)));
         }
         ixs.push(perp_client::collateral::refresh_collateral(SOL_INDEX, &[self.sol_oracle]));
+        let dest = self.sol_tokens[LIQUIDATOR];
         ixs.push(perp_client::collateral::liquidate_collateral(
             l.key(),
             vict.account,
             l.account,
             SOL_INDEX,
+            &self.sol_mint,
+            dest,
             0,
             u64::MAX,
             &markets,

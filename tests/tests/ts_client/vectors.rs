@@ -305,8 +305,8 @@ fn collateral_instruction_cases() -> Vec<Value> {
         case(
             "liquidate_collateral",
             "liquidateCollateral",
-            json!({"liquidator": liquidator.to_string(), "marginAccount": acct.to_string(), "liquidatorAccount": liq_acct.to_string(), "collateralIndex": 2, "marketIndex": 1, "maxTokens": "12345", "markets": [0, 1, 4], "otherCollateral": [1]}),
-            cix::liquidate_collateral(liquidator, acct, liq_acct, 2, 1, 12_345, &[0, 1, 4], &[1]),
+            json!({"liquidator": liquidator.to_string(), "marginAccount": acct.to_string(), "liquidatorAccount": liq_acct.to_string(), "collateralIndex": 2, "mint": mint.to_string(), "liquidatorToken": token.to_string(), "marketIndex": 1, "maxTokens": "12345", "markets": [0, 1, 4], "otherCollateral": [1]}),
+            cix::liquidate_collateral(liquidator, acct, liq_acct, 2, &mint, token, 1, 12_345, &[0, 1, 4], &[1]),
         ),
     ]
 }
@@ -511,7 +511,6 @@ fn need_name(n: PriceNeed) -> &'static str {
         PriceNeed::Tolerant => "tolerant",
         PriceNeed::Liquidation => "liquidation",
         PriceNeed::Lenient => "lenient",
-        PriceNeed::CollateralSale => "collateralSale",
     }
 }
 
@@ -836,19 +835,13 @@ pub fn collateral() -> Value {
             c.price_twap = u64::MAX / 2;
         }),
     ];
-    let needs = [
-        PriceNeed::Adding,
-        PriceNeed::Withdraw,
-        PriceNeed::Tolerant,
-        PriceNeed::Liquidation,
-        PriceNeed::Lenient,
-        PriceNeed::CollateralSale,
-    ];
+    let needs =
+        [PriceNeed::Adding, PriceNeed::Withdraw, PriceNeed::Tolerant, PriceNeed::Liquidation, PriceNeed::Lenient];
     let mut holdings = Vec::new();
     for c in &holdings_of {
         for amount in [0u64, 10_000_000_000, u64::MAX] {
             for &need in &needs {
-                for now in [900i64, 1_000, 1_030, 1_061, 1_000 + 21_600, 1_000 + 21_601] {
+                for now in [900i64, 1_000, 1_030, 1_061, 1_000 + 960, 1_000 + 961, 1_000 + 21_601] {
                     for slot in [0u64, 500, 504, 505] {
                         holdings.push(holding_case(c, amount, need, now, slot));
                     }

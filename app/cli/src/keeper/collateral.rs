@@ -4,17 +4,22 @@
 //! maintenance and lack settlement (`liquidate_collateral`), before any position takeover of the
 //! same pass: the program passes no deficit on while an account holds collateral.
 //!
-//! What it buys it holds, in its own margin account, where it counts as its collateral (at the
-//! initial weight for its own new risk); the operator withdraws it (`perp withdraw --mint`) or
-//! sells it elsewhere. Unwinding it on a DEX from the keeper is left out: the program has no
-//! swap, and a swap route is the operator's choice.
+//! What it buys arrives in a token account of its own for that mint (derived from its key with a
+//! seed, created on first use), never in its margin account, so a late collateral feed never
+//! holds the keeper's own margin checks; it pays from its settlement balance. Selling the tokens
+//! is the operator's choice of route (the program has no swap).
 
 use super::{Keeper, TickReport};
 use perp::engine::health::{group_health, Group};
 use perp::engine::markets::PriceNeed;
 use perp::state::MarginAccount;
 use perp_client::chain::{fetch_margin, Chain, ChainResult};
-use perp_client::collateral::{collateral_metas, held, liquidate_collateral, refresh_collateral};
+use perp_client::collateral::{
+    collateral_metas, create_seeded_token_account, held, liquidate_collateral, refresh_collateral, seeded_token_account,
+};
+
+/// Rent of a 165-byte token account (the runtime's default rent).
+const TOKEN_ACCOUNT_RENT: u64 = 2_039_280;
 use perp_client::collateral_view::{collateral_health, Collaterals};
 use perp_client::preview::{parts_for, settled, MarketState};
 use perp_client::{ix, Instruction, Pubkey};
@@ -43,8 +48,9 @@ pub fn oracle_keys(c: &perp::state::Collateral) -> Vec<Pubkey> {
     c.oracles[..c.oracle_count()].iter().map(|o| o.key).collect()
 }
 
-/// Cross health with the collateral valued as `liquidate_collateral` values it, and what the
-/// account lacks in settlement (its equity without the collateral, below zero).
+/// Cross health as `liquidate_collateral` values it (every market at the account-favourable of its
+/// refreshed index and its time-weighted value, the collateral likewise), and what the account
+/// lacks in settlement (its equity without the collateral, below zero).
 pub fn sale_view(
     a: &MarginAccount,
     states: &BTreeMap<u16, MarketState>,
@@ -53,7 +59,17 @@ pub fn sale_view(
 ) -> Option<(bool, Quote)> {
     let s = settled(a, states);
     let mut parts = parts_for(&s, states);
-    let ch = collateral_health(&s, collaterals, PriceNeed::CollateralSale, now);
+    for (i, p) in s.positions.iter().enumerate() {
+        if !p.in_use() || p.is_isolated() || p.base == 0 {
+            continue;
+        }
+        let ms = states.get(&p.market_index)?;
+        let twap = ms.market.index_twap_now(now).ok()?;
+        let fav = if p.base > 0 { ms.index.max(twap) } else { ms.index.min(twap) };
+        let mark = perp::engine::prices::mark_price(&ms.market, fav, now).ok()?;
+        parts[i] = Some(perp::engine::health::position_part_at(p, mark, ms.view.tiers(), Quote::ZERO, false).ok()?);
+    }
+    let ch = collateral_health(&s, collaterals, PriceNeed::Liquidation, now);
     parts.collateral = Some(ch);
     let h = group_health(&s, Group::Cross, &parts).ok()?;
     let owed = Quote((h.equity.0 - ch.equity.0).min(0).saturating_neg());
@@ -122,12 +138,39 @@ impl<C: Chain> Keeper<C> {
             let mut others: Vec<u16> = held(a).into_iter().chain(held(&mine)).filter(|i| *i != ci).collect();
             others.sort_unstable();
             others.dedup();
-            txs.push(liquidate_collateral(me, *k, self.account, ci, c.insurance_market, u64::MAX, &markets, &others));
+            // the keeper's token account for this mint, created with the sale the first time
+            let (dest, _) = seeded_token_account(&me, ci);
+            if self.chain.account(&dest).await?.is_none() {
+                txs.splice(0..0, create_seeded_token_account(&me, ci, &c.mint, TOKEN_ACCOUNT_RENT));
+            }
+            let sale = liquidate_collateral(
+                me,
+                *k,
+                self.account,
+                ci,
+                &c.mint,
+                dest,
+                c.insurance_market,
+                u64::MAX,
+                &markets,
+                &others,
+            );
+            // the refreshes go first, in their own transactions when all would not fit in one
+            let mut all = txs.clone();
+            all.push(sale.clone());
+            if ix::legacy_tx_size(&all, &me) + ix::COMPUTE_BUDGET_BYTES > ix::MAX_TX_BYTES {
+                for pack in ix::pack_transactions(&txs, &me) {
+                    let _ = self.send(&pack, "refresh_collateral", None, now).await;
+                }
+                self.check_abort()?;
+                all = vec![sale];
+            }
             tracing::info!(target: "keeper", account = %k, collateral = ci, owed = %owed, "liquidating collateral");
-            if self.send(&txs, "liquidate_collateral", Some(*k), now).await.is_ok() {
+            if self.send(&all, "liquidate_collateral", Some(*k), now).await.is_ok() {
                 self.counters.collateral_liquidations += 1;
                 let after = fetch_margin(&self.chain, k).await?;
-                report.collateral_liquidated.push((*k, ci, a.collateral_balance(ci) - after.collateral_balance(ci)));
+                let sold = a.collateral_balance(ci).saturating_sub(after.collateral_balance(ci));
+                report.collateral_liquidated.push((*k, ci, sold));
             }
         }
         Ok(())

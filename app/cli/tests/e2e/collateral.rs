@@ -84,9 +84,13 @@ fn e2e_sol_backed_trader_liquidated_after_the_sol_feed_falls() {
     let show = cli(&rpc, None, &["account", "show", "--owner", &s.pubkey().to_string()]);
     let left = show["collateral"].as_array().and_then(|c| c.first()).and_then(|c| c["amount"].as_str());
     assert!(left.is_none_or(|l| l.parse::<f64>().unwrap() < 10.0), "SOL was sold: {show}");
-    let ks = cli(&rpc, None, &["account", "show", "--owner", &_k.pubkey().to_string()]);
-    assert_eq!(ks["collateral"][0]["collateral"], json!("SOL"), "the keeper holds what it bought: {ks}");
     let chain = RpcChain::new(&rpc, CommitmentConfig::confirmed(), Retry::default());
+    // what the keeper bought is in its own SOL token account, not in its margin account
+    let (dest, _) = perp_client::collateral::seeded_token_account(&_k.pubkey(), 1);
+    let bought = rt().block_on(perp_client::chain::token_balance(&chain, &dest)).unwrap();
+    assert!(bought > 0, "the keeper's SOL account holds what it bought");
+    let ks = cli(&rpc, None, &["account", "show", "--owner", &_k.pubkey().to_string()]);
+    assert_eq!(ks["collateral"], json!([]), "{ks}");
     let cons = rt().block_on(perp_client::chain::conservation(&chain)).unwrap();
     assert!(cons.holds(), "conservation over RPC: {cons:?}");
     assert_eq!(cons.mints.len(), 2, "{cons:?}");

@@ -21,6 +21,9 @@ pub enum Group {
 pub struct Parts {
     pub pos: [Option<Health>; MAX_POSITIONS],
     pub collateral: Option<Health>,
+    /// What the listed collateral is worth at its cached prices, however old (no weight): a
+    /// deficit is passed on only when this is dust.
+    pub collateral_worth: Quote,
 }
 
 impl core::ops::Index<usize> for Parts {

@@ -49,12 +49,6 @@ pub enum PriceNeed {
     /// (as `Liquidation`, without its refresh requirement), so the check is never stricter than a
     /// liquidation's and a stop cannot be refused while a liquidation is refused too.
     Lenient,
-    /// A collateral sale (`liquidate_collateral`): as `Liquidation`, but positions valued at the
-    /// refreshed cache itself, as `liquidate` values its own market at the live index, so an
-    /// account whose deficit `liquidate` refuses until its collateral is sold is never refused
-    /// the sale (listed collateral itself is valued as for `Liquidation`: the account-favourable
-    /// of its index and time-weighted value, `engine::collateral::holding_value`).
-    CollateralSale,
 }
 
 /// One margin account whose other markets are needed: the positions of `group` outside the
@@ -86,7 +80,7 @@ fn cached_part(
     let owed = funding_owed(m, p)?;
     let age = now.saturating_sub(m.last_index_time);
     let limit = match need {
-        PriceNeed::Adding | PriceNeed::Liquidation | PriceNeed::CollateralSale => m.max_age,
+        PriceNeed::Adding | PriceNeed::Liquidation => m.max_age,
         PriceNeed::Withdraw => m.withdraw_max_age,
         PriceNeed::Tolerant | PriceNeed::Lenient => m.max_age.max(m.fallback_max_age),
     };
@@ -95,7 +89,7 @@ fn cached_part(
         return err!(PerpError::StaleCachedIndex);
     }
     let dead = age > m.max_age.max(m.fallback_max_age);
-    let liquidating = matches!(need, PriceNeed::Liquidation | PriceNeed::CollateralSale);
+    let liquidating = need == PriceNeed::Liquidation;
     let must_refresh = need == PriceNeed::Withdraw || (liquidating && !dead);
     if must_refresh && slot.saturating_sub(m.last_index_slot) > REFRESH_SLOTS {
         msg!(
@@ -185,6 +179,10 @@ fn apply_collateral(c: &Collateral, holders: &mut [Holder], now: i64, slot: u64)
             let v = holding_value(c, amount, need, now, slot)?;
             let part = collateral_part(&v)?;
             h.parts.collateral.get_or_insert_with(Default::default).merge(&part).or_core()?;
+            let worth =
+                perp_core::collateral::token_value(amount, c.decimals, Price(c.last_price), perp_core::Round::Down)
+                    .or_core()?;
+            h.parts.collateral_worth = h.parts.collateral_worth.checked_add(worth).or_core()?;
         }
     }
     Ok(held)
@@ -202,14 +200,12 @@ pub fn load_other_markets_with<'info>(
     let mut seen = [u16::MAX; 2 * MAX_POSITIONS];
     let mut seen_collateral = [0u16; 2 * MAX_ACCOUNT_COLLATERALS];
     let (mut n_markets, mut n_collateral) = (0usize, 0usize);
-    let clock_slot = if holders
-        .iter()
-        .any(|h| matches!(h.need, Some((_, PriceNeed::Withdraw | PriceNeed::Liquidation | PriceNeed::CollateralSale))))
-    {
-        Clock::get()?.slot
-    } else {
-        0
-    };
+    let clock_slot =
+        if holders.iter().any(|h| matches!(h.need, Some((_, PriceNeed::Withdraw | PriceNeed::Liquidation)))) {
+            Clock::get()?.slot
+        } else {
+            0
+        };
     for h in holders.iter_mut() {
         if matches!(h.need, Some((Group::Cross, _))) {
             h.parts.collateral = Some(Default::default());

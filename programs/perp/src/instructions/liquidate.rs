@@ -126,9 +126,11 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, max_base: u64) -> R
     if h.equity.is_negative() {
         // listed collateral with a price is sold for settlement first (liquidate_collateral): the
         // waterfall only pays a deficit that what the account holds cannot
-        // (whatever its price: collateral counted as nothing for a dead feed is still the
-        // account's, and is sold once the feed is back)
-        if group == Group::Cross && a.has_collateral() {
+        // (whatever its price's age: collateral a dead feed makes count as nothing is still worth
+        // something to whoever holds it, and the insurance fund does not pay a deficit it could
+        // cover; dust worth less than one quote unit cannot hold the waterfall)
+        let held = vparts.collateral_worth;
+        if group == Group::Cross && held >= crate::engine::collateral::COLLATERAL_DUST {
             msg!(
                 "the cross group is under water and holds collateral worth {}",
                 vparts.collateral.map(|c| c.equity.0).unwrap_or(0)

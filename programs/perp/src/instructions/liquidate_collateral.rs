@@ -18,11 +18,20 @@ pub struct LiquidateCollateral<'info> {
     pub margin_account: AccountLoader<'info, MarginAccount>,
     #[account(mut, constraint = liquidator_account.key() != margin_account.key() @ PerpError::SelfLiquidation)]
     pub liquidator_account: AccountLoader<'info, MarginAccount>,
+    #[account(mut)]
     pub collateral: AccountLoader<'info, Collateral>,
     /// The collateral's insurance market: takes the insurance share of the discount (the tokens
     /// reach the insurance vault at the next sweep) and covers a debt the sale leaves behind.
     #[account(mut)]
     pub market: AccountLoader<'info, Market>,
+    /// CHECK: the collateral's vault itself, by address (the token program checks the rest)
+    #[account(mut, address = collateral.load()?.vault @ PerpError::CollateralNotListed)]
+    pub vault: UncheckedAccount<'info>,
+    /// CHECK: a token account of the collateral's mint, not its vault (checked in the handler):
+    /// receives what the liquidator buys (its margin account never holds it)
+    #[account(mut)]
+    pub liquidator_token: UncheckedAccount<'info>,
+    pub token_program: Program<'info, anchor_spl::token::Token>,
 }
 
 /// Anyone with a margin account: when `margin_account`'s cross group is below maintenance and it
@@ -30,8 +39,9 @@ pub struct LiquidateCollateral<'info> {
 /// `max_tokens` of its collateral at the collateral's index less the discount, paying from the
 /// liquidator's cross balance; only as much as brings the group to maintenance x (1 + 10%) or
 /// pays what it lacks, whichever is less. The account gets `index x (1 - discount)`, the
-/// liquidator pays `index x (1 - discount x liquidator_share)`, the difference goes to the
-/// insurance fund of `market`. The liquidator's cross group must meet its initial margin after.
+/// liquidator pays `index x (1 - discount x liquidator_share)` from its settlement balance and
+/// receives the tokens in `liquidator_token`, the difference goes to the insurance fund of
+/// `market`. The liquidator's cross group must meet its initial margin after.
 /// Remaining accounts (read-only): the markets of both accounts' cross positions and their other
 /// collateral, each refreshed within a few slots for the liquidated account.
 pub fn handler<'info>(ctx: Context<'info, LiquidateCollateral<'info>>, max_tokens: u64) -> Result<()> {
@@ -41,6 +51,9 @@ pub fn handler<'info>(ctx: Context<'info, LiquidateCollateral<'info>>, max_token
     let liquidator_key = ctx.accounts.liquidator_account.key();
     let c = ctx.accounts.collateral.load()?;
     let ci = c.collateral_index;
+    require!(ctx.accounts.liquidator_token.key() != c.vault, PerpError::WrongTokenAccount);
+    crate::engine::token::token_account_owner(&ctx.accounts.liquidator_token, &c.mint)?;
+    let bump = ctx.accounts.exchange.load()?.bump;
     let mut a = ctx.accounts.margin_account.load_mut()?;
     let mut l = ctx.accounts.liquidator_account.load_mut()?;
     l.authorize_owner(&ctx.accounts.liquidator.key())?;
@@ -55,7 +68,7 @@ pub fn handler<'info>(ctx: Context<'info, LiquidateCollateral<'info>>, max_token
         return err!(PerpError::StaleCollateralPrice);
     }
     let parts = {
-        let mut holders = [Holder::new(&a, Some((Group::Cross, PriceNeed::CollateralSale))), Holder::new(&l, None)];
+        let mut holders = [Holder::new(&a, Some((Group::Cross, PriceNeed::Liquidation))), Holder::new(&l, None)];
         load_other_markets_with(ctx.remaining_accounts, None, Some(&c), &mut holders, now)?;
         holders[0].parts
     };
@@ -86,15 +99,16 @@ pub fn handler<'info>(ctx: Context<'info, LiquidateCollateral<'info>>, max_token
 
     a.debit_collateral(ci, sale.tokens)?;
     a.cross_collateral = a.cross_collateral.checked_add(sale.to_account.0).ok_or(PerpError::MathOverflow)?;
-    l.credit_collateral(ci, sale.tokens)?;
     l.cross_collateral = l.cross_collateral.checked_sub(sale.from_liquidator.0).ok_or(PerpError::MathOverflow)?;
     let mut m = ctx.accounts.market.load_mut()?;
     require!(m.market_index == c.insurance_market, PerpError::CollateralNotListed);
     m.insurance_in(sale.to_insurance)?;
     let market_index = m.market_index;
-    // nothing left to sell, no position, still owing: the waterfall takes the rest (the insurance
-    // market's fund, then a recorded unbacked loss that market's insurance and profits repay)
-    if !a.has_collateral() && !a.has_positions() && a.cross_collateral < 0 {
+    // nothing left to sell, no cross position, still owing: the waterfall takes the rest (the
+    // insurance market's fund, then a recorded unbacked loss that market's insurance and profits
+    // repay); isolated positions are their own groups and cannot pay a cross debt
+    let cross_open = a.positions.iter().any(|p| p.in_use() && !p.is_isolated());
+    if !a.has_collateral() && !cross_open && a.cross_collateral < 0 {
         let debt = a.cross_collateral.checked_neg().ok_or(PerpError::MathOverflow)?;
         let from_insurance = debt.min(m.insurance_fund.max(0));
         if from_insurance > 0 {
@@ -117,13 +131,29 @@ pub fn handler<'info>(ctx: Context<'info, LiquidateCollateral<'info>>, max_token
     }
     drop(m);
 
-    // the liquidator carries what it bought like any collateral of its own
+    // the liquidator paid from its settlement balance: its cross group must still meet its
+    // initial margin
     let lparts = {
         let mut holders = [Holder::new(&a, None), Holder::new(&l, Some((Group::Cross, PriceNeed::Adding)))];
         load_other_markets_with(ctx.remaining_accounts, None, Some(&c), &mut holders, now)?;
         holders[1].parts
     };
     require_initial(&l, Group::Cross, &lparts, Quote::ZERO)?;
+    drop(a);
+    drop(l);
+    drop(c);
+    {
+        let mut cm = ctx.accounts.collateral.load_mut()?;
+        cm.total_deposits = cm.total_deposits.checked_sub(sale.tokens).ok_or(PerpError::MathOverflow)?;
+    }
+    crate::engine::token::vault_transfer(
+        &ctx.accounts.token_program,
+        &ctx.accounts.vault.to_account_info(),
+        ctx.accounts.liquidator_token.to_account_info(),
+        ctx.accounts.exchange.to_account_info(),
+        bump,
+        sale.tokens,
+    )?;
 
     emit!(CollateralLiquidated {
         margin_account: key,

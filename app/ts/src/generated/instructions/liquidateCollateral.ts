@@ -58,6 +58,10 @@ export type LiquidateCollateralInstruction<
   TAccountLiquidatorAccount extends string | AccountMeta<string> = string,
   TAccountCollateral extends string | AccountMeta<string> = string,
   TAccountMarket extends string | AccountMeta<string> = string,
+  TAccountVault extends string | AccountMeta<string> = string,
+  TAccountLiquidatorToken extends string | AccountMeta<string> = string,
+  TAccountTokenProgram extends string | AccountMeta<string> =
+    "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA",
   TRemainingAccounts extends readonly AccountMeta<string>[] = [],
 > = Instruction<TProgram> &
   InstructionWithData<ReadonlyUint8Array> &
@@ -77,11 +81,20 @@ export type LiquidateCollateralInstruction<
         ? WritableAccount<TAccountLiquidatorAccount>
         : TAccountLiquidatorAccount,
       TAccountCollateral extends string
-        ? ReadonlyAccount<TAccountCollateral>
+        ? WritableAccount<TAccountCollateral>
         : TAccountCollateral,
       TAccountMarket extends string
         ? WritableAccount<TAccountMarket>
         : TAccountMarket,
+      TAccountVault extends string
+        ? WritableAccount<TAccountVault>
+        : TAccountVault,
+      TAccountLiquidatorToken extends string
+        ? WritableAccount<TAccountLiquidatorToken>
+        : TAccountLiquidatorToken,
+      TAccountTokenProgram extends string
+        ? ReadonlyAccount<TAccountTokenProgram>
+        : TAccountTokenProgram,
       ...TRemainingAccounts,
     ]
   >;
@@ -132,6 +145,9 @@ export type LiquidateCollateralInput<
   TAccountLiquidatorAccount extends string = string,
   TAccountCollateral extends string = string,
   TAccountMarket extends string = string,
+  TAccountVault extends string = string,
+  TAccountLiquidatorToken extends string = string,
+  TAccountTokenProgram extends string = string,
 > = {
   liquidator: TransactionSigner<TAccountLiquidator>;
   exchange?: Address<TAccountExchange>;
@@ -143,6 +159,10 @@ export type LiquidateCollateralInput<
    * reach the insurance vault at the next sweep) and covers a debt the sale leaves behind.
    */
   market: Address<TAccountMarket>;
+  vault: Address<TAccountVault>;
+  /** receives what the liquidator buys (its margin account never holds it) */
+  liquidatorToken: Address<TAccountLiquidatorToken>;
+  tokenProgram?: Address<TAccountTokenProgram>;
   maxTokens: LiquidateCollateralInstructionDataArgs["maxTokens"];
 };
 
@@ -153,6 +173,9 @@ export function getLiquidateCollateralInstruction<
   TAccountLiquidatorAccount extends string,
   TAccountCollateral extends string,
   TAccountMarket extends string,
+  TAccountVault extends string,
+  TAccountLiquidatorToken extends string,
+  TAccountTokenProgram extends string,
   TProgramAddress extends Address = typeof PERP_PROGRAM_ADDRESS,
 >(
   input: LiquidateCollateralInput<
@@ -161,7 +184,10 @@ export function getLiquidateCollateralInstruction<
     TAccountMarginAccount,
     TAccountLiquidatorAccount,
     TAccountCollateral,
-    TAccountMarket
+    TAccountMarket,
+    TAccountVault,
+    TAccountLiquidatorToken,
+    TAccountTokenProgram
   >,
   config?: { programAddress?: TProgramAddress },
 ): LiquidateCollateralInstruction<
@@ -171,7 +197,10 @@ export function getLiquidateCollateralInstruction<
   TAccountMarginAccount,
   TAccountLiquidatorAccount,
   TAccountCollateral,
-  TAccountMarket
+  TAccountMarket,
+  TAccountVault,
+  TAccountLiquidatorToken,
+  TAccountTokenProgram
 > {
   // Program address.
   const programAddress = config?.programAddress ?? PERP_PROGRAM_ADDRESS;
@@ -185,8 +214,11 @@ export function getLiquidateCollateralInstruction<
       value: input.liquidatorAccount ?? null,
       isWritable: true,
     },
-    collateral: { value: input.collateral ?? null, isWritable: false },
+    collateral: { value: input.collateral ?? null, isWritable: true },
     market: { value: input.market ?? null, isWritable: true },
+    vault: { value: input.vault ?? null, isWritable: true },
+    liquidatorToken: { value: input.liquidatorToken ?? null, isWritable: true },
+    tokenProgram: { value: input.tokenProgram ?? null, isWritable: false },
   };
   const accounts = originalAccounts as Record<
     keyof typeof originalAccounts,
@@ -201,6 +233,10 @@ export function getLiquidateCollateralInstruction<
     accounts.exchange.value =
       "Hvu43GUxniFhDU2tNrNQUpmkLNU1HKVZavRYnJgSSDgH" as Address<"Hvu43GUxniFhDU2tNrNQUpmkLNU1HKVZavRYnJgSSDgH">;
   }
+  if (!accounts.tokenProgram.value) {
+    accounts.tokenProgram.value =
+      "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA" as Address<"TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA">;
+  }
 
   const getAccountMeta = getAccountMetaFactory(programAddress, "programId");
   return Object.freeze({
@@ -211,6 +247,9 @@ export function getLiquidateCollateralInstruction<
       getAccountMeta("liquidatorAccount", accounts.liquidatorAccount),
       getAccountMeta("collateral", accounts.collateral),
       getAccountMeta("market", accounts.market),
+      getAccountMeta("vault", accounts.vault),
+      getAccountMeta("liquidatorToken", accounts.liquidatorToken),
+      getAccountMeta("tokenProgram", accounts.tokenProgram),
     ],
     data: getLiquidateCollateralInstructionDataEncoder().encode(
       args as LiquidateCollateralInstructionDataArgs,
@@ -223,7 +262,10 @@ export function getLiquidateCollateralInstruction<
     TAccountMarginAccount,
     TAccountLiquidatorAccount,
     TAccountCollateral,
-    TAccountMarket
+    TAccountMarket,
+    TAccountVault,
+    TAccountLiquidatorToken,
+    TAccountTokenProgram
   >);
 }
 
@@ -243,6 +285,10 @@ export type ParsedLiquidateCollateralInstruction<
      * reach the insurance vault at the next sweep) and covers a debt the sale leaves behind.
      */
     market: TAccountMetas[5];
+    vault: TAccountMetas[6];
+    /** receives what the liquidator buys (its margin account never holds it) */
+    liquidatorToken: TAccountMetas[7];
+    tokenProgram: TAccountMetas[8];
   };
   data: LiquidateCollateralInstructionData;
 };
@@ -255,12 +301,12 @@ export function parseLiquidateCollateralInstruction<
     InstructionWithAccounts<TAccountMetas> &
     InstructionWithData<ReadonlyUint8Array>,
 ): ParsedLiquidateCollateralInstruction<TProgram, TAccountMetas> {
-  if (instruction.accounts.length < 6) {
+  if (instruction.accounts.length < 9) {
     throw new SolanaError(
       SOLANA_ERROR__PROGRAM_CLIENTS__INSUFFICIENT_ACCOUNT_METAS,
       {
         actualAccountMetas: instruction.accounts.length,
-        expectedAccountMetas: 6,
+        expectedAccountMetas: 9,
       },
     );
   }
@@ -279,6 +325,9 @@ export function parseLiquidateCollateralInstruction<
       liquidatorAccount: getNextAccount(),
       collateral: getNextAccount(),
       market: getNextAccount(),
+      vault: getNextAccount(),
+      liquidatorToken: getNextAccount(),
+      tokenProgram: getNextAccount(),
     },
     data: getLiquidateCollateralInstructionDataDecoder().decode(
       instruction.data,
