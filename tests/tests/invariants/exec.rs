@@ -279,6 +279,10 @@ impl Fz {
                 self.tx(&ixs, &[&us.kp]).await
             }
             Action::SolLiquidate { v } => return self.sol_liquidate(v).await,
+            Action::SolRefresh => {
+                let i = perp_client::collateral::refresh_collateral(SOL_INDEX, &[self.sol_oracle]);
+                self.tx(&[i], &[]).await
+            }
         };
         outcome(r)
     }

@@ -191,6 +191,8 @@ pub enum Action {
     SolLiquidate {
         v: u8,
     },
+    /// The keeper's crank: SOL's cached price refreshed from its oracle.
+    SolRefresh,
 }
 
 fn limit() -> impl Strategy<Value = Limit> {
@@ -264,6 +266,7 @@ pub fn action() -> impl Strategy<Value = Action> {
         2 => (0u8..USERS, 1u16..3_000).prop_map(|(u, centi)| Action::SolWithdraw { u, centi }),
         4 => (-2500i16..1500).prop_map(|bps| Action::SolPrice { bps }),
         3 => (0u8..USERS).prop_map(|v| Action::SolLiquidate { v }),
+        3 => Just(Action::SolRefresh),
     ]
 }
 

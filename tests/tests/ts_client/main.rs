@@ -245,7 +245,7 @@ fn collateral_vectors_cover_every_outcome() {
     }
     let liq = v["liquidation"].as_array().unwrap();
     assert!(liq.iter().filter(|c| c["sale"]["tokens"].as_str().is_some_and(|t| t != "0")).count() > 100);
-    for need in ["adding", "withdraw", "tolerant", "liquidation", "lenient", "collateralSale"] {
+    for need in ["adding", "withdraw", "tolerant", "liquidation", "lenient"] {
         let of = |f: &dyn Fn(&Value) -> bool| {
             v["holding"].as_array().unwrap().iter().filter(|c| c["need"] == need && f(c)).count()
         };
