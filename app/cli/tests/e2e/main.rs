@@ -88,7 +88,7 @@ fn e2e_trade_and_keeper_liquidation_over_rpc() {
     cli(&rpc, None, &["localnet", "faucet", "--to", &admin.pubkey().to_string(), "--usdc", "100000"]);
     let config = repo().join("migrations/localnet.json");
     let init = cli(&rpc, Some(&admin_path), &["admin", "init", "--config", config.to_str().unwrap()]);
-    assert_eq!(init["created"], json!(2), "{init}"); // the exchange and BTC-PERP
+    assert_eq!(init["created"], json!(4), "{init}"); // the exchange, BTC-PERP and the collateral SOL and wBTC
     let seeded = cli(&rpc, None, &["market", "show", "--market", "0"]);
     assert_eq!(seeded["insurance_fund"], json!("100000"), "{seeded}");
     assert_eq!(seeded["open_interest_cap"], json!("10000000"), "{seeded}");
