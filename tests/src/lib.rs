@@ -260,26 +260,7 @@ impl Env {
     }
 
     async fn create_mint(&mut self) -> Pubkey {
-        let mint = Keypair::new();
-        let rent = self.ctx.banks_client.get_rent().await.unwrap();
-        let payer = self.payer();
-        let create = solana_system_interface::instruction::create_account(
-            &payer.pubkey(),
-            &mint.pubkey(),
-            rent.minimum_balance(spl_token_interface::state::Mint::LEN),
-            spl_token_interface::state::Mint::LEN as u64,
-            &spl_token_interface::ID,
-        );
-        let init = spl_token_interface::instruction::initialize_mint2(
-            &spl_token_interface::ID,
-            &mint.pubkey(),
-            &self.admin.pubkey(),
-            None,
-            6,
-        )
-        .unwrap();
-        self.send(&[create, init], &[&mint]).await.unwrap();
-        mint.pubkey()
+        self.create_mint_with(6, None).await
     }
 
     /// A token account of `owner` for the collateral mint, with `amount` minted into it.
@@ -616,8 +597,7 @@ impl Env {
     /// Refreshes collateral `ci`'s cached price from its oracles.
     pub async fn refresh_collateral(&mut self, ci: u16) -> Result<(), BanksClientError> {
         let c = self.collateral(ci).await;
-        let oracles: Vec<Pubkey> = c.oracles[..c.oracle_count()].iter().map(|o| o.key).collect();
-        self.send(&[perp_client::collateral::refresh_collateral(ci, &oracles)], &[]).await
+        self.send(&[perp_client::collateral::refresh(&c)], &[]).await
     }
 }
 

@@ -101,12 +101,7 @@ impl Sol {
         let larry = clone_user(&self.w.larry);
         let a = self.w.env.margin(&self.sam.account).await;
         let l = self.w.env.margin(&larry.account).await;
-        let mut markets = ix::cross_markets(&a, None);
-        for m in ix::cross_markets(&l, None) {
-            if !markets.contains(&m) {
-                markets.push(m);
-            }
-        }
+        let markets = cix::sale_markets(&a, &l);
         let dest = self.larry_sol().await;
         ixs.push(cix::liquidate_collateral(
             larry.key(),

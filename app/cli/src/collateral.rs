@@ -104,8 +104,7 @@ pub async fn run<C: Chain>(
 }
 
 pub fn refresh_ix(c: &Collateral) -> Instruction {
-    let oracles: Vec<Pubkey> = c.oracles[..c.oracle_count()].iter().map(|o| o.key).collect();
-    cix::refresh_collateral(c.collateral_index, &oracles)
+    cix::refresh(c)
 }
 
 /// The account's margin checks need its listed collateral among the remaining accounts: appends

@@ -19,6 +19,28 @@ pub fn held(acct: &perp::state::MarginAccount) -> Vec<u16> {
     acct.collaterals.iter().filter(|c| c.collateral_index != 0 && c.amount > 0).map(|c| c.collateral_index).collect()
 }
 
+/// The oracle accounts of a decoded collateral, in its configured order.
+pub fn oracle_keys(c: &perp::state::Collateral) -> Vec<Pubkey> {
+    c.oracles[..c.oracle_count()].iter().map(|o| o.key).collect()
+}
+
+/// `refresh_collateral` of a decoded collateral (its oracles looked up).
+pub fn refresh(c: &perp::state::Collateral) -> Instruction {
+    refresh_collateral(c.collateral_index, &oracle_keys(c))
+}
+
+/// The markets a collateral sale's checks read: every cross market of the account sold and of the
+/// liquidator, each once.
+pub fn sale_markets(victim: &perp::state::MarginAccount, liquidator: &perp::state::MarginAccount) -> Vec<u16> {
+    let mut out = crate::ix::cross_markets(victim, None);
+    for m in crate::ix::cross_markets(liquidator, None) {
+        if !out.contains(&m) {
+            out.push(m);
+        }
+    }
+    out
+}
+
 /// Executes a `ListCollateral` proposal `id` for `mint` as `collateral_index`.
 pub fn execute_list_collateral(
     payer: Pubkey,

@@ -81,7 +81,7 @@ pub fn collateral_health(acct: &MarginAccount, collaterals: &Collaterals, need: 
 
 /// The market a collateral moves with: the first one sharing an oracle account with it.
 pub fn tracked_market(c: &Collateral, markets: &BTreeMap<u16, MarketState>) -> Option<u16> {
-    let keys: Vec<_> = c.oracles[..c.oracle_count()].iter().map(|o| o.key).collect();
+    let keys = crate::collateral::oracle_keys(c);
     markets
         .iter()
         .find(|(_, m)| m.market.oracles[..m.market.oracle_count()].iter().any(|o| keys.contains(&o.key)))

@@ -300,12 +300,7 @@ impl Fz {
         };
         let a = self.env.margin(&vict.account).await;
         let la = self.env.margin(&l.account).await;
-        let mut markets = ix::cross_markets(&a, None);
-        for m in ix::cross_markets(&la, None) {
-            if !markets.contains(&m) {
-                markets.push(m);
-            }
-        }
+        let markets = perp_client::collateral::sale_markets(&a, &la);
         let mut ixs = Vec::new();
         for m in &markets {
             let mk = self.env.market(*m).await;

@@ -15,7 +15,8 @@ use perp::engine::markets::PriceNeed;
 use perp::state::MarginAccount;
 use perp_client::chain::{fetch_margin, Chain, ChainResult};
 use perp_client::collateral::{
-    collateral_metas, create_seeded_token_account, held, liquidate_collateral, refresh_collateral, seeded_token_account,
+    collateral_metas, create_seeded_token_account, held, liquidate_collateral, refresh, sale_markets,
+    seeded_token_account,
 };
 
 /// Rent of a 165-byte token account (the runtime's default rent).
@@ -33,7 +34,7 @@ pub fn collateral_refreshes(accounts: &[&MarginAccount], collaterals: &Collatera
     let mut idx: Vec<u16> = accounts.iter().flat_map(|a| held(a)).collect();
     idx.sort_unstable();
     idx.dedup();
-    idx.iter().filter_map(|i| collaterals.get(i).map(|c| refresh_collateral(*i, &oracle_keys(c)))).collect()
+    idx.iter().filter_map(|i| collaterals.get(i).map(refresh)).collect()
 }
 
 /// Every collateral `accounts` hold, each once: the metas a margin check of them needs.
@@ -42,10 +43,6 @@ pub fn held_metas(accounts: &[&MarginAccount]) -> Vec<perp_client::AccountMeta> 
     idx.sort_unstable();
     idx.dedup();
     collateral_metas(&idx)
-}
-
-pub fn oracle_keys(c: &perp::state::Collateral) -> Vec<Pubkey> {
-    c.oracles[..c.oracle_count()].iter().map(|o| o.key).collect()
 }
 
 /// Cross health as `liquidate_collateral` values it (every market at the account-favourable of its
@@ -79,11 +76,11 @@ pub fn sale_view(
 impl<C: Chain> Keeper<C> {
     /// Refreshes every listed collateral whose cached price is older than half its `max_age`.
     pub async fn refresh_collaterals(&mut self, now: i64, collaterals: &Collaterals) {
-        for (i, c) in collaterals {
+        for c in collaterals.values() {
             if now - c.last_price_time < (c.max_age / 2).max(1) {
                 continue;
             }
-            if self.send(&[refresh_collateral(*i, &oracle_keys(c))], "refresh_collateral", None, now).await.is_ok() {
+            if self.send(&[refresh(c)], "refresh_collateral", None, now).await.is_ok() {
                 self.counters.collateral_refreshes += 1;
             }
         }
@@ -124,12 +121,7 @@ impl<C: Chain> Keeper<C> {
             else {
                 continue;
             };
-            let mut markets = ix::cross_markets(a, None);
-            for m in ix::cross_markets(&mine, None) {
-                if !markets.contains(&m) {
-                    markets.push(m);
-                }
-            }
+            let markets = sale_markets(a, &mine);
             let mut txs: Vec<Instruction> = markets
                 .iter()
                 .filter_map(|i| states.get(i).map(|s| ix::update_funding(*i, &ix::market_oracles(&s.market))))

@@ -14,7 +14,7 @@
 //! their collateral fell, not their market), the liquidation prices shown at entry with and
 //! without the collateral moving with BTC, the insurance fund's use, and conservation per mint.
 
-use super::config::{BTC, USDC};
+use super::config::BTC;
 use super::report::{EventKind, SimEvent};
 use super::traders::f;
 use crate::keeper::TickReport;
@@ -318,21 +318,9 @@ impl CollateralRun {
         )
         .unwrap_or_default();
         // the notional whose initial margin is `usage` of what the collateral counts for
-        let tiers = state.view.tiers();
         let budget = perp_core::Quote((v.initial.0 as f64 * tr.usage) as i64);
-        let (mut lo, mut hi) = (0i64, 50_000_000 * USDC);
-        while hi - lo > USDC {
-            let mid = lo + (hi - lo) / 2;
-            let ok =
-                perp_core::margin::requirement(tiers, perp_core::Quote(mid), perp_core::margin::MarginKind::Initial)
-                    .is_ok_and(|r| r <= budget);
-            if ok {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
-        }
-        let size = (lo as i128 * BTC as i128 / state.index.0.max(1) as i128) as u64;
+        let notional = super::traders::max_notional(state.view.tiers(), budget);
+        let size = (notional.0 as i128 * BTC as i128 / state.index.0.max(1) as i128) as u64;
         if size < 1_000_000 {
             return;
         }
@@ -349,8 +337,7 @@ impl CollateralRun {
         let mut order =
             ix::place_market_order(tr.user.key(), tr.user.account, 0, &ix::market_oracles(&state.market), &[], p);
         order.accounts.extend(cix::collateral_metas(&[tr.collateral]));
-        let oracles: Vec<Pubkey> = col.oracles[..col.oracle_count()].iter().map(|o| o.key).collect();
-        let txs = [cix::refresh_collateral(tr.collateral, &oracles), order];
+        let txs = [cix::refresh(col), order];
         if boot.chain.send(&txs, &[&tr.user.kp], &SendOptions::default()).await.is_err() {
             return;
         }

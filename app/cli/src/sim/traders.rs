@@ -43,7 +43,7 @@ fn ma(v: &[f64], n: usize) -> Option<f64> {
 }
 
 /// Largest notional whose initial margin fits in `budget`.
-fn max_notional(tiers: &[Tier], budget: Quote) -> Quote {
+pub(super) fn max_notional(tiers: &[Tier], budget: Quote) -> Quote {
     let (mut lo, mut hi) = (0i64, 100_000_000 * USDC);
     while hi - lo > USDC {
         let mid = lo + (hi - lo) / 2;
