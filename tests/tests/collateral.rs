@@ -9,6 +9,8 @@ use perp_core::collateral::sale_of;
 use perp_tests::sol::*;
 use perp_tests::world::*;
 use perp_tests::*;
+use solana_keypair::Keypair;
+use solana_signer::Signer;
 
 #[tokio::test]
 async fn sol_backed_trader_trades_and_withdraws_within_initial_margin() {
@@ -106,5 +108,74 @@ async fn a_sol_fall_sells_sol_while_btc_stands_still() {
     let refresh = cix::refresh_collateral(s.ci, &[s.oracle]);
     s.w.env.send(&[refresh, i], &[&larry.kp]).await.unwrap();
     assert_eq!(s.w.env.margin(&sam.account).await.positions[0].base, 0);
+    s.w.env.assert_conservation().await;
+}
+
+/// Every collateral instruction refuses accounts that are not the ones it needs, and changes
+/// nothing: a wrong oracle for a refresh, a token account of another mint for a deposit, a listing
+/// of another mint than proposed, a sale crediting another market's insurance or paying into the
+/// vault itself.
+#[tokio::test]
+async fn collateral_instructions_refuse_wrong_accounts() {
+    let mut s = sol_world(10 * SOL).await;
+    let sam = clone_user(&s.sam);
+    // refresh with a key that is not the collateral's oracle
+    let wrong = cix::refresh_collateral(s.ci, &[s.w.oracle]);
+    assert_error(s.w.env.send(&[wrong], &[]).await, PerpError::OracleKeyMismatch);
+    // a deposit from a USDC account into the SOL vault
+    let usdc = s.w.env.token_account(&sam.key(), 5 * USDC).await;
+    let dep = cix::deposit_collateral(sam.key(), sam.account, s.ci, &s.mint, usdc, USDC);
+    assert_error(s.w.env.send(&[dep], &[&sam.kp]).await, PerpError::WrongTokenAccount);
+    // a deposit into another user's account by someone who is neither owner nor delegate
+    let eve = s.w.env.user(0, 0).await;
+    let eve_sol = s.w.env.token_account_of(&s.mint, &eve.key(), SOL).await;
+    let dep = cix::deposit_collateral(eve.key(), sam.account, s.ci, &s.mint, eve_sol, SOL);
+    assert_error(s.w.env.send(&[dep], &[&eve.kp]).await, PerpError::Unauthorized);
+    // a withdrawal by someone else
+    let w = cix::withdraw_collateral(eve.key(), sam.account, s.ci, &s.mint, eve_sol, 1, &[], &[]);
+    let refresh = s.refreshes().await[1].clone();
+    assert_error(s.w.env.send(&[refresh, w], &[&eve.kp]).await, PerpError::Unauthorized);
+    // a listing executed with another mint than the one proposed
+    let other = s.w.env.create_mint_with(9, None).await;
+    let proposed = s.w.env.create_mint_with(9, None).await;
+    let id =
+        s.w.env
+            .propose(perp::state::AdminAction::ListCollateral {
+                collateral_index: 2,
+                mint: proposed,
+                params: collateral_params(s.oracle, SOL),
+            })
+            .await
+            .unwrap();
+    let admin = s.w.env.admin.insecure_clone();
+    let x = cix::execute_list_collateral(admin.pubkey(), id, admin.pubkey(), other, 2);
+    assert_error(s.w.env.send(&[x], &[&admin]).await, PerpError::ProposalMismatch);
+    // SOL falls: Sam's SOL is for sale, but not into another market's insurance, nor into the vault
+    s.w.env.trade(&sam, 0, order(OrderSide::Long, BTC)).await.unwrap();
+    s.hold_sol(usd(25)).await;
+    let eth = Keypair::new().pubkey();
+    s.w.env.set_legacy_oracle(eth, usd(1_000), usd(1), s.w.env.now);
+    s.w.env.create_market(1, default_market_params(vec![legacy_oracle(eth)]), 100, usd(1_000)).await;
+    let larry = clone_user(&s.w.larry);
+    let dest = s.larry_sol().await;
+    let vault = s.w.env.collateral(s.ci).await.vault;
+    for (market, to, e) in [(1u16, dest, PerpError::CollateralNotListed), (0, vault, PerpError::WrongTokenAccount)] {
+        let mut ixs = s.refreshes().await;
+        ixs.push(cix::liquidate_collateral(
+            larry.key(),
+            sam.account,
+            larry.account,
+            s.ci,
+            &s.mint,
+            to,
+            market,
+            u64::MAX,
+            &[0],
+            &[],
+        ));
+        assert_error(s.w.env.send(&ixs, &[&larry.kp]).await, e);
+    }
+    assert_eq!(s.w.env.margin(&sam.account).await.collateral_balance(s.ci), 10 * SOL);
+    s.liquidate_sol(u64::MAX).await.unwrap();
     s.w.env.assert_conservation().await;
 }
