@@ -54,6 +54,9 @@ pub struct Env {
     pub accounts: Vec<Pubkey>,
     pub markets: Vec<u16>,
     slot: u64,
+    /// On the SBF build: the logs of every successful transaction sent through the harness, for
+    /// the event-stream check (natively the program logs no events).
+    pub logs: Vec<Vec<String>>,
 }
 
 /// The shape of a market most tests use: BTC-like, 1-hour funding, seed-document tiers.
@@ -183,7 +186,8 @@ impl Env {
         let tx = Transaction::new_signed_with_payer(&[fund], Some(&payer.pubkey()), &[&payer], bh);
         ctx.banks_client.process_transaction(tx).await.unwrap();
         let slot = ctx.banks_client.get_root_slot().await.unwrap();
-        let mut env = Env { ctx, admin, mint: Pubkey::default(), now: T0, accounts: vec![], markets: vec![], slot };
+        let mut env =
+            Env { ctx, admin, mint: Pubkey::default(), now: T0, accounts: vec![], markets: vec![], slot, logs: vec![] };
         env.set_clock(T0).await;
         env.mint = env.create_mint().await;
         env
@@ -212,7 +216,53 @@ impl Env {
     /// paid by the test payer, at the harness clock.
     pub async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<(), BanksClientError> {
         let tx = self.next_tx(ixs, signers).await?;
-        self.ctx.banks_client.process_transaction(tx).await
+        if perp_client::bank::sbf_dir().is_none() {
+            return self.ctx.banks_client.process_transaction(tx).await;
+        }
+        let r = self.ctx.banks_client.process_transaction_with_metadata(tx).await?;
+        r.result.clone().map_err(BanksClientError::TransactionError)?;
+        self.logs.push(r.metadata.map(|m| m.log_messages).unwrap_or_default());
+        Ok(())
+    }
+
+    /// On the SBF build: every event of every transaction sent through the harness decodes, and
+    /// each stream's numbers run 1, 2, 3, ... up to the number its account holds (the exchange,
+    /// each market, each margin account). Natively (no events) it checks nothing.
+    pub async fn assert_event_streams(&mut self) {
+        use perp_client::events::{events_from_logs, StreamKey};
+        if perp_client::bank::sbf_dir().is_none() {
+            return;
+        }
+        let mut last: std::collections::BTreeMap<StreamKey, u64> = Default::default();
+        for (t, logs) in self.logs.iter().enumerate() {
+            let parsed = events_from_logs(logs, &perp::ID);
+            assert!(!parsed.truncated, "transaction {t}: log truncated");
+            for e in parsed.events {
+                let e = e.unwrap_or_else(|err| panic!("transaction {t}: undecodable event: {err}"));
+                let seen = last.entry(e.stream()).or_insert(0);
+                let restart = matches!(e, perp_client::events::Event::MarginAccountCreated(_)) && e.seq() == 1;
+                assert!(
+                    e.seq() == *seen + 1 || restart,
+                    "transaction {t}: {} is number {} of {:?}, after {}",
+                    e.name(),
+                    e.seq(),
+                    e.stream(),
+                    seen
+                );
+                *seen = e.seq();
+            }
+        }
+        for (stream, seq) in last {
+            let held = match stream {
+                StreamKey::Exchange => self.exchange().await.event_seq,
+                StreamKey::Market(i) => self.market(i).await.event_seq,
+                StreamKey::Account(k) => match self.account_data(&k).await {
+                    Some(d) if !d.is_empty() => decode::<MarginAccount>(&d).unwrap().event_seq as u64,
+                    _ => continue, // closed
+                },
+            };
+            assert_eq!(held, seq, "{stream:?}: the account holds {held}, the log's last event is {seq}");
+        }
     }
 
     /// A transaction signed by the payer and `signers` for a fresh slot at the harness clock.
@@ -235,7 +285,11 @@ impl Env {
         signers: &[&Keypair],
     ) -> Result<solana_program_test::BanksTransactionResultWithMetadata, BanksClientError> {
         let tx = self.next_tx(ixs, signers).await?;
-        self.ctx.banks_client.process_transaction_with_metadata(tx).await
+        let r = self.ctx.banks_client.process_transaction_with_metadata(tx).await?;
+        if r.result.is_ok() && perp_client::bank::sbf_dir().is_some() {
+            self.logs.push(r.metadata.as_ref().map(|m| m.log_messages.clone()).unwrap_or_default());
+        }
+        Ok(r)
     }
 
     pub async fn account_data(&mut self, key: &Pubkey) -> Option<Vec<u8>> {
@@ -500,6 +554,7 @@ impl Env {
     /// the insurance vault holds exactly the markets' insurance ledgers less what is pending.
     /// Panics with the numbers otherwise.
     pub async fn assert_conservation(&mut self) {
+        self.assert_event_streams().await;
         let mut owed: i128 = 0;
         for key in self.accounts.clone() {
             if let Some(d) = self.account_data(&key).await {

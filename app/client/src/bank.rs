@@ -73,6 +73,18 @@ struct State {
     /// Accounts as last read. An account changes only in a transaction that writes it or by
     /// `set_account`: both drop it here. Sysvars (which warps change) are never kept.
     cache: HashMap<Pubkey, Option<AccountData>>,
+    /// Logs of the successful transactions since `record_logs(true)` (taken by `take_logs`).
+    recorded: Option<Vec<TxLog>>,
+}
+
+/// A landed transaction's log, as an indexer reads it from `getTransaction`.
+#[derive(Clone, Debug)]
+pub struct TxLog {
+    pub signature: String,
+    pub slot: u64,
+    /// The bank's clock when it ran (unix seconds).
+    pub block_time: i64,
+    pub logs: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -120,10 +132,22 @@ impl BankChain {
                 clock: None,
                 blockhash: None,
                 cache: HashMap::new(),
+                recorded: None,
             })),
         };
         chain.set_time(now).await;
         chain
+    }
+
+    /// Starts (or stops and drops) keeping the log of every successful transaction. Only the
+    /// SBF build logs events: natively Anchor's `sol_log_data` is a no-op ([`sbf_dir`]).
+    pub fn record_logs(&self, on: bool) {
+        self.state.lock().unwrap().recorded = on.then(Vec::new);
+    }
+
+    /// The logs kept since the last call, oldest first.
+    pub fn take_logs(&self) -> Vec<TxLog> {
+        self.state.lock().unwrap().recorded.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     /// The bank's funded payer.
@@ -366,6 +390,11 @@ impl Chain for BankChain {
         for k in written {
             s.foreign.remove(&k);
             s.index.insert(k);
+        }
+        let (slot, block_time) = (s.slot, s.now);
+        if let Some(rec) = s.recorded.as_mut() {
+            let logs = processed.metadata.map(|m| m.log_messages).unwrap_or_default();
+            rec.push(TxLog { signature: sig.clone(), slot, block_time, logs });
         }
         Ok(sig)
     }

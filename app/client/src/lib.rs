@@ -8,6 +8,7 @@ pub mod collateral;
 pub mod collateral_view;
 pub mod data;
 pub mod decode;
+pub mod events;
 pub mod ix;
 pub mod oracle_data;
 pub mod orders;

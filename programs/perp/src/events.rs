@@ -1,17 +1,136 @@
 //! Events for every state change a keeper, indexer or auditor cares about.
 //! Amounts are raw integers in the units of `perp_core::units` (quote 10^-6, base 10^-9,
 //! price 10^-6, rate 10^-9).
-
+//!
+//! Every event carries `seq`, its number in one of three streams, so a consumer detects a gap
+//! (a lost transaction, a truncated log) instead of trusting that it saw everything:
+//! - the exchange's stream (`Exchange::event_seq`): initialisation, pauses, proposals, the admin,
+//!   the collateral registry;
+//! - a market's stream (`Market::event_seq`, keyed by the event's `market_index`): everything
+//!   an instruction that writes the market emits: trades, fills and triggers, funding samples
+//!   and updates, liquidations, bankruptcies, ADL, socialized and unbacked losses, insurance,
+//!   repegs, the market's creation and parameter changes;
+//! - a margin account's stream (`MarginAccount::event_seq`, keyed by `margin_account`, counted
+//!   modulo 2^32): what changes only the account: creation and closing, delegate, deposits and
+//!   withdrawals of any mint, isolated moves, funding settled, orders placed and cancelled.
+//!
+//! Within a stream the numbers run 1, 2, 3, ... with no gap (a failed transaction changes
+//! nothing, its events included); a margin account closed and created again starts at 1. Which
+//! stream an event belongs to is fixed by its type ([`stream_of`]).
 use anchor_lang::prelude::*;
+
+use crate::error::PerpError;
+use crate::state::{Exchange, MarginAccount, Market};
+
+/// The three kinds of event streams (module documentation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    Exchange,
+    Market,
+    Account,
+}
+
+/// The stream of the event named `name` (its Rust type name), `None` for an unknown name.
+pub fn stream_of(name: &str) -> Option<Stream> {
+    const EXCHANGE: &[&str] = &[
+        "ExchangeInitialized",
+        "PauseChanged",
+        "ProposalCreated",
+        "ProposalExecuted",
+        "ProposalCancelled",
+        "TimelockChanged",
+        "AdminChanged",
+        "CollateralListed",
+        "CollateralUpdated",
+    ];
+    const ACCOUNT: &[&str] = &[
+        "MarginAccountCreated",
+        "MarginAccountClosed",
+        "DelegateSet",
+        "CollateralDeposited",
+        "CollateralWithdrawn",
+        "IsolatedCollateralMoved",
+        "FundingSettled",
+        "OrderPlaced",
+        "OrderCancelled",
+        "CollateralTokenDeposited",
+        "CollateralTokenWithdrawn",
+    ];
+    const MARKET: &[&str] = &[
+        "MarketCreated",
+        "MarketUpdated",
+        "MarketStatusChanged",
+        "TradeExecuted",
+        "FundingSampled",
+        "InsuranceSwept",
+        "FundingUpdated",
+        "IndexFallbackUsed",
+        "InsuranceDeposited",
+        "LiquidationExecuted",
+        "AccountBankrupt",
+        "AdlRoundStarted",
+        "AdlStep",
+        "LossSocialized",
+        "UnbackedLossRepaid",
+        "BankruptcyResolved",
+        "Repegged",
+        "OrderTriggered",
+        "OrderFilled",
+        "CollateralLiquidated",
+        "CollateralDebtResolved",
+    ];
+    if EXCHANGE.contains(&name) {
+        Some(Stream::Exchange)
+    } else if ACCOUNT.contains(&name) {
+        Some(Stream::Account)
+    } else if MARKET.contains(&name) {
+        Some(Stream::Market)
+    } else {
+        None
+    }
+}
+
+/// State that numbers the events of its stream.
+pub trait EventStream {
+    /// Advances the stream and returns the new event's number (the first event is 1).
+    fn next_seq(&mut self) -> Result<u64>;
+}
+
+impl EventStream for Exchange {
+    fn next_seq(&mut self) -> Result<u64> {
+        self.event_seq = self.event_seq.checked_add(1).ok_or(PerpError::MathOverflow)?;
+        Ok(self.event_seq)
+    }
+}
+
+impl EventStream for Market {
+    fn next_seq(&mut self) -> Result<u64> {
+        self.event_seq = self.event_seq.checked_add(1).ok_or(PerpError::MathOverflow)?;
+        Ok(self.event_seq)
+    }
+}
+
+impl EventStream for MarginAccount {
+    /// Modulo 2^32: 4 billion events of one account cost more in fees than any account holds;
+    /// wrapping keeps the account usable where an overflow error would freeze it.
+    fn next_seq(&mut self) -> Result<u64> {
+        self.event_seq = self.event_seq.wrapping_add(1);
+        Ok(self.event_seq as u64)
+    }
+}
 
 #[event]
 pub struct ExchangeInitialized {
+    /// Sequence number in the exchange's stream (see the module documentation).
+    pub seq: u64,
     pub admin: Pubkey,
     pub collateral_mint: Pubkey,
 }
 
 #[event]
 pub struct MarketCreated {
+    /// Sequence number in market `market_index`'s stream (see the module documentation).
+    pub seq: u64,
     pub market_index: u16,
     pub name: [u8; 16],
     pub peg: u64,
@@ -20,11 +139,15 @@ pub struct MarketCreated {
 
 #[event]
 pub struct MarketUpdated {
+    /// Sequence number in market `market_index`'s stream (see the module documentation).
+    pub seq: u64,
     pub market_index: u16,
 }
 
 #[event]
 pub struct PauseChanged {
+    /// Sequence number in the exchange's stream (see the module documentation).
+    pub seq: u64,
     pub pause_flags: u16,
     /// When the bounded switches (withdraw, liquidate, funding) stop applying.
     pub pause_until: i64,
@@ -32,6 +155,8 @@ pub struct PauseChanged {
 
 #[event]
 pub struct ProposalCreated {
+    /// Sequence number in the exchange's stream (see the module documentation).
+    pub seq: u64,
     pub id: u64,
     /// 0 update market, 1 create market, 2 set admin, 3 exchange config.
     pub kind: u8,
@@ -41,6 +166,8 @@ pub struct ProposalCreated {
 
 #[event]
 pub struct ProposalExecuted {
+    /// Sequence number in the exchange's stream (see the module documentation).
+    pub seq: u64,
     pub id: u64,
     pub kind: u8,
     pub executor: Pubkey,
@@ -48,22 +175,30 @@ pub struct ProposalExecuted {
 
 #[event]
 pub struct ProposalCancelled {
+    /// Sequence number in the exchange's stream (see the module documentation).
+    pub seq: u64,
     pub id: u64,
 }
 
 #[event]
 pub struct TimelockChanged {
+    /// Sequence number in the exchange's stream (see the module documentation).
+    pub seq: u64,
     pub timelock_delay: i64,
 }
 
 #[event]
 pub struct AdminChanged {
+    /// Sequence number in the exchange's stream (see the module documentation).
+    pub seq: u64,
     pub old_admin: Pubkey,
     pub new_admin: Pubkey,
 }
 
 #[event]
 pub struct MarketStatusChanged {
+    /// Sequence number in market `market_index`'s stream (see the module documentation).
+    pub seq: u64,
     pub market_index: u16,
     pub status: u8,
     pub paused_until: i64,
@@ -71,6 +206,8 @@ pub struct MarketStatusChanged {
 
 #[event]
 pub struct MarginAccountCreated {
+    /// Sequence number in `margin_account`'s stream (see the module documentation).
+    pub seq: u64,
     pub owner: Pubkey,
     pub margin_account: Pubkey,
     pub account_id: u16,
@@ -78,18 +215,24 @@ pub struct MarginAccountCreated {
 
 #[event]
 pub struct MarginAccountClosed {
+    /// Sequence number in `margin_account`'s stream (see the module documentation).
+    pub seq: u64,
     pub owner: Pubkey,
     pub margin_account: Pubkey,
 }
 
 #[event]
 pub struct DelegateSet {
+    /// Sequence number in `margin_account`'s stream (see the module documentation).
+    pub seq: u64,
     pub margin_account: Pubkey,
     pub delegate: Pubkey,
 }
 
 #[event]
 pub struct CollateralDeposited {
+    /// Sequence number in `margin_account`'s stream (see the module documentation).
+    pub seq: u64,
     pub margin_account: Pubkey,
     pub amount: u64,
     pub cross_collateral: i64,
@@ -97,6 +240,8 @@ pub struct CollateralDeposited {
 
 #[event]
 pub struct CollateralWithdrawn {
+    /// Sequence number in `margin_account`'s stream (see the module documentation).
+    pub seq: u64,
     pub margin_account: Pubkey,
     pub amount: u64,
     pub cross_collateral: i64,
@@ -104,6 +249,8 @@ pub struct CollateralWithdrawn {
 
 #[event]
 pub struct IsolatedCollateralMoved {
+    /// Sequence number in `margin_account`'s stream (see the module documentation).
+    pub seq: u64,
     pub margin_account: Pubkey,
     pub market_index: u16,
     /// Positive: cross -> isolated; negative: isolated -> cross.
@@ -113,6 +260,8 @@ pub struct IsolatedCollateralMoved {
 
 #[event]
 pub struct TradeExecuted {
+    /// Sequence number in market `market_index`'s stream (see the module documentation).
+    pub seq: u64,
     pub margin_account: Pubkey,
     pub market_index: u16,
     /// Signed base received by the trader.
@@ -136,6 +285,8 @@ pub struct TradeExecuted {
 
 #[event]
 pub struct FundingSampled {
+    /// Sequence number in market `market_index`'s stream (see the module documentation).
+    pub seq: u64,
     pub market_index: u16,
     pub index_price: u64,
     pub impact_bid: u64,
@@ -146,6 +297,8 @@ pub struct FundingSampled {
 
 #[event]
 pub struct InsuranceSwept {
+    /// Sequence number in market `market_index`'s stream (see the module documentation).
+    pub seq: u64,
     pub market_index: u16,
     /// Positive: collateral vault -> insurance vault; negative: the other way.
     pub amount: i64,
@@ -154,6 +307,8 @@ pub struct InsuranceSwept {
 
 #[event]
 pub struct FundingUpdated {
+    /// Sequence number in market `market_index`'s stream (see the module documentation).
+    pub seq: u64,
     pub market_index: u16,
     pub time: i64,
     pub premium_index: i64,
@@ -170,6 +325,8 @@ pub struct FundingUpdated {
 
 #[event]
 pub struct FundingSettled {
+    /// Sequence number in `margin_account`'s stream (see the module documentation).
+    pub seq: u64,
     pub margin_account: Pubkey,
     pub market_index: u16,
     /// Positive: the position paid; negative: it received.
@@ -178,6 +335,8 @@ pub struct FundingSettled {
 
 #[event]
 pub struct IndexFallbackUsed {
+    /// Sequence number in market `market_index`'s stream (see the module documentation).
+    pub seq: u64,
     pub market_index: u16,
     pub last_index: u64,
     pub age: i64,
@@ -185,6 +344,8 @@ pub struct IndexFallbackUsed {
 
 #[event]
 pub struct InsuranceDeposited {
+    /// Sequence number in market `market_index`'s stream (see the module documentation).
+    pub seq: u64,
     pub depositor: Pubkey,
     pub market_index: u16,
     pub amount: u64,
@@ -194,6 +355,8 @@ pub struct InsuranceDeposited {
 
 #[event]
 pub struct LiquidationExecuted {
+    /// Sequence number in market `market_index`'s stream (see the module documentation).
+    pub seq: u64,
     pub margin_account: Pubkey,
     pub liquidator: Pubkey,
     pub market_index: u16,
@@ -215,6 +378,8 @@ pub struct LiquidationExecuted {
 
 #[event]
 pub struct AccountBankrupt {
+    /// Sequence number in market `market_index`'s stream (see the module documentation).
+    pub seq: u64,
     pub margin_account: Pubkey,
     pub market_index: u16,
     pub base: i64,
@@ -230,6 +395,8 @@ pub struct AccountBankrupt {
 
 #[event]
 pub struct AdlRoundStarted {
+    /// Sequence number in market `market_index`'s stream (see the module documentation).
+    pub seq: u64,
     pub market_index: u16,
     pub round: u64,
     pub mark_price: u64,
@@ -238,6 +405,8 @@ pub struct AdlRoundStarted {
 
 #[event]
 pub struct AdlStep {
+    /// Sequence number in market `market_index`'s stream (see the module documentation).
+    pub seq: u64,
     pub market_index: u16,
     pub bankrupt_account: Pubkey,
     pub counterparty: Pubkey,
@@ -249,6 +418,8 @@ pub struct AdlStep {
 
 #[event]
 pub struct LossSocialized {
+    /// Sequence number in market `market_index`'s stream (see the module documentation).
+    pub seq: u64,
     pub market_index: u16,
     pub margin_account: Pubkey,
     pub loss: i64,
@@ -265,6 +436,8 @@ pub struct LossSocialized {
 /// default key) or by a profit realized in the market (the account whose profit was held back).
 #[event]
 pub struct UnbackedLossRepaid {
+    /// Sequence number in market `market_index`'s stream (see the module documentation).
+    pub seq: u64,
     pub market_index: u16,
     pub margin_account: Pubkey,
     pub amount: i64,
@@ -274,12 +447,16 @@ pub struct UnbackedLossRepaid {
 
 #[event]
 pub struct BankruptcyResolved {
+    /// Sequence number in market `market_index`'s stream (see the module documentation).
+    pub seq: u64,
     pub margin_account: Pubkey,
     pub market_index: u16,
 }
 
 #[event]
 pub struct Repegged {
+    /// Sequence number in market `market_index`'s stream (see the module documentation).
+    pub seq: u64,
     pub market_index: u16,
     pub old_peg: u64,
     pub new_peg: u64,
@@ -299,6 +476,8 @@ pub struct Repegged {
 
 #[event]
 pub struct OrderPlaced {
+    /// Sequence number in `margin_account`'s stream (see the module documentation).
+    pub seq: u64,
     pub margin_account: Pubkey,
     pub order_id: u64,
     pub client_order_id: u64,
@@ -340,6 +519,8 @@ pub mod cancel_reason {
 
 #[event]
 pub struct OrderCancelled {
+    /// Sequence number in `margin_account`'s stream (see the module documentation).
+    pub seq: u64,
     pub margin_account: Pubkey,
     pub order_id: u64,
     pub client_order_id: u64,
@@ -355,6 +536,8 @@ pub struct OrderCancelled {
 
 #[event]
 pub struct OrderTriggered {
+    /// Sequence number in market `market_index`'s stream (see the module documentation).
+    pub seq: u64,
     pub margin_account: Pubkey,
     pub order_id: u64,
     pub market_index: u16,
@@ -366,6 +549,8 @@ pub struct OrderTriggered {
 /// A fill of a resting order (the trade itself is also in `TradeExecuted`).
 #[event]
 pub struct OrderFilled {
+    /// Sequence number in market `market_index`'s stream (see the module documentation).
+    pub seq: u64,
     pub margin_account: Pubkey,
     pub order_id: u64,
     pub client_order_id: u64,
@@ -386,6 +571,8 @@ pub struct OrderFilled {
 
 #[event]
 pub struct CollateralListed {
+    /// Sequence number in the exchange's stream (see the module documentation).
+    pub seq: u64,
     pub collateral_index: u16,
     pub mint: Pubkey,
     pub decimals: u8,
@@ -396,6 +583,8 @@ pub struct CollateralListed {
 
 #[event]
 pub struct CollateralUpdated {
+    /// Sequence number in the exchange's stream (see the module documentation).
+    pub seq: u64,
     pub collateral_index: u16,
     pub initial_weight: i64,
     pub maintenance_weight: i64,
@@ -408,6 +597,8 @@ pub struct CollateralUpdated {
 
 #[event]
 pub struct CollateralTokenDeposited {
+    /// Sequence number in `margin_account`'s stream (see the module documentation).
+    pub seq: u64,
     pub margin_account: Pubkey,
     pub collateral_index: u16,
     pub amount: u64,
@@ -417,6 +608,8 @@ pub struct CollateralTokenDeposited {
 
 #[event]
 pub struct CollateralTokenWithdrawn {
+    /// Sequence number in `margin_account`'s stream (see the module documentation).
+    pub seq: u64,
     pub margin_account: Pubkey,
     pub collateral_index: u16,
     pub amount: u64,
@@ -425,6 +618,8 @@ pub struct CollateralTokenWithdrawn {
 
 #[event]
 pub struct CollateralLiquidated {
+    /// Sequence number in market `market_index`'s stream (see the module documentation).
+    pub seq: u64,
     pub margin_account: Pubkey,
     pub liquidator: Pubkey,
     pub collateral_index: u16,
@@ -446,6 +641,8 @@ pub struct CollateralLiquidated {
 /// market's unbacked loss.
 #[event]
 pub struct CollateralDebtResolved {
+    /// Sequence number in market `market_index`'s stream (see the module documentation).
+    pub seq: u64,
     pub margin_account: Pubkey,
     pub market_index: u16,
     pub debt: i64,

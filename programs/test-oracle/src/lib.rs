@@ -11,6 +11,7 @@
 
 use anchor_lang::prelude::*;
 
+pub mod emit_bench;
 pub mod layout;
 
 declare_id!("PerpTestFeed1111111111111111111111111111111");
@@ -95,6 +96,56 @@ pub mod perp_test_oracle {
             _ => err!(TestOracleError::BadKind),
         }
     }
+
+    /// Benchmark (tests/tests/events.rs): `count` events the size of the perp program's largest
+    /// frequent one (`TradeExecuted`), each through `emit!` (a `sol_log_data` line).
+    pub fn bench_emit_log(_ctx: Context<BenchLog>, count: u8) -> Result<()> {
+        for i in 0..count {
+            emit!(emit_bench::sample(i));
+        }
+        Ok(())
+    }
+
+    /// Benchmark: the same events through the self-invocation Anchor's `emit_cpi!` makes (an
+    /// inner instruction to this program, signed by the `__event_authority` PDA, carrying the
+    /// event tag, the event's discriminator and its Borsh bytes); [`event_sink`] receives it.
+    pub fn bench_emit_cpi(ctx: Context<BenchCpi>, count: u8) -> Result<()> {
+        let authority = ctx.accounts.event_authority.to_account_info();
+        let bump = [ctx.bumps.event_authority];
+        for i in 0..count {
+            emit_bench::emit_by_cpi(&authority, &bump, &emit_bench::sample(i))?;
+        }
+        Ok(())
+    }
+
+    /// The receiving end of [`bench_emit_cpi`]: checks, as Anchor's event handler does, that the
+    /// event authority signed, and does nothing else.
+    pub fn event_sink(ctx: Context<EventSink>) -> Result<()> {
+        require_keys_eq!(ctx.accounts.event_authority.key(), emit_bench::EVENT_AUTHORITY);
+        Ok(())
+    }
+}
+
+#[derive(Accounts)]
+pub struct BenchLog<'info> {
+    pub payer: Signer<'info>,
+}
+
+/// The accounts `#[event_cpi]` adds to an instruction: the authority PDA and the program itself.
+#[derive(Accounts)]
+pub struct BenchCpi<'info> {
+    pub payer: Signer<'info>,
+    /// CHECK: the PDA that signs the self-invocation
+    #[account(seeds = [emit_bench::EVENT_AUTHORITY_SEED], bump)]
+    pub event_authority: UncheckedAccount<'info>,
+    /// CHECK: this program
+    #[account(address = crate::ID)]
+    pub program: UncheckedAccount<'info>,
+}
+
+#[derive(Accounts)]
+pub struct EventSink<'info> {
+    pub event_authority: Signer<'info>,
 }
 
 #[derive(Accounts)]

@@ -66,6 +66,7 @@ async fn accounts_and_events() -> Value {
         let b = env.margin(&bob.account).await;
         let m = env.market(0).await;
         let ev = TradeExecuted {
+            seq: m.event_seq,
             margin_account: bob.account,
             market_index: 0,
             base: b.positions[0].base,

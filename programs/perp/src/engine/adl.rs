@@ -3,6 +3,7 @@
 
 use super::fill::set_position;
 use crate::error::{CoreResultExt, PerpError};
+use crate::events::EventStream;
 use crate::events::{BankruptcyResolved, LossSocialized};
 use crate::state::{position_flags, MarginAccount, Market};
 use anchor_lang::prelude::*;
@@ -146,6 +147,7 @@ pub fn socialize(
     acct.add_collateral(Some(slot), loss)?;
     market.socialized_loss = market.socialized_loss.checked_add(loss.0).ok_or_else(ovf)?;
     emit!(LossSocialized {
+        seq: market.next_seq()?,
         market_index: market.market_index,
         margin_account: *key,
         loss: loss.0,
@@ -203,6 +205,6 @@ pub fn finish_bankruptcy(
         market.bankrupt_long = 0;
         market.bankrupt_short = 0;
     }
-    emit!(BankruptcyResolved { margin_account: *key, market_index: market.market_index });
+    emit!(BankruptcyResolved { seq: market.next_seq()?, margin_account: *key, market_index: market.market_index });
     Ok(())
 }

@@ -4,6 +4,7 @@
 
 use super::funding::start_snapshot;
 use crate::error::{CoreResultExt, PerpError};
+use crate::events::EventStream;
 use crate::state::{MarginAccount, Market};
 use anchor_lang::prelude::*;
 use perp_core::margin::PositionState;
@@ -61,6 +62,7 @@ pub fn realize(
     market.pnl_pool_add(credited.checked_neg().or_core()?)?;
     if haircut.0 > 0 {
         emit!(crate::events::UnbackedLossRepaid {
+            seq: market.next_seq()?,
             market_index: market.market_index,
             margin_account: *key,
             amount: haircut.0,

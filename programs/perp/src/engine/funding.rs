@@ -1,6 +1,7 @@
 //! Lazy funding settlement of one position against its market's cumulative index.
 
 use crate::error::{CoreResultExt, PerpError};
+use crate::events::EventStream;
 use crate::events::FundingSettled;
 use crate::state::{MarginAccount, Market, Position};
 use anchor_lang::prelude::*;
@@ -31,7 +32,12 @@ pub fn settle_position(acct: &mut MarginAccount, key: &Pubkey, slot: usize, mark
     acct.add_collateral(Some(slot), Quote(-payment.0))?;
     market.pnl_pool_add(payment)?;
     acct.funding_paid = acct.funding_paid.checked_add(payment.0).ok_or(PerpError::MathOverflow)?;
-    emit!(FundingSettled { margin_account: *key, market_index: market.market_index, payment: payment.0 });
+    emit!(FundingSettled {
+        seq: acct.next_seq()?,
+        margin_account: *key,
+        market_index: market.market_index,
+        payment: payment.0
+    });
     Ok(payment)
 }
 

@@ -1,6 +1,7 @@
 //! Orders when something else happens to the account.
 
 use super::health::{group_of_market, Group};
+use crate::events::EventStream;
 use crate::events::{cancel_reason, OrderCancelled};
 use crate::state::{MarginAccount, MAX_ORDERS};
 use anchor_lang::prelude::*;
@@ -27,6 +28,7 @@ pub fn cancel_for_liquidation(a: &mut MarginAccount, key: &Pubkey, group: Group,
         a.credit_cross(reward)?;
         released = released.saturating_add(reward);
         emit!(OrderCancelled {
+            seq: a.next_seq()?,
             margin_account: *key,
             order_id: o.order_id,
             client_order_id: o.client_order_id,
@@ -57,6 +59,7 @@ pub fn cancel_reduce_only_of_closed(a: &mut MarginAccount, key: &Pubkey, market_
         let reward = a.take_order(slot)?;
         a.credit_cross(reward)?;
         emit!(OrderCancelled {
+            seq: a.next_seq()?,
             margin_account: *key,
             order_id: o.order_id,
             client_order_id: o.client_order_id,

@@ -239,9 +239,11 @@ pub fn trade<'info>(
 }
 
 /// The `TradeExecuted` event of a trade.
-pub fn emit_trade(t: &Traded, key: &Pubkey, market_index: u16, fallback: bool, by_delegate: bool) {
+/// `seq`: the market's next event number (`EventStream::next_seq`).
+pub fn emit_trade(t: &Traded, seq: u64, key: &Pubkey, market_index: u16, fallback: bool, by_delegate: bool) {
     let r = &t.r;
     emit!(TradeExecuted {
+        seq,
         margin_account: *key,
         market_index,
         base: r.fill.base.0,

@@ -3,6 +3,7 @@ use crate::engine::funding::settle_position;
 use crate::engine::prices::{guarded_index, mark_price};
 use crate::error::{CoreResultExt, PerpError};
 use crate::events::AdlStep;
+use crate::events::EventStream;
 use crate::oracle::{read_index_guarded, resolve_index};
 use crate::state::*;
 use anchor_lang::prelude::*;
@@ -139,6 +140,7 @@ pub fn handler<'info>(ctx: Context<'info, AutoDeleverage<'info>>) -> Result<()> 
         steps += 1;
         r.last_progress = now;
         emit!(AdlStep {
+            seq: m.next_seq()?,
             market_index: m.market_index,
             bankrupt_account: bkey,
             counterparty: info.key(),

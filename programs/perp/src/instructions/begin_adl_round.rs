@@ -1,6 +1,7 @@
 use crate::engine::prices::{guarded_index, mark_price};
 use crate::error::PerpError;
 use crate::events::AdlRoundStarted;
+use crate::events::EventStream;
 use crate::oracle::{read_index_guarded, resolve_index};
 use crate::state::*;
 use anchor_lang::prelude::*;
@@ -69,6 +70,7 @@ pub fn handler<'info>(ctx: Context<'info, BeginAdlRound<'info>>) -> Result<()> {
     r.profitable_seen = 0;
     r.entries = Default::default();
     emit!(AdlRoundStarted {
+        seq: m.next_seq()?,
         market_index: m.market_index,
         round: r.round,
         mark_price: mark.0,

@@ -1,4 +1,5 @@
 use crate::error::PerpError;
+use crate::events::EventStream;
 use crate::events::{cancel_reason, OrderCancelled};
 use crate::state::*;
 use anchor_lang::prelude::*;
@@ -44,6 +45,7 @@ pub fn handler(ctx: Context<CancelOrdersAccounts>, which: OrdersToCancel) -> Res
         let reward = a.take_order(slot)?;
         a.credit_cross(reward)?;
         emit!(OrderCancelled {
+            seq: a.next_seq()?,
             margin_account: key,
             order_id: o.order_id,
             client_order_id: o.client_order_id,

@@ -1,4 +1,5 @@
 use crate::error::PerpError;
+use crate::events::EventStream;
 use crate::events::MarginAccountClosed;
 use crate::state::*;
 use anchor_lang::prelude::*;
@@ -15,11 +16,15 @@ pub struct CloseMarginAccount<'info> {
 
 /// Closes an empty account (no positions, no open orders, no collateral) and returns its rent to the owner.
 pub fn handler(ctx: Context<CloseMarginAccount>) -> Result<()> {
-    let a = ctx.accounts.margin_account.load()?;
+    let mut a = ctx.accounts.margin_account.load_mut()?;
     a.authorize_owner(&ctx.accounts.owner.key())?;
     require!(!a.has_orders() && a.order_reserve == 0, PerpError::OrdersOpen);
     require!(!a.has_collateral(), PerpError::CollateralHeld);
     require!(!a.has_positions() && a.cross_collateral == 0 && !a.is_bankrupt(), PerpError::AccountNotEmpty);
-    emit!(MarginAccountClosed { owner: a.owner, margin_account: ctx.accounts.margin_account.key() });
+    emit!(MarginAccountClosed {
+        seq: a.next_seq()?,
+        owner: a.owner,
+        margin_account: ctx.accounts.margin_account.key()
+    });
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 use super::propose::require_matured;
 use crate::error::PerpError;
+use crate::events::EventStream;
 use crate::events::{CollateralListed, CollateralUpdated, ProposalExecuted};
 use crate::state::*;
 use anchor_lang::prelude::*;
@@ -67,6 +68,7 @@ pub fn list(ctx: Context<ExecuteListCollateral>, collateral_index: u16) -> Resul
     c.vault_bump = ctx.bumps.vault;
     ex.collateral_count += 1;
     emit!(CollateralListed {
+        seq: ex.next_seq()?,
         collateral_index,
         mint: *mint,
         decimals: m.decimals,
@@ -74,14 +76,19 @@ pub fn list(ctx: Context<ExecuteListCollateral>, collateral_index: u16) -> Resul
         maintenance_weight: c.maintenance_weight,
         deposit_cap: c.deposit_cap,
     });
-    emit!(ProposalExecuted { id: ctx.accounts.proposal.id, kind: 4, executor: ctx.accounts.payer.key() });
+    emit!(ProposalExecuted {
+        seq: ex.next_seq()?,
+        id: ctx.accounts.proposal.id,
+        kind: 4,
+        executor: ctx.accounts.payer.key()
+    });
     Ok(())
 }
 
 #[derive(Accounts)]
 pub struct ExecuteUpdateCollateral<'info> {
     pub executor: Signer<'info>,
-    #[account(address = EXCHANGE_ADDRESS)]
+    #[account(mut, address = EXCHANGE_ADDRESS)]
     pub exchange: AccountLoader<'info, Exchange>,
     #[account(mut, close = proposer, seeds = [PROPOSAL_SEED, &proposal.id.to_le_bytes()], bump = proposal.bump)]
     pub proposal: Account<'info, Proposal>,
@@ -96,7 +103,7 @@ pub struct ExecuteUpdateCollateral<'info> {
 /// weights, size discount, liquidation terms, cap, status). Balances, vault and price stay.
 pub fn update(ctx: Context<ExecuteUpdateCollateral>) -> Result<()> {
     let now = crate::engine::now()?;
-    let ex = ctx.accounts.exchange.load()?;
+    let mut ex = ctx.accounts.exchange.load_mut()?;
     require_matured(&ctx.accounts.proposal, &ex, now)?;
     let AdminAction::UpdateCollateral { collateral_index, params, version } = &ctx.accounts.proposal.action else {
         return err!(PerpError::ProposalMismatch);
@@ -112,6 +119,7 @@ pub fn update(ctx: Context<ExecuteUpdateCollateral>) -> Result<()> {
     params.apply(&mut c);
     c.params_version = c.params_version.wrapping_add(1);
     emit!(CollateralUpdated {
+        seq: ex.next_seq()?,
         collateral_index: c.collateral_index,
         initial_weight: c.initial_weight,
         maintenance_weight: c.maintenance_weight,
@@ -120,14 +128,19 @@ pub fn update(ctx: Context<ExecuteUpdateCollateral>) -> Result<()> {
         status: c.status,
         instant: false,
     });
-    emit!(ProposalExecuted { id: ctx.accounts.proposal.id, kind: 5, executor: ctx.accounts.executor.key() });
+    emit!(ProposalExecuted {
+        seq: ex.next_seq()?,
+        id: ctx.accounts.proposal.id,
+        kind: 5,
+        executor: ctx.accounts.executor.key()
+    });
     Ok(())
 }
 
 #[derive(Accounts)]
 pub struct TightenCollateral<'info> {
     pub admin: Signer<'info>,
-    #[account(address = EXCHANGE_ADDRESS, has_one = admin @ PerpError::AdminOnly)]
+    #[account(mut, address = EXCHANGE_ADDRESS, has_one = admin @ PerpError::AdminOnly)]
     pub exchange: AccountLoader<'info, Exchange>,
     #[account(mut)]
     pub collateral: AccountLoader<'info, Collateral>,
@@ -139,6 +152,7 @@ pub fn tighten(ctx: Context<TightenCollateral>, t: CollateralTightening) -> Resu
     let mut c = ctx.accounts.collateral.load_mut()?;
     c.tighten(&t)?;
     emit!(CollateralUpdated {
+        seq: ctx.accounts.exchange.load_mut()?.next_seq()?,
         collateral_index: c.collateral_index,
         initial_weight: c.initial_weight,
         maintenance_weight: c.maintenance_weight,

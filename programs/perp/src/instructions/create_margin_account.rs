@@ -1,3 +1,4 @@
+use crate::events::EventStream;
 use crate::events::MarginAccountCreated;
 use crate::state::*;
 use anchor_lang::prelude::*;
@@ -19,6 +20,11 @@ pub fn handler(ctx: Context<CreateMarginAccount>, account_id: u16) -> Result<()>
     a.owner = ctx.accounts.owner.key();
     a.account_id = account_id;
     a.bump = ctx.bumps.margin_account;
-    emit!(MarginAccountCreated { owner: a.owner, margin_account: ctx.accounts.margin_account.key(), account_id });
+    emit!(MarginAccountCreated {
+        seq: a.next_seq()?,
+        owner: a.owner,
+        margin_account: ctx.accounts.margin_account.key(),
+        account_id
+    });
     Ok(())
 }

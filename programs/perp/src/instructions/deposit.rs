@@ -1,6 +1,7 @@
 use crate::engine::token::{token_account_owner, user_transfer};
 use crate::error::PerpError;
 use crate::events::CollateralDeposited;
+use crate::events::EventStream;
 use crate::state::*;
 use anchor_lang::prelude::*;
 use anchor_spl::token::Token;
@@ -47,6 +48,11 @@ pub fn handler(ctx: Context<Deposit>, amount: u64) -> Result<()> {
         ctx.accounts.authority.to_account_info(),
         amount,
     )?;
-    emit!(CollateralDeposited { margin_account: ctx.accounts.margin_account.key(), amount, cross_collateral: cross });
+    emit!(CollateralDeposited {
+        seq: ctx.accounts.margin_account.load_mut()?.next_seq()?,
+        margin_account: ctx.accounts.margin_account.key(),
+        amount,
+        cross_collateral: cross
+    });
     Ok(())
 }

@@ -1,6 +1,7 @@
 use crate::engine::token::{token_account_owner, user_transfer};
 use crate::error::PerpError;
 use crate::events::CollateralTokenDeposited;
+use crate::events::EventStream;
 use crate::state::*;
 use anchor_lang::prelude::*;
 use anchor_spl::token::Token;
@@ -58,6 +59,7 @@ pub fn handler(ctx: Context<DepositCollateral>, amount: u64) -> Result<()> {
         amount,
     )?;
     emit!(CollateralTokenDeposited {
+        seq: ctx.accounts.margin_account.load_mut()?.next_seq()?,
         margin_account: ctx.accounts.margin_account.key(),
         collateral_index: index,
         amount,

@@ -1,5 +1,6 @@
 use crate::engine::token::{token_account_owner, user_transfer};
 use crate::error::PerpError;
+use crate::events::EventStream;
 use crate::events::{InsuranceDeposited, UnbackedLossRepaid};
 use crate::state::*;
 use anchor_lang::prelude::*;
@@ -41,6 +42,7 @@ pub fn handler(ctx: Context<DepositInsurance>, amount: u64) -> Result<()> {
         let repaid = m.repay_unbacked_from_insurance()?;
         if repaid.0 > 0 {
             emit!(UnbackedLossRepaid {
+                seq: m.next_seq()?,
                 market_index: m.market_index,
                 margin_account: Pubkey::default(),
                 amount: repaid.0,
@@ -56,6 +58,12 @@ pub fn handler(ctx: Context<DepositInsurance>, amount: u64) -> Result<()> {
         ctx.accounts.depositor.to_account_info(),
         amount,
     )?;
-    emit!(InsuranceDeposited { depositor: ctx.accounts.depositor.key(), market_index, amount, insurance_fund: fund });
+    emit!(InsuranceDeposited {
+        seq: ctx.accounts.market.load_mut()?.next_seq()?,
+        depositor: ctx.accounts.depositor.key(),
+        market_index,
+        amount,
+        insurance_fund: fund
+    });
     Ok(())
 }

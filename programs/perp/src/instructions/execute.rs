@@ -1,5 +1,6 @@
 use super::propose::require_matured;
 use crate::error::{CoreResultExt, PerpError};
+use crate::events::EventStream;
 use crate::events::{AdminChanged, MarketCreated, MarketUpdated, ProposalExecuted};
 use crate::state::*;
 use anchor_lang::prelude::*;
@@ -10,7 +11,7 @@ use perp_core::Price;
 #[derive(Accounts)]
 pub struct ExecuteUpdateMarket<'info> {
     pub executor: Signer<'info>,
-    #[account(address = EXCHANGE_ADDRESS)]
+    #[account(mut, address = EXCHANGE_ADDRESS)]
     pub exchange: AccountLoader<'info, Exchange>,
     #[account(mut, close = proposer, seeds = [PROPOSAL_SEED, &proposal.id.to_le_bytes()], bump = proposal.bump)]
     pub proposal: Account<'info, Proposal>,
@@ -39,8 +40,13 @@ pub fn update_market(ctx: Context<ExecuteUpdateMarket>) -> Result<()> {
     params.validate_with_vamm(&m.vamm())?;
     params.apply(&mut m);
     m.params_version = m.params_version.wrapping_add(1);
-    emit!(MarketUpdated { market_index: m.market_index });
-    emit!(ProposalExecuted { id: ctx.accounts.proposal.id, kind: 0, executor: ctx.accounts.executor.key() });
+    emit!(MarketUpdated { seq: m.next_seq()?, market_index: m.market_index });
+    emit!(ProposalExecuted {
+        seq: ctx.accounts.exchange.load_mut()?.next_seq()?,
+        id: ctx.accounts.proposal.id,
+        kind: 0,
+        executor: ctx.accounts.executor.key()
+    });
     Ok(())
 }
 
@@ -97,8 +103,19 @@ pub fn create_market(ctx: Context<ExecuteCreateMarket>, market_index: u16) -> Re
     let mut r = ctx.accounts.adl_round.load_init()?;
     r.market_index = market_index;
     r.bump = ctx.bumps.adl_round;
-    emit!(MarketCreated { market_index, name: params.name, peg: *peg, base_reserve: *base_reserve });
-    emit!(ProposalExecuted { id: ctx.accounts.proposal.id, kind: 1, executor: ctx.accounts.payer.key() });
+    emit!(MarketCreated {
+        seq: m.next_seq()?,
+        market_index,
+        name: params.name,
+        peg: *peg,
+        base_reserve: *base_reserve
+    });
+    emit!(ProposalExecuted {
+        seq: ex.next_seq()?,
+        id: ctx.accounts.proposal.id,
+        kind: 1,
+        executor: ctx.accounts.payer.key()
+    });
     Ok(())
 }
 
@@ -122,7 +139,7 @@ pub fn exchange_action(ctx: Context<ExecuteExchangeAction>) -> Result<()> {
     require_matured(&ctx.accounts.proposal, &ex, now)?;
     match &ctx.accounts.proposal.action {
         AdminAction::SetAdmin { new_admin } => {
-            emit!(AdminChanged { old_admin: ex.admin, new_admin: *new_admin });
+            emit!(AdminChanged { seq: ex.next_seq()?, old_admin: ex.admin, new_admin: *new_admin });
             ex.admin = *new_admin;
         }
         AdminAction::SetExchangeConfig { fee_insurance_share, pyth_legacy_program, pyth_receiver_program } => {
@@ -134,6 +151,7 @@ pub fn exchange_action(ctx: Context<ExecuteExchangeAction>) -> Result<()> {
         _ => return err!(PerpError::ProposalMismatch),
     }
     emit!(ProposalExecuted {
+        seq: ex.next_seq()?,
         id: ctx.accounts.proposal.id,
         kind: ctx.accounts.proposal.action.kind(),
         executor: ctx.accounts.executor.key()

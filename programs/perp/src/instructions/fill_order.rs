@@ -4,6 +4,7 @@ use crate::engine::markets::{load_other_markets, Holder, PriceNeed};
 use crate::engine::prices::{mark_price, view};
 use crate::engine::trade::{emit_trade, prepare, trade, Given, TradeRequest};
 use crate::error::{CoreResultExt, PerpError};
+use crate::events::EventStream;
 use crate::events::{cancel_reason, OrderCancelled, OrderFilled, OrderTriggered};
 use crate::oracle::{read_index, resolve_index};
 use crate::state::*;
@@ -108,6 +109,7 @@ pub fn handler<'info>(ctx: Context<'info, FillOrder<'info>>, order_id: u64) -> R
         let reward_to = if refund { key } else { reward_to };
         msg!("order {} cancelled (reason {}), reward {} to {}", order_id, reason, reward, reward_to);
         emit!(OrderCancelled {
+            seq: a.next_seq()?,
             margin_account: key,
             order_id,
             client_order_id: o.client_order_id,
@@ -143,6 +145,7 @@ pub fn handler<'info>(ctx: Context<'info, FillOrder<'info>>, order_id: u64) -> R
         }
         a.orders[slot].flags |= order_flags::TRIGGERED;
         emit!(OrderTriggered {
+            seq: m.next_seq()?,
             margin_account: key,
             order_id,
             market_index: o.market_index,
@@ -278,7 +281,8 @@ pub fn handler<'info>(ctx: Context<'info, FillOrder<'info>>, order_id: u64) -> R
         }
         Err(e) => return Err(e),
     };
-    emit_trade(&t, &key, m.market_index, false, false);
+    let seq = m.next_seq()?;
+    emit_trade(&t, seq, &key, m.market_index, false, false);
 
     // what is left of the order; a reduce-only order that closed the position is done
     let rest = o.size.saturating_sub(size.0 as u64);
@@ -299,6 +303,7 @@ pub fn handler<'info>(ctx: Context<'info, FillOrder<'info>>, order_id: u64) -> R
         0
     };
     emit!(OrderFilled {
+        seq: m.next_seq()?,
         margin_account: key,
         order_id,
         client_order_id: o.client_order_id,

@@ -1,4 +1,5 @@
 use crate::error::PerpError;
+use crate::events::EventStream;
 use crate::events::ExchangeInitialized;
 use crate::state::*;
 use anchor_lang::prelude::*;
@@ -57,6 +58,6 @@ pub fn handler(ctx: Context<InitializeExchange>, params: ExchangeParams) -> Resu
     ex.bump = ctx.bumps.exchange;
     ex.collateral_vault_bump = ctx.bumps.collateral_vault;
     ex.insurance_vault_bump = ctx.bumps.insurance_vault;
-    emit!(ExchangeInitialized { admin: ex.admin, collateral_mint: ex.collateral_mint });
+    emit!(ExchangeInitialized { seq: ex.next_seq()?, admin: ex.admin, collateral_mint: ex.collateral_mint });
     Ok(())
 }

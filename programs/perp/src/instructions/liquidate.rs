@@ -6,6 +6,7 @@ use crate::engine::health::{
 use crate::engine::markets::{load_other_markets, Holder, PriceNeed};
 use crate::engine::prices::{guarded_index, view};
 use crate::error::{CoreResultExt, PerpError};
+use crate::events::EventStream;
 use crate::events::{AccountBankrupt, LiquidationExecuted};
 use crate::oracle::{read_index_guarded, resolve_index};
 use crate::state::*;
@@ -172,6 +173,7 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, max_base: u64) -> R
             }
             msg!("bankrupt: deficit {} of {}; the insurance fund paid {}, {} left for ADL", part, deficit, paid, left);
             emit!(AccountBankrupt {
+                seq: m.next_seq()?,
                 margin_account: key,
                 market_index: idx,
                 base: pos.base.0,
@@ -256,6 +258,7 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, max_base: u64) -> R
     l.release_if_empty(lslot)?;
 
     emit!(LiquidationExecuted {
+        seq: m.next_seq()?,
         margin_account: key,
         liquidator: liquidator_key,
         market_index: idx,

@@ -2,6 +2,7 @@ use crate::engine::health::{group_health, require_initial, Group};
 use crate::engine::markets::{load_other_markets_with, Holder, PriceNeed, REFRESH_SLOTS};
 use crate::engine::orders::reduce_only_rewards;
 use crate::error::{CoreResultExt, PerpError};
+use crate::events::EventStream;
 use crate::events::{CollateralDebtResolved, CollateralLiquidated};
 use crate::state::*;
 use anchor_lang::prelude::*;
@@ -127,7 +128,14 @@ pub fn handler<'info>(ctx: Context<'info, LiquidateCollateral<'info>>, max_token
             Quote(from_insurance),
             Quote(unbacked)
         );
-        emit!(CollateralDebtResolved { margin_account: key, market_index, debt, from_insurance, unbacked });
+        emit!(CollateralDebtResolved {
+            seq: m.next_seq()?,
+            margin_account: key,
+            market_index,
+            debt,
+            from_insurance,
+            unbacked
+        });
     }
     drop(m);
 
@@ -156,6 +164,7 @@ pub fn handler<'info>(ctx: Context<'info, LiquidateCollateral<'info>>, max_token
     )?;
 
     emit!(CollateralLiquidated {
+        seq: ctx.accounts.market.load_mut()?.next_seq()?,
         margin_account: key,
         liquidator: liquidator_key,
         collateral_index: ci,

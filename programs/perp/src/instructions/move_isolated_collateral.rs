@@ -1,6 +1,7 @@
 use crate::engine::health::{group_health, require_initial, require_initial_known, Group};
 use crate::engine::markets::{load_other_markets, Holder, PriceNeed};
 use crate::error::{CoreResultExt, PerpError};
+use crate::events::EventStream;
 use crate::events::IsolatedCollateralMoved;
 use crate::state::*;
 use anchor_lang::prelude::*;
@@ -64,6 +65,7 @@ pub fn handler<'info>(
         require_initial(&a, Group::Cross, &parts, Quote::ZERO)?;
     }
     emit!(IsolatedCollateralMoved {
+        seq: a.next_seq()?,
         margin_account: key,
         market_index,
         amount,

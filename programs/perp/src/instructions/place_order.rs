@@ -1,6 +1,7 @@
 use crate::engine::health::{group_health, require_initial_known, Group, Parts};
 use crate::engine::markets::{load_other_markets, Holder, PriceNeed};
 use crate::error::PerpError;
+use crate::events::EventStream;
 use crate::events::OrderPlaced;
 use crate::state::*;
 use anchor_lang::prelude::*;
@@ -197,6 +198,7 @@ pub fn handler<'info>(ctx: Context<'info, PlaceOrder<'info>>, params: PlaceOrder
         _pad: [0; 3],
     };
     emit!(OrderPlaced {
+        seq: a.next_seq()?,
         margin_account: key,
         order_id,
         client_order_id: params.client_order_id,

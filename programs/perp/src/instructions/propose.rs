@@ -1,4 +1,5 @@
 use crate::error::PerpError;
+use crate::events::EventStream;
 use crate::events::{ProposalCancelled, ProposalCreated, TimelockChanged};
 use crate::state::*;
 use anchor_lang::prelude::*;
@@ -43,7 +44,7 @@ pub fn handler(ctx: Context<Propose>, action: AdminAction) -> Result<()> {
     p.bump = ctx.bumps.proposal;
     p.action = action;
     ex.proposal_count = ex.proposal_count.checked_add(1).ok_or(PerpError::MathOverflow)?;
-    emit!(ProposalCreated { id: p.id, kind: p.action.kind(), eta: p.eta, proposal: p.key() });
+    emit!(ProposalCreated { seq: ex.next_seq()?, id: p.id, kind: p.action.kind(), eta: p.eta, proposal: p.key() });
     Ok(())
 }
 
@@ -51,7 +52,7 @@ pub fn handler(ctx: Context<Propose>, action: AdminAction) -> Result<()> {
 pub struct CancelProposal<'info> {
     #[account(mut)]
     pub admin: Signer<'info>,
-    #[account(address = EXCHANGE_ADDRESS, has_one = admin @ PerpError::AdminOnly)]
+    #[account(mut, address = EXCHANGE_ADDRESS, has_one = admin @ PerpError::AdminOnly)]
     pub exchange: AccountLoader<'info, Exchange>,
     #[account(mut, close = admin, seeds = [PROPOSAL_SEED, &proposal.id.to_le_bytes()], bump = proposal.bump)]
     pub proposal: Account<'info, Proposal>,
@@ -59,7 +60,7 @@ pub struct CancelProposal<'info> {
 
 /// Admin: withdraws a proposal before it is executed (its rent goes to the admin).
 pub fn cancel(ctx: Context<CancelProposal>) -> Result<()> {
-    emit!(ProposalCancelled { id: ctx.accounts.proposal.id });
+    emit!(ProposalCancelled { seq: ctx.accounts.exchange.load_mut()?.next_seq()?, id: ctx.accounts.proposal.id });
     Ok(())
 }
 
@@ -79,7 +80,7 @@ pub fn set_timelock_delay(ctx: Context<SetTimelockDelay>, delay: i64) -> Result<
         return err!(PerpError::TimelockDecrease);
     }
     ex.timelock_delay = delay;
-    emit!(TimelockChanged { timelock_delay: delay });
+    emit!(TimelockChanged { seq: ex.next_seq()?, timelock_delay: delay });
     Ok(())
 }
 

@@ -1,5 +1,6 @@
 use crate::engine::prices::accrue_twap;
 use crate::error::{CoreResultExt, PerpError};
+use crate::events::EventStream;
 use crate::events::Repegged;
 use crate::oracle::{read_index, resolve_index};
 use crate::state::*;
@@ -77,6 +78,7 @@ pub fn handler<'info>(ctx: Context<'info, Repeg<'info>>) -> Result<()> {
     m.repeg_window_budget = window_budget;
     m.repeg_window_spent = spent.saturating_add(plan.cost.0.max(0));
     emit!(Repegged {
+        seq: m.next_seq()?,
         market_index: m.market_index,
         old_peg: v.peg.0,
         new_peg: plan.peg.0,

@@ -1,4 +1,5 @@
 use crate::events::DelegateSet;
+use crate::events::EventStream;
 use crate::state::*;
 use anchor_lang::prelude::*;
 
@@ -14,6 +15,6 @@ pub fn handler(ctx: Context<SetDelegate>, delegate: Pubkey) -> Result<()> {
     let mut a = ctx.accounts.margin_account.load_mut()?;
     a.authorize_owner(&ctx.accounts.owner.key())?;
     a.delegate = delegate;
-    emit!(DelegateSet { margin_account: ctx.accounts.margin_account.key(), delegate });
+    emit!(DelegateSet { seq: a.next_seq()?, margin_account: ctx.accounts.margin_account.key(), delegate });
     Ok(())
 }

@@ -1,4 +1,5 @@
 use crate::error::PerpError;
+use crate::events::EventStream;
 use crate::events::MarketStatusChanged;
 use crate::state::*;
 use anchor_lang::prelude::*;
@@ -33,6 +34,11 @@ pub fn handler(ctx: Context<SetMarketStatus>, status: u8) -> Result<()> {
         m.pause_cooldown_until = now + PAUSE_COOLDOWN;
     }
     m.status = status;
-    emit!(MarketStatusChanged { market_index: m.market_index, status, paused_until: m.paused_until });
+    emit!(MarketStatusChanged {
+        seq: m.next_seq()?,
+        market_index: m.market_index,
+        status,
+        paused_until: m.paused_until
+    });
     Ok(())
 }

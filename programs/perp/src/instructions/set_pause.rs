@@ -1,4 +1,5 @@
 use crate::error::PerpError;
+use crate::events::EventStream;
 use crate::events::PauseChanged;
 use crate::state::*;
 use anchor_lang::prelude::*;
@@ -39,6 +40,6 @@ pub fn handler(ctx: Context<SetPause>, pause_flags: u16) -> Result<()> {
     }
     // a running bounded pause may change its switches but keeps its end
     ex.pause_flags = pause_flags;
-    emit!(PauseChanged { pause_flags, pause_until: ex.pause_until });
+    emit!(PauseChanged { seq: ex.next_seq()?, pause_flags, pause_until: ex.pause_until });
     Ok(())
 }

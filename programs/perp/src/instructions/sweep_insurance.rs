@@ -1,5 +1,6 @@
 use crate::engine::token::vault_transfer;
 use crate::error::PerpError;
+use crate::events::EventStream;
 use crate::events::{InsuranceSwept, UnbackedLossRepaid};
 use crate::state::*;
 use anchor_lang::prelude::*;
@@ -32,6 +33,7 @@ pub fn handler(ctx: Context<SweepInsurance>) -> Result<()> {
         let repaid = m.repay_unbacked_from_insurance()?;
         if repaid.0 > 0 {
             emit!(UnbackedLossRepaid {
+                seq: m.next_seq()?,
                 market_index: m.market_index,
                 margin_account: Pubkey::default(),
                 amount: repaid.0,
@@ -61,6 +63,11 @@ pub fn handler(ctx: Context<SweepInsurance>) -> Result<()> {
             amount.unsigned_abs(),
         )?;
     }
-    emit!(InsuranceSwept { market_index, amount, insurance_fund: fund });
+    emit!(InsuranceSwept {
+        seq: ctx.accounts.market.load_mut()?.next_seq()?,
+        market_index,
+        amount,
+        insurance_fund: fund
+    });
     Ok(())
 }

@@ -1,5 +1,6 @@
 use crate::engine::prices::{accrue_twap, mark_price};
 use crate::error::{CoreResultExt, PerpError};
+use crate::events::EventStream;
 use crate::events::{FundingSampled, FundingUpdated};
 use crate::oracle::{read_index, resolve_index};
 use crate::state::*;
@@ -57,6 +58,7 @@ pub fn handler<'info>(ctx: Context<'info, UpdateFunding<'info>>) -> Result<()> {
         m.premium_seconds = acc.seconds;
         m.last_sample_time = now;
         emit!(FundingSampled {
+            seq: m.next_seq()?,
             market_index: m.market_index,
             index_price: index.0,
             impact_bid: bid.0,
@@ -86,6 +88,7 @@ pub fn handler<'info>(ctx: Context<'info, UpdateFunding<'info>>) -> Result<()> {
         let missed = (now - m.next_funding_time) / interval;
         m.next_funding_time += (missed + 1) * interval;
         emit!(FundingUpdated {
+            seq: m.next_seq()?,
             market_index: m.market_index,
             time: now,
             premium_index: p.0,

@@ -1,4 +1,5 @@
 use crate::error::PerpError;
+use crate::events::EventStream;
 use crate::events::MarketUpdated;
 use crate::state::*;
 use anchor_lang::prelude::*;
@@ -24,6 +25,6 @@ pub fn handler(ctx: Context<UpdateMarket>, params: MarketParams) -> Result<()> {
     }
     params.apply(&mut m);
     m.params_version = m.params_version.wrapping_add(1);
-    emit!(MarketUpdated { market_index: m.market_index });
+    emit!(MarketUpdated { seq: m.next_seq()?, market_index: m.market_index });
     Ok(())
 }

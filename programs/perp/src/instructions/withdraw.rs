@@ -3,6 +3,7 @@ use crate::engine::markets::{load_other_markets, Holder, PriceNeed};
 use crate::engine::token::{token_account_owner, vault_transfer};
 use crate::error::{CoreResultExt, PerpError};
 use crate::events::CollateralWithdrawn;
+use crate::events::EventStream;
 use crate::state::*;
 use anchor_lang::prelude::*;
 use anchor_spl::token::Token;
@@ -70,6 +71,11 @@ pub fn handler<'info>(ctx: Context<'info, Withdraw<'info>>, amount: u64) -> Resu
         bump,
         amount,
     )?;
-    emit!(CollateralWithdrawn { margin_account: key, amount, cross_collateral: cross });
+    emit!(CollateralWithdrawn {
+        seq: ctx.accounts.margin_account.load_mut()?.next_seq()?,
+        margin_account: key,
+        amount,
+        cross_collateral: cross
+    });
     Ok(())
 }

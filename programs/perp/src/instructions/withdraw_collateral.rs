@@ -3,6 +3,7 @@ use crate::engine::markets::{load_other_markets_with, Holder, PriceNeed};
 use crate::engine::token::{token_account_owner, vault_transfer};
 use crate::error::PerpError;
 use crate::events::CollateralTokenWithdrawn;
+use crate::events::EventStream;
 use crate::state::*;
 use anchor_lang::prelude::*;
 use anchor_spl::token::Token;
@@ -73,6 +74,12 @@ pub fn handler<'info>(ctx: Context<'info, WithdrawCollateral<'info>>, amount: u6
         bump,
         amount,
     )?;
-    emit!(CollateralTokenWithdrawn { margin_account: key, collateral_index: index, amount, balance });
+    emit!(CollateralTokenWithdrawn {
+        seq: ctx.accounts.margin_account.load_mut()?.next_seq()?,
+        margin_account: key,
+        collateral_index: index,
+        amount,
+        balance
+    });
     Ok(())
 }

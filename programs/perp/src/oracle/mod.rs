@@ -12,6 +12,7 @@ pub mod legacy;
 pub mod pull;
 
 use crate::error::{CoreResultExt, PerpError};
+use crate::events::EventStream;
 use crate::events::IndexFallbackUsed;
 use crate::state::{oracle_kind, Collateral, Exchange, Market, OracleSource};
 use anchor_lang::prelude::*;
@@ -256,7 +257,12 @@ pub fn resolve_index(
             let age = now.saturating_sub(market.last_index_time);
             if risk_reducing && market.last_index > 0 && age <= market.fallback_max_age {
                 msg!("index unavailable ({}); using the last valid index {} from {} s ago", e, market.last_index, age);
-                emit!(IndexFallbackUsed { market_index: market.market_index, last_index: market.last_index, age });
+                emit!(IndexFallbackUsed {
+                    seq: market.next_seq()?,
+                    market_index: market.market_index,
+                    last_index: market.last_index,
+                    age
+                });
                 Ok((Price(market.last_index), true))
             } else if risk_reducing {
                 msg!(

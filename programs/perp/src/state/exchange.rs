@@ -74,7 +74,9 @@ pub struct Exchange {
     /// Collateral mints listed so far besides the settlement mint (the next one's index is this + 1).
     pub collateral_count: u16,
     pub _pad1: [u8; 6],
-    pub _reserved: [u8; 120],
+    /// Sequence number of the last event of the exchange's stream (`events::Stream::Exchange`).
+    pub event_seq: u64,
+    pub _reserved: [u8; 112],
 }
 
 pub const EXCHANGE_SIZE: usize = 368;

@@ -109,7 +109,8 @@ pub struct MarginAccount {
     pub account_id: u16,
     pub bump: u8,
     pub flags: u8,
-    pub _pad: [u8; 4],
+    /// Sequence number of the last event of this account's stream (`events::Stream::Account`).
+    pub event_seq: u32,
     pub positions: [Position; MAX_POSITIONS],
     /// Time of the delegate's last order on this account (M-2: a delegate order against the
     /// direction of the previous one waits one sample period).

@@ -227,7 +227,9 @@ pub struct Market {
     /// An order fills, and a trigger fires, only while the index is within this fraction of its
     /// time-weighted value (rate).
     pub trigger_max_divergence: i64,
-    pub _reserved: [u8; 224],
+    /// Sequence number of the last event of this market's stream (`events::Stream::Market`).
+    pub event_seq: u64,
+    pub _reserved: [u8; 216],
 }
 
 pub const MARKET_SIZE: usize = 1824;

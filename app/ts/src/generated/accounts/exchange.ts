@@ -83,6 +83,8 @@ export type Exchange = {
   /** Collateral mints listed so far besides the settlement mint (the next one's index is this + 1). */
   collateralCount: number;
   pad1: ReadonlyUint8Array;
+  /** Sequence number of the last event of the exchange's stream (`events::Stream::Exchange`). */
+  eventSeq: bigint;
   reserved: ReadonlyUint8Array;
 };
 
@@ -117,6 +119,8 @@ export type ExchangeArgs = {
   /** Collateral mints listed so far besides the settlement mint (the next one's index is this + 1). */
   collateralCount: number;
   pad1: ReadonlyUint8Array;
+  /** Sequence number of the last event of the exchange's stream (`events::Stream::Exchange`). */
+  eventSeq: number | bigint;
   reserved: ReadonlyUint8Array;
 };
 
@@ -144,7 +148,8 @@ export function getExchangeEncoder(): FixedSizeEncoder<ExchangeArgs> {
       ["pad0", fixEncoderSize(getBytesEncoder(), 1)],
       ["collateralCount", getU16Encoder()],
       ["pad1", fixEncoderSize(getBytesEncoder(), 6)],
-      ["reserved", fixEncoderSize(getBytesEncoder(), 120)],
+      ["eventSeq", getU64Encoder()],
+      ["reserved", fixEncoderSize(getBytesEncoder(), 112)],
     ]),
     (value) => ({ ...value, discriminator: EXCHANGE_DISCRIMINATOR }),
   );
@@ -173,7 +178,8 @@ export function getExchangeDecoder(): FixedSizeDecoder<Exchange> {
     ["pad0", fixDecoderSize(getBytesDecoder(), 1)],
     ["collateralCount", getU16Decoder()],
     ["pad1", fixDecoderSize(getBytesDecoder(), 6)],
-    ["reserved", fixDecoderSize(getBytesDecoder(), 120)],
+    ["eventSeq", getU64Decoder()],
+    ["reserved", fixDecoderSize(getBytesDecoder(), 112)],
   ]);
 }
 

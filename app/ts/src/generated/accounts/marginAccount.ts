@@ -27,6 +27,8 @@ import {
   getStructEncoder,
   getU16Decoder,
   getU16Encoder,
+  getU32Decoder,
+  getU32Encoder,
   getU64Decoder,
   getU64Encoder,
   getU8Decoder,
@@ -91,7 +93,8 @@ export type MarginAccount = {
   accountId: number;
   bump: number;
   flags: number;
-  pad: ReadonlyUint8Array;
+  /** Sequence number of the last event of this account's stream (`events::Stream::Account`). */
+  eventSeq: number;
   positions: Array<Position>;
   /**
    * Time of the delegate's last order on this account (M-2: a delegate order against the
@@ -134,7 +137,8 @@ export type MarginAccountArgs = {
   accountId: number;
   bump: number;
   flags: number;
-  pad: ReadonlyUint8Array;
+  /** Sequence number of the last event of this account's stream (`events::Stream::Account`). */
+  eventSeq: number;
   positions: Array<PositionArgs>;
   /**
    * Time of the delegate's last order on this account (M-2: a delegate order against the
@@ -172,7 +176,7 @@ export function getMarginAccountEncoder(): FixedSizeEncoder<MarginAccountArgs> {
       ["accountId", getU16Encoder()],
       ["bump", getU8Encoder()],
       ["flags", getU8Encoder()],
-      ["pad", fixEncoderSize(getBytesEncoder(), 4)],
+      ["eventSeq", getU32Encoder()],
       ["positions", getArrayEncoder(getPositionEncoder(), { size: 8 })],
       ["delegateTradeTime", getI64Encoder()],
       ["delegateTradeSide", getU8Encoder()],
@@ -204,7 +208,7 @@ export function getMarginAccountDecoder(): FixedSizeDecoder<MarginAccount> {
     ["accountId", getU16Decoder()],
     ["bump", getU8Decoder()],
     ["flags", getU8Decoder()],
-    ["pad", fixDecoderSize(getBytesDecoder(), 4)],
+    ["eventSeq", getU32Decoder()],
     ["positions", getArrayDecoder(getPositionDecoder(), { size: 8 })],
     ["delegateTradeTime", getI64Decoder()],
     ["delegateTradeSide", getU8Decoder()],

@@ -246,6 +246,8 @@ export type Market = {
    * time-weighted value (rate).
    */
   triggerMaxDivergence: bigint;
+  /** Sequence number of the last event of this market's stream (`events::Stream::Market`). */
+  eventSeq: bigint;
   reserved: ReadonlyUint8Array;
 };
 
@@ -423,6 +425,8 @@ export type MarketArgs = {
    * time-weighted value (rate).
    */
   triggerMaxDivergence: number | bigint;
+  /** Sequence number of the last event of this market's stream (`events::Stream::Market`). */
+  eventSeq: number | bigint;
   reserved: ReadonlyUint8Array;
 };
 
@@ -523,7 +527,8 @@ export function getMarketEncoder(): FixedSizeEncoder<MarketArgs> {
       ["fillerReward", getI64Encoder()],
       ["orderBand", getI64Encoder()],
       ["triggerMaxDivergence", getI64Encoder()],
-      ["reserved", fixEncoderSize(getBytesEncoder(), 224)],
+      ["eventSeq", getU64Encoder()],
+      ["reserved", fixEncoderSize(getBytesEncoder(), 216)],
     ]),
     (value) => ({ ...value, discriminator: MARKET_DISCRIMINATOR }),
   );
@@ -625,7 +630,8 @@ export function getMarketDecoder(): FixedSizeDecoder<Market> {
     ["fillerReward", getI64Decoder()],
     ["orderBand", getI64Decoder()],
     ["triggerMaxDivergence", getI64Decoder()],
-    ["reserved", fixDecoderSize(getBytesDecoder(), 224)],
+    ["eventSeq", getU64Decoder()],
+    ["reserved", fixDecoderSize(getBytesDecoder(), 216)],
   ]);
 }
 

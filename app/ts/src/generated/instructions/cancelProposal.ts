@@ -26,7 +26,6 @@ import {
   type Instruction,
   type InstructionWithAccounts,
   type InstructionWithData,
-  type ReadonlyAccount,
   type ReadonlyUint8Array,
   type TransactionSigner,
   type WritableAccount,
@@ -64,7 +63,7 @@ export type CancelProposalInstruction<
             AccountSignerMeta<TAccountAdmin>
         : TAccountAdmin,
       TAccountExchange extends string
-        ? ReadonlyAccount<TAccountExchange>
+        ? WritableAccount<TAccountExchange>
         : TAccountExchange,
       TAccountProposal extends string
         ? WritableAccount<TAccountProposal>
@@ -132,7 +131,7 @@ export function getCancelProposalInstruction<
   // Original accounts.
   const originalAccounts = {
     admin: { value: input.admin ?? null, isWritable: true },
-    exchange: { value: input.exchange ?? null, isWritable: false },
+    exchange: { value: input.exchange ?? null, isWritable: true },
     proposal: { value: input.proposal ?? null, isWritable: true },
   };
   const accounts = originalAccounts as Record<

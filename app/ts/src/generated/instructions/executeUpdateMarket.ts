@@ -26,7 +26,6 @@ import {
   type Instruction,
   type InstructionWithAccounts,
   type InstructionWithData,
-  type ReadonlyAccount,
   type ReadonlySignerAccount,
   type ReadonlyUint8Array,
   type TransactionSigner,
@@ -65,7 +64,7 @@ export type ExecuteUpdateMarketInstruction<
             AccountSignerMeta<TAccountExecutor>
         : TAccountExecutor,
       TAccountExchange extends string
-        ? ReadonlyAccount<TAccountExchange>
+        ? WritableAccount<TAccountExchange>
         : TAccountExchange,
       TAccountProposal extends string
         ? WritableAccount<TAccountProposal>
@@ -156,7 +155,7 @@ export function getExecuteUpdateMarketInstruction<
   // Original accounts.
   const originalAccounts = {
     executor: { value: input.executor ?? null, isWritable: false },
-    exchange: { value: input.exchange ?? null, isWritable: false },
+    exchange: { value: input.exchange ?? null, isWritable: true },
     proposal: { value: input.proposal ?? null, isWritable: true },
     proposer: { value: input.proposer ?? null, isWritable: true },
     market: { value: input.market ?? null, isWritable: true },

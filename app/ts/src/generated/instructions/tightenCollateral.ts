@@ -32,7 +32,6 @@ import {
   type Instruction,
   type InstructionWithAccounts,
   type InstructionWithData,
-  type ReadonlyAccount,
   type ReadonlySignerAccount,
   type ReadonlyUint8Array,
   type TransactionSigner,
@@ -69,7 +68,7 @@ export type TightenCollateralInstruction<
             AccountSignerMeta<TAccountAdmin>
         : TAccountAdmin,
       TAccountExchange extends string
-        ? ReadonlyAccount<TAccountExchange>
+        ? WritableAccount<TAccountExchange>
         : TAccountExchange,
       TAccountCollateral extends string
         ? WritableAccount<TAccountCollateral>
@@ -172,7 +171,7 @@ export function getTightenCollateralInstruction<
   // Original accounts.
   const originalAccounts = {
     admin: { value: input.admin ?? null, isWritable: false },
-    exchange: { value: input.exchange ?? null, isWritable: false },
+    exchange: { value: input.exchange ?? null, isWritable: true },
     collateral: { value: input.collateral ?? null, isWritable: true },
   };
   const accounts = originalAccounts as Record<

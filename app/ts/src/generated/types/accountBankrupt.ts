@@ -25,6 +25,8 @@ import {
 } from "@solana/kit";
 
 export type AccountBankrupt = {
+  /** Sequence number in market `market_index`'s stream (see the module documentation). */
+  seq: bigint;
   marginAccount: Address;
   marketIndex: number;
   base: bigint;
@@ -41,6 +43,8 @@ export type AccountBankrupt = {
 };
 
 export type AccountBankruptArgs = {
+  /** Sequence number in market `market_index`'s stream (see the module documentation). */
+  seq: number | bigint;
   marginAccount: Address;
   marketIndex: number;
   base: number | bigint;
@@ -58,6 +62,7 @@ export type AccountBankruptArgs = {
 
 export function getAccountBankruptEncoder(): FixedSizeEncoder<AccountBankruptArgs> {
   return getStructEncoder([
+    ["seq", getU64Encoder()],
     ["marginAccount", getAddressEncoder()],
     ["marketIndex", getU16Encoder()],
     ["base", getI64Encoder()],
@@ -70,6 +75,7 @@ export function getAccountBankruptEncoder(): FixedSizeEncoder<AccountBankruptArg
 
 export function getAccountBankruptDecoder(): FixedSizeDecoder<AccountBankrupt> {
   return getStructDecoder([
+    ["seq", getU64Decoder()],
     ["marginAccount", getAddressDecoder()],
     ["marketIndex", getU16Decoder()],
     ["base", getI64Decoder()],

@@ -22,6 +22,8 @@ import {
 } from "@solana/kit";
 
 export type AdlRoundStarted = {
+  /** Sequence number in market `market_index`'s stream (see the module documentation). */
+  seq: bigint;
   marketIndex: number;
   round: bigint;
   markPrice: bigint;
@@ -29,6 +31,8 @@ export type AdlRoundStarted = {
 };
 
 export type AdlRoundStartedArgs = {
+  /** Sequence number in market `market_index`'s stream (see the module documentation). */
+  seq: number | bigint;
   marketIndex: number;
   round: number | bigint;
   markPrice: number | bigint;
@@ -37,6 +41,7 @@ export type AdlRoundStartedArgs = {
 
 export function getAdlRoundStartedEncoder(): FixedSizeEncoder<AdlRoundStartedArgs> {
   return getStructEncoder([
+    ["seq", getU64Encoder()],
     ["marketIndex", getU16Encoder()],
     ["round", getU64Encoder()],
     ["markPrice", getU64Encoder()],
@@ -46,6 +51,7 @@ export function getAdlRoundStartedEncoder(): FixedSizeEncoder<AdlRoundStartedArg
 
 export function getAdlRoundStartedDecoder(): FixedSizeDecoder<AdlRoundStarted> {
   return getStructDecoder([
+    ["seq", getU64Decoder()],
     ["marketIndex", getU16Decoder()],
     ["round", getU64Decoder()],
     ["markPrice", getU64Decoder()],

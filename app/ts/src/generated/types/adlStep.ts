@@ -27,6 +27,8 @@ import {
 } from "@solana/kit";
 
 export type AdlStep = {
+  /** Sequence number in market `market_index`'s stream (see the module documentation). */
+  seq: bigint;
   marketIndex: number;
   bankruptAccount: Address;
   counterparty: Address;
@@ -37,6 +39,8 @@ export type AdlStep = {
 };
 
 export type AdlStepArgs = {
+  /** Sequence number in market `market_index`'s stream (see the module documentation). */
+  seq: number | bigint;
   marketIndex: number;
   bankruptAccount: Address;
   counterparty: Address;
@@ -48,6 +52,7 @@ export type AdlStepArgs = {
 
 export function getAdlStepEncoder(): FixedSizeEncoder<AdlStepArgs> {
   return getStructEncoder([
+    ["seq", getU64Encoder()],
     ["marketIndex", getU16Encoder()],
     ["bankruptAccount", getAddressEncoder()],
     ["counterparty", getAddressEncoder()],
@@ -60,6 +65,7 @@ export function getAdlStepEncoder(): FixedSizeEncoder<AdlStepArgs> {
 
 export function getAdlStepDecoder(): FixedSizeDecoder<AdlStep> {
   return getStructDecoder([
+    ["seq", getU64Decoder()],
     ["marketIndex", getU16Decoder()],
     ["bankruptAccount", getAddressDecoder()],
     ["counterparty", getAddressDecoder()],

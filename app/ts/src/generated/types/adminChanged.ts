@@ -12,18 +12,31 @@ import {
   getAddressEncoder,
   getStructDecoder,
   getStructEncoder,
+  getU64Decoder,
+  getU64Encoder,
   type Address,
   type FixedSizeCodec,
   type FixedSizeDecoder,
   type FixedSizeEncoder,
 } from "@solana/kit";
 
-export type AdminChanged = { oldAdmin: Address; newAdmin: Address };
+export type AdminChanged = {
+  /** Sequence number in the exchange's stream (see the module documentation). */
+  seq: bigint;
+  oldAdmin: Address;
+  newAdmin: Address;
+};
 
-export type AdminChangedArgs = AdminChanged;
+export type AdminChangedArgs = {
+  /** Sequence number in the exchange's stream (see the module documentation). */
+  seq: number | bigint;
+  oldAdmin: Address;
+  newAdmin: Address;
+};
 
 export function getAdminChangedEncoder(): FixedSizeEncoder<AdminChangedArgs> {
   return getStructEncoder([
+    ["seq", getU64Encoder()],
     ["oldAdmin", getAddressEncoder()],
     ["newAdmin", getAddressEncoder()],
   ]);
@@ -31,6 +44,7 @@ export function getAdminChangedEncoder(): FixedSizeEncoder<AdminChangedArgs> {
 
 export function getAdminChangedDecoder(): FixedSizeDecoder<AdminChanged> {
   return getStructDecoder([
+    ["seq", getU64Decoder()],
     ["oldAdmin", getAddressDecoder()],
     ["newAdmin", getAddressDecoder()],
   ]);

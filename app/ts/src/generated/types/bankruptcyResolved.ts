@@ -14,6 +14,8 @@ import {
   getStructEncoder,
   getU16Decoder,
   getU16Encoder,
+  getU64Decoder,
+  getU64Encoder,
   type Address,
   type FixedSizeCodec,
   type FixedSizeDecoder,
@@ -21,14 +23,22 @@ import {
 } from "@solana/kit";
 
 export type BankruptcyResolved = {
+  /** Sequence number in market `market_index`'s stream (see the module documentation). */
+  seq: bigint;
   marginAccount: Address;
   marketIndex: number;
 };
 
-export type BankruptcyResolvedArgs = BankruptcyResolved;
+export type BankruptcyResolvedArgs = {
+  /** Sequence number in market `market_index`'s stream (see the module documentation). */
+  seq: number | bigint;
+  marginAccount: Address;
+  marketIndex: number;
+};
 
 export function getBankruptcyResolvedEncoder(): FixedSizeEncoder<BankruptcyResolvedArgs> {
   return getStructEncoder([
+    ["seq", getU64Encoder()],
     ["marginAccount", getAddressEncoder()],
     ["marketIndex", getU16Encoder()],
   ]);
@@ -36,6 +46,7 @@ export function getBankruptcyResolvedEncoder(): FixedSizeEncoder<BankruptcyResol
 
 export function getBankruptcyResolvedDecoder(): FixedSizeDecoder<BankruptcyResolved> {
   return getStructDecoder([
+    ["seq", getU64Decoder()],
     ["marginAccount", getAddressDecoder()],
     ["marketIndex", getU16Decoder()],
   ]);

@@ -16,6 +16,8 @@ import {
   getStructEncoder,
   getU16Decoder,
   getU16Encoder,
+  getU64Decoder,
+  getU64Encoder,
   type Address,
   type FixedSizeCodec,
   type FixedSizeDecoder,
@@ -23,6 +25,8 @@ import {
 } from "@solana/kit";
 
 export type CollateralDebtResolved = {
+  /** Sequence number in market `market_index`'s stream (see the module documentation). */
+  seq: bigint;
   marginAccount: Address;
   marketIndex: number;
   debt: bigint;
@@ -31,6 +35,8 @@ export type CollateralDebtResolved = {
 };
 
 export type CollateralDebtResolvedArgs = {
+  /** Sequence number in market `market_index`'s stream (see the module documentation). */
+  seq: number | bigint;
   marginAccount: Address;
   marketIndex: number;
   debt: number | bigint;
@@ -40,6 +46,7 @@ export type CollateralDebtResolvedArgs = {
 
 export function getCollateralDebtResolvedEncoder(): FixedSizeEncoder<CollateralDebtResolvedArgs> {
   return getStructEncoder([
+    ["seq", getU64Encoder()],
     ["marginAccount", getAddressEncoder()],
     ["marketIndex", getU16Encoder()],
     ["debt", getI64Encoder()],
@@ -50,6 +57,7 @@ export function getCollateralDebtResolvedEncoder(): FixedSizeEncoder<CollateralD
 
 export function getCollateralDebtResolvedDecoder(): FixedSizeDecoder<CollateralDebtResolved> {
   return getStructDecoder([
+    ["seq", getU64Decoder()],
     ["marginAccount", getAddressDecoder()],
     ["marketIndex", getU16Decoder()],
     ["debt", getI64Decoder()],

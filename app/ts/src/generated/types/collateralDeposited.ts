@@ -23,12 +23,16 @@ import {
 } from "@solana/kit";
 
 export type CollateralDeposited = {
+  /** Sequence number in `margin_account`'s stream (see the module documentation). */
+  seq: bigint;
   marginAccount: Address;
   amount: bigint;
   crossCollateral: bigint;
 };
 
 export type CollateralDepositedArgs = {
+  /** Sequence number in `margin_account`'s stream (see the module documentation). */
+  seq: number | bigint;
   marginAccount: Address;
   amount: number | bigint;
   crossCollateral: number | bigint;
@@ -36,6 +40,7 @@ export type CollateralDepositedArgs = {
 
 export function getCollateralDepositedEncoder(): FixedSizeEncoder<CollateralDepositedArgs> {
   return getStructEncoder([
+    ["seq", getU64Encoder()],
     ["marginAccount", getAddressEncoder()],
     ["amount", getU64Encoder()],
     ["crossCollateral", getI64Encoder()],
@@ -44,6 +49,7 @@ export function getCollateralDepositedEncoder(): FixedSizeEncoder<CollateralDepo
 
 export function getCollateralDepositedDecoder(): FixedSizeDecoder<CollateralDeposited> {
   return getStructDecoder([
+    ["seq", getU64Decoder()],
     ["marginAccount", getAddressDecoder()],
     ["amount", getU64Decoder()],
     ["crossCollateral", getI64Decoder()],

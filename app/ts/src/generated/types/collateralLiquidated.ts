@@ -25,6 +25,8 @@ import {
 } from "@solana/kit";
 
 export type CollateralLiquidated = {
+  /** Sequence number in market `market_index`'s stream (see the module documentation). */
+  seq: bigint;
   marginAccount: Address;
   liquidator: Address;
   collateralIndex: number;
@@ -42,6 +44,8 @@ export type CollateralLiquidated = {
 };
 
 export type CollateralLiquidatedArgs = {
+  /** Sequence number in market `market_index`'s stream (see the module documentation). */
+  seq: number | bigint;
   marginAccount: Address;
   liquidator: Address;
   collateralIndex: number;
@@ -60,6 +64,7 @@ export type CollateralLiquidatedArgs = {
 
 export function getCollateralLiquidatedEncoder(): FixedSizeEncoder<CollateralLiquidatedArgs> {
   return getStructEncoder([
+    ["seq", getU64Encoder()],
     ["marginAccount", getAddressEncoder()],
     ["liquidator", getAddressEncoder()],
     ["collateralIndex", getU16Encoder()],
@@ -74,6 +79,7 @@ export function getCollateralLiquidatedEncoder(): FixedSizeEncoder<CollateralLiq
 
 export function getCollateralLiquidatedDecoder(): FixedSizeDecoder<CollateralLiquidated> {
   return getStructDecoder([
+    ["seq", getU64Decoder()],
     ["marginAccount", getAddressDecoder()],
     ["liquidator", getAddressDecoder()],
     ["collateralIndex", getU16Decoder()],

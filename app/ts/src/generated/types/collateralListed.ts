@@ -27,6 +27,8 @@ import {
 } from "@solana/kit";
 
 export type CollateralListed = {
+  /** Sequence number in the exchange's stream (see the module documentation). */
+  seq: bigint;
   collateralIndex: number;
   mint: Address;
   decimals: number;
@@ -36,6 +38,8 @@ export type CollateralListed = {
 };
 
 export type CollateralListedArgs = {
+  /** Sequence number in the exchange's stream (see the module documentation). */
+  seq: number | bigint;
   collateralIndex: number;
   mint: Address;
   decimals: number;
@@ -46,6 +50,7 @@ export type CollateralListedArgs = {
 
 export function getCollateralListedEncoder(): FixedSizeEncoder<CollateralListedArgs> {
   return getStructEncoder([
+    ["seq", getU64Encoder()],
     ["collateralIndex", getU16Encoder()],
     ["mint", getAddressEncoder()],
     ["decimals", getU8Encoder()],
@@ -57,6 +62,7 @@ export function getCollateralListedEncoder(): FixedSizeEncoder<CollateralListedA
 
 export function getCollateralListedDecoder(): FixedSizeDecoder<CollateralListed> {
   return getStructDecoder([
+    ["seq", getU64Decoder()],
     ["collateralIndex", getU16Decoder()],
     ["mint", getAddressDecoder()],
     ["decimals", getU8Decoder()],

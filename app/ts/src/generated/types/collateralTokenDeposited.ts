@@ -23,6 +23,8 @@ import {
 } from "@solana/kit";
 
 export type CollateralTokenDeposited = {
+  /** Sequence number in `margin_account`'s stream (see the module documentation). */
+  seq: bigint;
   marginAccount: Address;
   collateralIndex: number;
   amount: bigint;
@@ -31,6 +33,8 @@ export type CollateralTokenDeposited = {
 };
 
 export type CollateralTokenDepositedArgs = {
+  /** Sequence number in `margin_account`'s stream (see the module documentation). */
+  seq: number | bigint;
   marginAccount: Address;
   collateralIndex: number;
   amount: number | bigint;
@@ -40,6 +44,7 @@ export type CollateralTokenDepositedArgs = {
 
 export function getCollateralTokenDepositedEncoder(): FixedSizeEncoder<CollateralTokenDepositedArgs> {
   return getStructEncoder([
+    ["seq", getU64Encoder()],
     ["marginAccount", getAddressEncoder()],
     ["collateralIndex", getU16Encoder()],
     ["amount", getU64Encoder()],
@@ -49,6 +54,7 @@ export function getCollateralTokenDepositedEncoder(): FixedSizeEncoder<Collatera
 
 export function getCollateralTokenDepositedDecoder(): FixedSizeDecoder<CollateralTokenDeposited> {
   return getStructDecoder([
+    ["seq", getU64Decoder()],
     ["marginAccount", getAddressDecoder()],
     ["collateralIndex", getU16Decoder()],
     ["amount", getU64Decoder()],

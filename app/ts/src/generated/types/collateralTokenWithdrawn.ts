@@ -23,6 +23,8 @@ import {
 } from "@solana/kit";
 
 export type CollateralTokenWithdrawn = {
+  /** Sequence number in `margin_account`'s stream (see the module documentation). */
+  seq: bigint;
   marginAccount: Address;
   collateralIndex: number;
   amount: bigint;
@@ -30,6 +32,8 @@ export type CollateralTokenWithdrawn = {
 };
 
 export type CollateralTokenWithdrawnArgs = {
+  /** Sequence number in `margin_account`'s stream (see the module documentation). */
+  seq: number | bigint;
   marginAccount: Address;
   collateralIndex: number;
   amount: number | bigint;
@@ -38,6 +42,7 @@ export type CollateralTokenWithdrawnArgs = {
 
 export function getCollateralTokenWithdrawnEncoder(): FixedSizeEncoder<CollateralTokenWithdrawnArgs> {
   return getStructEncoder([
+    ["seq", getU64Encoder()],
     ["marginAccount", getAddressEncoder()],
     ["collateralIndex", getU16Encoder()],
     ["amount", getU64Encoder()],
@@ -47,6 +52,7 @@ export function getCollateralTokenWithdrawnEncoder(): FixedSizeEncoder<Collatera
 
 export function getCollateralTokenWithdrawnDecoder(): FixedSizeDecoder<CollateralTokenWithdrawn> {
   return getStructDecoder([
+    ["seq", getU64Decoder()],
     ["marginAccount", getAddressDecoder()],
     ["collateralIndex", getU16Decoder()],
     ["amount", getU64Decoder()],

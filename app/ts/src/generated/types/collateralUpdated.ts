@@ -26,6 +26,8 @@ import {
 } from "@solana/kit";
 
 export type CollateralUpdated = {
+  /** Sequence number in the exchange's stream (see the module documentation). */
+  seq: bigint;
   collateralIndex: number;
   initialWeight: bigint;
   maintenanceWeight: bigint;
@@ -37,6 +39,8 @@ export type CollateralUpdated = {
 };
 
 export type CollateralUpdatedArgs = {
+  /** Sequence number in the exchange's stream (see the module documentation). */
+  seq: number | bigint;
   collateralIndex: number;
   initialWeight: number | bigint;
   maintenanceWeight: number | bigint;
@@ -49,6 +53,7 @@ export type CollateralUpdatedArgs = {
 
 export function getCollateralUpdatedEncoder(): FixedSizeEncoder<CollateralUpdatedArgs> {
   return getStructEncoder([
+    ["seq", getU64Encoder()],
     ["collateralIndex", getU16Encoder()],
     ["initialWeight", getI64Encoder()],
     ["maintenanceWeight", getI64Encoder()],
@@ -61,6 +66,7 @@ export function getCollateralUpdatedEncoder(): FixedSizeEncoder<CollateralUpdate
 
 export function getCollateralUpdatedDecoder(): FixedSizeDecoder<CollateralUpdated> {
   return getStructDecoder([
+    ["seq", getU64Decoder()],
     ["collateralIndex", getU16Decoder()],
     ["initialWeight", getI64Decoder()],
     ["maintenanceWeight", getI64Decoder()],

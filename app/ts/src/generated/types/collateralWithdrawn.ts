@@ -23,12 +23,16 @@ import {
 } from "@solana/kit";
 
 export type CollateralWithdrawn = {
+  /** Sequence number in `margin_account`'s stream (see the module documentation). */
+  seq: bigint;
   marginAccount: Address;
   amount: bigint;
   crossCollateral: bigint;
 };
 
 export type CollateralWithdrawnArgs = {
+  /** Sequence number in `margin_account`'s stream (see the module documentation). */
+  seq: number | bigint;
   marginAccount: Address;
   amount: number | bigint;
   crossCollateral: number | bigint;
@@ -36,6 +40,7 @@ export type CollateralWithdrawnArgs = {
 
 export function getCollateralWithdrawnEncoder(): FixedSizeEncoder<CollateralWithdrawnArgs> {
   return getStructEncoder([
+    ["seq", getU64Encoder()],
     ["marginAccount", getAddressEncoder()],
     ["amount", getU64Encoder()],
     ["crossCollateral", getI64Encoder()],
@@ -44,6 +49,7 @@ export function getCollateralWithdrawnEncoder(): FixedSizeEncoder<CollateralWith
 
 export function getCollateralWithdrawnDecoder(): FixedSizeDecoder<CollateralWithdrawn> {
   return getStructDecoder([
+    ["seq", getU64Decoder()],
     ["marginAccount", getAddressDecoder()],
     ["amount", getU64Decoder()],
     ["crossCollateral", getI64Decoder()],

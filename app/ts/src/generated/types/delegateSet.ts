@@ -12,18 +12,31 @@ import {
   getAddressEncoder,
   getStructDecoder,
   getStructEncoder,
+  getU64Decoder,
+  getU64Encoder,
   type Address,
   type FixedSizeCodec,
   type FixedSizeDecoder,
   type FixedSizeEncoder,
 } from "@solana/kit";
 
-export type DelegateSet = { marginAccount: Address; delegate: Address };
+export type DelegateSet = {
+  /** Sequence number in `margin_account`'s stream (see the module documentation). */
+  seq: bigint;
+  marginAccount: Address;
+  delegate: Address;
+};
 
-export type DelegateSetArgs = DelegateSet;
+export type DelegateSetArgs = {
+  /** Sequence number in `margin_account`'s stream (see the module documentation). */
+  seq: number | bigint;
+  marginAccount: Address;
+  delegate: Address;
+};
 
 export function getDelegateSetEncoder(): FixedSizeEncoder<DelegateSetArgs> {
   return getStructEncoder([
+    ["seq", getU64Encoder()],
     ["marginAccount", getAddressEncoder()],
     ["delegate", getAddressEncoder()],
   ]);
@@ -31,6 +44,7 @@ export function getDelegateSetEncoder(): FixedSizeEncoder<DelegateSetArgs> {
 
 export function getDelegateSetDecoder(): FixedSizeDecoder<DelegateSet> {
   return getStructDecoder([
+    ["seq", getU64Decoder()],
     ["marginAccount", getAddressDecoder()],
     ["delegate", getAddressDecoder()],
   ]);

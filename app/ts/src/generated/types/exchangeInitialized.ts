@@ -12,18 +12,31 @@ import {
   getAddressEncoder,
   getStructDecoder,
   getStructEncoder,
+  getU64Decoder,
+  getU64Encoder,
   type Address,
   type FixedSizeCodec,
   type FixedSizeDecoder,
   type FixedSizeEncoder,
 } from "@solana/kit";
 
-export type ExchangeInitialized = { admin: Address; collateralMint: Address };
+export type ExchangeInitialized = {
+  /** Sequence number in the exchange's stream (see the module documentation). */
+  seq: bigint;
+  admin: Address;
+  collateralMint: Address;
+};
 
-export type ExchangeInitializedArgs = ExchangeInitialized;
+export type ExchangeInitializedArgs = {
+  /** Sequence number in the exchange's stream (see the module documentation). */
+  seq: number | bigint;
+  admin: Address;
+  collateralMint: Address;
+};
 
 export function getExchangeInitializedEncoder(): FixedSizeEncoder<ExchangeInitializedArgs> {
   return getStructEncoder([
+    ["seq", getU64Encoder()],
     ["admin", getAddressEncoder()],
     ["collateralMint", getAddressEncoder()],
   ]);
@@ -31,6 +44,7 @@ export function getExchangeInitializedEncoder(): FixedSizeEncoder<ExchangeInitia
 
 export function getExchangeInitializedDecoder(): FixedSizeDecoder<ExchangeInitialized> {
   return getStructDecoder([
+    ["seq", getU64Decoder()],
     ["admin", getAddressDecoder()],
     ["collateralMint", getAddressDecoder()],
   ]);

@@ -22,6 +22,8 @@ import {
 } from "@solana/kit";
 
 export type FundingSampled = {
+  /** Sequence number in market `market_index`'s stream (see the module documentation). */
+  seq: bigint;
   marketIndex: number;
   indexPrice: bigint;
   impactBid: bigint;
@@ -31,6 +33,8 @@ export type FundingSampled = {
 };
 
 export type FundingSampledArgs = {
+  /** Sequence number in market `market_index`'s stream (see the module documentation). */
+  seq: number | bigint;
   marketIndex: number;
   indexPrice: number | bigint;
   impactBid: number | bigint;
@@ -41,6 +45,7 @@ export type FundingSampledArgs = {
 
 export function getFundingSampledEncoder(): FixedSizeEncoder<FundingSampledArgs> {
   return getStructEncoder([
+    ["seq", getU64Encoder()],
     ["marketIndex", getU16Encoder()],
     ["indexPrice", getU64Encoder()],
     ["impactBid", getU64Encoder()],
@@ -52,6 +57,7 @@ export function getFundingSampledEncoder(): FixedSizeEncoder<FundingSampledArgs>
 
 export function getFundingSampledDecoder(): FixedSizeDecoder<FundingSampled> {
   return getStructDecoder([
+    ["seq", getU64Decoder()],
     ["marketIndex", getU16Decoder()],
     ["indexPrice", getU64Decoder()],
     ["impactBid", getU64Decoder()],

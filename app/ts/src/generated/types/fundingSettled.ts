@@ -16,6 +16,8 @@ import {
   getStructEncoder,
   getU16Decoder,
   getU16Encoder,
+  getU64Decoder,
+  getU64Encoder,
   type Address,
   type FixedSizeCodec,
   type FixedSizeDecoder,
@@ -23,6 +25,8 @@ import {
 } from "@solana/kit";
 
 export type FundingSettled = {
+  /** Sequence number in `margin_account`'s stream (see the module documentation). */
+  seq: bigint;
   marginAccount: Address;
   marketIndex: number;
   /** Positive: the position paid; negative: it received. */
@@ -30,6 +34,8 @@ export type FundingSettled = {
 };
 
 export type FundingSettledArgs = {
+  /** Sequence number in `margin_account`'s stream (see the module documentation). */
+  seq: number | bigint;
   marginAccount: Address;
   marketIndex: number;
   /** Positive: the position paid; negative: it received. */
@@ -38,6 +44,7 @@ export type FundingSettledArgs = {
 
 export function getFundingSettledEncoder(): FixedSizeEncoder<FundingSettledArgs> {
   return getStructEncoder([
+    ["seq", getU64Encoder()],
     ["marginAccount", getAddressEncoder()],
     ["marketIndex", getU16Encoder()],
     ["payment", getI64Encoder()],
@@ -46,6 +53,7 @@ export function getFundingSettledEncoder(): FixedSizeEncoder<FundingSettledArgs>
 
 export function getFundingSettledDecoder(): FixedSizeDecoder<FundingSettled> {
   return getStructDecoder([
+    ["seq", getU64Decoder()],
     ["marginAccount", getAddressDecoder()],
     ["marketIndex", getU16Decoder()],
     ["payment", getI64Decoder()],

@@ -26,6 +26,8 @@ import {
 } from "@solana/kit";
 
 export type FundingUpdated = {
+  /** Sequence number in market `market_index`'s stream (see the module documentation). */
+  seq: bigint;
   marketIndex: number;
   time: bigint;
   premiumIndex: bigint;
@@ -41,6 +43,8 @@ export type FundingUpdated = {
 };
 
 export type FundingUpdatedArgs = {
+  /** Sequence number in market `market_index`'s stream (see the module documentation). */
+  seq: number | bigint;
   marketIndex: number;
   time: number | bigint;
   premiumIndex: number | bigint;
@@ -57,6 +61,7 @@ export type FundingUpdatedArgs = {
 
 export function getFundingUpdatedEncoder(): FixedSizeEncoder<FundingUpdatedArgs> {
   return getStructEncoder([
+    ["seq", getU64Encoder()],
     ["marketIndex", getU16Encoder()],
     ["time", getI64Encoder()],
     ["premiumIndex", getI64Encoder()],
@@ -74,6 +79,7 @@ export function getFundingUpdatedEncoder(): FixedSizeEncoder<FundingUpdatedArgs>
 
 export function getFundingUpdatedDecoder(): FixedSizeDecoder<FundingUpdated> {
   return getStructDecoder([
+    ["seq", getU64Decoder()],
     ["marketIndex", getU16Decoder()],
     ["time", getI64Decoder()],
     ["premiumIndex", getI64Decoder()],

@@ -22,12 +22,16 @@ import {
 } from "@solana/kit";
 
 export type IndexFallbackUsed = {
+  /** Sequence number in market `market_index`'s stream (see the module documentation). */
+  seq: bigint;
   marketIndex: number;
   lastIndex: bigint;
   age: bigint;
 };
 
 export type IndexFallbackUsedArgs = {
+  /** Sequence number in market `market_index`'s stream (see the module documentation). */
+  seq: number | bigint;
   marketIndex: number;
   lastIndex: number | bigint;
   age: number | bigint;
@@ -35,6 +39,7 @@ export type IndexFallbackUsedArgs = {
 
 export function getIndexFallbackUsedEncoder(): FixedSizeEncoder<IndexFallbackUsedArgs> {
   return getStructEncoder([
+    ["seq", getU64Encoder()],
     ["marketIndex", getU16Encoder()],
     ["lastIndex", getU64Encoder()],
     ["age", getI64Encoder()],
@@ -43,6 +48,7 @@ export function getIndexFallbackUsedEncoder(): FixedSizeEncoder<IndexFallbackUse
 
 export function getIndexFallbackUsedDecoder(): FixedSizeDecoder<IndexFallbackUsed> {
   return getStructDecoder([
+    ["seq", getU64Decoder()],
     ["marketIndex", getU16Decoder()],
     ["lastIndex", getU64Decoder()],
     ["age", getI64Decoder()],

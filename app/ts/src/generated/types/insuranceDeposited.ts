@@ -25,6 +25,8 @@ import {
 } from "@solana/kit";
 
 export type InsuranceDeposited = {
+  /** Sequence number in market `market_index`'s stream (see the module documentation). */
+  seq: bigint;
   depositor: Address;
   marketIndex: number;
   amount: bigint;
@@ -33,6 +35,8 @@ export type InsuranceDeposited = {
 };
 
 export type InsuranceDepositedArgs = {
+  /** Sequence number in market `market_index`'s stream (see the module documentation). */
+  seq: number | bigint;
   depositor: Address;
   marketIndex: number;
   amount: number | bigint;
@@ -42,6 +46,7 @@ export type InsuranceDepositedArgs = {
 
 export function getInsuranceDepositedEncoder(): FixedSizeEncoder<InsuranceDepositedArgs> {
   return getStructEncoder([
+    ["seq", getU64Encoder()],
     ["depositor", getAddressEncoder()],
     ["marketIndex", getU16Encoder()],
     ["amount", getU64Encoder()],
@@ -51,6 +56,7 @@ export function getInsuranceDepositedEncoder(): FixedSizeEncoder<InsuranceDeposi
 
 export function getInsuranceDepositedDecoder(): FixedSizeDecoder<InsuranceDeposited> {
   return getStructDecoder([
+    ["seq", getU64Decoder()],
     ["depositor", getAddressDecoder()],
     ["marketIndex", getU16Decoder()],
     ["amount", getU64Decoder()],

@@ -14,12 +14,16 @@ import {
   getStructEncoder,
   getU16Decoder,
   getU16Encoder,
+  getU64Decoder,
+  getU64Encoder,
   type FixedSizeCodec,
   type FixedSizeDecoder,
   type FixedSizeEncoder,
 } from "@solana/kit";
 
 export type InsuranceSwept = {
+  /** Sequence number in market `market_index`'s stream (see the module documentation). */
+  seq: bigint;
   marketIndex: number;
   /** Positive: collateral vault -> insurance vault; negative: the other way. */
   amount: bigint;
@@ -27,6 +31,8 @@ export type InsuranceSwept = {
 };
 
 export type InsuranceSweptArgs = {
+  /** Sequence number in market `market_index`'s stream (see the module documentation). */
+  seq: number | bigint;
   marketIndex: number;
   /** Positive: collateral vault -> insurance vault; negative: the other way. */
   amount: number | bigint;
@@ -35,6 +41,7 @@ export type InsuranceSweptArgs = {
 
 export function getInsuranceSweptEncoder(): FixedSizeEncoder<InsuranceSweptArgs> {
   return getStructEncoder([
+    ["seq", getU64Encoder()],
     ["marketIndex", getU16Encoder()],
     ["amount", getI64Encoder()],
     ["insuranceFund", getI64Encoder()],
@@ -43,6 +50,7 @@ export function getInsuranceSweptEncoder(): FixedSizeEncoder<InsuranceSweptArgs>
 
 export function getInsuranceSweptDecoder(): FixedSizeDecoder<InsuranceSwept> {
   return getStructDecoder([
+    ["seq", getU64Decoder()],
     ["marketIndex", getU16Decoder()],
     ["amount", getI64Decoder()],
     ["insuranceFund", getI64Decoder()],

@@ -16,6 +16,8 @@ import {
   getStructEncoder,
   getU16Decoder,
   getU16Encoder,
+  getU64Decoder,
+  getU64Encoder,
   type Address,
   type FixedSizeCodec,
   type FixedSizeDecoder,
@@ -23,6 +25,8 @@ import {
 } from "@solana/kit";
 
 export type IsolatedCollateralMoved = {
+  /** Sequence number in `margin_account`'s stream (see the module documentation). */
+  seq: bigint;
   marginAccount: Address;
   marketIndex: number;
   /** Positive: cross -> isolated; negative: isolated -> cross. */
@@ -31,6 +35,8 @@ export type IsolatedCollateralMoved = {
 };
 
 export type IsolatedCollateralMovedArgs = {
+  /** Sequence number in `margin_account`'s stream (see the module documentation). */
+  seq: number | bigint;
   marginAccount: Address;
   marketIndex: number;
   /** Positive: cross -> isolated; negative: isolated -> cross. */
@@ -40,6 +46,7 @@ export type IsolatedCollateralMovedArgs = {
 
 export function getIsolatedCollateralMovedEncoder(): FixedSizeEncoder<IsolatedCollateralMovedArgs> {
   return getStructEncoder([
+    ["seq", getU64Encoder()],
     ["marginAccount", getAddressEncoder()],
     ["marketIndex", getU16Encoder()],
     ["amount", getI64Encoder()],
@@ -49,6 +56,7 @@ export function getIsolatedCollateralMovedEncoder(): FixedSizeEncoder<IsolatedCo
 
 export function getIsolatedCollateralMovedDecoder(): FixedSizeDecoder<IsolatedCollateralMoved> {
   return getStructDecoder([
+    ["seq", getU64Decoder()],
     ["marginAccount", getAddressDecoder()],
     ["marketIndex", getU16Decoder()],
     ["amount", getI64Decoder()],

@@ -27,6 +27,8 @@ import {
 } from "@solana/kit";
 
 export type LiquidationExecuted = {
+  /** Sequence number in market `market_index`'s stream (see the module documentation). */
+  seq: bigint;
   marginAccount: Address;
   liquidator: Address;
   marketIndex: number;
@@ -47,6 +49,8 @@ export type LiquidationExecuted = {
 };
 
 export type LiquidationExecutedArgs = {
+  /** Sequence number in market `market_index`'s stream (see the module documentation). */
+  seq: number | bigint;
   marginAccount: Address;
   liquidator: Address;
   marketIndex: number;
@@ -68,6 +72,7 @@ export type LiquidationExecutedArgs = {
 
 export function getLiquidationExecutedEncoder(): FixedSizeEncoder<LiquidationExecutedArgs> {
   return getStructEncoder([
+    ["seq", getU64Encoder()],
     ["marginAccount", getAddressEncoder()],
     ["liquidator", getAddressEncoder()],
     ["marketIndex", getU16Encoder()],
@@ -86,6 +91,7 @@ export function getLiquidationExecutedEncoder(): FixedSizeEncoder<LiquidationExe
 
 export function getLiquidationExecutedDecoder(): FixedSizeDecoder<LiquidationExecuted> {
   return getStructDecoder([
+    ["seq", getU64Decoder()],
     ["marginAccount", getAddressDecoder()],
     ["liquidator", getAddressDecoder()],
     ["marketIndex", getU16Decoder()],

@@ -20,6 +20,8 @@ import {
   getStructEncoder,
   getU16Decoder,
   getU16Encoder,
+  getU64Decoder,
+  getU64Encoder,
   type Address,
   type FixedSizeCodec,
   type FixedSizeDecoder,
@@ -27,6 +29,8 @@ import {
 } from "@solana/kit";
 
 export type LossSocialized = {
+  /** Sequence number in market `market_index`'s stream (see the module documentation). */
+  seq: bigint;
   marketIndex: number;
   marginAccount: Address;
   loss: bigint;
@@ -40,6 +44,8 @@ export type LossSocialized = {
 };
 
 export type LossSocializedArgs = {
+  /** Sequence number in market `market_index`'s stream (see the module documentation). */
+  seq: number | bigint;
   marketIndex: number;
   marginAccount: Address;
   loss: number | bigint;
@@ -54,6 +60,7 @@ export type LossSocializedArgs = {
 
 export function getLossSocializedEncoder(): FixedSizeEncoder<LossSocializedArgs> {
   return getStructEncoder([
+    ["seq", getU64Encoder()],
     ["marketIndex", getU16Encoder()],
     ["marginAccount", getAddressEncoder()],
     ["loss", getI64Encoder()],
@@ -67,6 +74,7 @@ export function getLossSocializedEncoder(): FixedSizeEncoder<LossSocializedArgs>
 
 export function getLossSocializedDecoder(): FixedSizeDecoder<LossSocialized> {
   return getStructDecoder([
+    ["seq", getU64Decoder()],
     ["marketIndex", getU16Decoder()],
     ["marginAccount", getAddressDecoder()],
     ["loss", getI64Decoder()],

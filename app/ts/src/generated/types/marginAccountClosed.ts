@@ -12,18 +12,31 @@ import {
   getAddressEncoder,
   getStructDecoder,
   getStructEncoder,
+  getU64Decoder,
+  getU64Encoder,
   type Address,
   type FixedSizeCodec,
   type FixedSizeDecoder,
   type FixedSizeEncoder,
 } from "@solana/kit";
 
-export type MarginAccountClosed = { owner: Address; marginAccount: Address };
+export type MarginAccountClosed = {
+  /** Sequence number in `margin_account`'s stream (see the module documentation). */
+  seq: bigint;
+  owner: Address;
+  marginAccount: Address;
+};
 
-export type MarginAccountClosedArgs = MarginAccountClosed;
+export type MarginAccountClosedArgs = {
+  /** Sequence number in `margin_account`'s stream (see the module documentation). */
+  seq: number | bigint;
+  owner: Address;
+  marginAccount: Address;
+};
 
 export function getMarginAccountClosedEncoder(): FixedSizeEncoder<MarginAccountClosedArgs> {
   return getStructEncoder([
+    ["seq", getU64Encoder()],
     ["owner", getAddressEncoder()],
     ["marginAccount", getAddressEncoder()],
   ]);
@@ -31,6 +44,7 @@ export function getMarginAccountClosedEncoder(): FixedSizeEncoder<MarginAccountC
 
 export function getMarginAccountClosedDecoder(): FixedSizeDecoder<MarginAccountClosed> {
   return getStructDecoder([
+    ["seq", getU64Decoder()],
     ["owner", getAddressDecoder()],
     ["marginAccount", getAddressDecoder()],
   ]);

@@ -14,6 +14,8 @@ import {
   getStructEncoder,
   getU16Decoder,
   getU16Encoder,
+  getU64Decoder,
+  getU64Encoder,
   type Address,
   type FixedSizeCodec,
   type FixedSizeDecoder,
@@ -21,15 +23,24 @@ import {
 } from "@solana/kit";
 
 export type MarginAccountCreated = {
+  /** Sequence number in `margin_account`'s stream (see the module documentation). */
+  seq: bigint;
   owner: Address;
   marginAccount: Address;
   accountId: number;
 };
 
-export type MarginAccountCreatedArgs = MarginAccountCreated;
+export type MarginAccountCreatedArgs = {
+  /** Sequence number in `margin_account`'s stream (see the module documentation). */
+  seq: number | bigint;
+  owner: Address;
+  marginAccount: Address;
+  accountId: number;
+};
 
 export function getMarginAccountCreatedEncoder(): FixedSizeEncoder<MarginAccountCreatedArgs> {
   return getStructEncoder([
+    ["seq", getU64Encoder()],
     ["owner", getAddressEncoder()],
     ["marginAccount", getAddressEncoder()],
     ["accountId", getU16Encoder()],
@@ -38,6 +49,7 @@ export function getMarginAccountCreatedEncoder(): FixedSizeEncoder<MarginAccount
 
 export function getMarginAccountCreatedDecoder(): FixedSizeDecoder<MarginAccountCreated> {
   return getStructDecoder([
+    ["seq", getU64Decoder()],
     ["owner", getAddressDecoder()],
     ["marginAccount", getAddressDecoder()],
     ["accountId", getU16Decoder()],

@@ -27,6 +27,8 @@ import {
 } from "@solana/kit";
 
 export type MarketCreated = {
+  /** Sequence number in market `market_index`'s stream (see the module documentation). */
+  seq: bigint;
   marketIndex: number;
   name: ReadonlyUint8Array;
   peg: bigint;
@@ -34,6 +36,8 @@ export type MarketCreated = {
 };
 
 export type MarketCreatedArgs = {
+  /** Sequence number in market `market_index`'s stream (see the module documentation). */
+  seq: number | bigint;
   marketIndex: number;
   name: ReadonlyUint8Array;
   peg: number | bigint;
@@ -42,6 +46,7 @@ export type MarketCreatedArgs = {
 
 export function getMarketCreatedEncoder(): FixedSizeEncoder<MarketCreatedArgs> {
   return getStructEncoder([
+    ["seq", getU64Encoder()],
     ["marketIndex", getU16Encoder()],
     ["name", fixEncoderSize(getBytesEncoder(), 16)],
     ["peg", getU64Encoder()],
@@ -51,6 +56,7 @@ export function getMarketCreatedEncoder(): FixedSizeEncoder<MarketCreatedArgs> {
 
 export function getMarketCreatedDecoder(): FixedSizeDecoder<MarketCreated> {
   return getStructDecoder([
+    ["seq", getU64Decoder()],
     ["marketIndex", getU16Decoder()],
     ["name", fixDecoderSize(getBytesDecoder(), 16)],
     ["peg", getU64Decoder()],

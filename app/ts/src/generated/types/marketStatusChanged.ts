@@ -14,6 +14,8 @@ import {
   getStructEncoder,
   getU16Decoder,
   getU16Encoder,
+  getU64Decoder,
+  getU64Encoder,
   getU8Decoder,
   getU8Encoder,
   type FixedSizeCodec,
@@ -22,12 +24,16 @@ import {
 } from "@solana/kit";
 
 export type MarketStatusChanged = {
+  /** Sequence number in market `market_index`'s stream (see the module documentation). */
+  seq: bigint;
   marketIndex: number;
   status: number;
   pausedUntil: bigint;
 };
 
 export type MarketStatusChangedArgs = {
+  /** Sequence number in market `market_index`'s stream (see the module documentation). */
+  seq: number | bigint;
   marketIndex: number;
   status: number;
   pausedUntil: number | bigint;
@@ -35,6 +41,7 @@ export type MarketStatusChangedArgs = {
 
 export function getMarketStatusChangedEncoder(): FixedSizeEncoder<MarketStatusChangedArgs> {
   return getStructEncoder([
+    ["seq", getU64Encoder()],
     ["marketIndex", getU16Encoder()],
     ["status", getU8Encoder()],
     ["pausedUntil", getI64Encoder()],
@@ -43,6 +50,7 @@ export function getMarketStatusChangedEncoder(): FixedSizeEncoder<MarketStatusCh
 
 export function getMarketStatusChangedDecoder(): FixedSizeDecoder<MarketStatusChanged> {
   return getStructDecoder([
+    ["seq", getU64Decoder()],
     ["marketIndex", getU16Decoder()],
     ["status", getU8Decoder()],
     ["pausedUntil", getI64Decoder()],

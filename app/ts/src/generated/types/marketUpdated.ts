@@ -12,21 +12,37 @@ import {
   getStructEncoder,
   getU16Decoder,
   getU16Encoder,
+  getU64Decoder,
+  getU64Encoder,
   type FixedSizeCodec,
   type FixedSizeDecoder,
   type FixedSizeEncoder,
 } from "@solana/kit";
 
-export type MarketUpdated = { marketIndex: number };
+export type MarketUpdated = {
+  /** Sequence number in market `market_index`'s stream (see the module documentation). */
+  seq: bigint;
+  marketIndex: number;
+};
 
-export type MarketUpdatedArgs = MarketUpdated;
+export type MarketUpdatedArgs = {
+  /** Sequence number in market `market_index`'s stream (see the module documentation). */
+  seq: number | bigint;
+  marketIndex: number;
+};
 
 export function getMarketUpdatedEncoder(): FixedSizeEncoder<MarketUpdatedArgs> {
-  return getStructEncoder([["marketIndex", getU16Encoder()]]);
+  return getStructEncoder([
+    ["seq", getU64Encoder()],
+    ["marketIndex", getU16Encoder()],
+  ]);
 }
 
 export function getMarketUpdatedDecoder(): FixedSizeDecoder<MarketUpdated> {
-  return getStructDecoder([["marketIndex", getU16Decoder()]]);
+  return getStructDecoder([
+    ["seq", getU64Decoder()],
+    ["marketIndex", getU16Decoder()],
+  ]);
 }
 
 export function getMarketUpdatedCodec(): FixedSizeCodec<

@@ -25,6 +25,8 @@ import {
 } from "@solana/kit";
 
 export type OrderCancelled = {
+  /** Sequence number in `margin_account`'s stream (see the module documentation). */
+  seq: bigint;
   marginAccount: Address;
   orderId: bigint;
   clientOrderId: bigint;
@@ -39,6 +41,8 @@ export type OrderCancelled = {
 };
 
 export type OrderCancelledArgs = {
+  /** Sequence number in `margin_account`'s stream (see the module documentation). */
+  seq: number | bigint;
   marginAccount: Address;
   orderId: number | bigint;
   clientOrderId: number | bigint;
@@ -54,6 +58,7 @@ export type OrderCancelledArgs = {
 
 export function getOrderCancelledEncoder(): FixedSizeEncoder<OrderCancelledArgs> {
   return getStructEncoder([
+    ["seq", getU64Encoder()],
     ["marginAccount", getAddressEncoder()],
     ["orderId", getU64Encoder()],
     ["clientOrderId", getU64Encoder()],
@@ -67,6 +72,7 @@ export function getOrderCancelledEncoder(): FixedSizeEncoder<OrderCancelledArgs>
 
 export function getOrderCancelledDecoder(): FixedSizeDecoder<OrderCancelled> {
   return getStructDecoder([
+    ["seq", getU64Decoder()],
     ["marginAccount", getAddressDecoder()],
     ["orderId", getU64Decoder()],
     ["clientOrderId", getU64Decoder()],

@@ -27,6 +27,8 @@ import {
 } from "@solana/kit";
 
 export type OrderFilled = {
+  /** Sequence number in market `market_index`'s stream (see the module documentation). */
+  seq: bigint;
   marginAccount: Address;
   orderId: bigint;
   clientOrderId: bigint;
@@ -46,6 +48,8 @@ export type OrderFilled = {
 };
 
 export type OrderFilledArgs = {
+  /** Sequence number in market `market_index`'s stream (see the module documentation). */
+  seq: number | bigint;
   marginAccount: Address;
   orderId: number | bigint;
   clientOrderId: number | bigint;
@@ -66,6 +70,7 @@ export type OrderFilledArgs = {
 
 export function getOrderFilledEncoder(): FixedSizeEncoder<OrderFilledArgs> {
   return getStructEncoder([
+    ["seq", getU64Encoder()],
     ["marginAccount", getAddressEncoder()],
     ["orderId", getU64Encoder()],
     ["clientOrderId", getU64Encoder()],
@@ -83,6 +88,7 @@ export function getOrderFilledEncoder(): FixedSizeEncoder<OrderFilledArgs> {
 
 export function getOrderFilledDecoder(): FixedSizeDecoder<OrderFilled> {
   return getStructDecoder([
+    ["seq", getU64Decoder()],
     ["marginAccount", getAddressDecoder()],
     ["orderId", getU64Decoder()],
     ["clientOrderId", getU64Decoder()],

@@ -29,6 +29,8 @@ import {
 } from "@solana/kit";
 
 export type OrderPlaced = {
+  /** Sequence number in `margin_account`'s stream (see the module documentation). */
+  seq: bigint;
   marginAccount: Address;
   orderId: bigint;
   clientOrderId: bigint;
@@ -51,6 +53,8 @@ export type OrderPlaced = {
 };
 
 export type OrderPlacedArgs = {
+  /** Sequence number in `margin_account`'s stream (see the module documentation). */
+  seq: number | bigint;
   marginAccount: Address;
   orderId: number | bigint;
   clientOrderId: number | bigint;
@@ -74,6 +78,7 @@ export type OrderPlacedArgs = {
 
 export function getOrderPlacedEncoder(): FixedSizeEncoder<OrderPlacedArgs> {
   return getStructEncoder([
+    ["seq", getU64Encoder()],
     ["marginAccount", getAddressEncoder()],
     ["orderId", getU64Encoder()],
     ["clientOrderId", getU64Encoder()],
@@ -92,6 +97,7 @@ export function getOrderPlacedEncoder(): FixedSizeEncoder<OrderPlacedArgs> {
 
 export function getOrderPlacedDecoder(): FixedSizeDecoder<OrderPlaced> {
   return getStructDecoder([
+    ["seq", getU64Decoder()],
     ["marginAccount", getAddressDecoder()],
     ["orderId", getU64Decoder()],
     ["clientOrderId", getU64Decoder()],

@@ -23,6 +23,8 @@ import {
 } from "@solana/kit";
 
 export type OrderTriggered = {
+  /** Sequence number in market `market_index`'s stream (see the module documentation). */
+  seq: bigint;
   marginAccount: Address;
   orderId: bigint;
   marketIndex: number;
@@ -32,6 +34,8 @@ export type OrderTriggered = {
 };
 
 export type OrderTriggeredArgs = {
+  /** Sequence number in market `market_index`'s stream (see the module documentation). */
+  seq: number | bigint;
   marginAccount: Address;
   orderId: number | bigint;
   marketIndex: number;
@@ -42,6 +46,7 @@ export type OrderTriggeredArgs = {
 
 export function getOrderTriggeredEncoder(): FixedSizeEncoder<OrderTriggeredArgs> {
   return getStructEncoder([
+    ["seq", getU64Encoder()],
     ["marginAccount", getAddressEncoder()],
     ["orderId", getU64Encoder()],
     ["marketIndex", getU16Encoder()],
@@ -52,6 +57,7 @@ export function getOrderTriggeredEncoder(): FixedSizeEncoder<OrderTriggeredArgs>
 
 export function getOrderTriggeredDecoder(): FixedSizeDecoder<OrderTriggered> {
   return getStructDecoder([
+    ["seq", getU64Decoder()],
     ["marginAccount", getAddressDecoder()],
     ["orderId", getU64Decoder()],
     ["marketIndex", getU16Decoder()],

@@ -14,18 +14,24 @@ import {
   getStructEncoder,
   getU16Decoder,
   getU16Encoder,
+  getU64Decoder,
+  getU64Encoder,
   type FixedSizeCodec,
   type FixedSizeDecoder,
   type FixedSizeEncoder,
 } from "@solana/kit";
 
 export type PauseChanged = {
+  /** Sequence number in the exchange's stream (see the module documentation). */
+  seq: bigint;
   pauseFlags: number;
   /** When the bounded switches (withdraw, liquidate, funding) stop applying. */
   pauseUntil: bigint;
 };
 
 export type PauseChangedArgs = {
+  /** Sequence number in the exchange's stream (see the module documentation). */
+  seq: number | bigint;
   pauseFlags: number;
   /** When the bounded switches (withdraw, liquidate, funding) stop applying. */
   pauseUntil: number | bigint;
@@ -33,6 +39,7 @@ export type PauseChangedArgs = {
 
 export function getPauseChangedEncoder(): FixedSizeEncoder<PauseChangedArgs> {
   return getStructEncoder([
+    ["seq", getU64Encoder()],
     ["pauseFlags", getU16Encoder()],
     ["pauseUntil", getI64Encoder()],
   ]);
@@ -40,6 +47,7 @@ export function getPauseChangedEncoder(): FixedSizeEncoder<PauseChangedArgs> {
 
 export function getPauseChangedDecoder(): FixedSizeDecoder<PauseChanged> {
   return getStructDecoder([
+    ["seq", getU64Decoder()],
     ["pauseFlags", getU16Decoder()],
     ["pauseUntil", getI64Decoder()],
   ]);

@@ -17,16 +17,30 @@ import {
   type FixedSizeEncoder,
 } from "@solana/kit";
 
-export type ProposalCancelled = { id: bigint };
+export type ProposalCancelled = {
+  /** Sequence number in the exchange's stream (see the module documentation). */
+  seq: bigint;
+  id: bigint;
+};
 
-export type ProposalCancelledArgs = { id: number | bigint };
+export type ProposalCancelledArgs = {
+  /** Sequence number in the exchange's stream (see the module documentation). */
+  seq: number | bigint;
+  id: number | bigint;
+};
 
 export function getProposalCancelledEncoder(): FixedSizeEncoder<ProposalCancelledArgs> {
-  return getStructEncoder([["id", getU64Encoder()]]);
+  return getStructEncoder([
+    ["seq", getU64Encoder()],
+    ["id", getU64Encoder()],
+  ]);
 }
 
 export function getProposalCancelledDecoder(): FixedSizeDecoder<ProposalCancelled> {
-  return getStructDecoder([["id", getU64Decoder()]]);
+  return getStructDecoder([
+    ["seq", getU64Decoder()],
+    ["id", getU64Decoder()],
+  ]);
 }
 
 export function getProposalCancelledCodec(): FixedSizeCodec<

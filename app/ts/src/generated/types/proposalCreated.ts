@@ -25,6 +25,8 @@ import {
 } from "@solana/kit";
 
 export type ProposalCreated = {
+  /** Sequence number in the exchange's stream (see the module documentation). */
+  seq: bigint;
   id: bigint;
   /** 0 update market, 1 create market, 2 set admin, 3 exchange config. */
   kind: number;
@@ -33,6 +35,8 @@ export type ProposalCreated = {
 };
 
 export type ProposalCreatedArgs = {
+  /** Sequence number in the exchange's stream (see the module documentation). */
+  seq: number | bigint;
   id: number | bigint;
   /** 0 update market, 1 create market, 2 set admin, 3 exchange config. */
   kind: number;
@@ -42,6 +46,7 @@ export type ProposalCreatedArgs = {
 
 export function getProposalCreatedEncoder(): FixedSizeEncoder<ProposalCreatedArgs> {
   return getStructEncoder([
+    ["seq", getU64Encoder()],
     ["id", getU64Encoder()],
     ["kind", getU8Encoder()],
     ["eta", getI64Encoder()],
@@ -51,6 +56,7 @@ export function getProposalCreatedEncoder(): FixedSizeEncoder<ProposalCreatedArg
 
 export function getProposalCreatedDecoder(): FixedSizeDecoder<ProposalCreated> {
   return getStructDecoder([
+    ["seq", getU64Decoder()],
     ["id", getU64Decoder()],
     ["kind", getU8Decoder()],
     ["eta", getI64Decoder()],

@@ -22,9 +22,17 @@ import {
   type FixedSizeEncoder,
 } from "@solana/kit";
 
-export type ProposalExecuted = { id: bigint; kind: number; executor: Address };
+export type ProposalExecuted = {
+  /** Sequence number in the exchange's stream (see the module documentation). */
+  seq: bigint;
+  id: bigint;
+  kind: number;
+  executor: Address;
+};
 
 export type ProposalExecutedArgs = {
+  /** Sequence number in the exchange's stream (see the module documentation). */
+  seq: number | bigint;
   id: number | bigint;
   kind: number;
   executor: Address;
@@ -32,6 +40,7 @@ export type ProposalExecutedArgs = {
 
 export function getProposalExecutedEncoder(): FixedSizeEncoder<ProposalExecutedArgs> {
   return getStructEncoder([
+    ["seq", getU64Encoder()],
     ["id", getU64Encoder()],
     ["kind", getU8Encoder()],
     ["executor", getAddressEncoder()],
@@ -40,6 +49,7 @@ export function getProposalExecutedEncoder(): FixedSizeEncoder<ProposalExecutedA
 
 export function getProposalExecutedDecoder(): FixedSizeDecoder<ProposalExecuted> {
   return getStructDecoder([
+    ["seq", getU64Decoder()],
     ["id", getU64Decoder()],
     ["kind", getU8Decoder()],
     ["executor", getAddressDecoder()],

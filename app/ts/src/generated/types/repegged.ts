@@ -24,6 +24,8 @@ import {
 } from "@solana/kit";
 
 export type Repegged = {
+  /** Sequence number in market `market_index`'s stream (see the module documentation). */
+  seq: bigint;
   marketIndex: number;
   oldPeg: bigint;
   newPeg: bigint;
@@ -42,6 +44,8 @@ export type Repegged = {
 };
 
 export type RepeggedArgs = {
+  /** Sequence number in market `market_index`'s stream (see the module documentation). */
+  seq: number | bigint;
   marketIndex: number;
   oldPeg: number | bigint;
   newPeg: number | bigint;
@@ -61,6 +65,7 @@ export type RepeggedArgs = {
 
 export function getRepeggedEncoder(): FixedSizeEncoder<RepeggedArgs> {
   return getStructEncoder([
+    ["seq", getU64Encoder()],
     ["marketIndex", getU16Encoder()],
     ["oldPeg", getU64Encoder()],
     ["newPeg", getU64Encoder()],
@@ -77,6 +82,7 @@ export function getRepeggedEncoder(): FixedSizeEncoder<RepeggedArgs> {
 
 export function getRepeggedDecoder(): FixedSizeDecoder<Repegged> {
   return getStructDecoder([
+    ["seq", getU64Decoder()],
     ["marketIndex", getU16Decoder()],
     ["oldPeg", getU64Decoder()],
     ["newPeg", getU64Decoder()],

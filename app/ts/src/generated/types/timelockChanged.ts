@@ -12,21 +12,37 @@ import {
   getI64Encoder,
   getStructDecoder,
   getStructEncoder,
+  getU64Decoder,
+  getU64Encoder,
   type FixedSizeCodec,
   type FixedSizeDecoder,
   type FixedSizeEncoder,
 } from "@solana/kit";
 
-export type TimelockChanged = { timelockDelay: bigint };
+export type TimelockChanged = {
+  /** Sequence number in the exchange's stream (see the module documentation). */
+  seq: bigint;
+  timelockDelay: bigint;
+};
 
-export type TimelockChangedArgs = { timelockDelay: number | bigint };
+export type TimelockChangedArgs = {
+  /** Sequence number in the exchange's stream (see the module documentation). */
+  seq: number | bigint;
+  timelockDelay: number | bigint;
+};
 
 export function getTimelockChangedEncoder(): FixedSizeEncoder<TimelockChangedArgs> {
-  return getStructEncoder([["timelockDelay", getI64Encoder()]]);
+  return getStructEncoder([
+    ["seq", getU64Encoder()],
+    ["timelockDelay", getI64Encoder()],
+  ]);
 }
 
 export function getTimelockChangedDecoder(): FixedSizeDecoder<TimelockChanged> {
-  return getStructDecoder([["timelockDelay", getI64Decoder()]]);
+  return getStructDecoder([
+    ["seq", getU64Decoder()],
+    ["timelockDelay", getI64Decoder()],
+  ]);
 }
 
 export function getTimelockChangedCodec(): FixedSizeCodec<

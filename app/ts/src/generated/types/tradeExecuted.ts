@@ -27,6 +27,8 @@ import {
 } from "@solana/kit";
 
 export type TradeExecuted = {
+  /** Sequence number in market `market_index`'s stream (see the module documentation). */
+  seq: bigint;
   marginAccount: Address;
   marketIndex: number;
   /** Signed base received by the trader. */
@@ -49,6 +51,8 @@ export type TradeExecuted = {
 };
 
 export type TradeExecutedArgs = {
+  /** Sequence number in market `market_index`'s stream (see the module documentation). */
+  seq: number | bigint;
   marginAccount: Address;
   marketIndex: number;
   /** Signed base received by the trader. */
@@ -72,6 +76,7 @@ export type TradeExecutedArgs = {
 
 export function getTradeExecutedEncoder(): FixedSizeEncoder<TradeExecutedArgs> {
   return getStructEncoder([
+    ["seq", getU64Encoder()],
     ["marginAccount", getAddressEncoder()],
     ["marketIndex", getU16Encoder()],
     ["base", getI64Encoder()],
@@ -93,6 +98,7 @@ export function getTradeExecutedEncoder(): FixedSizeEncoder<TradeExecutedArgs> {
 
 export function getTradeExecutedDecoder(): FixedSizeDecoder<TradeExecuted> {
   return getStructDecoder([
+    ["seq", getU64Decoder()],
     ["marginAccount", getAddressDecoder()],
     ["marketIndex", getU16Decoder()],
     ["base", getI64Decoder()],

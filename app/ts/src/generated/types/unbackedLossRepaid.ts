@@ -16,6 +16,8 @@ import {
   getStructEncoder,
   getU16Decoder,
   getU16Encoder,
+  getU64Decoder,
+  getU64Encoder,
   type Address,
   type FixedSizeCodec,
   type FixedSizeDecoder,
@@ -23,6 +25,8 @@ import {
 } from "@solana/kit";
 
 export type UnbackedLossRepaid = {
+  /** Sequence number in market `market_index`'s stream (see the module documentation). */
+  seq: bigint;
   marketIndex: number;
   marginAccount: Address;
   amount: bigint;
@@ -31,6 +35,8 @@ export type UnbackedLossRepaid = {
 };
 
 export type UnbackedLossRepaidArgs = {
+  /** Sequence number in market `market_index`'s stream (see the module documentation). */
+  seq: number | bigint;
   marketIndex: number;
   marginAccount: Address;
   amount: number | bigint;
@@ -40,6 +46,7 @@ export type UnbackedLossRepaidArgs = {
 
 export function getUnbackedLossRepaidEncoder(): FixedSizeEncoder<UnbackedLossRepaidArgs> {
   return getStructEncoder([
+    ["seq", getU64Encoder()],
     ["marketIndex", getU16Encoder()],
     ["marginAccount", getAddressEncoder()],
     ["amount", getI64Encoder()],
@@ -49,6 +56,7 @@ export function getUnbackedLossRepaidEncoder(): FixedSizeEncoder<UnbackedLossRep
 
 export function getUnbackedLossRepaidDecoder(): FixedSizeDecoder<UnbackedLossRepaid> {
   return getStructDecoder([
+    ["seq", getU64Decoder()],
     ["marketIndex", getU16Decoder()],
     ["marginAccount", getAddressDecoder()],
     ["amount", getI64Decoder()],

@@ -1,0 +1,519 @@
+//! The read-only HTTP API and the websocket stream (described in `openapi.json`, which a test
+//! checks against this server). Amounts are the program's raw integers as decimal strings
+//! (quote and prices 10^-6, base 10^-9, rates 10^-9); times, slots, sequence numbers and
+//! indexes are JSON numbers. Lists are newest first with cursor pagination: pass the response's
+//! `next_cursor` as `cursor` for the next page (`null` when there is none).
+
+use crate::candles::{resolution, CandleKey};
+use crate::db::Db;
+use crate::ingest::IngestStats;
+use anchor_lang::prelude::Pubkey;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use std::collections::HashMap;
+use std::str::FromStr;
+use tokio::sync::broadcast;
+
+/// New fills and candles for websocket subscribers (JSON text messages).
+#[derive(Clone)]
+pub struct Hub(pub broadcast::Sender<String>);
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub(broadcast::channel(4_096).0)
+    }
+}
+
+impl Hub {
+    /// After a batch is committed: reads its fills and touched 1-minute candles back and sends
+    /// them (only while someone listens).
+    pub fn publish(&self, db: &Db, _stats: &IngestStats, candles: &[CandleKey], fills: &[String]) {
+        if self.0.receiver_count() == 0 || (candles.is_empty() && fills.is_empty()) {
+            return;
+        }
+        let (db, tx, candles, fills) = (db.clone(), self.0.clone(), candles.to_vec(), fills.to_vec());
+        tokio::spawn(async move {
+            for f in fills {
+                let Some((sig, ix)) = f.rsplit_once(':') else { continue };
+                let sql =
+                    db.sql(&format!("SELECT {} FROM fills WHERE signature = $1 AND event_index = $2", cols(FILL_COLS)));
+                let ix: i64 = ix.parse().unwrap_or(-1);
+                if let Ok(Some(r)) = sqlx::query(&sql).bind(sig.to_string()).bind(ix).fetch_optional(&db.pool).await {
+                    let mut m = to_json(&r, FILL_COLS);
+                    m.insert("type".into(), json!("fill"));
+                    let _ = tx.send(Value::Object(m).to_string());
+                }
+            }
+            for (market, kind, res, bucket) in candles {
+                let sql = db.sql(&format!(
+                    "SELECT {} FROM candles WHERE market_index = $1 AND kind = $2 AND resolution = $3 AND bucket = $4",
+                    cols(CANDLE_COLS)
+                ));
+                let q = sqlx::query(&sql).bind(market as i64).bind(kind).bind(res).bind(bucket);
+                if let Ok(Some(r)) = q.fetch_optional(&db.pool).await {
+                    let mut m = to_json(&r, CANDLE_COLS);
+                    m.insert("type".into(), json!("candle"));
+                    m.insert("market_index".into(), json!(market));
+                    m.insert("kind".into(), json!(kind));
+                    m.insert("resolution".into(), json!("1m"));
+                    let _ = tx.send(Value::Object(m).to_string());
+                }
+            }
+        });
+    }
+}
+
+#[derive(Clone)]
+struct App {
+    db: Db,
+    hub: Hub,
+}
+
+/// The API's routes (`openapi.json` lists the same paths).
+pub fn router(db: Db, hub: Hub) -> Router {
+    Router::new()
+        .route("/v1/status", get(status))
+        .route("/v1/markets", get(markets))
+        .route("/v1/markets/{market}/candles", get(candles))
+        .route("/v1/markets/{market}/trades", get(market_trades))
+        .route("/v1/markets/{market}/funding", get(market_funding))
+        .route("/v1/markets/{market}/liquidations", get(market_liquidations))
+        .route("/v1/markets/{market}/adl", get(market_adl))
+        .route("/v1/accounts/{account}/fills", get(account_fills))
+        .route("/v1/accounts/{account}/funding", get(account_funding))
+        .route("/v1/accounts/{account}/liquidations", get(account_liquidations))
+        .route("/v1/accounts/{account}/transfers", get(account_transfers))
+        .route("/v1/accounts/{account}/orders", get(account_orders))
+        .route("/v1/stream", get(stream))
+        .with_state(App { db, hub })
+}
+
+/// Column kinds: `T` text, `N` number, `A` amount (decimal string).
+#[derive(Clone, Copy)]
+enum C {
+    T,
+    N,
+    A,
+}
+
+type Cols = &'static [(&'static str, C)];
+
+const FILL_COLS: Cols = &[
+    ("signature", C::T),
+    ("event_index", C::N),
+    ("slot", C::N),
+    ("block_time", C::N),
+    ("seq", C::N),
+    ("market_index", C::N),
+    ("margin_account", C::T),
+    ("base", C::A),
+    ("quote", C::A),
+    ("avg_price", C::A),
+    ("fee", C::A),
+    ("realized_pnl", C::A),
+    ("new_base", C::A),
+    ("index_price", C::A),
+    ("mark_price", C::A),
+    ("isolated", C::N),
+    ("by_delegate", C::N),
+];
+const FUNDING_RATE_COLS: Cols = &[
+    ("signature", C::T),
+    ("event_index", C::N),
+    ("block_time", C::N),
+    ("seq", C::N),
+    ("market_index", C::N),
+    ("funding_time", C::N),
+    ("rate", C::A),
+    ("premium_index", C::A),
+    ("mark_price", C::A),
+    ("oi_long", C::A),
+    ("oi_short", C::A),
+];
+const FUNDING_PAYMENT_COLS: Cols = &[
+    ("signature", C::T),
+    ("event_index", C::N),
+    ("block_time", C::N),
+    ("seq", C::N),
+    ("margin_account", C::T),
+    ("market_index", C::N),
+    ("payment", C::A),
+];
+const LIQUIDATION_COLS: Cols = &[
+    ("signature", C::T),
+    ("event_index", C::N),
+    ("block_time", C::N),
+    ("seq", C::N),
+    ("kind", C::T),
+    ("market_index", C::N),
+    ("margin_account", C::T),
+    ("liquidator", C::T),
+    ("base", C::A),
+    ("price", C::A),
+    ("realized_pnl", C::A),
+    ("liquidator_reward", C::A),
+    ("insurance", C::A),
+    ("collateral_index", C::N),
+    ("tokens", C::A),
+];
+const LOSS_COLS: Cols = &[
+    ("signature", C::T),
+    ("event_index", C::N),
+    ("block_time", C::N),
+    ("seq", C::N),
+    ("kind", C::T),
+    ("market_index", C::N),
+    ("margin_account", C::T),
+    ("counterparty", C::T),
+    ("round", C::N),
+    ("base", C::A),
+    ("price", C::A),
+    ("amount", C::A),
+];
+const TRANSFER_COLS: Cols = &[
+    ("signature", C::T),
+    ("event_index", C::N),
+    ("block_time", C::N),
+    ("seq", C::N),
+    ("kind", C::T),
+    ("margin_account", C::T),
+    ("collateral_index", C::N),
+    ("market_index", C::N),
+    ("amount", C::A),
+    ("balance_after", C::A),
+];
+const ORDER_COLS: Cols = &[
+    ("signature", C::T),
+    ("event_index", C::N),
+    ("block_time", C::N),
+    ("seq", C::N),
+    ("kind", C::T),
+    ("margin_account", C::T),
+    ("market_index", C::N),
+    ("order_id", C::N),
+    ("client_order_id", C::A),
+    ("order_kind", C::N),
+    ("side", C::N),
+    ("size", C::A),
+    ("price", C::A),
+    ("trigger_price", C::A),
+    ("reason", C::N),
+];
+const CANDLE_COLS: Cols = &[
+    ("bucket", C::N),
+    ("open", C::A),
+    ("high", C::A),
+    ("low", C::A),
+    ("close", C::A),
+    ("samples", C::N),
+    ("volume_base", C::A),
+    ("volume_quote", C::A),
+];
+
+fn cols(c: Cols) -> String {
+    c.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+}
+
+fn to_json(r: &AnyRow, c: Cols) -> Map<String, Value> {
+    let mut m = Map::new();
+    for (i, (name, kind)) in c.iter().enumerate() {
+        let v = match kind {
+            C::T => json!(r.try_get::<String, _>(i).unwrap_or_default()),
+            C::N => json!(r.try_get::<i64, _>(i).unwrap_or_default()),
+            C::A => json!(r.try_get::<i64, _>(i).unwrap_or_default().to_string()),
+        };
+        m.insert(if *name == "bucket" { "time".to_string() } else { name.to_string() }, v);
+    }
+    m
+}
+
+/// An error answer: `{"error": reason}` with its status.
+pub struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({ "error": self.1 }))).into_response()
+    }
+}
+
+fn bad(msg: impl Into<String>) -> ApiError {
+    ApiError(StatusCode::BAD_REQUEST, msg.into())
+}
+fn not_found(msg: impl Into<String>) -> ApiError {
+    ApiError(StatusCode::NOT_FOUND, msg.into())
+}
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    tracing::error!("api: {e}");
+    ApiError(StatusCode::INTERNAL_SERVER_ERROR, "database error".into())
+}
+
+type Res = Result<Json<Value>, ApiError>;
+
+async fn status(State(app): State<App>) -> Res {
+    let db = &app.db;
+    let newest = db.progress(crate::source::NEWEST).await.map_err(internal)?;
+    let gaps = db.gaps().await.map_err(internal)?;
+    let count = |t: &'static str| async move { db.count(t).await.map_err(internal) };
+    let undecoded = sqlx::query("SELECT COALESCE(SUM(undecoded), 0) FROM transactions")
+        .fetch_one(&db.pool)
+        .await
+        .map_err(internal)?
+        .get::<i64, _>(0);
+    Ok(Json(json!({
+        "newest_signature": newest,
+        "transactions": count("transactions").await?,
+        "events": count("events").await?,
+        "undecoded_events": undecoded,
+        "gaps": gaps.iter().map(|(s, from, to)| json!({"stream": s, "missing_from": from, "next_present": to})).collect::<Vec<_>>(),
+    })))
+}
+
+async fn markets(State(app): State<App>) -> Res {
+    let db = &app.db;
+    let rows = sqlx::query("SELECT market_index, name, status, created_time FROM markets ORDER BY market_index")
+        .fetch_all(&db.pool)
+        .await
+        .map_err(internal)?;
+    let mut out = Vec::new();
+    for r in rows {
+        let idx: i64 = r.get(0);
+        let last = |kind: &'static str| {
+            let sql = db.sql(
+                "SELECT close FROM candles WHERE market_index = $1 AND kind = $2 AND resolution = 60 ORDER BY bucket DESC LIMIT 1",
+            );
+            async move {
+                let r = sqlx::query(&sql).bind(idx).bind(kind).fetch_optional(&db.pool).await.map_err(internal)?;
+                Ok::<_, ApiError>(r.map(|r| r.get::<i64, _>(0).to_string()))
+            }
+        };
+        out.push(json!({
+            "market_index": idx,
+            "name": r.get::<String, _>(1),
+            "status": r.get::<i64, _>(2),
+            "created_time": r.get::<i64, _>(3),
+            "last_mark": last("mark").await?,
+            "last_index": last("index").await?,
+        }));
+    }
+    Ok(Json(Value::Array(out)))
+}
+
+fn market_param(s: &str) -> Result<u16, ApiError> {
+    s.parse::<u16>().map_err(|_| bad(format!("market must be a market index (0-65535), not {s:?}")))
+}
+
+async fn known_market(db: &Db, m: u16) -> Result<(), ApiError> {
+    let r = sqlx::query(&db.sql("SELECT 1 FROM markets WHERE market_index = $1"))
+        .bind(m as i64)
+        .fetch_optional(&db.pool)
+        .await
+        .map_err(internal)?;
+    r.map(|_| ()).ok_or_else(|| not_found(format!("no market {m} in the indexed history")))
+}
+
+/// At most this many candles per request.
+pub const MAX_CANDLES: i64 = 5_000;
+
+#[derive(Deserialize)]
+struct CandleQuery {
+    resolution: Option<String>,
+    kind: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+fn int_param(name: &str, v: &Option<String>) -> Result<Option<i64>, ApiError> {
+    v.as_deref().map(|s| s.parse::<i64>().map_err(|_| bad(format!("{name} must be an integer, not {s:?}")))).transpose()
+}
+
+async fn candles(State(app): State<App>, Path(market): Path<String>, Query(q): Query<CandleQuery>) -> Res {
+    let m = market_param(&market)?;
+    let res_name = q.resolution.as_deref().unwrap_or("1m");
+    let res =
+        resolution(res_name).ok_or_else(|| bad(format!("resolution must be 1m, 5m, 1h or 1d, not {res_name:?}")))?;
+    let kind = q.kind.as_deref().unwrap_or("mark");
+    if kind != "mark" && kind != "index" {
+        return Err(bad(format!("kind must be mark or index, not {kind:?}")));
+    }
+    let to = int_param("to", &q.to)?.unwrap_or(i64::MAX / 2);
+    let from = int_param("from", &q.from)?.unwrap_or(0);
+    if from > to {
+        return Err(bad(format!("from ({from}) is after to ({to})")));
+    }
+    known_market(&app.db, m).await?;
+    let sql = app.db.sql(&format!(
+        "SELECT {} FROM candles WHERE market_index = $1 AND kind = $2 AND resolution = $3 AND bucket >= $4 AND bucket <= $5
+         ORDER BY bucket LIMIT $6",
+        cols(CANDLE_COLS)
+    ));
+    let rows = sqlx::query(&sql)
+        .bind(m as i64)
+        .bind(kind)
+        .bind(res)
+        .bind(from.div_euclid(res) * res)
+        .bind(to)
+        .bind(MAX_CANDLES + 1)
+        .fetch_all(&app.db.pool)
+        .await
+        .map_err(internal)?;
+    if rows.len() as i64 > MAX_CANDLES {
+        return Err(bad(format!(
+            "more than {MAX_CANDLES} candles in that range: narrow from/to or take a larger resolution"
+        )));
+    }
+    let items: Vec<Value> = rows.iter().map(|r| Value::Object(to_json(r, CANDLE_COLS))).collect();
+    Ok(Json(json!({ "market_index": m, "kind": kind, "resolution": res_name, "candles": items })))
+}
+
+#[derive(Deserialize)]
+struct PageQuery {
+    cursor: Option<String>,
+    limit: Option<String>,
+}
+
+/// Default and largest page sizes.
+pub const PAGE: i64 = 100;
+pub const MAX_PAGE: i64 = 1_000;
+
+/// `block_time.signature.event_index` of the last item of a page.
+fn parse_cursor(c: &str) -> Result<(i64, String, i64), ApiError> {
+    let mut p = c.splitn(3, '.');
+    let (t, s, i) = (p.next(), p.next(), p.next());
+    match (t.and_then(|t| t.parse().ok()), s, i.and_then(|i| i.parse().ok())) {
+        (Some(t), Some(s), Some(i)) if !s.is_empty() => Ok((t, s.to_string(), i)),
+        _ => Err(bad(format!("cursor {c:?} is not one this API returned"))),
+    }
+}
+
+/// One page of `table` rows where `filter_col = filter`, newest first.
+async fn page(db: &Db, table: &str, c: Cols, filter: (&str, Value), extra: Option<(&str, &str)>, q: &PageQuery) -> Res {
+    let limit = match int_param("limit", &q.limit)? {
+        None => PAGE,
+        Some(l) if (1..=MAX_PAGE).contains(&l) => l,
+        Some(l) => return Err(bad(format!("limit must be between 1 and {MAX_PAGE}, not {l}"))),
+    };
+    let cursor = q.cursor.as_deref().map(parse_cursor).transpose()?;
+    let mut sql = format!("SELECT {} FROM {table} WHERE {} = $1", cols(c), filter.0);
+    let mut n = 1;
+    if let Some((col, _)) = extra {
+        n += 1;
+        sql.push_str(&format!(" AND {col} = ${n}"));
+    }
+    if cursor.is_some() {
+        sql.push_str(&format!(
+            " AND (block_time < ${a} OR (block_time = ${a} AND (signature < ${b} OR (signature = ${b} AND event_index < ${c}))))",
+            a = n + 1,
+            b = n + 2,
+            c = n + 3
+        ));
+        n += 3;
+    }
+    sql.push_str(&format!(" ORDER BY block_time DESC, signature DESC, event_index DESC LIMIT ${}", n + 1));
+    let sql = db.sql(&sql);
+    let mut query = sqlx::query(&sql);
+    query = match filter.1 {
+        Value::Number(x) => query.bind(x.as_i64().unwrap_or(-1)),
+        other => query.bind(other.as_str().unwrap_or_default().to_string()),
+    };
+    if let Some((_, v)) = extra {
+        query = query.bind(v.to_string());
+    }
+    if let Some((t, s, i)) = cursor {
+        query = query.bind(t).bind(s).bind(i);
+    }
+    let rows = query.bind(limit).fetch_all(&db.pool).await.map_err(internal)?;
+    let items: Vec<Map<String, Value>> = rows.iter().map(|r| to_json(r, c)).collect();
+    let next = (items.len() as i64 == limit)
+        .then(|| items.last())
+        .flatten()
+        .map(|l| format!("{}.{}.{}", l["block_time"], l["signature"].as_str().unwrap_or_default(), l["event_index"]));
+    Ok(Json(json!({ "items": items, "next_cursor": next })))
+}
+
+macro_rules! market_list {
+    ($name:ident, $table:expr, $cols:expr) => {
+        async fn $name(State(app): State<App>, Path(market): Path<String>, Query(q): Query<PageQuery>) -> Res {
+            let m = market_param(&market)?;
+            known_market(&app.db, m).await?;
+            page(&app.db, $table, $cols, ("market_index", json!(m)), None, &q).await
+        }
+    };
+}
+market_list!(market_trades, "fills", FILL_COLS);
+market_list!(market_funding, "funding_rates", FUNDING_RATE_COLS);
+market_list!(market_liquidations, "liquidations", LIQUIDATION_COLS);
+market_list!(market_adl, "losses", LOSS_COLS);
+
+async fn known_account(db: &Db, a: &str) -> Result<String, ApiError> {
+    let key = Pubkey::from_str(a).map_err(|_| bad(format!("account must be a base58 public key, not {a:?}")))?;
+    let r = sqlx::query(&db.sql("SELECT 1 FROM accounts WHERE margin_account = $1"))
+        .bind(key.to_string())
+        .fetch_optional(&db.pool)
+        .await
+        .map_err(internal)?;
+    r.map(|_| key.to_string()).ok_or_else(|| not_found(format!("no margin account {key} in the indexed history")))
+}
+
+macro_rules! account_list {
+    ($name:ident, $table:expr, $cols:expr, $col:expr) => {
+        async fn $name(State(app): State<App>, Path(account): Path<String>, Query(q): Query<PageQuery>) -> Res {
+            let a = known_account(&app.db, &account).await?;
+            page(&app.db, $table, $cols, ($col, json!(a)), None, &q).await
+        }
+    };
+}
+account_list!(account_fills, "fills", FILL_COLS, "margin_account");
+account_list!(account_funding, "funding_payments", FUNDING_PAYMENT_COLS, "margin_account");
+account_list!(account_liquidations, "liquidations", LIQUIDATION_COLS, "margin_account");
+account_list!(account_transfers, "transfers", TRANSFER_COLS, "margin_account");
+account_list!(account_orders, "order_events", ORDER_COLS, "margin_account");
+
+/// `/v1/stream?market=N`: fills and 1-minute candles as they are written (of one market, or all).
+async fn stream(
+    State(app): State<App>,
+    Query(q): Query<HashMap<String, String>>,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let market = q.get("market").map(|m| market_param(m)).transpose()?;
+    let rx = app.hub.0.subscribe();
+    Ok(ws.on_upgrade(move |socket| forward(socket, rx, market)))
+}
+
+async fn forward(mut socket: WebSocket, mut rx: broadcast::Receiver<String>, market: Option<u16>) {
+    loop {
+        tokio::select! {
+            msg = rx.recv() => match msg {
+                Ok(text) => {
+                    if let Some(m) = market {
+                        let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+                        if v["market_index"].as_u64() != Some(m as u64) {
+                            continue;
+                        }
+                    }
+                    if socket.send(Message::Text(text.into())).await.is_err() {
+                        return;
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    let note = json!({"type": "lagged", "missed": n}).to_string();
+                    if socket.send(Message::Text(note.into())).await.is_err() {
+                        return;
+                    }
+                }
+                Err(_) => return,
+            },
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                _ => {}
+            },
+        }
+    }
+}

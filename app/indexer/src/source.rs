@@ -1,0 +1,229 @@
+//! Reading the program's transactions from a cluster, at `finalized` only.
+//!
+//! Why finalized: a `confirmed` block can still be dropped by a fork, and undoing what was
+//! written from it (fills, candles already rolled up, positions in history) is a second code path
+//! where bugs hide. History that trails the chain by the ~13 s finalization takes costs a trader
+//! nothing live: the page and the CLI read positions, prices and balances from the accounts
+//! themselves; the indexer is for what already happened.
+//!
+//! One routine does both backfill and tail ([`sync`]): the signatures newer than the newest one
+//! stored (`getSignaturesForAddress` pages, newest first, down to it), fetched with
+//! `getTransaction` and written oldest first. The tail runs it whenever a `logsSubscribe`
+//! notification (at finalized, mentioning the program) arrives, and every `poll` seconds in
+//! case the websocket missed one or dropped.
+
+use crate::db::{Db, DbError};
+use crate::ingest::{ingest, IngestStats, TxRecord};
+use anchor_lang::prelude::Pubkey;
+use futures_util::StreamExt;
+use solana_commitment_config::CommitmentConfig;
+use solana_rpc_client::nonblocking::rpc_client::RpcClient;
+use solana_rpc_client_api::client_error::Error as ClientError;
+use solana_rpc_client_api::config::{RpcTransactionConfig, RpcTransactionLogsConfig, RpcTransactionLogsFilter};
+use solana_signature::Signature;
+use solana_transaction_status_client_types::option_serializer::OptionSerializer;
+use solana_transaction_status_client_types::UiTransactionEncoding;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Progress key: the newest signature stored (the next sync starts after it).
+pub const NEWEST: &str = "newest_signature";
+
+#[derive(Debug)]
+pub enum SyncError {
+    Rpc(String),
+    Db(DbError),
+}
+
+impl std::fmt::Display for SyncError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SyncError::Rpc(e) => write!(f, "RPC: {e}"),
+            SyncError::Db(e) => write!(f, "database: {e}"),
+        }
+    }
+}
+
+impl From<DbError> for SyncError {
+    fn from(e: DbError) -> Self {
+        SyncError::Db(e)
+    }
+}
+
+fn rpc(what: &'static str) -> impl Fn(ClientError) -> SyncError {
+    move |e| SyncError::Rpc(format!("{what}: {e}"))
+}
+
+pub struct Source {
+    pub client: RpcClient,
+    pub program: Pubkey,
+}
+
+impl Source {
+    pub fn new(url: &str, program: Pubkey) -> Source {
+        Source { client: RpcClient::new_with_commitment(url.to_string(), CommitmentConfig::finalized()), program }
+    }
+
+    /// Finalized signatures of the program newer than `until`, oldest first, with whether each failed.
+    pub async fn signatures_after(&self, until: Option<Signature>) -> Result<Vec<(Signature, bool)>, SyncError> {
+        use solana_rpc_client::rpc_client::GetConfirmedSignaturesForAddress2Config as Cfg;
+        let mut out = Vec::new();
+        let mut before = None;
+        loop {
+            let cfg = Cfg { before, until, limit: Some(1_000), commitment: Some(CommitmentConfig::finalized()) };
+            let page = self
+                .client
+                .get_signatures_for_address_with_config(&self.program, cfg)
+                .await
+                .map_err(rpc("getSignaturesForAddress"))?;
+            let n = page.len();
+            for s in page {
+                let sig = Signature::from_str(&s.signature).map_err(|e| {
+                    SyncError::Rpc(format!("getSignaturesForAddress: bad signature {}: {e}", s.signature))
+                })?;
+                out.push((sig, s.err.is_some()));
+            }
+            if n < 1_000 {
+                break;
+            }
+            before = out.last().map(|(s, _)| *s);
+        }
+        out.reverse();
+        Ok(out)
+    }
+
+    /// The transaction's log, slot and block time (finalized).
+    pub async fn transaction(&self, sig: &Signature) -> Result<TxRecord, SyncError> {
+        let cfg = RpcTransactionConfig {
+            encoding: Some(UiTransactionEncoding::Base64),
+            commitment: Some(CommitmentConfig::finalized()),
+            max_supported_transaction_version: Some(0),
+        };
+        let tx = self.client.get_transaction_with_config(sig, cfg).await.map_err(rpc("getTransaction"))?;
+        let logs = match tx.transaction.meta.map(|m| m.log_messages) {
+            Some(OptionSerializer::Some(l)) => l,
+            _ => return Err(SyncError::Rpc(format!("getTransaction {sig}: the node returned no log messages"))),
+        };
+        let block_time = match tx.block_time {
+            Some(t) => t,
+            None => self.client.get_block_time(tx.slot).await.map_err(rpc("getBlockTime"))?,
+        };
+        Ok(TxRecord { signature: sig.to_string(), slot: tx.slot, block_time, logs })
+    }
+}
+
+/// Writes every finalized transaction of the program newer than the newest stored; returns what
+/// it wrote (with the candles and fills for the websocket stream, through `on_batch`).
+pub async fn sync(
+    db: &Db,
+    src: &Source,
+    mut on_batch: impl FnMut(&IngestStats, &[crate::candles::CandleKey], &[String]),
+) -> Result<IngestStats, SyncError> {
+    let until = match db.progress(NEWEST).await? {
+        Some(s) => {
+            Some(Signature::from_str(&s).map_err(|e| SyncError::Db(DbError(format!("stored progress {s}: {e}"))))?)
+        }
+        None => None,
+    };
+    let sigs = src.signatures_after(until).await?;
+    let mut total = IngestStats::default();
+    for chunk in sigs.chunks(100) {
+        // fetched 8 at a time, written in order
+        let ok: Vec<Signature> = chunk.iter().filter(|(_, failed)| !failed).map(|(s, _)| *s).collect();
+        let fetched: Vec<Result<TxRecord, SyncError>> =
+            futures_util::stream::iter(ok.iter().map(|s| src.transaction(s))).buffered(8).collect().await;
+        let records = fetched.into_iter().collect::<Result<Vec<_>, _>>()?;
+        let (stats, candles, fills) = ingest(db, &records).await?;
+        let newest = chunk.last().expect("non-empty chunk").0.to_string();
+        set_progress(db, NEWEST, &newest).await?;
+        on_batch(&stats, &candles, &fills);
+        total.add(&stats);
+    }
+    Ok(total)
+}
+
+pub async fn set_progress(db: &Db, key: &str, value: &str) -> Result<(), DbError> {
+    sqlx::query(&db.sql(
+        "INSERT INTO progress (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    ))
+    .bind(key)
+    .bind(value)
+    .execute(&db.pool)
+    .await
+    .map_err(crate::db::err("writing progress"))?;
+    Ok(())
+}
+
+/// Notifications of new finalized transactions mentioning the program, as a stream of `()`;
+/// reconnects are the caller's (it polls meanwhile).
+pub async fn watch(ws_url: &str, program: Pubkey, wake: tokio::sync::mpsc::Sender<()>) -> Result<(), String> {
+    use solana_pubsub_client::nonblocking::pubsub_client::PubsubClient;
+    let client = PubsubClient::new(ws_url).await.map_err(|e| format!("websocket {ws_url}: {e}"))?;
+    let (mut stream, _unsub) = client
+        .logs_subscribe(
+            RpcTransactionLogsFilter::Mentions(vec![program.to_string()]),
+            RpcTransactionLogsConfig { commitment: Some(CommitmentConfig::finalized()) },
+        )
+        .await
+        .map_err(|e| format!("logsSubscribe: {e}"))?;
+    while stream.next().await.is_some() {
+        if wake.try_send(()).is_err() && wake.is_closed() {
+            return Ok(());
+        }
+    }
+    Err("the websocket subscription ended".into())
+}
+
+/// Backfills, then tails until `stop` resolves.
+pub async fn run(
+    db: &Db,
+    src: &Source,
+    ws_url: Option<String>,
+    poll: Duration,
+    hub: crate::api::Hub,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<IngestStats, SyncError> {
+    let (wake_tx, mut wake_rx) = tokio::sync::mpsc::channel(1);
+    // held until the end: without a websocket the channel must stay open (the poll wakes us)
+    let _open = wake_tx.clone();
+    if let Some(url) = ws_url {
+        let program = src.program;
+        tokio::spawn(async move {
+            let mut wait = Duration::from_secs(1);
+            loop {
+                match watch(&url, program, wake_tx.clone()).await {
+                    Ok(()) => return,
+                    Err(e) => tracing::warn!("{e}; polling meanwhile, reconnecting in {wait:?}"),
+                }
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(30));
+            }
+        });
+    }
+    tokio::pin!(stop);
+    let mut total = IngestStats::default();
+    loop {
+        match sync(db, src, |s, c, f| hub.publish(db, s, c, f)).await {
+            Ok(s) => {
+                if s.transactions > 0 || s.undecoded > 0 {
+                    tracing::info!(
+                        transactions = s.transactions,
+                        events = s.events,
+                        undecoded = s.undecoded,
+                        truncated = s.truncated,
+                        "ingested"
+                    );
+                }
+                total.add(&s);
+            }
+            // a node or database hiccup is retried at the next wake-up; nothing is lost (the
+            // progress only moves past what was written)
+            Err(e) => tracing::warn!("sync: {e}"),
+        }
+        tokio::select! {
+            _ = &mut stop => return Ok(total),
+            _ = wake_rx.recv() => {}
+            _ = tokio::time::sleep(poll) => {}
+        }
+    }
+}
