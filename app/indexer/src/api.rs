@@ -262,7 +262,7 @@ async fn status(State(app): State<App>) -> Res {
     let newest = db.progress(crate::source::NEWEST).await.map_err(internal)?;
     let gaps = db.gaps().await.map_err(internal)?;
     let count = |t: &'static str| async move { db.count(t).await.map_err(internal) };
-    let undecoded = sqlx::query("SELECT COALESCE(SUM(undecoded), 0) FROM transactions")
+    let undecoded = sqlx::query("SELECT CAST(COALESCE(SUM(undecoded), 0) AS BIGINT) FROM transactions")
         .fetch_one(&db.pool)
         .await
         .map_err(internal)?
