@@ -65,6 +65,11 @@ enum Cmd {
     Market(trader::MarketCmd),
     /// Run the keeper: funding crank, liquidations, ADL, bankruptcies.
     Keeper(KeeperArgs),
+    /// History: backfill and tail the program's events into PostgreSQL or SQLite, serve them over HTTP.
+    Indexer(perp_cli::history::IndexerArgs),
+    /// Read the indexer: an account's fills, funding, liquidations, transfers, orders; trades, candles.
+    #[command(subcommand)]
+    History(perp_cli::history::HistoryCmd),
     /// Deployment: initialise the exchange and its markets from a config (see migrations/).
     #[command(subcommand)]
     Admin(perp_cli::admin::AdminCmd),
@@ -211,6 +216,43 @@ fn run(cli: &Cli) -> Result<Option<Output>, CliError> {
             let kp = load_keypair(&cli.keypair, needs_key)?;
             let c = chain()?;
             runtime().block_on(perp_cli::collateral::run(&c, kp.as_ref(), x, &opts)).map(Some)
+        }
+        Cmd::Indexer(a) => {
+            init_tracing(a.log_json);
+            let listen = match a.listen.as_str() {
+                "off" => None,
+                l => Some(l.parse().map_err(|_| CliError::input(format!("--listen {l}: use host:port or off")))?),
+            };
+            let ws = match a.ws.as_str() {
+                "off" => None,
+                w => Some(ws_url(&cli.rpc, w)?),
+            };
+            let cfg = perp_indexer::Config {
+                rpc: cli.rpc.clone(),
+                ws,
+                db: a.db.clone(),
+                listen,
+                poll: std::time::Duration::from_secs(a.poll.max(1)),
+                once: a.once,
+            };
+            let stats = runtime()
+                .block_on(perp_indexer::run(cfg))
+                .map_err(|message| CliError::Failed { message, details: None })?;
+            Ok(Some(Output::new(
+                "transactions",
+                serde_json::json!({
+                    "transactions": stats.transactions,
+                    "events": stats.events,
+                    "undecoded_events": stats.undecoded,
+                    "truncated_logs": stats.truncated,
+                    "already_stored": stats.duplicates,
+                }),
+            )))
+        }
+        Cmd::History(h) => {
+            let kp = load_keypair(&cli.keypair, false)?;
+            let me = kp.as_ref().map(|k| k.pubkey());
+            runtime().block_on(perp_cli::history::run(h, me.as_ref())).map(Some)
         }
         Cmd::Market(m) => {
             let c = chain()?;

@@ -77,6 +77,14 @@ struct State {
     recorded: Option<Vec<TxLog>>,
 }
 
+static RECORD_NEW: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Banks started from now on keep their transactions' logs from their first transaction
+/// ([`BankChain::record_logs`]): a replay written into the indexer needs every event.
+pub fn record_logs_of_new_banks(on: bool) {
+    RECORD_NEW.store(on, std::sync::atomic::Ordering::SeqCst);
+}
+
 /// A landed transaction's log, as an indexer reads it from `getTransaction`.
 #[derive(Clone, Debug)]
 pub struct TxLog {
@@ -132,7 +140,7 @@ impl BankChain {
                 clock: None,
                 blockhash: None,
                 cache: HashMap::new(),
-                recorded: None,
+                recorded: RECORD_NEW.load(std::sync::atomic::Ordering::SeqCst).then(Vec::new),
             })),
         };
         chain.set_time(now).await;

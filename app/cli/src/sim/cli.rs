@@ -97,6 +97,9 @@ pub fn run_cli(a: &SimArgs) -> Result<Output, CliError> {
         .map_err(|e| CliError::Failed { message: format!("writing {}: {e}", a.out.display()), details: None })?;
     let mut summary = result.summary_json();
     summary["files"] = json!(files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>());
+    if let Some(ix) = &result.indexed {
+        summary["indexed"] = ix.clone();
+    }
     let ok = result.summary.conservation.map(|c| c.holds()).unwrap_or(false);
     if !ok {
         return Err(CliError::Failed {

@@ -67,6 +67,10 @@ pub struct SimArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Also write the replay's events into the indexer's database (`postgres://...` or a SQLite
+    /// file), through the indexer's code; runs the SBF build of the program (scripts/build-sbf).
+    #[arg(long)]
+    pub db: Option<String>,
 }
 
 /// A named scenario's settings.
@@ -115,6 +119,8 @@ pub struct SimConfig {
     /// The collateral scenario: `(USD-quoted, USDC-quoted)` series pairs whose ratio prices USDC,
     /// and the number of USDC-backed and of wBTC-backed traders (each).
     pub collateral: Option<(Vec<(PathBuf, PathBuf)>, usize)>,
+    /// `--db`: the indexer's database the replay's events go to.
+    pub db: Option<String>,
 }
 
 impl SimConfig {
@@ -138,6 +144,7 @@ impl SimConfig {
             high_leverage: false,
             insurance_fee_share: 200_000_000,
             collateral: None,
+            db: None,
         };
         match s {
             Scenario::Default => base,
@@ -243,6 +250,7 @@ impl SimConfig {
             Some("high") => c.high_leverage = true,
             Some(o) => return Err(CliError::input(format!("--leverage: '{o}' (normal or high)"))),
         }
+        c.db = a.db.clone();
         c.check().map_err(CliError::input)?;
         Ok(c)
     }

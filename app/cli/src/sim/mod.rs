@@ -18,6 +18,7 @@
 mod cli;
 mod collateral;
 mod config;
+mod index;
 mod orders;
 mod report;
 mod run;

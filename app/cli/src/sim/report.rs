@@ -128,6 +128,8 @@ pub struct SimResult {
     pub(super) feed_names: Vec<String>,
     /// The collateral scenario's derived USDC/USD per minute.
     pub usdc_path: Vec<(i64, f64)>,
+    /// `--db`: what was written into the indexer's database.
+    pub indexed: Option<serde_json::Value>,
 }
 
 const COLORS: [&str; 8] = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"];

@@ -22,6 +22,10 @@ fn within(windows: &[(i64, i64)], minute: i64) -> bool {
 pub async fn simulate(cfg: &SimConfig, mut progress: impl FnMut(i64, i64)) -> Result<SimResult, String> {
     cfg.check()?;
     let wall = Instant::now();
+    let mut index = match &cfg.db {
+        Some(url) => Some(super::index::SimIndex::open(url).await?),
+        None => None,
+    };
     let (mut sim, start, end) = Sim::new(cfg).await?;
     let mut t = start + 60;
     let mut last = end;
@@ -48,6 +52,9 @@ pub async fn simulate(cfg: &SimConfig, mut progress: impl FnMut(i64, i64)) -> Re
         // of each account (see BankChain::set_slot_per_send)
         if minute % 60 == 1 {
             sim.boot.chain.next_slot().await;
+            if let Some(ix) = index.as_mut() {
+                ix.flush(&sim.boot.chain).await?;
+            }
         }
         sim.boot.chain.set_time(t).await;
         let dark = within(&cfg.feed_outages, minute);
@@ -209,5 +216,12 @@ pub async fn simulate(cfg: &SimConfig, mut progress: impl FnMut(i64, i64)) -> Re
     let usdc_path = sim.collateral.as_ref().map(|c| c.usdc_path.clone()).unwrap_or_default();
     s.wall_seconds = wall.elapsed().as_secs_f64();
     let feed_names = sim.series.iter().map(|x| x.name.split("_20").next().unwrap_or(&x.name).to_string()).collect();
-    Ok(SimResult { summary: sim.summary, samples, events, feed_names, usdc_path })
+    let indexed = match index.as_mut() {
+        Some(ix) => {
+            ix.flush(&sim.boot.chain).await?;
+            Some(ix.summary().await)
+        }
+        None => None,
+    };
+    Ok(SimResult { summary: sim.summary, samples, events, feed_names, usdc_path, indexed })
 }

@@ -9,6 +9,7 @@ mod cluster;
 mod collateral;
 mod failures;
 mod guard;
+mod indexer;
 mod orders;
 
 use anchor_lang::{AnchorDeserialize, Discriminator};
