@@ -182,3 +182,42 @@ async fn collateral_scenario_replays_the_usdc_depeg() {
     assert!(svg.contains("USDC/USD"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `perp simulate --db`: three hours of the replay written through the indexer's code into SQLite;
+/// every transaction's events decode, every stream is contiguous, the fills are the trades.
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "the program logs events only on the SBF build: scripts/build-sbf, then PERP_SBF=1 ... --include-ignored"]
+async fn simulate_db_writes_the_replay_as_history() {
+    assert!(perp_client::bank::sbf_dir().is_some(), "PERP_SBF=1 (after scripts/build-sbf)");
+    let root = repo_root();
+    let path = std::env::temp_dir().join(format!("perp-sim-db-{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let cfg = SimConfig {
+        traders: 8,
+        minutes: Some(180),
+        db: Some(path.display().to_string()),
+        ..SimConfig::scenario(Scenario::Default, DEFAULT_FILES.iter().map(|f| root.join(f)).collect())
+    };
+    let r = simulate(&cfg, |_, _| {}).await.unwrap();
+    let ix = r.indexed.clone().expect("indexed");
+    assert_eq!(ix["undecoded_events"], 0, "{ix}");
+    assert_eq!(ix["stream_gaps"], 0, "{ix}");
+    assert_eq!(ix["truncated_logs"], 0, "{ix}");
+    let db = perp_indexer::db::Db::connect(path.to_str().unwrap()).await.unwrap();
+    assert_eq!(db.count("transactions").await.unwrap(), ix["transactions"].as_i64().unwrap());
+    assert_eq!(db.count("events").await.unwrap(), ix["events"].as_i64().unwrap());
+    // every trade of the replay (traders, arbitrageur, keeper unwinds) is a fill
+    assert!(db.count("fills").await.unwrap() as u64 >= r.summary.trades, "{:?}", r.summary.trades);
+    // three hourly funding updates, with the candles of three hours of minutes
+    assert_eq!(db.count("funding_rates").await.unwrap(), 3);
+    let minutes: i64 = {
+        use sqlx::Row;
+        sqlx::query("SELECT COUNT(*) FROM candles WHERE kind = 'index' AND resolution = 60")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap()
+            .get(0)
+    };
+    assert!(minutes >= 170, "{minutes} one-minute index candles in 180 minutes");
+    let _ = std::fs::remove_file(&path);
+}

@@ -178,12 +178,14 @@ pub fn events_from_logs(logs: &[String], program: &Pubkey) -> TxEvents {
         if let Some(rest) = line.strip_prefix("Program ") {
             let mut words = rest.split(' ');
             let id = words.next().unwrap_or("");
+            // `Program log: ...`, `Program return: ...`: what a program wrote, never a frame
+            if id.ends_with(':') {
+                continue;
+            }
             match words.next() {
                 Some("invoke") => stack.push(id),
-                Some("success") => {
-                    stack.pop();
-                }
-                Some(w) if w.starts_with("failed") => {
+                // a frame ends only with its own program's line
+                Some("success") | Some("failed:") if stack.last() == Some(&id) => {
                     stack.pop();
                 }
                 _ => {}
@@ -286,6 +288,28 @@ mod tests {
         let seqs: Vec<u64> =
             events_from_logs(&logs, &perp::ID).events.into_iter().map(|e| e.ok().unwrap().seq()).collect();
         assert_eq!(seqs, vec![2, 4, 6]);
+    }
+
+    #[test]
+    fn a_program_s_own_messages_never_move_the_frames() {
+        let other = Pubkey::new_from_array([9; 32]);
+        let logs = vec![
+            format!("Program {} invoke [1]", perp::ID),
+            // perp's msg! lines that read like frame lines
+            format!("Program log: {other} invoke [2]"),
+            "Program log: success".to_string(),
+            log_line(&trade(1)),
+            format!("Program {other} invoke [2]"),
+            // the other program claims perp's frame ended, then logs a perp event
+            format!("Program log: {} success", perp::ID),
+            log_line(&trade(2)),
+            format!("Program {other} success"),
+            log_line(&trade(3)),
+            format!("Program {} success", perp::ID),
+        ];
+        let seqs: Vec<u64> =
+            events_from_logs(&logs, &perp::ID).events.into_iter().map(|e| e.ok().unwrap().seq()).collect();
+        assert_eq!(seqs, vec![1, 3]);
     }
 
     #[test]

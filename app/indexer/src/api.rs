@@ -75,6 +75,7 @@ impl Hub {
 struct App {
     db: Db,
     hub: Hub,
+    status: std::sync::Arc<tokio::sync::Mutex<Option<(std::time::Instant, Value)>>>,
 }
 
 /// The API's routes (`openapi.json` lists the same paths).
@@ -93,15 +94,17 @@ pub fn router(db: Db, hub: Hub) -> Router {
         .route("/v1/accounts/{account}/transfers", get(account_transfers))
         .route("/v1/accounts/{account}/orders", get(account_orders))
         .route("/v1/stream", get(stream))
-        .with_state(App { db, hub })
+        .with_state(App { db, hub, status: Default::default() })
 }
 
-/// Column kinds: `T` text, `N` number, `A` amount (decimal string).
+/// Column kinds: `T` text, `N` number, `A` amount (decimal string), `U` a u64 stored by its bits
+/// (decimal string).
 #[derive(Clone, Copy)]
 enum C {
     T,
     N,
     A,
+    U,
 }
 
 type Cols = &'static [(&'static str, C)];
@@ -199,12 +202,12 @@ const ORDER_COLS: Cols = &[
     ("margin_account", C::T),
     ("market_index", C::N),
     ("order_id", C::N),
-    ("client_order_id", C::A),
+    ("client_order_id", C::U),
     ("order_kind", C::N),
     ("side", C::N),
-    ("size", C::A),
-    ("price", C::A),
-    ("trigger_price", C::A),
+    ("size", C::U),
+    ("price", C::U),
+    ("trigger_price", C::U),
     ("reason", C::N),
 ];
 const CANDLE_COLS: Cols = &[
@@ -229,6 +232,7 @@ fn to_json(r: &AnyRow, c: Cols) -> Map<String, Value> {
             C::T => json!(r.try_get::<String, _>(i).unwrap_or_default()),
             C::N => json!(r.try_get::<i64, _>(i).unwrap_or_default()),
             C::A => json!(r.try_get::<i64, _>(i).unwrap_or_default().to_string()),
+            C::U => json!((r.try_get::<i64, _>(i).unwrap_or_default() as u64).to_string()),
         };
         m.insert(if *name == "bucket" { "time".to_string() } else { name.to_string() }, v);
     }
@@ -257,23 +261,41 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
 
 type Res = Result<Json<Value>, ApiError>;
 
+/// `/v1/status` is computed at most once per this many seconds (it scans the events).
+pub const STATUS_CACHE_S: u64 = 5;
+
 async fn status(State(app): State<App>) -> Res {
-    let db = &app.db;
+    let mut cache = app.status.lock().await;
+    if let Some((at, v)) = cache.as_ref() {
+        if at.elapsed() < std::time::Duration::from_secs(STATUS_CACHE_S) {
+            return Ok(Json(v.clone()));
+        }
+    }
+    let v = compute_status(&app.db).await?;
+    *cache = Some((std::time::Instant::now(), v.clone()));
+    Ok(Json(v))
+}
+
+async fn compute_status(db: &Db) -> Result<Value, ApiError> {
     let newest = db.progress(crate::source::NEWEST).await.map_err(internal)?;
     let gaps = db.gaps().await.map_err(internal)?;
     let count = |t: &'static str| async move { db.count(t).await.map_err(internal) };
-    let undecoded = sqlx::query("SELECT CAST(COALESCE(SUM(undecoded), 0) AS BIGINT) FROM transactions")
-        .fetch_one(&db.pool)
-        .await
-        .map_err(internal)?
-        .get::<i64, _>(0);
-    Ok(Json(json!({
+    let sums = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(undecoded), 0) AS BIGINT), CAST(COALESCE(SUM(truncated), 0) AS BIGINT) FROM transactions",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .map_err(internal)?;
+    let (undecoded, truncated) = (sums.get::<i64, _>(0), sums.get::<i64, _>(1));
+    Ok(json!({
         "newest_signature": newest,
         "transactions": count("transactions").await?,
         "events": count("events").await?,
         "undecoded_events": undecoded,
-        "gaps": gaps.iter().map(|(s, from, to)| json!({"stream": s, "missing_from": from, "next_present": to})).collect::<Vec<_>>(),
-    })))
+        "truncated_transactions": truncated,
+        "gaps_total": gaps.len(),
+        "gaps": gaps.iter().take(100).map(|(s, from, to)| json!({"stream": s, "missing_from": from, "next_present": to})).collect::<Vec<_>>(),
+    }))
 }
 
 async fn markets(State(app): State<App>) -> Res {
@@ -343,32 +365,62 @@ async fn candles(State(app): State<App>, Path(market): Path<String>, Query(q): Q
     if kind != "mark" && kind != "index" {
         return Err(bad(format!("kind must be mark or index, not {kind:?}")));
     }
-    let to = int_param("to", &q.to)?.unwrap_or(i64::MAX / 2);
-    let from = int_param("from", &q.from)?.unwrap_or(0);
-    if from > to {
-        return Err(bad(format!("from ({from}) is after to ({to})")));
+    let to = int_param("to", &q.to)?;
+    let from = int_param("from", &q.from)?;
+    if let (Some(f), Some(t)) = (from, to) {
+        if f > t {
+            return Err(bad(format!("from ({f}) is after to ({t})")));
+        }
     }
     known_market(&app.db, m).await?;
-    let sql = app.db.sql(&format!(
-        "SELECT {} FROM candles WHERE market_index = $1 AND kind = $2 AND resolution = $3 AND bucket >= $4 AND bucket <= $5
-         ORDER BY bucket LIMIT $6",
-        cols(CANDLE_COLS)
-    ));
-    let rows = sqlx::query(&sql)
-        .bind(m as i64)
-        .bind(kind)
-        .bind(res)
-        .bind(from.div_euclid(res) * res)
-        .bind(to)
-        .bind(MAX_CANDLES + 1)
-        .fetch_all(&app.db.pool)
-        .await
-        .map_err(internal)?;
-    if rows.len() as i64 > MAX_CANDLES {
-        return Err(bad(format!(
-            "more than {MAX_CANDLES} candles in that range: narrow from/to or take a larger resolution"
-        )));
-    }
+    let cols = cols(CANDLE_COLS);
+    let rows = match from {
+        // from the bucket holding `from`, oldest first
+        Some(f) => {
+            let start = f
+                .checked_div_euclid(res)
+                .and_then(|b| b.checked_mul(res))
+                .ok_or_else(|| bad("from is out of range"))?;
+            let sql = app.db.sql(&format!(
+                "SELECT {cols} FROM candles WHERE market_index = $1 AND kind = $2 AND resolution = $3 AND bucket >= $4 AND bucket <= $5
+                 ORDER BY bucket LIMIT $6"
+            ));
+            let rows = sqlx::query(&sql)
+                .bind(m as i64)
+                .bind(kind)
+                .bind(res)
+                .bind(start)
+                .bind(to.unwrap_or(i64::MAX))
+                .bind(MAX_CANDLES + 1)
+                .fetch_all(&app.db.pool)
+                .await
+                .map_err(internal)?;
+            if rows.len() as i64 > MAX_CANDLES {
+                return Err(bad(format!(
+                    "more than {MAX_CANDLES} candles in that range: narrow from/to or take a larger resolution"
+                )));
+            }
+            rows
+        }
+        // no `from`: the newest candles up to `to` (at most MAX_CANDLES), oldest first
+        None => {
+            let sql = app.db.sql(&format!(
+                "SELECT {cols} FROM candles WHERE market_index = $1 AND kind = $2 AND resolution = $3 AND bucket <= $4
+                 ORDER BY bucket DESC LIMIT $5"
+            ));
+            let mut rows = sqlx::query(&sql)
+                .bind(m as i64)
+                .bind(kind)
+                .bind(res)
+                .bind(to.unwrap_or(i64::MAX))
+                .bind(MAX_CANDLES)
+                .fetch_all(&app.db.pool)
+                .await
+                .map_err(internal)?;
+            rows.reverse();
+            rows
+        }
+    };
     let items: Vec<Value> = rows.iter().map(|r| Value::Object(to_json(r, CANDLE_COLS))).collect();
     Ok(Json(json!({ "market_index": m, "kind": kind, "resolution": res_name, "candles": items })))
 }

@@ -65,7 +65,7 @@ impl Candle {
         }
         self.high = self.high.max(o.high);
         self.low = self.low.min(o.low);
-        self.samples += o.samples;
+        self.samples = self.samples.saturating_add(o.samples);
         self.volume_base = self.volume_base.saturating_add(o.volume_base);
         self.volume_quote = self.volume_quote.saturating_add(o.volume_quote);
     }
@@ -123,8 +123,10 @@ impl Candles {
                   high = CASE WHEN excluded.high > candles.high THEN excluded.high ELSE candles.high END,
                   low = CASE WHEN excluded.low < candles.low THEN excluded.low ELSE candles.low END,
                   samples = candles.samples + excluded.samples,
-                  volume_base = candles.volume_base + excluded.volume_base,
-                  volume_quote = candles.volume_quote + excluded.volume_quote",
+                  volume_base = CASE WHEN candles.volume_base > 9223372036854775807 - excluded.volume_base
+                    THEN 9223372036854775807 ELSE candles.volume_base + excluded.volume_base END,
+                  volume_quote = CASE WHEN candles.volume_quote > 9223372036854775807 - excluded.volume_quote
+                    THEN 9223372036854775807 ELSE candles.volume_quote + excluded.volume_quote END",
             );
             let sql = db.sql(&sql);
             let mut q = sqlx::query(&sql);

@@ -52,8 +52,34 @@ impl Db {
             let sep = if path.contains('?') { '&' } else { '?' };
             (format!("sqlite://{path}{sep}mode=rwc"), Backend::Sqlite)
         };
-        let opts = AnyPoolOptions::new().max_connections(if backend == Backend::Sqlite { 4 } else { 8 });
-        let pool = opts.connect(&url).await.map_err(|e| {
+        let opts = AnyPoolOptions::new().max_connections(if backend == Backend::Sqlite { 4 } else { 8 }).after_connect(
+            move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // per connection: a busy writer makes the others wait instead of failing
+                        use sqlx::Executor;
+                        conn.execute("PRAGMA busy_timeout=5000").await?;
+                        conn.execute("PRAGMA synchronous=NORMAL").await?;
+                    }
+                    Ok(())
+                })
+            },
+        );
+        // one connection first: a wrong address fails at once (the pool would retry until its
+        // acquire timeout)
+        let probe = {
+            use sqlx::Connection;
+            sqlx::AnyConnection::connect(&url).await
+        };
+        let pool = match probe {
+            Ok(c) => {
+                use sqlx::Connection;
+                let _ = c.close().await;
+                opts.connect(&url).await
+            }
+            Err(e) => Err(e),
+        }
+        .map_err(|e| {
             DbError(match backend {
                 Backend::Postgres => format!(
                     "cannot connect to PostgreSQL at {}: {e} (is the server running? scripts/pg starts a throwaway one)",
@@ -65,9 +91,8 @@ impl Db {
         let db = Db { pool, backend };
         if backend == Backend::Sqlite {
             // one writer, readers alongside it; a busy writer waits instead of failing
-            for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=5000"] {
-                sqlx::query(pragma).execute(&db.pool).await.map_err(err(pragma))?;
-            }
+            // a property of the file: once is enough
+            sqlx::query("PRAGMA journal_mode=WAL").execute(&db.pool).await.map_err(err("PRAGMA journal_mode=WAL"))?;
         }
         let migrator = match backend {
             Backend::Postgres => &PG,
@@ -95,7 +120,7 @@ impl Db {
     }
 
     /// Rows of `table` (tests, status).
-    pub async fn count(&self, table: &str) -> Result<i64, DbError> {
+    pub async fn count(&self, table: &'static str) -> Result<i64, DbError> {
         let row = sqlx::query(&format!("SELECT COUNT(*) FROM {table}"))
             .fetch_one(&self.pool)
             .await

@@ -54,6 +54,14 @@ fn i(v: impl TryInto<i64>) -> V {
     // is stored as i64::MAX rather than wrapped
     V::I(v.try_into().unwrap_or(i64::MAX))
 }
+/// A u64 the program takes from the user as is (client order ids, order prices and sizes): its
+/// bits, read back as u64 by the API, so no value is lost or merged with another.
+fn u(v: u64) -> V {
+    V::I(v as i64)
+}
+fn sat(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
 fn t(v: impl ToString) -> V {
     V::T(v.to_string())
 }
@@ -321,10 +329,10 @@ fn typed(e: &Event, sig: &str, ix: i64, slot: u64, time: i64, rows: &mut Rows, c
             loss(rows, "collateral_debt", x.seq, x.market_index, &x.margin_account, &default, 0, 0, 0, x.debt)
         }
         Event::CollateralDeposited(x) => {
-            transfer(rows, head(x.seq), "deposit", &x.margin_account, 0, 0, x.amount as i64, x.cross_collateral)
+            transfer(rows, head(x.seq), "deposit", &x.margin_account, 0, 0, sat(x.amount), x.cross_collateral)
         }
         Event::CollateralWithdrawn(x) => {
-            transfer(rows, head(x.seq), "withdrawal", &x.margin_account, 0, 0, -(x.amount as i64), x.cross_collateral)
+            transfer(rows, head(x.seq), "withdrawal", &x.margin_account, 0, 0, -sat(x.amount), x.cross_collateral)
         }
         Event::CollateralTokenDeposited(x) => transfer(
             rows,
@@ -333,8 +341,8 @@ fn typed(e: &Event, sig: &str, ix: i64, slot: u64, time: i64, rows: &mut Rows, c
             &x.margin_account,
             x.collateral_index,
             0,
-            x.amount as i64,
-            x.balance as i64,
+            sat(x.amount),
+            sat(x.balance),
         ),
         Event::CollateralTokenWithdrawn(x) => transfer(
             rows,
@@ -343,8 +351,8 @@ fn typed(e: &Event, sig: &str, ix: i64, slot: u64, time: i64, rows: &mut Rows, c
             &x.margin_account,
             x.collateral_index,
             0,
-            -(x.amount as i64),
-            x.balance as i64,
+            -sat(x.amount),
+            sat(x.balance),
         ),
         Event::IsolatedCollateralMoved(x) => transfer(
             rows,
@@ -363,7 +371,7 @@ fn typed(e: &Event, sig: &str, ix: i64, slot: u64, time: i64, rows: &mut Rows, c
             &x.depositor,
             0,
             x.market_index,
-            x.amount as i64,
+            sat(x.amount),
             x.insurance_fund,
         ),
         Event::OrderPlaced(x) => {
@@ -373,12 +381,12 @@ fn typed(e: &Event, sig: &str, ix: i64, slot: u64, time: i64, rows: &mut Rows, c
                 k(&x.margin_account),
                 i(x.market_index),
                 i(x.order_id),
-                i(x.client_order_id),
+                u(x.client_order_id),
                 i(x.kind),
                 i(x.side),
-                i(x.size),
-                i(x.limit_price),
-                i(x.trigger_price),
+                u(x.size),
+                u(x.limit_price),
+                u(x.trigger_price),
                 V::I(0),
             ]);
             rows.push("order_events", ORDER_EVENTS, r);
@@ -390,10 +398,10 @@ fn typed(e: &Event, sig: &str, ix: i64, slot: u64, time: i64, rows: &mut Rows, c
                 k(&x.margin_account),
                 i(x.market_index),
                 i(x.order_id),
-                i(x.client_order_id),
+                u(x.client_order_id),
                 V::I(0),
                 V::I(0),
-                i(x.size),
+                u(x.size),
                 V::I(0),
                 V::I(0),
                 i(x.reason),
@@ -411,8 +419,8 @@ fn typed(e: &Event, sig: &str, ix: i64, slot: u64, time: i64, rows: &mut Rows, c
                 V::I(0),
                 V::I(0),
                 V::I(0),
-                i(x.index_price),
-                i(x.trigger_price),
+                u(x.index_price),
+                u(x.trigger_price),
                 V::I(0),
             ]);
             rows.push("order_events", ORDER_EVENTS, r);
@@ -425,13 +433,13 @@ fn typed(e: &Event, sig: &str, ix: i64, slot: u64, time: i64, rows: &mut Rows, c
                 k(&x.margin_account),
                 i(x.market_index),
                 i(x.order_id),
-                i(x.client_order_id),
+                u(x.client_order_id),
                 i(x.kind),
                 i(if x.base > 0 { 1 } else { 2 }),
-                i(x.base.unsigned_abs()),
-                i(x.avg_price),
-                i(x.bound_price),
-                i(x.remaining),
+                u(x.base.unsigned_abs()),
+                u(x.avg_price),
+                u(x.bound_price),
+                u(x.remaining),
             ]);
             rows.push("order_events", ORDER_EVENTS, r);
         }
@@ -459,7 +467,8 @@ fn transfer(
 #[derive(Default)]
 struct Registry {
     markets: BTreeMap<u16, (String, i64, Option<u8>)>,
-    statuses: BTreeMap<u16, u8>,
+    /// The newest status seen per market: `(seq, status)`.
+    statuses: BTreeMap<u16, (u64, u8)>,
     accounts: BTreeMap<Pubkey, (Option<(Pubkey, u16)>, i64)>,
 }
 
@@ -471,7 +480,10 @@ impl Registry {
                 self.markets.insert(x.market_index, (name, time, None));
             }
             Event::MarketStatusChanged(x) => {
-                self.statuses.insert(x.market_index, x.status);
+                let e = self.statuses.entry(x.market_index).or_insert((x.seq, x.status));
+                if x.seq >= e.0 {
+                    *e = (x.seq, x.status);
+                }
             }
             Event::MarginAccountCreated(x) => {
                 self.accounts.insert(x.margin_account, (Some((x.owner, x.account_id)), time));
@@ -493,6 +505,15 @@ impl Registry {
 pub async fn ingest(db: &Db, txs: &[TxRecord]) -> Result<(IngestStats, Vec<CandleKey>, Vec<String>), DbError> {
     let mut stats = IngestStats::default();
     let mut tx = db.pool.begin().await.map_err(err("begin"))?;
+    // one batch writes at a time, whoever writes: this row's lock (PostgreSQL) or the database's
+    // write lock (SQLite) is held to the commit, so the check below sees every committed batch and
+    // no transaction's candle samples are added twice
+    sqlx::query(&db.sql(
+        "INSERT INTO progress (key, value) VALUES ('writer', '') ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    ))
+    .execute(&mut *tx)
+    .await
+    .map_err(err("taking the writer lock"))?;
     // already stored, or twice in this batch: skipped whole
     let mut seen: HashSet<String> = HashSet::new();
     for chunk in txs.chunks(500) {
@@ -632,7 +653,7 @@ async fn insert_rows(
 async fn write_registry(db: &Db, tx: &mut sqlx::Transaction<'_, sqlx::Any>, reg: &Registry) -> Result<(), DbError> {
     for (idx, (name, time, _)) in &reg.markets {
         sqlx::query(&db.sql(
-            "INSERT INTO markets (market_index, name, created_time, status) VALUES ($1, $2, $3, 0)
+            "INSERT INTO markets (market_index, name, created_time, status, status_seq) VALUES ($1, $2, $3, 0, 0)
              ON CONFLICT (market_index) DO UPDATE SET name = excluded.name, created_time = excluded.created_time",
         ))
         .bind(*idx as i64)
@@ -642,13 +663,19 @@ async fn write_registry(db: &Db, tx: &mut sqlx::Transaction<'_, sqlx::Any>, reg:
         .await
         .map_err(err("writing markets"))?;
     }
-    for (idx, status) in &reg.statuses {
-        sqlx::query(&db.sql("UPDATE markets SET status = $1 WHERE market_index = $2"))
-            .bind(*status as i64)
-            .bind(*idx as i64)
-            .execute(&mut **tx)
-            .await
-            .map_err(err("writing market status"))?;
+    // a status arriving before its market's creation makes the row; the newest status wins
+    for (idx, (seq, status)) in &reg.statuses {
+        sqlx::query(&db.sql(
+            "INSERT INTO markets (market_index, name, created_time, status, status_seq) VALUES ($1, '', 0, $2, $3)
+             ON CONFLICT (market_index) DO UPDATE SET status = excluded.status, status_seq = excluded.status_seq
+             WHERE markets.status_seq < excluded.status_seq",
+        ))
+        .bind(*idx as i64)
+        .bind(*status as i64)
+        .bind(sat(*seq))
+        .execute(&mut **tx)
+        .await
+        .map_err(err("writing market status"))?;
     }
     let created_sql = db.sql(
         "INSERT INTO accounts (margin_account, owner, account_id, first_time) VALUES ($1, $2, $3, $4)

@@ -8,7 +8,7 @@
 //!
 //! One routine does both backfill and tail ([`sync`]): the signatures newer than the newest one
 //! stored (`getSignaturesForAddress` pages, newest first, down to it), fetched with
-//! `getTransaction` and written oldest first. The tail runs it whenever a `logsSubscribe`
+//! `getTransaction` and written a page at a time, its position saved after each batch. The tail runs it whenever a `logsSubscribe`
 //! notification (at finalized, mentioning the program) arrives, and every `poll` seconds in
 //! case the websocket missed one or dropped.
 
@@ -64,32 +64,28 @@ impl Source {
         Source { client: RpcClient::new_with_commitment(url.to_string(), CommitmentConfig::finalized()), program }
     }
 
-    /// Finalized signatures of the program newer than `until`, oldest first, with whether each failed.
-    pub async fn signatures_after(&self, until: Option<Signature>) -> Result<Vec<(Signature, bool)>, SyncError> {
+    /// One page (at most 1,000) of the program's finalized signatures older than `before` and newer
+    /// than `until`, newest first, with whether each failed.
+    pub async fn signatures_page(
+        &self,
+        before: Option<Signature>,
+        until: Option<Signature>,
+    ) -> Result<Vec<(Signature, bool)>, SyncError> {
         use solana_rpc_client::rpc_client::GetConfirmedSignaturesForAddress2Config as Cfg;
-        let mut out = Vec::new();
-        let mut before = None;
-        loop {
-            let cfg = Cfg { before, until, limit: Some(1_000), commitment: Some(CommitmentConfig::finalized()) };
-            let page = self
-                .client
-                .get_signatures_for_address_with_config(&self.program, cfg)
-                .await
-                .map_err(rpc("getSignaturesForAddress"))?;
-            let n = page.len();
-            for s in page {
+        let cfg = Cfg { before, until, limit: Some(PAGE), commitment: Some(CommitmentConfig::finalized()) };
+        let page = self
+            .client
+            .get_signatures_for_address_with_config(&self.program, cfg)
+            .await
+            .map_err(rpc("getSignaturesForAddress"))?;
+        page.into_iter()
+            .map(|s| {
                 let sig = Signature::from_str(&s.signature).map_err(|e| {
                     SyncError::Rpc(format!("getSignaturesForAddress: bad signature {}: {e}", s.signature))
                 })?;
-                out.push((sig, s.err.is_some()));
-            }
-            if n < 1_000 {
-                break;
-            }
-            before = out.last().map(|(s, _)| *s);
-        }
-        out.reverse();
-        Ok(out)
+                Ok((sig, s.err.is_some()))
+            })
+            .collect()
     }
 
     /// The transaction's log, slot and block time (finalized).
@@ -112,34 +108,73 @@ impl Source {
     }
 }
 
-/// Writes every finalized transaction of the program newer than the newest stored; returns what
-/// it wrote (with the candles and fills for the websocket stream, through `on_batch`).
+/// Signatures per `getSignaturesForAddress` page.
+pub const PAGE: usize = 1_000;
+/// Progress keys of a pass that has not finished: the newest signature it will have stored, and
+/// the oldest it stored so far (the next page starts below it).
+pub const PASS_TOP: &str = "pass_top";
+pub const PASS_BEFORE: &str = "pass_before";
+
+fn sig(db_value: Option<String>) -> Result<Option<Signature>, SyncError> {
+    db_value
+        .map(|s| Signature::from_str(&s).map_err(|e| SyncError::Db(DbError(format!("stored progress {s}: {e}")))))
+        .transpose()
+}
+
+/// Writes every finalized transaction of the program newer than the newest stored, a page at a
+/// time from the newest down (each page written before the next is asked for, its position saved:
+/// a pass interrupted anywhere resumes where it stopped, and memory holds one page). The stored
+/// history does not depend on the order transactions are written in (candles by sequence number,
+/// gaps by a query). Returns what it wrote; `on_batch` sees each batch (the websocket stream).
 pub async fn sync(
     db: &Db,
     src: &Source,
     mut on_batch: impl FnMut(&IngestStats, &[crate::candles::CandleKey], &[String]),
 ) -> Result<IngestStats, SyncError> {
-    let until = match db.progress(NEWEST).await? {
-        Some(s) => {
-            Some(Signature::from_str(&s).map_err(|e| SyncError::Db(DbError(format!("stored progress {s}: {e}"))))?)
-        }
-        None => None,
-    };
-    let sigs = src.signatures_after(until).await?;
+    let until = sig(db.progress(NEWEST).await?)?;
+    let (mut top, mut before) = (sig(db.progress(PASS_TOP).await?)?, sig(db.progress(PASS_BEFORE).await?)?);
     let mut total = IngestStats::default();
-    for chunk in sigs.chunks(100) {
-        // fetched 8 at a time, written in order
-        let ok: Vec<Signature> = chunk.iter().filter(|(_, failed)| !failed).map(|(s, _)| *s).collect();
-        let fetched: Vec<Result<TxRecord, SyncError>> =
-            futures_util::stream::iter(ok.iter().map(|s| src.transaction(s))).buffered(8).collect().await;
-        let records = fetched.into_iter().collect::<Result<Vec<_>, _>>()?;
-        let (stats, candles, fills) = ingest(db, &records).await?;
-        let newest = chunk.last().expect("non-empty chunk").0.to_string();
-        set_progress(db, NEWEST, &newest).await?;
-        on_batch(&stats, &candles, &fills);
-        total.add(&stats);
+    loop {
+        let page = src.signatures_page(before, until).await?;
+        let Some(newest) = page.first().map(|p| p.0) else { break };
+        if top.is_none() {
+            top = Some(newest);
+            set_progress(db, PASS_TOP, &newest.to_string()).await?;
+        }
+        for chunk in page.chunks(100) {
+            // fetched 8 at a time
+            let ok: Vec<Signature> = chunk.iter().filter(|(_, failed)| !failed).map(|(s, _)| *s).collect();
+            let fetched: Vec<Result<TxRecord, SyncError>> =
+                futures_util::stream::iter(ok.iter().map(|s| src.transaction(s))).buffered(8).collect().await;
+            let records = fetched.into_iter().collect::<Result<Vec<_>, _>>()?;
+            let (stats, candles, fills) = ingest(db, &records).await?;
+            let oldest = chunk.last().expect("non-empty chunk").0;
+            set_progress(db, PASS_BEFORE, &oldest.to_string()).await?;
+            before = Some(oldest);
+            on_batch(&stats, &candles, &fills);
+            total.add(&stats);
+        }
+        if page.len() < PAGE {
+            break;
+        }
+    }
+    // the pass is complete: the next one starts above its top
+    if let Some(t) = top {
+        set_progress(db, NEWEST, &t.to_string()).await?;
+        clear_progress(db, &[PASS_TOP, PASS_BEFORE]).await?;
     }
     Ok(total)
+}
+
+async fn clear_progress(db: &Db, keys: &[&str]) -> Result<(), DbError> {
+    for k in keys {
+        sqlx::query(&db.sql("DELETE FROM progress WHERE key = $1"))
+            .bind(*k)
+            .execute(&db.pool)
+            .await
+            .map_err(crate::db::err("clearing progress"))?;
+    }
+    Ok(())
 }
 
 pub async fn set_progress(db: &Db, key: &str, value: &str) -> Result<(), DbError> {

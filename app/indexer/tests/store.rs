@@ -195,6 +195,12 @@ async fn api(db: &Db) {
         (Some(T0), Some("65010000000"), Some("65190000000"))
     );
     assert_eq!(c[1]["low"], "60000000000");
+    // without from: the newest candles, oldest first
+    let (st, v) = get(&base, "/v1/markets/0/candles?resolution=1h").await;
+    assert_eq!((st, v["candles"].as_array().map(|c| c.len())), (200, Some(2)), "{v}");
+    assert_eq!(v["candles"][1]["close"], "60000000000");
+    let (st, v) = get(&base, "/v1/markets/0/candles?resolution=1m&kind=index").await;
+    assert_eq!((st, v["candles"][0]["time"].as_i64()), (200, Some(T0)), "{v}");
 
     let (st, v) = get(&base, &format!("/v1/accounts/{a}/funding")).await;
     assert_eq!(st, 200);
@@ -209,7 +215,7 @@ async fn api(db: &Db) {
     let (_, v) = get(&base, &format!("/v1/accounts/{b}/orders")).await;
     assert_eq!(
         (v["items"][0]["kind"].as_str(), v["items"][0]["client_order_id"].as_str()),
-        (Some("placed"), Some("77"))
+        (Some("placed"), Some("18000000000000000000"))
     );
 
     // pagination: one fill per page, newest first, no repeat, then the end
@@ -228,6 +234,7 @@ async fn api(db: &Db) {
         ("/v1/markets/0/candles?kind=last".to_string(), 400, "kind"),
         (format!("/v1/markets/0/candles?from={}&to={T0}", T0 + 1), 400, "after"),
         ("/v1/markets/0/candles?from=yesterday".to_string(), 400, "integer"),
+        (format!("/v1/markets/0/candles?from={}", i64::MIN), 400, "out of range"),
         ("/v1/markets/btc/trades".to_string(), 400, "market index"),
         ("/v1/markets/7/trades".to_string(), 404, "no market 7"),
         ("/v1/markets/0/trades?limit=0".to_string(), 400, "limit"),

@@ -27,6 +27,10 @@ pub async fn simulate(cfg: &SimConfig, mut progress: impl FnMut(i64, i64)) -> Re
         None => None,
     };
     let (mut sim, start, end) = Sim::new(cfg).await?;
+    if index.is_some() {
+        // this replay's bank keeps its logs from its first transaction; later banks need not
+        perp_client::bank::record_logs_of_new_banks(false);
+    }
     let mut t = start + 60;
     let mut last = end;
     if let Some(d) = cfg.days {

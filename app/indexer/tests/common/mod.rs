@@ -231,7 +231,7 @@ pub fn session() -> Vec<TxRecord> {
                     seq: 3,
                     margin_account: b,
                     order_id: 1,
-                    client_order_id: 77,
+                    client_order_id: 18_000_000_000_000_000_000,
                     market_index: 0,
                     kind: 1,
                     side: 2,
@@ -246,4 +246,11 @@ pub fn session() -> Vec<TxRecord> {
             ],
         ),
     ]
+}
+
+/// A market event only: `MarketCreated` for market 0 (the benchmark's history has none otherwise).
+pub fn market_created() -> Event {
+    let mut name = [0u8; 16];
+    name[..8].copy_from_slice(b"BTC-PERP");
+    Event::MarketCreated(ev::MarketCreated { seq: 1, market_index: 0, name, peg: 0, base_reserve: 0 })
 }

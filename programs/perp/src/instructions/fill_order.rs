@@ -281,8 +281,7 @@ pub fn handler<'info>(ctx: Context<'info, FillOrder<'info>>, order_id: u64) -> R
         }
         Err(e) => return Err(e),
     };
-    let seq = m.next_seq()?;
-    emit_trade(&t, seq, &key, m.market_index, false, false);
+    emit_trade(&t, &mut m, &key, false, false)?;
 
     // what is left of the order; a reduce-only order that closed the position is done
     let rest = o.size.saturating_sub(size.0 as u64);
