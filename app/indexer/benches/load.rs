@@ -12,7 +12,7 @@
 
 use perp::events as ev;
 use perp_client::events::{log_line, Event};
-use perp_indexer::api::{router, Hub};
+use perp_indexer::api::{router_with, Hub};
 use perp_indexer::db::{Backend, Db};
 use perp_indexer::ingest::{ingest, IngestStats, TxRecord};
 use std::process::Command;
@@ -224,36 +224,42 @@ fn main() {
             size / 1e6 / fills as f64 * 1e6,
             fills
         );
-        // the API, loaded from a second process (wrk) on loopback
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let app = router(db.clone(), Hub::default());
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        // the API, loaded from a second process (wrk) on loopback: as served (answers cached until
+        // the next batch is written) and with every request reaching the database
         let end = T0 + days * 86_400;
         let busy = account(1).to_string();
-        let cases = [
-            (
-                "candles 1m, last day (1,440)",
-                format!("{base}/v1/markets/0/candles?resolution=1m&from={}&to={end}", end - 86_400),
-            ),
-            (
-                "candles 1h, 30 days (720)",
-                format!("{base}/v1/markets/0/candles?resolution=1h&from={}&to={end}", end - 30 * 86_400),
-            ),
-            (
-                "candles 1d, 30 days",
-                format!("{base}/v1/markets/0/candles?resolution=1d&from={}&to={end}", end - 30 * 86_400),
-            ),
-            ("account fills, 100", format!("{base}/v1/accounts/{busy}/fills?limit=100")),
-            ("market trades, 100", format!("{base}/v1/markets/0/trades?limit=100")),
-        ];
-        println!(
-            "{:<32} {:>9} {:>9} {:>9}   (wrk -t2 -c16 -d{seconds}s, a second process on loopback)",
-            "API", "req/s", "p50 ms", "p99 ms"
-        );
-        for (name, u) in cases {
-            let (rps, p50, p99) = tokio::task::spawn_blocking(move || wrk(&u, seconds)).await.unwrap();
-            println!("{name:<32} {rps:>9.0} {p50:>9.2} {p99:>9.2}");
+        for cached in [true, false] {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let base = format!("http://{}", listener.local_addr().unwrap());
+            let app = router_with(db.clone(), Hub::default(), cached);
+            tokio::spawn(async move { axum::serve(listener, app).await });
+            let cases = [
+                (
+                    "candles 1m, last day (1,440)",
+                    format!("{base}/v1/markets/0/candles?resolution=1m&from={}&to={end}", end - 86_400),
+                ),
+                (
+                    "candles 1h, 30 days (720)",
+                    format!("{base}/v1/markets/0/candles?resolution=1h&from={}&to={end}", end - 30 * 86_400),
+                ),
+                (
+                    "candles 1d, 30 days",
+                    format!("{base}/v1/markets/0/candles?resolution=1d&from={}&to={end}", end - 30 * 86_400),
+                ),
+                ("account fills, 100", format!("{base}/v1/accounts/{busy}/fills?limit=100")),
+                ("market trades, 100", format!("{base}/v1/markets/0/trades?limit=100")),
+            ];
+            println!(
+                "{:<32} {:>9} {:>9} {:>9}   (wrk -t2 -c16 -d{seconds}s, a second process on loopback)",
+                if cached { "API, as served (cache)" } else { "API, uncached" },
+                "req/s",
+                "p50 ms",
+                "p99 ms"
+            );
+            for (name, u) in cases {
+                let (rps, p50, p99) = tokio::task::spawn_blocking(move || wrk(&u, seconds)).await.unwrap();
+                println!("{name:<32} {rps:>9.0} {p50:>9.2} {p99:>9.2}");
+            }
         }
     });
 }

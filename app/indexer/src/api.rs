@@ -22,13 +22,14 @@ use std::collections::HashMap;
 use std::str::FromStr;
 use tokio::sync::broadcast;
 
-/// New fills and candles for websocket subscribers (JSON text messages).
+/// New fills and candles for websocket subscribers (JSON text messages), and the generation of
+/// the history (one more per batch written: the answer cache's validity).
 #[derive(Clone)]
-pub struct Hub(pub broadcast::Sender<String>);
+pub struct Hub(pub broadcast::Sender<String>, pub std::sync::Arc<std::sync::atomic::AtomicU64>);
 
 impl Default for Hub {
     fn default() -> Self {
-        Hub(broadcast::channel(4_096).0)
+        Hub(broadcast::channel(4_096).0, Default::default())
     }
 }
 
@@ -36,6 +37,7 @@ impl Hub {
     /// After a batch is committed: reads its fills and touched 1-minute candles back and sends
     /// them (only while someone listens).
     pub fn publish(&self, db: &Db, _stats: &IngestStats, candles: &[CandleKey], fills: &[String]) {
+        self.1.fetch_add(1, std::sync::atomic::Ordering::Release);
         if self.0.receiver_count() == 0 || (candles.is_empty() && fills.is_empty()) {
             return;
         }
@@ -75,12 +77,19 @@ impl Hub {
 struct App {
     db: Db,
     hub: Hub,
-    status: std::sync::Arc<tokio::sync::Mutex<Option<(std::time::Instant, Value)>>>,
+    status: std::sync::Arc<tokio::sync::Mutex<Option<(std::time::Instant, u64, Value)>>>,
 }
 
-/// The API's routes (`openapi.json` lists the same paths).
+/// The API's routes (`openapi.json` lists the same paths), answers cached until the next batch
+/// (`cache`).
 pub fn router(db: Db, hub: Hub) -> Router {
-    Router::new()
+    router_with(db, hub, true)
+}
+
+/// [`router`], with or without the answer cache (the benchmark measures both).
+pub fn router_with(db: Db, hub: Hub, cached: bool) -> Router {
+    let generation = hub.1.clone();
+    let r = Router::new()
         .route("/v1/status", get(status))
         .route("/v1/markets", get(markets))
         .route("/v1/markets/{market}/candles", get(candles))
@@ -94,7 +103,13 @@ pub fn router(db: Db, hub: Hub) -> Router {
         .route("/v1/accounts/{account}/transfers", get(account_transfers))
         .route("/v1/accounts/{account}/orders", get(account_orders))
         .route("/v1/stream", get(stream))
-        .with_state(App { db, hub, status: Default::default() })
+        .with_state(App { db, hub, status: Default::default() });
+    if cached {
+        let cache = std::sync::Arc::new(crate::cache::Cache::new(generation));
+        r.layer(axum::middleware::from_fn_with_state(cache, crate::cache::layer))
+    } else {
+        r
+    }
 }
 
 /// Column kinds: `T` text, `N` number, `A` amount (decimal string), `U` a u64 stored by its bits
@@ -239,6 +254,42 @@ fn to_json(r: &AnyRow, c: Cols) -> Map<String, Value> {
     m
 }
 
+/// `rows` as a JSON array written straight into `out` (no intermediate values: the candle and
+/// history answers are most of the API's work).
+fn write_rows(out: &mut String, rows: &[AnyRow], c: Cols) {
+    use std::fmt::Write;
+    out.push('[');
+    for (ri, r) in rows.iter().enumerate() {
+        if ri > 0 {
+            out.push(',');
+        }
+        out.push('{');
+        for (i, (name, kind)) in c.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push('"');
+            out.push_str(if *name == "bucket" { "time" } else { name });
+            out.push_str("\":");
+            let _ = match kind {
+                C::T => {
+                    let v = r.try_get::<String, _>(i).unwrap_or_default();
+                    write!(out, "{}", Value::String(v))
+                }
+                C::N => write!(out, "{}", r.try_get::<i64, _>(i).unwrap_or_default()),
+                C::A => write!(out, "\"{}\"", r.try_get::<i64, _>(i).unwrap_or_default()),
+                C::U => write!(out, "\"{}\"", r.try_get::<i64, _>(i).unwrap_or_default() as u64),
+            };
+        }
+        out.push('}');
+    }
+    out.push(']');
+}
+
+fn json_body(body: String) -> Response {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
 /// An error answer: `{"error": reason}` with its status.
 pub struct ApiError(StatusCode, String);
 
@@ -261,18 +312,20 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
 
 type Res = Result<Json<Value>, ApiError>;
 
-/// `/v1/status` is computed at most once per this many seconds (it scans the events).
+/// `/v1/status` is computed at most once per this many seconds and per batch written (it scans
+/// the events).
 pub const STATUS_CACHE_S: u64 = 5;
 
 async fn status(State(app): State<App>) -> Res {
+    let generation = app.hub.1.load(std::sync::atomic::Ordering::Acquire);
     let mut cache = app.status.lock().await;
-    if let Some((at, v)) = cache.as_ref() {
-        if at.elapsed() < std::time::Duration::from_secs(STATUS_CACHE_S) {
+    if let Some((at, g, v)) = cache.as_ref() {
+        if *g == generation && at.elapsed() < std::time::Duration::from_secs(STATUS_CACHE_S) {
             return Ok(Json(v.clone()));
         }
     }
     let v = compute_status(&app.db).await?;
-    *cache = Some((std::time::Instant::now(), v.clone()));
+    *cache = Some((std::time::Instant::now(), generation, v.clone()));
     Ok(Json(v))
 }
 
@@ -356,7 +409,11 @@ fn int_param(name: &str, v: &Option<String>) -> Result<Option<i64>, ApiError> {
     v.as_deref().map(|s| s.parse::<i64>().map_err(|_| bad(format!("{name} must be an integer, not {s:?}")))).transpose()
 }
 
-async fn candles(State(app): State<App>, Path(market): Path<String>, Query(q): Query<CandleQuery>) -> Res {
+async fn candles(
+    State(app): State<App>,
+    Path(market): Path<String>,
+    Query(q): Query<CandleQuery>,
+) -> Result<Response, ApiError> {
     let m = market_param(&market)?;
     let res_name = q.resolution.as_deref().unwrap_or("1m");
     let res =
@@ -421,8 +478,11 @@ async fn candles(State(app): State<App>, Path(market): Path<String>, Query(q): Q
             rows
         }
     };
-    let items: Vec<Value> = rows.iter().map(|r| Value::Object(to_json(r, CANDLE_COLS))).collect();
-    Ok(Json(json!({ "market_index": m, "kind": kind, "resolution": res_name, "candles": items })))
+    // kind and resolution were checked against fixed lists: no escaping needed
+    let mut out = format!("{{\"market_index\":{m},\"kind\":\"{kind}\",\"resolution\":\"{res_name}\",\"candles\":");
+    write_rows(&mut out, &rows, CANDLE_COLS);
+    out.push('}');
+    Ok(json_body(out))
 }
 
 #[derive(Deserialize)]
@@ -446,7 +506,14 @@ fn parse_cursor(c: &str) -> Result<(i64, String, i64), ApiError> {
 }
 
 /// One page of `table` rows where `filter_col = filter`, newest first.
-async fn page(db: &Db, table: &str, c: Cols, filter: (&str, Value), extra: Option<(&str, &str)>, q: &PageQuery) -> Res {
+async fn page(
+    db: &Db,
+    table: &str,
+    c: Cols,
+    filter: (&str, Value),
+    extra: Option<(&str, &str)>,
+    q: &PageQuery,
+) -> Result<Response, ApiError> {
     let limit = match int_param("limit", &q.limit)? {
         None => PAGE,
         Some(l) if (1..=MAX_PAGE).contains(&l) => l,
@@ -482,17 +549,28 @@ async fn page(db: &Db, table: &str, c: Cols, filter: (&str, Value), extra: Optio
         query = query.bind(t).bind(s).bind(i);
     }
     let rows = query.bind(limit).fetch_all(&db.pool).await.map_err(internal)?;
-    let items: Vec<Map<String, Value>> = rows.iter().map(|r| to_json(r, c)).collect();
-    let next = (items.len() as i64 == limit)
-        .then(|| items.last())
-        .flatten()
-        .map(|l| format!("{}.{}.{}", l["block_time"], l["signature"].as_str().unwrap_or_default(), l["event_index"]));
-    Ok(Json(json!({ "items": items, "next_cursor": next })))
+    let col = |n: &str| c.iter().position(|(name, _)| *name == n).expect("paged tables have these columns");
+    let (bt, sg, ei) = (col("block_time"), col("signature"), col("event_index"));
+    let next = (rows.len() as i64 == limit).then(|| rows.last()).flatten().map(|l| {
+        let t: i64 = l.try_get(bt).unwrap_or_default();
+        let s: String = l.try_get(sg).unwrap_or_default();
+        let i: i64 = l.try_get(ei).unwrap_or_default();
+        Value::String(format!("{t}.{s}.{i}"))
+    });
+    let mut out = String::with_capacity(64 + rows.len() * 400);
+    out.push_str("{\"items\":");
+    write_rows(&mut out, &rows, c);
+    out.push_str(&format!(",\"next_cursor\":{}}}", next.unwrap_or(Value::Null)));
+    Ok(json_body(out))
 }
 
 macro_rules! market_list {
     ($name:ident, $table:expr, $cols:expr) => {
-        async fn $name(State(app): State<App>, Path(market): Path<String>, Query(q): Query<PageQuery>) -> Res {
+        async fn $name(
+            State(app): State<App>,
+            Path(market): Path<String>,
+            Query(q): Query<PageQuery>,
+        ) -> Result<Response, ApiError> {
             let m = market_param(&market)?;
             known_market(&app.db, m).await?;
             page(&app.db, $table, $cols, ("market_index", json!(m)), None, &q).await
@@ -516,7 +594,11 @@ async fn known_account(db: &Db, a: &str) -> Result<String, ApiError> {
 
 macro_rules! account_list {
     ($name:ident, $table:expr, $cols:expr, $col:expr) => {
-        async fn $name(State(app): State<App>, Path(account): Path<String>, Query(q): Query<PageQuery>) -> Res {
+        async fn $name(
+            State(app): State<App>,
+            Path(account): Path<String>,
+            Query(q): Query<PageQuery>,
+        ) -> Result<Response, ApiError> {
             let a = known_account(&app.db, &account).await?;
             page(&app.db, $table, $cols, ($col, json!(a)), None, &q).await
         }

@@ -5,6 +5,7 @@
 //! PostgreSQL or SQLite, and serves them read-only over HTTP and a websocket (`api`).
 
 pub mod api;
+pub mod cache;
 pub mod candles;
 pub mod db;
 pub mod ingest;

@@ -365,9 +365,15 @@ async fn stream(base: &str, db: &Db, hub: &Hub) {
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
+    // an answer is cached until the next batch: twice the same, then the new fill
+    let (_, before) = get(base, "/v1/markets/0/trades?limit=1").await;
+    let (_, again) = get(base, "/v1/markets/0/trades?limit=1").await;
+    assert_eq!(before, again);
     let t = tx("sig20", 400, T0 + 7_300, &[trade(9, key(B), BTC / 4, 61_000, 61_000, 61_010)]);
     let (stats, candles, fills) = ingest(db, &[t]).await.unwrap();
     hub.publish(db, &stats, &candles, &fills);
+    let (_, after) = get(base, "/v1/markets/0/trades?limit=1").await;
+    assert_eq!(after["items"][0]["signature"], "sig20", "a cached answer outlived its batch: {after}");
     let mut kinds = Vec::new();
     while kinds.len() < 3 {
         let m =
