@@ -2,7 +2,8 @@
 //! answer stays valid until then: each entry is keyed by the request's path and query and kept
 //! while no batch was written since (the hub's generation) and for at most `TTL` (a database
 //! written by another process, e.g. `perp simulate --db`, is seen within that). A chart polled by
-//! many clients between two finalized batches is then served from memory.
+//! many clients between two finalized batches is then served from memory, and concurrent misses
+//! of one key wait for a single database query (no stampede when an entry expires).
 
 use axum::body::{to_bytes, Body, Bytes};
 use axum::extract::{Request, State};
@@ -21,14 +22,27 @@ pub const MAX_ENTRIES: usize = 1_024;
 /// Answers larger than this are not kept.
 pub const MAX_BODY: usize = 4 << 20;
 
+type Entry = (u64, Instant, Bytes);
+type Filling = Arc<tokio::sync::Mutex<()>>;
+
 pub struct Cache {
-    entries: Mutex<HashMap<String, (u64, Instant, Bytes)>>,
+    entries: Mutex<HashMap<String, Entry>>,
+    /// One lock per key being computed: the first miss computes, the others wait for it.
+    filling: Mutex<HashMap<String, Filling>>,
     generation: Arc<AtomicU64>,
 }
 
 impl Cache {
     pub fn new(generation: Arc<AtomicU64>) -> Cache {
-        Cache { entries: Mutex::new(HashMap::new()), generation }
+        Cache { entries: Mutex::new(HashMap::new()), filling: Mutex::new(HashMap::new()), generation }
+    }
+
+    fn fresh(&self, key: &str) -> Option<Bytes> {
+        let generation = self.generation.load(Ordering::Acquire);
+        match self.entries.lock().unwrap().get(key) {
+            Some((g, at, body)) if *g == generation && at.elapsed() < TTL => Some(body.clone()),
+            _ => None,
+        }
     }
 }
 
@@ -46,13 +60,19 @@ pub async fn layer(State(cache): State<Arc<Cache>>, req: Request, next: Next) ->
         return next.run(req).await;
     }
     let key = req.uri().to_string();
-    let generation = cache.generation.load(Ordering::Acquire);
-    if let Some((g, at, body)) = cache.entries.lock().unwrap().get(&key) {
-        if *g == generation && at.elapsed() < TTL {
-            return json(body.clone(), true);
-        }
+    if let Some(body) = cache.fresh(&key) {
+        return json(body, true);
     }
+    let lock = cache.filling.lock().unwrap().entry(key.clone()).or_default().clone();
+    let _filling = lock.lock().await;
+    // another request may have filled it while this one waited
+    if let Some(body) = cache.fresh(&key) {
+        return json(body, true);
+    }
+    let generation = cache.generation.load(Ordering::Acquire);
     let resp = next.run(req).await;
+    // the key's lock is dropped once computed (whatever the answer): the map holds only keys in flight
+    cache.filling.lock().unwrap().remove(&key);
     if resp.status() != StatusCode::OK {
         return resp;
     }
