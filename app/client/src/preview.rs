@@ -430,8 +430,9 @@ pub fn preview_trade_with(
     }
     let fee_rate = Rate(m.taker_fee);
     let v = view(&m, market.index, now).map_err(|e| e.to_string())?;
-    let r = execute_fill(&mut a, slot, &mut m, side, size, fee_rate, Rate(fee_insurance_share), now)
-        .map_err(|e| e.to_string())?;
+    let r =
+        execute_fill(&mut a, &Pubkey::default(), slot, &mut m, side, size, fee_rate, Rate(fee_insurance_share), now)
+            .map_err(|e| e.to_string())?;
     let mut views = parts_for(&a, &all);
     // a reduction is checked as the program checks it (a late collateral price counts as cached)
     let reduces = old_base != 0 && (old_base > 0) != (side == Side::Long) && size.0 <= old_base.abs();

@@ -20,10 +20,6 @@ pub struct FillResult {
     pub realized: Quote,
     pub fee: Quote,
     pub insurance_fee: Quote,
-    /// Held back from the realized profit to repay the market's unbacked loss; its
-    /// `UnbackedLossRepaid` event is emitted with the trade's (`trade::emit_trade`), once the fill
-    /// is final: `fill_order` may still undo it.
-    pub haircut: Quote,
 }
 
 /// Writes a position's new state with its bookkeeping: funding snapshot for a new side, ADL
@@ -60,28 +56,10 @@ pub fn realize(
     pnl: Quote,
     voluntary: bool,
 ) -> Result<Quote> {
-    let (credited, haircut) = realize_quiet(acct, slot, market, pnl, voluntary)?;
-    emit_haircut(market, key, haircut)?;
-    Ok(credited)
-}
-
-/// [`realize`] without its event: `(credited, haircut)`.
-pub fn realize_quiet(
-    acct: &mut MarginAccount,
-    slot: usize,
-    market: &mut Market,
-    pnl: Quote,
-    voluntary: bool,
-) -> Result<(Quote, Quote)> {
     let haircut = if voluntary { market.profit_haircut(pnl) } else { Quote::ZERO };
     let credited = pnl.checked_sub(haircut).or_core()?;
     acct.add_collateral(Some(slot), credited)?;
     market.pnl_pool_add(credited.checked_neg().or_core()?)?;
-    Ok((credited, haircut))
-}
-
-/// The `UnbackedLossRepaid` event of a profit held back (nothing when `haircut` is zero).
-pub fn emit_haircut(market: &mut Market, key: &Pubkey, haircut: Quote) -> Result<()> {
     if haircut.0 > 0 {
         emit!(crate::events::UnbackedLossRepaid {
             seq: market.next_seq()?,
@@ -91,7 +69,7 @@ pub fn emit_haircut(market: &mut Market, key: &Pubkey, haircut: Quote) -> Result
             outstanding: market.unbacked_outstanding,
         });
     }
-    Ok(())
+    Ok(credited)
 }
 
 /// Trades `size` in `side` on the market's vAMM for the position in `slot` (funding must already
@@ -102,6 +80,7 @@ pub fn emit_haircut(market: &mut Market, key: &Pubkey, haircut: Quote) -> Result
 #[allow(clippy::too_many_arguments)]
 pub fn execute_fill(
     acct: &mut MarginAccount,
+    key: &Pubkey,
     slot: usize,
     market: &mut Market,
     side: Side,
@@ -120,7 +99,7 @@ pub fn execute_fill(
     let out = apply_fill(old, fill.base, fill.quote).or_core()?;
     set_position(acct, slot, market, old.base, &out.position)?;
 
-    let (_, haircut) = realize_quiet(acct, slot, market, out.realized, true)?;
+    realize(acct, key, slot, market, out.realized, true)?;
 
     let notional = fill.quote.abs().or_core()?;
     let fee = notional.mul_rate(fee_rate, Round::Up).or_core()?;
@@ -134,5 +113,5 @@ pub fn execute_fill(
 
     acct.realized_pnl = acct.realized_pnl.checked_add(out.realized.0).ok_or_else(ovf)?;
     acct.fees_paid = acct.fees_paid.checked_add(fee.0).ok_or_else(ovf)?;
-    Ok(FillResult { fill, old, new: out.position, realized: out.realized, fee, insurance_fee, haircut })
+    Ok(FillResult { fill, old, new: out.position, realized: out.realized, fee, insurance_fee })
 }

@@ -9,7 +9,6 @@ use super::health::{group_is_bankrupt, group_of, position_part, require_initial,
 use super::markets::{load_other_markets, Holder, PriceNeed};
 use super::prices::{view, MarketView};
 use crate::error::{CoreResultExt, PerpError};
-use crate::events::EventStream;
 use crate::events::TradeExecuted;
 use crate::state::*;
 use anchor_lang::prelude::*;
@@ -175,7 +174,7 @@ pub fn trade<'info>(
         None => view(m, index, now)?,
     };
     let oi_before = m.oi_long.max(m.oi_short);
-    let r = execute_fill(a, slot, m, req.side, req.size, Rate(m.taker_fee), Rate(ex.fee_insurance_share), now)?;
+    let r = execute_fill(a, key, slot, m, req.side, req.size, Rate(m.taker_fee), Rate(ex.fee_insurance_share), now)?;
 
     if req.limit_price != 0 {
         let limit = Price(req.limit_price);
@@ -239,12 +238,9 @@ pub fn trade<'info>(
     Ok(Traded { r, v, index, isolated })
 }
 
-/// The events of a trade once it is final: the profit held back for the market's unbacked loss
-/// (if any), then `TradeExecuted`, numbered in the market's stream.
-pub fn emit_trade(t: &Traded, m: &mut Market, key: &Pubkey, fallback: bool, by_delegate: bool) -> Result<()> {
-    crate::engine::fill::emit_haircut(m, key, t.r.haircut)?;
-    let seq = m.next_seq()?;
-    let market_index = m.market_index;
+/// The `TradeExecuted` event of a trade.
+/// `seq`: the market's next event number (`EventStream::next_seq`).
+pub fn emit_trade(t: &Traded, seq: u64, key: &Pubkey, market_index: u16, fallback: bool, by_delegate: bool) {
     let r = &t.r;
     emit!(TradeExecuted {
         seq,
@@ -265,5 +261,4 @@ pub fn emit_trade(t: &Traded, m: &mut Market, key: &Pubkey, fallback: bool, by_d
         index_was_fallback: fallback,
         by_delegate,
     });
-    Ok(())
 }

@@ -268,7 +268,12 @@ pub fn handler<'info>(ctx: Context<'info, FillOrder<'info>>, order_id: u64) -> R
     }
 
     // a risk-increasing fill the owner's margin cannot carry cancels the order for the reward:
-    // the fill runs on the accounts and is undone from these copies if it fails that way
+    // the fill runs on the accounts and is undone from these copies if it fails that way. An undone
+    // fill must have logged no event (a log line cannot be undone, and the copies roll the stream
+    // counters back): funding was settled above, before the copies; the only other event of a fill,
+    // a profit's `UnbackedLossRepaid`, needs an unbacked loss outstanding, and then no
+    // risk-increasing order passes `prepare` (UnbackedLossOutstanding), so this path never sees it.
+    debug_assert!(prep.reducing || m.unbacked_outstanding == 0);
     let snap_m = bytemuck::bytes_of(&*m).to_vec();
     let snap_a = bytemuck::bytes_of(&*a).to_vec();
     let t = match trade(&ex, &mut m, &mut a, &key, &req, &prep, index, false, others, now, &given) {
@@ -281,7 +286,8 @@ pub fn handler<'info>(ctx: Context<'info, FillOrder<'info>>, order_id: u64) -> R
         }
         Err(e) => return Err(e),
     };
-    emit_trade(&t, &mut m, &key, false, false)?;
+    let seq = m.next_seq()?;
+    emit_trade(&t, seq, &key, m.market_index, false, false);
 
     // what is left of the order; a reduce-only order that closed the position is done
     let rest = o.size.saturating_sub(size.0 as u64);

@@ -1,5 +1,6 @@
 use crate::engine::trade::{emit_trade, prepare, trade, Given, TradeRequest};
 use crate::error::{CoreResultExt, PerpError};
+use crate::events::EventStream;
 use crate::oracle::{read_index, resolve_index};
 use crate::state::*;
 use anchor_lang::prelude::*;
@@ -204,7 +205,8 @@ pub fn execute_order<'info>(
         a.delegate_trade_time = now;
         a.delegate_trade_side = if side == Side::Long { 1 } else { 2 };
     }
-    emit_trade(&t, &mut m, &key, fallback, by_delegate)?;
+    let seq = m.next_seq()?;
+    emit_trade(&t, seq, &key, m.market_index, fallback, by_delegate);
     if a.has_orders() {
         crate::engine::orders::cancel_reduce_only_of_closed(&mut a, &key, m.market_index, 0)?;
     }
