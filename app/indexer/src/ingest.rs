@@ -467,6 +467,8 @@ fn transfer(
 #[derive(Default)]
 struct Registry {
     markets: BTreeMap<u16, (String, i64, Option<u8>)>,
+    /// Markets named by any of their events, with the earliest time seen.
+    seen_markets: BTreeMap<u16, i64>,
     /// The newest status seen per market: `(seq, status)`.
     statuses: BTreeMap<u16, (u64, u8)>,
     accounts: BTreeMap<Pubkey, (Option<(Pubkey, u16)>, i64)>,
@@ -476,7 +478,11 @@ impl Registry {
     fn see(&mut self, e: &Event, time: i64) {
         match e {
             Event::MarketCreated(x) => {
-                let name = String::from_utf8_lossy(&x.name).trim_end_matches('\0').to_string();
+                // as the program reads it (`Market::name_str`): up to the first NUL; no control
+                // characters (PostgreSQL refuses NUL in text)
+                let end = x.name.iter().position(|b| *b == 0).unwrap_or(x.name.len());
+                let name: String =
+                    String::from_utf8_lossy(&x.name[..end]).chars().filter(|c| !c.is_control()).collect();
                 self.markets.insert(x.market_index, (name, time, None));
             }
             Event::MarketStatusChanged(x) => {
@@ -489,8 +495,15 @@ impl Registry {
                 self.accounts.insert(x.margin_account, (Some((x.owner, x.account_id)), time));
             }
             _ => {
-                if let perp_client::events::StreamKey::Account(a) = e.stream() {
-                    self.accounts.entry(a).or_insert((None, time));
+                match e.stream() {
+                    perp_client::events::StreamKey::Account(a) => {
+                        self.accounts.entry(a).or_insert((None, time));
+                    }
+                    // a market whose creation is older than the node's history is still known
+                    perp_client::events::StreamKey::Market(m) => {
+                        self.seen_markets.entry(m).and_modify(|t| *t = (*t).min(time)).or_insert(time);
+                    }
+                    perp_client::events::StreamKey::Exchange => {}
                 }
                 if let Event::TradeExecuted(x) = e {
                     self.accounts.entry(x.margin_account).or_insert((None, time));
@@ -663,6 +676,17 @@ async fn write_registry(db: &Db, tx: &mut sqlx::Transaction<'_, sqlx::Any>, reg:
         .await
         .map_err(err("writing markets"))?;
     }
+    for (idx, time) in &reg.seen_markets {
+        sqlx::query(&db.sql(
+            "INSERT INTO markets (market_index, name, created_time, status, status_seq) VALUES ($1, '', $2, 0, 0)
+             ON CONFLICT (market_index) DO NOTHING",
+        ))
+        .bind(*idx as i64)
+        .bind(*time)
+        .execute(&mut **tx)
+        .await
+        .map_err(err("writing markets"))?;
+    }
     // a status arriving before its market's creation makes the row; the newest status wins
     for (idx, (seq, status)) in &reg.statuses {
         sqlx::query(&db.sql(
@@ -679,10 +703,12 @@ async fn write_registry(db: &Db, tx: &mut sqlx::Transaction<'_, sqlx::Any>, reg:
     }
     let created_sql = db.sql(
         "INSERT INTO accounts (margin_account, owner, account_id, first_time) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (margin_account) DO UPDATE SET owner = excluded.owner, account_id = excluded.account_id",
+         ON CONFLICT (margin_account) DO UPDATE SET owner = excluded.owner, account_id = excluded.account_id,
+           first_time = CASE WHEN excluded.first_time < accounts.first_time THEN excluded.first_time ELSE accounts.first_time END",
     );
     let seen_sql = db.sql(
-        "INSERT INTO accounts (margin_account, first_time) VALUES ($1, $2) ON CONFLICT (margin_account) DO NOTHING",
+        "INSERT INTO accounts (margin_account, first_time) VALUES ($1, $2) ON CONFLICT (margin_account) DO UPDATE SET
+         first_time = CASE WHEN excluded.first_time < accounts.first_time THEN excluded.first_time ELSE accounts.first_time END",
     );
     for (acct, (created, time)) in &reg.accounts {
         let q = match created {

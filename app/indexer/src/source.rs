@@ -88,6 +88,12 @@ impl Source {
             .collect()
     }
 
+    /// Whether the node still has `sig` in its history (finalized).
+    pub async fn knows(&self, sig: &Signature) -> Result<bool, SyncError> {
+        let r = self.client.get_signature_statuses_with_history(&[*sig]).await.map_err(rpc("getSignatureStatuses"))?;
+        Ok(r.value.first().map(|s| s.is_some()).unwrap_or(false))
+    }
+
     /// The transaction's log, slot and block time (finalized).
     pub async fn transaction(&self, sig: &Signature) -> Result<TxRecord, SyncError> {
         let cfg = RpcTransactionConfig {
@@ -123,7 +129,8 @@ fn sig(db_value: Option<String>) -> Result<Option<Signature>, SyncError> {
 
 /// Writes every finalized transaction of the program newer than the newest stored, a page at a
 /// time from the newest down (each page written before the next is asked for, its position saved:
-/// a pass interrupted anywhere resumes where it stopped, and memory holds one page). The stored
+/// a pass interrupted anywhere resumes where it stopped, and memory holds one page). One indexer
+/// per database runs passes (the pass position is the database's); other writers only ingest. The stored
 /// history does not depend on the order transactions are written in (candles by sequence number,
 /// gaps by a query). Returns what it wrote; `on_batch` sees each batch (the websocket stream).
 pub async fn sync(
@@ -133,7 +140,27 @@ pub async fn sync(
 ) -> Result<IngestStats, SyncError> {
     let until = sig(db.progress(NEWEST).await?)?;
     let (mut top, mut before) = (sig(db.progress(PASS_TOP).await?)?, sig(db.progress(PASS_BEFORE).await?)?);
+    // a pass resumes below the last signature it stored: the node must still have it (an empty
+    // page would otherwise end the pass and skip what lies below, unseen)
+    if let Some(b) = before {
+        if !src.knows(&b).await? {
+            return Err(SyncError::Rpc(format!(
+                "the node at --rpc does not have {b}, where the interrupted pass stopped: point --rpc at a node \
+                 with that history (the pass resumes there), or delete the progress rows pass_top and pass_before \
+                 to restart the pass from the newest transaction (what lies below {b} is then not indexed)"
+            )));
+        }
+    }
+    if let Some(u) = until {
+        if !src.knows(&u).await? {
+            tracing::error!(
+                "the node at --rpc no longer has {u}, the newest transaction stored: transactions between it and the \
+                 node's oldest are out of its reach and will be missing (their stream numbers show the gap)"
+            );
+        }
+    }
     let mut total = IngestStats::default();
+    // until an empty page: a node may return fewer than asked for before its end
     loop {
         let page = src.signatures_page(before, until).await?;
         let Some(newest) = page.first().map(|p| p.0) else { break };
@@ -154,27 +181,28 @@ pub async fn sync(
             on_batch(&stats, &candles, &fills);
             total.add(&stats);
         }
-        if page.len() < PAGE {
-            break;
-        }
     }
-    // the pass is complete: the next one starts above its top
+    // the pass is complete: the next one starts above its top (one database transaction)
     if let Some(t) = top {
-        set_progress(db, NEWEST, &t.to_string()).await?;
-        clear_progress(db, &[PASS_TOP, PASS_BEFORE]).await?;
+        let mut tx = db.pool.begin().await.map_err(crate::db::err("begin"))?;
+        sqlx::query(&db.sql(
+            "INSERT INTO progress (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        ))
+        .bind(NEWEST)
+        .bind(t.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(crate::db::err("writing progress"))?;
+        for k in [PASS_TOP, PASS_BEFORE] {
+            sqlx::query(&db.sql("DELETE FROM progress WHERE key = $1"))
+                .bind(k)
+                .execute(&mut *tx)
+                .await
+                .map_err(crate::db::err("clearing progress"))?;
+        }
+        tx.commit().await.map_err(crate::db::err("commit"))?;
     }
     Ok(total)
-}
-
-async fn clear_progress(db: &Db, keys: &[&str]) -> Result<(), DbError> {
-    for k in keys {
-        sqlx::query(&db.sql("DELETE FROM progress WHERE key = $1"))
-            .bind(*k)
-            .execute(&db.pool)
-            .await
-            .map_err(crate::db::err("clearing progress"))?;
-    }
-    Ok(())
 }
 
 pub async fn set_progress(db: &Db, key: &str, value: &str) -> Result<(), DbError> {

@@ -30,9 +30,7 @@ CREATE TABLE markets (
     market_index  BIGINT PRIMARY KEY,
     name          TEXT NOT NULL,
     created_time  BIGINT NOT NULL,
-    status        BIGINT NOT NULL,
-    -- the market sequence number of the status (the newest wins, whatever the ingest order)
-    status_seq    BIGINT NOT NULL
+    status        BIGINT NOT NULL
 );
 
 CREATE TABLE accounts (

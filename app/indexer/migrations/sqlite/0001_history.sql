@@ -30,9 +30,7 @@ CREATE TABLE markets (
     market_index  INTEGER PRIMARY KEY,
     name          TEXT NOT NULL,
     created_time  BIGINT NOT NULL,
-    status        INTEGER NOT NULL,
-    -- the market sequence number of the status (the newest wins, whatever the ingest order)
-    status_seq    INTEGER NOT NULL
+    status        INTEGER NOT NULL
 );
 
 CREATE TABLE accounts (

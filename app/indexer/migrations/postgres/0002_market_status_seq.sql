@@ -1,0 +1,3 @@
+-- perp indexer, schema version 2 (PostgreSQL): the market sequence number of a market's status, so
+-- the newest status wins whatever order transactions are written in.
+ALTER TABLE markets ADD COLUMN status_seq BIGINT NOT NULL DEFAULT 0;
