@@ -16,5 +16,6 @@ export * from './accounts.js';
 export * from './events.js';
 export * from './errors.js';
 export * as risk from './risk.js';
+export * as prices from './prices.js';
 export { PERP_PROGRAM_ADDRESS } from './generated/programs/index.js';
 export * as generated from './generated/index.js';

@@ -7,6 +7,7 @@
 //! LiteSVM on the `.so`. `PERP_TS_WRITE=1` rewrites the committed instruction vectors.
 
 mod orders;
+mod prices;
 mod vectors;
 
 use anchor_lang::{AnchorDeserialize, Discriminator};
@@ -193,6 +194,7 @@ async fn typescript_client_matches_rust() {
     write_json(&out.join("collateral.json"), &vectors::collateral());
     write_json(&out.join("accounts.json"), &accounts_and_events().await);
     write_json(&out.join("orders.json"), &orders::math());
+    write_json(&out.join("prices.json"), &prices::prices().await);
 
     let ts = root.join("app/ts");
     // install when node_modules is missing or older than the lock file
@@ -256,4 +258,20 @@ fn collateral_vectors_cover_every_outcome() {
             "{need}: never refused"
         );
     }
+}
+
+/// The price vectors' own sanity: live, cached and missing prices, both mark methods, and
+/// unusable sources all occur.
+#[tokio::test(flavor = "current_thread")]
+async fn price_vectors_cover_every_outcome() {
+    let v = prices::prices().await;
+    let cases = v["cases"].as_array().unwrap();
+    let count = |f: &dyn Fn(&Value) -> bool| cases.iter().filter(|c| f(c)).count();
+    assert!(count(&|c| c["state"]["live"] == true) > 50);
+    assert!(count(&|c| c["state"]["live"] == false) > 10);
+    assert!(count(&|c| c["state"].is_null()) > 5);
+    assert!(count(&|c| c["issues"].as_array().unwrap().iter().any(|i| i == true)) > 20);
+    let marks: std::collections::BTreeSet<String> =
+        cases.iter().filter_map(|c| c["state"]["mark"].as_str().map(str::to_string)).collect();
+    assert!(marks.len() > 20, "marks vary: {}", marks.len());
 }
