@@ -12,3 +12,4 @@ pub mod orders;
 pub mod output;
 pub mod sim;
 pub mod trader;
+pub mod web;

@@ -76,6 +76,8 @@ enum Cmd {
     /// A local cluster: validator with the programs, mint, test oracles, exchange, price feeder, faucet.
     #[command(subcommand)]
     Localnet(perp_cli::localnet::LocalnetCmd),
+    /// Serve the trading page (app/web) for a cluster (--rpc, --cluster) and an indexer; wallets sign in the browser.
+    Web(perp_cli::web::WebArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -216,6 +218,10 @@ fn run(cli: &Cli) -> Result<Option<Output>, CliError> {
             let kp = load_keypair(&cli.keypair, needs_key)?;
             let c = chain()?;
             runtime().block_on(perp_cli::collateral::run(&c, kp.as_ref(), x, &opts)).map(Some)
+        }
+        Cmd::Web(a) => {
+            let ws = ws_url(&cli.rpc, &a.ws)?;
+            perp_cli::web::run(a, &cli.rpc, ws).map(Some)
         }
         Cmd::Indexer(a) => {
             init_tracing(a.log_json);

@@ -104,12 +104,19 @@ pub fn router_with(db: Db, hub: Hub, cached: bool) -> Router {
         .route("/v1/accounts/{account}/orders", get(account_orders))
         .route("/v1/stream", get(stream))
         .with_state(App { db, hub, status: Default::default() });
-    if cached {
+    let r = if cached {
         let cache = std::sync::Arc::new(crate::cache::Cache::new(generation));
         r.layer(axum::middleware::from_fn_with_state(cache, crate::cache::layer))
     } else {
         r
-    }
+    };
+    // public, read-only history: any page (the trading page, served from anywhere) may read it
+    r.layer(axum::middleware::map_response(allow_any_origin))
+}
+
+async fn allow_any_origin(mut r: axum::response::Response) -> axum::response::Response {
+    r.headers_mut().insert(axum::http::header::ACCESS_CONTROL_ALLOW_ORIGIN, axum::http::HeaderValue::from_static("*"));
+    r
 }
 
 /// Column kinds: `T` text, `N` number, `A` amount (decimal string), `U` a u64 stored by its bits

@@ -202,6 +202,11 @@ async fn api(db: &Db) {
 
     let (st, v) = get(&base, "/v1/markets").await;
     assert_eq!(st, 200);
+    // a page served from another origin may read the history (cached answers and errors too)
+    for path in ["/v1/markets", "/v1/markets", "/v1/markets/x/candles"] {
+        let r = reqwest::get(format!("{base}{path}")).await.unwrap();
+        assert_eq!(r.headers().get("access-control-allow-origin").map(|h| h.to_str().unwrap()), Some("*"), "{path}");
+    }
     assert_eq!(v[0]["name"], "BTC-PERP");
     assert_eq!(v[0]["last_mark"], (60_000 * USDC).to_string());
     assert_eq!(v[0]["last_index"], (60_050 * USDC).to_string());

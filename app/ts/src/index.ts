@@ -19,3 +19,6 @@ export * as risk from './risk.js';
 export * as prices from './prices.js';
 export { PERP_PROGRAM_ADDRESS } from './generated/programs/index.js';
 export * as generated from './generated/index.js';
+export type { AdlRound, Collateral, Exchange, MarginAccount, Market, Proposal } from './generated/accounts/index.js';
+export type { Order, Position } from './generated/types/index.js';
+export { getMarginAccountSize, getMarketSize } from './generated/accounts/index.js';

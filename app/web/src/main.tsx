@@ -1,0 +1,253 @@
+/**
+ * The trading page. Every number comes from @perp/client's ports of the program's math, over
+ * accounts read from the cluster and kept current by websocket subscriptions; every transaction
+ * is previewed by the program itself (simulation) and signed by a Wallet Standard wallet.
+ */
+import { render } from 'preact';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { address, getAddressEncoder, type Address, type Instruction } from '@solana/kit';
+import type { Wallet, WalletAccount } from '@wallet-standard/base';
+import {
+    cancelOrders,
+    closePosition,
+    createMarginAccount,
+    crossMarkets,
+    decodeMarginAccount,
+    deposit,
+    heldCollateral,
+    marketOracles,
+    positionMarkets,
+    withCollateral,
+    withdraw,
+    PERP_PROGRAM_ADDRESS,
+    getMarginAccountSize,
+    type MarginAccount,
+} from '@perp/client';
+import { loadConfig, type Config } from './config';
+import { Chain, UserError, associatedToken } from './chain';
+import { Live } from './state';
+import { connect, disconnect, signWire, watchWallets, WalletRejected, type SolanaChain } from './wallet';
+import { accountView, adlLight, type MarketLive } from './view';
+import { Ticket, name } from './ticket';
+import { AccountPanel, History, MarketPanel, Orders, Positions, type HistoryData } from './panels';
+import { PriceChart } from './chart';
+import './style.css';
+
+type Msg = { kind: 'info' | 'error' | 'ok'; text: string } | null;
+
+function App() {
+    const [cfg, setCfg] = useState<Config | null>(null);
+    const [live, setLive] = useState<Live | null>(null);
+    const [bootError, setBootError] = useState<string | null>(null);
+    const [, setTick] = useState(0);
+    const [sel, setSel] = useState(0);
+    const [wallets, setWallets] = useState<readonly Wallet[]>([]);
+    const [wallet, setWallet] = useState<Wallet | null>(null);
+    const [wAccount, setWAccount] = useState<WalletAccount | null>(null);
+    const [margin, setMargin] = useState<{ address: Address; account: MarginAccount | null } | null>(null);
+    const [usdc, setUsdc] = useState<bigint | null>(null);
+    const [msg, setMsg] = useState<Msg>(null);
+    const [history, setHistory] = useState<HistoryData | null>(null);
+    const [peers, setPeers] = useState<{ address: Address; key: Uint8Array; account: MarginAccount }[]>([]);
+    const chartEl = useRef<HTMLDivElement>(null);
+    const chart = useRef<PriceChart | null>(null);
+    const owner = wAccount ? address(wAccount.address) : null;
+
+    // boot: config, exchange, markets, subscriptions
+    useEffect(() => {
+        let l: Live | null = null;
+        (async () => {
+            const c = await loadConfig();
+            setCfg(c);
+            l = new Live(new Chain(c));
+            l.onChange = () => setTick((t) => t + 1);
+            await l.start();
+            setLive(l);
+            (window as unknown as { __perpReady: boolean }).__perpReady = true;
+        })().catch((e) => setBootError(e instanceof UserError ? e.message : `Could not load the exchange: ${(e as Error).message}`));
+        return () => l?.stop();
+    }, []);
+    useEffect(() => watchWallets(setWallets), []);
+
+    // the connected account: fetched, then kept current by a subscription
+    useEffect(() => {
+        if (!live || !owner) return;
+        const ab = new AbortController();
+        (async () => {
+            const m = await live.chain.marginAccount(owner);
+            setMargin(m);
+            void live.chain.watch(m.address, ab.signal, (_o, d) => setMargin({ address: m.address, account: d.length ? decodeMarginAccount(d) : null })).catch(() => {});
+            const ata = await associatedToken(owner, live.exchange.collateralMint);
+            const bal = await live.chain.tokenBalance(owner, live.exchange.collateralMint);
+            setUsdc(bal.amount);
+            void live.chain.watch(ata, ab.signal, (_o, d) => d.length >= 72 && setUsdc(new DataView(d.buffer, d.byteOffset).getBigUint64(64, true))).catch(() => {});
+        })().catch((e) => setMsg({ kind: 'error', text: (e as Error).message }));
+        return () => ab.abort();
+    }, [live, owner]);
+
+    // the other accounts in the markets (ADL ranks), refreshed with the account
+    useEffect(() => {
+        if (!live || !margin?.account) return;
+        live.chain
+            .call(() => live.chain.rpc.getProgramAccounts(PERP_PROGRAM_ADDRESS, { encoding: 'base64', commitment: 'confirmed', filters: [{ dataSize: BigInt(getMarginAccountSize()) }] }).send())
+            .then((all) => {
+                const enc = getAddressEncoder();
+                setPeers(all.map((a) => ({ address: a.pubkey, key: new Uint8Array(enc.encode(a.pubkey)), account: decodeMarginAccount(Uint8Array.from(atob(a.account.data[0]), (c) => c.charCodeAt(0))) })));
+            })
+            .catch(() => {});
+    }, [live, margin]);
+
+    // chart: indexer candles, then live ticks
+    const ms = live?.markets.get(sel);
+    useEffect(() => {
+        if (!chartEl.current || !live) return;
+        chart.current?.remove();
+        chart.current = new PriceChart(chartEl.current);
+        if (!cfg?.indexer) return;
+        const base = cfg.indexer.replace(/\/$/, '');
+        const from = Math.floor(Date.now() / 1000) - 6 * 3600;
+        Promise.all(['mark', 'index'].map((k) => fetch(`${base}/v1/markets/${sel}/candles?resolution=1m&kind=${k}&from=${from}`).then((r) => (r.ok ? r.json() : { candles: [] }))))
+            .then(([m, i]) => chart.current?.setHistory(m.candles, i.candles))
+            .catch(() => {});
+    }, [live, sel, cfg]);
+    useEffect(() => {
+        if (ms && ms.mark > 0n) chart.current?.tick(Number(live!.now()), ms.mark, ms.index);
+    }, [ms?.updatedAt]);
+
+    // history from the indexer: at start, on its websocket's messages, and after each transaction
+    const loadHistory = useMemo(
+        () => async () => {
+            if (!cfg?.indexer || !margin) return;
+            const base = cfg.indexer.replace(/\/$/, '');
+            const get = (p: string) => fetch(`${base}/v1/accounts/${margin.address}/${p}?limit=20`).then(async (r) => (r.ok ? (await r.json()).items : r.status === 404 ? [] : Promise.reject(new Error(`${r.status}`))));
+            try {
+                const [fills, funding, liquidations] = await Promise.all([get('fills'), get('funding'), get('liquidations')]);
+                setHistory({ fills, funding, liquidations, error: null });
+            } catch (e) {
+                setHistory((h) => ({ fills: h?.fills ?? [], funding: h?.funding ?? [], liquidations: h?.liquidations ?? [], error: `The indexer at ${base} does not answer (${(e as Error).message}): start \`perp indexer\`.` }));
+            }
+        },
+        [cfg, margin?.address],
+    );
+    useEffect(() => {
+        if (!cfg?.indexer || !margin) return;
+        void loadHistory();
+        const ws = new WebSocket(cfg.indexer.replace(/^http/, 'ws').replace(/\/$/, '') + '/v1/stream');
+        ws.onmessage = () => void loadHistory();
+        const t = setInterval(() => void loadHistory(), 15_000);
+        return () => {
+            ws.close();
+            clearInterval(t);
+        };
+    }, [loadHistory]);
+
+    const markets = live?.markets ?? new Map();
+    const view = useMemo(() => (live && margin?.account ? accountView(margin.account, markets as Map<number, MarketLive>, live.collaterals, live.now(), live.slot) : null), [live, margin, markets, live?.now()]);
+    const lights = new Map<number, number | null>();
+    if (margin?.account && live) for (const p of view?.positions ?? []) lights.set(p.marketIndex, adlLight(margin.address, markets.get(p.marketIndex)!, peers));
+
+    async function send(label: string, ixs: Instruction[]): Promise<boolean> {
+        if (!live || !wallet || !wAccount || !owner || !cfg) return false;
+        setMsg({ kind: 'info', text: `${label}: waiting for your wallet…` });
+        try {
+            const wire = await live.chain.wire(ixs, owner);
+            const out = await signWire(wallet, wAccount, `solana:${cfg.cluster}` as SolanaChain, wire);
+            setMsg({ kind: 'info', text: `${label}: sent, confirming…` });
+            let sig: string;
+            if ('signed' in out) sig = await live.chain.sendSigned(out.signed);
+            else {
+                const { getBase58Decoder } = await import('@solana/kit');
+                sig = getBase58Decoder().decode(out.signature);
+                await live.chain.confirm(sig as never);
+            }
+            setMsg({ kind: 'ok', text: `${label}: confirmed (${sig.slice(0, 12)}…)` });
+            void loadHistory();
+            return true;
+        } catch (e) {
+            const text = e instanceof WalletRejected || e instanceof UserError ? e.message : `${label} failed: ${(e as Error).message}`;
+            setMsg({ kind: 'error', text });
+            return false;
+        }
+    }
+
+    async function onConnect(w: Wallet) {
+        try {
+            const a = await connect(w);
+            setWallet(w);
+            setWAccount(a);
+            setMsg({ kind: 'ok', text: `Connected ${w.name}: ${a.address.slice(0, 6)}…` });
+        } catch (e) {
+            setMsg({ kind: 'error', text: `${w.name} did not connect: ${(e as Error).message}` });
+        }
+    }
+
+    async function onDeposit(amount: bigint) {
+        if (!live || !owner || !margin) return;
+        if (usdc === null || usdc < amount) return setMsg({ kind: 'error', text: `Your wallet holds ${usdc === null ? 'no' : (Number(usdc) / 1e6).toFixed(2)} USDC: less than the deposit.${cfg?.cluster === 'localnet' ? ' On localnet: `perp localnet faucet --usdc 1000`.' : ''}` });
+        const ixs: Instruction[] = [];
+        if (!margin.account) ixs.push(await createMarginAccount({ owner, accountId: 0 }));
+        ixs.push(await deposit({ authority: owner, marginAccount: margin.address, userToken: await associatedToken(owner, live.exchange.collateralMint), amount }));
+        await send(`Deposit ${(Number(amount) / 1e6).toFixed(2)} USDC`, ixs);
+    }
+    async function onWithdraw(amount: bigint) {
+        if (!live || !owner || !margin?.account) return;
+        const ix = await withdraw({ owner, marginAccount: margin.address, userToken: await associatedToken(owner, live.exchange.collateralMint), amount, positionMarkets: positionMarkets(margin.account) });
+        await send(`Withdraw ${(Number(amount) / 1e6).toFixed(2)} USDC`, [await withCollateral(ix, heldCollateral(margin.account))]);
+    }
+    async function onClose(market: number) {
+        if (!live || !owner || !margin?.account) return;
+        const m = live.markets.get(market)!.market;
+        const ix = await closePosition({ authority: owner, marginAccount: margin.address, marketIndex: market, oracles: marketOracles(m), otherMarkets: crossMarkets(margin.account, market), limitPrice: 0n });
+        await send(`Close ${name(m.name)}`, [await withCollateral(ix, heldCollateral(margin.account))]);
+    }
+    async function onCancel(id: bigint) {
+        if (!owner || !margin) return;
+        await send(`Cancel order ${id}`, [await cancelOrders({ owner, marginAccount: margin.address, which: { byId: id } })]);
+    }
+
+    return (
+        <>
+            <header>
+                <h1>perp</h1>
+                {live && (
+                    <label class="market-select">Market
+                        <select value={sel} onChange={(e) => setSel(Number((e.target as HTMLSelectElement).value))}>
+                            {[...markets.values()].map((m) => (<option value={m.market.marketIndex}>{name(m.market.name)}</option>))}
+                        </select>
+                    </label>
+                )}
+                <span class="cluster">{cfg ? `${cfg.cluster} · ${cfg.rpc}` : ''}</span>
+                <div class="wallets">
+                    {wAccount ? (
+                        <>
+                            <span data-testid="connected">{wallet?.name}: {wAccount.address.slice(0, 4)}…{wAccount.address.slice(-4)}</span>
+                            <button type="button" onClick={() => { void disconnect(wallet!); setWAccount(null); setWallet(null); setMargin(null); }}>Disconnect</button>
+                        </>
+                    ) : wallets.length === 0 ? (
+                        <span class="muted">No Solana wallet found: install one that supports the Wallet Standard.</span>
+                    ) : (
+                        wallets.map((w) => (<button type="button" onClick={() => onConnect(w)}>Connect {w.name}</button>))
+                    )}
+                </div>
+            </header>
+            {msg && <p class={`msg ${msg.kind}`} role={msg.kind === 'error' ? 'alert' : 'status'} data-testid="message">{msg.text}</p>}
+            {bootError && <p class="msg error" role="alert" data-testid="message">{bootError}</p>}
+            <main>
+                <div class="left">
+                    <div class="chart" ref={chartEl} aria-label="Mark candles and index line" role="img" />
+                    <Positions view={view} markets={markets} lights={lights} onClose={onClose} />
+                    <Orders account={margin?.account ?? null} markets={markets} onCancel={onCancel} />
+                    <History h={history} indexer={cfg?.indexer ?? null} />
+                </div>
+                <div class="right">
+                    {ms && <MarketPanel ms={ms} now={live!.now()} />}
+                    {ms && live && <Ticket chain={live.chain} ms={ms} all={markets} owner={owner} account={margin} collaterals={live.collaterals} now={live.now()} slot={live.slot} onSend={send} />}
+                    <AccountPanel owner={owner} account={margin?.account ?? null} view={view} wallet={usdc} collaterals={live?.collaterals ?? new Map()} onDeposit={onDeposit} onWithdraw={onWithdraw} />
+                </div>
+            </main>
+            <footer>Charts by <a href="https://www.tradingview.com/">TradingView</a> lightweight-charts.</footer>
+        </>
+    );
+}
+
+render(<App />, document.getElementById('app')!);

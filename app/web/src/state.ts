@@ -1,0 +1,113 @@
+/**
+ * The page's live data: the exchange, every market with the index and mark computed from its
+ * oracle accounts at each change (websocket subscriptions), listed collateral, and the cluster's
+ * clock (read once a minute; the seconds in between are counted locally, so staleness shows).
+ */
+import type { Address } from '@solana/kit';
+import { decodeMarket, decodeCollateral, pda, prices, type Collateral, type Exchange, type Market } from '@perp/client';
+import type { Chain } from './chain';
+import type { MarketLive } from './view';
+
+export interface MarketState extends MarketLive {
+    view: prices.IndexView;
+    oracles: (prices.OracleAccount | null)[];
+    /** page time (ms since epoch) of the last change seen */
+    updatedAt: number;
+}
+
+export class Live {
+    exchange!: Exchange;
+    markets = new Map<number, MarketState>();
+    collaterals = new Map<number, Collateral>();
+    private offset = 0; // cluster unix time - local unix time (s)
+    slot = 0n;
+    private abort = new AbortController();
+    onChange: () => void = () => {};
+
+    constructor(readonly chain: Chain) {}
+
+    now(): bigint {
+        return BigInt(Math.floor(Date.now() / 1000 + this.offset));
+    }
+
+    async start(): Promise<void> {
+        // three round trips: the exchange (and the clock); its markets and collateral; their oracles
+        const [exchange] = await Promise.all([this.chain.exchange(), this.syncClock()]);
+        this.exchange = exchange;
+        const [ms, cols] = await Promise.all([this.chain.markets(exchange.marketCount), this.chain.collaterals(exchange.collateralCount)]);
+        this.collaterals = cols;
+        const keys = ms.map(({ market }) => market.oracles.slice(0, market.numOracles).map((o) => o.key));
+        const got = await this.chain.accounts(keys.flat());
+        let at = 0;
+        ms.forEach(({ address, market }, i) => {
+            const oracles = got.slice(at, at + keys[i].length);
+            at += keys[i].length;
+            this.markets.set(market.marketIndex, this.compute(address, market, oracles));
+        });
+        const signal = this.abort.signal;
+        for (const s of this.markets.values()) this.subscribe(s.market.marketIndex, signal);
+        for (const [i] of this.collaterals) {
+            void (async () => {
+                await this.chain.watch(await pda.collateral(i), signal, (_o, d) => {
+                    this.collaterals.set(i, decodeCollateral(d));
+                    this.onChange();
+                });
+            })().catch(() => {});
+        }
+        const t = setInterval(() => void this.syncClock().catch(() => {}), 60_000);
+        const tick = setInterval(() => this.recomputeAll(), 1_000);
+        signal.addEventListener('abort', () => {
+            clearInterval(t);
+            clearInterval(tick);
+        });
+    }
+
+    stop() {
+        this.abort.abort();
+    }
+
+    private async syncClock() {
+        const c = await this.chain.clock();
+        this.offset = Number(c.now) - Date.now() / 1000;
+        this.slot = c.slot;
+    }
+
+    private compute(address: Address, market: Market, oracles: (prices.OracleAccount | null)[]): MarketState {
+        const now = this.now();
+        const view = prices.indexView(market, oracles, now, this.exchange.pythLegacyProgram, this.exchange.pythReceiverProgram);
+        const p = prices.marketPrices(market, view, now);
+        return { address, market, oracles, view, index: p?.index ?? 0n, mark: p?.mark ?? 0n, live: p?.live ?? false, updatedAt: Date.now() };
+    }
+
+    private recomputeAll() {
+        for (const [i, s] of this.markets) {
+            const n = this.compute(s.address, s.market, s.oracles);
+            n.updatedAt = s.updatedAt;
+            this.markets.set(i, n);
+        }
+        this.onChange();
+    }
+
+    private subscribe(i: number, signal: AbortSignal) {
+        const s0 = this.markets.get(i)!;
+        const update = (f: (s: MarketState) => MarketState) => {
+            const s = this.markets.get(i)!;
+            this.markets.set(i, f(s));
+            this.onChange();
+        };
+        void this.chain
+            .watch(s0.address, signal, (_o, d) => update((s) => this.compute(s.address, decodeMarket(d), s.oracles)))
+            .catch(() => {});
+        s0.market.oracles.slice(0, s0.market.numOracles).forEach((o, k) => {
+            void this.chain
+                .watch(o.key, signal, (owner, data) =>
+                    update((s) => {
+                        const oracles = [...s.oracles];
+                        oracles[k] = { owner, data };
+                        return this.compute(s.address, s.market, oracles);
+                    }),
+                )
+                .catch(() => {});
+        });
+    }
+}

@@ -1,0 +1,11 @@
+import { defineConfig } from 'vite';
+import { fileURLToPath } from 'node:url';
+
+// @perp/client is compiled from its sources (app/ts/src): the page ships exactly the code the
+// package's tests check against the Rust SDK.
+export default defineConfig({
+    base: './',
+    resolve: { alias: { '@perp/client': fileURLToPath(new URL('../ts/src/index.ts', import.meta.url)) } },
+    oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
+    build: { outDir: 'dist', target: 'es2022', sourcemap: false, reportCompressedSize: true },
+});
