@@ -35,6 +35,9 @@ pub struct WebArgs {
     /// Build the page first (`npm ci` when needed, then `npm run build` in app/web).
     #[arg(long)]
     pub build: bool,
+    /// Build the page and exit (nothing served).
+    #[arg(long)]
+    pub build_only: bool,
 }
 
 pub fn web_dir() -> PathBuf {
@@ -111,8 +114,11 @@ pub fn page_config(cluster: &str, rpc: &str, ws: &str, indexer: &str) -> serde_j
 }
 
 pub fn run(a: &WebArgs, rpc: &str, ws: String) -> Result<Output, CliError> {
-    if a.build {
+    if a.build || a.build_only {
         build_page()?;
+    }
+    if a.build_only {
+        return Ok(Output::new("built", json!({ "built": web_dir().join("dist").display().to_string() })));
     }
     let dir = a.dir.clone().unwrap_or_else(|| web_dir().join("dist"));
     if !dir.join("index.html").exists() {

@@ -44,7 +44,7 @@ import type { Config } from './config';
 
 export const TOKEN_PROGRAM = address('TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA');
 export const ATA_PROGRAM = address('ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL');
-const CLOCK = address('SysvarC1ock11111111111111111111111111111111');
+export const CLOCK = address('SysvarC1ock11111111111111111111111111111111');
 
 export type Rpc = ReturnType<typeof createSolanaRpc>;
 export type Subs = ReturnType<typeof createSolanaRpcSubscriptions>;
@@ -74,7 +74,8 @@ export class Chain {
             return await f();
         } catch (e) {
             if (e instanceof UserError) throw e;
-            throw this.unreachable(e);
+            if (isTransport(e)) throw this.unreachable(e);
+            throw new UserError(`The node at ${this.cfg.rpc} answered with an error: ${(e as Error).message}. Nothing was sent.`);
         }
     }
 
@@ -269,7 +270,7 @@ export function explain(err: unknown, logs: readonly string[]): string {
 
 function isTransport(e: unknown): boolean {
     const m = String((e as Error)?.message ?? e);
-    return /fetch|network|Failed to|ECONNREFUSED|HTTP error|status 5\d\d/i.test(m);
+    return /fetch|network|Failed to|ECONNREFUSED|HTTP error|transport|status 5\d\d/i.test(m) || e instanceof TypeError;
 }
 
 export async function associatedToken(owner: Address, mint: Address): Promise<Address> {

@@ -19,11 +19,16 @@ import {
     positionMarkets,
     withCollateral,
     withdraw,
+    withdrawCollateral,
+    depositCollateral,
+    refreshCollateral,
+    collateralOracles,
     PERP_PROGRAM_ADDRESS,
     getMarginAccountSize,
     type MarginAccount,
 } from '@perp/client';
 import { loadConfig, type Config } from './config';
+import { fixed } from './format';
 import { Chain, UserError, associatedToken } from './chain';
 import { Live } from './state';
 import { connect, disconnect, signWire, watchWallets, WalletRejected, type SolanaChain } from './wallet';
@@ -63,7 +68,7 @@ function App() {
             l.onChange = () => setTick((t) => t + 1);
             await l.start();
             setLive(l);
-            (window as unknown as { __perpReady: boolean }).__perpReady = true;
+            Object.assign(window, { __perpReady: true, __perpIndexSeen: l.indexSeen });
         })().catch((e) => setBootError(e instanceof UserError ? e.message : `Could not load the exchange: ${(e as Error).message}`));
         return () => l?.stop();
     }, []);
@@ -106,8 +111,15 @@ function App() {
         if (!cfg?.indexer) return;
         const base = cfg.indexer.replace(/\/$/, '');
         const from = Math.floor(Date.now() / 1000) - 6 * 3600;
-        Promise.all(['mark', 'index'].map((k) => fetch(`${base}/v1/markets/${sel}/candles?resolution=1m&kind=${k}&from=${from}`).then((r) => (r.ok ? r.json() : { candles: [] }))))
-            .then(([m, i]) => chart.current?.setHistory(m.candles, i.candles))
+        // a market the indexer has not seen yet has no candles (its API answers 404): ask first
+        fetch(`${base}/v1/markets`)
+            .then((r) => (r.ok ? r.json() : []))
+            .then((known: { market_index: number }[]) =>
+                known.some((m) => m.market_index === sel)
+                    ? Promise.all(['mark', 'index'].map((k) => fetch(`${base}/v1/markets/${sel}/candles?resolution=1m&kind=${k}&from=${from}`).then((r) => (r.ok ? r.json() : { candles: [] }))))
+                    : null,
+            )
+            .then((c) => c && chart.current?.setHistory(c[0].candles, c[1].candles))
             .catch(() => {});
     }, [live, sel, cfg]);
     useEffect(() => {
@@ -181,29 +193,72 @@ function App() {
         }
     }
 
-    async function onDeposit(amount: bigint) {
+    async function onDepositRaw(mint: number, amount: bigint) {
         if (!live || !owner || !margin) return;
-        if (usdc === null || usdc < amount) return setMsg({ kind: 'error', text: `Your wallet holds ${usdc === null ? 'no' : (Number(usdc) / 1e6).toFixed(2)} USDC: less than the deposit.${cfg?.cluster === 'localnet' ? ' On localnet: `perp localnet faucet --usdc 1000`.' : ''}` });
+        const c = mint === 0 ? null : live.collaterals.get(mint)!;
+        const mintKey = c ? c.mint : live.exchange.collateralMint;
+        const unit = c ? name(c.name) : 'USDC';
+        const decimals = c ? c.decimals : 6;
+        const held = (await live.chain.tokenBalance(owner, mintKey)).amount;
+        const text = (v: bigint) => fixed(v, decimals, Math.min(decimals, 4));
+        if (held === null || held < amount)
+            return setMsg({ kind: 'error', text: `Your wallet holds ${held === null ? 'no' : text(held)} ${unit}: less than the deposit.${cfg?.cluster === 'localnet' ? ` On localnet: \`perp localnet faucet${c ? ` --collateral ${unit}=10` : ' --usdc 1000'}\`.` : ''} Nothing was sent.` });
         const ixs: Instruction[] = [];
         if (!margin.account) ixs.push(await createMarginAccount({ owner, accountId: 0 }));
-        ixs.push(await deposit({ authority: owner, marginAccount: margin.address, userToken: await associatedToken(owner, live.exchange.collateralMint), amount }));
-        await send(`Deposit ${(Number(amount) / 1e6).toFixed(2)} USDC`, ixs);
+        const userToken = await associatedToken(owner, mintKey);
+        if (c) ixs.push(await depositCollateral({ authority: owner, marginAccount: margin.address, collateralIndex: mint, mint: mintKey, userToken, amount }));
+        else ixs.push(await deposit({ authority: owner, marginAccount: margin.address, userToken, amount }));
+        await send(`Deposit ${fixed(amount, decimals, 2)} ${unit}`, ixs);
     }
-    async function onWithdraw(amount: bigint) {
+    async function onWithdrawRaw(mint: number, amount: bigint) {
         if (!live || !owner || !margin?.account) return;
-        const ix = await withdraw({ owner, marginAccount: margin.address, userToken: await associatedToken(owner, live.exchange.collateralMint), amount, positionMarkets: positionMarkets(margin.account) });
-        await send(`Withdraw ${(Number(amount) / 1e6).toFixed(2)} USDC`, [await withCollateral(ix, heldCollateral(margin.account))]);
+        const a = margin.account;
+        const held = heldCollateral(a);
+        // listed collateral is valued at prices refreshed within a few slots: refresh each one held
+        const refresh = await Promise.all(held.map((i) => refreshCollateral({ collateralIndex: i, oracles: collateralOracles(live.collaterals.get(i)!) })));
+        if (mint === 0) {
+            const ix = await withdraw({ owner, marginAccount: margin.address, userToken: await associatedToken(owner, live.exchange.collateralMint), amount, positionMarkets: positionMarkets(a) });
+            await send(`Withdraw ${fixed(amount, 6, 2)} USDC`, [...refresh, await withCollateral(ix, held)]);
+            return;
+        }
+        const c = live.collaterals.get(mint)!;
+        const ix = await withdrawCollateral({
+            owner,
+            marginAccount: margin.address,
+            collateralIndex: mint,
+            mint: c.mint,
+            userToken: await associatedToken(owner, c.mint),
+            amount,
+            crossMarkets: crossMarkets(a),
+            otherCollateral: held.filter((i) => i !== mint),
+        });
+        await send(`Withdraw ${fixed(amount, c.decimals, 2)} ${name(c.name)}`, [...refresh, ix]);
     }
-    async function onClose(market: number) {
+    async function onCloseRaw(market: number) {
         if (!live || !owner || !margin?.account) return;
         const m = live.markets.get(market)!.market;
         const ix = await closePosition({ authority: owner, marginAccount: margin.address, marketIndex: market, oracles: marketOracles(m), otherMarkets: crossMarkets(margin.account, market), limitPrice: 0n });
         await send(`Close ${name(m.name)}`, [await withCollateral(ix, heldCollateral(margin.account))]);
     }
-    async function onCancel(id: bigint) {
+    async function onCancelRaw(id: bigint) {
         if (!owner || !margin) return;
         await send(`Cancel order ${id}`, [await cancelOrders({ owner, marginAccount: margin.address, which: { byId: id } })]);
     }
+
+    // every action: a failure before signing (the node gone, a bad input) is a message, never lost
+    const guarded =
+        <A extends unknown[]>(f: (...a: A) => Promise<unknown>) =>
+        async (...a: A) => {
+            try {
+                await f(...a);
+            } catch (e) {
+                setMsg({ kind: 'error', text: e instanceof UserError || e instanceof WalletRejected ? e.message : `Failed: ${(e as Error).message}. Nothing was sent.` });
+            }
+        };
+    const onDeposit = guarded(onDepositRaw);
+    const onWithdraw = guarded(onWithdrawRaw);
+    const onClose = guarded(onCloseRaw);
+    const onCancel = guarded(onCancelRaw);
 
     return (
         <>

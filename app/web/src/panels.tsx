@@ -27,7 +27,7 @@ export function MarketPanel({ ms, now }: { ms: MarketState; now: bigint }) {
                 <dt>Status</dt><dd data-testid="market-status" class={m.status === 0 ? '' : 'warn'}>{paused ? `paused until ${new Date(Number(m.pausedUntil) * 1000).toLocaleTimeString()}` : STATUS[m.status] ?? m.status}</dd>
             </dl>
             <h3>Oracles</h3>
-            <table class="oracles" data-first={m.oracles[0].key}>
+            <table class="oracles" data-keys={m.oracles.slice(0, m.numOracles).map((o) => `${o.kind}:${o.key}`).join(',')}>
                 <thead><tr><th>Source</th><th>Price</th><th>Age</th><th>Status</th></tr></thead>
                 <tbody>
                     {ms.view.readings.map((r, i) => {
@@ -118,18 +118,22 @@ export function AccountPanel(p: {
     view: AccountView | null;
     wallet: bigint | null;
     collaterals: Map<number, Collateral>;
-    onDeposit: (amount: bigint) => void;
-    onWithdraw: (amount: bigint) => void;
+    /** 0 = USDC, else a listed collateral's index; amounts in that mint's raw units */
+    onDeposit: (mint: number, amount: bigint) => void;
+    onWithdraw: (mint: number, amount: bigint) => void;
 }) {
     const [amount, setAmount] = useState('');
+    const [mint, setMint] = useState(0);
     const [err, setErr] = useState<string | null>(null);
+    const decimals = mint === 0 ? 6 : p.collaterals.get(mint)?.decimals ?? 6;
+    const unit = mint === 0 ? 'USDC' : name(p.collaterals.get(mint)?.name ?? new Uint8Array());
     const v = p.view;
     const ratio = v && v.equity > 0n ? Number((v.maintenance * 1000n) / v.equity) / 10 : null;
-    const act = (f: (a: bigint) => void) => {
-        const a = parseFixed(amount, 6);
-        if (a === null || a === 0n) return setErr('Enter an amount of USDC, e.g. 100.');
+    const act = (f: (m: number, a: bigint) => void) => {
+        const a = parseFixed(amount, decimals);
+        if (a === null || a === 0n) return setErr(`Enter an amount of ${unit}, e.g. 100 (at most ${decimals} decimals).`);
         setErr(null);
-        f(a);
+        f(mint, a);
     };
     return (
         <section class="panel" aria-label="Account">
@@ -148,7 +152,13 @@ export function AccountPanel(p: {
                         <div style={{ width: `${Math.min(ratio ?? 0, 100)}%` }} class={ratio !== null && ratio > 70 ? 'bar hot' : 'bar'} />
                     </div>
                     <small>{ratio === null ? 'no margin in use' : `maintenance margin is ${ratio} % of equity (liquidation at 100 %)`}</small>
-                    <label>Amount (USDC)
+                    <label>Collateral
+                        <select value={mint} onChange={(e) => setMint(Number((e.target as HTMLSelectElement).value))}>
+                            <option value={0}>USDC</option>
+                            {[...p.collaterals.entries()].map(([i, c]) => (<option value={i}>{name(c.name)}</option>))}
+                        </select>
+                    </label>
+                    <label>Amount ({unit})
                         <input inputMode="decimal" value={amount} onInput={(e) => setAmount((e.target as HTMLInputElement).value)} />
                     </label>
                     <div class="row">

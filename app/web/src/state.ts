@@ -5,7 +5,7 @@
  */
 import type { Address } from '@solana/kit';
 import { decodeMarket, decodeCollateral, pda, prices, type Collateral, type Exchange, type Market } from '@perp/client';
-import type { Chain } from './chain';
+import { CLOCK, type Chain } from './chain';
 import type { MarketLive } from './view';
 
 export interface MarketState extends MarketLive {
@@ -19,15 +19,19 @@ export class Live {
     exchange!: Exchange;
     markets = new Map<number, MarketState>();
     collaterals = new Map<number, Collateral>();
-    private offset = 0; // cluster unix time - local unix time (s)
+    /** The cluster's clock as of its latest slot (the Clock sysvar, by subscription). */
+    private clusterNow = 0n;
     slot = 0n;
+    /** page time (ms) at which each index value was first shown (the browser test reads it) */
+    readonly indexSeen = new Map<string, number>();
     private abort = new AbortController();
     onChange: () => void = () => {};
 
     constructor(readonly chain: Chain) {}
 
+    /** What the program's `Clock::get()?.unix_timestamp` returns now: staleness as the program judges it. */
     now(): bigint {
-        return BigInt(Math.floor(Date.now() / 1000 + this.offset));
+        return this.clusterNow;
     }
 
     async start(): Promise<void> {
@@ -54,12 +58,18 @@ export class Live {
                 });
             })().catch(() => {});
         }
-        const t = setInterval(() => void this.syncClock().catch(() => {}), 60_000);
-        const tick = setInterval(() => this.recomputeAll(), 1_000);
-        signal.addEventListener('abort', () => {
-            clearInterval(t);
-            clearInterval(tick);
-        });
+        // the clock ticks with every slot: recompute what depends on time when the second changes
+        void this.chain
+            .watch(CLOCK, signal, (_o, d) => {
+                const v = new DataView(d.buffer, d.byteOffset);
+                const now = v.getBigInt64(32, true);
+                this.slot = v.getBigUint64(0, true);
+                if (now !== this.clusterNow) {
+                    this.clusterNow = now;
+                    this.recomputeAll();
+                }
+            })
+            .catch(() => {});
     }
 
     stop() {
@@ -68,7 +78,7 @@ export class Live {
 
     private async syncClock() {
         const c = await this.chain.clock();
-        this.offset = Number(c.now) - Date.now() / 1000;
+        this.clusterNow = c.now;
         this.slot = c.slot;
     }
 
@@ -76,6 +86,7 @@ export class Live {
         const now = this.now();
         const view = prices.indexView(market, oracles, now, this.exchange.pythLegacyProgram, this.exchange.pythReceiverProgram);
         const p = prices.marketPrices(market, view, now);
+        if (p && !this.indexSeen.has(p.index.toString())) this.indexSeen.set(p.index.toString(), Date.now());
         return { address, market, oracles, view, index: p?.index ?? 0n, mark: p?.mark ?? 0n, live: p?.live ?? false, updatedAt: Date.now() };
     }
 

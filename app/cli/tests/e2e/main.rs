@@ -11,6 +11,7 @@ mod failures;
 mod guard;
 mod indexer;
 mod orders;
+mod web;
 
 use anchor_lang::{AnchorDeserialize, Discriminator};
 use cluster::*;
