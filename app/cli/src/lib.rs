@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod charts;
 pub mod collateral;
+pub mod hints;
 pub mod history;
 pub mod keeper;
 pub mod localnet;

@@ -165,14 +165,24 @@ fn load_keypair(path: &Option<PathBuf>, required: bool) -> Result<Option<Keypair
     };
     if !p.exists() {
         return if required || path.is_some() {
-            Err(CliError::input(format!("keypair file {} not found", p.display())))
+            Err(CliError::input(format!(
+                "keypair file {} not found: pass --keypair FILE (the Solana CLI's JSON format), or create one \
+                 with `solana-keygen new -o {}`; then fund it (on a local cluster: `perp localnet faucet`)",
+                p.display(),
+                p.display()
+            )))
         } else {
             Ok(None)
         };
     }
-    solana_keypair::read_keypair_file(&p)
-        .map(Some)
-        .map_err(|e| CliError::input(format!("keypair file {}: {e}", p.display())))
+    let kp = solana_keypair::read_keypair_file(&p).map_err(|e| {
+        CliError::input(format!(
+            "keypair file {}: {e} (a keypair file is a JSON array of 64 bytes, as `solana-keygen new` writes)",
+            p.display()
+        ))
+    })?;
+    perp_cli::hints::set_payer(kp.pubkey());
+    Ok(Some(kp))
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -180,6 +190,7 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 fn run(cli: &Cli) -> Result<Option<Output>, CliError> {
+    perp_cli::hints::set_rpc(&cli.rpc);
     let opts = SendOptions { compute_unit_limit: cli.cu_limit, priority_fee_micro_lamports: cli.priority_fee };
     let chain = || -> Result<RpcChain, CliError> {
         let c = commitment(&cli.commitment).ok_or_else(|| {

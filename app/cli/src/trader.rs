@@ -133,7 +133,7 @@ pub struct MarketArg {
 }
 
 pub(crate) fn chain_err(e: ChainError) -> CliError {
-    CliError::Failed { message: e.to_string(), details: None }
+    crate::hints::chain_error(e)
 }
 
 pub(crate) fn s<T: std::fmt::Display>(v: T) -> Value {
@@ -208,15 +208,27 @@ pub async fn market_states<C: Chain>(c: &C, now: i64) -> Result<(BTreeMap<u16, M
 pub(crate) async fn resolve_market<C: Chain>(c: &C, key: &str) -> Result<perp::state::Market, CliError> {
     let markets = fetch_markets(c).await.map_err(chain_err)?;
     if let Ok(i) = key.parse::<u16>() {
-        return markets
-            .into_iter()
-            .find(|m| m.market_index == i)
-            .ok_or_else(|| CliError::input(format!("--market {key}: no such market")));
+        return match markets.iter().find(|m| m.market_index == i) {
+            Some(m) => Ok(*m),
+            None => Err(unknown_market(key, &markets)),
+        };
     }
-    markets
-        .into_iter()
-        .find(|m| m.name_str().eq_ignore_ascii_case(key))
-        .ok_or_else(|| CliError::input(format!("--market {key}: no market with that name")))
+    match markets.iter().find(|m| m.name_str().eq_ignore_ascii_case(key)) {
+        Some(m) => Ok(*m),
+        None => Err(unknown_market(key, &markets)),
+    }
+}
+
+fn unknown_market(key: &str, markets: &[perp::state::Market]) -> CliError {
+    let known: Vec<String> = markets.iter().map(|m| format!("{} ({})", m.name_str(), m.market_index)).collect();
+    CliError::input(if known.is_empty() {
+        format!("--market {key}: this exchange has no market yet (an admin creates them: `perp admin init`)")
+    } else {
+        format!(
+            "--market {key}: no such market; the markets are {} (by name or number; `perp market list`)",
+            known.join(", ")
+        )
+    })
 }
 
 pub(crate) fn need(signer: Option<&Keypair>) -> Result<&Keypair, CliError> {
@@ -385,9 +397,47 @@ pub async fn trade<C: Chain>(
     let acct = fetch_margin(c, &key).await.map_err(chain_err)?;
     let now = c.unix_time().await.map_err(chain_err)?;
     let (states, _) = market_states(c, now).await?;
-    let ms = states
-        .get(&m.market_index)
-        .ok_or_else(|| CliError::Failed { message: "market has no price".into(), details: None })?;
+    let name = market_name(&m);
+    let ms = states.get(&m.market_index).ok_or_else(|| CliError::Failed {
+        message: format!(
+            "market {name} has no price: too few of its feeds are fresh and no index is cached \
+             (`perp market show --market {name}` names each source and why)"
+        ),
+        details: None,
+    })?;
+    // what the program refuses whatever the margin: say it before anything is signed
+    let old_base = acct.find(m.market_index).map(|i| acct.positions[i].base).unwrap_or(0);
+    let signed = if side == Side::Long { size.0 } else { -size.0 };
+    let reduces = old_base != 0 && (old_base > 0) != (side == Side::Long) && size.0 <= old_base.abs();
+    if m.is_paused(now) {
+        return Err(CliError::Failed {
+            message: format!(
+                "market {name} is paused until unix time {} ({} s from now): orders are refused until then \
+                 (`perp market show --market {name}`)",
+                m.paused_until,
+                m.paused_until - now
+            ),
+            details: None,
+        });
+    }
+    if m.is_reduce_only() && !reduces {
+        return Err(CliError::Failed {
+            message: format!(
+                "market {name} only accepts orders that reduce a position (yours is {}): sell at most your long or buy at most your short",
+                Base(old_base)
+            ),
+            details: None,
+        });
+    }
+    let new_base = old_base.saturating_add(signed);
+    if new_base != 0 && new_base.abs() < m.min_position && (!reduces || old_base.abs() >= m.min_position) {
+        return Err(CliError::input(format!(
+            "--size {}: the position would be {}, below the market's minimum {} (trade at least that, or close it in full)",
+            a.size,
+            Base(new_base),
+            Base(m.min_position)
+        )));
+    }
     let ex = fetch_exchange(c).await.map_err(chain_err)?;
     let collaterals = crate::collateral::refresh_stale(c, kp, &acct, opts).await?;
     let p = preview_trade_with(
