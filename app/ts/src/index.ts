@@ -22,3 +22,4 @@ export * as generated from './generated/index.js';
 export type { AdlRound, Collateral, Exchange, MarginAccount, Market, Proposal } from './generated/accounts/index.js';
 export type { Order, Position } from './generated/types/index.js';
 export { getMarginAccountSize, getMarketSize } from './generated/accounts/index.js';
+export * from './account-view.js';

@@ -32,7 +32,7 @@ import { fixed } from './format';
 import { Chain, UserError, associatedToken } from './chain';
 import { Live } from './state';
 import { connect, disconnect, signWire, watchWallets, WalletRejected, type SolanaChain } from './wallet';
-import { accountView, adlLight, type MarketLive } from './view';
+import { accountView, adlLight, type MarketLive } from '@perp/client';
 import { Ticket, name } from './ticket';
 import { AccountPanel, History, MarketPanel, Orders, Positions, type HistoryData } from './panels';
 import { PriceChart } from './chart';
@@ -154,7 +154,7 @@ function App() {
     }, [loadHistory]);
 
     const markets = live?.markets ?? new Map();
-    const view = useMemo(() => (live && margin?.account ? accountView(margin.account, markets as Map<number, MarketLive>, live.collaterals, live.now(), live.slot) : null), [live, margin, markets, live?.now()]);
+    const view = useMemo(() => (live && margin?.account ? accountView(margin.account, markets as Map<number, MarketLive>, live.collaterals, live.now()) : null), [live, margin, markets, live?.now()]);
     const lights = new Map<number, number | null>();
     if (margin?.account && live) for (const p of view?.positions ?? []) lights.set(p.marketIndex, adlLight(margin.address, markets.get(p.marketIndex)!, peers));
 

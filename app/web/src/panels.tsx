@@ -4,7 +4,7 @@ import type { Address } from '@solana/kit';
 import { openOrders, ORDER_KIND, ORDER_TRIGGERED, type Collateral, type MarginAccount } from '@perp/client';
 import { fixed, parseFixed, pct, price, usd, base as fmtBase } from './format';
 import type { MarketState } from './state';
-import type { AccountView } from './view';
+import type { AccountView } from '@perp/client';
 import { name } from './ticket';
 
 const STATUS = ['active', 'reduce-only', 'paused', 'settled'];
@@ -128,7 +128,9 @@ export function AccountPanel(p: {
     const decimals = mint === 0 ? 6 : p.collaterals.get(mint)?.decimals ?? 6;
     const unit = mint === 0 ? 'USDC' : name(p.collaterals.get(mint)?.name ?? new Uint8Array());
     const v = p.view;
-    const ratio = v && v.equity > 0n ? Number((v.maintenance * 1000n) / v.equity) / 10 : null;
+    const ratio = v && v.cross.equity > 0n ? Number((v.cross.maintenance * 1000n) / v.cross.equity) / 10 : null;
+    const free = v?.cross.freeCollateral();
+    const withdrawable = v && p.account ? v.cross.withdrawable(p.account.crossCollateral) : null;
     const act = (f: (m: number, a: bigint) => void) => {
         const a = parseFixed(amount, decimals);
         if (a === null || a === 0n) return setErr(`Enter an amount of ${unit}, e.g. 100 (at most ${decimals} decimals).`);
@@ -144,9 +146,9 @@ export function AccountPanel(p: {
                         <dt>Wallet USDC</dt><dd data-testid="wallet-usdc">{p.wallet === null ? 'no USDC account' : usd(p.wallet)}</dd>
                         <dt>Collateral USDC</dt><dd data-testid="collateral">{p.account ? usd(p.account.crossCollateral) : '—'}</dd>
                         {v?.collateral.map((c) => (<><dt>{name(p.collaterals.get(c.index)!.name)}</dt><dd>{fixed(c.amount, p.collaterals.get(c.index)!.decimals, 4)} (≈ {usd(c.value)} USDC)</dd></>))}
-                        <dt>Equity</dt><dd data-testid="equity">{v ? usd(v.equity) : '—'}</dd>
-                        <dt>Free collateral</dt><dd data-testid="free">{v ? usd(v.free) : '—'}</dd>
-                        <dt>Withdrawable</dt><dd>{v ? usd(v.withdrawable) : '—'}</dd>
+                        <dt>Equity</dt><dd data-testid="equity">{v ? usd(v.cross.equity) : '—'}</dd>
+                        <dt>Free collateral</dt><dd data-testid="free">{free?.ok ? usd(free.value) : '—'}</dd>
+                        <dt>Withdrawable</dt><dd>{withdrawable?.ok ? usd(withdrawable.value) : '—'}</dd>
                     </dl>
                     <div class="health" role="meter" aria-label="Margin used toward liquidation" aria-valuemin={0} aria-valuemax={100} aria-valuenow={ratio ?? 0}>
                         <div style={{ width: `${Math.min(ratio ?? 0, 100)}%` }} class={ratio !== null && ratio > 70 ? 'bar hot' : 'bar'} />

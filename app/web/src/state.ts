@@ -6,9 +6,12 @@
 import type { Address } from '@solana/kit';
 import { decodeMarket, decodeCollateral, pda, prices, type Collateral, type Exchange, type Market } from '@perp/client';
 import { CLOCK, type Chain } from './chain';
-import type { MarketLive } from './view';
+import type { MarketLive } from '@perp/client';
 
 export interface MarketState extends MarketLive {
+    address: Address;
+    /** False: too few fresh feeds, the market's cached index stands in. */
+    live: boolean;
     view: prices.IndexView;
     oracles: (prices.OracleAccount | null)[];
     /** page time (ms since epoch) of the last change seen */

@@ -19,9 +19,11 @@ import {
     withCollateral,
     type MarginAccount,
     type OrderKindName,
+    accountView,
+    type MarketLive,
 } from '@perp/client';
 import { fixed, parseFixed, pct, price, usd, base as fmtBase } from './format';
-import { accountView, type MarketLive } from './view';
+
 import type { MarketState } from './state';
 import type { Chain } from './chain';
 
@@ -66,7 +68,7 @@ export function Ticket(p: TicketProps) {
     const m = p.ms.market;
     const min = m.minPosition;
     const acct = p.account?.account ?? null;
-    const equity = acct ? accountView(acct, p.all as Map<number, MarketLive>, p.collaterals, p.now, p.slot).equity : 0n;
+    const equity = acct ? accountView(acct, p.all as Map<number, MarketLive>, p.collaterals, p.now).cross.equity : 0n;
     const paused = m.status === 2 && p.now < m.pausedUntil;
 
     const reset = () => setPreview(null);
@@ -145,11 +147,14 @@ export function Ticket(p: TicketProps) {
                 const now = p.now;
                 const pr = prices.marketPrices(mAfter, p.ms.view, now);
                 all.set(m.marketIndex, { ...p.ms, market: mAfter, mark: pr?.mark ?? p.ms.mark, index: pr?.index ?? p.ms.index });
-                const v = accountView(after, all, p.collaterals, now, p.slot);
+                const v = accountView(after, all, p.collaterals, now);
                 const pos = v.positions.find((x) => x.marketIndex === m.marketIndex);
                 pv.liquidationPrice = pos?.liquidationPrice ?? null;
-                pv.marginUsed = v.initial;
-                pv.health = v.marginRatio;
+                // the position's group: its own health when isolated, the cross group's otherwise
+                const g = pos?.isolated ? v.isolated.get(pos.slot) ?? v.cross : v.cross;
+                pv.marginUsed = g.initial;
+                const r = g.marginRatio();
+                pv.health = r.ok ? r.value : null;
             }
             setPreview(pv);
         } catch (e) {

@@ -9,6 +9,7 @@
 mod orders;
 mod prices;
 mod vectors;
+mod views;
 
 use anchor_lang::{AnchorDeserialize, Discriminator};
 use base64::Engine;
@@ -195,6 +196,7 @@ async fn typescript_client_matches_rust() {
     write_json(&out.join("accounts.json"), &accounts_and_events().await);
     write_json(&out.join("orders.json"), &orders::math());
     write_json(&out.join("prices.json"), &prices::prices().await);
+    write_json(&out.join("views.json"), &views::views().await);
 
     let ts = root.join("app/ts");
     // install when node_modules is missing or older than the lock file
