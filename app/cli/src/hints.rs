@@ -41,9 +41,14 @@ pub fn unreachable(rpc: &str, cause: &str) -> String {
 
 fn is_unreachable(m: &str) -> bool {
     let m = m.to_ascii_lowercase();
-    ["error sending request", "connection refused", "connect error", "dns error", "timed out", "no route"]
+    ["error sending request", "connection refused", "connect error", "dns error", "no route"]
         .iter()
         .any(|x| m.contains(x))
+}
+
+fn is_timeout(m: &str) -> bool {
+    let m = m.to_ascii_lowercase();
+    m.contains("timed out") || m.contains("timeout")
 }
 
 /// What to do about the program errors a trader meets most (by the error's name).
@@ -59,7 +64,7 @@ pub fn program_hint(name: &str) -> Option<&'static str> {
             "the market's price feeds are late or disagree: `perp market show --market M` names each source and why it was dropped"
         }
         "PositionTooSmall" => "a position opened or increased must be at least the market's `min_position` (`perp market show`)",
-        "InvalidOrderSize" => "the size must be positive and within what the vAMM can fill",
+        "InvalidOrderSize" => "the size must be positive and no larger than the vAMM can fill",
         "SlippageExceeded" => "the price moved past your --limit; preview again with --dry-run",
         "AccountNotEmpty" | "OrdersOpen" => "close positions and cancel orders first (`perp position list`, `perp order list`)",
         "InsufficientCollateralBalance" => "you hold less of that collateral (`perp account show`)",
@@ -73,6 +78,10 @@ pub fn chain_error(e: ChainError) -> CliError {
     let rpc = if ctx.rpc.is_empty() { "the --rpc URL".to_string() } else { ctx.rpc.clone() };
     let payer = ctx.payer.map(|p| p.to_string()).unwrap_or_else(|| "the --keypair".into());
     let message = match &e {
+        ChainError::Transport(m) if is_timeout(m) => format!(
+            "the node at {rpc} did not answer in time ({m}): it may be overloaded. A transaction may still \
+             land: check (`perp account show`, `perp order list`) before retrying, or use another node with --rpc URL"
+        ),
         ChainError::Transport(m) if is_unreachable(m) => unreachable(&rpc, m),
         ChainError::Transport(m) => {
             format!("the node at {rpc} failed: {m} (retry, or use another node with --rpc URL)")

@@ -409,11 +409,12 @@ pub async fn trade<C: Chain>(
     let old_base = acct.find(m.market_index).map(|i| acct.positions[i].base).unwrap_or(0);
     let signed = if side == Side::Long { size.0 } else { -size.0 };
     let reduces = old_base != 0 && (old_base > 0) != (side == Side::Long) && size.0 <= old_base.abs();
-    if m.is_paused(now) {
+    // as the program: closing and reducing are never paused, new risk is
+    if m.is_paused(now) && !reduces {
         return Err(CliError::Failed {
             message: format!(
-                "market {name} is paused until unix time {} ({} s from now): orders are refused until then \
-                 (`perp market show --market {name}`)",
+                "market {name} is paused until unix time {} ({} s from now): orders that add risk are refused \
+                 until then; reducing or closing is allowed (`perp market show --market {name}`)",
                 m.paused_until,
                 m.paused_until - now
             ),

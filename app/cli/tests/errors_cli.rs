@@ -172,6 +172,8 @@ async fn trader_mistakes_on_a_cluster_are_explained() {
     let (input, m) = message(trader::trade(c, Some(&kp), &buy("BTC-PERP", "0.0001"), &o).await);
     assert!(input && m.contains("below the market's minimum 0.001"), "{m}");
 
+    // a position to reduce later
+    trader::trade(c, Some(&kp), &buy("BTC-PERP", "0.01"), &o).await.unwrap();
     // a paused market (the admin's pause, in force for another 600 s), then reduce-only
     let key = pda::market(0);
     let raw = c.account(&key).await.unwrap().unwrap();
@@ -188,12 +190,35 @@ async fn trader_mistakes_on_a_cluster_are_explained() {
     let (_, m) = message(trader::trade(c, Some(&kp), &buy("BTC-PERP", "0.1"), &o).await);
     assert!(m.contains("market BTC-PERP is paused until unix time") && m.contains("600 s from now"), "{m}");
     assert!(m.contains("perp market show --market BTC-PERP"), "{m}");
+    // reducing is never paused (as in the program): half of the position goes
+    let sell = |size: &str| {
+        TradeCmd::Sell(TradeArgs {
+            market: "BTC-PERP".into(),
+            size: size.into(),
+            limit: None,
+            isolated: None,
+            reduce_only: true,
+            stop_loss: None,
+            take_profit: None,
+            dry_run: false,
+            id: 0,
+        })
+    };
+    trader::trade(c, Some(&kp), &sell("0.005"), &o).await.unwrap();
     set_status(perp::state::market_status::REDUCE_ONLY, 0);
     let (_, m) = message(trader::trade(c, Some(&kp), &buy("BTC-PERP", "0.1"), &o).await);
     assert!(m.contains("only accepts orders that reduce a position"), "{m}");
-    // nothing was lost on the way: the deposit is all there
+    // a reduce that would leave less than the minimum is refused before signing
+    let (input, m) = message(trader::trade(c, Some(&kp), &sell("0.0045"), &o).await);
+    assert!(input && m.contains("below the market's minimum 0.001"), "{m}");
+    trader::trade(c, Some(&kp), &sell("0.005"), &o).await.unwrap();
+    // nothing was lost on the way: the deposit is there, less the two trades' fees and spread
     let a = perp_client::chain::fetch_margin(c, &pda::margin_account(&kp.pubkey(), 0)).await.unwrap();
-    assert_eq!(a.cross_collateral, 1000 * USDC as i64);
     assert!(a.find(0).is_none());
+    assert!(
+        a.cross_collateral > 999 * USDC as i64 && a.cross_collateral < 1000 * USDC as i64,
+        "{}",
+        a.cross_collateral
+    );
     let _: Pubkey = key;
 }
