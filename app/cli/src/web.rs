@@ -108,6 +108,17 @@ async fn file(State(s): State<Arc<Site>>, path: Option<UrlPath<String>>) -> Resp
     }
 }
 
+/// A page that signs transactions is never framed by another site (clickjacking), and its files
+/// are taken as the types they are served as.
+async fn guard_headers(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    h.insert(header::X_FRAME_OPTIONS, header::HeaderValue::from_static("DENY"));
+    h.insert(header::CONTENT_SECURITY_POLICY, header::HeaderValue::from_static("frame-ancestors 'none'"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, header::HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, header::HeaderValue::from_static("no-referrer"));
+    r
+}
+
 /// The page's `config.json` for these flags.
 pub fn page_config(cluster: &str, rpc: &str, ws: &str, indexer: &str) -> serde_json::Value {
     json!({ "cluster": cluster, "rpc": rpc, "ws": ws, "indexer": if indexer == "off" { serde_json::Value::Null } else { json!(indexer) } })
@@ -139,7 +150,11 @@ pub fn run(a: &WebArgs, rpc: &str, ws: String) -> Result<Output, CliError> {
     }
     let config = page_config(&a.cluster, rpc, &ws, &a.indexer).to_string();
     let site = Arc::new(Site { dir, config });
-    let app = Router::new().route("/", get(file)).route("/{*path}", get(file)).with_state(site);
+    let app = Router::new()
+        .route("/", get(file))
+        .route("/{*path}", get(file))
+        .with_state(site)
+        .layer(axum::middleware::map_response(guard_headers));
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
     rt.block_on(async move {
         let l = tokio::net::TcpListener::bind(addr)

@@ -62,6 +62,10 @@ fn the_page_builds_within_budget_and_is_served_safely() {
     let (code, head, body) = get(&addr, "/");
     assert_eq!(code, 200);
     assert!(head.contains("content-type: text/html") && String::from_utf8_lossy(&body).contains("<div id=\"app\">"));
+    assert!(
+        head.contains("x-frame-options: deny") && head.contains("frame-ancestors 'none'") && head.contains("nosniff"),
+        "{head}"
+    );
     let (code, head, body) = get(&addr, "/config.json");
     assert_eq!(code, 200);
     assert!(head.contains("cache-control: no-store"));

@@ -39,6 +39,8 @@ const dv = (d: ReadonlyUint8Array) => new DataView(d.buffer, d.byteOffset, d.byt
 
 function scaleMantissa(m: bigint, expo: number, up: boolean): bigint {
     const shift = expo + PRICE_DECIMALS;
+    // 10^39 and beyond overflow u128 in Rust (`checked_pow`): the same error here
+    if (shift > 38 || shift < -38) overflow();
     let v: bigint;
     if (shift >= 0) v = m * 10n ** BigInt(shift);
     else {
@@ -244,7 +246,7 @@ export function indexView(
 ): IndexView {
     const readings: SourceReading[] = [];
     const issues: (string | null)[] = [];
-    for (let i = 0; i < m.numOracles; i++) {
+    for (let i = 0; i < Math.min(m.numOracles, m.oracles.length); i++) {
         const cfg = m.oracles[i];
         const owner = cfg.kind === PYTH_LEGACY ? pythLegacy : pythReceiver;
         const a = oracles[i] ?? null;

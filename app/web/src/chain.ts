@@ -194,17 +194,31 @@ export class Chain {
             const info = errorFromTransactionError(e);
             if (info) throw new UserError(`The program refused it: ${info.name} — ${info.msg}${hint(info.name)}. Nothing changed.`);
             if (logs.length) throw new UserError(`The node refused it: ${lastLog(logs)}. Nothing changed.`);
-            if (isTransport(e)) throw this.unreachable(e);
+            // the request may have reached the node before the connection failed
+            if (isTransport(e)) throw this.mayHaveLanded(sig, e);
             throw new UserError(`The node refused it: ${(e as Error).message}. Nothing changed.`);
         }
         await this.confirm(sig);
         return sig;
     }
 
+    /** Contact lost after a signed transaction left the page: it may or may not land. */
+    mayHaveLanded(sig: string, e: unknown): UserError {
+        return new UserError(
+            `Lost contact with the node at ${this.cfg.rpc} (${String((e as Error)?.message ?? e).slice(0, 80)}) after sending ${sig}: ` +
+                `it may still land. Check your positions and history before retrying.`,
+        );
+    }
+
     async confirm(sig: Signature): Promise<void> {
         const t0 = Date.now();
         for (;;) {
-            const r = await this.call(() => this.rpc.getSignatureStatuses([sig]).send());
+            let r;
+            try {
+                r = await this.rpc.getSignatureStatuses([sig]).send();
+            } catch (e) {
+                throw this.mayHaveLanded(sig, e);
+            }
             const s = r.value[0];
             if (s?.err) {
                 const info = errorFromTransactionError(s.err);

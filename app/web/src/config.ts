@@ -9,6 +9,8 @@ export interface Config {
     ws: string;
     /** The history indexer's API (`perp indexer`), or null when none runs. */
     indexer: string | null;
+    /** The node was named by the page's link (?rpc=), not by whoever serves the page. */
+    fromLink: boolean;
 }
 
 export async function loadConfig(): Promise<Config> {
@@ -24,7 +26,8 @@ export async function loadConfig(): Promise<Config> {
     const ws = q.get('ws') ?? base.ws ?? wsFor(rpc);
     const indexer = q.get('indexer') ?? base.indexer ?? null;
     const cluster = q.get('cluster') ?? base.cluster ?? 'localnet';
-    return { cluster, rpc, ws, indexer: indexer === '' ? null : indexer };
+    const fromLink = q.has('rpc') && q.get('rpc') !== base.rpc;
+    return { cluster, rpc, ws, indexer: indexer === '' ? null : indexer, fromLink };
 }
 
 /** The websocket URL a validator serves next to its RPC port (port + 1). */

@@ -16,11 +16,13 @@ import {
     deposit,
     heldCollateral,
     marketOracles,
-    positionMarkets,
     withCollateral,
     withdraw,
     withdrawCollateral,
     depositCollateral,
+    updateFunding,
+    quoteAverage,
+    wideU128,
     refreshCollateral,
     collateralOracles,
     PERP_PROGRAM_ADDRESS,
@@ -55,6 +57,8 @@ function App() {
     const [history, setHistory] = useState<HistoryData | null>(null);
     const [peers, setPeers] = useState<{ address: Address; key: Uint8Array; account: MarginAccount }[]>([]);
     const chartEl = useRef<HTMLDivElement>(null);
+    const sending = useRef(false);
+    const [busy, setBusy] = useState(false);
     const chart = useRef<PriceChart | null>(null);
     const owner = wAccount ? address(wAccount.address) : null;
 
@@ -73,6 +77,11 @@ function App() {
         return () => l?.stop();
     }, []);
     useEffect(() => watchWallets(setWallets), []);
+    // the page's own second hand (for "no news from the node for N s"); nothing is polled
+    useEffect(() => {
+        const t = setInterval(() => setTick((x) => x + 1), 1_000);
+        return () => clearInterval(t);
+    }, []);
 
     // the connected account: fetched, then kept current by a subscription
     useEffect(() => {
@@ -109,6 +118,7 @@ function App() {
         chart.current?.remove();
         chart.current = new PriceChart(chartEl.current);
         if (!cfg?.indexer) return;
+        let current = true;
         const base = cfg.indexer.replace(/\/$/, '');
         const from = Math.floor(Date.now() / 1000) - 6 * 3600;
         // a market the indexer has not seen yet has no candles (its API answers 404): ask first
@@ -119,8 +129,11 @@ function App() {
                     ? Promise.all(['mark', 'index'].map((k) => fetch(`${base}/v1/markets/${sel}/candles?resolution=1m&kind=${k}&from=${from}`).then((r) => (r.ok ? r.json() : { candles: [] }))))
                     : null,
             )
-            .then((c) => c && chart.current?.setHistory(c[0].candles, c[1].candles))
+            .then((c) => current && c && chart.current?.setHistory(c[0].candles, c[1].candles))
             .catch(() => {});
+        return () => {
+            current = false;
+        };
     }, [live, sel, cfg]);
     useEffect(() => {
         if (ms && ms.mark > 0n) chart.current?.tick(Number(live!.now()), ms.mark, ms.index);
@@ -160,8 +173,18 @@ function App() {
 
     async function send(label: string, ixs: Instruction[]): Promise<boolean> {
         if (!live || !wallet || !wAccount || !owner || !cfg) return false;
-        setMsg({ kind: 'info', text: `${label}: waiting for your wallet…` });
+        if (sending.current) return false;
+        sending.current = true;
+        setBusy(true);
         try {
+            // the program's verdict first: a refusal is shown before the wallet is asked anything
+            setMsg({ kind: 'info', text: `${label}: checking with the program…` });
+            const sim = await live.chain.simulate(ixs, owner, []);
+            if (sim.error) {
+                setMsg({ kind: 'error', text: `${label}: the program would refuse it: ${sim.error}. Nothing was signed.` });
+                return false;
+            }
+            setMsg({ kind: 'info', text: `${label}: waiting for your wallet…` });
             const wire = await live.chain.wire(ixs, owner);
             const out = await signWire(wallet, wAccount, `solana:${cfg.cluster}` as SolanaChain, wire);
             setMsg({ kind: 'info', text: `${label}: sent, confirming…` });
@@ -176,9 +199,12 @@ function App() {
             void loadHistory();
             return true;
         } catch (e) {
-            const text = e instanceof WalletRejected || e instanceof UserError ? e.message : `${label} failed: ${(e as Error).message}`;
+            const text = e instanceof WalletRejected || e instanceof UserError ? `${label}: ${e.message}` : `${label} failed: ${(e as Error).message}`;
             setMsg({ kind: 'error', text });
             return false;
+        } finally {
+            sending.current = false;
+            setBusy(false);
         }
     }
 
@@ -214,10 +240,15 @@ function App() {
         if (!live || !owner || !margin?.account) return;
         const a = margin.account;
         const held = heldCollateral(a);
-        // listed collateral is valued at prices refreshed within a few slots: refresh each one held
-        const refresh = await Promise.all(held.map((i) => refreshCollateral({ collateralIndex: i, oracles: collateralOracles(live.collaterals.get(i)!) })));
+        // a withdrawal values the cross markets at their cached index and listed collateral at its
+        // cached price, each refreshed within a few slots: refresh them in the same transaction
+        const cross = crossMarkets(a);
+        const refresh = [
+            ...(await Promise.all(cross.map((i) => updateFunding({ marketIndex: i, oracles: marketOracles(live.markets.get(i)!.market) })))),
+            ...(await Promise.all(held.map((i) => refreshCollateral({ collateralIndex: i, oracles: collateralOracles(live.collaterals.get(i)!) })))),
+        ];
         if (mint === 0) {
-            const ix = await withdraw({ owner, marginAccount: margin.address, userToken: await associatedToken(owner, live.exchange.collateralMint), amount, positionMarkets: positionMarkets(a) });
+            const ix = await withdraw({ owner, marginAccount: margin.address, userToken: await associatedToken(owner, live.exchange.collateralMint), amount, positionMarkets: cross });
             await send(`Withdraw ${fixed(amount, 6, 2)} USDC`, [...refresh, await withCollateral(ix, held)]);
             return;
         }
@@ -229,7 +260,7 @@ function App() {
             mint: c.mint,
             userToken: await associatedToken(owner, c.mint),
             amount,
-            crossMarkets: crossMarkets(a),
+            crossMarkets: cross,
             otherCollateral: held.filter((i) => i !== mint),
         });
         await send(`Withdraw ${fixed(amount, c.decimals, 2)} ${name(c.name)}`, [...refresh, ix]);
@@ -237,7 +268,13 @@ function App() {
     async function onCloseRaw(market: number) {
         if (!live || !owner || !margin?.account) return;
         const m = live.markets.get(market)!.market;
-        const ix = await closePosition({ authority: owner, marginAccount: margin.address, marketIndex: market, oracles: marketOracles(m), otherMarkets: crossMarkets(margin.account, market), limitPrice: 0n });
+        const pos = margin.account.positions.find((q) => (q.flags & 1) !== 0 && q.marketIndex === market);
+        if (!pos || pos.base === 0n) return;
+        // the worst average price signed: the vAMM's quote for the whole position now, 1 % away
+        const side = pos.base > 0n ? 'short' : 'long';
+        const quote = quoteAverage({ baseReserve: wideU128(m.baseReserve), k: wideU128(m.k), peg: m.peg }, side, pos.base < 0n ? -pos.base : pos.base);
+        const limit = side === 'long' ? (quote * 101n) / 100n : (quote * 99n + 99n) / 100n;
+        const ix = await closePosition({ authority: owner, marginAccount: margin.address, marketIndex: market, oracles: marketOracles(m), otherMarkets: crossMarkets(margin.account, market), limitPrice: limit });
         await send(`Close ${name(m.name)}`, [await withCollateral(ix, heldCollateral(margin.account))]);
     }
     async function onCancelRaw(id: bigint) {
@@ -287,6 +324,8 @@ function App() {
             </header>
             {msg && <p class={`msg ${msg.kind}`} role={msg.kind === 'error' ? 'alert' : 'status'} data-testid="message">{msg.text}</p>}
             {bootError && <p class="msg error" role="alert" data-testid="message">{bootError}</p>}
+            {live && live.silentFor() > 5 && <p class="msg error" role="alert">No news from the node at {cfg?.rpc} for {live.silentFor()} s: prices and staleness on this page are frozen (reconnecting…).</p>}
+            {cfg?.fromLink && <p class="msg info" role="status">This page talks to the node named in its link ({cfg.rpc}): every price and preview comes from it. Trust it before you sign.</p>}
             <main>
                 <div class="left">
                     <div class="chart" ref={chartEl} aria-label="Mark candles and index line" role="img" />
@@ -296,8 +335,8 @@ function App() {
                 </div>
                 <div class="right">
                     {ms && <MarketPanel ms={ms} now={live!.now()} />}
-                    {ms && live && <Ticket chain={live.chain} ms={ms} all={markets} owner={owner} account={margin} collaterals={live.collaterals} now={live.now()} slot={live.slot} onSend={send} />}
-                    <AccountPanel owner={owner} account={margin?.account ?? null} view={view} wallet={usdc} collaterals={live?.collaterals ?? new Map()} onDeposit={onDeposit} onWithdraw={onWithdraw} />
+                    {ms && live && <Ticket key={sel} chain={live.chain} ms={ms} all={markets} owner={owner} account={margin} collaterals={live.collaterals} now={live.now()} slot={live.slot} onSend={send} />}
+                    <AccountPanel owner={owner} account={margin?.account ?? null} view={view} wallet={usdc} collaterals={live?.collaterals ?? new Map()} onDeposit={onDeposit} onWithdraw={onWithdraw} busy={busy} />
                 </div>
             </main>
             <footer>Charts by <a href="https://www.tradingview.com/">TradingView</a> lightweight-charts.</footer>

@@ -24,7 +24,7 @@ export function MarketPanel({ ms, now }: { ms: MarketState; now: bigint }) {
                 <dt>Next funding</dt><dd>{m.nextFundingTime > now ? `in ${Number(m.nextFundingTime - now)} s` : 'due (any keeper may crank it)'}</dd>
                 <dt>Open interest long / short</dt><dd>{fmtBase(m.oiLong)} / {fmtBase(m.oiShort)}</dd>
                 <dt>Insurance fund</dt><dd>{usd(m.insuranceFund)} USDC</dd>
-                <dt>Status</dt><dd data-testid="market-status" class={m.status === 0 ? '' : 'warn'}>{paused ? `paused until ${new Date(Number(m.pausedUntil) * 1000).toLocaleTimeString()}` : STATUS[m.status] ?? m.status}</dd>
+                <dt>Status</dt><dd data-testid="market-status" class={m.status === 0 ? '' : 'warn'}>{paused ? `paused until ${new Date(Number(m.pausedUntil) * 1000).toLocaleTimeString()} (reducing allowed)` : m.status === 2 ? 'reduce-only (the pause lapsed)' : STATUS[m.status] ?? m.status}</dd>
             </dl>
             <h3>Oracles</h3>
             <table class="oracles" data-keys={m.oracles.slice(0, m.numOracles).map((o) => `${o.kind}:${o.key}`).join(',')}>
@@ -121,6 +121,7 @@ export function AccountPanel(p: {
     /** 0 = USDC, else a listed collateral's index; amounts in that mint's raw units */
     onDeposit: (mint: number, amount: bigint) => void;
     onWithdraw: (mint: number, amount: bigint) => void;
+    busy: boolean;
 }) {
     const [amount, setAmount] = useState('');
     const [mint, setMint] = useState(0);
@@ -164,8 +165,8 @@ export function AccountPanel(p: {
                         <input inputMode="decimal" value={amount} onInput={(e) => setAmount((e.target as HTMLInputElement).value)} />
                     </label>
                     <div class="row">
-                        <button type="button" onClick={() => act(p.onDeposit)}>Deposit</button>
-                        <button type="button" disabled={!p.account} onClick={() => act(p.onWithdraw)}>Withdraw</button>
+                        <button type="button" disabled={p.busy} onClick={() => act(p.onDeposit)}>Deposit</button>
+                        <button type="button" disabled={p.busy || !p.account} onClick={() => act(p.onWithdraw)}>Withdraw</button>
                     </div>
                     {err && <p class="err" role="alert">{err}</p>}
                 </>
@@ -182,6 +183,14 @@ export interface HistoryData {
 }
 
 const when = (t: number) => new Date(t * 1000).toLocaleString();
+/** An indexer's decimal string as an integer (whatever the indexer sends, the page renders). */
+const int = (v: unknown): bigint => {
+    try {
+        return BigInt(String(v));
+    } catch {
+        return 0n;
+    }
+};
 
 export function History({ h, indexer }: { h: HistoryData | null; indexer: string | null }) {
     return (
@@ -193,13 +202,13 @@ export function History({ h, indexer }: { h: HistoryData | null; indexer: string
                     <small>From the indexer: finalized transactions (about 30 s behind the chain).</small>
                     <h3>Fills</h3>
                     <table data-testid="fills"><thead><tr><th>Time</th><th>Size</th><th>Price</th><th>Fee</th><th>Realized</th></tr></thead>
-                        <tbody>{h.fills.map((f) => (<tr key={f.signature + f.base}><td>{when(f.block_time)}</td><td>{fmtBase(BigInt(f.base))}</td><td>{price(BigInt(f.avg_price))}</td><td>{usd(BigInt(f.fee))}</td><td>{usd(BigInt(f.realized_pnl))}</td></tr>))}</tbody></table>
+                        <tbody>{h.fills.map((f) => (<tr key={f.signature + f.base}><td>{when(f.block_time)}</td><td>{fmtBase(int(f.base))}</td><td>{price(int(f.avg_price))}</td><td>{usd(int(f.fee))}</td><td>{usd(int(f.realized_pnl))}</td></tr>))}</tbody></table>
                     <h3>Funding payments</h3>
                     <table data-testid="funding"><thead><tr><th>Time</th><th>Paid (− received)</th></tr></thead>
-                        <tbody>{h.funding.map((f) => (<tr key={f.signature}><td>{when(f.block_time)}</td><td>{usd(BigInt(f.payment))}</td></tr>))}</tbody></table>
+                        <tbody>{h.funding.map((f) => (<tr key={f.signature}><td>{when(f.block_time)}</td><td>{usd(int(f.payment))}</td></tr>))}</tbody></table>
                     <h3>Liquidations</h3>
                     <table data-testid="liquidations"><thead><tr><th>Time</th><th>Kind</th><th>Size</th><th>Price</th></tr></thead>
-                        <tbody>{h.liquidations.map((f) => (<tr key={f.signature}><td>{when(f.block_time)}</td><td>{f.kind}</td><td>{fmtBase(BigInt(f.base))}</td><td>{price(BigInt(f.price))}</td></tr>))}</tbody></table>
+                        <tbody>{h.liquidations.map((f) => (<tr key={f.signature}><td>{when(f.block_time)}</td><td>{f.kind}</td><td>{fmtBase(int(f.base))}</td><td>{price(int(f.price))}</td></tr>))}</tbody></table>
                 </>
             )}
         </section>

@@ -27,6 +27,33 @@ export class Live {
     slot = 0n;
     /** page time (ms) at which each index value was first shown (the browser test reads it) */
     readonly indexSeen = new Map<string, number>();
+    /** page time (ms) of the last clock notification: the subscriptions are alive */
+    private lastClockAt = Date.now();
+
+    /** Seconds since the node last sent anything on the clock subscription. */
+    silentFor(): number {
+        return Math.floor((Date.now() - this.lastClockAt) / 1000);
+    }
+
+    /** A subscription kept alive: re-subscribed (1 s, doubling to 30 s) whenever it ends or fails. */
+    private keep(a: Address, signal: AbortSignal, cb: (owner: Address, data: Uint8Array) => void) {
+        void (async () => {
+            let wait = 1_000;
+            while (!signal.aborted) {
+                try {
+                    await this.chain.watch(a, signal, (o, d) => {
+                        wait = 1_000;
+                        cb(o, d);
+                    });
+                } catch {
+                    // the node went away: try again below
+                }
+                if (signal.aborted) return;
+                await new Promise((r) => setTimeout(r, wait));
+                wait = Math.min(wait * 2, 30_000);
+            }
+        })();
+    }
     private abort = new AbortController();
     onChange: () => void = () => {};
 
@@ -55,15 +82,15 @@ export class Live {
         for (const s of this.markets.values()) this.subscribe(s.market.marketIndex, signal);
         for (const [i] of this.collaterals) {
             void (async () => {
-                await this.chain.watch(await pda.collateral(i), signal, (_o, d) => {
+                this.keep(await pda.collateral(i), signal, (_o, d) => {
                     this.collaterals.set(i, decodeCollateral(d));
                     this.onChange();
                 });
             })().catch(() => {});
         }
         // the clock ticks with every slot: recompute what depends on time when the second changes
-        void this.chain
-            .watch(CLOCK, signal, (_o, d) => {
+        this.keep(CLOCK, signal, (_o, d) => {
+                this.lastClockAt = Date.now();
                 const v = new DataView(d.buffer, d.byteOffset);
                 const now = v.getBigInt64(32, true);
                 this.slot = v.getBigUint64(0, true);
@@ -71,8 +98,7 @@ export class Live {
                     this.clusterNow = now;
                     this.recomputeAll();
                 }
-            })
-            .catch(() => {});
+            });
     }
 
     stop() {
@@ -109,19 +135,15 @@ export class Live {
             this.markets.set(i, f(s));
             this.onChange();
         };
-        void this.chain
-            .watch(s0.address, signal, (_o, d) => update((s) => this.compute(s.address, decodeMarket(d), s.oracles)))
-            .catch(() => {});
+        this.keep(s0.address, signal, (_o, d) => update((s) => this.compute(s.address, decodeMarket(d), s.oracles)));
         s0.market.oracles.slice(0, s0.market.numOracles).forEach((o, k) => {
-            void this.chain
-                .watch(o.key, signal, (owner, data) =>
-                    update((s) => {
-                        const oracles = [...s.oracles];
-                        oracles[k] = { owner, data };
-                        return this.compute(s.address, s.market, oracles);
-                    }),
-                )
-                .catch(() => {});
+            this.keep(o.key, signal, (owner, data) =>
+                update((s) => {
+                    const oracles = [...s.oracles];
+                    oracles[k] = { owner, data };
+                    return this.compute(s.address, s.market, oracles);
+                }),
+            );
         });
     }
 }

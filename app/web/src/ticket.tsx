@@ -5,7 +5,7 @@
  * account as it would be after, from which the new liquidation price, margin used and health are
  * computed as the program computes them. "Sign and send" signs that same transaction.
  */
-import { useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import type { Address, Instruction } from '@solana/kit';
 import {
     crossMarkets,
@@ -20,6 +20,8 @@ import {
     type MarginAccount,
     type OrderKindName,
     accountView,
+    quoteAverage,
+    wideU128,
     type MarketLive,
 } from '@perp/client';
 import { fixed, parseFixed, pct, price, usd, base as fmtBase } from './format';
@@ -32,6 +34,9 @@ const KIND_OF: Record<Exclude<Kind, 'market'>, OrderKindName> = { limit: 'limit'
 
 export interface Preview {
     ok: boolean;
+    /** What is signed: the label and instructions built from the inputs the preview ran on. */
+    label: string;
+    limit: bigint | null;
     error: string | null;
     fillPrice: bigint | null;
     fee: bigint | null;
@@ -63,15 +68,21 @@ export function Ticket(p: TicketProps) {
     const [reduceOnly, setReduceOnly] = useState(false);
     const [isolated, setIsolated] = useState(false);
     const [isoAmount, setIsoAmount] = useState('');
+    const [slippage, setSlippage] = useState('0.5');
     const [preview, setPreview] = useState<Preview | null>(null);
     const [busy, setBusy] = useState(false);
+    // a preview answers only the inputs it was asked for: any change since makes it void
+    const asked = useRef(0);
     const m = p.ms.market;
     const min = m.minPosition;
     const acct = p.account?.account ?? null;
     const equity = acct ? accountView(acct, p.all as Map<number, MarketLive>, p.collaterals, p.now).cross.equity : 0n;
     const paused = m.status === 2 && p.now < m.pausedUntil;
 
-    const reset = () => setPreview(null);
+    const reset = () => {
+        asked.current++;
+        setPreview(null);
+    };
     const onLev = (t: string) => {
         setLev(t);
         reset();
@@ -83,26 +94,46 @@ export function Ticket(p: TicketProps) {
         setSize(fixed(s, 9, 9).replace(/\.?0+$/, ''));
     };
 
-    async function build(): Promise<{ ixs: Instruction[]; sizeRaw: bigint } | string> {
+    async function build(): Promise<{ ixs: Instruction[]; label: string; limit: bigint | null } | string> {
         if (!p.owner || !p.account) return 'Connect a wallet first.';
         if (!acct) return 'Deposit first: your margin account is created with your first deposit.';
         const s = parseFixed(size, 9);
         if (s === null || s === 0n) return 'Enter a size (in base units, e.g. 0.01).';
-        if (s < min) return `The size is below the market minimum of ${fmtBase(min)}.`;
         const held = heldCollateral(acct);
+        const pos = acct.positions.find((q) => (q.flags & 1) !== 0 && q.marketIndex === m.marketIndex);
+        const old = pos?.base ?? 0n;
         if (kind === 'market') {
+            // as the program: the resulting position must be 0 or at least the minimum (a reduce of a
+            // position already below it may leave it there)
+            const signed = side === 'long' ? s : -s;
+            const reduces = old !== 0n && old > 0n !== (side === 'long') && s <= (old < 0n ? -old : old);
+            const next = old + signed;
+            const absNext = next < 0n ? -next : next;
+            if (next !== 0n && absNext < min && (!reduces || (old < 0n ? -old : old) >= min))
+                return `The position would be ${fmtBase(next)}, below the market minimum of ${fmtBase(min)}: trade at least that, or close it in full.`;
             const iso = isolated ? parseFixed(isoAmount || '0', 6) : 0n;
             if (iso === null) return 'Enter the isolated collateral as a USDC amount.';
+            const tol = parseFixed(slippage, 2);
+            if (tol === null || tol > 5000n) return 'Enter the largest slippage you accept, in % (e.g. 0.5; at most 50).';
+            // the worst average price signed: the vAMM's quote now, moved by the slippage you accept
+            let quote: bigint;
+            try {
+                quote = quoteAverage({ baseReserve: wideU128(m.baseReserve), k: wideU128(m.k), peg: m.peg }, side, s);
+            } catch {
+                return 'The vAMM cannot fill that size: trade smaller.';
+            }
+            const limit = side === 'long' ? (quote * (10_000n + tol)) / 10_000n : (quote * (10_000n - tol) + 9_999n) / 10_000n;
             const ix = await placeMarketOrder({
                 authority: p.owner,
                 marginAccount: p.account.address,
                 marketIndex: m.marketIndex,
                 oracles: marketOracles(m),
                 otherMarkets: crossMarkets(acct, m.marketIndex),
-                params: { side, size: s, limitPrice: 0n, reduceOnly, isolated, isolatedCollateral: iso },
+                params: { side, size: s, limitPrice: limit, reduceOnly, isolated, isolatedCollateral: iso },
             });
-            return { ixs: [await withCollateral(ix, held)], sizeRaw: s };
+            return { ixs: [await withCollateral(ix, held)], label: `${side === 'long' ? 'Buy' : 'Sell'} ${size} ${name(m.name)}`, limit };
         }
+        if (s < min) return `The size is below the market minimum of ${fmtBase(min)}.`;
         const price6 = parseFixed(px, 6);
         if (price6 === null || price6 === 0n) return kind === 'limit' ? 'Enter a limit price.' : 'Enter a trigger price.';
         const ix = await placeOrder({
@@ -122,19 +153,22 @@ export function Ticket(p: TicketProps) {
                 clientOrderId: 0n,
             },
         });
-        return { ixs: [await withCollateral(ix, held)], sizeRaw: s };
+        return { ixs: [await withCollateral(ix, held)], label: `${kind} order ${side} ${size} ${name(m.name)} at ${px}`, limit: null };
     }
 
+    const failed = (error: string): Preview => ({ ok: false, label: '', limit: null, error, fillPrice: null, fee: null, liquidationPrice: null, marginUsed: null, health: null, units: 0n, ixs: [] });
     async function doPreview() {
+        const ticket = ++asked.current;
+        const answer = (pv: Preview) => ticket === asked.current && setPreview(pv);
         setBusy(true);
         try {
             const b = await build();
             if (typeof b === 'string') {
-                setPreview({ ok: false, error: b, fillPrice: null, fee: null, liquidationPrice: null, marginUsed: null, health: null, units: 0n, ixs: [] });
+                answer(failed(b));
                 return;
             }
             const sim = await p.chain.simulate(b.ixs, p.owner!, [p.account!.address, p.ms.address]);
-            const pv: Preview = { ok: sim.error === null, error: sim.error, fillPrice: null, fee: null, liquidationPrice: null, marginUsed: null, health: null, units: sim.units, ixs: b.ixs };
+            const pv: Preview = { ok: sim.error === null, label: b.label, limit: b.limit, error: sim.error, fillPrice: null, fee: null, liquidationPrice: null, marginUsed: null, health: null, units: sim.units, ixs: b.ixs };
             const trade = sim.events.find((e) => e.name === 'TradeExecuted');
             if (trade && trade.name === 'TradeExecuted') {
                 pv.fillPrice = trade.data.avgPrice;
@@ -156,9 +190,9 @@ export function Ticket(p: TicketProps) {
                 const r = g.marginRatio();
                 pv.health = r.ok ? r.value : null;
             }
-            setPreview(pv);
+            answer(pv);
         } catch (e) {
-            setPreview({ ok: false, error: (e as Error).message, fillPrice: null, fee: null, liquidationPrice: null, marginUsed: null, health: null, units: 0n, ixs: [] });
+            answer(failed((e as Error).message));
         } finally {
             setBusy(false);
         }
@@ -167,8 +201,7 @@ export function Ticket(p: TicketProps) {
     async function send() {
         if (!preview?.ok) return;
         setBusy(true);
-        const label = kind === 'market' ? `${side === 'long' ? 'Buy' : 'Sell'} ${size} ${name(m.name)}` : `${kind} order ${side} ${size} at ${px}`;
-        const done = await p.onSend(label, preview.ixs);
+        const done = await p.onSend(preview.label, preview.ixs);
         setBusy(false);
         if (done) {
             setPreview(null);
@@ -178,7 +211,7 @@ export function Ticket(p: TicketProps) {
     return (
         <section class="panel ticket" aria-label="Order ticket">
             <h2>Order</h2>
-            {paused && <p class="warn" role="status">This market is paused until {new Date(Number(m.pausedUntil) * 1000).toLocaleTimeString()}: only the pause lapsing lets orders in.</p>}
+            {paused && <p class="warn" role="status">This market is paused until {new Date(Number(m.pausedUntil) * 1000).toLocaleTimeString()}: orders that add risk are refused, reducing is allowed.</p>}
             <div class="sides" role="radiogroup" aria-label="Side">
                 <button type="button" role="radio" aria-checked={side === 'long'} class={side === 'long' ? 'long on' : 'long'} onClick={() => (setSide('long'), reset())}>Long</button>
                 <button type="button" role="radio" aria-checked={side === 'short'} class={side === 'short' ? 'short on' : 'short'} onClick={() => (setSide('short'), reset())}>Short</button>
@@ -196,9 +229,14 @@ export function Ticket(p: TicketProps) {
             </label>
             <small>minimum {fmtBase(min)}</small>
             {kind === 'market' && (
-                <label>Leverage (x, of equity {usd(equity)})
-                    <input inputMode="decimal" value={lev} onInput={(e) => onLev((e.target as HTMLInputElement).value)} placeholder="e.g. 5" />
-                </label>
+                <>
+                    <label>Leverage (x, of equity {usd(equity)})
+                        <input inputMode="decimal" value={lev} onInput={(e) => onLev((e.target as HTMLInputElement).value)} placeholder="e.g. 5" />
+                    </label>
+                    <label>Max slippage (%)
+                        <input inputMode="decimal" value={slippage} onInput={(e) => (setSlippage((e.target as HTMLInputElement).value), reset())} />
+                    </label>
+                </>
             )}
             {kind !== 'market' && (
                 <label>{kind === 'limit' ? 'Limit price' : 'Trigger price (index)'}
@@ -224,12 +262,14 @@ export function Ticket(p: TicketProps) {
                         <dl>
                             {preview.fillPrice !== null && (<><dt>Fill price</dt><dd data-testid="preview-fill">{price(preview.fillPrice)}</dd></>)}
                             {preview.fee !== null && (<><dt>Fee</dt><dd>{usd(preview.fee)} USDC</dd></>)}
+                            {preview.limit !== null && (<><dt>Worst price signed</dt><dd>{price(preview.limit)}</dd></>)}
                             <dt>Liquidation price</dt><dd data-testid="preview-liq" data-raw={preview.liquidationPrice?.toString() ?? ''}>{price(preview.liquidationPrice)}</dd>
                             <dt>Margin used</dt><dd>{preview.marginUsed === null ? '—' : usd(preview.marginUsed) + ' USDC'}</dd>
                             <dt>Margin ratio after</dt><dd>{preview.health === null ? '—' : pct(preview.health, 2)}</dd>
                             <dt>Compute units</dt><dd>{preview.units.toString()}</dd>
                         </dl>
                     )}
+                    {preview.ok && <p class="muted">{preview.label}</p>}
                     {preview.ok && <button type="button" class="send" disabled={busy} onClick={send}>Sign and send</button>}
                 </div>
             )}

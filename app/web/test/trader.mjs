@@ -199,6 +199,22 @@ try {
         if (lights !== Number(pos.adl_quantile)) throw new Error(`ADL lights: page ${lights}, CLI ${pos.adl_quantile}`);
     });
 
+    await step('withdrew-with-a-position', async () => {
+        // a withdrawal with a cross position open refreshes the market's cached index in the same
+        // transaction (the program values it there); the program checks it before the wallet is asked
+        const before = micro(account().cross_collateral);
+        await page.getByLabel('Amount (USDC)').fill('10');
+        await page.getByRole('button', { name: 'Withdraw' }).click();
+        await expectMessage(/Withdraw 10\.00 USDC: confirmed/);
+        if (micro(account().cross_collateral) !== before - 10_000_000n) throw new Error('withdrawal not on chain');
+        // and one beyond the free collateral is refused by the program before anything is signed
+        const signed = wallet.signed;
+        await page.getByLabel('Amount (USDC)').fill('5000');
+        await page.getByRole('button', { name: 'Withdraw' }).click();
+        await expectMessage(/Withdraw 5,000\.00 USDC: the program would refuse it: .*Nothing was signed/);
+        if (wallet.signed !== signed) throw new Error('the wallet was asked to sign a refused withdrawal');
+    });
+
     await step('rejected-signature', async () => {
         const before = account();
         await ticket({ side: 'long', size: '0.05' });
