@@ -31,8 +31,11 @@ fn context() -> Context {
 
 /// No node at the URL: what `--rpc` says and how to start one.
 pub fn unreachable(rpc: &str, cause: &str) -> String {
-    let short = cause.split(": error sending request").next().unwrap_or(cause);
-    let short = if cause.contains("error sending request") { "connection refused or no route" } else { short };
+    let short = if cause.contains("error sending request") || cause.contains("connection refused") {
+        "connection refused or no route"
+    } else {
+        cause
+    };
     format!(
         "no cluster answers at {rpc} ({short}). Start a local one with `perp localnet start`, \
          or point to another with --rpc URL"
@@ -41,9 +44,12 @@ pub fn unreachable(rpc: &str, cause: &str) -> String {
 
 fn is_unreachable(m: &str) -> bool {
     let m = m.to_ascii_lowercase();
-    ["error sending request", "connection refused", "connect error", "dns error", "no route"]
-        .iter()
-        .any(|x| m.contains(x))
+    // a read's error carries only reqwest's "error sending request" (the node did not answer it);
+    // a send that reached the node says "request failed after connecting" (see `rpc::classify`)
+    !m.contains("request failed after connecting")
+        && ["connection refused", "connect error", "dns error", "no route", "error sending request"]
+            .iter()
+            .any(|x| m.contains(x))
 }
 
 fn is_timeout(m: &str) -> bool {
@@ -64,7 +70,8 @@ pub fn program_hint(name: &str) -> Option<&'static str> {
             "the market's price feeds are late or disagree: `perp market show --market M` names each source and why it was dropped"
         }
         "PositionTooSmall" => "a position opened or increased must be at least the market's `min_position` (`perp market show`)",
-        "InvalidOrderSize" => "the size must be positive and no larger than the vAMM can fill",
+        "InvalidOrderSize" => "the size must be positive (and fit in 64 bits)",
+        "InsufficientLiquidity" => "the vAMM cannot fill that much: trade smaller",
         "SlippageExceeded" => "the price moved past your --limit; preview again with --dry-run",
         "AccountNotEmpty" | "OrdersOpen" => "close positions and cancel orders first (`perp position list`, `perp order list`)",
         "InsufficientCollateralBalance" => "you hold less of that collateral (`perp account show`)",
@@ -79,12 +86,15 @@ pub fn chain_error(e: ChainError) -> CliError {
     let payer = ctx.payer.map(|p| p.to_string()).unwrap_or_else(|| "the --keypair".into());
     let message = match &e {
         ChainError::Transport(m) if is_timeout(m) => format!(
-            "the node at {rpc} did not answer in time ({m}): it may be overloaded. A transaction may still \
-             land: check (`perp account show`, `perp order list`) before retrying, or use another node with --rpc URL"
+            "the node at {rpc} did not answer in time ({m}): it may be overloaded. If a transaction was on its \
+             way it may still land: check (`perp account show`, `perp order list`) before retrying, or use another node with --rpc URL"
         ),
         ChainError::Transport(m) if is_unreachable(m) => unreachable(&rpc, m),
         ChainError::Transport(m) => {
-            format!("the node at {rpc} failed: {m} (retry, or use another node with --rpc URL)")
+            format!(
+                "the node at {rpc} failed: {m}. If a transaction was on its way it may still land: check \
+                 (`perp account show`, `perp order list`) before retrying, or use another node with --rpc URL"
+            )
         }
         ChainError::Failed { reason, .. }
             if matches!(

@@ -77,9 +77,13 @@ pub struct TradeArgs {
     /// Size in base units.
     #[arg(long)]
     pub size: String,
-    /// Worst acceptable average price.
+    /// Worst acceptable average price (default: the preview's average fill moved by --slippage).
     #[arg(long)]
     pub limit: Option<String>,
+    /// Without --limit, the largest move of the average fill from the preview's that the order
+    /// accepts, in % (default 1): the signed order carries it as its limit price.
+    #[arg(long)]
+    pub slippage: Option<String>,
     /// Trade in isolated margin, moving this much collateral into the position.
     #[arg(long)]
     pub isolated: Option<String>,
@@ -270,7 +274,8 @@ pub async fn account<C: Chain>(
                 let acct = fetch_margin(c, &key).await.map_err(chain_err)?;
                 let markets = ix::cross_markets(&acct, None);
                 let mut v = Vec::new();
-                for i in &markets {
+                // only positions are valued (a slot holding only orders is not): refresh those
+                for i in markets.iter().filter(|i| acct.find(**i).is_some_and(|s| acct.positions[s].base != 0)) {
                     let m = perp_client::chain::fetch_market(c, *i).await.map_err(chain_err)?;
                     v.push(ix::update_funding(*i, &ix::market_oracles(&m)));
                 }
@@ -388,6 +393,14 @@ pub async fn trade<C: Chain>(
         Some(l) => Price::parse(l).map_err(|e| CliError::input(format!("--limit '{l}': {e}")))?,
         None => Price(0),
     };
+    // slippage in basis points (0.01 %)
+    let slippage_bps: u64 = match &a.slippage {
+        None => 100,
+        Some(t) => match perp_core::units::parse_decimal(t, 2) {
+            Ok(d) if (0..=5_000).contains(&d) => d as u64,
+            _ => return Err(CliError::input(format!("--slippage '{t}': a percentage from 0 to 50, e.g. 0.5"))),
+        },
+    };
     let iso = match &a.isolated {
         Some(q) => Some(Quote::parse(q).map_err(|e| CliError::input(format!("--isolated '{q}': {e}")))?),
         None => None,
@@ -420,6 +433,24 @@ pub async fn trade<C: Chain>(
             ),
             details: None,
         });
+    }
+    if a.reduce_only && !reduces {
+        return Err(CliError::input(format!(
+            "--reduce-only: this order would not reduce your position in {name} (it is {}): sell at most your long or buy at most your short",
+            Base(old_base)
+        )));
+    }
+    if !reduces {
+        let ex = fetch_exchange(c).await.map_err(chain_err)?;
+        if ex.is_paused(perp::state::pause::TRADE, now) {
+            return Err(CliError::Failed {
+                message:
+                    "the exchange has paused new risk (orders that open or grow a position): reducing and closing \
+                          are allowed; try again when it is lifted"
+                        .into(),
+                details: None,
+            });
+        }
     }
     if m.is_reduce_only() && !reduces {
         return Err(CliError::Failed {
@@ -471,6 +502,16 @@ pub async fn trade<C: Chain>(
             details: Some(out),
         });
     }
+    // the worst average price signed: --limit, or the preview's fill moved by the slippage
+    let avg = p.fill.avg_price.0 as u128;
+    let limit = if limit.0 != 0 {
+        limit
+    } else if side == Side::Long {
+        Price((avg * (10_000 + slippage_bps as u128) / 10_000).min(u64::MAX as u128) as u64)
+    } else {
+        Price(((avg * (10_000 - slippage_bps as u128)).div_ceil(10_000)) as u64)
+    };
+    out["limit_price"] = s(limit);
     if a.dry_run {
         return Ok(Output::new("estimated_fill", out));
     }
@@ -556,6 +597,7 @@ pub async fn position<C: Chain>(
         Some(l) => Price::parse(l).map_err(|e| CliError::input(format!("--limit '{l}': {e}")))?,
         None => Price(0),
     };
+
     let before = acct.realized_pnl;
     crate::collateral::refresh_stale(c, kp, &acct, opts).await?;
     let mut ixs = vec![ix::close_position(

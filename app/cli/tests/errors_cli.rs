@@ -110,6 +110,7 @@ fn buy(market: &str, size: &str) -> TradeCmd {
         market: market.into(),
         size: size.into(),
         limit: None,
+        slippage: None,
         isolated: None,
         reduce_only: false,
         stop_loss: None,
@@ -172,6 +173,29 @@ async fn trader_mistakes_on_a_cluster_are_explained() {
     let (input, m) = message(trader::trade(c, Some(&kp), &buy("BTC-PERP", "0.0001"), &o).await);
     assert!(input && m.contains("below the market's minimum 0.001"), "{m}");
 
+    // --reduce-only on an order that opens a position; a slippage out of range
+    let mut ro = buy("BTC-PERP", "0.01");
+    if let TradeCmd::Buy(a) = &mut ro {
+        a.reduce_only = true;
+    }
+    let (input, m) = message(trader::trade(c, Some(&kp), &ro, &o).await);
+    assert!(input && m.contains("--reduce-only: this order would not reduce your position"), "{m}");
+    let mut bad = buy("BTC-PERP", "0.01");
+    if let TradeCmd::Buy(a) = &mut bad {
+        a.slippage = Some("75".into());
+    }
+    let (input, m) = message(trader::trade(c, Some(&kp), &bad, &o).await);
+    assert!(input && m.contains("--slippage '75'"), "{m}");
+    // without --limit the order signs the preview's fill moved by the slippage (0.5 % here)
+    let mut dry = buy("BTC-PERP", "0.01");
+    if let TradeCmd::Buy(a) = &mut dry {
+        a.slippage = Some("0.5".into());
+        a.dry_run = true;
+    }
+    let out = trader::trade(c, Some(&kp), &dry, &o).await.unwrap();
+    let fill = Price::parse(out.value["estimated_fill"].as_str().unwrap()).unwrap();
+    let limit = Price::parse(out.value["limit_price"].as_str().unwrap()).unwrap();
+    assert_eq!(limit.0, (fill.0 as u128 * 10_050 / 10_000) as u64, "{}", out.value);
     // a position to reduce later
     trader::trade(c, Some(&kp), &buy("BTC-PERP", "0.01"), &o).await.unwrap();
     // a paused market (the admin's pause, in force for another 600 s), then reduce-only
@@ -196,6 +220,7 @@ async fn trader_mistakes_on_a_cluster_are_explained() {
             market: "BTC-PERP".into(),
             size: size.into(),
             limit: None,
+            slippage: None,
             isolated: None,
             reduce_only: true,
             stop_loss: None,
@@ -221,4 +246,26 @@ async fn trader_mistakes_on_a_cluster_are_explained() {
         a.cross_collateral
     );
     let _: Pubkey = key;
+}
+
+/// A transport failure is phrased by what is known of it: nothing answered (start a node), the
+/// node was slow, or the request reached it (a transaction on its way may still land).
+#[test]
+fn transport_failures_are_told_apart() {
+    use perp_client::chain::ChainError;
+    perp_cli::hints::set_rpc("http://node.example:8899");
+    let say = |m: &str| perp_cli::hints::chain_error(ChainError::Transport(m.into())).message().to_string();
+    let m = say("connection refused or no route: error sending request for url (http://node.example:8899/)");
+    assert!(
+        m.starts_with("no cluster answers at http://node.example:8899") && m.contains("perp localnet start"),
+        "{m}"
+    );
+    let m =
+        say("AccountNotFound: pubkey=SysvarC1ock11111111111111111111111111111111: error sending request for url (x)");
+    assert!(m.starts_with("no cluster answers at"), "a read the node never answered: {m}");
+    let m = say("timed out: error sending request for url (http://node.example:8899/)");
+    assert!(m.contains("did not answer in time") && m.contains("may still land"), "{m}");
+    assert!(!m.contains("perp localnet start"), "{m}");
+    let m = say("request failed after connecting: error sending request for url (http://node.example:8899/)");
+    assert!(m.contains("failed") && m.contains("may still land") && !m.contains("no cluster answers"), "{m}");
 }

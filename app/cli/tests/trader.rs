@@ -30,6 +30,7 @@ fn trade_args(size: &str) -> TradeArgs {
         market: "BTC-PERP".into(),
         size: size.into(),
         limit: None,
+        slippage: None,
         isolated: None,
         reduce_only: false,
         stop_loss: None,

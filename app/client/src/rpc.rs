@@ -60,7 +60,15 @@ fn classify(e: ClientError) -> ChainError {
     };
     match e.get_transaction_error() {
         Some(t) => decode_transaction_error_with_logs(&t, &logs),
-        None => ChainError::Transport(e.to_string()),
+        // reqwest's own text says only "error sending request": name the cause it knows
+        None => match e.kind() {
+            ErrorKind::Reqwest(r) if r.is_timeout() => ChainError::Transport(format!("timed out: {e}")),
+            ErrorKind::Reqwest(r) if r.is_connect() => {
+                ChainError::Transport(format!("connection refused or no route: {e}"))
+            }
+            ErrorKind::Reqwest(_) => ChainError::Transport(format!("request failed after connecting: {e}")),
+            _ => ChainError::Transport(e.to_string()),
+        },
     }
 }
 
