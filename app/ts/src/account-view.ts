@@ -192,6 +192,10 @@ export function accountView(acct: MarginAccount, markets: ReadonlyMap<number, Ma
         return inUse(p) && p.base !== 0n && m ? positionPart(p, m.mark, marketTiers(m.market)) : null;
     });
     parts.forEach((h, i) => h && !isIsolated(acct.positions[i]) && cross.merge(h));
+    // a cross position whose market is not given: the cross group cannot be valued (Rust's
+    // `group_health` fails and the view shows a zero health)
+    const unvalued = acct.positions.some((p) => inUse(p) && !isIsolated(p) && p.base !== 0n && !markets.has(p.marketIndex));
+    if (unvalued) Object.assign(cross, Health.new(0n));
     const isolated = new Map<number, Health>();
     const collateral: AccountView['collateral'] = [];
     for (const b of acct.collaterals) {
@@ -232,7 +236,7 @@ export function accountView(acct: MarginAccount, markets: ReadonlyMap<number, Ma
             upnl: u,
             fundingOwed: s.owed[i],
             isolated: isIsolated(p),
-            isolatedCollateral: p.isolatedCollateral,
+            isolatedCollateral: s.iso[i],
             bankrupt: isBankrupt(p),
             liquidationPrice: liq,
             maintenance: mm,

@@ -90,11 +90,11 @@ function App() {
         (async () => {
             const m = await live.chain.marginAccount(owner);
             setMargin(m);
-            void live.chain.watch(m.address, ab.signal, (_o, d) => setMargin({ address: m.address, account: d.length ? decodeMarginAccount(d) : null })).catch(() => {});
+            live.keep(m.address, ab.signal, (_o, d) => setMargin({ address: m.address, account: d.length ? decodeMarginAccount(d) : null }));
             const ata = await associatedToken(owner, live.exchange.collateralMint);
             const bal = await live.chain.tokenBalance(owner, live.exchange.collateralMint);
             setUsdc(bal.amount);
-            void live.chain.watch(ata, ab.signal, (_o, d) => d.length >= 72 && setUsdc(new DataView(d.buffer, d.byteOffset).getBigUint64(64, true))).catch(() => {});
+            live.keep(ata, ab.signal, (_o, d) => d.length >= 72 && setUsdc(new DataView(d.buffer, d.byteOffset).getBigUint64(64, true)));
         })().catch((e) => setMsg({ kind: 'error', text: (e as Error).message }));
         return () => ab.abort();
     }, [live, owner]);
@@ -196,6 +196,11 @@ function App() {
                 await live.chain.confirm(sig as never);
             }
             setMsg({ kind: 'ok', text: `${label}: confirmed (${sig.slice(0, 12)}…)` });
+            // the account as confirmed, whatever the subscription has delivered so far
+            if (margin) {
+                const now = await live.chain.marginAccount(owner).catch(() => null);
+                if (now) setMargin(now);
+            }
             void loadHistory();
             return true;
         } catch (e) {
@@ -244,7 +249,12 @@ function App() {
         // cached price, each refreshed within a few slots: refresh them in the same transaction
         const cross = crossMarkets(a);
         const refresh = [
-            ...(await Promise.all(cross.map((i) => updateFunding({ marketIndex: i, oracles: marketOracles(live.markets.get(i)!.market) })))),
+            // only positions are valued (a slot holding only orders is not): refresh those
+            ...(await Promise.all(
+                cross
+                    .filter((i) => a.positions.some((q) => (q.flags & 1) !== 0 && q.marketIndex === i && q.base !== 0n))
+                    .map((i) => updateFunding({ marketIndex: i, oracles: marketOracles(live.markets.get(i)!.market) })),
+            )),
             ...(await Promise.all(held.map((i) => refreshCollateral({ collateralIndex: i, oracles: collateralOracles(live.collaterals.get(i)!) })))),
         ];
         if (mint === 0) {

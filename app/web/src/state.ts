@@ -35,20 +35,35 @@ export class Live {
         return Math.floor((Date.now() - this.lastClockAt) / 1000);
     }
 
-    /** A subscription kept alive: re-subscribed (1 s, doubling to 30 s) whenever it ends or fails. */
-    private keep(a: Address, signal: AbortSignal, cb: (owner: Address, data: Uint8Array) => void) {
+    /** Every subscription belongs to a generation; a silent node ends the generation (see `start`). */
+    private generation = new AbortController();
+
+    /**
+     * A subscription kept alive: re-subscribed whenever it ends or fails (1 s, doubling to 30 s),
+     * or at once when the generation ends; each time, the account is read once after subscribing,
+     * since a change made while unsubscribed is never sent again. `null` data: the account is gone.
+     */
+    keep(a: Address, signal: AbortSignal, cb: (owner: Address, data: Uint8Array) => void) {
         void (async () => {
             let wait = 1_000;
             while (!signal.aborted) {
+                const gen = this.generation.signal;
+                const both = AbortSignal.any([signal, gen]);
                 try {
-                    await this.chain.watch(a, signal, (o, d) => {
+                    const sub = this.chain.watch(a, both, (o, d) => {
                         wait = 1_000;
                         cb(o, d);
                     });
+                    void this.chain
+                        .account(a)
+                        .then((x) => !both.aborted && x && cb(x.owner, x.data))
+                        .catch(() => {});
+                    await sub;
                 } catch {
                     // the node went away: try again below
                 }
                 if (signal.aborted) return;
+                if (gen.aborted) continue;
                 await new Promise((r) => setTimeout(r, wait));
                 wait = Math.min(wait * 2, 30_000);
             }
@@ -88,6 +103,16 @@ export class Live {
                 });
             })().catch(() => {});
         }
+        // a node silent for 10 s (the clock ticks every slot): every subscription starts again
+        let restarted = Date.now();
+        const dog = setInterval(() => {
+            if (this.silentFor() >= 10 && Date.now() - restarted > 10_000) {
+                restarted = Date.now();
+                this.generation.abort();
+                this.generation = new AbortController();
+            }
+        }, 2_000);
+        signal.addEventListener('abort', () => clearInterval(dog));
         // the clock ticks with every slot: recompute what depends on time when the second changes
         this.keep(CLOCK, signal, (_o, d) => {
                 this.lastClockAt = Date.now();
