@@ -162,6 +162,16 @@ impl Drop for Proc {
     }
 }
 
+/// The `perp keeper` process (`--interval 2 --log-json --ws WS`) signing with `keypair`; returns
+/// once its websocket cache is live.
+pub fn start_keeper(rpc: &str, keypair: &Path, ws: &str) -> Proc {
+    let mut cmd = perp();
+    cmd.args(["--rpc", rpc, "--keypair"]).arg(keypair).args(["keeper", "--interval", "2", "--log-json", "--ws", ws]);
+    let keeper = Proc::spawn(cmd, "keeper", libc::SIGINT);
+    assert!(keeper.out.wait_for(&["cache live"], Duration::from_secs(60)).is_some(), "{}", keeper.out.dump());
+    keeper
+}
+
 /// `perp localnet start` on `ledger`; returns once it printed its ready line.
 /// With `init`, the exchange is initialised from migrations/localnet.json by the localnet
 /// authority; without, the test runs `perp admin init` itself.

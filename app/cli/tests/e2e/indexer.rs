@@ -108,17 +108,7 @@ fn e2e_indexer_history_in_postgresql_across_a_restart() {
     let fill_latency = confirmed.elapsed();
 
     // the keeper: funding samples and updates every 10 / 20 s, then the liquidation
-    let mut keeper_cmd = perp();
-    keeper_cmd.args(["--rpc", &rpc, "--keypair"]).arg(&k_path).args([
-        "keeper",
-        "--interval",
-        "2",
-        "--log-json",
-        "--ws",
-        "auto",
-    ]);
-    let mut keeper = Proc::spawn(keeper_cmd, "keeper", libc::SIGINT);
-    assert!(keeper.out.wait_for(&["cache live"], Duration::from_secs(60)).is_some(), "{}", keeper.out.dump());
+    let mut keeper = start_keeper(&rpc, &k_path, "auto");
     // a funding rate is applied (and indexed) ...
     until(120, "a funding rate in the API", || {
         let v = api_get(&api, "/v1/markets/0/funding");

@@ -62,17 +62,7 @@ fn e2e_stop_loss_and_take_profit_filled_by_the_keeper() {
     assert_eq!(list["orders"][0]["status"], json!("waiting for its trigger"), "{list}");
     assert_eq!(list["orders"][1]["reduce_only"], json!(true), "{list}");
 
-    let mut keeper_cmd = perp();
-    keeper_cmd.args(["--rpc", &rpc, "--keypair"]).arg(&k_path).args([
-        "keeper",
-        "--interval",
-        "2",
-        "--log-json",
-        "--ws",
-        "auto",
-    ]);
-    let mut keeper = Proc::spawn(keeper_cmd, "keeper", libc::SIGINT);
-    assert!(keeper.out.wait_for(&["cache live"], Duration::from_secs(60)).is_some(), "{}", keeper.out.dump());
+    let mut keeper = start_keeper(&rpc, &k_path, "auto");
     // nothing fires while the price holds
     std::thread::sleep(Duration::from_secs(4));
     assert_eq!(keeper.out.count("\"filling order\""), 0, "{}", keeper.out.dump());

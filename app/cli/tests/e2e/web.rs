@@ -37,17 +37,7 @@ fn e2e_web_trader_in_chromium() {
     cli(&rpc, Some(&k_path), &["account", "create"]);
     cli(&rpc, Some(&k_path), &["account", "deposit", "--amount", "500"]);
 
-    let mut keeper_cmd = perp();
-    keeper_cmd.args(["--rpc", &rpc, "--keypair"]).arg(&k_path).args([
-        "keeper",
-        "--interval",
-        "2",
-        "--log-json",
-        "--ws",
-        "auto",
-    ]);
-    let mut keeper = Proc::spawn(keeper_cmd, "keeper", libc::SIGINT);
-    assert!(keeper.out.wait_for(&["cache live"], Duration::from_secs(60)).is_some(), "{}", keeper.out.dump());
+    let mut keeper = start_keeper(&rpc, &k_path, "auto");
 
     let api = format!("127.0.0.1:{}", ports.base + 71);
     let mut indexer_cmd = perp();
