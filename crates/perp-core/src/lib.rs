@@ -9,6 +9,7 @@ pub mod adl;
 pub mod collateral;
 pub mod error;
 pub mod funding;
+pub mod haircut;
 pub mod index;
 pub mod liquidation;
 pub mod margin;
