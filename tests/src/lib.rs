@@ -103,6 +103,7 @@ pub fn default_market_params(oracles: Vec<OracleParams>) -> MarketParams {
         filler_reward: 20_000,              // 0.02 USDC
         order_band: 10_000_000,             // 1%
         trigger_max_divergence: 20_000_000, // 2%
+        adl_policy: 0,
     }
 }
 

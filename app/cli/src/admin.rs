@@ -195,6 +195,12 @@ pub fn market_from_json(v: &Value, ctx: &str) -> Result<(MarketParams, u128, Pri
         },
         order_band: opt_rate(v, "order_band", 10_000_000, ctx)?,
         trigger_max_divergence: opt_rate(v, "trigger_max_divergence", 20_000_000, ctx)?,
+        // auto-deleveraging: "ranked" (default) or "pro-rata"
+        adl_policy: match v.get("adl_policy").map(|p| p.as_str()) {
+            None | Some(Some("ranked")) => 0,
+            Some(Some("pro-rata")) => 1,
+            Some(_) => return Err(bad(format!("{ctx}: adl_policy must be \"ranked\" or \"pro-rata\""))),
+        },
     };
     p.validate().map_err(|e| bad(format!("{ctx}: {e}")))?;
     let reserve = parse_decimal(&string(v, "vamm_base_reserve", ctx)?, 9)

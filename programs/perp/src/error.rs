@@ -180,10 +180,16 @@ pub enum PerpError {
     LiquidateCollateralFirst,
     #[msg("the account still holds collateral: withdraw it first")]
     CollateralHeld,
+    #[msg("the market's ADL policy cannot change while a bankruptcy or an ADL round is open")]
+    AdlPolicyLocked,
+    #[msg(
+        "the instruction does not apply under the market's ADL policy (pro rata: auto_deleverage with no candidates)"
+    )]
+    AdlPolicyMismatch,
 }
 
 /// Every error, in code order (code = 6000 + index): lets clients turn a code into a name.
-pub const ALL_ERRORS: [PerpError; 85] = [
+pub const ALL_ERRORS: [PerpError; 87] = [
     PerpError::MathOverflow,
     PerpError::Unauthorized,
     PerpError::OwnerOnly,
@@ -269,6 +275,8 @@ pub const ALL_ERRORS: [PerpError; 85] = [
     PerpError::CollateralMintRejected,
     PerpError::LiquidateCollateralFirst,
     PerpError::CollateralHeld,
+    PerpError::AdlPolicyLocked,
+    PerpError::AdlPolicyMismatch,
 ];
 
 /// The error with this custom program error code, if it is one of ours.

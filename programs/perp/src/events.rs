@@ -55,6 +55,7 @@ pub fn stream_of(name: &str) -> Option<Stream> {
         "OrderCancelled",
         "CollateralTokenDeposited",
         "CollateralTokenWithdrawn",
+        "HaircutSettled",
     ];
     const MARKET: &[&str] = &[
         "MarketCreated",
@@ -70,6 +71,7 @@ pub fn stream_of(name: &str) -> Option<Stream> {
         "AccountBankrupt",
         "AdlRoundStarted",
         "AdlStep",
+        "AdlHaircut",
         "LossSocialized",
         "UnbackedLossRepaid",
         "BankruptcyResolved",
@@ -414,6 +416,43 @@ pub struct AdlStep {
     pub price: u64,
     pub counterparty_realized: i64,
     pub score: i128,
+}
+
+/// Pro-rata ADL: a bankrupt position was taken off the curve at the worse of its bankruptcy price
+/// and the live mark, and the deficit beyond its bankruptcy price was spread over the opposite
+/// side's pool (`absorbed`; the rest, if the pool could not carry it, continues as
+/// `LossSocialized`). Each account's part follows as `HaircutSettled` when it is next touched.
+#[event]
+pub struct AdlHaircut {
+    /// Sequence number in market `market_index`'s stream (see the module documentation).
+    pub seq: u64,
+    pub market_index: u16,
+    pub round: u64,
+    /// `perp_core::haircut::AdlPolicy` (1 = pro rata).
+    pub policy: u8,
+    pub bankrupt_account: Pubkey,
+    pub base_closed: i64,
+    pub price: u64,
+    pub deficit: i64,
+    pub absorbed: i64,
+    /// Profit the pool spreads it over, and its index afterwards (10^18 = all of it).
+    pub pool_profit: i64,
+    pub index: i128,
+}
+
+/// An account paid its share of a pro-rata ADL deficit (charged to its collateral, never more
+/// than the profit stamped on its position at the round's mark).
+#[event]
+pub struct HaircutSettled {
+    /// Sequence number in `margin_account`'s stream (see the module documentation).
+    pub seq: u64,
+    pub margin_account: Pubkey,
+    pub market_index: u16,
+    pub round: u32,
+    pub amount: i64,
+    /// The stamped profit and what has been paid of it now.
+    pub profit: i64,
+    pub paid: i64,
 }
 
 #[event]

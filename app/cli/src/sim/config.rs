@@ -340,5 +340,6 @@ pub fn sim_market_params(oracles: Vec<OracleParams>, cfg: &SimConfig) -> MarketP
         filler_reward: 20_000,              // 0.02 USDC
         order_band: 10_000_000,             // 1%
         trigger_max_divergence: 20_000_000, // 2%
+        adl_policy: 0,
     }
 }

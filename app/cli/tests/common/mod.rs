@@ -51,5 +51,6 @@ pub fn btc_params(oracles: &[Pubkey]) -> MarketParams {
         filler_reward: 20_000,              // 0.02 USDC
         order_band: 10_000_000,             // 1%
         trigger_max_divergence: 20_000_000, // 2%
+        adl_policy: 0,
     }
 }

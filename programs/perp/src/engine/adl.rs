@@ -28,7 +28,7 @@ pub fn close_off_curve(
 ) -> Result<FillOutcome> {
     let old = acct.positions[slot].state();
     let out = apply_fill(old, base, quote).or_core()?;
-    set_position(acct, slot, market, old.base, &out.position)?;
+    set_position(acct, key, slot, market, old.base, &out.position)?;
     super::fill::realize(acct, key, slot, market, out.realized, voluntary)?;
     acct.realized_pnl = acct.realized_pnl.checked_add(out.realized.0).ok_or(PerpError::MathOverflow)?;
     Ok(out)

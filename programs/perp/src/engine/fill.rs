@@ -22,15 +22,21 @@ pub struct FillResult {
     pub insurance_fee: Quote,
 }
 
-/// Writes a position's new state with its bookkeeping: funding snapshot for a new side, ADL
-/// stamp reset on a flip, the open ADL round's count, open interest.
+/// Writes a position's new state with its bookkeeping: its pro-rata haircut settled and its
+/// stamped profit scaled to what it keeps, funding snapshot for a new side, ADL stamp reset on a
+/// flip, the open ADL round's count, open interest.
 pub fn set_position(
     acct: &mut MarginAccount,
+    key: &Pubkey,
     slot: usize,
     market: &mut Market,
     old: Base,
     new: &PositionState,
 ) -> Result<()> {
+    if old != new.base {
+        super::haircut::settle_haircut(acct, key, slot, market)?;
+        super::haircut::on_resize(acct, slot, market, old, new.base)?;
+    }
     let stamp = acct.positions[slot].adl_round;
     market.on_position_change(stamp, old, new.base);
     acct.positions[slot].set_state(new);
@@ -97,7 +103,7 @@ pub fn execute_fill(
 
     let old = acct.positions[slot].state();
     let out = apply_fill(old, fill.base, fill.quote).or_core()?;
-    set_position(acct, slot, market, old.base, &out.position)?;
+    set_position(acct, key, slot, market, old.base, &out.position)?;
 
     realize(acct, key, slot, market, out.realized, true)?;
 

@@ -18,11 +18,19 @@ pub fn funding_owed(market: &Market, pos: &Position) -> Result<Quote> {
     position_payment(Base(pos.base), idx, pos.snapshot()).or_core()
 }
 
+/// What the position owes its market since it was last settled: funding and any pro-rata ADL
+/// haircut (positive = owes), each rounded up. Valuations of a position not settled use it.
+pub fn position_owed(market: &Market, pos: &Position) -> Result<Quote> {
+    funding_owed(market, pos)?.checked_add(super::haircut::haircut_owed(market, pos)?).or_core()
+}
+
 /// Settles the position in `slot`: its collateral (isolated or cross) pays the amount owed since
-/// the last snapshot into the market's PnL pool (or receives it). Returns the payment.
+/// the last snapshot into the market's PnL pool (or receives it), then its pro-rata ADL haircut.
+/// Returns the funding payment.
 pub fn settle_position(acct: &mut MarginAccount, key: &Pubkey, slot: usize, market: &mut Market) -> Result<Quote> {
     let pos = acct.positions[slot];
     require!(pos.in_use() && pos.market_index == market.market_index, PerpError::NoPosition);
+    super::haircut::settle_haircut(acct, key, slot, market)?;
     let payment = funding_owed(market, &pos)?;
     let idx = market.funding_indices().for_base(Base(pos.base));
     acct.positions[slot].funding_snapshot.set(idx.0);

@@ -5,7 +5,7 @@
 //! different markets never write-lock each other's market accounts.
 
 use super::collateral::{holding_value, is_collateral};
-use super::funding::funding_owed;
+use super::funding::position_owed;
 use super::health::{collateral_part, in_group, position_part, position_part_at, Group, Parts};
 use super::prices::{mark_price, view};
 use crate::error::{CoreResultExt, PerpError};
@@ -77,7 +77,7 @@ fn cached_part(
     now: i64,
     slot: u64,
 ) -> Result<perp_core::margin::Health> {
-    let owed = funding_owed(m, p)?;
+    let owed = position_owed(m, p)?;
     let age = now.saturating_sub(m.last_index_time);
     let limit = match need {
         PriceNeed::Adding | PriceNeed::Liquidation => m.max_age,

@@ -5,6 +5,7 @@ pub mod adl;
 pub mod collateral;
 pub mod fill;
 pub mod funding;
+pub mod haircut;
 pub mod health;
 pub mod markets;
 pub mod orders;

@@ -1,13 +1,15 @@
 use crate::engine::adl::{book_surplus, close_bankrupt, close_off_curve, finish_bankruptcy, socialize};
 use crate::engine::funding::settle_position;
+use crate::engine::haircut::{policy, spread};
 use crate::engine::prices::{guarded_index, mark_price};
 use crate::error::{CoreResultExt, PerpError};
-use crate::events::AdlStep;
 use crate::events::EventStream;
+use crate::events::{AdlHaircut, AdlStep};
 use crate::oracle::{read_index_guarded, resolve_index};
 use crate::state::*;
 use anchor_lang::prelude::*;
 use perp_core::adl::{adl_price, adl_score, AdlScore};
+use perp_core::haircut::AdlPolicy;
 use perp_core::margin::{requirement, tier_index, MarginKind};
 use perp_core::{Base, Price, Quote};
 
@@ -35,7 +37,14 @@ pub struct AutoDeleverage<'info> {
 /// the bankrupt account. A ranked entry whose account has since closed, emptied, gone bankrupt or
 /// stopped being profitable at the round's mark is skipped (used up). The live index passes the
 /// oracle guard rails (`engine::prices::guarded_index`, in the bankrupt side's favour).
-/// Remaining accounts: the market's oracles, then the candidates.
+///
+/// Under the **pro-rata** policy no position is closed against a counterparty and none is passed:
+/// the market's book takes the bankrupt position off the curve at the worse of its bankruptcy
+/// price and the live mark (as `resolve_bankruptcy` does), and the deficit beyond the bankruptcy
+/// price is spread over the opposite side's pool (`perp_core::haircut`): each position counted by
+/// the round's scan pays in proportion to its profit at the round's mark, never more than that
+/// profit, when it is next touched. What the pool cannot carry is socialized as in the last resort.
+/// Remaining accounts: the market's oracles, then the candidates (ranked policy only).
 pub fn handler<'info>(ctx: Context<'info, AutoDeleverage<'info>>) -> Result<()> {
     let now = crate::engine::now()?;
     let ex = ctx.accounts.exchange.load()?;
@@ -64,6 +73,13 @@ pub fn handler<'info>(ctx: Context<'info, AutoDeleverage<'info>>) -> Result<()> 
     let bsign = b.positions[bslot].base.signum();
     require!((bsign > 0 && r.side == 2) || (bsign < 0 && r.side == 1), PerpError::AdlRoundMismatch);
     settle_position(&mut b, &bkey, bslot, &mut m)?;
+    if policy(&m) == AdlPolicy::ProRata {
+        if ctx.remaining_accounts.len() != oracles {
+            msg!("a pro-rata round takes no candidates: pass only the market's oracles");
+            return err!(PerpError::AdlPolicyMismatch);
+        }
+        return pro_rata(&mut m, &mut r, &mut b, &bkey, bslot, live, now);
+    }
     // the ranking uses the round's mark; the price uses the live one
     let mark = Price(r.mark);
     let tiers = m.tiers();
@@ -158,4 +174,47 @@ pub fn handler<'info>(ctx: Context<'info, AutoDeleverage<'info>>) -> Result<()> 
         finish_bankruptcy(&mut b, &bkey, bslot, &mut m, charge_longs, live)?;
     }
     Ok(())
+}
+
+/// The pro-rata step: the bankrupt position closes off the curve, its deficit goes to the pool.
+#[allow(clippy::too_many_arguments)]
+fn pro_rata(
+    m: &mut Market,
+    r: &mut AdlRound,
+    b: &mut MarginAccount,
+    bkey: &Pubkey,
+    bslot: usize,
+    live: Price,
+    now: i64,
+) -> Result<()> {
+    let pool = crate::engine::haircut::pool_of_round_side(r.side);
+    require!(m.haircut_round[pool] == r.round as u32, PerpError::AdlRoundMismatch);
+    let charge_longs = r.side == 1;
+    let base = b.positions[bslot].base;
+    let pool_profit = m.haircut_profit[pool];
+    // the book takes it at the worse of the live mark and the bankruptcy price
+    let bc = close_bankrupt(b, bkey, bslot, m, base.abs(), live)?;
+    let step = spread(m, r.side, bc.shortfall)?;
+    b.add_collateral(Some(bslot), step.absorbed)?;
+    let rest = bc.shortfall.checked_sub(step.absorbed).or_core()?;
+    socialize(b, bkey, bslot, m, rest, charge_longs, live)?;
+    r.last_progress = now;
+    emit!(AdlHaircut {
+        seq: m.next_seq()?,
+        market_index: m.market_index,
+        round: r.round,
+        policy: AdlPolicy::ProRata as u8,
+        bankrupt_account: *bkey,
+        base_closed: -base,
+        price: if base > 0 {
+            live.0.min(b.positions[bslot].bankruptcy_price)
+        } else {
+            live.0.max(b.positions[bslot].bankruptcy_price)
+        },
+        deficit: bc.shortfall.0,
+        absorbed: step.absorbed.0,
+        pool_profit,
+        index: m.haircut_index[pool].get(),
+    });
+    finish_bankruptcy(b, bkey, bslot, m, charge_longs, live)
 }

@@ -1,3 +1,4 @@
+use crate::engine::haircut::{open_pool, policy};
 use crate::engine::prices::{guarded_index, mark_price};
 use crate::error::PerpError;
 use crate::events::AdlRoundStarted;
@@ -5,6 +6,7 @@ use crate::events::EventStream;
 use crate::oracle::{read_index_guarded, resolve_index};
 use crate::state::*;
 use anchor_lang::prelude::*;
+use perp_core::haircut::AdlPolicy;
 
 #[derive(Accounts)]
 pub struct BeginAdlRound<'info> {
@@ -38,8 +40,11 @@ pub fn handler<'info>(ctx: Context<'info, BeginAdlRound<'info>>) -> Result<()> {
     if m.adl_round != 0 && r.round == m.adl_round {
         let complete = m.adl_scanned == m.open_positions(m.adl_side);
         let used_up = r.cursor() >= r.entry_count();
-        let replaceable =
-            r.is_expired(now) || (!complete && r.is_stalled(now)) || (complete && used_up && !r.holds_all_profitable());
+        // a pro-rata round keeps no ranking: complete, it is worked through by auto_deleverage
+        let ranked = policy(&m) == AdlPolicy::Ranked;
+        let replaceable = r.is_expired(now)
+            || (!complete && r.is_stalled(now))
+            || (ranked && complete && used_up && !r.holds_all_profitable());
         if !replaceable {
             msg!(
                 "round {} open: counted {} of {}, {} of {} entries used",
@@ -61,6 +66,10 @@ pub fn handler<'info>(ctx: Context<'info, BeginAdlRound<'info>>) -> Result<()> {
     m.adl_round = m.adl_round_counter;
     m.adl_scanned = 0;
     m.adl_side = side;
+    if policy(&m) == AdlPolicy::ProRata {
+        let round = m.adl_round;
+        open_pool(&mut m, side, round)?;
+    }
     r.round = m.adl_round;
     r.started_at = now;
     r.last_progress = now;

@@ -38,6 +38,16 @@ pub fn update_market(ctx: Context<ExecuteUpdateMarket>) -> Result<()> {
     }
     params.validate()?;
     params.validate_with_vamm(&m.vamm())?;
+    if params.adl_policy != m.adl_policy && (m.adl_round != 0 || m.bankrupt_accounts != 0) {
+        msg!(
+            "ADL policy {} -> {}: round {} open, {} bankrupt",
+            m.adl_policy,
+            params.adl_policy,
+            m.adl_round,
+            m.bankrupt_accounts
+        );
+        return err!(PerpError::AdlPolicyLocked);
+    }
     params.apply(&mut m);
     m.params_version = m.params_version.wrapping_add(1);
     emit!(MarketUpdated { seq: m.next_seq()?, market_index: m.market_index });

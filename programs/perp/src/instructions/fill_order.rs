@@ -1,4 +1,4 @@
-use crate::engine::funding::{funding_owed, settle_position};
+use crate::engine::funding::{position_owed, settle_position};
 use crate::engine::health::{group_health, group_of_market, position_part_at, Group};
 use crate::engine::markets::{load_other_markets, Holder, PriceNeed};
 use crate::engine::prices::{mark_price, view};
@@ -253,7 +253,7 @@ pub fn handler<'info>(ctx: Context<'info, FillOrder<'info>>, order_id: u64) -> R
     // its time-weighted value, the orders' reserve counted: a liquidation releases it first), so
     // no account is refused here that a liquidator could not take
     if let (Some(i), Some(v), Some(parts)) = (pos.filter(|_| pos_base != 0), &given.view, &mut given.parts) {
-        let owed = funding_owed(&m, &a.positions[i])?;
+        let owed = position_owed(&m, &a.positions[i])?;
         let fav = if pos_base > 0 { index.max(twap) } else { index.min(twap) };
         let mark = if fav == index { v.mark } else { mark_price(&m, fav, now)? };
         parts[i] = Some(position_part_at(&a.positions[i], mark, v.tiers(), owed, false)?);

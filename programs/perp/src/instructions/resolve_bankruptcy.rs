@@ -37,6 +37,8 @@ pub fn handler<'info>(ctx: Context<'info, ResolveBankruptcy<'info>>) -> Result<(
     let mut b = ctx.accounts.bankrupt_account.load_mut()?;
     require!(m.adl_round != 0 && m.adl_round == r.round, PerpError::AdlRoundMismatch);
     require!(m.adl_scanned == m.open_positions(r.side), PerpError::AdlRankingIncomplete);
+    // under pro rata, auto_deleverage runs the whole waterfall itself
+    require!(crate::engine::haircut::policy(&m) == perp_core::haircut::AdlPolicy::Ranked, PerpError::AdlPolicyMismatch);
     if !r.holds_all_profitable() || r.cursor() < r.entry_count() {
         return err!(PerpError::AdlCandidatesRemain);
     }

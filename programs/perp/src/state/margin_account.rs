@@ -38,6 +38,11 @@ pub struct Position {
     /// While bankrupt: the price at which it is closed, where it leaves the counterparties exactly
     /// the deficit the insurance fund could not cover (`perp_core::takeover::deficit_price`).
     pub bankruptcy_price: u64,
+    /// Pro-rata ADL (`perp_core::haircut`): the profit at the round's mark stamped by the scan of
+    /// round `adl_round` (scaled down when the position shrinks), quote raw; 0 = in no pool.
+    pub haircut_profit: i64,
+    /// What the position has paid of that stamp's haircut (quote raw).
+    pub haircut_paid: i64,
     /// Last ADL scan round that counted this position.
     pub adl_round: u32,
     pub market_index: u16,
@@ -138,11 +143,11 @@ pub struct CollateralBalance {
     pub _pad: [u8; 6],
 }
 
-pub const POSITION_SIZE: usize = 56;
+pub const POSITION_SIZE: usize = 72;
 pub const ORDER_SIZE: usize = 88;
 pub const COLLATERAL_BALANCE_SIZE: usize = 16;
 pub const MARGIN_ACCOUNT_SIZE: usize =
-    600 + MAX_ORDERS * ORDER_SIZE + MAX_ACCOUNT_COLLATERALS * COLLATERAL_BALANCE_SIZE;
+    728 + MAX_ORDERS * ORDER_SIZE + MAX_ACCOUNT_COLLATERALS * COLLATERAL_BALANCE_SIZE;
 const _: () = assert!(size_of::<CollateralBalance>() == COLLATERAL_BALANCE_SIZE);
 const _: () = assert!(size_of::<Order>() == ORDER_SIZE);
 const _: () = assert!(size_of::<Position>() == POSITION_SIZE);

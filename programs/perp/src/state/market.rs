@@ -229,7 +229,26 @@ pub struct Market {
     pub trigger_max_divergence: i64,
     /// Sequence number of the last event of this market's stream (`events::Stream::Market`).
     pub event_seq: u64,
-    pub _reserved: [u8; 216],
+    // pro-rata auto-deleveraging (perp_core::haircut): one pool per counterparty side, 0 = longs,
+    // 1 = shorts
+    /// The pool's haircut index (fraction of stamped profit owed, 10^18 = all of it).
+    pub haircut_index: [WideI128; 2],
+    /// The side's pool before the current one (positions stamped then settle against it until
+    /// the next scan restamps them).
+    pub haircut_prev_index: [WideI128; 2],
+    /// Profit stamped in the current pool and still held (quote raw): what the next deficit is
+    /// spread over.
+    pub haircut_profit: [i64; 2],
+    /// Lifetime deficit the pools took, and what accounts have paid of it (quote raw).
+    pub haircut_absorbed: i64,
+    pub haircut_collected: i64,
+    /// ADL round of each side's current and previous pool.
+    pub haircut_round: [u32; 2],
+    pub haircut_prev_round: [u32; 2],
+    /// `perp_core::haircut::AdlPolicy`: 0 = ranked queue, 1 = pro rata on positive PnL.
+    pub adl_policy: u8,
+    pub _pad3: [u8; 7],
+    pub _reserved: [u8; 96],
 }
 
 pub const MARKET_SIZE: usize = 1824;

@@ -84,6 +84,9 @@ pub struct MarketParams {
     /// Orders fill, and triggers fire, only while the index is within this fraction of its
     /// time-weighted value, in (0, 0.25].
     pub trigger_max_divergence: i64,
+    /// Auto-deleveraging: 0 = the ranked queue, 1 = pro rata on the opposite side's positive PnL
+    /// (`perp_core::haircut`). Changed only when no bankruptcy or ADL round is open.
+    pub adl_policy: u8,
 }
 
 /// Largest filler reward: 10 quote units.
@@ -251,6 +254,9 @@ impl MarketParams {
         if self.trigger_max_divergence <= 0 || self.trigger_max_divergence > RATE_PRECISION / 4 {
             return Err(bad("trigger_max_divergence must be in (0, 0.25]"));
         }
+        if perp_core::haircut::AdlPolicy::from_u8(self.adl_policy).is_err() {
+            return Err(bad("adl_policy must be 0 (ranked) or 1 (pro rata)"));
+        }
         if self.repeg_budget < 0 || self.repeg_budget > RATE_PRECISION / 2 {
             return Err(bad("repeg_budget must be in [0, 0.5]"));
         }
@@ -312,6 +318,7 @@ impl MarketParams {
         m.filler_reward = self.filler_reward;
         m.order_band = self.order_band;
         m.trigger_max_divergence = self.trigger_max_divergence;
+        m.adl_policy = self.adl_policy;
     }
 
     /// Checks against the market's vAMM: the impact notional must stay well inside the curve's
@@ -379,6 +386,7 @@ impl MarketParams {
             filler_reward: m.filler_reward,
             order_band: m.order_band,
             trigger_max_divergence: m.trigger_max_divergence,
+            adl_policy: m.adl_policy,
         }
     }
 

@@ -72,7 +72,7 @@ impl Proposal {
 /// Borsh length of the largest `AdminAction`: `CreateMarket` with 8 oracles and 12 tiers.
 pub const MAX_ACTION_LEN: usize = 1 + 2 + MAX_MARKET_PARAMS_LEN + 16 + 8;
 /// Borsh length of `MarketParams` with 8 oracles and 12 tiers.
-pub const MAX_MARKET_PARAMS_LEN: usize = 16 + (4 + 8 * 73) + 3 * 8 + 4 + 6 * 8 + 1 + (4 + 12 * 24) + 8 + 2 + 15 * 8;
+pub const MAX_MARKET_PARAMS_LEN: usize = 16 + (4 + 8 * 73) + 3 * 8 + 4 + 6 * 8 + 1 + (4 + 12 * 24) + 8 + 2 + 15 * 8 + 1;
 
 #[cfg(test)]
 mod tests {
@@ -116,6 +116,7 @@ mod tests {
             filler_reward: 1,
             order_band: 1,
             trigger_max_divergence: 1,
+            adl_policy: 1,
         };
         let a = AdminAction::CreateMarket { market_index: 1, params, base_reserve: 1, peg: 1 };
         assert_eq!(Proposal::action_len(&a), MAX_ACTION_LEN);
