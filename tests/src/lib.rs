@@ -17,6 +17,7 @@ use solana_transaction::Transaction;
 pub use solana_keypair::Keypair as Kp;
 pub use solana_program_test;
 
+pub mod pro_rata;
 pub mod sol;
 pub mod world;
 

@@ -15,6 +15,7 @@ mod margin;
 mod oracle_guard;
 mod oracles;
 mod orders;
+mod pro_rata;
 mod write_locks;
 
 use anchor_lang::prelude::Pubkey;
