@@ -7,6 +7,8 @@ import { type Decoder, type ReadonlyUint8Array } from "@solana/kit";
 import {
   getAccountBankruptDecoder,
   type AccountBankrupt,
+  getAdlHaircutDecoder,
+  type AdlHaircut,
   getAdlRoundStartedDecoder,
   type AdlRoundStarted,
   getAdlStepDecoder,
@@ -41,6 +43,8 @@ import {
   type FundingSettled,
   getFundingUpdatedDecoder,
   type FundingUpdated,
+  getHaircutSettledDecoder,
+  type HaircutSettled,
   getIndexFallbackUsedDecoder,
   type IndexFallbackUsed,
   getInsuranceDepositedDecoder,
@@ -92,6 +96,7 @@ import {
 /** The data of each event, by event name. */
 export type PerpEventMap = {
   AccountBankrupt: AccountBankrupt;
+  AdlHaircut: AdlHaircut;
   AdlRoundStarted: AdlRoundStarted;
   AdlStep: AdlStep;
   AdminChanged: AdminChanged;
@@ -109,6 +114,7 @@ export type PerpEventMap = {
   FundingSampled: FundingSampled;
   FundingSettled: FundingSettled;
   FundingUpdated: FundingUpdated;
+  HaircutSettled: HaircutSettled;
   IndexFallbackUsed: IndexFallbackUsed;
   InsuranceDeposited: InsuranceDeposited;
   InsuranceSwept: InsuranceSwept;
@@ -143,6 +149,7 @@ export type PerpEventDescriptor = {
 
 export const PERP_EVENTS: readonly PerpEventDescriptor[] = [
   { name: "AccountBankrupt", discriminator: new Uint8Array([116, 11, 33, 94, 123, 169, 164, 158]), getDecoder: getAccountBankruptDecoder },
+  { name: "AdlHaircut", discriminator: new Uint8Array([18, 85, 125, 139, 28, 74, 13, 253]), getDecoder: getAdlHaircutDecoder },
   { name: "AdlRoundStarted", discriminator: new Uint8Array([62, 224, 30, 191, 232, 109, 126, 9]), getDecoder: getAdlRoundStartedDecoder },
   { name: "AdlStep", discriminator: new Uint8Array([65, 96, 153, 111, 29, 103, 232, 152]), getDecoder: getAdlStepDecoder },
   { name: "AdminChanged", discriminator: new Uint8Array([232, 34, 31, 226, 62, 18, 19, 114]), getDecoder: getAdminChangedDecoder },
@@ -160,6 +167,7 @@ export const PERP_EVENTS: readonly PerpEventDescriptor[] = [
   { name: "FundingSampled", discriminator: new Uint8Array([110, 125, 46, 10, 43, 213, 220, 156]), getDecoder: getFundingSampledDecoder },
   { name: "FundingSettled", discriminator: new Uint8Array([250, 241, 161, 50, 159, 70, 172, 196]), getDecoder: getFundingSettledDecoder },
   { name: "FundingUpdated", discriminator: new Uint8Array([206, 76, 89, 81, 126, 37, 255, 224]), getDecoder: getFundingUpdatedDecoder },
+  { name: "HaircutSettled", discriminator: new Uint8Array([117, 166, 44, 146, 206, 131, 128, 249]), getDecoder: getHaircutSettledDecoder },
   { name: "IndexFallbackUsed", discriminator: new Uint8Array([26, 181, 199, 159, 65, 75, 249, 143]), getDecoder: getIndexFallbackUsedDecoder },
   { name: "InsuranceDeposited", discriminator: new Uint8Array([37, 242, 151, 250, 84, 199, 5, 77]), getDecoder: getInsuranceDepositedDecoder },
   { name: "InsuranceSwept", discriminator: new Uint8Array([71, 241, 247, 53, 59, 217, 227, 251]), getDecoder: getInsuranceSweptDecoder },

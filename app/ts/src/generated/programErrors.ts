@@ -90,4 +90,6 @@ export const PERP_PROGRAM_ERRORS: ReadonlyArray<readonly [number, string, string
   [6082, "CollateralMintRejected", "the mint cannot be collateral: it must be a classic SPL token mint with no freeze authority and at most 12 decimals"],
   [6083, "LiquidateCollateralFirst", "the cross group is under water while the account holds collateral: liquidate_collateral first"],
   [6084, "CollateralHeld", "the account still holds collateral: withdraw it first"],
+  [6085, "AdlPolicyLocked", "the market's ADL policy cannot change while a bankruptcy or an ADL round is open"],
+  [6086, "AdlPolicyMismatch", "the instruction does not apply under the market's ADL policy (pro rata: auto_deleverage with no candidates)"],
 ];

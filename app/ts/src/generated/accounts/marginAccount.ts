@@ -289,5 +289,5 @@ export async function fetchAllMaybeMarginAccount(
 }
 
 export function getMarginAccountSize(): number {
-  return 1376;
+  return 1504;
 }

@@ -248,6 +248,27 @@ export type Market = {
   triggerMaxDivergence: bigint;
   /** Sequence number of the last event of this market's stream (`events::Stream::Market`). */
   eventSeq: bigint;
+  /** The pool's haircut index (fraction of stamped profit owed, 10^18 = all of it). */
+  haircutIndex: Array<WideI128>;
+  /**
+   * The side's pool before the current one (positions stamped then settle against it until
+   * the next scan restamps them).
+   */
+  haircutPrevIndex: Array<WideI128>;
+  /**
+   * Profit stamped in the current pool and still held (quote raw): what the next deficit is
+   * spread over.
+   */
+  haircutProfit: Array<bigint>;
+  /** Lifetime deficit the pools took, and what accounts have paid of it (quote raw). */
+  haircutAbsorbed: bigint;
+  haircutCollected: bigint;
+  /** ADL round of each side's current and previous pool. */
+  haircutRound: Array<number>;
+  haircutPrevRound: Array<number>;
+  /** `perp_core::haircut::AdlPolicy`: 0 = ranked queue, 1 = pro rata on positive PnL. */
+  adlPolicy: number;
+  pad3: ReadonlyUint8Array;
   reserved: ReadonlyUint8Array;
 };
 
@@ -427,6 +448,27 @@ export type MarketArgs = {
   triggerMaxDivergence: number | bigint;
   /** Sequence number of the last event of this market's stream (`events::Stream::Market`). */
   eventSeq: number | bigint;
+  /** The pool's haircut index (fraction of stamped profit owed, 10^18 = all of it). */
+  haircutIndex: Array<WideI128Args>;
+  /**
+   * The side's pool before the current one (positions stamped then settle against it until
+   * the next scan restamps them).
+   */
+  haircutPrevIndex: Array<WideI128Args>;
+  /**
+   * Profit stamped in the current pool and still held (quote raw): what the next deficit is
+   * spread over.
+   */
+  haircutProfit: Array<number | bigint>;
+  /** Lifetime deficit the pools took, and what accounts have paid of it (quote raw). */
+  haircutAbsorbed: number | bigint;
+  haircutCollected: number | bigint;
+  /** ADL round of each side's current and previous pool. */
+  haircutRound: Array<number>;
+  haircutPrevRound: Array<number>;
+  /** `perp_core::haircut::AdlPolicy`: 0 = ranked queue, 1 = pro rata on positive PnL. */
+  adlPolicy: number;
+  pad3: ReadonlyUint8Array;
   reserved: ReadonlyUint8Array;
 };
 
@@ -528,7 +570,16 @@ export function getMarketEncoder(): FixedSizeEncoder<MarketArgs> {
       ["orderBand", getI64Encoder()],
       ["triggerMaxDivergence", getI64Encoder()],
       ["eventSeq", getU64Encoder()],
-      ["reserved", fixEncoderSize(getBytesEncoder(), 216)],
+      ["haircutIndex", getArrayEncoder(getWideI128Encoder(), { size: 2 })],
+      ["haircutPrevIndex", getArrayEncoder(getWideI128Encoder(), { size: 2 })],
+      ["haircutProfit", getArrayEncoder(getI64Encoder(), { size: 2 })],
+      ["haircutAbsorbed", getI64Encoder()],
+      ["haircutCollected", getI64Encoder()],
+      ["haircutRound", getArrayEncoder(getU32Encoder(), { size: 2 })],
+      ["haircutPrevRound", getArrayEncoder(getU32Encoder(), { size: 2 })],
+      ["adlPolicy", getU8Encoder()],
+      ["pad3", fixEncoderSize(getBytesEncoder(), 7)],
+      ["reserved", fixEncoderSize(getBytesEncoder(), 96)],
     ]),
     (value) => ({ ...value, discriminator: MARKET_DISCRIMINATOR }),
   );
@@ -631,7 +682,16 @@ export function getMarketDecoder(): FixedSizeDecoder<Market> {
     ["orderBand", getI64Decoder()],
     ["triggerMaxDivergence", getI64Decoder()],
     ["eventSeq", getU64Decoder()],
-    ["reserved", fixDecoderSize(getBytesDecoder(), 216)],
+    ["haircutIndex", getArrayDecoder(getWideI128Decoder(), { size: 2 })],
+    ["haircutPrevIndex", getArrayDecoder(getWideI128Decoder(), { size: 2 })],
+    ["haircutProfit", getArrayDecoder(getI64Decoder(), { size: 2 })],
+    ["haircutAbsorbed", getI64Decoder()],
+    ["haircutCollected", getI64Decoder()],
+    ["haircutRound", getArrayDecoder(getU32Decoder(), { size: 2 })],
+    ["haircutPrevRound", getArrayDecoder(getU32Decoder(), { size: 2 })],
+    ["adlPolicy", getU8Decoder()],
+    ["pad3", fixDecoderSize(getBytesDecoder(), 7)],
+    ["reserved", fixDecoderSize(getBytesDecoder(), 96)],
   ]);
 }
 

@@ -184,6 +184,10 @@ export const PERP_ERROR__COLLATERAL_MINT_REJECTED = 0x17c2; // 6082
 export const PERP_ERROR__LIQUIDATE_COLLATERAL_FIRST = 0x17c3; // 6083
 /** CollateralHeld: the account still holds collateral: withdraw it first */
 export const PERP_ERROR__COLLATERAL_HELD = 0x17c4; // 6084
+/** AdlPolicyLocked: the market's ADL policy cannot change while a bankruptcy or an ADL round is open */
+export const PERP_ERROR__ADL_POLICY_LOCKED = 0x17c5; // 6085
+/** AdlPolicyMismatch: the instruction does not apply under the market's ADL policy (pro rata: auto_deleverage with no candidates) */
+export const PERP_ERROR__ADL_POLICY_MISMATCH = 0x17c6; // 6086
 
 export type PerpError =
   | typeof PERP_ERROR__ACCOUNT_BANKRUPT
@@ -194,6 +198,8 @@ export type PerpError =
   | typeof PERP_ERROR__ADL_CANDIDATE_SKIPPED
   | typeof PERP_ERROR__ADL_CANDIDATES_REMAIN
   | typeof PERP_ERROR__ADL_ORDER_VIOLATION
+  | typeof PERP_ERROR__ADL_POLICY_LOCKED
+  | typeof PERP_ERROR__ADL_POLICY_MISMATCH
   | typeof PERP_ERROR__ADL_RANKING_INCOMPLETE
   | typeof PERP_ERROR__ADL_ROUND_EXPIRED
   | typeof PERP_ERROR__ADL_ROUND_MISMATCH
@@ -283,6 +289,8 @@ if (process.env["NODE_ENV"] !== "production") {
     [PERP_ERROR__ADL_CANDIDATE_SKIPPED]: `a candidate ranked above the ones given was left out of this ADL step`,
     [PERP_ERROR__ADL_CANDIDATES_REMAIN]: `ADL candidates remain in the ranking (or the ranking does not hold every profitable position): run auto_deleverage or a new round`,
     [PERP_ERROR__ADL_ORDER_VIOLATION]: `ADL candidates are not in descending score order, or a higher-ranked candidate keeps size`,
+    [PERP_ERROR__ADL_POLICY_LOCKED]: `the market's ADL policy cannot change while a bankruptcy or an ADL round is open`,
+    [PERP_ERROR__ADL_POLICY_MISMATCH]: `the instruction does not apply under the market's ADL policy (pro rata: auto_deleverage with no candidates)`,
     [PERP_ERROR__ADL_RANKING_INCOMPLETE]: `the ADL ranking is incomplete: scan every opposite-side position of the market first`,
     [PERP_ERROR__ADL_ROUND_EXPIRED]: `an ADL round is too old to deleverage: begin a new round (ranked at a fresh mark)`,
     [PERP_ERROR__ADL_ROUND_MISMATCH]: `the ADL round account does not match this market's open round`,

@@ -8,6 +8,7 @@
 
 export * from "./accountBankrupt.js";
 export * from "./adlEntry.js";
+export * from "./adlHaircut.js";
 export * from "./adlRoundStarted.js";
 export * from "./adlStep.js";
 export * from "./adminAction.js";
@@ -28,6 +29,7 @@ export * from "./exchangeInitialized.js";
 export * from "./fundingSampled.js";
 export * from "./fundingSettled.js";
 export * from "./fundingUpdated.js";
+export * from "./haircutSettled.js";
 export * from "./indexFallbackUsed.js";
 export * from "./insuranceDeposited.js";
 export * from "./insuranceSwept.js";

@@ -111,6 +111,11 @@ export type MarketParams = {
    * time-weighted value, in (0, 0.25].
    */
   triggerMaxDivergence: bigint;
+  /**
+   * Auto-deleveraging: 0 = the ranked queue, 1 = pro rata on the opposite side's positive PnL
+   * (`perp_core::haircut`). Changed only when no bankruptcy or ADL round is open.
+   */
+  adlPolicy: number;
 };
 
 export type MarketParamsArgs = {
@@ -184,6 +189,11 @@ export type MarketParamsArgs = {
    * time-weighted value, in (0, 0.25].
    */
   triggerMaxDivergence: number | bigint;
+  /**
+   * Auto-deleveraging: 0 = the ranked queue, 1 = pro rata on the opposite side's positive PnL
+   * (`perp_core::haircut`). Changed only when no bankruptcy or ADL round is open.
+   */
+  adlPolicy: number;
 };
 
 export function getMarketParamsEncoder(): Encoder<MarketParamsArgs> {
@@ -222,6 +232,7 @@ export function getMarketParamsEncoder(): Encoder<MarketParamsArgs> {
     ["fillerReward", getI64Encoder()],
     ["orderBand", getI64Encoder()],
     ["triggerMaxDivergence", getI64Encoder()],
+    ["adlPolicy", getU8Encoder()],
   ]);
 }
 
@@ -261,6 +272,7 @@ export function getMarketParamsDecoder(): Decoder<MarketParams> {
     ["fillerReward", getI64Decoder()],
     ["orderBand", getI64Decoder()],
     ["triggerMaxDivergence", getI64Decoder()],
+    ["adlPolicy", getU8Decoder()],
   ]);
 }
 

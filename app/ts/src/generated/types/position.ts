@@ -45,6 +45,13 @@ export type Position = {
    * the deficit the insurance fund could not cover (`perp_core::takeover::deficit_price`).
    */
   bankruptcyPrice: bigint;
+  /**
+   * Pro-rata ADL (`perp_core::haircut`): the profit at the round's mark stamped by the scan of
+   * round `adl_round` (scaled down when the position shrinks), quote raw; 0 = in no pool.
+   */
+  haircutProfit: bigint;
+  /** What the position has paid of that stamp's haircut (quote raw). */
+  haircutPaid: bigint;
   /** Last ADL scan round that counted this position. */
   adlRound: number;
   marketIndex: number;
@@ -66,6 +73,13 @@ export type PositionArgs = {
    * the deficit the insurance fund could not cover (`perp_core::takeover::deficit_price`).
    */
   bankruptcyPrice: number | bigint;
+  /**
+   * Pro-rata ADL (`perp_core::haircut`): the profit at the round's mark stamped by the scan of
+   * round `adl_round` (scaled down when the position shrinks), quote raw; 0 = in no pool.
+   */
+  haircutProfit: number | bigint;
+  /** What the position has paid of that stamp's haircut (quote raw). */
+  haircutPaid: number | bigint;
   /** Last ADL scan round that counted this position. */
   adlRound: number;
   marketIndex: number;
@@ -80,6 +94,8 @@ export function getPositionEncoder(): FixedSizeEncoder<PositionArgs> {
     ["isolatedCollateral", getI64Encoder()],
     ["fundingSnapshot", getWideI128Encoder()],
     ["bankruptcyPrice", getU64Encoder()],
+    ["haircutProfit", getI64Encoder()],
+    ["haircutPaid", getI64Encoder()],
     ["adlRound", getU32Encoder()],
     ["marketIndex", getU16Encoder()],
     ["flags", getU8Encoder()],
@@ -94,6 +110,8 @@ export function getPositionDecoder(): FixedSizeDecoder<Position> {
     ["isolatedCollateral", getI64Decoder()],
     ["fundingSnapshot", getWideI128Decoder()],
     ["bankruptcyPrice", getU64Decoder()],
+    ["haircutProfit", getI64Decoder()],
+    ["haircutPaid", getI64Decoder()],
     ["adlRound", getU32Decoder()],
     ["marketIndex", getU16Decoder()],
     ["flags", getU8Decoder()],
