@@ -603,7 +603,8 @@ impl<C: Chain> Keeper<C> {
     }
 
     /// ADL executor: for every bankrupt position, open a round, count the counterparties, and
-    /// deleverage them in the order the program verifies; resolve when nobody is left.
+    /// deleverage them in the order the program verifies (ranked) or spread the deficit over the
+    /// opposite side (pro rata); resolve when nobody is left.
     pub async fn deleverage_all(
         &mut self,
         now: i64,
@@ -636,7 +637,10 @@ impl<C: Chain> Keeper<C> {
                 let complete = open && m.adl_scanned == m.open_positions(side);
                 let exhausted = round.cursor() >= round.entry_count();
                 let replaceable = round.is_expired(now) || (!complete && round.is_stalled(now));
-                if !open || (complete && exhausted && !round.holds_all_profitable()) || replaceable {
+                // a pro-rata round keeps no ranking: complete, one step per bankrupt position
+                let pro_rata = m.adl_policy == perp_core::haircut::AdlPolicy::ProRata as u8;
+                let used_up = !pro_rata && complete && exhausted && !round.holds_all_profitable();
+                if !open || used_up || replaceable {
                     let i = ix::begin_adl_round(idx, &ix::market_oracles(&m), bk);
                     if self.send(&[i], "begin_adl_round", None, now).await.is_err() {
                         break;
@@ -667,7 +671,18 @@ impl<C: Chain> Keeper<C> {
                     }
                     continue;
                 }
-                if !exhausted {
+                if pro_rata {
+                    // the book takes the position; the deficit goes to the opposite side's pool
+                    let i = ix::auto_deleverage(idx, &ix::market_oracles(&m), bk, &[]);
+                    if self.send(&[i], "auto_deleverage", Some(bk), now).await.is_err() {
+                        break;
+                    }
+                    let after = perp_client::chain::fetch_market(&self.chain, idx).await?;
+                    socialized = after.socialized_loss > m.socialized_loss;
+                    self.counters.adl_steps += 1;
+                    report.adl_steps += 1;
+                    tracing::info!(target: "keeper", account = %bk, market = idx, absorbed = after.haircut_absorbed - m.haircut_absorbed, "deficit spread pro rata");
+                } else if !exhausted {
                     let need = still.positions[bslot].base.abs();
                     let mut take = Vec::new();
                     let mut sum = 0i64;

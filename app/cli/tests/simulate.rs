@@ -1,8 +1,9 @@
 //! A short replay of the real data through the real program: the pipeline runs end to end, the
 //! keeper cranks funding on schedule, and conservation holds.
 
-use perp_cli::sim::{simulate, EventKind, Scenario, SimConfig};
+use perp_cli::sim::{simulate, summarize, EventKind, Scenario, SimConfig};
 use perp_client::data::{repo_root, DEFAULT_FILES};
+use perp_core::haircut::AdlPolicy;
 use perp_core::{Base, Quote};
 
 #[tokio::test(flavor = "current_thread")]
@@ -148,6 +149,32 @@ async fn scenario_stress_reaches_every_path_of_the_waterfall() {
     assert!(json["adl_queue_vs_prorata"].as_str().unwrap().contains("pro rata"));
     assert!(std::fs::read_to_string(dir.join("adl_fairness.svg")).unwrap().contains("queue: top winner"));
     std::fs::remove_dir_all(&dir).ok();
+    // the ranked queue sized to the exact deficit: the winners gave up the deficit (what the band
+    // left is socialized), to the rounding of each close, and the closes add up to the bankrupt size
+    assert_eq!(s.adl_policy, AdlPolicy::Ranked);
+    let ranked = summarize(AdlPolicy::Ranked, &s.adl_passes);
+    assert!(ranked.deficit > 0 && ranked.taken > 0 && ranked.value_closed > 0, "{ranked:?}");
+    assert!(ranked.overshoot.abs() <= 10 * ranked.touched as i64, "the queue overshot: {ranked:?}");
+    assert!(a.iter().all(|r| r.overshoot() == 0), "closed beyond the bankrupt size: {a:?}");
+}
+
+/// The same crash under the pro-rata policy: no winner's position is closed, the deficit is charged
+/// to the winners' positive PnL (nobody more than its own), to the micro-USDC per account, and
+/// every vault still holds what its ledgers say.
+#[tokio::test(flavor = "current_thread")]
+async fn stress_replay_under_pro_rata_charges_nobody_beyond_their_profit() {
+    let cfg = SimConfig { adl_policy: AdlPolicy::ProRata, ..full(Scenario::Stress) };
+    let r = run(&cfg).await;
+    let s = &r.summary;
+    assert!(s.bankruptcies >= 1 && s.adl_rounds >= 1 && s.adl_events >= 1, "{s:?}");
+    let p = summarize(AdlPolicy::ProRata, &s.adl_passes);
+    assert!(p.deficit > 0 && p.taken > 0, "{p:?}");
+    assert_eq!(p.value_closed, 0, "pro rata closes no winner: {p:?}");
+    assert!(p.max_share_of_profit <= 1.0, "a winner paid more than its profit: {p:?}");
+    // the program's pools took the deficit (to the rounding of each bankrupt close at the mark);
+    // each account's share of it rounds up: at most a micro-USDC each, per pass
+    assert!(p.overshoot.abs() <= 10 * s.bankruptcies as i64, "{p:?}");
+    assert!(p.taken >= p.absorbed && p.taken - p.absorbed <= p.touched as i64 + p.passes as i64, "{p:?}");
 }
 
 /// The collateral scenario on the bundled window: USDC priced by BTCUSD / BTCUSDC falls to about

@@ -29,11 +29,12 @@ use crate::units::{mul_div, Base, Quote, Round};
 pub const HAIRCUT_PRECISION: i128 = 1_000_000_000_000_000_000;
 
 /// How a market's auto-deleveraging spreads a deficit the insurance fund could not cover.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum AdlPolicy {
     /// The ranked queue: profitable opposite positions, highest ADL score first, are closed
     /// against the bankrupt position at its bankruptcy price, the last one partially, so the
     /// closes add up to the bankrupt size exactly.
+    #[default]
     Ranked = 0,
     /// The deficit is charged to the opposite side's positive PnL (at the round's mark) in
     /// proportion to it, through the side's haircut index; no position is closed.

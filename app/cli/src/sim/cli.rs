@@ -1,5 +1,6 @@
 //! `perp simulate` on the command line: progress bar, muted program logs, files, exit status.
 
+use super::adl_policy::{policies_chart, summarize, PolicySummary};
 use super::config::{SimArgs, SimConfig};
 use super::run::simulate;
 use crate::output::{CliError, Output};
@@ -79,28 +80,61 @@ pub fn run_cli(a: &SimArgs) -> Result<Output, CliError> {
         .enable_all()
         .build()
         .map_err(|e| CliError::Failed { message: e.to_string(), details: None })?;
-    let mute = MuteStdout::new();
-    let result = rt
-        .block_on(simulate(&cfg, |done, total| {
-            if let Some(b) = &bar {
-                b.set_length(total as u64);
-                b.set_position(done as u64);
-            }
-        }))
-        .map_err(|e| CliError::Failed { message: format!("simulation failed: {e}"), details: None })?;
-    drop(mute);
+    // one replay per policy, on the same seed; the first writes to --out, each other to a
+    // subdirectory named after its policy
+    let mut results = Vec::new();
+    for (k, policy) in cfg.adl_policies.iter().enumerate() {
+        let run_cfg = SimConfig { adl_policy: *policy, ..cfg.clone() };
+        let mute = MuteStdout::new();
+        let result = rt
+            .block_on(simulate(&run_cfg, |done, total| {
+                if let Some(b) = &bar {
+                    b.set_length(total as u64);
+                    b.set_position(done as u64);
+                }
+            }))
+            .map_err(|e| CliError::Failed {
+                message: format!("simulation failed ({}): {e}", policy.name()),
+                details: None,
+            })?;
+        drop(mute);
+        let dir = if k == 0 { a.out.clone() } else { a.out.join(policy.name()) };
+        let files = result
+            .write(&dir)
+            .map_err(|e| CliError::Failed { message: format!("writing {}: {e}", dir.display()), details: None })?;
+        results.push((result, files));
+    }
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let files = result
-        .write(&a.out)
-        .map_err(|e| CliError::Failed { message: format!("writing {}: {e}", a.out.display()), details: None })?;
+    let (result, files) = &results[0];
     let mut summary = result.summary_json();
-    summary["files"] = json!(files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>());
+    let mut files: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+    if results.len() > 1 {
+        let policies: Vec<PolicySummary> =
+            results.iter().map(|(r, _)| summarize(r.summary.adl_policy, &r.summary.adl_passes)).collect();
+        summary["adl_policies"] = json!(policies.iter().map(|p| p.line()).collect::<Vec<_>>());
+        summary["adl_policies_table"] = json!(policies.iter().map(|p| p.json()).collect::<Vec<_>>());
+        let chart = a.out.join("adl_policies.svg");
+        std::fs::write(&chart, policies_chart(&policies))
+            .map_err(|e| CliError::Failed { message: format!("writing {}: {e}", chart.display()), details: None })?;
+        files.push(chart.display().to_string());
+        // the first replay's summary.json gains the comparison
+        let path = a.out.join("summary.json");
+        let text = serde_json::to_string_pretty(&summary).unwrap_or_default();
+        std::fs::write(&path, text)
+            .map_err(|e| CliError::Failed { message: format!("writing {}: {e}", path.display()), details: None })?;
+        for (r, f) in &results[1..] {
+            files.extend(f.iter().map(|p| p.display().to_string()));
+            let ok = r.summary.conservation.as_ref().map(|c| c.holds()).unwrap_or(false);
+            summary[format!("conservation_{}", r.summary.adl_policy.name())] = json!(if ok { "ok" } else { "FAILED" });
+        }
+    }
+    summary["files"] = json!(files);
     if let Some(ix) = &result.indexed {
         summary["indexed"] = ix.clone();
     }
-    let ok = result.summary.conservation.map(|c| c.holds()).unwrap_or(false);
+    let ok = results.iter().all(|(r, _)| r.summary.conservation.as_ref().map(|c| c.holds()).unwrap_or(false));
     if !ok {
         return Err(CliError::Failed {
             message: "conservation check FAILED: vault balances differ from the ledgers".into(),

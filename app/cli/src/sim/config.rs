@@ -3,6 +3,7 @@
 use crate::output::CliError;
 use perp::state::{MarketParams, OracleParams, TierParams};
 use perp_client::data::{repo_root, DEFAULT_FILES};
+use perp_core::haircut::AdlPolicy;
 use perp_core::{Base, Quote};
 use std::path::PathBuf;
 
@@ -67,6 +68,10 @@ pub struct SimArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// The market's ADL policy: ranked, pro-rata, or both (two replays on the same seed, compared
+    /// side by side). Default: both for the stress scenario, ranked otherwise.
+    #[arg(long)]
+    pub adl_policy: Option<String>,
     /// Also write the replay's events into the indexer's database (`postgres://...` or a SQLite
     /// file), through the indexer's code; runs the SBF build of the program (scripts/build-sbf).
     #[arg(long)]
@@ -121,6 +126,11 @@ pub struct SimConfig {
     pub collateral: Option<(Vec<(PathBuf, PathBuf)>, usize)>,
     /// `--db`: the indexer's database the replay's events go to.
     pub db: Option<String>,
+    /// The ADL policy this replay's market runs.
+    pub adl_policy: AdlPolicy,
+    /// The policies `perp simulate` replays, in order (the first writes to `--out`, each other
+    /// to a subdirectory named after it).
+    pub adl_policies: Vec<AdlPolicy>,
 }
 
 impl SimConfig {
@@ -145,6 +155,8 @@ impl SimConfig {
             insurance_fee_share: 200_000_000,
             collateral: None,
             db: None,
+            adl_policy: AdlPolicy::Ranked,
+            adl_policies: vec![AdlPolicy::Ranked],
         };
         match s {
             Scenario::Default => base,
@@ -166,6 +178,7 @@ impl SimConfig {
                 keeper_outages: vec![(5_150, 5_240)],
                 feed_outages: vec![(4_150, 4_215)],
                 high_leverage: true,
+                adl_policies: vec![AdlPolicy::Ranked, AdlPolicy::ProRata],
                 ..base
             },
             // settles in USD: the index reads the USD-quoted series (Binance.US 1 m, Kraken 5 m);
@@ -251,6 +264,14 @@ impl SimConfig {
             Some(o) => return Err(CliError::input(format!("--leverage: '{o}' (normal or high)"))),
         }
         c.db = a.db.clone();
+        match a.adl_policy.as_deref() {
+            None => {}
+            Some("ranked") => c.adl_policies = vec![AdlPolicy::Ranked],
+            Some("pro-rata") => c.adl_policies = vec![AdlPolicy::ProRata],
+            Some("both") => c.adl_policies = vec![AdlPolicy::Ranked, AdlPolicy::ProRata],
+            Some(o) => return Err(CliError::input(format!("--adl-policy: '{o}' (ranked, pro-rata or both)"))),
+        }
+        c.adl_policy = c.adl_policies[0];
         c.check().map_err(CliError::input)?;
         Ok(c)
     }
@@ -340,6 +361,6 @@ pub fn sim_market_params(oracles: Vec<OracleParams>, cfg: &SimConfig) -> MarketP
         filler_reward: 20_000,              // 0.02 USDC
         order_band: 10_000_000,             // 1%
         trigger_max_divergence: 20_000_000, // 2%
-        adl_policy: 0,
+        adl_policy: cfg.adl_policy as u8,
     }
 }

@@ -13,8 +13,9 @@
 //!
 //! Modules: `config` (arguments, named scenarios, the market), `world` (the bank, oracles and
 //! population), `traders` (strategies), `orders` (stops, take-profits and resting limits), `run` (the minute loop), `stats` (vAMM gap distribution,
-//! ADL queue vs pro rata), `report` (summary and charts), `cli` (`perp simulate`).
+//! ADL queue vs pro rata), `adl_policy` (what the market's ADL policy cost the winners), `report` (summary and charts), `cli` (`perp simulate`).
 
+mod adl_policy;
 mod cli;
 mod collateral;
 mod config;
@@ -26,6 +27,7 @@ mod stats;
 mod traders;
 mod world;
 
+pub use adl_policy::{policies_chart, policy_passes, summarize, PolicyPass, PolicySummary};
 pub use cli::run_cli;
 pub use collateral::CollateralSummary;
 pub use config::{sim_market_params, Scenario, SimArgs, SimConfig};

@@ -1,9 +1,11 @@
 //! A replay's results: the summary (counts, totals, distributions), the per-minute samples and
 //! the events the charts mark, written as SVG charts, JSON, a text table and an HTML page.
 
+use super::adl_policy::{summarize, PolicyPass};
 use super::stats::{adl_fairness_line, AdlRoundStats, GapStats};
 use crate::charts::{line_chart, Line, Marker};
 use perp_client::bank::Conservation;
+use perp_core::haircut::AdlPolicy;
 use perp_core::Quote;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -50,6 +52,9 @@ pub struct SimSummary {
     /// The vAMM mid's distance from the index, per minute with a live index.
     pub gap: GapStats,
     pub adl_fairness: Vec<AdlRoundStats>,
+    /// The market's ADL policy, and what each pass that resolved a bankruptcy cost the winners.
+    pub adl_policy: AdlPolicy,
+    pub adl_passes: Vec<PolicyPass>,
     pub keeper_passes: u64,
     /// Resting orders: placed by traders, filled (in full or in part) and triggered by the
     /// keeper, cancelled by the keeper for the reward (unfillable or nothing left to reduce),
@@ -174,6 +179,8 @@ impl SimResult {
             "bad_debt": s.bad_debt.to_string(),
             "unbacked_loss": s.unbacked.to_string(),
             "adl_queue_vs_prorata": adl_fairness_line(&s.adl_fairness),
+            "adl_policy": s.adl_policy.name(),
+            "adl_cost_to_winners": summarize(s.adl_policy, &s.adl_passes).line(),
             "repegs": s.repegs,
             "repeg_paid_by_fee_pool": format!(
                 "{} net: paid {} in the repegs that cost, earned {} in those that paid",

@@ -1,5 +1,6 @@
 //! The replay loop: one step per minute of data.
 
+use super::adl_policy::policy_passes;
 use super::config::SimConfig;
 use super::report::{EventKind, Sample, SimEvent, SimResult};
 use super::stats::{adl_rounds, gap_stats};
@@ -50,6 +51,9 @@ pub async fn simulate(cfg: &SimConfig, mut progress: impl FnMut(i64, i64)) -> Re
     let mut socialized = m0.socialized_loss;
     let mut repeg_cost = m0.total_repeg_cost;
     let ex = fetch_exchange(&sim.boot.chain).await.map_err(|e| e.to_string())?;
+    sim.summary.adl_policy = cfg.adl_policy;
+    // the market before the keeper's pass (after the last minute's traders)
+    let mut m_prev = m0;
     while t <= last {
         let minute = (t - start) / 60;
         // a new slot (and blockhash) every hour of data; within it the bank keeps one version
@@ -150,6 +154,7 @@ pub async fn simulate(cfg: &SimConfig, mut progress: impl FnMut(i64, i64)) -> Re
         };
         if let (Some(before), Some(st)) = (&report.adl_snapshot, &state) {
             sim.summary.adl_fairness.extend(adl_rounds(t, 0, before, &accounts, st.view.mark));
+            sim.summary.adl_passes.extend(policy_passes(t, 0, before, &accounts, st.view.mark, &m_prev, &m));
         }
         if let Some(st) = state.as_ref().filter(|s| s.live) {
             sim.traders_act(st, &accounts).await;
@@ -158,6 +163,7 @@ pub async fn simulate(cfg: &SimConfig, mut progress: impl FnMut(i64, i64)) -> Re
             }
         }
         let m2 = fetch_market(&sim.boot.chain, 0).await.map_err(|e| e.to_string())?;
+        m_prev = m2;
         let vamm = m2.vamm().price().map(f).unwrap_or(f64::NAN);
         let index = state.as_ref().filter(|s| s.live).map(|s| f(s.index));
         let gap_bps = index.map(|i| (vamm - i).abs() / i * 10_000.0).unwrap_or(f64::NAN);
