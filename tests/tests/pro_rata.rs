@@ -120,14 +120,19 @@ async fn the_policy_changes_only_through_the_timelock_and_never_during_a_bankrup
     assert_error(set_policy(&mut w, 1).await, PerpError::AdlPolicyLocked);
     set_policy(&mut w, 0).await.unwrap();
     assert_eq!(w.env.market(0).await.adl_policy, 0);
-    // a proposal waits for the timelock like any other
+    // a stolen admin key cannot switch it at once: only tightening margin applies without the
+    // timelock
+    let mut p = perp::state::MarketParams::from_market(&w.env.market(0).await);
+    p.adl_policy = 1;
+    let admin = w.env.admin.insecure_clone();
+    use solana_signer::Signer;
+    assert_error(w.env.send(&[ix::update_market(admin.pubkey(), 0, p)], &[&admin]).await, PerpError::TimelockRequired);
+    // a proposal that matured while Carol is still bankrupt is refused when executed
     let mut p = perp::state::MarketParams::from_market(&w.env.market(0).await);
     p.adl_policy = 1;
     let version = w.env.market(0).await.params_version;
     let id =
         w.env.propose(perp::state::AdminAction::UpdateMarket { market_index: 0, params: p, version }).await.unwrap();
-    let admin = w.env.admin.insecure_clone();
-    use solana_signer::Signer;
     assert_error(
         w.env.send(&[ix::execute_update_market(admin.pubkey(), id, admin.pubkey(), 0)], &[&admin]).await,
         PerpError::AdlPolicyLocked,

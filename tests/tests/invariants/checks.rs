@@ -81,6 +81,40 @@ impl Fz {
                 mk.episode_social_long.get(),
                 mk.episode_social_short.get()
             );
+            // 16. pro-rata ADL: a position never pays more than the profit stamped on it; the
+            // current pool's profit is what its positions hold stamped (while its round is open:
+            // a later ranked round may restamp a pool's positions once it takes no more deficit)
+            for pool in 0..2usize {
+                let mut held = 0i64;
+                for (k, a) in &accounts {
+                    if let Some(s) = a.find(m) {
+                        let p = a.positions[s];
+                        assert!(
+                            (0..=p.haircut_profit.max(0)).contains(&p.haircut_paid),
+                            "invariant_haircut_within_profit: {k} paid {} of {} in market {m}",
+                            p.haircut_paid,
+                            p.haircut_profit
+                        );
+                        if p.haircut_profit > 0
+                            && p.adl_round == mk.haircut_round[pool]
+                            && usize::from(p.base < 0) == pool
+                        {
+                            held += p.haircut_profit;
+                        }
+                    }
+                }
+                let open = mk.adl_round != 0 && mk.adl_round as u32 == mk.haircut_round[pool];
+                assert!(
+                    if open { held == mk.haircut_profit[pool] } else { held <= mk.haircut_profit[pool] },
+                    "invariant_haircut_pool: market {m} pool {pool} holds {} stamped, {} recorded",
+                    held,
+                    mk.haircut_profit[pool]
+                );
+                assert!(
+                    (0..=perp_core::haircut::HAIRCUT_PRECISION).contains(&mk.haircut_index[pool].get()),
+                    "invariant_haircut_pool: index outside [0, 1] in market {m}"
+                );
+            }
             // 3. an ADL round's count never exceeds the side's open positions
             if mk.adl_round != 0 {
                 assert!(

@@ -662,10 +662,18 @@ impl Fz {
                 })
                 .unwrap_or((true, true, false));
             let before = self.snapshot().await;
-            last = if !open || (complete && exhausted && !holds_all) || replaceable {
+            // a pro-rata round keeps no ranking: complete, one step per bankrupt position
+            let pro_rata = mk.adl_policy == 1;
+            last = if !open || (!pro_rata && complete && exhausted && !holds_all) || replaceable {
                 outcome(self.tx(&[ix::begin_adl_round(m, &ix::market_oracles(&mk), bk)], &[]).await)
             } else if !complete {
                 outcome(self.adl_scan(m).await)
+            } else if pro_rata {
+                let r = self.tx(&[ix::auto_deleverage(m, &ix::market_oracles(&mk), bk, &[])], &[]).await;
+                if r.is_ok() {
+                    self.stats.adl_steps += 1;
+                }
+                outcome(r)
             } else if !exhausted {
                 self.adl_step(m, honest, n).await
             } else {
@@ -705,6 +713,15 @@ impl Fz {
             }
             Admin::Restore => {
                 let p = crate::world::market_params(m as usize, &self.oracles[m as usize]);
+                let r = self.env.update_market(m, p.clone()).await;
+                if r.is_ok() {
+                    self.params[m as usize] = p;
+                }
+                r
+            }
+            Admin::FlipAdlPolicy => {
+                let mut p = self.params[m as usize].clone();
+                p.adl_policy = 1 - p.adl_policy.min(1);
                 let r = self.env.update_market(m, p.clone()).await;
                 if r.is_ok() {
                     self.params[m as usize] = p;

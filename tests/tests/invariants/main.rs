@@ -289,6 +289,37 @@ fn invariant_fixed_bankruptcy_sequence() {
     assert_eq!(s.bankruptcies, 1, "{s:?}");
 }
 
+/// The same crash in the pro-rata market (market 1): the bankruptcy, the round and its step, then
+/// the winner touched, with every invariant (the haircut pool's included) checked after every step.
+#[test]
+fn invariant_fixed_pro_rata_sequence() {
+    use model::{Action::*, Limit};
+    let order = |u, long, milli| Order {
+        u,
+        m: 1,
+        long,
+        milli,
+        iso: false,
+        iso_usdc: 0,
+        reduce: false,
+        limit: Limit::None,
+        delegate: false,
+    };
+    let seq = [
+        order(0, true, 2_000),
+        order(3, false, 500),
+        Price { m: 1, bps: -1_400 },
+        Liquidate { v: 0, m: 1, milli: 0 },
+        AdlPass { m: 1, honest: true, n: 1 },
+        AdlPass { m: 1, honest: true, n: 1 },
+        Settle { u: 3 },
+        Warp { secs: 3_700 },
+        Funding { m: 1 },
+    ];
+    let s = run(&seq);
+    assert_eq!((s.bankruptcies, s.bankruptcies_resolved), (1, 1), "{s:?}");
+}
+
 /// A fixed sequence through a collateral sale: the SOL-only trader (user 2) goes long, SOL falls
 /// and holds there for its time-weighted window, and the liquidator buys SOL, with every invariant
 /// checked after every step (the sale's exact amounts included).

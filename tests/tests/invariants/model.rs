@@ -41,6 +41,8 @@ pub enum Admin {
     Restore,
     /// Timelocked: funding cap and clamp changed.
     FundingParams,
+    /// Timelocked: the ADL policy switched (refused while a bankruptcy or round is open).
+    FlipAdlPolicy,
     MarketStatus(u8),
     /// Exchange pause switches (bit set of TRADE | DEPOSIT | WITHDRAW | FUNDING).
     Pause(u16),
@@ -214,6 +216,7 @@ fn admin() -> impl Strategy<Value = Admin> {
         Just(Admin::TightenImr),
         Just(Admin::Restore),
         Just(Admin::FundingParams),
+        Just(Admin::FlipAdlPolicy),
         (0u8..3).prop_map(Admin::MarketStatus),
         (0u16..32).prop_map(Admin::Pause),
     ]

@@ -56,6 +56,8 @@ pub fn market_params(m: usize, oracles: &[Pubkey]) -> MarketParams {
     } else {
         p.name = [0; 16];
         p.name[..8].copy_from_slice(b"ETH-PERP");
+        // the second market deleverages pro rata (both ADL policies run in every sequence)
+        p.adl_policy = 1;
     }
     p
 }
