@@ -8,7 +8,7 @@ use perp_client::chain::{
     fetch_all_margin_accounts, fetch_exchange, fetch_margin, fetch_markets, fetch_oracles, Chain, ChainError,
     SendOptions,
 };
-use perp_client::preview::{account_health_with, adl_rank, index_view, market_state, preview_trade_with, MarketState};
+use perp_client::preview::{account_health_with, adl_rank, adl_share, index_view, market_state, preview_trade_with, MarketState};
 use perp_client::{ix, pda, Pubkey};
 use perp_core::units::Decimal;
 use perp_core::vamm::Side;
@@ -331,7 +331,10 @@ pub async fn show_account<C: Chain>(c: &C, key: &Pubkey) -> Result<Output, CliEr
         .iter()
         .map(|p| {
             let name = states.get(&p.market_index).map(|m| market_name(&m.market)).unwrap_or_default();
-            let rank = states.get(&p.market_index).and_then(|m| adl_rank(key, m, &all));
+            let ms = states.get(&p.market_index);
+            let pro_rata = ms.is_some_and(|m| m.market.adl_policy == perp_core::haircut::AdlPolicy::ProRata as u8);
+            let rank = ms.filter(|_| !pro_rata).and_then(|m| adl_rank(key, m, &all));
+            let share = ms.filter(|_| pro_rata).and_then(|m| adl_share(key, m, &all));
             json!({
                 "market": name,
                 "size": s(p.base),
@@ -339,12 +342,16 @@ pub async fn show_account<C: Chain>(c: &C, key: &Pubkey) -> Result<Output, CliEr
                 "mark": s(p.mark),
                 "upnl": s(p.upnl),
                 "funding_owed": s(p.funding_owed),
+                "haircut_owed": s(p.haircut_owed),
                 "margin": if p.isolated { s(format!("isolated {}", p.isolated_collateral)) } else { s("cross") },
                 "liquidation_price": p.liquidation_price.map(s).unwrap_or(Value::Null),
                 "bankruptcy_price": p.bankruptcy_price.map(s).unwrap_or(Value::Null),
                 "adl_rank": rank.map(|(r, n)| s(format!("{r}/{n}"))).unwrap_or(Value::Null),
                 // the indicator a wallet shows: 1-5 lights, 0 when not in the queue
                 "adl_quantile": rank.and_then(|(r, n)| perp_core::adl::adl_quantile(r, n)).unwrap_or(0),
+                // pro rata: the share of a deficit on this side the position would bear now
+                "adl_policy": if pro_rata { "pro-rata" } else { "ranked" },
+                "adl_share": share.map(|(x, n)| s(format!("{:.2}% of {n} winners", x as f64 / 1e7))).unwrap_or(Value::Null),
                 "bankrupt": p.bankrupt,
             })
         })

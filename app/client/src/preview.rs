@@ -99,7 +99,14 @@ pub fn funding_owed(m: &Market, base: i64, snapshot: i128) -> Quote {
     position_payment(Base(base), idx, perp_core::FundingIndex(snapshot)).unwrap_or(Quote::ZERO)
 }
 
-/// The account as it would be after settling funding now (what the program computes first).
+/// What a position owes its market's pro-rata ADL pool now (the program's own function): charged
+/// when the position is next touched.
+pub fn haircut_owed(m: &Market, p: &perp::state::Position) -> Quote {
+    perp::engine::haircut::haircut_owed(m, p).unwrap_or(Quote::ZERO)
+}
+
+/// The account as it would be after settling funding (and any pro-rata ADL haircut) now: what
+/// the program computes first.
 pub fn settled(acct: &MarginAccount, markets: &BTreeMap<u16, MarketState>) -> MarginAccount {
     let mut a = *acct;
     for i in 0..MAX_POSITIONS {
@@ -109,7 +116,8 @@ pub fn settled(acct: &MarginAccount, markets: &BTreeMap<u16, MarketState>) -> Ma
         }
         if let Some(ms) = markets.get(&p.market_index) {
             let owed = funding_owed(&ms.market, p.base, p.funding_snapshot.get());
-            let _ = a.add_collateral(Some(i), Quote(-owed.0));
+            let haircut = haircut_owed(&ms.market, &p);
+            let _ = a.add_collateral(Some(i), Quote(-owed.0 - haircut.0));
         }
     }
     a
@@ -138,6 +146,8 @@ pub struct PositionView {
     pub notional: Quote,
     pub upnl: Quote,
     pub funding_owed: Quote,
+    /// Owed to a pro-rata ADL pool (charged when the position is next touched).
+    pub haircut_owed: Quote,
     pub isolated: bool,
     pub isolated_collateral: Quote,
     pub bankrupt: bool,
@@ -249,6 +259,7 @@ pub fn account_health_with(
             notional,
             upnl,
             funding_owed: funding_owed(&ms.market, acct.positions[i].base, acct.positions[i].funding_snapshot.get()),
+            haircut_owed: haircut_owed(&ms.market, &acct.positions[i]),
             isolated: p.is_isolated(),
             isolated_collateral: Quote(p.isolated_collateral),
             bankrupt: p.is_bankrupt(),
@@ -502,6 +513,30 @@ pub fn adl_score_of(pos: &PositionState, mark: Price, tiers: &[Tier]) -> Option<
 pub fn adl_quantile_of(target: &Pubkey, market: &MarketState, accounts: &[(Pubkey, MarginAccount)]) -> Option<u8> {
     let (r, n) = adl_rank(target, market, accounts)?;
     perp_core::adl::adl_quantile(r, n)
+}
+
+/// Under a pro-rata ADL policy, the share of a deficit on its side the position would bear now:
+/// its profit at the mark over its side's (profitable, not bankrupt), at 10^9 (rounded up), and
+/// the number of positions sharing it. `None` without a profitable position.
+pub fn adl_share(target: &Pubkey, market: &MarketState, accounts: &[(Pubkey, MarginAccount)]) -> Option<(i64, usize)> {
+    let idx = market.market.market_index;
+    let mark = market.view.mark;
+    let (_, t) = accounts.iter().find(|(k, _)| k == target)?;
+    let tp = t.positions[t.find(idx)?];
+    let profit = |p: &perp::state::Position| p.state().upnl(mark).map(|u| u.0.max(0)).unwrap_or(0);
+    let mine = profit(&tp);
+    if mine <= 0 || tp.is_bankrupt() {
+        return None;
+    }
+    let side: Vec<i64> = accounts
+        .iter()
+        .filter_map(|(_, a)| a.find(idx).map(|s| a.positions[s]))
+        .filter(|p| p.base.signum() == tp.base.signum() && !p.is_bankrupt())
+        .map(|p| profit(&p))
+        .filter(|u| *u > 0)
+        .collect();
+    let total: i64 = side.iter().sum();
+    Some((perp_core::haircut::expected_share(Quote(mine), Quote(total)).ok()?, side.len()))
 }
 
 /// A position's place in its side's ADL queue: `(rank, candidates)`, rank 1 = deleveraged first.

@@ -36,6 +36,28 @@ export function fundingOwed(m: Market, base: bigint, snapshot: bigint): bigint {
     return divRound(base * (idx - snapshot), FUNDING_DEN, true);
 }
 
+/** Fixed-point precision of a pro-rata ADL pool's index (`perp_core::haircut::HAIRCUT_PRECISION`). */
+export const HAIRCUT_PRECISION = 10n ** 18n;
+
+/**
+ * `haircut_owed`: what a position owes its market's pro-rata ADL pool now (charged when it is next
+ * touched): `min(profit, ceil(profit x index / 10^18)) - paid`, against the pool it was stamped in.
+ */
+export function haircutOwed(m: Market, p: Position): bigint {
+    if (p.haircutProfit <= 0n || p.base === 0n || p.adlRound === 0) return 0n;
+    const pool = p.base < 0n ? 1 : 0;
+    let idx: bigint;
+    if (m.haircutRound[pool] === p.adlRound) idx = wideI128(m.haircutIndex[pool]);
+    else if (m.haircutPrevRound[pool] === p.adlRound) idx = wideI128(m.haircutPrevIndex[pool]);
+    else return 0n;
+    if (idx <= 0n) return 0n;
+    const i = idx < HAIRCUT_PRECISION ? idx : HAIRCUT_PRECISION;
+    let total = divRound(p.haircutProfit * i, HAIRCUT_PRECISION, true);
+    if (total > p.haircutProfit) total = p.haircutProfit;
+    const due = total - p.haircutPaid;
+    return due > 0n ? due : 0n;
+}
+
 export interface PositionView {
     slot: number;
     marketIndex: number;
@@ -45,6 +67,8 @@ export interface PositionView {
     notional: bigint;
     upnl: bigint;
     fundingOwed: bigint;
+    /** Owed to a pro-rata ADL pool (charged when the position is next touched). */
+    haircutOwed: bigint;
     isolated: boolean;
     isolatedCollateral: bigint;
     bankrupt: boolean;
@@ -79,19 +103,24 @@ function positionPart(p: Position, mark: bigint, tiers: readonly Tier[]): Health
     return h;
 }
 
-/** The account after settling funding now (`settled`). */
-function settle(acct: MarginAccount, markets: ReadonlyMap<number, MarketLive>): { cross: bigint; iso: bigint[]; owed: bigint[] } {
+/** The account after settling funding and any pro-rata ADL haircut now (`settled`). */
+function settle(
+    acct: MarginAccount,
+    markets: ReadonlyMap<number, MarketLive>,
+): { cross: bigint; iso: bigint[]; owed: bigint[]; haircut: bigint[] } {
     let cross = acct.crossCollateral;
     const iso = acct.positions.map((p) => p.isolatedCollateral);
     const owed = acct.positions.map(() => 0n);
+    const haircut = acct.positions.map(() => 0n);
     acct.positions.forEach((p, i) => {
         const ml = markets.get(p.marketIndex);
         if (!inUse(p) || !ml) return;
         owed[i] = fundingOwed(ml.market, p.base, wideI128(p.fundingSnapshot));
-        if (isIsolated(p)) iso[i] -= owed[i];
-        else cross -= owed[i];
+        haircut[i] = haircutOwed(ml.market, p);
+        if (isIsolated(p)) iso[i] -= owed[i] + haircut[i];
+        else cross -= owed[i] + haircut[i];
     });
-    return { cross, iso, owed };
+    return { cross, iso, owed, haircut };
 }
 
 /** Which market a collateral follows (`tracked_market`): the first whose oracles share a key with its own. */
@@ -235,6 +264,7 @@ export function accountView(acct: MarginAccount, markets: ReadonlyMap<number, Ma
             notional: n,
             upnl: u,
             fundingOwed: s.owed[i],
+            haircutOwed: s.haircut[i],
             isolated: isIsolated(p),
             isolatedCollateral: s.iso[i],
             bankrupt: isBankrupt(p),
@@ -278,6 +308,41 @@ export function adlLight(target: Address, ml: MarketLive, accounts: readonly { a
     c.sort((x, y) => (x.score !== y.score ? (y.score > x.score ? 1 : -1) : cmpBytes(x.key, y.key)));
     const r = c.findIndex((x) => x.address === target);
     return r < 0 ? null : adlQuantile(r + 1, c.length);
+}
+
+/**
+ * Under a market's pro-rata ADL policy, the share (10^9, rounded up) of a deficit on its side
+ * `target`'s position would bear now: its profit at the mark over its side's profitable, not
+ * bankrupt positions' (`adl_share`), and how many share it; null without a profitable position.
+ */
+export function adlShare(
+    target: Address,
+    ml: MarketLive,
+    accounts: readonly { address: Address; account: MarginAccount }[],
+): { share: bigint; winners: number } | null {
+    const idx = ml.market.marketIndex;
+    const find = (a: MarginAccount) => a.positions.find((q) => inUse(q) && q.marketIndex === idx);
+    const profit = (p: Position) => {
+        const u = ok(upnl({ base: p.base, quoteEntry: p.quoteEntry }, ml.mark), 0n);
+        return u > 0n ? u : 0n;
+    };
+    const mine = accounts.find((a) => a.address === target);
+    const tp = mine && find(mine.account);
+    if (!tp || tp.base === 0n || isBankrupt(tp) || profit(tp) <= 0n) return null;
+    let total = 0n;
+    let winners = 0;
+    for (const a of accounts) {
+        const p = find(a.account);
+        if (!p || p.base === 0n || p.base > 0n !== tp.base > 0n || isBankrupt(p)) continue;
+        const u = profit(p);
+        if (u > 0n) {
+            total += u;
+            winners++;
+        }
+    }
+    let share = divRound(profit(tp) * 1_000_000_000n, total, true);
+    if (share > 1_000_000_000n) share = 1_000_000_000n;
+    return { share, winners };
 }
 
 function cmpBytes(a: Uint8Array, b: Uint8Array): number {

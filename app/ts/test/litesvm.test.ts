@@ -145,6 +145,7 @@ function marketParams(oracle: Address): MarketParamsArgs {
         fillerReward: 20_000n,
         orderBand: 10_000_000n,
         triggerMaxDivergence: 20_000_000n,
+        adlPolicy: 0,
     };
 }
 

@@ -34,7 +34,7 @@ import { fixed } from './format';
 import { Chain, UserError, associatedToken } from './chain';
 import { Live } from './state';
 import { connect, disconnect, signWire, watchWallets, WalletRejected, type SolanaChain } from './wallet';
-import { accountView, adlLight, type MarketLive } from '@perp/client';
+import { accountView, adlLight, adlShare, type MarketLive } from '@perp/client';
 import { Ticket, name } from './ticket';
 import { AccountPanel, History, MarketPanel, Orders, Positions, type HistoryData } from './panels';
 import { PriceChart } from './chart';
@@ -169,7 +169,12 @@ function App() {
     const markets = live?.markets ?? new Map();
     const view = useMemo(() => (live && margin?.account ? accountView(margin.account, markets as Map<number, MarketLive>, live.collaterals, live.now()) : null), [live, margin, markets, live?.now()]);
     const lights = new Map<number, number | null>();
-    if (margin?.account && live) for (const p of view?.positions ?? []) lights.set(p.marketIndex, adlLight(margin.address, markets.get(p.marketIndex)!, peers));
+    const shares = new Map<number, { share: bigint; winners: number } | null>();
+    if (margin?.account && live)
+        for (const p of view?.positions ?? []) {
+            lights.set(p.marketIndex, adlLight(margin.address, markets.get(p.marketIndex)!, peers));
+            shares.set(p.marketIndex, adlShare(margin.address, markets.get(p.marketIndex)!, peers));
+        }
 
     async function send(label: string, ixs: Instruction[]): Promise<boolean> {
         if (!live || !wallet || !wAccount || !owner || !cfg) return false;
@@ -339,7 +344,7 @@ function App() {
             <main>
                 <div class="left">
                     <div class="chart" ref={chartEl} aria-label="Mark candles and index line" role="img" />
-                    <Positions view={view} markets={markets} lights={lights} onClose={onClose} />
+                    <Positions view={view} markets={markets} lights={lights} shares={shares} onClose={onClose} />
                     <Orders account={margin?.account ?? null} markets={markets} onCancel={onCancel} />
                     <History h={history} indexer={cfg?.indexer ?? null} />
                 </div>

@@ -49,7 +49,22 @@ export function MarketPanel({ ms, now }: { ms: MarketState; now: bigint }) {
     );
 }
 
-export function Positions({ view, markets, lights, onClose }: { view: AccountView | null; markets: Map<number, MarketState>; lights: Map<number, number | null>; onClose: (market: number) => void }) {
+/** The ADL cell: the queue's lights (ranked markets) or the share of a deficit (pro-rata ones), and what a pro-rata pool is owed. */
+function AdlCell({ p, pro, light, share }: { p: AccountView['positions'][number]; pro: boolean; light: number | null; share: { share: bigint; winners: number } | null }) {
+    const owes = p.haircutOwed > 0n ? ` · owes ${usd(p.haircutOwed)}` : '';
+    if (pro) {
+        const text = share === null ? 'no share (no profit)' : `${(Number(share.share) / 1e7).toFixed(1)}% of ${share.winners}`;
+        return <td data-testid="position-adl" aria-label={`pro-rata ADL: ${text}${owes}`}>{text}{owes}</td>;
+    }
+    return (
+        <td data-testid="position-adl" aria-label={light === null ? 'not in the ADL queue (no profit)' : `ADL light ${light} of 5`}>
+            {[1, 2, 3, 4, 5].map((k) => <span class={light !== null && k <= light ? 'light on' : 'light'}>▮</span>)}
+            {owes}
+        </td>
+    );
+}
+
+export function Positions({ view, markets, lights, shares, onClose }: { view: AccountView | null; markets: Map<number, MarketState>; lights: Map<number, number | null>; shares: Map<number, { share: bigint; winners: number } | null>; onClose: (market: number) => void }) {
     const ps = view?.positions.filter((p) => p.base !== 0n) ?? [];
     return (
         <section class="panel" aria-label="Positions">
@@ -69,7 +84,7 @@ export function Positions({ view, markets, lights, onClose }: { view: AccountVie
                                     <td class={p.upnl >= 0n ? 'pos' : 'neg'}>{usd(p.upnl)}</td>
                                     <td>{usd(p.fundingOwed)}</td>
                                     <td data-testid="position-liq" data-raw={p.liquidationPrice?.toString() ?? ''}>{price(p.liquidationPrice)}</td>
-                                    <td aria-label={l === null ? 'not in the ADL queue (no profit)' : `ADL light ${l} of 5`}>{[1, 2, 3, 4, 5].map((k) => <span class={l !== null && k <= l ? 'light on' : 'light'}>▮</span>)}</td>
+                                    <AdlCell p={p} pro={markets.get(p.marketIndex)!.market.adlPolicy === 1} light={l} share={shares.get(p.marketIndex) ?? null} />
                                     <td>{p.isolated ? `isolated ${usd(p.isolatedCollateral)}` : 'cross'}</td>
                                     <td><button type="button" onClick={() => onClose(p.marketIndex)}>Close</button></td>
                                 </tr>

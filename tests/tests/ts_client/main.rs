@@ -6,6 +6,7 @@
 //! risk and collateral numbers. With `PERP_SBF` set the TypeScript tests also run a deposit and a trade through
 //! LiteSVM on the `.so`. `PERP_TS_WRITE=1` rewrites the committed instruction vectors.
 
+mod adl;
 mod orders;
 mod prices;
 mod vectors;
@@ -197,6 +198,7 @@ async fn typescript_client_matches_rust() {
     write_json(&out.join("orders.json"), &orders::math());
     write_json(&out.join("prices.json"), &prices::prices().await);
     write_json(&out.join("views.json"), &views::views().await);
+    write_json(&out.join("adl.json"), &adl::adl().await);
 
     let ts = root.join("app/ts");
     // install when node_modules is missing or older than the lock file
