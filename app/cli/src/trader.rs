@@ -8,7 +8,9 @@ use perp_client::chain::{
     fetch_all_margin_accounts, fetch_exchange, fetch_margin, fetch_markets, fetch_oracles, Chain, ChainError,
     SendOptions,
 };
-use perp_client::preview::{account_health_with, adl_rank, adl_share, index_view, market_state, preview_trade_with, MarketState};
+use perp_client::preview::{
+    account_health_with, adl_rank, adl_share, index_view, market_state, preview_trade_with, MarketState,
+};
 use perp_client::{ix, pda, Pubkey};
 use perp_core::units::Decimal;
 use perp_core::vamm::Side;

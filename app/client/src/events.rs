@@ -137,11 +137,11 @@ events! {
         TimelockChanged, AdminChanged, CollateralListed, CollateralUpdated],
     market: [MarketCreated, MarketUpdated, MarketStatusChanged, TradeExecuted, FundingSampled, InsuranceSwept,
         FundingUpdated, IndexFallbackUsed, InsuranceDeposited, LiquidationExecuted, AccountBankrupt, AdlRoundStarted,
-        AdlStep, LossSocialized, UnbackedLossRepaid, BankruptcyResolved, Repegged, OrderTriggered, OrderFilled,
+        AdlStep, AdlHaircut, LossSocialized, UnbackedLossRepaid, BankruptcyResolved, Repegged, OrderTriggered, OrderFilled,
         CollateralLiquidated, CollateralDebtResolved],
     account: [MarginAccountCreated, MarginAccountClosed, DelegateSet, CollateralDeposited, CollateralWithdrawn,
         IsolatedCollateralMoved, FundingSettled, OrderPlaced, OrderCancelled, CollateralTokenDeposited,
-        CollateralTokenWithdrawn],
+        CollateralTokenWithdrawn, HaircutSettled],
 }
 
 /// The events one transaction's log holds, in the order the program emitted them. An entry's

@@ -316,6 +316,32 @@ fn typed(e: &Event, sig: &str, ix: i64, slot: u64, time: i64, rows: &mut Rows, c
             x.price,
             x.counterparty_realized,
         ),
+        // pro-rata ADL: the deficit spread over the opposite side (amount: what the pool took),
+        // and each account's share when it is next touched
+        Event::AdlHaircut(x) => loss(
+            rows,
+            "adl_haircut",
+            x.seq,
+            x.market_index,
+            &x.bankrupt_account,
+            &default,
+            x.round,
+            x.base_closed,
+            x.price,
+            x.absorbed,
+        ),
+        Event::HaircutSettled(x) => loss(
+            rows,
+            "haircut",
+            x.seq,
+            x.market_index,
+            &x.margin_account,
+            &default,
+            u64::from(x.round),
+            0,
+            0,
+            x.amount,
+        ),
         Event::LossSocialized(x) => {
             loss(rows, "socialized", x.seq, x.market_index, &x.margin_account, &default, 0, 0, 0, x.loss)
         }

@@ -20,11 +20,8 @@ pub async fn adl() -> Value {
     let now = w.env.now;
     let m = w.env.market(0).await;
     let ex = w.env.exchange().await;
-    let oracle = AccountData {
-        owner: PYTH_LEGACY_PROGRAM,
-        lamports: 1,
-        data: w.env.account_data(&w.oracle).await.unwrap(),
-    };
+    let oracle =
+        AccountData { owner: PYTH_LEGACY_PROGRAM, lamports: 1, data: w.env.account_data(&w.oracle).await.unwrap() };
     let st = market_state(&m, &index_view(&m, &ex, &[Some(oracle)], now), now).unwrap();
     let names = [("dan", dan.account), ("erin", erin.account), ("arb", arb), ("carol", carol.account)];
     let mut all = Vec::new();
