@@ -362,6 +362,36 @@ async fn cu_ceilings() {
     }
     env.send(&[ix::begin_adl_round(9, &m9, fay.account)], &[]).await.unwrap();
     cu.run(&mut env, "resolve_bankruptcy", &[ix::resolve_bankruptcy(9, &m9, fay.account)], &[]).await;
+    // pro rata: a market of its own (index 10, no other positions), a bankrupt long, two profitable
+    // shorts
+    let o10 = solana_keypair::Keypair::new().pubkey();
+    env.set_legacy_oracle(o10, usd(20_000), usd(1), env.now);
+    let mut p = default_market_params(vec![legacy_oracle(o10)]);
+    p.adl_policy = 1;
+    env.create_market(10, p, 1_000, usd(20_000)).await;
+    let m10 = vec![o10];
+    let gina = env.user(1_000_000 * USDC, 10_000 * USDC).await;
+    let hal = env.user(1_000_000 * USDC, 100_000 * USDC).await;
+    let ian = env.user(1_000_000 * USDC, 100_000 * USDC).await;
+    env.trade(&gina, 10, order(OrderSide::Long, 2 * BTC)).await.unwrap();
+    env.trade(&hal, 10, order(OrderSide::Short, BTC)).await.unwrap();
+    env.trade(&ian, 10, order(OrderSide::Short, BTC)).await.unwrap();
+    env.advance(1).await;
+    env.set_legacy_oracle(o10, usd(14_000), usd(1), env.now);
+    // a liquidator with no other market to refresh
+    let lena = env.user(1_000_000 * USDC, 500_000 * USDC).await;
+    let a = env.margin(&gina.account).await;
+    let l = env.margin(&lena.account).await;
+    let i = ix::liquidate(lena.key(), lena.account, gina.account, 10, &m10, &ix::liquidation_markets(&a, &l, 10), 0);
+    env.send(&[i], &[&lena.kp]).await.unwrap();
+    assert!(env.margin(&gina.account).await.is_bankrupt());
+    env.send(&[ix::begin_adl_round(10, &m10, gina.account)], &[]).await.unwrap();
+    env.send(&[ix::adl_scan(10, &[hal.account, ian.account])], &[]).await.unwrap();
+    cu.run(&mut env, "auto_deleverage / pro rata", &[ix::auto_deleverage(10, &m10, gina.account, &[])], &[]).await;
+    assert!(env.market(10).await.haircut_absorbed > 0);
+    cu.run(&mut env, "settle_funding / 1 position paying a haircut", &[ix::settle_funding(hal.account, &[10])], &[])
+        .await;
+    assert!(env.margin(&hal.account).await.positions[0].haircut_paid > 0);
     // repeg: market 0 with repegs on and the index 2% above its vAMM, paid by its fee pool
     let mut p = perp::state::MarketParams::from_market(&env.market(0).await);
     p.repeg_budget = 500_000_000;

@@ -228,13 +228,13 @@ mod tests {
 
     #[test]
     fn every_event_is_in_the_stream_the_program_documents() {
-        assert_eq!(EVENT_NAMES.len(), 41);
+        assert_eq!(EVENT_NAMES.len(), 43);
         for name in EVENT_NAMES {
             let want = perp::events::stream_of(name).unwrap_or_else(|| panic!("{name} unknown to the program"));
             let group = EVENT_NAMES.iter().position(|n| n == name).unwrap();
             let got = match group {
                 0..=8 => perp::events::Stream::Exchange,
-                9..=29 => perp::events::Stream::Market,
+                9..=30 => perp::events::Stream::Market,
                 _ => perp::events::Stream::Account,
             };
             assert_eq!(got, want, "{name}");
