@@ -26,11 +26,17 @@ struct World {
 
 impl World {
     async fn new(insurance: u64) -> World {
+        World::with_policy(insurance, 0).await
+    }
+
+    async fn with_policy(insurance: u64, adl_policy: u8) -> World {
         let boot = Bootstrap::new(T0, 200_000_000).await.unwrap();
         let oracle = Keypair::new().pubkey();
         let w = World { boot, oracle };
         w.price(usd(20_000));
-        w.boot.create_market(0, btc_params(&[oracle]), 1_000 * BTC as u128, usd(20_000)).await.unwrap();
+        let mut p = btc_params(&[oracle]);
+        p.adl_policy = adl_policy;
+        w.boot.create_market(0, p, 1_000 * BTC as u128, usd(20_000)).await.unwrap();
         if insurance > 0 {
             let funder = w.boot.user(insurance, 0).await.unwrap();
             w.boot
@@ -174,6 +180,39 @@ async fn runs_adl_to_the_end_in_the_verified_order() {
     assert!(d.find(0).is_none(), "Dan, ranked first, was closed in full");
     assert_eq!(fetch_market(&w.boot.chain, 0).await.unwrap().bankrupt_accounts, 0);
     assert_eq!(k.counters.adl_rounds, 1);
+    w.assert_conservation().await;
+}
+
+/// The same crash in a pro-rata market: the keeper opens the round, counts every short and takes
+/// the step with no candidate; nobody's position is closed, and each short owes its share of the
+/// deficit (in proportion to its profit) when it is next touched.
+#[tokio::test(flavor = "current_thread")]
+async fn runs_a_pro_rata_round_without_closing_anyone() {
+    let w = World::with_policy(0, 1).await;
+    let carol = w.boot.user(100_000 * USDC, 10_000 * USDC).await.unwrap();
+    let dan = w.boot.user(100_000 * USDC, 5_000 * USDC).await.unwrap();
+    let erin = w.boot.user(100_000 * USDC, 30_000 * USDC).await.unwrap();
+    let arb = w.boot.user(5_000_000 * USDC, 1_000_000 * USDC).await.unwrap();
+    w.trade(&carol, OrderSide::Long, 5 * BTC).await.unwrap();
+    w.trade(&dan, OrderSide::Short, 2 * BTC).await.unwrap();
+    w.trade(&erin, OrderSide::Short, 3 * BTC).await.unwrap();
+    w.move_to(&arb, usd(18_000)).await;
+    let mut k = w.keeper().await;
+    let r = k.tick().await.unwrap();
+    assert_eq!(r.bankrupt_marked, vec![(carol.account, 0)]);
+    assert_eq!(r.resolved, vec![(carol.account, 0)], "the same pass ran the round to the end");
+    assert_eq!(r.adl_steps, 1, "one step for one bankrupt position");
+    let m = fetch_market(&w.boot.chain, 0).await.unwrap();
+    assert!(m.haircut_absorbed > 0 && m.socialized_loss == 0, "the pool took the deficit");
+    let mut owed = 0;
+    for u in [&dan, &erin] {
+        let a = fetch_margin(&w.boot.chain, &u.account).await.unwrap();
+        let p = a.positions[a.find(0).expect("nobody is closed")];
+        let due = perp_client::preview::haircut_owed(&m, &p).0;
+        assert!(due > 0 && due <= p.haircut_profit, "{due} of {}", p.haircut_profit);
+        owed += due;
+    }
+    assert!(owed < m.haircut_absorbed, "the arbitrageur's short owes the rest");
     w.assert_conservation().await;
 }
 
