@@ -52,6 +52,20 @@ impl World {
         w
     }
 
+    /// Carol long 5 BTC on 10,000, Dan short 2 and Erin short 3; the arbitrageur takes the vAMM to
+    /// 18,000, past Carol's bankruptcy.
+    async fn crash(&self) -> (BankUser, BankUser, BankUser) {
+        let carol = self.boot.user(100_000 * USDC, 10_000 * USDC).await.unwrap();
+        let dan = self.boot.user(100_000 * USDC, 5_000 * USDC).await.unwrap();
+        let erin = self.boot.user(100_000 * USDC, 30_000 * USDC).await.unwrap();
+        let arb = self.boot.user(5_000_000 * USDC, 1_000_000 * USDC).await.unwrap();
+        self.trade(&carol, OrderSide::Long, 5 * BTC).await.unwrap();
+        self.trade(&dan, OrderSide::Short, 2 * BTC).await.unwrap();
+        self.trade(&erin, OrderSide::Short, 3 * BTC).await.unwrap();
+        self.move_to(&arb, usd(18_000)).await;
+        (carol, dan, erin)
+    }
+
     fn price(&self, p: Price) {
         let data =
             oracle_data::legacy_account(oracle_data::LEGACY_TEMPLATE, p, Price(p.0 / 10_000), self.boot.chain.now());
@@ -161,14 +175,7 @@ async fn cranks_funding_on_time() {
 #[tokio::test(flavor = "current_thread")]
 async fn runs_adl_to_the_end_in_the_verified_order() {
     let w = World::new(0).await;
-    let carol = w.boot.user(100_000 * USDC, 10_000 * USDC).await.unwrap();
-    let dan = w.boot.user(100_000 * USDC, 5_000 * USDC).await.unwrap();
-    let erin = w.boot.user(100_000 * USDC, 30_000 * USDC).await.unwrap();
-    let arb = w.boot.user(5_000_000 * USDC, 1_000_000 * USDC).await.unwrap();
-    w.trade(&carol, OrderSide::Long, 5 * BTC).await.unwrap();
-    w.trade(&dan, OrderSide::Short, 2 * BTC).await.unwrap();
-    w.trade(&erin, OrderSide::Short, 3 * BTC).await.unwrap();
-    w.move_to(&arb, usd(18_000)).await;
+    let (carol, dan, _erin) = w.crash().await;
     let mut k = w.keeper().await;
     let r = k.tick().await.unwrap();
     assert_eq!(r.bankrupt_marked, vec![(carol.account, 0)]);
@@ -189,14 +196,7 @@ async fn runs_adl_to_the_end_in_the_verified_order() {
 #[tokio::test(flavor = "current_thread")]
 async fn runs_a_pro_rata_round_without_closing_anyone() {
     let w = World::with_policy(0, 1).await;
-    let carol = w.boot.user(100_000 * USDC, 10_000 * USDC).await.unwrap();
-    let dan = w.boot.user(100_000 * USDC, 5_000 * USDC).await.unwrap();
-    let erin = w.boot.user(100_000 * USDC, 30_000 * USDC).await.unwrap();
-    let arb = w.boot.user(5_000_000 * USDC, 1_000_000 * USDC).await.unwrap();
-    w.trade(&carol, OrderSide::Long, 5 * BTC).await.unwrap();
-    w.trade(&dan, OrderSide::Short, 2 * BTC).await.unwrap();
-    w.trade(&erin, OrderSide::Short, 3 * BTC).await.unwrap();
-    w.move_to(&arb, usd(18_000)).await;
+    let (carol, dan, erin) = w.crash().await;
     let mut k = w.keeper().await;
     let r = k.tick().await.unwrap();
     assert_eq!(r.bankrupt_marked, vec![(carol.account, 0)]);
