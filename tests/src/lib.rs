@@ -281,6 +281,15 @@ impl Env {
     }
 
     /// Like [`Env::send`], returning the transaction's metadata (logs, compute units consumed).
+    /// True when the transaction would succeed now (simulated: nothing is committed).
+    pub async fn would_succeed(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> bool {
+        let Ok(tx) = self.next_tx(ixs, signers).await else { return false };
+        match self.ctx.banks_client.simulate_transaction(tx).await {
+            Ok(r) => r.result.is_some_and(|x| x.is_ok()),
+            Err(_) => false,
+        }
+    }
+
     pub async fn send_with_metadata(
         &mut self,
         ixs: &[Instruction],

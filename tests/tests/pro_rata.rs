@@ -82,7 +82,11 @@ async fn pro_rata_adl_charges_the_winners_profit_in_proportion() {
     for ((k, b), u) in winners.iter().zip(&before).zip(&stamped) {
         let a = w.env.margin(k).await;
         let want = haircut_total(Quote(*u), index).unwrap().0;
-        assert_eq!(b.cross_collateral - a.cross_collateral, want, "{k}: charged its share, rounded up");
+        // the share comes off its PnL (the entry moves against it), never its collateral
+        assert_eq!(b.positions[0].quote_entry - a.positions[0].quote_entry, want, "{k}: its share, rounded up");
+        assert_eq!(a.cross_collateral, b.cross_collateral, "{k}: collateral untouched");
+        let at_mark = |x: &perp::state::MarginAccount| x.positions[0].state().upnl(usd(18_000)).unwrap().0;
+        assert_eq!(at_mark(b) - at_mark(&a), want, "{k}: its PnL at any price is lower by its share");
         assert!(want <= *u);
         assert_eq!(a.positions[0].haircut_paid, want);
         total += want;

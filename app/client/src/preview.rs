@@ -116,8 +116,10 @@ pub fn settled(acct: &MarginAccount, markets: &BTreeMap<u16, MarketState>) -> Ma
         }
         if let Some(ms) = markets.get(&p.market_index) {
             let owed = funding_owed(&ms.market, p.base, p.funding_snapshot.get());
+            let _ = a.add_collateral(Some(i), Quote(-owed.0));
+            // a pro-rata haircut comes off the position's PnL (its entry), as the program settles it
             let haircut = haircut_owed(&ms.market, &p);
-            let _ = a.add_collateral(Some(i), Quote(-owed.0 - haircut.0));
+            a.positions[i].quote_entry = p.quote_entry.saturating_sub(haircut.0);
         }
     }
     a

@@ -116,9 +116,10 @@ function settle(
         const ml = markets.get(p.marketIndex);
         if (!inUse(p) || !ml) return;
         owed[i] = fundingOwed(ml.market, p.base, wideI128(p.fundingSnapshot));
+        // a pro-rata haircut comes off the position's PnL (its entry), not its collateral
         haircut[i] = haircutOwed(ml.market, p);
-        if (isIsolated(p)) iso[i] -= owed[i] + haircut[i];
-        else cross -= owed[i] + haircut[i];
+        if (isIsolated(p)) iso[i] -= owed[i];
+        else cross -= owed[i];
     });
     return { cross, iso, owed, haircut };
 }
@@ -211,8 +212,10 @@ function crossLiquidationPrice(acct: MarginAccount, settledCross: bigint, slot: 
  * `account_health_with`: the account at `now` with `markets` (every market it holds a position in)
  * and the listed `collaterals` it holds.
  */
-export function accountView(acct: MarginAccount, markets: ReadonlyMap<number, MarketLive>, collaterals: ReadonlyMap<number, Collateral>, now: bigint): AccountView {
-    const s = settle(acct, markets);
+export function accountView(unsettled: MarginAccount, markets: ReadonlyMap<number, MarketLive>, collaterals: ReadonlyMap<number, Collateral>, now: bigint): AccountView {
+    const s = settle(unsettled, markets);
+    // the positions as the program leaves them once settled: each haircut off its entry
+    const acct: MarginAccount = { ...unsettled, positions: unsettled.positions.map((p, i) => ({ ...p, quoteEntry: p.quoteEntry - s.haircut[i] })) };
     const withCollateral = acct.collaterals.some((b) => b.collateralIndex !== 0 && b.amount > 0n) && collaterals.size > 0;
     const cross = Health.new(s.cross);
     if (acct.collaterals.some((b) => b.collateralIndex !== 0 && b.amount > 0n)) cross.merge(collateralHealth(acct, collaterals, now) ?? Health.new(0n));

@@ -30,21 +30,18 @@ async fn attack_pro_rata_winner_closes_before_the_round() {
     let (pool, index) = deleverage(&mut w, &carol, &[dan.account, erin.account]).await;
     let u = w.env.margin(&dan.account).await.positions[0].haircut_profit;
     assert!(u > 0 && pool > u);
-    // closing now settles the haircut first: the close cannot skip it
+    // closing now settles the haircut first: the close realizes the profit less the share
+    let dpre = w.env.margin(&dan.account).await;
+    assert_eq!(dpre.positions[0].state(), d0.positions[0].state(), "untouched until now");
+    let fill = w.env.market(0).await.vamm().quote_trade(perp_core::vamm::Side::Long, Base(2 * BTC)).unwrap();
+    let full = apply_fill(d0.positions[0].state(), fill.base, fill.quote).unwrap().realized;
     w.env.close(&dan, 0).await.unwrap();
     let d1 = w.env.margin(&dan.account).await;
     let owed = haircut_total(Quote(u), index).unwrap().0;
-    assert!(owed > 0);
-    assert_eq!(d1.realized_pnl - d0.realized_pnl + owed, realized_of_close(&d0, &d1, owed));
+    assert!(owed > 0 && full.0 > owed);
+    assert_eq!(d1.realized_pnl - dpre.realized_pnl, full.0 - owed, "realized the profit less its share");
     assert_eq!(w.env.market(0).await.haircut_collected, owed);
     w.env.assert_conservation().await;
-}
-
-/// What Dan realized by closing, from his collateral: the change less the haircut.
-fn realized_of_close(d0: &perp::state::MarginAccount, d1: &perp::state::MarginAccount, owed: i64) -> i64 {
-    let fees = d1.fees_paid - d0.fees_paid;
-    let funding = d1.funding_paid - d0.funding_paid;
-    d1.cross_collateral - d0.cross_collateral + owed + fees + funding
 }
 
 /// Mallory opens the smallest short the market allows just before the fall, hoping its share rounds
@@ -64,7 +61,8 @@ async fn attack_pro_rata_tiny_position_absorbs_nothing() {
         touch(&mut w, &[k]).await;
         let after = w.env.margin(&k).await;
         let u = before.positions[0].haircut_profit;
-        let charged = before.cross_collateral - after.cross_collateral;
+        let charged = before.positions[0].quote_entry - after.positions[0].quote_entry;
+        assert_eq!(before.cross_collateral, after.cross_collateral);
         assert_eq!(charged, haircut_total(Quote(u), index).unwrap().0);
         // exact share u x deficit / pool, against the charge
         let exact = u as i128 * deficit as i128;
@@ -95,7 +93,7 @@ async fn attack_keeper_touch_order_shifts_no_loss() {
         let before: Vec<i64> = {
             let mut v = Vec::new();
             for k in winners {
-                v.push(w.env.margin(&k).await.cross_collateral);
+                v.push(w.env.margin(&k).await.positions[0].quote_entry);
             }
             v
         };
@@ -108,7 +106,7 @@ async fn attack_keeper_touch_order_shifts_no_loss() {
         }
         let mut charged = Vec::new();
         for (k, b) in winners.iter().zip(&before) {
-            charged.push(b - w.env.margin(k).await.cross_collateral);
+            charged.push(b - w.env.margin(k).await.positions[0].quote_entry);
         }
         w.env.assert_conservation().await;
         results.push(charged);
@@ -117,4 +115,104 @@ async fn attack_keeper_touch_order_shifts_no_loss() {
     for r in &results {
         assert_eq!(r, &results[0], "every touch order charges the same");
     }
+}
+
+/// A winner owes its share but has not been touched yet, and withdraws all the program lets it
+/// before anyone touches it (review of issue 26, finding 1: were the share taken from collateral at
+/// the touch, the withdrawal would have left a debt backed only by unrealized profit). The share
+/// comes off its PnL: what it could withdraw is what it could after settling, and the touch leaves
+/// its collateral as it was, above its maintenance.
+#[tokio::test(flavor = "current_thread")]
+async fn attack_withdraw_the_haircut_before_it_is_charged() {
+    let (mut w, carol, dan, erin) = pro_rata_world().await;
+    deleverage(&mut w, &carol, &[dan.account, erin.account]).await;
+    let m = w.env.market(0).await;
+    let owed = perp_client::preview::haircut_owed(&m, &w.env.margin(&dan.account).await.positions[0]).0;
+    assert!(owed > 0);
+    // the most the program lets Dan withdraw now (bisection on simulated transactions, each with
+    // the market's index refreshed first, as a withdrawal needs)
+    let refresh = ix::update_funding(0, &ix::market_oracles(&m));
+    let (mut lo, mut hi) = (0u64, w.env.margin(&dan.account).await.cross_collateral as u64 + 1);
+    while hi - lo > 1 {
+        let mid = (lo + hi) / 2;
+        let probe = ix::withdraw(dan.key(), dan.account, dan.token, mid, &[0]);
+        if w.env.would_succeed(&[refresh.clone(), probe], &[&dan.kp]).await {
+            lo = mid
+        } else {
+            hi = mid
+        }
+    }
+    assert!(lo > 0);
+    let i = ix::withdraw(dan.key(), dan.account, dan.token, lo, &[0]);
+    w.env.send(&[refresh.clone(), i], &[&dan.kp]).await.unwrap();
+    let after_withdraw = w.env.margin(&dan.account).await.cross_collateral;
+    touch(&mut w, &[dan.account]).await;
+    let a = w.env.margin(&dan.account).await;
+    assert_eq!(a.cross_collateral, after_withdraw, "the touch takes nothing from collateral");
+    assert!(a.cross_collateral >= 0);
+    assert_eq!(a.positions[0].haircut_paid, owed);
+    // nothing more can leave after the touch: the withdrawal already stopped at the settled limit
+    let more = ix::withdraw(dan.key(), dan.account, dan.token, 1, &[0]);
+    assert_error(w.env.send(&[refresh, more], &[&dan.kp]).await, PerpError::WithdrawExceedsFree);
+    w.env.assert_conservation().await;
+}
+
+/// A second bankruptcy on the same side after the first round (review of issue 26, finding 2): the
+/// share Dan paid came off his PnL, so the next round stamps only the profit he has left, never the
+/// profit he already gave up again.
+#[tokio::test(flavor = "current_thread")]
+async fn attack_the_same_profit_charged_twice() {
+    let (mut w, carol, dan, erin) = pro_rata_world().await;
+    let d0 = w.env.margin(&dan.account).await;
+    deleverage(&mut w, &carol, &[dan.account, erin.account]).await;
+    touch(&mut w, &[dan.account]).await;
+    let paid = w.env.margin(&dan.account).await.positions[0].haircut_paid;
+    assert!(paid > 0);
+    // Frank goes long after trading resumes and the price falls further: bankrupt too
+    let frank = w.env.user(100_000 * USDC, 3_000 * USDC).await;
+    w.env.trade(&frank, 0, order(OrderSide::Long, 2 * BTC)).await.unwrap();
+    w.move_price(usd(15_000)).await;
+    w.liquidate(&frank, 0).await.unwrap();
+    assert!(w.env.margin(&frank.account).await.is_bankrupt());
+    let mut all = vec![dan.account, erin.account, w.arb.account];
+    all.push(w.larry.account);
+    round(&mut w, &frank, &all).await;
+    let r: perp::state::AdlRound =
+        perp_client::decode::decode(&w.env.account_data(&perp_client::pda::adl_round(0)).await.unwrap()).unwrap();
+    let d1 = w.env.margin(&dan.account).await;
+    let gross = d0.positions[0].state().upnl(Price(r.mark)).unwrap().0;
+    assert_eq!(d1.positions[0].haircut_profit, gross - paid, "stamped net of what he paid in the first round");
+    w.env.assert_conservation().await;
+}
+
+/// A liquidator takes over a short while the round is open (review of issue 26, finding 4): the
+/// takeover's position appears on the counterparty side after the round's mark. It is counted in the
+/// round at once with no profit, so the round stays complete and the liquidator is charged nothing
+/// for a profit it never had (before: the round needed a rescan, which stamped the difference
+/// between the round's mark and the takeover price as profit).
+#[tokio::test(flavor = "current_thread")]
+async fn attack_takeover_during_the_round_stamped_with_profit_it_never_had() {
+    let (mut w, carol, dan, erin) = pro_rata_world().await;
+    let arb = w.arb.account;
+    round(&mut w, &carol, &[dan.account, erin.account, arb]).await;
+    let m = w.env.market(0).await;
+    assert_eq!(m.adl_scanned, m.open_positions_short);
+    // the price rises (the oracle only: new risk is refused, so nobody trades the vAMM): Dan's short
+    // is under maintenance and Larry takes it over
+    let t = w.env.now + 1;
+    w.env.set_clock(t).await;
+    w.env.set_legacy_oracle(w.oracle, usd(22_500), usd(2), t);
+    w.liquidate(&dan, 0).await.unwrap();
+    let larry = w.env.margin(&w.larry.account).await;
+    let lp = larry.positions[larry.find(0).unwrap()];
+    assert!(lp.base < 0, "Larry holds the short");
+    let m = w.env.market(0).await;
+    assert_eq!((lp.adl_round, lp.haircut_profit), (m.adl_round as u32, 0), "counted with no profit");
+    assert_eq!(m.adl_scanned, m.open_positions_short, "the round is still complete");
+    // the step needs no rescan, and Larry owes nothing
+    step(&mut w, &carol).await.unwrap();
+    let m = w.env.market(0).await;
+    let larry = w.env.margin(&w.larry.account).await;
+    assert_eq!(perp_client::preview::haircut_owed(&m, &larry.positions[larry.find(0).unwrap()]).0, 0);
+    w.env.assert_conservation().await;
 }

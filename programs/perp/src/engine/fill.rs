@@ -22,9 +22,11 @@ pub struct FillResult {
     pub insurance_fee: Quote,
 }
 
-/// Writes a position's new state with its bookkeeping: its pro-rata haircut settled and its
-/// stamped profit scaled to what it keeps, funding snapshot for a new side, ADL stamp reset on a
-/// flip, the open ADL round's count, open interest.
+/// Writes a position's new state with its bookkeeping: its stamped pro-rata profit scaled to what it
+/// keeps (its haircut must have been settled before the fill was computed: every caller settles
+/// the position first), funding snapshot for a new side, the ADL stamp of a new side (counted at
+/// once, with no profit, when it appears on the counterparty side of an open round), the open
+/// round's count, open interest.
 pub fn set_position(
     acct: &mut MarginAccount,
     key: &Pubkey,
@@ -34,7 +36,10 @@ pub fn set_position(
     new: &PositionState,
 ) -> Result<()> {
     if old != new.base {
-        super::haircut::settle_haircut(acct, key, slot, market)?;
+        if super::haircut::haircut_owed(market, &acct.positions[slot])?.0 != 0 {
+            msg!("{}: pro-rata haircut not settled before the fill", key);
+            return err!(PerpError::MathOverflow);
+        }
         super::haircut::on_resize(acct, slot, market, old, new.base)?;
     }
     let stamp = acct.positions[slot].adl_round;
@@ -42,7 +47,15 @@ pub fn set_position(
     acct.positions[slot].set_state(new);
     if new.base.0 != 0 && (old.0 == 0 || old.signum() != new.base.signum()) {
         start_snapshot(acct, slot, market, new.base);
-        acct.positions[slot].adl_round = 0;
+        // new risk is refused during a bankruptcy, so this is a takeover's position: counted in an
+        // open round on its side at once, with no profit (it holds none from the round's mark)
+        let side = if new.base.0 > 0 { 1 } else { 2 };
+        if market.adl_round != 0 && side == market.adl_side {
+            acct.positions[slot].adl_round = market.adl_round as u32;
+            market.adl_scanned = market.adl_scanned.saturating_add(1);
+        } else {
+            acct.positions[slot].adl_round = 0;
+        }
     }
     market.update_open_interest(old, new.base)
 }

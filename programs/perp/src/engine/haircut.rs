@@ -46,8 +46,12 @@ pub fn haircut_owed(m: &Market, p: &Position) -> Result<Quote> {
     }
 }
 
-/// Settles the position's haircut: its collateral (isolated or cross) pays what it owes into the
-/// market's PnL pool, as funding does. Returns the amount.
+/// Settles the position's haircut: what it owes comes off its **PnL**, never its collateral: the
+/// entry quote flow moves against it by the amount (a long's cost up, a short's proceeds down), so
+/// its unrealized PnL falls by exactly that, it realizes that much less when it closes, and the next
+/// round stamps what is left of its profit. The PnL pool paid the bankrupt account when the deficit
+/// was spread; this is the pool's future payout shrinking by as much, so no ledger moves here.
+/// Returns the amount.
 pub fn settle_haircut(acct: &mut MarginAccount, key: &Pubkey, slot: usize, m: &mut Market) -> Result<Quote> {
     let p = acct.positions[slot];
     let due = haircut_owed(m, &p)?;
@@ -55,12 +59,10 @@ pub fn settle_haircut(acct: &mut MarginAccount, key: &Pubkey, slot: usize, m: &m
         return Ok(Quote::ZERO);
     }
     let ovf = || error!(PerpError::MathOverflow);
-    acct.add_collateral(Some(slot), Quote(-due.0))?;
-    m.pnl_pool_add(due)?;
+    acct.positions[slot].quote_entry = p.quote_entry.checked_sub(due.0).ok_or_else(ovf)?;
     m.haircut_collected = m.haircut_collected.checked_add(due.0).ok_or_else(ovf)?;
     let paid = p.haircut_paid.checked_add(due.0).ok_or_else(ovf)?;
     acct.positions[slot].haircut_paid = paid;
-    acct.realized_pnl = acct.realized_pnl.checked_sub(due.0).ok_or_else(ovf)?;
     emit!(HaircutSettled {
         seq: acct.next_seq()?,
         margin_account: *key,
@@ -92,6 +94,21 @@ pub fn on_resize(acct: &mut MarginAccount, slot: usize, m: &mut Market, old: Bas
     acct.positions[slot].haircut_profit = kept.0;
     acct.positions[slot].haircut_paid = if kept.0 == 0 { 0 } else { paid.0 };
     Ok(())
+}
+
+/// A stamped position flagged bankrupt (settled first) leaves its pool: later deficits are spread
+/// over the others, never over a position that cannot pay.
+pub fn leave_pool(acct: &mut MarginAccount, slot: usize, m: &mut Market) {
+    let p = acct.positions[slot];
+    if p.haircut_profit <= 0 || p.base == 0 {
+        return;
+    }
+    let pool = pool_of(p.base);
+    if m.haircut_round[pool] == p.adl_round {
+        m.haircut_profit[pool] = m.haircut_profit[pool].saturating_sub(p.haircut_profit).max(0);
+    }
+    acct.positions[slot].haircut_profit = 0;
+    acct.positions[slot].haircut_paid = 0;
 }
 
 /// A new round on a side with the pro-rata policy opens that side's pool: the current one (if any

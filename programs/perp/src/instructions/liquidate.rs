@@ -164,6 +164,7 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, max_base: u64) -> R
             let pb = deficit_price(&pos, mark, left).or_core()?;
             a.positions[slot].flags |= position_flags::BANKRUPT;
             a.positions[slot].bankruptcy_price = pb.0;
+            crate::engine::haircut::leave_pool(&mut a, slot, &mut m);
             l.release_if_empty(lslot)?;
             m.bankrupt_accounts = m.bankrupt_accounts.checked_add(1).ok_or(PerpError::MathOverflow)?;
             if pos.base.0 > 0 {
