@@ -197,20 +197,23 @@ impl PolicySummary {
     }
 }
 
-/// The policies side by side: one group of bars per measure, one bar per policy (USDC measures on
-/// the left, shares in % on the right half).
+/// The policies side by side: one group of bars per measure, one bar per policy: the deficit, what
+/// was taken from the winners, socialized beyond, the winners' position value closed (/10), in
+/// USDC; the shares of what was taken borne by the top winner and the top 10 %, the largest share
+/// of one winner's profit taken, and the winners touched, in %.
 pub fn policies_chart(s: &[PolicySummary]) -> String {
     const COLORS: [&str; 3] = ["#d62728", "#1f77b4", "#2ca02c"];
     let usd = |q: i64| q as f64 / 1e6;
     let groups: Vec<(&str, Vec<f64>, &str)> = vec![
         ("deficit", s.iter().map(|p| usd(p.deficit)).collect(), "USDC"),
-        ("taken from winners", s.iter().map(|p| usd(p.taken)).collect(), "USDC"),
-        ("socialized beyond", s.iter().map(|p| usd(p.socialized)).collect(), "USDC"),
-        ("position value closed / 10", s.iter().map(|p| usd(p.value_closed) / 10.0).collect(), "USDC"),
-        ("top winner's share", s.iter().map(|p| p.top1_share * 100.0).collect(), "%"),
-        ("top 10%'s share", s.iter().map(|p| p.top10_share * 100.0).collect(), "%"),
+        ("taken", s.iter().map(|p| usd(p.taken)).collect(), "USDC"),
+        ("socialized", s.iter().map(|p| usd(p.socialized)).collect(), "USDC"),
+        ("closed / 10", s.iter().map(|p| usd(p.value_closed) / 10.0).collect(), "USDC"),
+        ("top winner", s.iter().map(|p| p.top1_share * 100.0).collect(), "%"),
+        ("top 10%", s.iter().map(|p| p.top10_share * 100.0).collect(), "%"),
+        ("max of a profit", s.iter().map(|p| p.max_share_of_profit * 100.0).collect(), "%"),
         (
-            "accounts touched (% of winners)",
+            "touched",
             s.iter().map(|p| if p.winners > 0 { p.touched as f64 / p.winners as f64 * 100.0 } else { 0.0 }).collect(),
             "%",
         ),
@@ -222,7 +225,7 @@ pub fn policies_chart(s: &[PolicySummary]) -> String {
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"12\">\
          <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\
-         <text x=\"{left}\" y=\"24\" font-size=\"15\">ADL policies on the same replay: what the winners paid and who paid it</text>"
+         <text x=\"{left}\" y=\"24\" font-size=\"15\">ADL policies on the same replay: what the winners paid and who paid it (USDC left, % right)</text>"
     );
     for (g, (name, vals, unit)) in groups.iter().enumerate() {
         let max = groups.iter().filter(|x| x.2 == *unit).flat_map(|x| x.1.iter().copied()).fold(1e-9, f64::max);
