@@ -120,6 +120,7 @@ pub fn settled(acct: &MarginAccount, markets: &BTreeMap<u16, MarketState>) -> Ma
             // a pro-rata haircut comes off the position's PnL (its entry), as the program settles it
             let haircut = haircut_owed(&ms.market, &p);
             a.positions[i].quote_entry = p.quote_entry.saturating_sub(haircut.0);
+            a.positions[i].haircut_paid = p.haircut_paid.saturating_add(haircut.0);
         }
     }
     a
@@ -525,7 +526,12 @@ pub fn adl_share(target: &Pubkey, market: &MarketState, accounts: &[(Pubkey, Mar
     let mark = market.view.mark;
     let (_, t) = accounts.iter().find(|(k, _)| k == target)?;
     let tp = t.positions[t.find(idx)?];
-    let profit = |p: &perp::state::Position| p.state().upnl(mark).map(|u| u.0.max(0)).unwrap_or(0);
+    // the profit left once what a pool is owed comes off (as the next scan settles it first)
+    let profit = |p: &perp::state::Position| {
+        let mut st = p.state();
+        st.quote_entry.0 = st.quote_entry.0.saturating_sub(haircut_owed(&market.market, p).0);
+        st.upnl(mark).map(|u| u.0.max(0)).unwrap_or(0)
+    };
     let mine = profit(&tp);
     if mine <= 0 || tp.is_bankrupt() {
         return None;

@@ -215,7 +215,10 @@ function crossLiquidationPrice(acct: MarginAccount, settledCross: bigint, slot: 
 export function accountView(unsettled: MarginAccount, markets: ReadonlyMap<number, MarketLive>, collaterals: ReadonlyMap<number, Collateral>, now: bigint): AccountView {
     const s = settle(unsettled, markets);
     // the positions as the program leaves them once settled: each haircut off its entry
-    const acct: MarginAccount = { ...unsettled, positions: unsettled.positions.map((p, i) => ({ ...p, quoteEntry: p.quoteEntry - s.haircut[i] })) };
+    const acct: MarginAccount = {
+        ...unsettled,
+        positions: unsettled.positions.map((p, i) => ({ ...p, quoteEntry: p.quoteEntry - s.haircut[i], haircutPaid: p.haircutPaid + s.haircut[i] })),
+    };
     const withCollateral = acct.collaterals.some((b) => b.collateralIndex !== 0 && b.amount > 0n) && collaterals.size > 0;
     const cross = Health.new(s.cross);
     if (acct.collaterals.some((b) => b.collateralIndex !== 0 && b.amount > 0n)) cross.merge(collateralHealth(acct, collaterals, now) ?? Health.new(0n));
@@ -325,8 +328,9 @@ export function adlShare(
 ): { share: bigint; winners: number } | null {
     const idx = ml.market.marketIndex;
     const find = (a: MarginAccount) => a.positions.find((q) => inUse(q) && q.marketIndex === idx);
+    // the profit left once what a pool is owed comes off (as the next scan settles it first)
     const profit = (p: Position) => {
-        const u = ok(upnl({ base: p.base, quoteEntry: p.quoteEntry }, ml.mark), 0n);
+        const u = ok(upnl({ base: p.base, quoteEntry: p.quoteEntry - haircutOwed(ml.market, p) }, ml.mark), 0n);
         return u > 0n ? u : 0n;
     };
     const mine = accounts.find((a) => a.address === target);

@@ -186,10 +186,12 @@ pub enum PerpError {
         "the instruction does not apply under the market's ADL policy (pro rata: auto_deleverage with no candidates)"
     )]
     AdlPolicyMismatch,
+    #[msg("the position owes a pro-rata ADL haircut that was not settled before it changed size")]
+    HaircutUnsettled,
 }
 
 /// Every error, in code order (code = 6000 + index): lets clients turn a code into a name.
-pub const ALL_ERRORS: [PerpError; 87] = [
+pub const ALL_ERRORS: [PerpError; 88] = [
     PerpError::MathOverflow,
     PerpError::Unauthorized,
     PerpError::OwnerOnly,
@@ -277,6 +279,7 @@ pub const ALL_ERRORS: [PerpError; 87] = [
     PerpError::CollateralHeld,
     PerpError::AdlPolicyLocked,
     PerpError::AdlPolicyMismatch,
+    PerpError::HaircutUnsettled,
 ];
 
 /// The error with this custom program error code, if it is one of ours.

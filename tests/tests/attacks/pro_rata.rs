@@ -157,16 +157,17 @@ async fn attack_withdraw_the_haircut_before_it_is_charged() {
     w.env.assert_conservation().await;
 }
 
-/// A second bankruptcy on the same side after the first round (review of issue 26, finding 2): the
-/// share Dan paid came off his PnL, so the next round stamps only the profit he has left, never the
-/// profit he already gave up again.
+/// A second bankruptcy on the same side after the first round (review of issue 26, findings 2 and,
+/// in the second read, 1): the share Dan owes comes off his PnL, so the next round stamps only the
+/// profit he has left, never the profit he already gave up again; Dan is never touched between the
+/// rounds (the scan settles him, then stamps what is left).
 #[tokio::test(flavor = "current_thread")]
 async fn attack_the_same_profit_charged_twice() {
     let (mut w, carol, dan, erin) = pro_rata_world().await;
     let d0 = w.env.margin(&dan.account).await;
     deleverage(&mut w, &carol, &[dan.account, erin.account]).await;
-    touch(&mut w, &[dan.account]).await;
-    let paid = w.env.margin(&dan.account).await.positions[0].haircut_paid;
+    let m = w.env.market(0).await;
+    let paid = perp_client::preview::haircut_owed(&m, &w.env.margin(&dan.account).await.positions[0]).0;
     assert!(paid > 0);
     // Frank goes long after trading resumes and the price falls further: bankrupt too
     let frank = w.env.user(100_000 * USDC, 3_000 * USDC).await;
@@ -182,6 +183,7 @@ async fn attack_the_same_profit_charged_twice() {
     let d1 = w.env.margin(&dan.account).await;
     let gross = d0.positions[0].state().upnl(Price(r.mark)).unwrap().0;
     assert_eq!(d1.positions[0].haircut_profit, gross - paid, "stamped net of what he paid in the first round");
+    assert_eq!(d0.positions[0].quote_entry - d1.positions[0].quote_entry, paid, "the scan settled the first share");
     w.env.assert_conservation().await;
 }
 

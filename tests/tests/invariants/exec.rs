@@ -720,6 +720,12 @@ impl Fz {
                 r
             }
             Admin::FlipAdlPolicy => {
+                // refused while a bankruptcy or round is open (the program test checks that
+                // refusal; here its proposal would be a change, so the step is skipped)
+                let mk = self.env.market(m).await;
+                if mk.bankrupt_accounts != 0 || mk.adl_round != 0 {
+                    return Outcome::Env;
+                }
                 let mut p = self.params[m as usize].clone();
                 p.adl_policy = 1 - p.adl_policy.min(1);
                 let r = self.env.update_market(m, p.clone()).await;

@@ -32,6 +32,27 @@ pub async fn adl() -> Value {
     let mut accounts = Vec::new();
     for ((name, k), (_, a)) in names.iter().zip(&all) {
         let owed = a.find(0).map(|s| haircut_owed(&m, &a.positions[s]).0).unwrap_or(0);
+        if let (Some(s), true) = (a.find(0), owed > 0) {
+            // the SDK's settled copy is what the program leaves: nothing owed, the share off the
+            // entry; and a trade preview on it runs the program's fill (which refuses an unsettled
+            // share) without error
+            let settled = perp_client::preview::settled(a, &states);
+            assert_eq!(haircut_owed(&m, &settled.positions[s]).0, 0);
+            assert_eq!(settled.positions[s].quote_entry, a.positions[s].quote_entry - owed);
+            let p = perp_client::preview::preview_trade_with(
+                a,
+                &st,
+                &BTreeMap::new(),
+                &BTreeMap::new(),
+                ex.fee_insurance_share,
+                perp_core::vamm::Side::Long,
+                perp_core::Base(a.positions[s].base.abs() / 2),
+                false,
+                perp_core::Quote::ZERO,
+                now,
+            );
+            assert!(p.is_ok(), "{name}: a reducing preview works while a share is owed: {:?}", p.err());
+        }
         let h = account_health_with(a, &states, &BTreeMap::new(), now);
         let share = adl_share(k, &st, &all);
         accounts.push(json!({

@@ -92,4 +92,5 @@ export const PERP_PROGRAM_ERRORS: ReadonlyArray<readonly [number, string, string
   [6084, "CollateralHeld", "the account still holds collateral: withdraw it first"],
   [6085, "AdlPolicyLocked", "the market's ADL policy cannot change while a bankruptcy or an ADL round is open"],
   [6086, "AdlPolicyMismatch", "the instruction does not apply under the market's ADL policy (pro rata: auto_deleverage with no candidates)"],
+  [6087, "HaircutUnsettled", "the position owes a pro-rata ADL haircut that was not settled before it changed size"],
 ];

@@ -38,7 +38,7 @@ pub fn set_position(
     if old != new.base {
         if super::haircut::haircut_owed(market, &acct.positions[slot])?.0 != 0 {
             msg!("{}: pro-rata haircut not settled before the fill", key);
-            return err!(PerpError::MathOverflow);
+            return err!(PerpError::HaircutUnsettled);
         }
         super::haircut::on_resize(acct, slot, market, old, new.base)?;
     }

@@ -48,7 +48,10 @@ pub fn handler<'info>(ctx: Context<'info, AdlScan<'info>>) -> Result<()> {
         if side != r.side || p.adl_round == r.round as u32 {
             continue;
         }
+        // what an earlier pool is owed comes off the position's PnL first: the stamp and the score
+        // see only the profit left
         settle_haircut(&mut a, &info.key(), slot, &mut m)?;
+        let p = a.positions[slot];
         m.adl_scanned = m.adl_scanned.saturating_add(1);
         r.last_progress = now;
         let st = p.state();

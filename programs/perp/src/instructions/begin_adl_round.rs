@@ -42,9 +42,14 @@ pub fn handler<'info>(ctx: Context<'info, BeginAdlRound<'info>>) -> Result<()> {
         let used_up = r.cursor() >= r.entry_count();
         // a pro-rata round keeps no ranking: complete, it is worked through by auto_deleverage
         let ranked = policy(&m) == AdlPolicy::Ranked;
+        // a round whose side has no bankrupt position left serves nobody (the others' bankruptcy
+        // need not wait for it to expire)
+        let counted = u32::from(m.bankrupt_long) + u32::from(m.bankrupt_short) == m.bankrupt_accounts;
+        let serves = !counted || if r.side == 2 { m.bankrupt_long > 0 } else { m.bankrupt_short > 0 };
         let replaceable = r.is_expired(now)
             || (!complete && r.is_stalled(now))
-            || (ranked && complete && used_up && !r.holds_all_profitable());
+            || (ranked && complete && used_up && !r.holds_all_profitable())
+            || !serves;
         if !replaceable {
             msg!(
                 "round {} open: counted {} of {}, {} of {} entries used",

@@ -188,6 +188,8 @@ export const PERP_ERROR__COLLATERAL_HELD = 0x17c4; // 6084
 export const PERP_ERROR__ADL_POLICY_LOCKED = 0x17c5; // 6085
 /** AdlPolicyMismatch: the instruction does not apply under the market's ADL policy (pro rata: auto_deleverage with no candidates) */
 export const PERP_ERROR__ADL_POLICY_MISMATCH = 0x17c6; // 6086
+/** HaircutUnsettled: the position owes a pro-rata ADL haircut that was not settled before it changed size */
+export const PERP_ERROR__HAIRCUT_UNSETTLED = 0x17c7; // 6087
 
 export type PerpError =
   | typeof PERP_ERROR__ACCOUNT_BANKRUPT
@@ -214,6 +216,7 @@ export type PerpError =
   | typeof PERP_ERROR__DELEGATE_LIMIT_REQUIRED
   | typeof PERP_ERROR__DEPOSIT_CAP_EXCEEDED
   | typeof PERP_ERROR__DUPLICATE_CLIENT_ORDER_ID
+  | typeof PERP_ERROR__HAIRCUT_UNSETTLED
   | typeof PERP_ERROR__INDEX_DIVERGES_FROM_TWAP
   | typeof PERP_ERROR__INDEX_FALLBACK_TOO_OLD
   | typeof PERP_ERROR__INDEX_NOT_REFRESHED
@@ -305,6 +308,7 @@ if (process.env["NODE_ENV"] !== "production") {
     [PERP_ERROR__DELEGATE_LIMIT_REQUIRED]: `a delegate's order must carry a limit price within the market's delegate band of the index`,
     [PERP_ERROR__DEPOSIT_CAP_EXCEEDED]: `the deposit would take the collateral's total above its deposit cap`,
     [PERP_ERROR__DUPLICATE_CLIENT_ORDER_ID]: `an open order of this account already has this client order id`,
+    [PERP_ERROR__HAIRCUT_UNSETTLED]: `the position owes a pro-rata ADL haircut that was not settled before it changed size`,
     [PERP_ERROR__INDEX_DIVERGES_FROM_TWAP]: `the index diverges from its time-weighted value beyond the market's trigger bound: orders wait for it to settle`,
     [PERP_ERROR__INDEX_FALLBACK_TOO_OLD]: `index unavailable and the last valid index is older than the market's fallback limit`,
     [PERP_ERROR__INDEX_NOT_REFRESHED]: `withdrawals and liquidations need each other market's index refreshed within the last 4 slots: prepend update_funding for each`,
