@@ -478,6 +478,11 @@ impl<C: Chain> Keeper<C> {
             // and passed along
             let checked: Vec<&MarginAccount> = if p.isolated { vec![&mine] } else { vec![&a, &mine] };
             refresh.extend(collateral::collateral_refreshes(&checked, collaterals));
+            // a takeover that grows the keeper's own position on an open ADL round's counterparty
+            // side needs that position counted by the round first (a no-op otherwise)
+            if ms.market.adl_round != 0 {
+                refresh.push(ix::adl_scan(p.market_index, &[my_account]));
+            }
             let metas = collateral::held_metas(&checked);
             let liq = |max: u64| {
                 let mut i = ix::liquidate(me, my_account, k, p.market_index, &oracles, &others, max);

@@ -218,3 +218,44 @@ async fn attack_takeover_during_the_round_stamped_with_profit_it_never_had() {
     assert_eq!(perp_client::preview::haircut_owed(&m, &larry.positions[larry.find(0).unwrap()]).0, 0);
     w.env.assert_conservation().await;
 }
+
+/// The same with a liquidator that already holds a short the round has not counted yet (third read
+/// of issue 26, finding 1): growing it by a takeover before the scan would stamp the taken-over part
+/// with PnL at the round's mark it never had (or cut its own share), depending on the order of scan
+/// and takeover. The growth is refused until the position is counted; counted first, it keeps the
+/// profit of what it held and the taken-over part adds none.
+#[tokio::test(flavor = "current_thread")]
+async fn attack_takeover_grows_an_uncounted_position() {
+    let mut w = world(10 * USDC).await;
+    set_policy(&mut w, 1).await.unwrap();
+    let carol = w.env.user(100_000 * USDC, 10_000 * USDC).await;
+    let dan = w.env.user(100_000 * USDC, 5_000 * USDC).await;
+    w.env.trade(&carol, 0, order(OrderSide::Long, 5 * BTC)).await.unwrap();
+    w.env.trade(&dan, 0, order(OrderSide::Short, 2 * BTC)).await.unwrap();
+    let larry = clone_user(&w.larry);
+    w.env.trade(&larry, 0, order(OrderSide::Short, BTC / 2)).await.unwrap();
+    w.move_price(usd(18_000)).await;
+    w.liquidate(&carol, 0).await.unwrap();
+    assert!(w.env.margin(&carol.account).await.is_bankrupt());
+    let arb = w.arb.account;
+    round(&mut w, &carol, &[dan.account, arb]).await;
+    let r: perp::state::AdlRound =
+        perp_client::decode::decode(&w.env.account_data(&perp_client::pda::adl_round(0)).await.unwrap()).unwrap();
+    // Dan's short falls under maintenance as the price rises
+    let t = w.env.now + 1;
+    w.env.set_clock(t).await;
+    w.env.set_legacy_oracle(w.oracle, usd(22_500), usd(2), t);
+    let l0 = w.env.margin(&larry.account).await.positions[0];
+    assert_error(w.liquidate(&dan, 0).await, PerpError::AdlRankingIncomplete);
+    // counted first (the keeper puts the scan in the takeover's transaction), it goes through
+    let i = w.liquidate_ix(&larry, larry.account, &dan, 0, 0).await;
+    w.env.send(&[ix::adl_scan(0, &[larry.account]), i], &[&larry.kp]).await.unwrap();
+    let l1 = w.env.margin(&larry.account).await.positions[0];
+    assert!(l1.base < l0.base, "Larry took Dan's short over");
+    let own = l0.state().upnl(Price(r.mark)).unwrap().0.max(0);
+    assert_eq!(l1.haircut_profit, own, "stamped with the profit of what it held, the takeover adds none");
+    let m = w.env.market(0).await;
+    assert_eq!(m.adl_scanned, m.open_positions_short);
+    step(&mut w, &carol).await.unwrap();
+    w.env.assert_conservation().await;
+}

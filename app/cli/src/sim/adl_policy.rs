@@ -4,16 +4,21 @@
 //!
 //! Per pass and side:
 //! - **deficit**: what the bankrupt positions closed in the pass leave beyond their bankruptcy
-//!   price at the pass's mark, `sum(|closed| x |bankruptcy price - mark|)`;
+//!   price at the pass's mark, `sum(|closed| x (bankruptcy price - mark))` for longs (the reverse for
+//!   shorts), none where the mark recovered past it;
 //! - **taken**: what the winners gave up for it. Ranked: each closed winner's profit at the mark on
 //!   the part closed, less what it realized (it closed at the bankruptcy price instead). Pro
 //!   rata: the haircut each account owes for the pass (`perp_core::haircut::haircut_total` of its
 //!   stamp at the pool's index after the pass, less at the index before);
-//! - **overshoot**: taken + socialized - deficit (what the winners gave beyond the deficit);
+//! - **overshoot**: ranked, taken + socialized - deficit (what the winners gave beyond the deficit
+//!   at the replay's mark); pro rata, taken - absorbed, against the program's own deficit (the
+//!   replay values at its unguarded mark, the program at the guarded live mark);
 //! - **value closed**: the winners' position value closed at the mark (ranked only);
-//! - shares of `taken` borne by the top winner and the top 10 % (winners ranked by profit at the
-//!   mark), accounts touched (closed or charged), and the profit left to the side (its positive
-//!   PnL at the mark less `taken`).
+//! - shares of `taken` borne by the top winner and the top 10 % (at least one: `ceil(n / 10)`
+//!   winners ranked by profit at the mark), winners charged or closed, and the profit left to the
+//!   side (its positive PnL at the mark less `taken`, before any socialized charge, which falls on
+//!   every position of the side by size);
+//! - the bankrupt size left to the market's book (taken off the curve with no counterparty).
 
 use perp::state::{MarginAccount, Market};
 use perp_client::Pubkey;
@@ -31,6 +36,8 @@ pub struct PolicyPass {
     pub socialized: i64,
     /// What the program's pro-rata pools took in the pass (`Market::haircut_absorbed`).
     pub absorbed: i64,
+    /// Bankrupt size the market's book took off the curve (no counterparty closed against it).
+    pub book_base: i64,
     pub value_closed: i64,
     pub top1: i64,
     pub top10: i64,
@@ -59,6 +66,8 @@ pub fn policy_passes(
         let sign = if bankrupt_long { 1 } else { -1 };
         let pool = usize::from(bankrupt_long); // the counterparties: shorts (pool 1) for longs
         let mut deficit = 0i64;
+        let mut book = 0i64;
+        let mut closed_base: Vec<i64> = Vec::new();
         // (profit at the mark, taken, closed value)
         let mut w: Vec<(i64, i64, i64)> = Vec::new();
         for (k, a) in before {
@@ -69,7 +78,10 @@ pub fn policy_passes(
             if p.base.signum() == sign && p.is_bankrupt() {
                 let pb = Price(p.bankruptcy_price);
                 let v = |px: Price| Base(closed).value_at(px, Round::Down).map(|q| q.0).unwrap_or(0);
-                deficit += (v(pb) - v(mark)).abs();
+                // a long's bankruptcy price above the mark (a short's below) leaves a deficit; a
+                // recovery past it leaves none (the program books that surplus to insurance)
+                deficit += (sign * (v(pb) - v(mark))).max(0);
+                book += closed;
             } else if p.base.signum() == -sign && !p.is_bankrupt() {
                 let upnl = p.state().upnl(mark).map(|u| u.0).unwrap_or(0);
                 let taken = match (AdlPolicy::from_u8(m1.adl_policy), now) {
@@ -89,12 +101,14 @@ pub fn policy_passes(
                     _ => 0,
                 };
                 let value = Base(closed).value_at(mark, Round::Down).map(|q| q.0).unwrap_or(0);
+                closed_base.push(closed);
                 if upnl > 0 || taken > 0 || closed > 0 {
                     w.push((upnl.max(0), taken, value));
                 }
             }
         }
         let taken: i64 = w.iter().map(|x| x.1).sum();
+        let closed_by_winners: i64 = closed_base.iter().sum();
         if deficit == 0 && taken == 0 {
             continue;
         }
@@ -107,6 +121,7 @@ pub fn policy_passes(
             taken,
             socialized: if out.is_empty() { socialized } else { 0 },
             absorbed: if out.is_empty() { m1.haircut_absorbed - m0.haircut_absorbed } else { 0 },
+            book_base: (book - closed_by_winners).max(0),
             value_closed: w.iter().map(|x| x.2).sum(),
             top1: w.iter().take(1).map(|x| x.1).sum(),
             top10: w[..top10].iter().map(|x| x.1).sum(),
@@ -128,6 +143,7 @@ pub struct PolicySummary {
     pub taken: i64,
     pub socialized: i64,
     pub absorbed: i64,
+    pub book_base: i64,
     pub overshoot: i64,
     pub value_closed: i64,
     pub top1_share: f64,
@@ -149,7 +165,14 @@ pub fn summarize(policy: AdlPolicy, passes: &[PolicyPass]) -> PolicySummary {
         taken,
         socialized: sum(|p| p.socialized),
         absorbed: sum(|p| p.absorbed),
-        overshoot: taken + sum(|p| p.socialized) - sum(|p| p.deficit),
+        book_base: sum(|p| p.book_base),
+        // against the program's own deficit where it records it (the pools' absorbed amount): the
+        // replay's deficit is valued at its unguarded mark, the program's at the guarded live mark
+        overshoot: if policy == AdlPolicy::ProRata {
+            taken - sum(|p| p.absorbed)
+        } else {
+            taken + sum(|p| p.socialized) - sum(|p| p.deficit)
+        },
         value_closed: sum(|p| p.value_closed),
         top1_share: share(sum(|p| p.top1)),
         top10_share: share(sum(|p| p.top10)),
@@ -170,10 +193,11 @@ impl PolicySummary {
             "socialized": Quote(self.socialized).to_string(),
             "overshoot": Quote(self.overshoot).to_string(),
             "position_value_closed": Quote(self.value_closed).to_string(),
+            "bankrupt_size_left_to_the_book": perp_core::Base(self.book_base).to_string(),
             "top_winner_share": format!("{:.1}%", self.top1_share * 100.0),
             "top_10pct_share": format!("{:.1}%", self.top10_share * 100.0),
-            "accounts_touched": format!("{} of {} winners", self.touched, self.winners),
-            "profit_left_to_winners": Quote(self.profit_left).to_string(),
+            "winners_charged_or_closed": format!("{} of {}", self.touched, self.winners),
+            "profit_left_to_winners_before_socialization": Quote(self.profit_left).to_string(),
             "largest_share_of_a_winners_profit": format!("{:.2}%", self.max_share_of_profit * 100.0),
         })
     }

@@ -119,16 +119,16 @@ pub fn run_cli(a: &SimArgs) -> Result<Output, CliError> {
         std::fs::write(&chart, policies_chart(&policies))
             .map_err(|e| CliError::Failed { message: format!("writing {}: {e}", chart.display()), details: None })?;
         files.push(chart.display().to_string());
-        // the first replay's summary.json gains the comparison
-        let path = a.out.join("summary.json");
-        let text = serde_json::to_string_pretty(&summary).unwrap_or_default();
-        std::fs::write(&path, text)
-            .map_err(|e| CliError::Failed { message: format!("writing {}: {e}", path.display()), details: None })?;
         for (r, f) in &results[1..] {
             files.extend(f.iter().map(|p| p.display().to_string()));
             let ok = r.summary.conservation.as_ref().map(|c| c.holds()).unwrap_or(false);
             summary[format!("conservation_{}", r.summary.adl_policy.name())] = json!(if ok { "ok" } else { "FAILED" });
         }
+        // the first replay's summary.json gains the comparison
+        let path = a.out.join("summary.json");
+        let text = serde_json::to_string_pretty(&summary).unwrap_or_default();
+        std::fs::write(&path, text)
+            .map_err(|e| CliError::Failed { message: format!("writing {}: {e}", path.display()), details: None })?;
     }
     summary["files"] = json!(files);
     if let Some(ix) = &result.indexed {

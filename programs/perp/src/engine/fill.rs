@@ -40,6 +40,19 @@ pub fn set_position(
             msg!("{}: pro-rata haircut not settled before the fill", key);
             return err!(PerpError::HaircutUnsettled);
         }
+        // a counterparty position that grows during an open round (only a takeover can) must have
+        // been counted by the round first: its stamp (and score) would otherwise depend on whether
+        // the scan came before or after the growth
+        let side = if new.base.0 > 0 { 1 } else { 2 };
+        let grows = old.0 != 0 && old.signum() == new.base.signum() && new.base.0.abs() > old.0.abs();
+        if grows
+            && market.adl_round != 0
+            && side == market.adl_side
+            && acct.positions[slot].adl_round != market.adl_round as u32
+        {
+            msg!("{}: count this account into ADL round {} first (adl_scan)", key, market.adl_round);
+            return err!(PerpError::AdlRankingIncomplete);
+        }
         super::haircut::on_resize(acct, slot, market, old, new.base)?;
     }
     let stamp = acct.positions[slot].adl_round;
