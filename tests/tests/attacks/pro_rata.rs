@@ -259,3 +259,30 @@ async fn attack_takeover_grows_an_uncounted_position() {
     step(&mut w, &carol).await.unwrap();
     w.env.assert_conservation().await;
 }
+
+/// Bankruptcies on both sides (review of issue 26, second read, finding 3): once the round for one
+/// side has resolved its last bankrupt position, it serves nobody; a bankruptcy on the other side may
+/// open its own round at once instead of waiting for the first to expire (600 s) with the
+/// counterparties' profit held meanwhile.
+#[tokio::test(flavor = "current_thread")]
+async fn attack_a_finished_round_holds_the_other_sides_bankruptcy() {
+    let (mut w, carol, dan, erin) = pro_rata_world().await;
+    // the price jumps: Dan's short is under water too and is flagged bankrupt
+    let t = w.env.now + 1;
+    w.env.set_clock(t).await;
+    w.env.set_legacy_oracle(w.oracle, usd(26_000), usd(2), t);
+    w.liquidate(&dan, 0).await.unwrap();
+    assert!(w.env.margin(&dan.account).await.is_bankrupt());
+    // Carol's round (the shorts) is worked to the end
+    let arb = w.arb.account;
+    round(&mut w, &carol, &[dan.account, erin.account, arb]).await;
+    step(&mut w, &carol).await.unwrap();
+    let m = w.env.market(0).await;
+    assert_eq!((m.bankrupt_long, m.bankrupt_short, m.adl_side), (0, 1, 2), "the shorts' round is still open");
+    // Dan's round (the longs) opens at once
+    let mk = w.env.market(0).await;
+    w.env.send(&[ix::begin_adl_round(0, &ix::market_oracles(&mk), dan.account)], &[]).await.unwrap();
+    let m = w.env.market(0).await;
+    assert_eq!(m.adl_side, 1);
+    w.env.assert_conservation().await;
+}

@@ -35,6 +35,8 @@ pub fn set_position(
     old: Base,
     new: &PositionState,
 ) -> Result<()> {
+    // the ADL side a position of the new size is on (1 = longs, 2 = shorts)
+    let side = if new.base.0 > 0 { 1 } else { 2 };
     if old != new.base {
         if super::haircut::haircut_owed(market, &acct.positions[slot])?.0 != 0 {
             msg!("{}: pro-rata haircut not settled before the fill", key);
@@ -43,7 +45,6 @@ pub fn set_position(
         // a counterparty position that grows during an open round (only a takeover can) must have
         // been counted by the round first: its stamp (and score) would otherwise depend on whether
         // the scan came before or after the growth
-        let side = if new.base.0 > 0 { 1 } else { 2 };
         let grows = old.0 != 0 && old.signum() == new.base.signum() && new.base.0.abs() > old.0.abs();
         if grows
             && market.adl_round != 0
@@ -62,7 +63,6 @@ pub fn set_position(
         start_snapshot(acct, slot, market, new.base);
         // new risk is refused during a bankruptcy, so this is a takeover's position: counted in an
         // open round on its side at once, with no profit (it holds none from the round's mark)
-        let side = if new.base.0 > 0 { 1 } else { 2 };
         if market.adl_round != 0 && side == market.adl_side {
             acct.positions[slot].adl_round = market.adl_round as u32;
             market.adl_scanned = market.adl_scanned.saturating_add(1);
